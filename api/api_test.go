@@ -1,0 +1,109 @@
+package api
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+func emptyGateway(t *testing.T, keys ...APIKey) *httptest.Server {
+	t.Helper()
+	svc := &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}, Cursors: ds.CursorCodec{Key: []byte("k")}}
+	srv := httptest.NewServer(New(Options{Service: svc, Keys: keys, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func post(t *testing.T, url, query string, header map[string]string) (int, map[string]any) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	req, _ := http.NewRequest("POST", url+"/graphql", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("status %d: body is not JSON: %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode, out
+}
+
+func firstCode(out map[string]any) string {
+	errs, _ := out["errors"].([]any)
+	if len(errs) == 0 {
+		return ""
+	}
+	ext, _ := errs[0].(map[string]any)["extensions"].(map[string]any)
+	c, _ := ext["code"].(string)
+	return c
+}
+
+func TestGraphiQLIntrospectionPassesTheDepthLimitButDeepDataQueriesDoNot(t *testing.T) {
+	srv := emptyGateway(t)
+	intro := `{ __schema { types { name fields { name type { kind ofType { kind ofType { kind ofType { kind ofType { kind ofType { kind ofType { kind ofType { name } } } } } } } } } } } }`
+	if _, out := post(t, srv.URL, intro, nil); out["errors"] != nil {
+		t.Fatalf("introspection refused: %v", out["errors"])
+	}
+	deep := "{ customers { nodes { " + strings.Repeat("linkedCustomers { ", 12) + "id" + strings.Repeat(" }", 12) + " } } }"
+	if _, out := post(t, srv.URL, deep, nil); firstCode(out) != "QUERY_TOO_COMPLEX" {
+		t.Fatalf("deep query: %v", out)
+	}
+}
+
+func TestAPIKeysAreRequiredWhenConfigured(t *testing.T) {
+	srv := emptyGateway(t, APIKey{Key: "s3cret", Providers: []ds.ProviderID{ds.Kintsugi}})
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+		status int
+		code   string
+	}{
+		{"no key", nil, 401, "UNAUTHENTICATED"},
+		{"wrong key", map[string]string{"Authorization": "Bearer nope"}, 401, "UNAUTHENTICATED"},
+		{"bearer key", map[string]string{"Authorization": "Bearer s3cret"}, 200, ""},
+		{"header key", map[string]string{"X-API-Key": "s3cret"}, 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, out := post(t, srv.URL, `{ providers { provider enabled } }`, tc.header)
+			if status != tc.status || firstCode(out) != tc.code {
+				t.Fatalf("status %d code %q, want %d %q", status, firstCode(out), tc.status, tc.code)
+			}
+		})
+	}
+	_, out := post(t, srv.URL, `{ customers(filter: {providers: [DIGITAL_RIVER]}) { totalCount } }`, map[string]string{"X-API-Key": "s3cret"})
+	if firstCode(out) != "FORBIDDEN" {
+		t.Fatalf("a key scoped to KINTSUGI asked for DIGITAL_RIVER: %v", out)
+	}
+}
+
+func TestThePlaygroundIsServedWithItsAssets(t *testing.T) {
+	srv := emptyGateway(t)
+	for path, want := range map[string]string{
+		"/":                                   "/playground/graphiql.min.js",
+		"/playground/start.js":                "createFetcher",
+		"/playground/graphiql.min.js":         "GraphiQL",
+		"/playground/react.production.min.js": "React",
+	} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("%s: status %d, %d bytes", path, resp.StatusCode, len(b))
+		}
+	}
+}

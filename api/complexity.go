@@ -1,0 +1,37 @@
+package api
+
+import (
+	"github.com/federated-customers/gateway/graph"
+	"github.com/federated-customers/gateway/graph/model"
+)
+
+// Fan-out estimates for list fields whose size the arguments do not give.
+const (
+	sourcesPerCustomer = 4
+	linksPerCustomer   = 4
+)
+
+// setComplexity makes list fields cost what they can fetch, so the
+// complexity limit tracks upstream work rather than the query's length.
+func setComplexity(cfg *graph.Config) {
+	c := &cfg.Complexity
+	page := func(first *int) int {
+		if first == nil || *first < 1 {
+			return 20
+		}
+		return *first
+	}
+	c.Query.Customers = func(child int, first *int, _ *string, last *int, _ *string, _ *model.CustomerFilter, _ *model.CustomerOrder) int {
+		n := page(first)
+		if last != nil {
+			n = page(last)
+		}
+		return 1 + n*child
+	}
+	c.Query.CustomerSources = func(child int, first *int, _ *string, _ *model.CustomerSourceFilter) int {
+		return 1 + page(first)*child
+	}
+	c.Query.Nodes = func(child int, ids []string) int { return 1 + len(ids)*child }
+	c.Customer.Sources = func(child int) int { return 1 + sourcesPerCustomer*child }
+	c.Customer.LinkedCustomers = func(child int) int { return 1 + linksPerCustomer*child }
+}

@@ -1,0 +1,92 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// errorPresenter is the only place that writes extensions.code and
+// extensions.provider. Unknown errors become INTERNAL with a generic message
+// and a full log line.
+func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		var e *ds.Error
+		if errors.As(err, &e) {
+			gqlErr.Message = e.Message
+			if e.Provider != nil {
+				gqlErr.Message = e.Provider.String() + ": " + e.Message
+			}
+			ext := map[string]any{"code": string(e.Code)}
+			if e.Provider != nil {
+				ext["provider"] = e.Provider.String()
+			}
+			gqlErr.Extensions = ext
+			if e.Code == ds.CodeInternal || e.Code == ds.CodeProviderUnavailable {
+				log.Warn("request error", "code", e.Code, "error", err.Error(), "path", gqlErr.Path.String())
+			}
+			return gqlErr
+		}
+		var ge *gqlerror.Error
+		if errors.As(err, &ge) {
+			// gqlgen's own request errors: parse, validation, complexity, variables.
+			code, _ := ge.Extensions["code"].(string)
+			switch code {
+			case "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED":
+				gqlErr.Extensions = map[string]any{"code": string(ds.CodeBadUserInput)}
+				return gqlErr
+			case "COMPLEXITY_LIMIT_EXCEEDED":
+				gqlErr.Extensions = map[string]any{"code": string(ds.CodeQueryTooComplex)}
+				return gqlErr
+			case string(ds.CodeQueryTooComplex), string(ds.CodeBadUserInput):
+				return gqlErr
+			}
+			if code == "" && ge.Path == nil {
+				// a transport-level complaint about the request itself
+				if strings.HasPrefix(ge.Message, "json request body could not be decoded") {
+					gqlErr.Message = "the request body is not valid JSON"
+				}
+				gqlErr.Extensions = map[string]any{"code": string(ds.CodeBadUserInput)}
+				return gqlErr
+			}
+			if code == "" && isInputError(ge.Message) {
+				gqlErr.Extensions = map[string]any{"code": string(ds.CodeBadUserInput)}
+				return gqlErr
+			}
+		}
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			log.Info("request ended before the answer", "error", err.Error(), "path", gqlErr.Path.String())
+			return &gqlerror.Error{Message: "the request was cancelled or timed out", Path: gqlErr.Path,
+				Extensions: map[string]any{"code": string(ds.CodeProviderUnavailable)}}
+		}
+		log.Error("internal error", "error", err.Error(), "path", gqlErr.Path.String())
+		return &gqlerror.Error{Message: "internal error", Path: gqlErr.Path,
+			Extensions: map[string]any{"code": string(ds.CodeInternal)}}
+	}
+}
+
+// isInputError recognises gqlgen's argument-coercion errors (a bad enum or
+// scalar in variables), which are the client's fault.
+func isInputError(msg string) bool {
+	for _, s := range []string{"is not a valid", "must be a string", "cannot be null", "must be defined", "could not unmarshal", "not an int", "invalid type", "JSON:"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// recoverFunc turns a panic into INTERNAL; the stack goes to the log only.
+func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, v any) error {
+		log.Error("panic in resolver", "panic", v)
+		return &ds.Error{Code: ds.CodeInternal, Message: "internal error"}
+	}
+}

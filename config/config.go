@@ -1,0 +1,148 @@
+// Package config reads the gateway's YAML configuration (shared/design.md):
+// ${VAR} expands from the environment, unknown keys are errors, and each
+// provider block is decoded by its vendor package.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// Config is the whole file.
+type Config struct {
+	Listen      string `yaml:"listen"`
+	DatabaseURL string `yaml:"database_url"`
+	Cache       Cache  `yaml:"cache"`
+	Auth        Auth   `yaml:"auth"`
+	// CursorSecret signs pagination cursors; replicas must share it.
+	CursorSecret string `yaml:"cursor_secret"`
+	// Providers holds one block per provider key; an absent key disables it.
+	Providers map[string]yaml.Node `yaml:"providers"`
+}
+
+// Cache configures the response cache.
+type Cache struct {
+	TTL          Duration `yaml:"ttl"`
+	StaleIfError Duration `yaml:"stale_if_error"`
+}
+
+// Auth configures API keys; without keys the endpoint is open.
+type Auth struct {
+	APIKeys []APIKey `yaml:"api_keys"`
+}
+
+// APIKey is one caller's key and the provider keys it may use.
+type APIKey struct {
+	Key       string   `yaml:"key"`
+	Providers []string `yaml:"providers"`
+}
+
+// Duration reads "60s", "24h" and so on.
+type Duration time.Duration
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a duration like 60s or 24h", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// Expand replaces ${VAR} with the variable's value; it reports unset variables.
+func Expand(src []byte) ([]byte, []string) {
+	var missing []string
+	out := envRef.ReplaceAllFunc(src, func(m []byte) []byte {
+		name := string(envRef.FindSubmatch(m)[1])
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return []byte(v)
+	})
+	return out, missing
+}
+
+// Load reads and checks a configuration file.
+func Load(path string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(src)
+}
+
+// Parse checks a configuration document.
+func Parse(src []byte) (*Config, error) {
+	expanded, missing := Expand(src)
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	keys := make([]string, 0, len(c.Providers))
+	for k := range c.Providers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p, ok := ds.ParseProvider(k)
+		if !ok || p.Key() != k {
+			return nil, fmt.Errorf("config: unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", k)
+		}
+	}
+	for i, k := range c.Auth.APIKeys {
+		if k.Key == "" {
+			return nil, fmt.Errorf("config: auth.api_keys[%d].key is empty%s", i, missingNote(missing))
+		}
+		for _, p := range k.Providers {
+			if q, ok := ds.ParseProvider(p); !ok || q.Key() != p {
+				return nil, fmt.Errorf("config: auth.api_keys[%d]: unknown provider %q", i, p)
+			}
+		}
+	}
+	return &c, nil
+}
+
+func missingNote(missing []string) string {
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (unset environment variables: %v)", missing)
+}
+
+// DecodeProvider decodes one provider block strictly into v.
+func DecodeProvider(n yaml.Node, key string, v any) error {
+	b, err := yaml.Marshal(&n)
+	if err != nil {
+		return fmt.Errorf("config: providers.%s: %w", key, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config: providers.%s: %w", key, err)
+	}
+	return nil
+}
+
+// Simulated reports whether a provider block sets simulate: true.
+func Simulated(n yaml.Node) bool {
+	var probe struct {
+		Simulate bool `yaml:"simulate"`
+	}
+	_ = n.Decode(&probe)
+	return probe.Simulate
+}

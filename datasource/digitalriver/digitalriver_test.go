@@ -1,0 +1,887 @@
+package digitalriver_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/digitalriver"
+	"github.com/federated-customers/gateway/datasource/digitalriver/sim"
+	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/simkit"
+)
+
+type fixture struct {
+	sim    *sim.Sim
+	srv    *httptest.Server
+	client *digitalriver.Client
+	people []demo.Person
+}
+
+func start(t *testing.T) *fixture {
+	t.Helper()
+	people := providertest.People()
+	s := sim.New(people)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	c, err := digitalriver.New(s.ClientConfig(srv.URL), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{sim: s, srv: srv, client: c, people: people}
+}
+
+func TestConformance(t *testing.T) {
+	providertest.Run(t, providertest.Harness{
+		Provider: ds.DigitalRiver,
+		Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
+			t.Helper()
+			s := sim.New(people)
+			srv := httptest.NewServer(s)
+			t.Cleanup(srv.Close)
+			cfg := s.ClientConfig(srv.URL)
+			if o.BadCredentials {
+				cfg.APIKey = "sk_test_wrong"
+			}
+			c, err := digitalriver.New(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c, s.Kit()
+		},
+		MaxPage:          100,
+		BulkLookup:       true,
+		ValidationStatus: 400,
+		RetryAfterHeader: true,
+	})
+}
+
+// --- the simulator, over raw HTTP ---
+
+type rawResp struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func (f *fixture) raw(t *testing.T, method, path string, hdr map[string]string, body string) rawResp {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, f.srv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+sim.APIKey)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range hdr {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := rawResp{status: resp.StatusCode, header: resp.Header}
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &out.body); err != nil {
+			t.Fatalf("%s %s: body is not a JSON object: %q", method, path, b)
+		}
+	}
+	return out
+}
+
+// errInfo returns type, errors[0].code and errors[0].parameter of a DR Errors body.
+func errInfo(b map[string]any) (typ, code, param string) {
+	typ, _ = b["type"].(string)
+	errs, _ := b["errors"].([]any)
+	if len(errs) > 0 {
+		e, _ := errs[0].(map[string]any)
+		code, _ = e["code"].(string)
+		param, _ = e["parameter"].(string)
+		if m, _ := e["message"].(string); m == "" {
+			code += "(no message)"
+		}
+	}
+	return
+}
+
+func ids(b map[string]any) []string {
+	var out []string
+	data, _ := b["data"].([]any)
+	for _, d := range data {
+		m, _ := d.(map[string]any)
+		id, _ := m["id"].(string)
+		out = append(out, id)
+	}
+	return out
+}
+
+func TestSimRejects(t *testing.T) {
+	f := start(t)
+	long := strings.Repeat("1", 41)
+	first := ids(f.raw(t, "GET", "/customers?limit=1", nil, "").body)[0]
+	srcFree := f.sim.FreeSources()[0]
+	for _, tc := range []struct {
+		name, method, path string
+		hdr                map[string]string
+		body               string
+		status             int
+		typ, code, param   string
+	}{
+		{"no credentials", "GET", "/customers", map[string]string{"Authorization": ""}, "", 401, "unauthorized", "unauthorized", ""},
+		{"wrong key", "GET", "/customers", map[string]string{"Authorization": "Bearer sk_test_nope"}, "", 401, "unauthorized", "unauthorized", ""},
+		{"basic auth", "GET", "/customers", map[string]string{"Authorization": "Basic " + sim.APIKey}, "", 401, "unauthorized", "unauthorized", ""},
+		{"limit 0", "GET", "/customers?limit=0", nil, "", 400, "bad_request", "invalid_parameter", "limit"},
+		{"limit 101", "GET", "/customers?limit=101", nil, "", 400, "bad_request", "invalid_parameter", "limit"},
+		{"limit not an int", "GET", "/customers?limit=ten", nil, "", 400, "bad_request", "invalid_parameter", "limit"},
+		{"limit empty", "GET", "/customers?limit=", nil, "", 400, "bad_request", "invalid_parameter", "limit"},
+		{"limit twice", "GET", "/customers?limit=5&limit=6", nil, "", 400, "bad_request", "invalid_parameter", "limit"},
+		{"unknown startingAfter", "GET", "/customers?startingAfter=5899999999", nil, "", 400, "bad_request", "invalid_parameter", "startingAfter"},
+		{"unknown endingBefore", "GET", "/customers?endingBefore=5899999999", nil, "", 400, "bad_request", "invalid_parameter", "endingBefore"},
+		{"startingAfter too long", "GET", "/customers?startingAfter=" + long, nil, "", 400, "bad_request", "invalid_parameter", "startingAfter"},
+		{"both cursors", "GET", "/customers?startingAfter=" + first + "&endingBefore=" + first, nil, "", 400, "bad_request", "invalid_request", ""},
+		{"id in ids too long", "GET", "/customers?ids=" + first + "," + long, nil, "", 400, "bad_request", "invalid_parameter", "ids"},
+		{"empty id in ids", "GET", "/customers?ids=" + first + ",,", nil, "", 400, "bad_request", "invalid_parameter", "ids"},
+		{"unknown parameter", "GET", "/customers?sort=email", nil, "", 400, "bad_request", "invalid_parameter", "sort"},
+		{"bad createdTime", "GET", "/customers?createdTime[gte]=yesterday", nil, "", 400, "bad_request", "invalid_parameter", "createdTime[gte]"},
+		{"bad requestToBeForgotten", "GET", "/customers?requestToBeForgotten=1", nil, "", 400, "bad_request", "invalid_parameter", "requestToBeForgotten"},
+		{"wrong Accept", "GET", "/customers", map[string]string{"Accept": "text/html"}, "", 406, "not_acceptable", "not_acceptable", ""},
+		{"wrong method", "DELETE", "/customers", nil, "", 405, "method_not_allowed", "method_not_allowed", ""},
+		{"unknown path", "GET", "/orders", nil, "", 404, "not_found", "not_found", ""},
+		{"customer id too long", "GET", "/customers/" + long, nil, "", 400, "bad_request", "invalid_parameter", "id"},
+		{"unknown customer", "GET", "/customers/5899999999", nil, "", 404, "not_found", "not_found", "id"},
+		{"update unknown customer", "POST", "/customers/5899999999", nil, `{"locale":"en_US"}`, 404, "not_found", "not_found", "id"},
+		{"delete unknown customer", "DELETE", "/customers/5899999999", nil, "", 404, "not_found", "not_found", "id"},
+		{"create without JSON content type", "POST", "/customers", map[string]string{"Content-Type": "text/plain"}, `{}`, 400, "bad_request", "invalid_request", ""},
+		{"create without a body", "POST", "/customers", map[string]string{"Content-Type": "application/json"}, "", 400, "bad_request", "invalid_request", ""},
+		{"create with an unknown field", "POST", "/customers", nil, `{"name":"x"}`, 400, "bad_request", "invalid_request", ""},
+		{"create with an existing id", "POST", "/customers", nil, `{"id":"` + first + `"}`, 409, "conflict", "conflict", "id"},
+		{"create with a long id", "POST", "/customers", nil, `{"id":"` + long + `"}`, 400, "bad_request", "invalid_parameter", "id"},
+		{"create with a BCP-47 locale", "POST", "/customers", nil, `{"locale":"en-US"}`, 400, "bad_request", "invalid_parameter", "locale"},
+		{"create with a bad type", "POST", "/customers", nil, `{"type":"person"}`, 400, "bad_request", "invalid_parameter", "type"},
+		{"create with a bad email", "POST", "/customers", nil, `{"email":"nope"}`, 400, "bad_request", "invalid_parameter", "email"},
+		{"create with nested metadata", "POST", "/customers", nil, `{"metadata":{"a":{"b":1}}}`, 400, "bad_request", "invalid_parameter", "metadata"},
+		{"create with a lower-case country", "POST", "/customers", nil, `{"shipping":{"address":{"country":"se"}}}`, 400, "bad_request", "invalid_parameter", "shipping.address.country"},
+		{"attach a non-uuid", "POST", "/customers/" + first + "/sources/not-a-uuid", nil, "", 400, "bad_request", "invalid_parameter", "sourceId"},
+		{"attach an unknown source", "POST", "/customers/" + first + "/sources/00000000-0000-4000-a000-000000000000", nil, "", 404, "not_found", "not_found", "sourceId"},
+		{"attach to an unknown customer", "POST", "/customers/5899999999/sources/" + srcFree, nil, "", 404, "not_found", "not_found", "id"},
+		{"detach a source not attached", "DELETE", "/customers/" + first + "/sources/" + srcFree, nil, "", 404, "not_found", "not_found", "sourceId"},
+		{"get on a source", "GET", "/customers/" + first + "/sources/" + srcFree, nil, "", 405, "method_not_allowed", "method_not_allowed", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.raw(t, tc.method, tc.path, tc.hdr, tc.body)
+			if r.status != tc.status {
+				t.Fatalf("status = %d, want %d (%v)", r.status, tc.status, r.body)
+			}
+			typ, code, param := errInfo(r.body)
+			if typ != tc.typ || code != tc.code || param != tc.param {
+				t.Errorf("error = %s/%s/%s, want %s/%s/%s (%v)", typ, code, param, tc.typ, tc.code, tc.param, r.body)
+			}
+			if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type = %q", ct)
+			}
+		})
+	}
+}
+
+func TestSimListing(t *testing.T) {
+	f := start(t)
+	all := f.raw(t, "GET", "/customers?limit=100", nil, "")
+	if all.status != 200 || all.body["hasMore"] != false {
+		t.Fatalf("status %d hasMore %v", all.status, all.body["hasMore"])
+	}
+	if _, ok := all.body["total"]; ok {
+		t.Error("the list envelope carries a total")
+	}
+	data := all.body["data"].([]any)
+	var prev string
+	for i, d := range data {
+		ct := d.(map[string]any)["createdTime"].(string)
+		if len(ct) != len("2021-01-04T09:00:00Z") || !strings.HasSuffix(ct, "Z") {
+			t.Errorf("createdTime %q is not ISO-8601 Z without millis", ct)
+		}
+		if i > 0 && ct > prev {
+			t.Fatalf("not newest first: %s after %s", ct, prev)
+		}
+		prev = ct
+	}
+	every := ids(all.body)
+
+	t.Run("default limit is 10", func(t *testing.T) {
+		r := f.raw(t, "GET", "/customers", nil, "")
+		if n := len(ids(r.body)); n != 10 || r.body["hasMore"] != true {
+			t.Errorf("got %d items, hasMore %v", n, r.body["hasMore"])
+		}
+	})
+	t.Run("startingAfter continues right after the id", func(t *testing.T) {
+		r := f.raw(t, "GET", "/customers?limit=3&startingAfter="+every[4], nil, "")
+		if got := ids(r.body); strings.Join(got, ",") != strings.Join(every[5:8], ",") {
+			t.Errorf("got %v, want %v", got, every[5:8])
+		}
+	})
+	t.Run("the last page says hasMore false", func(t *testing.T) {
+		r := f.raw(t, "GET", "/customers?limit=5&startingAfter="+every[len(every)-3], nil, "")
+		if got := ids(r.body); len(got) != 2 || r.body["hasMore"] != false {
+			t.Errorf("got %v hasMore %v", got, r.body["hasMore"])
+		}
+	})
+	t.Run("endingBefore returns the items right before the id", func(t *testing.T) {
+		r := f.raw(t, "GET", "/customers?limit=3&endingBefore="+every[5], nil, "")
+		if got := ids(r.body); strings.Join(got, ",") != strings.Join(every[2:5], ",") || r.body["hasMore"] != true {
+			t.Errorf("got %v hasMore %v, want %v and true", got, r.body["hasMore"], every[2:5])
+		}
+		r = f.raw(t, "GET", "/customers?limit=3&endingBefore="+every[2], nil, "")
+		if got := ids(r.body); strings.Join(got, ",") != strings.Join(every[:2], ",") || r.body["hasMore"] != false {
+			t.Errorf("got %v hasMore %v, want %v and false", got, r.body["hasMore"], every[:2])
+		}
+	})
+	t.Run("ids is comma separated", func(t *testing.T) {
+		r := f.raw(t, "GET", "/customers?ids="+every[3]+","+every[0]+",5899999999", nil, "")
+		if got := ids(r.body); strings.Join(got, ",") != every[0]+","+every[3] {
+			t.Errorf("got %v", got)
+		}
+	})
+	t.Run("email is exact and case-sensitive", func(t *testing.T) {
+		d := data[7].(map[string]any)
+		email := d["email"].(string)
+		if email != strings.ToLower(email) {
+			t.Fatalf("stored email %q is not lower case", email)
+		}
+		if got := ids(f.raw(t, "GET", "/customers?email="+url.QueryEscape(email), nil, "").body); len(got) != 1 || got[0] != d["id"] {
+			t.Errorf("exact email: got %v", got)
+		}
+		if got := ids(f.raw(t, "GET", "/customers?email="+url.QueryEscape(strings.ToUpper(email)), nil, "").body); len(got) != 0 {
+			t.Errorf("upper-cased email: got %v", got)
+		}
+	})
+	t.Run("createdTime filters", func(t *testing.T) {
+		d := data[10].(map[string]any)
+		ct := d["createdTime"].(string)
+		r := f.raw(t, "GET", "/customers?limit=100&createdTime[gte]="+ct, nil, "")
+		if got := ids(r.body); strings.Join(got, ",") != strings.Join(every[:11], ",") {
+			t.Errorf("gte: got %d ids", len(got))
+		}
+		r = f.raw(t, "GET", "/customers?createdTime="+ct, nil, "")
+		if got := ids(r.body); len(got) != 1 || got[0] != d["id"] {
+			t.Errorf("eq: got %v", got)
+		}
+	})
+	t.Run("an absent Accept is fine, */* too", func(t *testing.T) {
+		if r := f.raw(t, "GET", "/customers?limit=1", map[string]string{"Accept": "*/*"}, ""); r.status != 200 {
+			t.Errorf("status %d", r.status)
+		}
+	})
+}
+
+func TestSimRendersDemoPeople(t *testing.T) {
+	f := start(t)
+	var p demo.Person
+	for _, q := range f.people {
+		if _, _, ok := q.Other(ds.DigitalRiver); ok && q.At(ds.DigitalRiver) && q.PaymentSourceID != "" && q.Business {
+			p = q
+			break
+		}
+	}
+	if p.IDs == nil {
+		t.Skip("no business with a payment source at Digital River in the demo world")
+	}
+	r := f.raw(t, "GET", "/customers/"+p.IDs[ds.DigitalRiver], nil, "")
+	if r.status != 200 {
+		t.Fatalf("status %d", r.status)
+	}
+	b := r.body
+	_, other, _ := p.Other(ds.DigitalRiver)
+	sh := b["shipping"].(map[string]any)
+	addr := sh["address"].(map[string]any)
+	srcs := b["sources"].([]any)
+	checks := map[string][2]any{
+		"email":        {b["email"], strings.ToLower(p.Email)},
+		"type":         {b["type"], "business"},
+		"locale":       {b["locale"], strings.ReplaceAll(p.Locale, "-", "_")},
+		"enabled":      {b["enabled"], true},
+		"liveMode":     {b["liveMode"], false},
+		"rtbf":         {b["requestToBeForgotten"], false},
+		"createdTime":  {b["createdTime"], p.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")},
+		"name":         {sh["name"], p.Name()},
+		"organization": {sh["organization"], p.Company},
+		"phone":        {sh["phone"], p.Phone},
+		"country":      {addr["country"], p.Country},
+		"crmId":        {b["metadata"].(map[string]any)["crmId"], other},
+		"default":      {b["defaultSourceId"], p.PaymentSourceID},
+		"source id":    {srcs[0].(map[string]any)["id"], p.PaymentSourceID},
+		"source type":  {srcs[0].(map[string]any)["type"], "creditCard"},
+	}
+	for k, v := range checks {
+		if v[0] != v[1] {
+			t.Errorf("%s = %v, want %v", k, v[0], v[1])
+		}
+	}
+}
+
+// --- the client ---
+
+func TestConfig(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  digitalriver.Config
+		want string
+	}{
+		{digitalriver.Config{}, "digitalriver: api_key is required"},
+		{digitalriver.Config{APIKey: "sk test"}, "digitalriver: api_key must not contain"},
+		{digitalriver.Config{APIKey: "sk", BaseURL: "ftp://x"}, "digitalriver: base_url"},
+		{digitalriver.Config{APIKey: "sk", BaseURL: "/relative"}, "digitalriver: base_url"},
+		{digitalriver.Config{APIKey: "sk"}, ""},
+		{digitalriver.Config{APIKey: "sk", BaseURL: "https://api.digitalriver.com"}, ""},
+	} {
+		err := tc.cfg.Validate()
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.HasPrefix(err.Error(), tc.want)) {
+			t.Errorf("Validate(%+v) = %v, want %q", tc.cfg, err, tc.want)
+		}
+		if _, nerr := digitalriver.New(tc.cfg, nil); (nerr == nil) != (err == nil) {
+			t.Errorf("New(%+v) = %v, Validate = %v", tc.cfg, nerr, err)
+		}
+	}
+	a, _ := digitalriver.New(digitalriver.Config{APIKey: "sk_test_secret"}, nil)
+	b, _ := digitalriver.New(digitalriver.Config{APIKey: "sk_test_secret", BaseURL: digitalriver.DefaultBaseURL}, nil)
+	c, _ := digitalriver.New(digitalriver.Config{APIKey: "sk_test_other"}, nil)
+	if a.CredentialID() != b.CredentialID() {
+		t.Error("an empty base_url is not the default base URL")
+	}
+	if a.CredentialID() == c.CredentialID() || strings.Contains(a.CredentialID(), "secret") || a.CredentialID() == "" {
+		t.Errorf("credential ids %q %q", a.CredentialID(), c.CredentialID())
+	}
+	if a.ID() != ds.DigitalRiver || a.MaxBatch() != 100 {
+		t.Errorf("ID %v MaxBatch %d", a.ID(), a.MaxBatch())
+	}
+}
+
+func lastQuery(t *testing.T, kit *simkit.Kit) url.Values {
+	t.Helper()
+	calls := kit.Calls()
+	if len(calls) == 0 {
+		t.Fatal("no call")
+	}
+	q, err := url.ParseQuery(calls[len(calls)-1].Query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+func TestListQuery(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := page.Next
+	if len(page.Items) != 3 || tok != page.Items[2].ProviderID || page.Total != nil {
+		t.Fatalf("page of %d, next %q, total %v", len(page.Items), tok, page.Total)
+	}
+	email := "Some.One@Example.COM"
+	for _, tc := range []struct {
+		name string
+		req  ds.ListRequest[ds.Filter]
+		want url.Values
+	}{
+		{"no limit is the vendor default", ds.ListRequest[ds.Filter]{}, url.Values{"limit": {"10"}}},
+		{"limit is capped at 100", ds.ListRequest[ds.Filter]{Limit: 1000}, url.Values{"limit": {"100"}}},
+		{"token is startingAfter", ds.ListRequest[ds.Filter]{Limit: 5, Token: tok}, url.Values{"limit": {"5"}, "startingAfter": {tok}}},
+		{"email is pushed down lower-cased", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email}}, url.Values{"limit": {"5"}, "email": {"some.one@example.com"}}},
+		{"search, country, providers and ids are not sent", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{
+			Search: ptr("an"), Country: []string{"SE"}, Providers: []ds.ProviderID{ds.DigitalRiver},
+			IDs: []ds.CustomerKey{{Provider: ds.DigitalRiver, ProviderID: tok}}}}, url.Values{"limit": {"5"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := f.client.ListCustomers(ctx, tc.req); err != nil {
+				t.Fatal(err)
+			}
+			if got := lastQuery(t, f.sim.Kit()); got.Encode() != tc.want.Encode() {
+				t.Errorf("query = %s, want %s", got.Encode(), tc.want.Encode())
+			}
+		})
+	}
+	t.Run("the next page starts right after the token", func(t *testing.T) {
+		next, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 3, Token: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, _ := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 6})
+		for i := range next.Items {
+			if next.Items[i].ProviderID != all.Items[3+i].ProviderID {
+				t.Errorf("item %d = %s, want %s", i, next.Items[i].ProviderID, all.Items[3+i].ProviderID)
+			}
+		}
+	})
+	t.Run("the last page has no next", func(t *testing.T) {
+		all, _ := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 100})
+		last := all.Items[len(all.Items)-2].ProviderID
+		p, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 100, Token: last})
+		if err != nil || len(p.Items) != 1 || p.Next != "" {
+			t.Errorf("items %d next %q err %v", len(p.Items), p.Next, err)
+		}
+	})
+}
+
+func TestBadTokens(t *testing.T) {
+	f := start(t)
+	for _, tok := range []string{strings.Repeat("1", 41), "58\x00", "58\n1", "\xff\xfe"} {
+		f.sim.Kit().Reset()
+		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tok, Limit: 5})
+		if ds.ErrorCode(err) != ds.CodeBadUserInput {
+			t.Errorf("token %q: %v, want BAD_USER_INPUT", tok, err)
+		}
+		if n := f.sim.Kit().Count(); n != 0 {
+			t.Errorf("token %q: %d calls, want none", tok, n)
+		}
+	}
+	// an id the client cannot judge goes to Digital River, whose 400 is BAD_USER_INPUT
+	_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: "5899999999", Limit: 5})
+	if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "startingAfter") {
+		t.Errorf("unknown id: %v", err)
+	}
+	if p, ok := ds.ErrorProvider(err); !ok || p != ds.DigitalRiver {
+		t.Errorf("unknown id: error does not name DIGITAL_RIVER: %v", err)
+	}
+}
+
+func TestFilterAndOrderSupport(t *testing.T) {
+	f := start(t)
+	for _, fl := range []ds.Filter{{Email: ptr("a@b.c")}, {Search: ptr("x")}, {Country: []string{"SE"}}} {
+		if err := f.client.CanFilter(fl); err != nil {
+			t.Errorf("CanFilter(%+v) = %v", fl, err)
+		}
+	}
+	for _, field := range []ds.OrderField{ds.OrderCreatedAt, ds.OrderUpdatedAt, ds.OrderEmail, ds.OrderName} {
+		o := ds.Order{Field: field, Descending: true}
+		if err := f.client.CanOrder(o); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+			t.Errorf("CanOrder(%s) = %v", field, err)
+		}
+		f.sim.Kit().Reset()
+		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Order: &o})
+		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.sim.Kit().Count() != 0 {
+			t.Errorf("ListCustomers ordered by %s: %v after %d calls", field, err, f.sim.Kit().Count())
+		}
+	}
+}
+
+func TestGetCustomers(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	var known []string
+	for _, p := range f.people {
+		if id, ok := p.IDs[ds.DigitalRiver]; ok {
+			known = append(known, id)
+		}
+	}
+	t.Run("one bulk call, unknown and impossible ids absent", func(t *testing.T) {
+		f.sim.Kit().Reset()
+		in := []string{known[0], known[1], known[0], "5899999999", strings.Repeat("9", 41), "", "a\x01b"}
+		got, err := f.client.GetCustomers(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Errorf("got %d customers, want 2", len(got))
+		}
+		calls := f.sim.Kit().Calls()
+		if len(calls) != 1 {
+			t.Fatalf("%d calls, want 1", len(calls))
+		}
+		q, _ := url.ParseQuery(calls[0].Query)
+		if q.Get("ids") != known[0]+","+known[1]+",5899999999" || q.Get("limit") != "100" {
+			t.Errorf("query = %s", calls[0].Query)
+		}
+	})
+	t.Run("batches of 100", func(t *testing.T) {
+		var many []string
+		for i := range 150 {
+			many = append(many, "59"+strings.Repeat("0", 7)+string(rune('0'+i%10))+strings.Repeat("x", i/10))
+		}
+		many = append(many, known...)
+		f.sim.Kit().Reset()
+		got, err := f.client.GetCustomers(ctx, many)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(known) {
+			t.Errorf("got %d, want %d", len(got), len(known))
+		}
+		want := (len(many) + 99) / 100
+		if n := f.sim.Kit().Count(); n != want {
+			t.Errorf("%d calls, want %d", n, want)
+		}
+	})
+	t.Run("an id with a comma is looked up alone", func(t *testing.T) {
+		f.sim.Kit().Reset()
+		got, err := f.client.GetCustomers(ctx, []string{known[2], "a,b"})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("got %d, err %v", len(got), err)
+		}
+		calls := f.sim.Kit().Calls()
+		if len(calls) != 2 || calls[1].Path != "/customers/a,b" {
+			t.Errorf("calls = %+v", calls)
+		}
+	})
+	t.Run("nothing to look up is no call", func(t *testing.T) {
+		f.sim.Kit().Reset()
+		got, err := f.client.GetCustomers(ctx, []string{strings.Repeat("1", 41)})
+		if err != nil || len(got) != 0 || f.sim.Kit().Count() != 0 {
+			t.Errorf("got %d err %v calls %d", len(got), err, f.sim.Kit().Count())
+		}
+	})
+}
+
+func TestMapping(t *testing.T) {
+	f := start(t)
+	var p demo.Person
+	for _, q := range f.people {
+		if q.At(ds.DigitalRiver) && q.PaymentSourceID != "" {
+			p = q
+			break
+		}
+	}
+	if p.IDs == nil {
+		t.Fatal("no Digital River customer with a payment source in the demo world")
+	}
+	got, err := f.client.GetCustomers(context.Background(), []string{p.IDs[ds.DigitalRiver]})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("got %d, err %v", len(got), err)
+	}
+	c := got[0]
+	wantType := ds.Individual
+	if p.Business {
+		wantType = ds.Business
+	}
+	for name, v := range map[string][2]any{
+		"provider": {c.Provider, ds.DigitalRiver},
+		"id":       {c.ProviderID, p.IDs[ds.DigitalRiver]},
+		"email":    {deref(c.Email), strings.ToLower(p.Email)},
+		"name":     {deref(c.Name), p.Name()},
+		"phone":    {deref(c.Phone), p.Phone},
+		"type":     {*c.Type, wantType},
+		"status":   {deref(c.Status), "enabled"},
+		"locale":   {deref(c.Locale), strings.ReplaceAll(p.Locale, "-", "_")},
+		"line1":    {deref(c.Address.Line1), p.Street1},
+		"city":     {deref(c.Address.City), p.City},
+		"postal":   {deref(c.Address.PostalCode), p.PostalCode},
+		"country":  {deref(c.Address.Country), p.Country},
+		"county":   {c.Address.County == nil, true},
+		"created":  {*c.CreatedAt, p.CreatedAt.UTC().Truncate(time.Second)},
+		"updated":  {*c.UpdatedAt, p.UpdatedAt.UTC().Truncate(time.Second)},
+		"utc":      {c.CreatedAt.Location(), time.UTC},
+		"refs":     {len(c.Refs), 1},
+	} {
+		if v[0] != v[1] {
+			t.Errorf("%s = %v, want %v", name, v[0], v[1])
+		}
+	}
+	if _, other, ok := p.Other(ds.DigitalRiver); ok && c.Metadata["crmId"] != other {
+		t.Errorf("metadata = %v, want crmId %s", c.Metadata, other)
+	}
+	r := c.Refs[0]
+	if r.Kind != ds.SourcePayment || r.SourceID != p.PaymentSourceID || r.SourceName != "creditCard" ||
+		len(r.ExternalIDs) != 1 || r.ExternalIDs[0] != p.PaymentSourceID {
+		t.Errorf("ref = %+v", r)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(c.Raw, &raw); err != nil || raw["id"] != c.ProviderID || raw["liveMode"] != false {
+		t.Errorf("raw = %s", c.Raw)
+	}
+	srcs := ds.RefSources(c)
+	if len(srcs) != 1 || srcs[0].RecordID != p.PaymentSourceID || srcs[0].CustomerID != c.ProviderID {
+		t.Errorf("RefSources = %+v", srcs)
+	}
+}
+
+func TestWriteRoundTrip(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	biz := ds.Business
+	in := ds.CustomerInput{
+		Email:    ptr("New.Person@Example.com"),
+		Name:     ptr("New Person AB"),
+		Phone:    ptr("+46700000001"),
+		Type:     &biz,
+		Locale:   ptr("sv-SE"),
+		Address:  &ds.Address{Line1: ptr("1 Storgatan"), City: ptr("Stockholm"), PostalCode: ptr("11122"), Country: ptr("se"), County: ptr("Stockholms län")},
+		Metadata: map[string]any{"crmId": "abc", "vip": true, "tier": 2},
+	}
+	f.sim.Kit().Reset()
+	created, err := f.client.CreateCustomer(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := f.sim.Kit().Calls()[0]
+	if call.Method != "POST" || call.Path != "/customers" {
+		t.Errorf("create call = %+v", call)
+	}
+	var raw map[string]any
+	_ = json.Unmarshal(created.Raw, &raw)
+	if raw["locale"] != "sv_SE" || raw["type"] != "business" {
+		t.Errorf("raw = %s", created.Raw)
+	}
+	if created.ProviderID == "" || deref(created.Name) != "New Person AB" || deref(created.Locale) != "sv_SE" ||
+		*created.Type != ds.Business || deref(created.Address.Country) != "SE" || deref(created.Phone) != "+46700000001" ||
+		created.Metadata["vip"] != true || created.Metadata["tier"] != float64(2) || deref(created.Status) != "enabled" {
+		t.Errorf("created = %+v (raw %s)", created, created.Raw)
+	}
+	id := created.ProviderID
+
+	got, err := f.client.GetCustomers(ctx, []string{id})
+	if err != nil || len(got) != 1 || deref(got[0].Email) != "new.person@example.com" {
+		t.Fatalf("get after create: %v %v", got, err)
+	}
+	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 1})
+	if err != nil || page.Items[0].ProviderID != id {
+		t.Errorf("the newest customer is not first: %v", err)
+	}
+	page, err = f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: ptr("NEW.PERSON@example.com")}})
+	if err != nil || len(page.Items) != 1 || page.Items[0].ProviderID != id {
+		t.Errorf("email filter after create: %d items, %v", len(page.Items), err)
+	}
+
+	// update only the name: the address and the rest of shipping stay
+	updated, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("Renamed AB")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deref(updated.Name) != "Renamed AB" || deref(updated.Phone) != "+46700000001" || updated.Address == nil ||
+		deref(updated.Address.City) != "Stockholm" || deref(updated.Email) != "new.person@example.com" {
+		t.Errorf("after name update: %s", updated.Raw)
+	}
+	// update the type and locale only: no read first, shipping untouched
+	f.sim.Kit().Reset()
+	ind := ds.Individual
+	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Type: &ind, Locale: ptr("en-us")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.sim.Kit().Count(); n != 1 {
+		t.Errorf("%d calls for an update without shipping fields, want 1", n)
+	}
+	if *updated.Type != ds.Individual || deref(updated.Locale) != "en_US" || deref(updated.Name) != "Renamed AB" {
+		t.Errorf("after type update: %s", updated.Raw)
+	}
+	// a new address replaces the old one as a unit
+	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Address: &ds.Address{City: ptr("Brno"), Country: ptr("CZ")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deref(updated.Address.City) != "Brno" || updated.Address.Line1 != nil || deref(updated.Name) != "Renamed AB" {
+		t.Errorf("after address update: %s", updated.Raw)
+	}
+	// the vendor's validation message reaches the caller
+	_, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: ptr("swedish")})
+	if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "not a valid locale") {
+		t.Errorf("bad locale: %v", err)
+	}
+
+	if err := f.client.DeleteCustomer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	got, err = f.client.GetCustomers(ctx, []string{id})
+	if err != nil || len(got) != 0 {
+		t.Errorf("after delete: %d customers, %v", len(got), err)
+	}
+	if err := f.client.DeleteCustomer(ctx, id); ds.ErrorCode(err) != ds.CodeNotFound {
+		t.Errorf("second delete: %v", err)
+	}
+	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("x")}); ds.ErrorCode(err) != ds.CodeNotFound {
+		t.Errorf("update after delete: %v", err)
+	}
+	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: ptr("en-US")}); ds.ErrorCode(err) != ds.CodeNotFound {
+		t.Errorf("update without read after delete: %v", err)
+	}
+	f.sim.Kit().Reset()
+	for _, bad := range []string{"", strings.Repeat("1", 41), "a/b", ".."} {
+		if err := f.client.DeleteCustomer(ctx, bad); ds.ErrorCode(err) != ds.CodeBadUserInput {
+			t.Errorf("delete %q: %v", bad, err)
+		}
+		if _, err := f.client.UpdateCustomer(ctx, bad, ds.CustomerInput{}); ds.ErrorCode(err) != ds.CodeBadUserInput {
+			t.Errorf("update %q: %v", bad, err)
+		}
+	}
+	if n := f.sim.Kit().Count(); n != 0 {
+		t.Errorf("%d calls for impossible ids", n)
+	}
+}
+
+func TestAttachDetach(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cust *ds.Customer
+	for _, c := range page.Items {
+		if len(c.Refs) == 0 {
+			cust = c
+			break
+		}
+	}
+	if cust == nil {
+		t.Fatal("no customer without sources")
+	}
+	const srcID = "0b9c8d7e-6f5a-4b3c-9d2e-1f0a9b8c7d6e"
+	if err := f.sim.AddSource(srcID, "payPal"); err != nil {
+		t.Fatal(err)
+	}
+	src, err := f.client.AttachSource(ctx, cust.ProviderID, srcID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Provider != ds.DigitalRiver || src.Kind != ds.SourcePayment || src.RecordID != srcID || src.SourceID != srcID ||
+		src.CustomerID != cust.ProviderID || deref(src.SourceName) != "payPal" || len(src.ExternalIDs) != 1 ||
+		src.ExternalIDs[0] != srcID || len(src.Raw) == 0 {
+		t.Errorf("source = %+v", src)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(src.Raw, &raw); err != nil || raw["state"] != "chargeable" || raw["flow"] != "standard" {
+		t.Errorf("raw source = %s", src.Raw)
+	}
+	got, _ := f.client.GetCustomers(ctx, []string{cust.ProviderID})
+	refs := ds.RefSources(got[0])
+	if len(refs) != 1 || refs[0].NodeID() != src.NodeID() {
+		t.Errorf("after attach the customer's sources are %+v", refs)
+	}
+	// attaching it elsewhere is a conflict
+	other := page.Items[0].ProviderID
+	if other == cust.ProviderID {
+		other = page.Items[1].ProviderID
+	}
+	if _, err := f.client.AttachSource(ctx, other, srcID); ds.ErrorCode(err) != ds.CodeBadUserInput {
+		t.Errorf("attach to a second customer: %v", err)
+	}
+	if err := f.client.DetachSource(ctx, cust.ProviderID, srcID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = f.client.GetCustomers(ctx, []string{cust.ProviderID})
+	if len(got[0].Refs) != 0 {
+		t.Errorf("after detach: refs %+v", got[0].Refs)
+	}
+	if err := f.client.DetachSource(ctx, cust.ProviderID, srcID); ds.ErrorCode(err) != ds.CodeNotFound {
+		t.Errorf("second detach: %v", err)
+	}
+	if _, err := f.client.AttachSource(ctx, cust.ProviderID, "00000000-0000-4000-a000-000000000000"); ds.ErrorCode(err) != ds.CodeNotFound {
+		t.Errorf("attach an unknown source: %v", err)
+	}
+	if _, err := f.client.AttachSource(ctx, "5899999999", srcID); ds.ErrorCode(err) != ds.CodeNotFound {
+		t.Errorf("attach to an unknown customer: %v", err)
+	}
+	f.sim.Kit().Reset()
+	for _, tc := range [][2]string{{cust.ProviderID, "not-a-uuid"}, {cust.ProviderID, ""}, {"", srcID}, {"a/b", srcID}} {
+		if _, err := f.client.AttachSource(ctx, tc[0], tc[1]); ds.ErrorCode(err) != ds.CodeBadUserInput {
+			t.Errorf("attach %q: %v", tc, err)
+		}
+		if err := f.client.DetachSource(ctx, tc[0], tc[1]); ds.ErrorCode(err) != ds.CodeBadUserInput {
+			t.Errorf("detach %q: %v", tc, err)
+		}
+	}
+	if n := f.sim.Kit().Count(); n != 0 {
+		t.Errorf("%d calls for ids rejected locally", n)
+	}
+	if err := f.sim.AddSource("nope", ""); err == nil {
+		t.Error("AddSource accepted a non-uuid")
+	}
+}
+
+func TestVendorErrors(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	t.Run("messages are joined, never the whole body", func(t *testing.T) {
+		f.sim.Kit().Inject(simkit.Fault{Status: 400, Message: "Limit is wrong"})
+		_, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5})
+		if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "Limit is wrong") ||
+			strings.Contains(err.Error(), "bad_request") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("the injected 429 carries the DR body and Retry-After", func(t *testing.T) {
+		hdr := http.Header{}
+		hdr.Set("Retry-After", "7")
+		f.sim.Kit().Inject(simkit.Fault{Status: 429, Message: "Too many requests", Header: hdr})
+		r := f.raw(t, "GET", "/customers", nil, "")
+		typ, code, _ := errInfo(r.body)
+		if r.status != 429 || typ != "too_many_requests" || code != "too_many_requests" || r.header.Get("Retry-After") != "7" {
+			t.Errorf("%d %s %s %q", r.status, typ, code, r.header.Get("Retry-After"))
+		}
+	})
+	t.Run("bad credentials are UNAUTHENTICATED", func(t *testing.T) {
+		c, err := digitalriver.New(digitalriver.Config{BaseURL: f.srv.URL, APIKey: "sk_test_wrong"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.GetCustomers(ctx, []string{"5823594809"})
+		if ds.ErrorCode(err) != ds.CodeUnauthenticated || strings.Contains(err.Error(), "sk_test_wrong") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("writes are not retried", func(t *testing.T) {
+		f.sim.Kit().Reset()
+		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "down"})
+		_, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("x@example.com")})
+		if ds.ErrorCode(err) != ds.CodeProviderUnavailable || f.sim.Kit().Count() != 1 {
+			t.Errorf("err %v after %d calls", err, f.sim.Kit().Count())
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+func TestUnreadableResponses(t *testing.T) {
+	for _, tc := range []struct{ name, body string }{
+		{"no hasMore", `{"data":[]}`},
+		{"a record without an id", `{"hasMore":false,"data":[{"email":"a@b.c"}]}`},
+		{"more promised but nothing sent", `{"hasMore":true,"data":[]}`},
+		{"not JSON", `<html>`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, tc.body)
+			}))
+			t.Cleanup(srv.Close)
+			c, err := digitalriver.New(digitalriver.Config{BaseURL: srv.URL, APIKey: "sk_test_x"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
+			if ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+				t.Errorf("err = %v, want PROVIDER_UNAVAILABLE", err)
+			}
+			if p, ok := ds.ErrorProvider(err); !ok || p != ds.DigitalRiver {
+				t.Errorf("err %v does not name DIGITAL_RIVER", err)
+			}
+		})
+	}
+}

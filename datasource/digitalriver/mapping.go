@@ -1,0 +1,154 @@
+package digitalriver
+
+import (
+	"encoding/json"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// wireCustomer is the part of Digital River's Customer object the gateway maps.
+type wireCustomer struct {
+	ID          string         `json:"id"`
+	Email       string         `json:"email"`
+	Shipping    *wireShipping  `json:"shipping"`
+	Sources     []wireSource   `json:"sources"`
+	Type        string         `json:"type"`
+	Locale      string         `json:"locale"`
+	Enabled     *bool          `json:"enabled"`
+	Metadata    map[string]any `json:"metadata"`
+	CreatedTime string         `json:"createdTime"`
+	UpdatedTime string         `json:"updatedTime"`
+}
+
+type wireShipping struct {
+	Name    string       `json:"name"`
+	Phone   string       `json:"phone"`
+	Address *wireAddress `json:"address"`
+}
+
+type wireAddress struct {
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2"`
+	City       string `json:"city"`
+	PostalCode string `json:"postalCode"`
+	State      string `json:"state"`
+	Country    string `json:"country"`
+}
+
+// wireSource is the part of a Source object the gateway maps.
+type wireSource struct {
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	CustomerID string `json:"customerId"`
+}
+
+func mapCustomers(data []json.RawMessage) ([]*ds.Customer, error) {
+	out := make([]*ds.Customer, 0, len(data))
+	for _, raw := range data {
+		c, err := mapCustomer(raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// mapCustomer maps one Customer object; Raw keeps it exactly as received.
+func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
+	var w wireCustomer
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, unreadable("a customer record that is not a JSON object: " + err.Error())
+	}
+	if w.ID == "" {
+		return nil, unreadable("a customer record without an id")
+	}
+	c := &ds.Customer{
+		Provider:   ds.DigitalRiver,
+		ProviderID: w.ID,
+		Email:      str(w.Email),
+		Locale:     str(w.Locale),
+		CreatedAt:  parseTime(w.CreatedTime),
+		UpdatedAt:  parseTime(w.UpdatedTime),
+		Raw:        append(json.RawMessage(nil), raw...),
+	}
+	if len(w.Metadata) > 0 {
+		c.Metadata = w.Metadata
+	}
+	if s := w.Shipping; s != nil {
+		c.Name, c.Phone = str(s.Name), str(s.Phone)
+		if a := s.Address; a != nil {
+			addr := &ds.Address{Line1: str(a.Line1), Line2: str(a.Line2), City: str(a.City),
+				PostalCode: str(a.PostalCode), State: str(a.State), Country: str(a.Country)}
+			if *addr != (ds.Address{}) {
+				c.Address = addr
+			}
+		}
+	}
+	switch w.Type {
+	case "individual":
+		t := ds.Individual
+		c.Type = &t
+	case "business":
+		t := ds.Business
+		c.Type = &t
+	}
+	if w.Enabled != nil {
+		st := "disabled"
+		if *w.Enabled {
+			st = "enabled"
+		}
+		c.Status = &st
+	}
+	for _, s := range w.Sources {
+		if s.ID == "" {
+			continue
+		}
+		c.Refs = append(c.Refs, ds.Ref{Kind: ds.SourcePayment, SourceID: s.ID, SourceName: s.Type, ExternalIDs: []string{s.ID}})
+	}
+	return c, nil
+}
+
+// mapSource maps a Source object attached to customerID.
+func mapSource(raw json.RawMessage, customerID string) (*ds.CustomerSource, error) {
+	var w wireSource
+	if err := json.Unmarshal(raw, &w); err != nil || w.ID == "" {
+		return nil, unreadable("a source that is not a Source object")
+	}
+	if w.CustomerID != "" {
+		customerID = w.CustomerID
+	}
+	s := &ds.CustomerSource{
+		Provider:    ds.DigitalRiver,
+		Kind:        ds.SourcePayment,
+		RecordID:    w.ID,
+		CustomerID:  customerID,
+		SourceID:    w.ID,
+		SourceName:  str(w.Type),
+		ExternalIDs: []string{w.ID},
+		Raw:         append(json.RawMessage(nil), raw...),
+	}
+	return s, nil
+}
+
+// parseTime reads Digital River's ISO-8601 times (UTC, Z, no millis) into
+// UTC; an absent or unreadable time is nil rather than a failed page.
+func parseTime(s string) *time.Time {
+	if s == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func str(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,183 @@
+package digitalriver
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
+)
+
+// CreateCustomer is POST /customers (201 Customer). Digital River generates the id.
+func (c *Client) CreateCustomer(ctx context.Context, in ds.CustomerInput) (*ds.Customer, error) {
+	body, err := customerBody(in)
+	if err != nil {
+		return nil, err
+	}
+	if in.Name != nil || in.Phone != nil || in.Address != nil {
+		body["shipping"] = mergeShipping(nil, in)
+	}
+	return c.writeCustomer(ctx, "/customers", body)
+}
+
+// UpdateCustomer is POST /customers/{id} (200 Customer); nil fields are left
+// unchanged. Name, phone and address live in the shipping object, which the
+// update replaces as a whole, so the client reads the record first and sends
+// the current shipping object with only those fields changed (keeping its
+// email and organization). A non-nil Address replaces the address as a unit.
+func (c *Client) UpdateCustomer(ctx context.Context, id string, in ds.CustomerInput) (*ds.Customer, error) {
+	if err := checkPathID(id); err != nil {
+		return nil, badCustomerID(id, err)
+	}
+	body, err := customerBody(in)
+	if err != nil {
+		return nil, err
+	}
+	if in.Name != nil || in.Phone != nil || in.Address != nil {
+		raw, err := c.getRaw(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		var cur struct {
+			Shipping map[string]json.RawMessage `json:"shipping"`
+		}
+		if err := json.Unmarshal(raw, &cur); err != nil {
+			return nil, unreadable("a customer record that is not a JSON object")
+		}
+		body["shipping"] = mergeShipping(cur.Shipping, in)
+	}
+	return c.writeCustomer(ctx, "/customers/"+id, body)
+}
+
+// DeleteCustomer is DELETE /customers/{id} (204); an unknown id is NOT_FOUND.
+func (c *Client) DeleteCustomer(ctx context.Context, id string) error {
+	if err := checkPathID(id); err != nil {
+		return badCustomerID(id, err)
+	}
+	_, err := c.rc.Do(ctx, rest.Request{Method: http.MethodDelete, Path: "/customers/" + id}, nil)
+	return err
+}
+
+// AttachSource is POST /customers/{id}/sources/{sourceId} (200 Source).
+func (c *Client) AttachSource(ctx context.Context, customerID, sourceID string) (*ds.CustomerSource, error) {
+	if err := c.checkSourcePath(customerID, sourceID); err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodPost, Path: "/customers/" + customerID + "/sources/" + sourceID}, &raw); err != nil {
+		return nil, err
+	}
+	return mapSource(raw, customerID)
+}
+
+// DetachSource is DELETE /customers/{id}/sources/{sourceId} (204).
+func (c *Client) DetachSource(ctx context.Context, customerID, sourceID string) error {
+	if err := c.checkSourcePath(customerID, sourceID); err != nil {
+		return err
+	}
+	_, err := c.rc.Do(ctx, rest.Request{Method: http.MethodDelete, Path: "/customers/" + customerID + "/sources/" + sourceID}, nil)
+	return err
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+func (c *Client) checkSourcePath(customerID, sourceID string) error {
+	if err := checkPathID(customerID); err != nil {
+		return badCustomerID(customerID, err)
+	}
+	if !uuidRE.MatchString(sourceID) {
+		return ds.Errorf(ds.CodeBadUserInput, "sourceId %s is not a %s source id (a uuid)", quoteShort(sourceID), ds.DigitalRiver)
+	}
+	return nil
+}
+
+func (c *Client) writeCustomer(ctx context.Context, path string, body map[string]any) (*ds.Customer, error) {
+	var raw json.RawMessage
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodPost, Path: path, Body: body}, &raw); err != nil {
+		return nil, err
+	}
+	if len(raw) == 0 {
+		return nil, unreadable("an empty customer")
+	}
+	return mapCustomer(raw)
+}
+
+// customerBody maps the top-level fields of in (everything but shipping).
+func customerBody(in ds.CustomerInput) (map[string]any, error) {
+	body := map[string]any{}
+	if in.Email != nil {
+		body["email"] = *in.Email
+	}
+	if in.Type != nil {
+		switch *in.Type {
+		case ds.Individual:
+			body["type"] = "individual"
+		case ds.Business:
+			body["type"] = "business"
+		default:
+			return nil, ds.Errorf(ds.CodeBadUserInput, "%q is not a valid CustomerType", string(*in.Type))
+		}
+	}
+	if in.Locale != nil {
+		body["locale"] = wireLocale(*in.Locale)
+	}
+	if in.Metadata != nil {
+		body["metadata"] = in.Metadata
+	}
+	return body, nil
+}
+
+// mergeShipping sets name, phone and address (when given) on the current
+// shipping object, keeping every other field it has.
+func mergeShipping(cur map[string]json.RawMessage, in ds.CustomerInput) map[string]any {
+	out := make(map[string]any, len(cur)+3)
+	for k, v := range cur {
+		out[k] = v
+	}
+	if in.Name != nil {
+		out["name"] = *in.Name
+	}
+	if in.Phone != nil {
+		out["phone"] = *in.Phone
+	}
+	if in.Address != nil {
+		if a := wireAddressOf(in.Address); len(a) > 0 {
+			out["address"] = a
+		} else {
+			delete(out, "address")
+		}
+	}
+	return out
+}
+
+// wireAddressOf maps the federated address; Digital River has no county.
+func wireAddressOf(a *ds.Address) map[string]string {
+	out := map[string]string{}
+	set := func(k string, v *string) {
+		if v != nil && *v != "" {
+			out[k] = *v
+		}
+	}
+	set("line1", a.Line1)
+	set("line2", a.Line2)
+	set("city", a.City)
+	set("postalCode", a.PostalCode)
+	set("state", a.State)
+	if a.Country != nil && *a.Country != "" {
+		out["country"] = strings.ToUpper(*a.Country)
+	}
+	return out
+}
+
+// wireLocale turns a BCP-47 tag (en-US) into Digital River's en_US form;
+// anything else is passed on (underscored) for Digital River to judge.
+func wireLocale(s string) string {
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '_' })
+	if len(parts) == 2 && len(parts[0]) == 2 && len(parts[1]) == 2 {
+		return strings.ToLower(parts[0]) + "_" + strings.ToUpper(parts[1])
+	}
+	return strings.ReplaceAll(s, "-", "_")
+}

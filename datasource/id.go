@@ -1,0 +1,148 @@
+package datasource
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+)
+
+// Global IDs are base64url("v1|<kind>|<provider>|<parts>…"). They depend only
+// on the vendor's own ids, so they are stable across requests, restarts and
+// replicas. The encoding is an implementation detail: clients treat them as opaque.
+
+const (
+	idVersion     = "v1"
+	kindCustomer  = "c"
+	kindSource    = "s"
+	maxIDLength   = 1024 // security: bounds the work a hostile id can cause
+	maxPartLength = 256
+)
+
+// NodeKind says what a global ID points to.
+type NodeKind int
+
+const (
+	NodeCustomer NodeKind = iota + 1
+	NodeSource
+)
+
+// NodeRef is a decoded global ID.
+type NodeRef struct {
+	Kind       NodeKind
+	Provider   ProviderID
+	ProviderID string // customer: the vendor's id
+	CustomerID string // source: the owning customer at the provider
+	RecordID   string // source: the vendor's record id
+}
+
+// CustomerNodeID encodes the global ID of customer id at provider p.
+func CustomerNodeID(p ProviderID, id string) string {
+	return encodeID(kindCustomer, p, id)
+}
+
+// SourceNodeID encodes the global ID of a customer source record.
+func SourceNodeID(p ProviderID, customerID, recordID string) string {
+	return encodeID(kindSource, p, customerID, recordID)
+}
+
+func encodeID(kind string, p ProviderID, parts ...string) string {
+	var b strings.Builder
+	b.WriteString(idVersion + "|" + kind + "|" + strconv.Itoa(int(p)))
+	for _, s := range parts {
+		b.WriteByte('|')
+		b.WriteString(escapePart(s))
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(b.String()))
+}
+
+// escapePart keeps '|' inside vendor ids from splitting the ID.
+func escapePart(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `|`, `\p`).Replace(s)
+}
+
+func unescapePart(s string) (string, bool) {
+	if !strings.Contains(s, `\`) {
+		return s, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+1 >= len(s) {
+			return "", false
+		}
+		i++
+		switch s[i] {
+		case '\\':
+			b.WriteByte('\\')
+		case 'p':
+			b.WriteByte('|')
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
+}
+
+// DecodeNodeID parses a global ID. Anything malformed is BAD_USER_INPUT.
+func DecodeNodeID(id string) (NodeRef, error) {
+	bad := func(why string) (NodeRef, error) {
+		return NodeRef{}, Errorf(CodeBadUserInput, "invalid ID %s: %s", quoteShort(id), why)
+	}
+	if id == "" {
+		return bad("empty")
+	}
+	if len(id) > maxIDLength {
+		return bad("too long")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(id)
+	if err != nil {
+		return bad("not an ID issued by this gateway")
+	}
+	parts := strings.Split(string(raw), "|")
+	if len(parts) < 4 || parts[0] != idVersion {
+		return bad("not an ID issued by this gateway")
+	}
+	n, err := strconv.Atoi(parts[2])
+	p := ProviderID(n)
+	if err != nil || !p.Valid() || strconv.Itoa(n) != parts[2] {
+		return bad("unknown provider")
+	}
+	vals := make([]string, 0, len(parts)-3)
+	for _, s := range parts[3:] {
+		v, ok := unescapePart(s)
+		if !ok || v == "" || len(v) > maxPartLength {
+			return bad("malformed")
+		}
+		vals = append(vals, v)
+	}
+	switch {
+	case parts[1] == kindCustomer && len(vals) == 1:
+		return NodeRef{Kind: NodeCustomer, Provider: p, ProviderID: vals[0]}, nil
+	case parts[1] == kindSource && len(vals) == 2:
+		return NodeRef{Kind: NodeSource, Provider: p, CustomerID: vals[0], RecordID: vals[1]}, nil
+	}
+	return bad("malformed")
+}
+
+// DecodeCustomerID parses a global ID that must name a customer.
+func DecodeCustomerID(id string) (CustomerKey, error) {
+	ref, err := DecodeNodeID(id)
+	if err != nil {
+		return CustomerKey{}, err
+	}
+	if ref.Kind != NodeCustomer {
+		return CustomerKey{}, Errorf(CodeBadUserInput, "ID %s is not a Customer ID", quoteShort(id))
+	}
+	return CustomerKey{Provider: ref.Provider, ProviderID: ref.ProviderID}, nil
+}
+
+// quoteShort quotes user input for an error message without echoing megabytes.
+func quoteShort(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strconv.Quote(s)
+}

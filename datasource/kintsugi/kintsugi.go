@@ -1,0 +1,369 @@
+// Package kintsugi is the client of the Kintsugi tax platform's Customers API
+// (https://docs.trykintsugi.com, OpenAPI "Tax Platform"): a page/size
+// paginated customer list with an exact total, single-record lookups (no bulk
+// id filter), create and update (no delete).
+package kintsugi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"golang.org/x/sync/errgroup"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
+)
+
+const (
+	// DefaultBaseURL is the documented base; the paths (/v1/customers) sit at its root.
+	DefaultBaseURL = "https://api.trykintsugi.com"
+	// MaxSize is the documented maximum of the list's size parameter.
+	MaxSize = 100
+	// DefaultSize is the list's documented default page size.
+	DefaultSize = 50
+	// maxBatch is what one GetCustomers call should get: Kintsugi has no bulk
+	// id filter, so this is only the dataloader's cap; lookups are single GETs.
+	maxBatch = 100
+	// lookupConcurrency bounds the single GETs of one GetCustomers call.
+	lookupConcurrency = 8
+	// HeaderAPIKey and HeaderOrganization are the two documented auth headers.
+	HeaderAPIKey       = "X-API-KEY"
+	HeaderOrganization = "x-organization-id"
+
+	customersPath = "/v1/customers"
+)
+
+// Config is the providers.kintsugi block of the configuration.
+type Config struct {
+	// BaseURL defaults to DefaultBaseURL when empty.
+	BaseURL string `yaml:"base_url"`
+	// APIKey is sent as X-API-KEY.
+	APIKey string `yaml:"api_key"`
+	// OrganizationID (orgn_…) is sent as x-organization-id.
+	OrganizationID string `yaml:"organization_id"`
+	Simulate       bool   `yaml:"simulate"`
+}
+
+// Validate checks the configuration, naming the offending key.
+func (c Config) Validate() error {
+	if strings.TrimSpace(c.APIKey) == "" {
+		return errors.New("kintsugi: api_key is required")
+	}
+	if !headerSafe(c.APIKey) {
+		return errors.New("kintsugi: api_key must not contain whitespace or control characters")
+	}
+	if strings.TrimSpace(c.OrganizationID) == "" {
+		return errors.New("kintsugi: organization_id is required")
+	}
+	if !headerSafe(c.OrganizationID) {
+		return errors.New("kintsugi: organization_id must not contain whitespace or control characters")
+	}
+	if c.BaseURL != "" {
+		if _, err := rest.ParseBaseURL(ds.Kintsugi, c.BaseURL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func headerSafe(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
+}
+
+// Client is the Kintsugi customer provider.
+type Client struct {
+	rc     *rest.Client
+	credID string
+}
+
+var (
+	_ ds.CustomerProvider = (*Client)(nil)
+	_ ds.Credentialed     = (*Client)(nil)
+	_ ds.CustomerWriter   = (*Client)(nil)
+)
+
+// New builds a client; a nil hc is replaced by a client with a 30 s timeout.
+func New(cfg Config, hc *http.Client) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := rest.ParseBaseURL(ds.Kintsugi, base)
+	if err != nil {
+		return nil, err
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	key, org := cfg.APIKey, cfg.OrganizationID
+	sum := sha256.Sum256([]byte("kintsugi\x00" + strings.TrimRight(base, "/") + "\x00" + org + "\x00" + key))
+	return &Client{
+		credID: hex.EncodeToString(sum[:8]),
+		rc: &rest.Client{
+			Provider: ds.Kintsugi,
+			BaseURL:  u,
+			HTTP:     hc,
+			Authorize: func(_ context.Context, r *http.Request) error {
+				r.Header.Set(HeaderAPIKey, key)
+				r.Header.Set(HeaderOrganization, org)
+				return nil
+			},
+			ErrorMessage: ErrorMessage,
+			Accept:       "application/json",
+			ContentType:  "application/json",
+		},
+	}, nil
+}
+
+// ID is ds.Kintsugi.
+func (c *Client) ID() ds.ProviderID { return ds.Kintsugi }
+
+// CredentialID is a short hash of base URL, organization and key; never the key itself.
+func (c *Client) CredentialID() string { return c.credID }
+
+// MaxBatch is the dataloader's cap: Kintsugi has no bulk id filter, so
+// GetCustomers makes one GET per id with bounded concurrency.
+func (c *Client) MaxBatch() int { return maxBatch }
+
+// CanFilter: every federated filter can be served. Country is native and
+// exact; search and email go out as search_query, which searches name "and
+// other details" and so returns a superset the caller post-filters.
+func (c *Client) CanFilter(ds.Filter) error { return nil }
+
+// CanOrder: no federated order can be served natively. Kintsugi's customer
+// schema has no created_at/updated_at (order_by's example names created_at,
+// but records do not carry it), and how order_by sorts name or email
+// (collation, case, descending syntax) is not documented.
+func (c *Client) CanOrder(o ds.Order) error {
+	return ds.ProviderErrorf(ds.Kintsugi, ds.CodeUnsupportedByProvider,
+		"%s cannot order customers by %s: its customer records have no created_at/updated_at and the order_by semantics for name and email are not documented",
+		ds.Kintsugi, o.Field)
+}
+
+// pageResponse is fastapi-pagination's Page_CustomerRead_ envelope.
+type pageResponse struct {
+	Items *[]json.RawMessage `json:"items"`
+	Total *int               `json:"total"`
+	Page  *int               `json:"page"`
+	Size  *int               `json:"size"`
+	Pages *int               `json:"pages"`
+}
+
+// listQuery is what one list call sends, derived from a ListRequest.
+type listQuery struct {
+	offset, page, size, skip int
+	values                   url.Values
+	// exact is true when the vendor's total counts exactly the federated filter.
+	exact bool
+	// empty is true when no Kintsugi record can match (no call is needed).
+	empty bool
+}
+
+// buildListQuery turns a request into the list's query parameters: the token
+// is an absolute offset; the page containing it is fetched at
+// size=min(limit, 100) and the items from the offset on are returned.
+func buildListQuery(req ds.ListRequest[ds.Filter]) (listQuery, error) {
+	var q listQuery
+	off, err := parseToken(req.Token)
+	if err != nil {
+		return q, err
+	}
+	size := req.Limit
+	if size <= 0 {
+		size = DefaultSize
+	}
+	size = min(size, MaxSize)
+	q.offset, q.size, q.page, q.skip = off, size, off/size+1, off%size
+	v := url.Values{}
+	v.Set("page", strconv.Itoa(q.page))
+	v.Set("size", strconv.Itoa(q.size))
+	q.exact = true
+	f := req.Filter
+	switch {
+	case f.Email != nil:
+		// No email filter: search_query=<email> is a superset (substring
+		// over name and other details). It is narrower than any search term,
+		// so it wins when both are given; the caller post-filters both.
+		if e := strings.TrimSpace(*f.Email); e != "" {
+			v.Set("search_query", e)
+		}
+		q.exact = false
+	case f.Search != nil && strings.TrimSpace(*f.Search) != "":
+		// search_query also searches fields beyond name and email, so its
+		// total is not the federated filter's.
+		v.Set("search_query", strings.TrimSpace(*f.Search))
+		q.exact = false
+	}
+	if len(f.Country) > 0 {
+		seen := map[string]bool{}
+		for _, cc := range f.Country {
+			u := strings.ToUpper(strings.TrimSpace(cc))
+			// The country parameter is an enum: a code outside it would be a
+			// 422, and no Kintsugi record can carry it, so it is dropped.
+			if !ValidCountry(u) || seen[u] {
+				continue
+			}
+			seen[u] = true
+			v.Add("country", u)
+		}
+		if len(seen) == 0 {
+			q.empty = true
+		}
+	}
+	q.values = v
+	return q, nil
+}
+
+// maxToken bounds the offsets a token may carry (far beyond any real list).
+const maxToken = 1 << 40
+
+// parseToken reads an offset token: "" or a canonical non-negative decimal.
+func parseToken(tok string) (int, error) {
+	if tok == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(tok)
+	if err != nil || n < 0 || n > maxToken || strconv.Itoa(n) != tok {
+		return 0, ds.Errorf(ds.CodeBadUserInput, "invalid page token for %s: %q is not an offset", ds.Kintsugi, truncate(tok, 40))
+	}
+	return n, nil
+}
+
+// ListCustomers returns one page of GET /v1/customers in native order.
+func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
+	var page ds.Page[*ds.Customer]
+	if req.Order != nil {
+		return page, c.CanOrder(*req.Order)
+	}
+	q, err := buildListQuery(req)
+	if err != nil {
+		return page, err
+	}
+	if q.empty {
+		zero := 0
+		page.Total = &zero
+		return page, nil
+	}
+	var resp pageResponse
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: customersPath, Query: q.values}, &resp); err != nil {
+		return page, err
+	}
+	if resp.Items == nil || resp.Total == nil || resp.Pages == nil {
+		return page, unreadable("a customer page without items, total or pages")
+	}
+	raws := *resp.Items
+	if q.skip < len(raws) {
+		raws = raws[q.skip:]
+	} else {
+		raws = nil
+	}
+	items, err := mapCustomers(raws)
+	if err != nil {
+		return page, err
+	}
+	page.Items = items
+	if q.page < *resp.Pages {
+		// More pages follow. A page shorter than the offset into it (records
+		// deleted meanwhile) goes on at the next page rather than stopping.
+		next := q.offset + len(items)
+		if len(items) == 0 {
+			next = q.page * q.size
+		}
+		page.Next = strconv.Itoa(next)
+	}
+	if q.exact {
+		t := *resp.Total
+		page.Total = &t
+	}
+	return page, nil
+}
+
+// GetCustomers looks ids up one GET /v1/customers/{id} at a time (Kintsugi
+// has no bulk id filter), at most 8 at once. A 404 means absent; ids that
+// cannot be a Kintsugi id in a URL path are absent without a call.
+func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {
+	seen := map[string]bool{}
+	var todo []string
+	for _, id := range ids {
+		if seen[id] || !pathID(id) {
+			continue
+		}
+		seen[id] = true
+		todo = append(todo, id)
+	}
+	var (
+		mu  sync.Mutex
+		out = make([]*ds.Customer, 0, len(todo))
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(lookupConcurrency)
+	for _, id := range todo {
+		g.Go(func() error {
+			cust, err := c.getOne(gctx, id)
+			if err != nil {
+				if isNotFound(err) {
+					return nil
+				}
+				return err
+			}
+			mu.Lock()
+			out = append(out, cust)
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *Client) getOne(ctx context.Context, id string) (*ds.Customer, error) {
+	resp, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: customersPath + "/" + id}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return mapCustomer(resp.Body)
+}
+
+func isNotFound(err error) bool {
+	var e *ds.Error
+	return errors.As(err, &e) && e.Code == ds.CodeNotFound && e.Status == http.StatusNotFound
+}
+
+// pathID reports whether id can stand as one path segment: not empty, no
+// slash, not a dot segment, no whitespace or control characters (security:
+// ids come from client-held global IDs and are replayed with our credentials).
+func pathID(id string) bool {
+	if id == "" || id == "." || id == ".." || len(id) > 200 {
+		return false
+	}
+	return !strings.ContainsFunc(id, func(r rune) bool {
+		return r == '/' || r == '\\' || r == '?' || r == '#' || unicode.IsSpace(r) || unicode.IsControl(r)
+	})
+}
+
+func unreadable(what string) error {
+	p := ds.Kintsugi
+	return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p, Message: "the provider sent a response this gateway cannot read: " + what}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,950 @@
+package kintsugi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/kintsugi"
+	"github.com/federated-customers/gateway/datasource/kintsugi/sim"
+	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/simkit"
+)
+
+func TestConformance(t *testing.T) {
+	providertest.Run(t, providertest.Harness{
+		Provider: ds.Kintsugi,
+		Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
+			t.Helper()
+			s, srv := serve(t, people)
+			cfg := s.ClientConfig(srv.URL)
+			if o.BadCredentials {
+				cfg.APIKey = "sk_wrong"
+			}
+			c, err := kintsugi.New(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c, s.Kit()
+		},
+		MaxPage:          kintsugi.MaxSize,
+		BulkLookup:       false,
+		ValidationStatus: http.StatusUnprocessableEntity,
+		RetryAfterHeader: false,
+	})
+}
+
+// serve starts the simulator over people on an httptest server.
+func serve(t *testing.T, people []demo.Person) (*sim.Sim, *httptest.Server) {
+	t.Helper()
+	s := sim.New(people)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return s, srv
+}
+
+// fixture is a simulator, its server and a client with valid credentials.
+type fixture struct {
+	sim    *sim.Sim
+	srv    *httptest.Server
+	client *kintsugi.Client
+	people []demo.Person
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	people := providertest.People()
+	s, srv := serve(t, people)
+	c, err := kintsugi.New(s.ClientConfig(srv.URL), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{sim: s, srv: srv, client: c, people: people}
+}
+
+// kintsugiPeople are the people at Kintsugi, in native order.
+func (f *fixture) kintsugiPeople() []demo.Person {
+	var out []demo.Person
+	for _, p := range f.people {
+		if p.At(ds.Kintsugi) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type rawResponse struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r rawResponse) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body %q is not a JSON object: %v", r.body, err)
+	}
+	return m
+}
+
+// detail returns the string detail of an error body.
+func (r rawResponse) detail(t *testing.T) string {
+	t.Helper()
+	s, ok := r.json(t)["detail"].(string)
+	if !ok {
+		t.Fatalf("detail is not a string: %s", r.body)
+	}
+	return s
+}
+
+// firstError returns the first item of a 422 detail array.
+func (r rawResponse) firstError(t *testing.T) map[string]any {
+	t.Helper()
+	arr, ok := r.json(t)["detail"].([]any)
+	if !ok || len(arr) == 0 {
+		t.Fatalf("detail is not a non-empty array: %s", r.body)
+	}
+	m, _ := arr[0].(map[string]any)
+	return m
+}
+
+// raw sends one request with the given headers (nil: valid auth).
+func raw(t *testing.T, method, u string, hdr map[string]string, body string) rawResponse {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hdr == nil {
+		hdr = map[string]string{kintsugi.HeaderAPIKey: sim.APIKey, kintsugi.HeaderOrganization: sim.OrganizationID}
+		if body != "" {
+			hdr["Content-Type"] = "application/json"
+		}
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rawResponse{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func TestSimulatorAuth(t *testing.T) {
+	f := newFixture(t)
+	u := f.srv.URL + "/v1/customers"
+	for _, tc := range []struct {
+		name       string
+		hdr        map[string]string
+		wantStatus int
+		wantDetail string
+	}{
+		{"no headers", map[string]string{}, 401, "API key is missing or empty."},
+		{"empty key", map[string]string{kintsugi.HeaderAPIKey: "", kintsugi.HeaderOrganization: sim.OrganizationID}, 401, "API key is missing or empty."},
+		{"wrong key", map[string]string{kintsugi.HeaderAPIKey: "sk_wrong", kintsugi.HeaderOrganization: sim.OrganizationID}, 401, "API key is missing or empty."},
+		{"key but no organization", map[string]string{kintsugi.HeaderAPIKey: sim.APIKey}, 403, "User does not have access to the specified organization"},
+		{"wrong organization", map[string]string{kintsugi.HeaderAPIKey: sim.APIKey, kintsugi.HeaderOrganization: "orgn_other"}, 403, "User does not have access to the specified organization"},
+		{"header names are case-insensitive", map[string]string{"x-api-key": sim.APIKey, "X-Organization-Id": sim.OrganizationID}, 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := raw(t, http.MethodGet, u, tc.hdr, "")
+			if r.status != tc.wantStatus {
+				t.Fatalf("status = %d, want %d (%s)", r.status, tc.wantStatus, r.body)
+			}
+			if tc.wantDetail != "" && r.detail(t) != tc.wantDetail {
+				t.Errorf("detail = %q, want %q", r.detail(t), tc.wantDetail)
+			}
+			if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type = %q", ct)
+			}
+		})
+	}
+}
+
+func TestSimulatorListValidation(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		query    string
+		wantType string
+		wantLoc  []any
+		wantMsg  string
+	}{
+		{"page=0", "greater_than_equal", []any{"query", "page"}, "Input should be greater than or equal to 1"},
+		{"page=-3", "greater_than_equal", []any{"query", "page"}, "Input should be greater than or equal to 1"},
+		{"size=0", "greater_than_equal", []any{"query", "size"}, "Input should be greater than or equal to 1"},
+		{"size=101", "less_than_equal", []any{"query", "size"}, "Input should be less than or equal to 100"},
+		{"page=abc", "int_parsing", []any{"query", "page"}, "Input should be a valid integer, unable to parse string as an integer"},
+		{"size=1.5", "int_parsing", []any{"query", "size"}, "Input should be a valid integer, unable to parse string as an integer"},
+		{"page=", "int_parsing", []any{"query", "page"}, "Input should be a valid integer, unable to parse string as an integer"},
+		{"country=SE&country=XX", "enum", []any{"query", "country", float64(1)}, ""},
+		{"country=se", "enum", []any{"query", "country", float64(0)}, ""},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			r := raw(t, http.MethodGet, f.srv.URL+"/v1/customers?"+tc.query, nil, "")
+			if r.status != 422 {
+				t.Fatalf("status = %d, want 422 (%s)", r.status, r.body)
+			}
+			e := r.firstError(t)
+			if e["type"] != tc.wantType || !reflect.DeepEqual(e["loc"], tc.wantLoc) {
+				t.Errorf("error = %v, want type %s loc %v", e, tc.wantType, tc.wantLoc)
+			}
+			if tc.wantMsg != "" && e["msg"] != tc.wantMsg {
+				t.Errorf("msg = %v, want %q", e["msg"], tc.wantMsg)
+			}
+			if tc.wantType == "enum" && !strings.Contains(e["msg"].(string), "'ZZ_EU'") {
+				t.Errorf("enum msg does not list the values: %v", e["msg"])
+			}
+		})
+	}
+
+	t.Run("every invalid parameter is reported at once", func(t *testing.T) {
+		r := raw(t, http.MethodGet, f.srv.URL+"/v1/customers?page=0&size=101", nil, "")
+		arr, _ := r.json(t)["detail"].([]any)
+		if r.status != 422 || len(arr) != 2 {
+			t.Fatalf("status %d, %d errors: %s", r.status, len(arr), r.body)
+		}
+	})
+	t.Run("the example from the docs", func(t *testing.T) {
+		r := raw(t, http.MethodGet, f.srv.URL+"/v1/customers?page=0", nil, "")
+		e := r.firstError(t)
+		if e["input"] != "0" || !reflect.DeepEqual(e["ctx"], map[string]any{"ge": float64(1)}) {
+			t.Errorf("error = %v", e)
+		}
+	})
+}
+
+func TestSimulatorListEnvelope(t *testing.T) {
+	f := newFixture(t)
+	n := len(f.kintsugiPeople())
+	page := func(t *testing.T, q string) map[string]any {
+		t.Helper()
+		r := raw(t, http.MethodGet, f.srv.URL+"/v1/customers"+q, nil, "")
+		if r.status != 200 {
+			t.Fatalf("status %d: %s", r.status, r.body)
+		}
+		return r.json(t)
+	}
+	t.Run("defaults are page 1 size 50", func(t *testing.T) {
+		m := page(t, "")
+		if m["page"] != float64(1) || m["size"] != float64(50) || m["total"] != float64(n) || m["pages"] != float64((n+49)/50) {
+			t.Errorf("envelope = page %v size %v total %v pages %v; %d customers", m["page"], m["size"], m["total"], m["pages"], n)
+		}
+		if items := m["items"].([]any); len(items) != min(50, n) {
+			t.Errorf("%d items", len(items))
+		}
+	})
+	t.Run("a page past the last is empty with the same total and pages", func(t *testing.T) {
+		m := page(t, "?page=999&size=10")
+		items, ok := m["items"].([]any)
+		if !ok || len(items) != 0 || m["total"] != float64(n) || m["pages"] != float64((n+9)/10) || m["page"] != float64(999) {
+			t.Errorf("got %s", mustJSON(m))
+		}
+	})
+	t.Run("no match is total 0 and pages 0", func(t *testing.T) {
+		m := page(t, "?search_query=nobody-has-this")
+		if m["total"] != float64(0) || m["pages"] != float64(0) || len(m["items"].([]any)) != 0 {
+			t.Errorf("got %s", mustJSON(m))
+		}
+	})
+	t.Run("renders the demo world", func(t *testing.T) {
+		m := page(t, "?size=100")
+		items := m["items"].([]any)
+		kp := f.kintsugiPeople()
+		for i, it := range items {
+			rec := it.(map[string]any)
+			p := kp[i]
+			if rec["id"] != p.IDs[ds.Kintsugi] || rec["organization_id"] != sim.OrganizationID || rec["name"] != p.Name() ||
+				rec["email"] != p.Email || rec["country"] != p.Country || rec["address_status"] != "VERIFIED" {
+				t.Fatalf("item %d = %s, person %+v", i, mustJSON(rec), p)
+			}
+			wantStatus := "ACTIVE"
+			if (i+1)%9 == 0 {
+				wantStatus = "ARCHIVED"
+			}
+			if rec["status"] != wantStatus {
+				t.Errorf("item %d status = %v, want %s", i, rec["status"], wantStatus)
+			}
+			if _, ext, ok := p.Other(ds.Kintsugi); ok {
+				if rec["source"] != "API" || rec["external_id"] != ext {
+					t.Errorf("item %d source/external_id = %v/%v, want API/%s", i, rec["source"], rec["external_id"], ext)
+				}
+			} else if rec["source"] != "SHOPIFY" || rec["external_id"] != nil {
+				t.Errorf("item %d source/external_id = %v/%v, want SHOPIFY/absent", i, rec["source"], rec["external_id"])
+			}
+		}
+	})
+	t.Run("search_query is a case-insensitive substring of name and other details", func(t *testing.T) {
+		p := f.kintsugiPeople()[3]
+		for _, q := range []string{strings.ToUpper(p.Email), strings.ToLower(p.Name()), strings.ToUpper(p.City)} {
+			m := page(t, "?size=100&search_query="+url.QueryEscape(q))
+			found := false
+			for _, it := range m["items"].([]any) {
+				if it.(map[string]any)["id"] == p.IDs[ds.Kintsugi] {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("search_query %q does not find %s", q, p.IDs[ds.Kintsugi])
+			}
+		}
+	})
+	t.Run("country is repeated and exact", func(t *testing.T) {
+		m := page(t, "?size=100&country=SE&country=CZ")
+		want := 0
+		for _, p := range f.kintsugiPeople() {
+			if p.Country == "SE" || p.Country == "CZ" {
+				want++
+			}
+		}
+		if m["total"] != float64(want) {
+			t.Errorf("total = %v, want %d", m["total"], want)
+		}
+		for _, it := range m["items"].([]any) {
+			if c := it.(map[string]any)["country"]; c != "SE" && c != "CZ" {
+				t.Errorf("country %v", c)
+			}
+		}
+	})
+}
+
+func TestSimulatorRoutesAndBodies(t *testing.T) {
+	f := newFixture(t)
+	id := f.kintsugiPeople()[0].IDs[ds.Kintsugi]
+	for _, tc := range []struct {
+		name, method, path, body string
+		hdr                      map[string]string
+		wantStatus               int
+		wantDetail               string // string detail, or the first validation error's type
+	}{
+		{"get one", "GET", "/v1/customers/" + id, "", nil, 200, ""},
+		{"get a missing one", "GET", "/v1/customers/cust_nope", "", nil, 404, "Customer with id 'cust_nope' not found for " + sim.OrganizationID},
+		{"unknown path", "GET", "/v1/customer", "", nil, 404, "Resource Not Found"},
+		{"routing comes before auth", "GET", "/v2/customers", "", map[string]string{}, 404, "Resource Not Found"},
+		{"no delete", "DELETE", "/v1/customers/" + id, "", nil, 405, "Method Not Allowed"},
+		{"auth on get one", "GET", "/v1/customers/" + id, "", map[string]string{}, 401, "API key is missing or empty."},
+		{"transactions are a bare array", "GET", "/v1/customers/" + id + "/transactions", "", nil, 200, ""},
+		{"create with an empty object", "POST", "/v1/customers", "{}", nil, 200, ""},
+		{"create with a wrong content type", "POST", "/v1/customers", "{}", map[string]string{
+			kintsugi.HeaderAPIKey: sim.APIKey, kintsugi.HeaderOrganization: sim.OrganizationID, "Content-Type": "text/plain"}, 422, "model_attributes_type"},
+		{"create without a body", "POST", "/v1/customers", "", nil, 422, "missing"},
+		{"create with bad JSON", "POST", "/v1/customers", "{", nil, 422, "json_invalid"},
+		{"create with an array", "POST", "/v1/customers", "[]", nil, 422, "model_attributes_type"},
+		{"create with a bad status", "POST", "/v1/customers", `{"status":"INACTIVE"}`, nil, 422, "enum"},
+		{"create with a bad country", "POST", "/v1/customers", `{"country":"XX"}`, nil, 422, "enum"},
+		{"create with a number name", "POST", "/v1/customers", `{"name":5}`, nil, 422, "string_type"},
+		{"update a missing one", "PUT", "/v1/customers/cust_nope", `{"name":"x"}`, nil, 404, "Customer with id 'cust_nope' not found for " + sim.OrganizationID},
+		{"update validates before looking up", "PUT", "/v1/customers/cust_nope", `{"country":"XX"}`, nil, 422, "enum"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := raw(t, tc.method, f.srv.URL+tc.path, tc.hdr, tc.body)
+			if r.status != tc.wantStatus {
+				t.Fatalf("status = %d, want %d (%s)", r.status, tc.wantStatus, r.body)
+			}
+			switch {
+			case tc.wantStatus == 422:
+				if typ := r.firstError(t)["type"]; typ != tc.wantDetail {
+					t.Errorf("type = %v, want %s", typ, tc.wantDetail)
+				}
+			case tc.wantDetail != "":
+				if d := r.detail(t); d != tc.wantDetail {
+					t.Errorf("detail = %q, want %q", d, tc.wantDetail)
+				}
+			}
+		})
+	}
+
+	t.Run("create answers 200 with a generated id and defaults", func(t *testing.T) {
+		r := raw(t, "POST", f.srv.URL+"/v1/customers", nil, `{"name":"Ada","country":"SE","street_1":"Storgatan 1","city":"Stockholm"}`)
+		m := r.json(t)
+		if r.status != 200 || !strings.HasPrefix(m["id"].(string), "cust_") || m["organization_id"] != sim.OrganizationID ||
+			m["status"] != "ACTIVE" || m["address_status"] != "UNVERIFIED" || m["full_address"] != "Storgatan 1, Stockholm, SE" {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		got := raw(t, "GET", f.srv.URL+"/v1/customers/"+m["id"].(string), nil, "").json(t)
+		if got["name"] != "Ada" {
+			t.Errorf("read back %v", got)
+		}
+	})
+	t.Run("update sets what is sent, clears nulls and keeps the rest", func(t *testing.T) {
+		r := raw(t, "PUT", f.srv.URL+"/v1/customers/"+id, nil, `{"name":"Renamed","phone":null}`)
+		m := r.json(t)
+		if r.status != 200 || m["name"] != "Renamed" || m["phone"] != nil || m["email"] != f.kintsugiPeople()[0].Email {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	})
+	t.Run("injected faults carry Kintsugi's bodies", func(t *testing.T) {
+		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "maintenance"}, simkit.Fault{Status: 422, Message: "Input should be sane"})
+		if r := raw(t, "GET", f.srv.URL+"/v1/customers", nil, ""); r.status != 503 || r.detail(t) != "maintenance" {
+			t.Errorf("%d %s", r.status, r.body)
+		}
+		if r := raw(t, "GET", f.srv.URL+"/v1/customers", nil, ""); r.status != 422 || r.firstError(t)["msg"] != "Input should be sane" {
+			t.Errorf("%d %s", r.status, r.body)
+		}
+	})
+}
+
+func TestErrorMessage(t *testing.T) {
+	for _, tc := range []struct {
+		body, want string
+	}{
+		{`{"detail":"API key is missing or empty."}`, "API key is missing or empty."},
+		{`{"detail":[{"type":"greater_than_equal","loc":["query","page"],"msg":"Input should be greater than or equal to 1","input":"0","ctx":{"ge":1}}]}`,
+			"query.page: Input should be greater than or equal to 1"},
+		{`{"detail":[{"loc":["query","country",1],"msg":"Input should be 'AF'"},{"loc":["query","size"],"msg":"too big"}]}`,
+			"query.country.1: Input should be 'AF'; query.size: too big"},
+		{`{"detail":[{"loc":[],"msg":"bare"}]}`, "bare"},
+		{`{"message":"not kintsugi"}`, ""},
+		{`<html>502 Bad Gateway</html>`, ""},
+		{``, ""},
+		{`{"detail":{"odd":true}}`, ""},
+	} {
+		if got := kintsugi.ErrorMessage(400, []byte(tc.body)); got != tc.want {
+			t.Errorf("ErrorMessage(%s) = %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}
+
+func TestListQueryBuilding(t *testing.T) {
+	f := newFixture(t)
+	n := len(f.kintsugiPeople())
+	email := f.kintsugiPeople()[2].Email
+	for _, tc := range []struct {
+		name      string
+		req       ds.ListRequest[ds.Filter]
+		want      url.Values // nil: no upstream call
+		wantTotal bool
+	}{
+		{"first page", ds.ListRequest[ds.Filter]{Limit: 10}, url.Values{"page": {"1"}, "size": {"10"}}, true},
+		{"limit is capped at 100", ds.ListRequest[ds.Filter]{Limit: 1000}, url.Values{"page": {"1"}, "size": {"100"}}, true},
+		{"no limit is the default 50", ds.ListRequest[ds.Filter]{}, url.Values{"page": {"1"}, "size": {"50"}}, true},
+		{"offset on a page boundary", ds.ListRequest[ds.Filter]{Token: "20", Limit: 10}, url.Values{"page": {"3"}, "size": {"10"}}, true},
+		{"offset inside a page", ds.ListRequest[ds.Filter]{Token: "25", Limit: 10}, url.Values{"page": {"3"}, "size": {"10"}}, true},
+		{"email is a search_query superset", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email}},
+			url.Values{"page": {"1"}, "size": {"5"}, "search_query": {email}}, false},
+		{"search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Search: ptr("an")}},
+			url.Values{"page": {"1"}, "size": {"5"}, "search_query": {"an"}}, false},
+		{"email wins over search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email, Search: ptr("an")}},
+			url.Values{"page": {"1"}, "size": {"5"}, "search_query": {email}}, false},
+		{"countries are repeated, upper-cased, deduplicated", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Country: []string{"SE", "cz", "SE"}}},
+			url.Values{"page": {"1"}, "size": {"5"}, "country": {"SE", "CZ"}}, true},
+		{"a country outside the enum is dropped", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Country: []string{"XX", "US"}}},
+			url.Values{"page": {"1"}, "size": {"5"}, "country": {"US"}}, true},
+		{"only countries outside the enum: nothing can match", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Country: []string{"XX"}}}, nil, true},
+		{"providers and ids are ignored", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{
+			Providers: []ds.ProviderID{ds.Telness}, IDs: []ds.CustomerKey{{Provider: ds.Kintsugi, ProviderID: "cust_x"}}}},
+			url.Values{"page": {"1"}, "size": {"5"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.sim.Kit().Reset()
+			page, err := f.client.ListCustomers(context.Background(), tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls := f.sim.Kit().Calls()
+			if tc.want == nil {
+				if len(calls) != 0 || len(page.Items) != 0 || page.Next != "" || page.Total == nil || *page.Total != 0 {
+					t.Errorf("calls %v, page %+v", calls, page)
+				}
+				return
+			}
+			if len(calls) != 1 || calls[0].Method != "GET" || calls[0].Path != "/v1/customers" {
+				t.Fatalf("calls = %+v", calls)
+			}
+			got, _ := url.ParseQuery(calls[0].Query)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("query = %v, want %v", got, tc.want)
+			}
+			if (page.Total != nil) != tc.wantTotal {
+				t.Errorf("total = %v, want present: %v", page.Total, tc.wantTotal)
+			}
+			if tc.wantTotal && len(tc.req.Filter.Country) == 0 && *page.Total != n {
+				t.Errorf("total = %d, want %d", *page.Total, n)
+			}
+		})
+	}
+}
+
+func TestListOffsets(t *testing.T) {
+	f := newFixture(t)
+	all, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := idsOf(all.Items)
+	n := len(ids)
+	if n < 30 || n > 100 {
+		t.Fatalf("the test needs 30..100 customers, got %d", n)
+	}
+	if all.Next != "" {
+		t.Errorf("one page of %d holds everything but Next = %q", n, all.Next)
+	}
+	for _, tc := range []struct {
+		token    string
+		limit    int
+		wantFrom int
+		wantTo   int // exclusive
+		wantNext string
+	}{
+		{"", 7, 0, 7, "7"},
+		{"7", 7, 7, 14, "14"},
+		{"25", 10, 25, 30, "30"}, // page 3 of size 10 from its 6th item: a short page
+		{strconv.Itoa(n - 1), 10, n - 1, n, ""},
+		{strconv.Itoa(n), 10, n, n, ""},
+		{strconv.Itoa(n + 500), 10, n, n, ""},
+	} {
+		t.Run(tc.token+"/"+strconv.Itoa(tc.limit), func(t *testing.T) {
+			page, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tc.token, Limit: tc.limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := idsOf(page.Items), ids[tc.wantFrom:tc.wantTo]; strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("items = %v, want %v", got, want)
+			}
+			if page.Next != tc.wantNext {
+				t.Errorf("next = %q, want %q", page.Next, tc.wantNext)
+			}
+		})
+	}
+}
+
+func TestBadTokensAreRejectedWithoutACall(t *testing.T) {
+	f := newFixture(t)
+	for _, tok := range []string{"-1", "zz", "%00", "007", "+5", " 5", "1e3", "0x10", strings.Repeat("9", 40), "99999999999999"} {
+		f.sim.Kit().Reset()
+		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tok, Limit: 5})
+		if ds.ErrorCode(err) != ds.CodeBadUserInput {
+			t.Errorf("token %q: %v, want BAD_USER_INPUT", tok, err)
+		}
+		if n := f.sim.Kit().Count(); n != 0 {
+			t.Errorf("token %q made %d calls", tok, n)
+		}
+	}
+}
+
+func TestOrderIsUnsupported(t *testing.T) {
+	f := newFixture(t)
+	for _, field := range []ds.OrderField{ds.OrderCreatedAt, ds.OrderUpdatedAt, ds.OrderEmail, ds.OrderName} {
+		o := ds.Order{Field: field}
+		if err := f.client.CanOrder(o); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || !strings.Contains(err.Error(), "created_at") {
+			t.Errorf("CanOrder(%s) = %v", field, err)
+		}
+		f.sim.Kit().Reset()
+		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Order: &o})
+		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.sim.Kit().Count() != 0 {
+			t.Errorf("ListCustomers ordered by %s: %v after %d calls", field, err, f.sim.Kit().Count())
+		}
+	}
+	for _, flt := range []ds.Filter{{}, {Email: ptr("a@b.c")}, {Search: ptr("x")}, {Country: []string{"SE"}}} {
+		if err := f.client.CanFilter(flt); err != nil {
+			t.Errorf("CanFilter(%+v) = %v", flt, err)
+		}
+	}
+}
+
+func TestMapping(t *testing.T) {
+	f := newFixture(t)
+	page, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp := f.kintsugiPeople()
+	for i, c := range page.Items {
+		p := kp[i]
+		if c.Provider != ds.Kintsugi || c.ProviderID != p.IDs[ds.Kintsugi] || deref(c.Name) != p.Name() || deref(c.Email) != p.Email ||
+			deref(c.Phone) != p.Phone || c.Address == nil || deref(c.Address.Line1) != p.Street1 || deref(c.Address.Line2) != p.Street2 ||
+			deref(c.Address.City) != p.City || deref(c.Address.County) != p.County || deref(c.Address.State) != p.State ||
+			deref(c.Address.PostalCode) != p.PostalCode || deref(c.Address.Country) != p.Country {
+			t.Fatalf("customer %d = %+v, person %+v", i, c, p)
+		}
+		if c.CreatedAt != nil || c.UpdatedAt != nil || c.Type != nil || c.Locale != nil {
+			t.Errorf("%s: Kintsugi has no timestamps, type or locale", c.ProviderID)
+		}
+		wantStatus := "ACTIVE"
+		if (i+1)%9 == 0 {
+			wantStatus = "ARCHIVED"
+		}
+		if deref(c.Status) != wantStatus {
+			t.Errorf("%s: status %s, want %s", c.ProviderID, deref(c.Status), wantStatus)
+		}
+		var rawRec map[string]any
+		if err := json.Unmarshal(c.Raw, &rawRec); err != nil || rawRec["id"] != c.ProviderID {
+			t.Errorf("%s: raw %s", c.ProviderID, c.Raw)
+		}
+		if _, ext, ok := p.Other(ds.Kintsugi); ok {
+			want := []ds.Ref{{Kind: ds.SourceSystem, SourceID: "API", SourceName: "API", ExternalIDs: []string{ext}}}
+			if !reflect.DeepEqual(c.Refs, want) {
+				t.Errorf("%s: refs %+v, want %+v", c.ProviderID, c.Refs, want)
+			}
+		} else if len(c.Refs) != 0 {
+			t.Errorf("%s: refs %+v, want none", c.ProviderID, c.Refs)
+		}
+	}
+}
+
+func TestGetCustomers(t *testing.T) {
+	people := providertest.People()
+	s := sim.New(people)
+	var inFlight, peak atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+		s.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := kintsugi.New(s.ClientConfig(srv.URL), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, p := range people {
+		if id, ok := p.IDs[ds.Kintsugi]; ok {
+			ids = append(ids, id)
+		}
+	}
+	ids = ids[:30]
+	bad := []string{"", ".", "..", "a/b", "../v1/customers", "cust_x?page=1", "cust x"}
+	query := append(append(append([]string(nil), ids...), ids[0], "cust_missing"), bad...)
+	got, err := c.GetCustomers(context.Background(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotIDs := idsOf(got)
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	if len(gotIDs) != len(ids) {
+		t.Errorf("got %d customers, want %d", len(gotIDs), len(ids))
+	}
+	for _, id := range gotIDs {
+		if !want[id] {
+			t.Errorf("unexpected %s", id)
+		}
+	}
+	calls := s.Kit().Calls()
+	if len(calls) != len(ids)+1 {
+		t.Errorf("%d calls, want %d (one per distinct valid id)", len(calls), len(ids)+1)
+	}
+	for _, call := range calls {
+		if call.Method != "GET" || !strings.HasPrefix(call.Path, "/v1/customers/cust_") || strings.Count(call.Path, "/") != 3 {
+			t.Errorf("call %+v", call)
+		}
+	}
+	if p := peak.Load(); p > 8 || p < 2 {
+		t.Errorf("peak concurrency %d, want 2..8", p)
+	}
+
+	t.Run("a failure that is not a 404 fails the lookup", func(t *testing.T) {
+		s.Kit().Inject(simkit.Fault{Status: 401, Message: "Unauthenticated request."})
+		_, err := c.GetCustomers(context.Background(), ids[:3])
+		if ds.ErrorCode(err) != ds.CodeUnauthenticated {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("nothing to look up makes no call", func(t *testing.T) {
+		s.Kit().Reset()
+		got, err := c.GetCustomers(context.Background(), []string{"", "a/b"})
+		if err != nil || len(got) != 0 || s.Kit().Count() != 0 {
+			t.Errorf("got %v, %v after %d calls", got, err, s.Kit().Count())
+		}
+	})
+	if c.MaxBatch() != 100 {
+		t.Errorf("MaxBatch = %d", c.MaxBatch())
+	}
+}
+
+func TestErrorsAreTyped(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		name     string
+		mutate   func(*kintsugi.Config)
+		fault    *simkit.Fault
+		wantCode ds.Code
+		wantMsg  string
+	}{
+		{"wrong organization", func(c *kintsugi.Config) { c.OrganizationID = "orgn_other" }, nil, ds.CodeForbidden, "User does not have access to the specified organization"},
+		{"wrong key", func(c *kintsugi.Config) { c.APIKey = "sk_other" }, nil, ds.CodeUnauthenticated, "API key is missing or empty."},
+		{"validation", nil, &simkit.Fault{Status: 422, Message: "Input should be sane"}, ds.CodeBadUserInput, "query: Input should be sane"},
+		{"server error", nil, &simkit.Fault{Status: 500, Message: "An unexpected error occurred."}, ds.CodeProviderUnavailable, "An unexpected error occurred."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := f.sim.ClientConfig(f.srv.URL)
+			if tc.mutate != nil {
+				tc.mutate(&cfg)
+			}
+			c, err := kintsugi.New(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.fault != nil {
+				f.sim.Kit().Inject(*tc.fault)
+			}
+			_, err = c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
+			if ds.ErrorCode(err) != tc.wantCode || !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Errorf("err = %v, want %s with %q", err, tc.wantCode, tc.wantMsg)
+			}
+			if p, ok := ds.ErrorProvider(err); !ok || p != ds.Kintsugi {
+				t.Errorf("error does not name KINTSUGI: %v", err)
+			}
+			if strings.Contains(err.Error(), cfg.APIKey) {
+				t.Errorf("error reveals the key: %v", err)
+			}
+		})
+	}
+}
+
+func TestWrites(t *testing.T) {
+	ctx := context.Background()
+	t.Run("create answers the mapped record, which later reads return", func(t *testing.T) {
+		f := newFixture(t)
+		f.sim.Kit().Reset()
+		c, err := f.client.CreateCustomer(ctx, ds.CustomerInput{
+			Name: ptr("Ada Lovelace"), Email: ptr("ada@example.com"), Phone: ptr("+46700000000"),
+			Address: &ds.Address{Line1: ptr("Storgatan 1"), City: ptr("Stockholm"), PostalCode: ptr("11122"), Country: ptr("se")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(c.ProviderID, "cust_") || deref(c.Name) != "Ada Lovelace" || deref(c.Email) != "ada@example.com" ||
+			c.Address == nil || deref(c.Address.Country) != "SE" || deref(c.Status) != "ACTIVE" || len(c.Raw) == 0 {
+			t.Fatalf("created %+v", c)
+		}
+		calls := f.sim.Kit().Calls()
+		if len(calls) != 1 || calls[0].Method != "POST" || calls[0].Path != "/v1/customers" {
+			t.Errorf("calls %+v", calls)
+		}
+		got, err := f.client.GetCustomers(ctx, []string{c.ProviderID})
+		if err != nil || len(got) != 1 || deref(got[0].Email) != "ada@example.com" {
+			t.Fatalf("read back %v, %v", got, err)
+		}
+		page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: ptr("ada@example.com")}})
+		if err != nil || len(page.Items) != 1 || page.Items[0].ProviderID != c.ProviderID {
+			t.Errorf("listed %v, %v", page.Items, err)
+		}
+	})
+	t.Run("update sends only the fields set and keeps the rest", func(t *testing.T) {
+		f := newFixture(t)
+		p := f.kintsugiPeople()[1]
+		id := p.IDs[ds.Kintsugi]
+		c, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("New Name"), Address: &ds.Address{City: ptr("Brno"), Country: ptr("CZ")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if deref(c.Name) != "New Name" || deref(c.Email) != p.Email || deref(c.Address.City) != "Brno" ||
+			deref(c.Address.Country) != "CZ" || deref(c.Address.Line1) != p.Street1 {
+			t.Errorf("updated %+v", c)
+		}
+		got, _ := f.client.GetCustomers(ctx, []string{id})
+		if len(got) != 1 || deref(got[0].Name) != "New Name" {
+			t.Errorf("read back %+v", got)
+		}
+	})
+	t.Run("update of an unknown customer is NOT_FOUND", func(t *testing.T) {
+		f := newFixture(t)
+		_, err := f.client.UpdateCustomer(ctx, "cust_nope", ds.CustomerInput{Name: ptr("x")})
+		if ds.ErrorCode(err) != ds.CodeNotFound {
+			t.Errorf("err = %v", err)
+		}
+		f.sim.Kit().Reset()
+		_, err = f.client.UpdateCustomer(ctx, "../customers", ds.CustomerInput{Name: ptr("x")})
+		if ds.ErrorCode(err) != ds.CodeNotFound || f.sim.Kit().Count() != 0 {
+			t.Errorf("err = %v after %d calls", err, f.sim.Kit().Count())
+		}
+	})
+	t.Run("inputs Kintsugi cannot hold are refused without a call", func(t *testing.T) {
+		f := newFixture(t)
+		biz := ds.Business
+		for _, tc := range []struct {
+			name string
+			in   ds.CustomerInput
+			code ds.Code
+		}{
+			{"type", ds.CustomerInput{Name: ptr("x"), Type: &biz}, ds.CodeUnsupportedByProvider},
+			{"locale", ds.CustomerInput{Locale: ptr("sv-SE")}, ds.CodeUnsupportedByProvider},
+			{"metadata", ds.CustomerInput{Metadata: map[string]any{"a": 1}}, ds.CodeUnsupportedByProvider},
+			{"country outside the enum", ds.CustomerInput{Address: &ds.Address{Country: ptr("XX")}}, ds.CodeBadUserInput},
+		} {
+			f.sim.Kit().Reset()
+			_, err := f.client.CreateCustomer(ctx, tc.in)
+			if ds.ErrorCode(err) != tc.code {
+				t.Errorf("create with %s: %v, want %s", tc.name, err, tc.code)
+			}
+			_, err = f.client.UpdateCustomer(ctx, f.kintsugiPeople()[0].IDs[ds.Kintsugi], tc.in)
+			if ds.ErrorCode(err) != tc.code {
+				t.Errorf("update with %s: %v, want %s", tc.name, err, tc.code)
+			}
+			if n := f.sim.Kit().Count(); n != 0 {
+				t.Errorf("%s: %d calls", tc.name, n)
+			}
+		}
+	})
+	t.Run("delete is unsupported", func(t *testing.T) {
+		f := newFixture(t)
+		err := f.client.DeleteCustomer(ctx, f.kintsugiPeople()[0].IDs[ds.Kintsugi])
+		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.sim.Kit().Count() != 0 {
+			t.Errorf("err = %v", err)
+		}
+		if p, ok := ds.ErrorProvider(err); !ok || p != ds.Kintsugi {
+			t.Errorf("error does not name KINTSUGI: %v", err)
+		}
+	})
+	t.Run("create is not retried, update is", func(t *testing.T) {
+		f := newFixture(t)
+		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "maintenance"})
+		if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Name: ptr("x")}); ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+			t.Errorf("create after a 503: %v", err)
+		}
+		if n := f.sim.Kit().Count(); n != 1 {
+			t.Errorf("create made %d calls, want 1", n)
+		}
+		f.sim.Kit().Reset()
+		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "maintenance"})
+		if _, err := f.client.UpdateCustomer(ctx, f.kintsugiPeople()[0].IDs[ds.Kintsugi], ds.CustomerInput{Name: ptr("y")}); err != nil {
+			t.Errorf("update after one 503: %v", err)
+		}
+		if n := f.sim.Kit().Count(); n != 2 {
+			t.Errorf("update made %d calls, want 2", n)
+		}
+	})
+}
+
+func TestConfig(t *testing.T) {
+	ok := kintsugi.Config{APIKey: "sk_1", OrganizationID: "orgn_1"}
+	for _, tc := range []struct {
+		name string
+		cfg  kintsugi.Config
+		want string // "" = valid
+	}{
+		{"valid with the default base", ok, ""},
+		{"valid with a base", kintsugi.Config{BaseURL: "http://127.0.0.1:9", APIKey: "k", OrganizationID: "o"}, ""},
+		{"no key", kintsugi.Config{OrganizationID: "o"}, "kintsugi: api_key is required"},
+		{"blank key", kintsugi.Config{APIKey: "  ", OrganizationID: "o"}, "kintsugi: api_key is required"},
+		{"key with a newline", kintsugi.Config{APIKey: "k\nX-Evil: 1", OrganizationID: "o"}, "kintsugi: api_key must not contain"},
+		{"no organization", kintsugi.Config{APIKey: "k"}, "kintsugi: organization_id is required"},
+		{"bad base", kintsugi.Config{BaseURL: "ftp://x", APIKey: "k", OrganizationID: "o"}, "kintsugi: base_url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := kintsugi.New(tc.cfg, nil); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+			if _, err := kintsugi.New(tc.cfg, nil); err == nil {
+				t.Error("New accepted an invalid config")
+			}
+		})
+	}
+
+	t.Run("credential ids differ per credential and never reveal it", func(t *testing.T) {
+		ids := map[string]bool{}
+		for _, cfg := range []kintsugi.Config{
+			ok,
+			{BaseURL: kintsugi.DefaultBaseURL, APIKey: "sk_1", OrganizationID: "orgn_1"},
+			{APIKey: "sk_2", OrganizationID: "orgn_1"},
+			{APIKey: "sk_1", OrganizationID: "orgn_2"},
+			{BaseURL: "http://127.0.0.1:9", APIKey: "sk_1", OrganizationID: "orgn_1"},
+		} {
+			c, err := kintsugi.New(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := c.CredentialID()
+			if id == "" || strings.Contains(id, cfg.APIKey) {
+				t.Errorf("credential id %q", id)
+			}
+			ids[id] = true
+		}
+		if len(ids) != 4 { // the empty base is the default base
+			t.Errorf("%d distinct credential ids, want 4", len(ids))
+		}
+	})
+}
+
+// TestConcurrentReadsAndWrites exercises the simulator's locking under -race.
+func TestConcurrentReadsAndWrites(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id := f.kintsugiPeople()[0].IDs[ds.Kintsugi]
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch i % 3 {
+			case 0:
+				if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Name: ptr("n" + strconv.Itoa(i))}); err != nil {
+					t.Error(err)
+				}
+			case 1:
+				if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("n" + strconv.Itoa(i))}); err != nil {
+					t.Error(err)
+				}
+			default:
+				if _, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 100}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func idsOf(cs []*ds.Customer) []string {
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, c.ProviderID)
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,162 @@
+// Package registry builds the configured providers: it is the one place that
+// knows which vendor packages exist, and it knows nothing of their URLs,
+// headers or envelopes (each vendor package and its simulator do).
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/federated-customers/gateway/config"
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/carecloud"
+	ccsim "github.com/federated-customers/gateway/datasource/carecloud/sim"
+	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/digitalriver"
+	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
+	"github.com/federated-customers/gateway/datasource/kintsugi"
+	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
+	"github.com/federated-customers/gateway/datasource/telness"
+	tesim "github.com/federated-customers/gateway/datasource/telness/sim"
+)
+
+// defaultCursorKey signs cursors when the configuration sets no cursor_secret.
+// It is public, so a deployment that cares about forged cursors sets its own.
+const defaultCursorKey = "federated-customers/cursor/v1"
+
+// Built is the set of running providers (and any simulators behind them).
+type Built struct {
+	Service *ds.Service
+	// Sims holds the simulators started for simulate: true, by provider.
+	Sims    map[ds.ProviderID]http.Handler
+	closers []func(context.Context) error
+}
+
+// Close stops the simulators.
+func (b *Built) Close(ctx context.Context) error {
+	var errs []error
+	for _, c := range b.closers {
+		errs = append(errs, c(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// DemoProviders is the configuration of `go run .` with no file: every
+// provider served by its simulator.
+func DemoProviders() map[string]yaml.Node {
+	out := map[string]yaml.Node{}
+	for _, p := range ds.AllProviders {
+		var n yaml.Node
+		_ = n.Encode(map[string]bool{"simulate": true})
+		out[p.Key()] = n
+	}
+	return out
+}
+
+// Build starts simulators where asked and builds a client per configured provider.
+func Build(cfg *config.Config, people []demo.Person, log *slog.Logger) (*Built, error) {
+	b := &Built{Sims: map[ds.ProviderID]http.Handler{}}
+	key := cfg.CursorSecret
+	if key == "" {
+		key = defaultCursorKey
+	}
+	svc := &ds.Service{
+		Customers: map[ds.ProviderID]ds.CustomerProvider{},
+		Simulated: map[ds.ProviderID]bool{},
+		Cursors:   ds.CursorCodec{Key: []byte(key)},
+	}
+	b.Service = svc
+	hc := &http.Client{Timeout: 30 * time.Second}
+	for _, p := range ds.AllProviders {
+		node, ok := cfg.Providers[p.Key()]
+		if !ok {
+			continue
+		}
+		sim := config.Simulated(node)
+		var err error
+		switch p {
+		case ds.CareCloud:
+			var c *carecloud.Client
+			c, err = build(b, p, node, sim, hc, func() (http.Handler, func(string) carecloud.Config) {
+				s := ccsim.New(people)
+				return s, s.ClientConfig
+			}, carecloud.New)
+			if err == nil {
+				svc.Sources = c
+			}
+		case ds.Kintsugi:
+			svc.Customers[p], err = build(b, p, node, sim, hc, func() (http.Handler, func(string) kintsugi.Config) {
+				s := kisim.New(people)
+				return s, s.ClientConfig
+			}, kintsugi.New)
+		case ds.DigitalRiver:
+			svc.Customers[p], err = build(b, p, node, sim, hc, func() (http.Handler, func(string) digitalriver.Config) {
+				s := drsim.New(people)
+				return s, s.ClientConfig
+			}, digitalriver.New)
+		case ds.Telness:
+			svc.Customers[p], err = build(b, p, node, sim, hc, func() (http.Handler, func(string) telness.Config) {
+				s := tesim.New(people)
+				return s, s.ClientConfig
+			}, telness.New)
+		case ds.CommerceLayer:
+			log.Warn("commercelayer client not built yet; provider disabled")
+			continue
+		}
+		if err != nil {
+			_ = b.Close(context.Background())
+			return nil, err
+		}
+		if sim {
+			svc.Simulated[p] = true
+			log.Info("provider served by the built-in simulator", "provider", p.Key())
+		}
+	}
+	return b, nil
+}
+
+type validator interface{ Validate() error }
+
+// build makes one provider's client: from its config block, or pointed at a
+// freshly started simulator on loopback when simulate is set.
+func build[C validator, P any](b *Built, p ds.ProviderID, node yaml.Node, simulate bool, hc *http.Client,
+	newSim func() (http.Handler, func(string) C), newClient func(C, *http.Client) (P, error)) (P, error) {
+	var zero P
+	var cfg C
+	if simulate {
+		h, clientConfig := newSim()
+		url, err := b.serve(p, h)
+		if err != nil {
+			return zero, err
+		}
+		cfg = clientConfig(url)
+	} else {
+		if err := config.DecodeProvider(node, p.Key(), &cfg); err != nil {
+			return zero, err
+		}
+		if err := cfg.Validate(); err != nil {
+			return zero, fmt.Errorf("config: providers.%s: %w", p.Key(), err)
+		}
+	}
+	return newClient(cfg, hc)
+}
+
+// serve starts a simulator on a loopback port.
+func (b *Built) serve(p ds.ProviderID, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("start %s simulator: %w", p.Key(), err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	b.Sims[p] = h
+	b.closers = append(b.closers, srv.Shutdown)
+	return "http://" + ln.Addr().String(), nil
+}

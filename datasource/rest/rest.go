@@ -1,0 +1,302 @@
+// Package rest is the HTTP plumbing shared by the vendor clients: building
+// requests, retries that honour the server's hint, bounded body reads, status
+// to error-code mapping and per-request call accounting. It knows no vendor:
+// each vendor package supplies its auth and its error-body decoding.
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+const (
+	maxBodyBytes  = 16 << 20 // a success body larger than this is refused
+	maxErrorBytes = 64 << 10 // error bodies are read only this far
+	// MaxRetryWait caps how long one call waits for a server's Retry-After
+	// before giving up with PROVIDER_RATE_LIMITED: a GraphQL client is waiting.
+	MaxRetryWait = 5 * time.Second
+)
+
+// Client calls one vendor's REST API.
+type Client struct {
+	Provider ds.ProviderID
+	BaseURL  *url.URL
+	HTTP     *http.Client
+	// Authorize sets credentials on the request (may fetch a token first).
+	Authorize func(ctx context.Context, r *http.Request) error
+	// Reauthorize drops a cached token after a 401; nil for static credentials.
+	// The call is then retried once.
+	Reauthorize func()
+	// ErrorMessage extracts the vendor's human message from an error body;
+	// it returns "" when the body has none. Never the whole body.
+	ErrorMessage func(status int, body []byte) string
+	// Accept is the Accept header (default application/json); ContentType for bodies.
+	Accept, ContentType string
+	// Retries is how often a retryable call is tried again (default 2).
+	Retries int
+	// BaseBackoff is the first backoff when the server gives no hint (default 100ms).
+	BaseBackoff time.Duration
+	Log         *slog.Logger
+}
+
+// Request is one call.
+type Request struct {
+	Method string
+	Path   string // appended to BaseURL's path
+	Query  url.Values
+	Body   any
+	Header http.Header
+	// Idempotent marks a write that may be retried (e.g. it carries an idempotency key).
+	Idempotent bool
+}
+
+// Response is what a successful call returned.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do performs req and decodes a 2xx JSON body into out (when out != nil).
+func (c *Client) Do(ctx context.Context, req Request, out any) (*Response, error) {
+	var body []byte
+	if req.Body != nil {
+		b, err := json.Marshal(req.Body)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s body: %w", c.Provider, err)
+		}
+		body = b
+	}
+	retries := c.Retries
+	if retries == 0 {
+		retries = 2
+	}
+	retryable := req.Method == http.MethodGet || req.Method == http.MethodHead || req.Idempotent
+	reauthed := false
+	for attempt := 0; ; attempt++ {
+		resp, err := c.once(ctx, req, body)
+		if err == nil {
+			if out != nil && len(resp.Body) > 0 {
+				if err := json.Unmarshal(resp.Body, out); err != nil {
+					return nil, c.fail(ds.CodeProviderUnavailable, resp.Status, "the provider sent a response this gateway cannot read", err)
+				}
+			}
+			return resp, nil
+		}
+		var e *ds.Error
+		if !errors.As(err, &e) {
+			return nil, err
+		}
+		if e.Code == ds.CodeUnauthenticated && c.Reauthorize != nil && !reauthed {
+			c.Reauthorize()
+			reauthed = true
+			continue
+		}
+		if !retryable || attempt >= retries || !isRetryable(e) {
+			return nil, err
+		}
+		wait := c.backoff(attempt)
+		if e.RetryAfter > 0 {
+			if e.RetryAfter > MaxRetryWait {
+				return nil, err // the hint is longer than a client should wait: say so
+			}
+			wait = e.RetryAfter
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctxError(c.Provider, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func isRetryable(e *ds.Error) bool {
+	switch e.Code {
+	case ds.CodeProviderRateLimited:
+		return true
+	case ds.CodeProviderUnavailable:
+		return e.Status == 0 || e.Status == 502 || e.Status == 503 || e.Status == 504
+	}
+	return false
+}
+
+// backoff is exponential with full jitter.
+func (c *Client) backoff(attempt int) time.Duration {
+	base := c.BaseBackoff
+	if base == 0 {
+		base = 100 * time.Millisecond
+	}
+	d := base << attempt
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response, error) {
+	u := *c.BaseURL
+	u.Path = strings.TrimRight(u.Path, "/") + req.Path
+	u.RawPath = ""
+	if len(req.Query) > 0 {
+		u.RawQuery = req.Query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.Method, u.String(), rd)
+	if err != nil {
+		return nil, c.fail(ds.CodeInternal, 0, "could not build the provider request", err)
+	}
+	accept := c.Accept
+	if accept == "" {
+		accept = "application/json"
+	}
+	hr.Header.Set("Accept", accept)
+	if body != nil {
+		ct := c.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		hr.Header.Set("Content-Type", ct)
+	}
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			hr.Header.Add(k, v)
+		}
+	}
+	if c.Authorize != nil {
+		if err := c.Authorize(ctx, hr); err != nil {
+			var e *ds.Error
+			if errors.As(err, &e) {
+				return nil, err
+			}
+			if ctx.Err() != nil {
+				return nil, ctxError(c.Provider, ctx.Err())
+			}
+			return nil, c.fail(ds.CodeUnauthenticated, 0, "could not obtain credentials for the provider", err)
+		}
+	}
+	start := time.Now()
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(hr)
+	ds.RecordCall(ctx, c.Provider, time.Since(start), ds.Live)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctxError(c.Provider, ctx.Err())
+		}
+		return nil, c.fail(ds.CodeProviderUnavailable, 0, "the provider could not be reached", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctxError(c.Provider, ctx.Err())
+			}
+			return nil, c.fail(ds.CodeProviderUnavailable, resp.StatusCode, "the provider's response was cut off", err)
+		}
+		if len(b) > maxBodyBytes {
+			return nil, c.fail(ds.CodeProviderUnavailable, resp.StatusCode, "the provider's response is too large", nil)
+		}
+		return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes)) // security: bounded error-body read
+	msg := ""
+	if c.ErrorMessage != nil {
+		msg = c.ErrorMessage(resp.StatusCode, b)
+	}
+	e := c.statusError(resp.StatusCode, msg)
+	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
+	if c.Log != nil {
+		c.Log.Debug("provider error", "provider", c.Provider.String(), "status", resp.StatusCode, "method", req.Method, "path", req.Path, "message", msg)
+	}
+	return nil, e
+}
+
+// statusError maps an HTTP status to the gateway's codes. The vendor message
+// is kept (it is the vendor's message, not its raw body); credentials never are.
+func (c *Client) statusError(status int, msg string) *ds.Error {
+	code, def := ds.CodeProviderUnavailable, "the provider failed"
+	switch {
+	case status == 401:
+		code, def = ds.CodeUnauthenticated, "the provider rejected the gateway's credentials"
+	case status == 403:
+		code, def = ds.CodeForbidden, "the provider refused access"
+	case status == 404:
+		code, def = ds.CodeNotFound, "not found at the provider"
+	case status == 429:
+		code, def = ds.CodeProviderRateLimited, "the provider is rate limiting the gateway"
+	case status == 400 || status == 409 || status == 422:
+		code, def = ds.CodeBadUserInput, "the provider rejected the request"
+	case status >= 400 && status < 500:
+		code, def = ds.CodeInternal, "the provider rejected the gateway's request"
+	}
+	m := def
+	if msg != "" {
+		m = def + ": " + truncate(msg, 300)
+	}
+	e := &ds.Error{Code: code, Message: m, Status: status, Err: fmt.Errorf("%s HTTP %d", c.Provider, status)}
+	p := c.Provider
+	e.Provider = &p
+	return e
+}
+
+func (c *Client) fail(code ds.Code, status int, msg string, cause error) *ds.Error {
+	p := c.Provider
+	return &ds.Error{Code: code, Provider: &p, Message: msg, Status: status, Err: cause}
+}
+
+func ctxError(p ds.ProviderID, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p, Message: "the provider did not answer in time", Err: err}
+	}
+	return err
+}
+
+// parseRetryAfter reads delta-seconds or an HTTP date; 0 when absent or bad.
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// ParseBaseURL checks a configured base URL.
+func ParseBaseURL(p ds.ProviderID, s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s: base_url %q must be an absolute http(s) URL", p.Key(), s)
+	}
+	return u, nil
+}

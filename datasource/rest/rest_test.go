@@ -1,0 +1,165 @@
+package rest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// server answers with statuses[i] on the i-th call (the last one repeats).
+func server(t *testing.T, statuses []int, header http.Header, body string) (*Client, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := int(n.Add(1)) - 1
+		st := statuses[min(i, len(statuses)-1)]
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(st)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	return &Client{Provider: ds.Telness, BaseURL: u, HTTP: srv.Client(), BaseBackoff: time.Millisecond,
+		ErrorMessage: func(int, []byte) string { return "vendor says no" }}, &n
+}
+
+func TestStatusesMapToCodesNamingTheProvider(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		code   ds.Code
+		calls  int32
+	}{
+		{400, ds.CodeBadUserInput, 1},
+		{401, ds.CodeUnauthenticated, 1},
+		{403, ds.CodeForbidden, 1},
+		{404, ds.CodeNotFound, 1},
+		{409, ds.CodeBadUserInput, 1},
+		{422, ds.CodeBadUserInput, 1},
+		{429, ds.CodeProviderRateLimited, 3},
+		{500, ds.CodeProviderUnavailable, 1},
+		{503, ds.CodeProviderUnavailable, 3},
+		{406, ds.CodeInternal, 1},
+	} {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			c, n := server(t, []int{tc.status}, nil, `{}`)
+			_, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, nil)
+			if ds.ErrorCode(err) != tc.code {
+				t.Fatalf("code %s, want %s", ds.ErrorCode(err), tc.code)
+			}
+			if p, ok := ds.ErrorProvider(err); !ok || p != ds.Telness {
+				t.Fatal("provider not named")
+			}
+			if !strings.Contains(err.Error(), "vendor says no") {
+				t.Fatalf("vendor message lost: %v", err)
+			}
+			if n.Load() != tc.calls {
+				t.Fatalf("%d calls, want %d", n.Load(), tc.calls)
+			}
+		})
+	}
+}
+
+func TestWritesAreNotRetriedUnlessIdempotent(t *testing.T) {
+	c, n := server(t, []int{503, 200}, nil, `{}`)
+	if _, err := c.Do(context.Background(), Request{Method: "POST", Path: "/x", Body: map[string]int{"a": 1}}, nil); err == nil {
+		t.Fatal("want the 503")
+	}
+	if n.Load() != 1 {
+		t.Fatalf("a non-idempotent write was retried: %d calls", n.Load())
+	}
+	c, n = server(t, []int{503, 200}, nil, `{}`)
+	if _, err := c.Do(context.Background(), Request{Method: "POST", Path: "/x", Idempotent: true}, nil); err != nil || n.Load() != 2 {
+		t.Fatalf("idempotent write: %v after %d calls", err, n.Load())
+	}
+}
+
+func TestRetryAfterIsHonouredOrReported(t *testing.T) {
+	h := http.Header{"Retry-After": {"1"}}
+	c, n := server(t, []int{429, 200}, h, `{}`)
+	start := time.Now()
+	if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond || n.Load() != 2 {
+		t.Fatalf("retried after %v with %d calls; want ~1s and 2 calls", d, n.Load())
+	}
+	c, _ = server(t, []int{429}, http.Header{"Retry-After": {"120"}}, `{}`)
+	_, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, nil)
+	var e *ds.Error
+	if ds.ErrorCode(err) != ds.CodeProviderRateLimited || !asError(err, &e) || e.RetryAfter != 120*time.Second {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func asError(err error, e **ds.Error) bool {
+	x, ok := err.(*ds.Error)
+	*e = x
+	return ok
+}
+
+func TestAnExpiredTokenIsRefreshedOnce(t *testing.T) {
+	c, n := server(t, []int{401, 200}, nil, `{"ok":true}`)
+	reauths := 0
+	c.Reauthorize = func() { reauths++ }
+	var out struct{ OK bool }
+	if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, &out); err != nil || !out.OK {
+		t.Fatalf("%v %+v", err, out)
+	}
+	if reauths != 1 || n.Load() != 2 {
+		t.Fatalf("reauths %d calls %d", reauths, n.Load())
+	}
+	c, _ = server(t, []int{401}, nil, `{}`)
+	c.Reauthorize = func() {}
+	if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, nil); ds.ErrorCode(err) != ds.CodeUnauthenticated {
+		t.Fatalf("still 401 after refresh: %v", err)
+	}
+}
+
+func TestUnreadableOrHugeBodiesAreProviderUnavailable(t *testing.T) {
+	c, _ := server(t, []int{200}, nil, `{not json`)
+	var out map[string]any
+	if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, &out); ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+		t.Fatalf("bad JSON: %v", err)
+	}
+	c, _ = server(t, []int{200}, nil, strings.Repeat("x", maxBodyBytes+10))
+	if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, nil); ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+		t.Fatalf("huge body: %v", err)
+	}
+}
+
+func TestUnreachableAndCancelled(t *testing.T) {
+	u, _ := url.Parse("http://127.0.0.1:1")
+	c := &Client{Provider: ds.Kintsugi, BaseURL: u, BaseBackoff: time.Millisecond}
+	if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, nil); ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+		t.Fatalf("unreachable: %v", err)
+	}
+	c, _ = server(t, []int{503}, nil, ``)
+	c.BaseBackoff = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := c.Do(ctx, Request{Method: "GET", Path: "/x"}, nil); err == nil || time.Since(start) > time.Second {
+		t.Fatalf("backoff did not honour the context: %v after %v", err, time.Since(start))
+	}
+}
+
+func TestCallsAreCountedInTheRequestReport(t *testing.T) {
+	c, _ := server(t, []int{503, 200}, nil, `{}`)
+	ctx, rep := ds.WithReport(context.Background())
+	if _, err := c.Do(ctx, Request{Method: "GET", Path: "/x"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	stats, _ := rep.Snapshot()
+	if s := stats[ds.Telness]; s.Calls != 2 || s.Freshness != ds.Live {
+		t.Fatalf("stats %+v", s)
+	}
+}

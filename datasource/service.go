@@ -1,0 +1,512 @@
+package datasource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Pagination limits of the federated connections.
+const (
+	DefaultFirst  = 20
+	MaxFirst      = 100
+	MaxFilterIDs  = 100
+	maxFilterText = 256
+	maxExternalID = 1000
+)
+
+// Service is the federation layer: it turns the configured providers into
+// one customer connection and one customer-source connection.
+type Service struct {
+	// Customers holds the configured providers with a customer list.
+	Customers map[ProviderID]CustomerProvider
+	// Sources is the customer-source provider (CareCloud), nil when not configured.
+	Sources SourceProvider
+	// Simulated marks providers served by the built-in simulator.
+	Simulated map[ProviderID]bool
+	Cursors   CursorCodec
+	// Denied are providers outside the caller's scope (see Restrict).
+	Denied map[ProviderID]bool
+}
+
+// ConnectionArgs are the Relay arguments of a connection field.
+type ConnectionArgs struct {
+	First, Last   *int
+	After, Before *string
+}
+
+func (a ConnectionArgs) first() (int, error) {
+	if a.First == nil {
+		return DefaultFirst, nil
+	}
+	if *a.First < 1 || *a.First > MaxFirst {
+		return 0, Errorf(CodeBadUserInput, "first must be between 1 and %d, got %d", MaxFirst, *a.First)
+	}
+	return *a.First, nil
+}
+
+// NormalizeFilter validates a filter and puts it in canonical form (so equal
+// filters have equal cursor fingerprints). Bad input is BAD_USER_INPUT.
+func NormalizeFilter(f Filter) (Filter, error) {
+	seen := map[ProviderID]bool{}
+	var ps []ProviderID
+	for _, p := range f.Providers {
+		if !p.Valid() {
+			return f, Errorf(CodeBadUserInput, "unknown provider %d", p)
+		}
+		if !seen[p] {
+			seen[p] = true
+			ps = append(ps, p)
+		}
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
+	f.Providers = ps
+	if f.Email != nil {
+		e := strings.TrimSpace(*f.Email)
+		if e == "" || len(e) > 254 || !strings.Contains(e, "@") {
+			return f, Errorf(CodeBadUserInput, "filter.email %s is not an email address", quoteShort(*f.Email))
+		}
+		e = strings.ToLower(e)
+		f.Email = &e
+	}
+	if f.Search != nil {
+		q := strings.TrimSpace(*f.Search)
+		if q == "" {
+			f.Search = nil
+		} else if len(q) > maxFilterText || !utf8.ValidString(q) {
+			return f, Errorf(CodeBadUserInput, "filter.search must be valid text of at most %d bytes", maxFilterText)
+		} else {
+			f.Search = &q
+		}
+	}
+	if f.Country != nil {
+		var cs []string
+		have := map[string]bool{}
+		for _, c := range f.Country {
+			u := strings.ToUpper(strings.TrimSpace(c))
+			if len(u) != 2 || u[0] < 'A' || u[0] > 'Z' || u[1] < 'A' || u[1] > 'Z' {
+				return f, Errorf(CodeBadUserInput, "filter.country %s is not an ISO 3166-1 alpha-2 code", quoteShort(c))
+			}
+			if !have[u] {
+				have[u] = true
+				cs = append(cs, u)
+			}
+		}
+		if len(cs) == 0 {
+			return f, Errorf(CodeBadUserInput, "filter.country must name at least one country")
+		}
+		sort.Strings(cs)
+		f.Country = cs
+	}
+	if len(f.IDs) > MaxFilterIDs {
+		return f, Errorf(CodeBadUserInput, "filter.ids takes at most %d ids, got %d", MaxFilterIDs, len(f.IDs))
+	}
+	return f, nil
+}
+
+// SelectedProviders returns the configured customer providers the filter
+// selects, in enum order, warning about selected ones that cannot take part.
+func (s *Service) selectedProviders(ctx context.Context, f Filter) ([]ProviderID, error) {
+	var out []ProviderID
+	for _, p := range AllProviders {
+		if !f.Selects(p) {
+			continue
+		}
+		if _, ok := s.Customers[p]; ok {
+			out = append(out, p)
+			continue
+		}
+		if len(f.Providers) == 0 {
+			continue // not configured and not asked for: nothing to say
+		}
+		if s.Denied[p] {
+			return nil, s.Unavailable(p)
+		}
+		msg := p.String() + " is not configured in this gateway; left out"
+		if p == CareCloud && s.Sources != nil {
+			msg = "CARECLOUD has no customer list (it holds customer source records: see customerSources); left out"
+		}
+		pp := p
+		Warn(ctx, Warning{Code: CodeUnsupportedByProvider, Provider: &pp, Message: msg})
+	}
+	return out, nil
+}
+
+// ListCustomers returns one page of the federated customer list.
+func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter, o *Order) (*CustomerConnection, error) {
+	f, err := NormalizeFilter(f)
+	if err != nil {
+		return nil, err
+	}
+	provs, err := s.selectedProviders(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if a.Last != nil || a.Before != nil {
+		return nil, s.unsupported(provs, "backward pagination (last/before)")
+	}
+	first, err := a.first()
+	if err != nil {
+		return nil, err
+	}
+	fp := Fingerprint(struct {
+		F Filter
+		O *Order
+	}{f, o})
+	var start *Position
+	if a.After != nil {
+		pos, err := s.Cursors.Decode("c", fp, *a.After)
+		if err != nil {
+			return nil, err
+		}
+		start = &pos
+	}
+	if o != nil {
+		for _, p := range provs {
+			if err := s.Customers[p].CanOrder(*o); err != nil {
+				return nil, err
+			}
+		}
+		if len(provs) > 1 {
+			return nil, &Error{Code: CodeUnsupportedByProvider, Provider: &provs[1], Message: fmt.Sprintf(
+				"orderBy across several providers (%s) is not supported: select one provider with filter.providers", joinProviders(provs))}
+		}
+	}
+
+	var segs []Segment[*Customer]
+	for _, p := range provs {
+		prov := s.Customers[p]
+		if err := prov.CanFilter(f); err != nil {
+			pp := p
+			Warn(ctx, Warning{Code: CodeUnsupportedByProvider, Provider: &pp, Message: err.Error()})
+			continue
+		}
+		if len(f.IDs) > 0 {
+			if ids := f.IDsFor(p); len(ids) > 0 {
+				segs = append(segs, idsSegment(prov, ids, f.Match))
+			}
+			continue
+		}
+		segs = append(segs, listSegment(prov, f, o))
+	}
+	w, err := WalkForward(ctx, segs, start, first)
+	if err != nil {
+		return nil, err
+	}
+	conn := &CustomerConnection{Edges: make([]*CustomerEdge, len(w.Edges))}
+	for i, e := range w.Edges {
+		conn.Edges[i] = &CustomerEdge{Cursor: s.Cursors.Encode("c", fp, e.After), Node: e.Node}
+	}
+	conn.PageInfo = s.pageInfo(fp, "c", start != nil, w.HasNext, w.Resume, len(w.Edges),
+		func(i int) string { return conn.Edges[i].Cursor })
+	if w.Err != nil {
+		conn.PartialErrors = append(conn.PartialErrors, w.Err)
+	}
+	conn.count = countSegments(segs, w.Totals)
+	return conn, nil
+}
+
+func (s *Service) pageInfo(fp, kind string, hasPrev, hasNext bool, resume Position, n int, cursor func(int) string) PageInfo {
+	pi := PageInfo{HasNextPage: hasNext, HasPreviousPage: hasPrev}
+	if n > 0 {
+		sc, ec := cursor(0), cursor(n-1)
+		pi.StartCursor, pi.EndCursor = &sc, &ec
+	}
+	if hasNext {
+		// The resume position can lie past the last edge (skipped non-matching
+		// records, or a provider that failed): going on from there repeats nothing.
+		ec := s.Cursors.Encode(kind, fp, resume)
+		pi.EndCursor = &ec
+	}
+	return pi
+}
+
+func (s *Service) unsupported(provs []ProviderID, what string) error {
+	if len(provs) == 0 {
+		return Errorf(CodeUnsupportedByProvider, "%s is not supported", what)
+	}
+	p := provs[0]
+	return &Error{Code: CodeUnsupportedByProvider, Provider: &p,
+		Message: fmt.Sprintf("%s is not supported by %s", what, joinProviders(provs))}
+}
+
+func joinProviders(ps []ProviderID) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+func listSegment(prov CustomerProvider, f Filter, o *Order) Segment[*Customer] {
+	fetch := func(ctx context.Context, token string, limit int) (Page[*Customer], error) {
+		return prov.ListCustomers(ctx, ListRequest[Filter]{Token: token, Limit: limit, Filter: f, Order: o})
+	}
+	return Segment[*Customer]{
+		Provider: prov.ID(),
+		Fetch:    fetch,
+		Match:    f.Match,
+		Count: func(ctx context.Context) (*int, error) {
+			page, err := fetch(ctx, "", 1)
+			if err != nil {
+				return nil, err
+			}
+			return page.Total, nil
+		},
+	}
+}
+
+// idsSegment serves filter.ids from batched lookups: the token is an offset
+// into the provider's requested ids, in the order the client gave them.
+func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool) Segment[*Customer] {
+	fetch := func(ctx context.Context, token string, limit int) (Page[*Customer], error) {
+		off := 0
+		if token != "" {
+			n, err := strconv.Atoi(token)
+			if err != nil || n < 0 || n > len(ids) {
+				return Page[*Customer]{}, Errorf(CodeBadUserInput, "invalid cursor")
+			}
+			off = n
+		}
+		end := min(off+limit, len(ids))
+		got, err := GetCustomersBatched(ctx, prov, ids[off:end])
+		if err != nil {
+			return Page[*Customer]{}, err
+		}
+		byID := make(map[string]*Customer, len(got))
+		for _, c := range got {
+			byID[c.ProviderID] = c
+		}
+		var page Page[*Customer]
+		for _, id := range ids[off:end] {
+			if c := byID[id]; c != nil {
+				page.Items = append(page.Items, c)
+			}
+		}
+		if end < len(ids) {
+			page.Next = strconv.Itoa(end)
+		}
+		return page, nil
+	}
+	return Segment[*Customer]{
+		Provider: prov.ID(),
+		Fetch:    fetch,
+		Match:    match,
+		Count: func(ctx context.Context) (*int, error) {
+			page, err := fetch(ctx, "", len(ids))
+			if err != nil {
+				return nil, err
+			}
+			n := 0
+			for _, c := range page.Items {
+				if match(c) {
+					n++
+				}
+			}
+			return &n, nil
+		},
+	}
+}
+
+// GetCustomersBatched calls GetCustomers in chunks of the provider's bulk size.
+func GetCustomersBatched(ctx context.Context, prov CustomerProvider, ids []string) ([]*Customer, error) {
+	size := prov.MaxBatch()
+	if size < 1 {
+		size = 1
+	}
+	var out []*Customer
+	for i := 0; i < len(ids); i += size {
+		got, err := prov.GetCustomers(ctx, ids[i:min(i+size, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// countSegments sums exact totals; any provider that cannot count makes it nil.
+func countSegments[T any](segs []Segment[T], known map[ProviderID]int) func(context.Context) (*int, error) {
+	return func(ctx context.Context) (*int, error) {
+		sum := 0
+		for _, seg := range segs {
+			if n, ok := known[seg.Provider]; ok {
+				sum += n
+				continue
+			}
+			if seg.Count == nil {
+				return nil, nil
+			}
+			n, err := seg.Count(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if n == nil {
+				return nil, nil
+			}
+			sum += *n
+		}
+		return &sum, nil
+	}
+}
+
+// ListSources returns one page of the customer-source list.
+func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFilter) (*CustomerSourceConnection, error) {
+	if a.Last != nil || a.Before != nil {
+		return nil, Errorf(CodeBadUserInput, "customerSources pages forward only (first/after)")
+	}
+	first, err := a.first()
+	if err != nil {
+		return nil, err
+	}
+	if len(f.ExternalIDs) > maxExternalID {
+		return nil, Errorf(CodeBadUserInput, "filter.externalIds takes at most %d ids", maxExternalID)
+	}
+	for _, v := range []*string{f.CustomerID, f.SourceID} {
+		if v != nil && (*v == "" || len(*v) > maxFilterText) {
+			return nil, Errorf(CodeBadUserInput, "filter.customerId and filter.sourceId must be non-empty ids of at most %d bytes", maxFilterText)
+		}
+	}
+	fp := Fingerprint(f)
+	var start *Position
+	if a.After != nil {
+		pos, err := s.Cursors.Decode("s", fp, *a.After)
+		if err != nil {
+			return nil, err
+		}
+		start = &pos
+	}
+	conn := &CustomerSourceConnection{}
+	if s.Sources == nil {
+		p := CareCloud
+		Warn(ctx, Warning{Code: CodeUnsupportedByProvider, Provider: &p, Message: "CARECLOUD is not configured in this gateway: there are no customer source records"})
+		return conn, nil
+	}
+	src := s.Sources
+	fetch := func(ctx context.Context, token string, limit int) (Page[*CustomerSource], error) {
+		return src.ListSources(ctx, ListRequest[SourceFilter]{Token: token, Limit: limit, Filter: f})
+	}
+	segs := []Segment[*CustomerSource]{{
+		Provider: src.ID(),
+		Fetch:    fetch,
+		Match:    f.Match,
+		Count: func(ctx context.Context) (*int, error) {
+			page, err := fetch(ctx, "", 1)
+			return page.Total, err
+		},
+	}}
+	w, err := WalkForward(ctx, segs, start, first)
+	if err != nil {
+		return nil, err
+	}
+	conn.Edges = make([]*CustomerSourceEdge, len(w.Edges))
+	for i, e := range w.Edges {
+		conn.Edges[i] = &CustomerSourceEdge{Cursor: s.Cursors.Encode("s", fp, e.After), Node: e.Node}
+	}
+	conn.PageInfo = s.pageInfo(fp, "s", start != nil, w.HasNext, w.Resume, len(w.Edges),
+		func(i int) string { return conn.Edges[i].Cursor })
+	if w.Err != nil {
+		conn.PartialErrors = append(conn.PartialErrors, w.Err)
+	}
+	conn.count = countSegments(segs, w.Totals)
+	return conn, nil
+}
+
+// IsNotFound reports whether err means the record does not exist.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == CodeNotFound
+}
+
+// Writer returns provider p's write side, or UNSUPPORTED_BY_PROVIDER.
+func (s *Service) Writer(p ProviderID) (CustomerWriter, error) {
+	if err := s.Unavailable(p); err != nil {
+		return nil, err
+	}
+	prov := s.Customers[p]
+	w, ok := prov.(CustomerWriter)
+	if !ok {
+		return nil, ProviderErrorf(p, CodeUnsupportedByProvider, "%s does not support writing customers", p)
+	}
+	return w, nil
+}
+
+// Attacher returns provider p's payment-source side, or UNSUPPORTED_BY_PROVIDER.
+func (s *Service) Attacher(p ProviderID, sourceID string) (SourceAttacher, error) {
+	if sourceID == "" || len(sourceID) > maxFilterText {
+		return nil, Errorf(CodeBadUserInput, "sourceId must be a non-empty id of at most %d bytes", maxFilterText)
+	}
+	if err := s.Unavailable(p); err != nil {
+		return nil, err
+	}
+	a, ok := s.Customers[p].(SourceAttacher)
+	if !ok {
+		return nil, ProviderErrorf(p, CodeUnsupportedByProvider, "%s has no payment sources to attach or detach", p)
+	}
+	return a, nil
+}
+
+// DedupeErrors keeps one error per provider and code, so a failing provider
+// is reported once rather than once per node.
+func DedupeErrors(errs []error) []error {
+	type key struct {
+		p    ProviderID
+		ok   bool
+		code Code
+	}
+	seen := map[key]bool{}
+	var out []error
+	for _, err := range errs {
+		p, ok := ErrorProvider(err)
+		k := key{p, ok, ErrorCode(err)}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
+// Restrict returns a view of the service limited to the allowed providers
+// (an API key's scope). Asking for another provider is FORBIDDEN.
+func (s *Service) Restrict(allowed []ProviderID) *Service {
+	ok := map[ProviderID]bool{}
+	for _, p := range allowed {
+		ok[p] = true
+	}
+	v := &Service{Customers: map[ProviderID]CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ProviderID]bool{}}
+	for _, p := range AllProviders {
+		if !ok[p] {
+			v.Denied[p] = true
+		}
+	}
+	for p, prov := range s.Customers {
+		if ok[p] {
+			v.Customers[p] = prov
+		}
+	}
+	if s.Sources != nil && ok[s.Sources.ID()] {
+		v.Sources = s.Sources
+	}
+	return v
+}
+
+// Unavailable explains why provider p cannot be used in this request:
+// FORBIDDEN for a provider outside the caller's scope, NOT_FOUND-style for
+// one this gateway does not serve; nil when it can be used.
+func (s *Service) Unavailable(p ProviderID) error {
+	if s.Denied[p] {
+		return ProviderErrorf(p, CodeForbidden, "this API key may not use %s", p)
+	}
+	if _, ok := s.Customers[p]; ok {
+		return nil
+	}
+	if s.Sources != nil && s.Sources.ID() == p {
+		return nil
+	}
+	return ProviderErrorf(p, CodeNotFound, "%s is not configured in this gateway", p)
+}

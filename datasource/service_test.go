@@ -1,0 +1,192 @@
+package datasource
+
+import (
+	"context"
+	"strconv"
+	"testing"
+)
+
+// memProvider is an in-memory provider with offset tokens.
+type memProvider struct {
+	id       ProviderID
+	items    []*Customer
+	page     int
+	noFilter bool // CanFilter refuses country, like a vendor without addresses
+	canOrder bool
+	calls    int
+}
+
+func (m *memProvider) ID() ProviderID { return m.id }
+func (m *memProvider) MaxBatch() int  { return 10 }
+func (m *memProvider) ListCustomers(ctx context.Context, req ListRequest[Filter]) (Page[*Customer], error) {
+	m.calls++
+	off, _ := strconv.Atoi(req.Token)
+	end := min(off+min(req.Limit, m.page), len(m.items))
+	p := Page[*Customer]{Items: m.items[off:end]}
+	if end < len(m.items) {
+		p.Next = strconv.Itoa(end)
+	}
+	if req.Filter.Email == nil && req.Filter.Search == nil && len(req.Filter.Country) == 0 {
+		n := len(m.items)
+		p.Total = &n
+	}
+	return p, nil
+}
+func (m *memProvider) GetCustomers(ctx context.Context, ids []string) ([]*Customer, error) {
+	m.calls++
+	var out []*Customer
+	for _, c := range m.items {
+		for _, id := range ids {
+			if c.ProviderID == id {
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
+}
+func (m *memProvider) CanFilter(f Filter) error {
+	if m.noFilter && len(f.Country) > 0 {
+		return ProviderErrorf(m.id, CodeUnsupportedByProvider, "no addresses")
+	}
+	return nil
+}
+func (m *memProvider) CanOrder(o Order) error {
+	if !m.canOrder {
+		return ProviderErrorf(m.id, CodeUnsupportedByProvider, "cannot order")
+	}
+	return nil
+}
+
+func mem(p ProviderID, n int) *memProvider {
+	m := &memProvider{id: p, page: 4}
+	for i := 0; i < n; i++ {
+		email := "p" + strconv.Itoa(i) + "@example.com"
+		country := "SE"
+		m.items = append(m.items, &Customer{Provider: p, ProviderID: strconv.Itoa(i), Email: &email, Address: &Address{Country: &country}})
+	}
+	return m
+}
+
+func testService(provs ...*memProvider) *Service {
+	s := &Service{Customers: map[ProviderID]CustomerProvider{}, Cursors: CursorCodec{Key: []byte("t")}}
+	for _, p := range provs {
+		s.Customers[p.id] = p
+	}
+	return s
+}
+
+func TestFilterByIDsKeepsTheClientsOrderWithinEachProvider(t *testing.T) {
+	k, d := mem(Kintsugi, 30), mem(DigitalRiver, 30)
+	s := testService(k, d)
+	f := Filter{IDs: []CustomerKey{{DigitalRiver, "7"}, {Kintsugi, "20"}, {DigitalRiver, "3"}, {Kintsugi, "missing"}, {Kintsugi, "1"}}}
+	conn, err := s.ListCustomers(context.Background(), ConnectionArgs{}, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range conn.Nodes() {
+		got = append(got, n.Provider.String()+"/"+n.ProviderID)
+	}
+	want := "KINTSUGI/20 KINTSUGI/1 DIGITAL_RIVER/7 DIGITAL_RIVER/3"
+	if join(got) != want {
+		t.Fatalf("got %s, want %s", join(got), want)
+	}
+	total, _ := conn.TotalCount(context.Background())
+	if total == nil || *total != 4 {
+		t.Fatalf("totalCount %v, want 4", total)
+	}
+}
+
+func join(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += v
+	}
+	return out
+}
+
+func TestAProviderThatCannotFilterIsLeftOutWithAWarning(t *testing.T) {
+	k, c := mem(Kintsugi, 5), mem(CommerceLayer, 5)
+	c.noFilter = true
+	s := testService(k, c)
+	ctx, rep := WithReport(context.Background())
+	conn, err := s.ListCustomers(ctx, ConnectionArgs{}, Filter{Country: []string{"se"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conn.Edges) != 5 || c.calls != 0 {
+		t.Fatalf("edges %d, commerce layer calls %d", len(conn.Edges), c.calls)
+	}
+	_, warnings := rep.Snapshot()
+	if len(warnings) != 1 || warnings[0].Provider == nil || *warnings[0].Provider != CommerceLayer {
+		t.Fatalf("warnings %+v", warnings)
+	}
+}
+
+func TestOrderByNamesTheProviderThatCannotSort(t *testing.T) {
+	k, c := mem(Kintsugi, 5), mem(CommerceLayer, 5)
+	c.canOrder = true
+	s := testService(k, c)
+	o := &Order{Field: OrderEmail}
+	_, err := s.ListCustomers(context.Background(), ConnectionArgs{}, Filter{}, o)
+	if p, ok := ErrorProvider(err); ErrorCode(err) != CodeUnsupportedByProvider || !ok || p != Kintsugi {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := s.ListCustomers(context.Background(), ConnectionArgs{Last: ptrInt(5)}, Filter{}, nil); ErrorCode(err) != CodeUnsupportedByProvider {
+		t.Fatalf("last: %v", err)
+	}
+	if k.calls+c.calls != 0 {
+		t.Fatalf("refused requests reached providers: %d calls", k.calls+c.calls)
+	}
+	conn, err := s.ListCustomers(context.Background(), ConnectionArgs{}, Filter{Providers: []ProviderID{CommerceLayer}}, o)
+	if err != nil || len(conn.Edges) != 5 {
+		t.Fatalf("one sortable provider: %v", err)
+	}
+}
+
+func ptrInt(n int) *int { return &n }
+
+func TestARestrictedServiceForbidsOtherProviders(t *testing.T) {
+	k, d := mem(Kintsugi, 5), mem(DigitalRiver, 5)
+	s := testService(k, d).Restrict([]ProviderID{Kintsugi})
+	conn, err := s.ListCustomers(context.Background(), ConnectionArgs{}, Filter{}, nil)
+	if err != nil || len(conn.Edges) != 5 {
+		t.Fatalf("default selection: %v", err)
+	}
+	_, err = s.ListCustomers(context.Background(), ConnectionArgs{}, Filter{Providers: []ProviderID{DigitalRiver}}, nil)
+	if ErrorCode(err) != CodeForbidden {
+		t.Fatalf("asking for a denied provider: %v", err)
+	}
+	if err := s.Unavailable(DigitalRiver); ErrorCode(err) != CodeForbidden {
+		t.Fatalf("Unavailable: %v", err)
+	}
+	if d.calls != 0 {
+		t.Fatal("a denied provider was called")
+	}
+}
+
+func TestNormalizeFilterRejectsBadInput(t *testing.T) {
+	long := string(make([]byte, 300))
+	for name, f := range map[string]Filter{
+		"email without @":  {Email: ptrStr("x")},
+		"empty email":      {Email: ptrStr(" ")},
+		"long search":      {Search: &long},
+		"3-letter country": {Country: []string{"SWE"}},
+		"digit country":    {Country: []string{"S1"}},
+		"empty country":    {Country: []string{}},
+		"bad provider":     {Providers: []ProviderID{9}},
+	} {
+		if _, err := NormalizeFilter(f); ErrorCode(err) != CodeBadUserInput {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	f, err := NormalizeFilter(Filter{Email: ptrStr(" A@B.com "), Country: []string{"se", "CZ", "SE"}, Providers: []ProviderID{Telness, Kintsugi, Telness}})
+	if err != nil || *f.Email != "a@b.com" || join(f.Country) != "CZ SE" || len(f.Providers) != 2 || f.Providers[0] != Kintsugi {
+		t.Fatalf("normalized %+v, %v", f, err)
+	}
+}
+
+func ptrStr(s string) *string { return &s }

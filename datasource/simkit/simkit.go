@@ -1,0 +1,135 @@
+// Package simkit is what every vendor simulator shares: request counting and
+// fault injection, so tests can count upstream calls and make a provider fail
+// the way the real one does (its own error body, its own headers).
+package simkit
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrorWriter writes a vendor-shaped error body for status with message.
+type ErrorWriter func(w http.ResponseWriter, status int, message string)
+
+// Fault is one injected failure.
+type Fault struct {
+	Status  int
+	Message string
+	Header  http.Header
+	// Delay holds the request this long (or until the client goes away) first.
+	Delay time.Duration
+	// Path restricts the fault to requests whose path has this prefix ("" = any).
+	Path string
+}
+
+// Call is one request the simulator received.
+type Call struct {
+	Method string
+	Path   string
+	Query  string
+}
+
+// Kit wraps a simulator's handler.
+type Kit struct {
+	mu         sync.Mutex
+	calls      []Call
+	faults     []Fault
+	latency    time.Duration
+	writeError ErrorWriter
+}
+
+// New returns a Kit whose injected faults are written by we.
+func New(we ErrorWriter) *Kit { return &Kit{writeError: we} }
+
+// Wrap counts every request and applies queued faults before h.
+func (k *Kit) Wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k.mu.Lock()
+		k.calls = append(k.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery})
+		var f *Fault
+		for i := range k.faults {
+			if strings.HasPrefix(r.URL.Path, k.faults[i].Path) {
+				ff := k.faults[i]
+				f = &ff
+				k.faults = append(k.faults[:i], k.faults[i+1:]...)
+				break
+			}
+		}
+		lat := k.latency
+		k.mu.Unlock()
+		if f != nil && f.Delay > lat {
+			lat = f.Delay
+		}
+		if lat > 0 && !wait(r.Context(), lat) {
+			return
+		}
+		if f != nil && f.Status != 0 {
+			for h, vs := range f.Header {
+				w.Header()[h] = vs
+			}
+			k.writeError(w, f.Status, f.Message)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// SetLatency adds d to every later request (it honours the client going away).
+func (k *Kit) SetLatency(d time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.latency = d
+}
+
+// Inject queues faults; each applies to one matching request.
+func (k *Kit) Inject(fs ...Fault) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.faults = append(k.faults, fs...)
+}
+
+// Calls returns the requests received so far.
+func (k *Kit) Calls() []Call {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]Call(nil), k.calls...)
+}
+
+// Count is the number of requests received so far.
+func (k *Kit) Count() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.calls)
+}
+
+// Reset forgets counted calls and pending faults.
+func (k *Kit) Reset() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.calls, k.faults = nil, nil
+}
+
+// WriteJSON writes v with status.
+func WriteJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	if contentType == "" {
+		contentType = "application/json"
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,93 @@
+package datasource
+
+import "context"
+
+// ListRequest asks a provider for one page of its native list.
+type ListRequest[F any] struct {
+	// Token is a provider-native position from an earlier Page.Next or "" for
+	// the start. Vendor packages must reject a token they could not have
+	// issued with BAD_USER_INPUT (it came from a client-held cursor).
+	Token string
+	// Limit is how many items the caller wants; the provider caps it at its
+	// own maximum and may return fewer (a short page is not the end).
+	Limit int
+	// Filter is pushed down as far as the vendor can; the caller post-filters.
+	Filter F
+	// Order is nil for native order. A provider that cannot order natively
+	// returns UNSUPPORTED_BY_PROVIDER (see CanOrder).
+	Order *Order
+}
+
+// Page is one page of a provider's list.
+type Page[T any] struct {
+	// Items are consecutive in native order starting exactly at the request's Token.
+	Items []T
+	// Next is the position right after the last item; "" means the list ended.
+	Next string
+	// Total is the exact number of records matching the request filter across
+	// all pages, or nil when the vendor cannot say exactly (never a guess).
+	Total *int
+}
+
+// CustomerProvider is what every vendor with a customer list implements.
+type CustomerProvider interface {
+	ID() ProviderID
+	// ListCustomers returns one page of customers.
+	ListCustomers(ctx context.Context, req ListRequest[Filter]) (Page[*Customer], error)
+	// GetCustomers looks up customers by vendor id, in as few calls as the
+	// vendor allows (a bulk filter where it has one, bounded concurrency where
+	// not). Missing ids are simply absent from the result; order is free.
+	GetCustomers(ctx context.Context, ids []string) ([]*Customer, error)
+	// CanFilter returns nil when ListCustomers returns the exact result or a
+	// superset of it for f (ignoring f.Providers and f.IDs), and an
+	// UNSUPPORTED_BY_PROVIDER *Error when the vendor's records cannot be
+	// filtered that way at all; the provider is then left out with a warning.
+	CanFilter(f Filter) error
+	// CanOrder returns nil when ListCustomers can return o natively.
+	CanOrder(o Order) error
+	// MaxBatch is the most ids one GetCustomers call should get (the vendor's bulk size).
+	MaxBatch() int
+}
+
+// SourceProvider is what a vendor with customer-source records implements (CareCloud).
+type SourceProvider interface {
+	ID() ProviderID
+	ListSources(ctx context.Context, req ListRequest[SourceFilter]) (Page[*CustomerSource], error)
+	// SourcesByExternalIDs returns every record whose external id is one of ids.
+	SourcesByExternalIDs(ctx context.Context, ids []string) ([]*CustomerSource, error)
+	// SourcesByCustomers returns every record of the given provider-side customers.
+	SourcesByCustomers(ctx context.Context, customerIDs []string) ([]*CustomerSource, error)
+	MaxBatch() int
+}
+
+// CustomerInput is what createCustomer/updateCustomer carry; nil fields are
+// left unchanged on update.
+type CustomerInput struct {
+	Email    *string
+	Name     *string
+	Phone    *string
+	Type     *CustomerType
+	Locale   *string
+	Address  *Address
+	Metadata map[string]any
+}
+
+// CustomerWriter is implemented by vendors whose API can write customers.
+// A vendor that lacks one operation returns UNSUPPORTED_BY_PROVIDER for it.
+type CustomerWriter interface {
+	CreateCustomer(ctx context.Context, in CustomerInput) (*Customer, error)
+	UpdateCustomer(ctx context.Context, id string, in CustomerInput) (*Customer, error)
+	DeleteCustomer(ctx context.Context, id string) error
+}
+
+// SourceAttacher is implemented by vendors that attach payment sources (Digital River).
+type SourceAttacher interface {
+	AttachSource(ctx context.Context, customerID, sourceID string) (*CustomerSource, error)
+	DetachSource(ctx context.Context, customerID, sourceID string) error
+}
+
+// Credentialed providers say which credential they use, without revealing it,
+// so caches can key on it and two configurations never share data.
+type Credentialed interface {
+	CredentialID() string
+}

@@ -1,0 +1,113 @@
+package datasource
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Freshness says where an answer came from.
+type Freshness string
+
+const (
+	Live  Freshness = "LIVE"
+	Cache Freshness = "CACHE"
+	Stale Freshness = "STALE"
+)
+
+// Report collects, for one GraphQL request, what each provider cost and how
+// fresh its data was, plus warnings about providers left out. It is put in
+// the request context and read into the response's extensions.
+type Report struct {
+	mu        sync.Mutex
+	providers map[ProviderID]*ProviderStats
+	warnings  []Warning
+}
+
+// ProviderStats is one provider's line in extensions.providers.
+type ProviderStats struct {
+	Calls    int
+	Duration time.Duration
+	// Freshness is the least fresh answer the provider gave in this request.
+	Freshness Freshness
+}
+
+// Warning tells the client something was left out or approximated.
+type Warning struct {
+	Code     Code
+	Provider *ProviderID
+	Message  string
+}
+
+type reportKey struct{}
+
+// WithReport returns a context that collects a Report.
+func WithReport(ctx context.Context) (context.Context, *Report) {
+	r := &Report{providers: map[ProviderID]*ProviderStats{}}
+	return context.WithValue(ctx, reportKey{}, r), r
+}
+
+// ReportFrom returns the request's Report, or nil.
+func ReportFrom(ctx context.Context) *Report {
+	r, _ := ctx.Value(reportKey{}).(*Report)
+	return r
+}
+
+// RecordCall notes one upstream call (or cache answer) for provider p.
+func RecordCall(ctx context.Context, p ProviderID, d time.Duration, f Freshness) {
+	r := ReportFrom(ctx)
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.providers[p]
+	if s == nil {
+		s = &ProviderStats{Freshness: f}
+		r.providers[p] = s
+	}
+	if f == Live {
+		s.Calls++
+	}
+	s.Duration += d
+	if rank(f) > rank(s.Freshness) {
+		s.Freshness = f
+	}
+}
+
+func rank(f Freshness) int {
+	switch f {
+	case Cache:
+		return 1
+	case Stale:
+		return 2
+	}
+	return 0
+}
+
+// Warn adds a warning to the request's report, once per distinct message.
+func Warn(ctx context.Context, w Warning) {
+	r := ReportFrom(ctx)
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, have := range r.warnings {
+		if have.Message == w.Message {
+			return
+		}
+	}
+	r.warnings = append(r.warnings, w)
+}
+
+// Snapshot returns copies of the per-provider stats and the warnings.
+func (r *Report) Snapshot() (map[ProviderID]ProviderStats, []Warning) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[ProviderID]ProviderStats, len(r.providers))
+	for p, s := range r.providers {
+		out[p] = *s
+	}
+	return out, append([]Warning(nil), r.warnings...)
+}

@@ -1,0 +1,212 @@
+package telness
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// Wire values of customerType.
+const (
+	typeConsumer = "CONSUMER"
+	typeBusiness = "BUSINESS"
+)
+
+// customer is the documented Customer, only as far as the gateway maps it
+// (Raw keeps the whole record).
+type customer struct {
+	CustomerID      string         `json:"customerId"`
+	CustomerType    string         `json:"customerType"`
+	Name            string         `json:"name"`
+	Contact         *contact       `json:"contact"`
+	PreferredLocale string         `json:"preferredLocale"`
+	ReferenceID     string         `json:"referenceId"`
+	Billing         *billing       `json:"billing"`
+	Shipping        *shipping      `json:"shipping"`
+	Metadata        map[string]any `json:"metadata"`
+	CreatedAt       string         `json:"createdAt"`
+	UpdatedAt       string         `json:"updatedAt"`
+}
+
+type contact struct {
+	Email  string `json:"email,omitempty"`
+	MSISDN string `json:"msisdn,omitempty"`
+}
+
+type address struct {
+	Street1 string `json:"street1,omitempty"`
+	Street2 string `json:"street2,omitempty"`
+	City    string `json:"city,omitempty"`
+	State   string `json:"state,omitempty"`
+	Zip     string `json:"zip,omitempty"`
+	Country string `json:"country,omitempty"`
+	Region  string `json:"region,omitempty"`
+}
+
+type billing struct {
+	Address *address `json:"address,omitempty"`
+}
+
+type shipping struct {
+	Address *address `json:"address,omitempty"`
+}
+
+// createRequest is the body of POST /customers, as far as the federated
+// input can fill it.
+type createRequest struct {
+	CustomerType    string         `json:"customerType,omitempty"`
+	Name            string         `json:"name,omitempty"`
+	Contact         *contact       `json:"contact,omitempty"`
+	PreferredLocale string         `json:"preferredLocale,omitempty"`
+	Billing         *billing       `json:"billing,omitempty"`
+	Shipping        *shipping      `json:"shipping,omitempty"`
+	Metadata        map[string]any `json:"metadata,omitempty"`
+}
+
+// createBody maps the federated input to POST /customers. The one federated
+// address is both the billing and the shipping address (Telness keeps two;
+// the federated customer reads billing first, then shipping).
+func createBody(in ds.CustomerInput) createRequest {
+	var b createRequest
+	if in.Type != nil {
+		switch *in.Type {
+		case ds.Individual:
+			b.CustomerType = typeConsumer
+		case ds.Business:
+			b.CustomerType = typeBusiness
+		}
+	}
+	b.Name = deref(in.Name)
+	if in.Email != nil || in.Phone != nil {
+		b.Contact = &contact{Email: deref(in.Email), MSISDN: deref(in.Phone)}
+	}
+	b.PreferredLocale = deref(in.Locale)
+	if a := toWireAddress(in.Address); a != nil {
+		b.Billing = &billing{Address: a}
+		sa := *a
+		b.Shipping = &shipping{Address: &sa}
+	}
+	b.Metadata = in.Metadata
+	return b
+}
+
+func toWireAddress(a *ds.Address) *address {
+	if a == nil {
+		return nil
+	}
+	w := &address{
+		Street1: deref(a.Line1),
+		Street2: deref(a.Line2),
+		City:    deref(a.City),
+		State:   deref(a.State),
+		Zip:     deref(a.PostalCode),
+		Country: strings.ToUpper(deref(a.Country)),
+		Region:  deref(a.County),
+	}
+	if *w == (address{}) {
+		return nil
+	}
+	return w
+}
+
+func mapCustomers(raws []json.RawMessage) ([]*ds.Customer, error) {
+	out := make([]*ds.Customer, 0, len(raws))
+	for _, raw := range raws {
+		c, err := mapCustomer(raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// mapCustomer maps one record as received; Raw is those exact bytes.
+func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
+	var w customer
+	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &w) != nil {
+		return nil, unreadable("a customer that is not a JSON object")
+	}
+	if w.CustomerID == "" {
+		return nil, unreadable("a customer without customerId")
+	}
+	c := &ds.Customer{
+		Provider:   ds.Telness,
+		ProviderID: w.CustomerID,
+		Name:       str(w.Name),
+		Locale:     str(w.PreferredLocale),
+		CreatedAt:  parseTime(w.CreatedAt),
+		UpdatedAt:  parseTime(w.UpdatedAt),
+		Metadata:   w.Metadata,
+		Raw:        append(json.RawMessage(nil), raw...),
+	}
+	if w.Contact != nil {
+		c.Email = str(w.Contact.Email)
+		c.Phone = str(w.Contact.MSISDN)
+	}
+	switch w.CustomerType {
+	case typeConsumer:
+		t := ds.Individual
+		c.Type = &t
+	case typeBusiness:
+		t := ds.Business
+		c.Type = &t
+	}
+	// Telness has no customer status word: Status stays nil.
+	var a *address
+	if w.Billing != nil && w.Billing.Address != nil && *w.Billing.Address != (address{}) {
+		a = w.Billing.Address
+	} else if w.Shipping != nil && w.Shipping.Address != nil && *w.Shipping.Address != (address{}) {
+		a = w.Shipping.Address
+	}
+	if a != nil {
+		c.Address = &ds.Address{
+			Line1:      str(a.Street1),
+			Line2:      str(a.Street2),
+			City:       str(a.City),
+			County:     str(a.Region),
+			State:      str(a.State),
+			PostalCode: str(a.Zip),
+			Country:    str(strings.ToUpper(a.Country)),
+		}
+	}
+	if w.ReferenceID != "" {
+		c.Refs = []ds.Ref{{
+			Kind:        ds.SourceSystem,
+			SourceID:    "referenceId",
+			SourceName:  "CRM reference",
+			ExternalIDs: []string{w.ReferenceID},
+		}}
+	}
+	return c, nil
+}
+
+// parseTime reads an RFC 3339 time into UTC; nil when absent or unreadable
+// (one odd timestamp does not make the whole page unreadable).
+func parseTime(s string) *time.Time {
+	if s == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func str(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

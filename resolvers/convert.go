@@ -1,0 +1,72 @@
+package resolvers
+
+import (
+	"encoding/json"
+	"net/mail"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/graph/model"
+)
+
+func toFilter(f *model.CustomerFilter) (ds.Filter, error) {
+	if f == nil {
+		return ds.Filter{}, nil
+	}
+	out := ds.Filter{Providers: f.Providers, Email: f.Email, Search: f.Search, Country: f.Country}
+	if len(f.Ids) > ds.MaxFilterIDs {
+		return out, ds.Errorf(ds.CodeBadUserInput, "filter.ids takes at most %d ids, got %d", ds.MaxFilterIDs, len(f.Ids))
+	}
+	if f.Ids != nil && len(f.Ids) == 0 {
+		return out, ds.Errorf(ds.CodeBadUserInput, "filter.ids must name at least one id")
+	}
+	for _, id := range f.Ids {
+		k, err := ds.DecodeCustomerID(id)
+		if err != nil {
+			return out, err
+		}
+		out.IDs = append(out.IDs, k)
+	}
+	return out, nil
+}
+
+func toOrder(o *model.CustomerOrder) *ds.Order {
+	if o == nil {
+		return nil
+	}
+	return &ds.Order{Field: ds.OrderField(o.Field), Descending: o.Direction == model.OrderDirectionDesc}
+}
+
+func toSourceFilter(f *model.CustomerSourceFilter) ds.SourceFilter {
+	if f == nil {
+		return ds.SourceFilter{}
+	}
+	return ds.SourceFilter{CustomerID: f.CustomerID, SourceID: f.SourceID, ExternalIDs: f.ExternalIds}
+}
+
+func toAddress(a *model.AddressInput) *ds.Address {
+	if a == nil {
+		return nil
+	}
+	return &ds.Address{Line1: a.Line1, Line2: a.Line2, City: a.City, County: a.County, State: a.State, PostalCode: a.PostalCode, Country: a.Country}
+}
+
+// toInput validates a create/update input; bad input never reaches a provider.
+func toInput(email, name, phone, locale *string, typ *ds.CustomerType, addr *model.AddressInput, metadata json.RawMessage) (ds.CustomerInput, error) {
+	in := ds.CustomerInput{Email: email, Name: name, Phone: phone, Type: typ, Locale: locale, Address: toAddress(addr)}
+	if email != nil {
+		if a, err := mail.ParseAddress(*email); err != nil || a.Address != *email || len(*email) > 254 {
+			return in, ds.Errorf(ds.CodeBadUserInput, "input.email %q is not an email address", *email)
+		}
+	}
+	for field, v := range map[string]*string{"name": name, "phone": phone, "locale": locale} {
+		if v != nil && len(*v) > 256 {
+			return in, ds.Errorf(ds.CodeBadUserInput, "input.%s is longer than 256 bytes", field)
+		}
+	}
+	if len(metadata) > 0 && string(metadata) != "null" {
+		if err := json.Unmarshal(metadata, &in.Metadata); err != nil || in.Metadata == nil {
+			return in, ds.Errorf(ds.CodeBadUserInput, "input.metadata must be a JSON object")
+		}
+	}
+	return in, nil
+}

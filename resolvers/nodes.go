@@ -1,0 +1,146 @@
+package resolvers
+
+import (
+	"context"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/graph/model"
+)
+
+// maxNodes bounds nodes(ids:) so one query cannot fan out unboundedly.
+const maxNodes = 100
+
+// nodeThunk starts loading the object behind a decoded global ID.
+func nodeThunk(ctx context.Context, l *Loaders, ref ds.NodeRef) func() (model.Node, error) {
+	switch ref.Kind {
+	case ds.NodeCustomer:
+		th := l.CustomerThunk(ctx, ds.CustomerKey{Provider: ref.Provider, ProviderID: ref.ProviderID})
+		return func() (model.Node, error) {
+			c, err := th()
+			if err != nil || c == nil {
+				return nil, err // a typed nil would not be a null Node
+			}
+			return c, nil
+		}
+	default:
+		return func() (model.Node, error) {
+			s, err := loadSource(ctx, l, ref)
+			if err != nil || s == nil {
+				return nil, err
+			}
+			return s, nil
+		}
+	}
+}
+
+// loadSource finds one source record: CareCloud records by their customer,
+// other providers' sources by re-reading the customer that carries them.
+func loadSource(ctx context.Context, l *Loaders, ref ds.NodeRef) (*ds.CustomerSource, error) {
+	var all []*ds.CustomerSource
+	if ref.Provider == ds.CareCloud {
+		var err error
+		if all, err = l.SourcesOfCustomer(ctx, ref.CustomerID); err != nil {
+			return nil, err
+		}
+	} else {
+		c, err := l.Customer(ctx, ds.CustomerKey{Provider: ref.Provider, ProviderID: ref.CustomerID})
+		if err != nil || c == nil {
+			return nil, err
+		}
+		all = ds.RefSources(c)
+	}
+	for _, s := range all {
+		if s.RecordID == ref.RecordID {
+			return s, nil
+		}
+	}
+	return nil, nil
+}
+
+// customerSources is every link between c and another system: the vendor
+// record's own cross-references plus CareCloud records pointing at it.
+func customerSources(ctx context.Context, l *Loaders, c *ds.Customer) ([]*ds.CustomerSource, error) {
+	out := ds.RefSources(c)
+	cc, err := l.SourcesPointingAt(ctx, ds.CustomerKey{Provider: c.Provider, ProviderID: c.ProviderID})
+	if err != nil {
+		return out, err
+	}
+	return append(out, cc...), nil
+}
+
+// linkedCustomers follows c's cross-references: direct ones that name a
+// provider, and CareCloud customers whose source records point at c and at
+// records elsewhere.
+func linkedCustomers(ctx context.Context, l *Loaders, c *ds.Customer) ([]*ds.Customer, []error) {
+	self := ds.CustomerKey{Provider: c.Provider, ProviderID: c.ProviderID}
+	seen := map[ds.CustomerKey]bool{self: true}
+	var keys []ds.CustomerKey
+	add := func(k *ds.CustomerKey) {
+		if k != nil && k.Provider != ds.CareCloud && !seen[*k] {
+			seen[*k] = true
+			keys = append(keys, *k)
+		}
+	}
+	var errs []error
+	for _, s := range ds.RefSources(c) {
+		add(s.Target)
+	}
+	recs, err := l.SourcesPointingAt(ctx, self)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	seenCC := map[string]bool{}
+	for _, r := range recs {
+		if seenCC[r.CustomerID] {
+			continue
+		}
+		seenCC[r.CustomerID] = true
+		sib, err := l.SourcesOfCustomer(ctx, r.CustomerID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, s := range sib {
+			add(s.Target)
+		}
+	}
+	thunks := make([]func() (*ds.Customer, error), len(keys))
+	for i, k := range keys {
+		if _, ok := l.customers[k.Provider]; ok {
+			thunks[i] = l.CustomerThunk(ctx, k)
+		}
+	}
+	var out []*ds.Customer
+	for _, th := range thunks {
+		if th == nil {
+			continue // a provider this gateway does not serve
+		}
+		got, err := th()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if got != nil {
+			out = append(out, got)
+		}
+	}
+	return out, errs
+}
+
+func providerStatuses(svc *ds.Service) []*model.ProviderStatus {
+	out := make([]*model.ProviderStatus, 0, len(ds.AllProviders))
+	for _, p := range ds.AllProviders {
+		prov, isCustomer := svc.Customers[p]
+		isSource := svc.Sources != nil && svc.Sources.ID() == p
+		_, writes := prov.(ds.CustomerWriter)
+		out = append(out, &model.ProviderStatus{
+			Provider:  p,
+			Enabled:   isCustomer || isSource,
+			Simulated: svc.Simulated[p],
+			Customers: isCustomer,
+			Sources:   isSource,
+			Writes:    isCustomer && writes,
+		})
+	}
+	return out
+}

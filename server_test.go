@@ -1,0 +1,588 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/simkit"
+)
+
+const testPeople = 300
+
+// gateway starts the demo gateway on a free port for one test.
+func gateway(t *testing.T) *Main {
+	t.Helper()
+	m := &Main{Listen: "127.0.0.1:0", People: testPeople, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := m.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return m
+}
+
+func (m *Main) kit(t *testing.T, p ds.ProviderID) *simkit.Kit {
+	t.Helper()
+	k, ok := m.Sims[p].(interface{ Kit() *simkit.Kit })
+	if !ok {
+		t.Fatalf("%s simulator has no Kit", p)
+	}
+	return k.Kit()
+}
+
+// upstreamCalls counts requests every simulator received since the last reset.
+func (m *Main) upstreamCalls(t *testing.T) map[ds.ProviderID]int {
+	t.Helper()
+	out := map[ds.ProviderID]int{}
+	for p := range m.Sims {
+		out[p] = m.kit(t, p).Count()
+	}
+	return out
+}
+
+func (m *Main) resetKits(t *testing.T) {
+	t.Helper()
+	for p := range m.Sims {
+		m.kit(t, p).Reset()
+	}
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+type gqlResponse struct {
+	Data       json.RawMessage `json:"data"`
+	Errors     []gqlError      `json:"errors"`
+	Extensions map[string]any  `json:"extensions"`
+	status     int
+}
+
+func (r gqlResponse) codes() []string {
+	var out []string
+	for _, e := range r.Errors {
+		c, _ := e.Extensions["code"].(string)
+		out = append(out, c)
+	}
+	return out
+}
+
+func (m *Main) query(t *testing.T, q string, vars map[string]any) gqlResponse {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": q, "variables": vars})
+	resp, err := http.Post("http://"+m.Addr+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out gqlResponse
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("status %d, body not JSON: %s", resp.StatusCode, raw)
+	}
+	out.status = resp.StatusCode
+	return out
+}
+
+func mustData[T any](t *testing.T, r gqlResponse) T {
+	t.Helper()
+	if len(r.Errors) > 0 {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	var v T
+	if err := json.Unmarshal(r.Data, &v); err != nil {
+		t.Fatalf("data %s: %v", r.Data, err)
+	}
+	return v
+}
+
+type customerNode struct {
+	ID         string `json:"id"`
+	Provider   string `json:"provider"`
+	ProviderID string `json:"providerId"`
+	Email      string `json:"email"`
+}
+
+type customersPage struct {
+	Customers struct {
+		TotalCount *int `json:"totalCount"`
+		PageInfo   struct {
+			HasNextPage bool    `json:"hasNextPage"`
+			EndCursor   *string `json:"endCursor"`
+		} `json:"pageInfo"`
+		Edges []struct {
+			Cursor string       `json:"cursor"`
+			Node   customerNode `json:"node"`
+		} `json:"edges"`
+	} `json:"customers"`
+}
+
+// pageQuery walks without totalCount, which would ask every provider for a count.
+const pageQuery = `query($first: Int, $after: String, $filter: CustomerFilter) {
+  customers(first: $first, after: $after, filter: $filter) {
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id provider providerId email } }
+  }
+}`
+
+const customersQuery = `query($first: Int, $after: String, $filter: CustomerFilter) {
+  customers(first: $first, after: $after, filter: $filter) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id provider providerId email } }
+  }
+}`
+
+// walk pages through customers until hasNextPage is false.
+func (m *Main) walk(t *testing.T, first int, filter map[string]any) []customerNode {
+	t.Helper()
+	var out []customerNode
+	var after any
+	for i := 0; i < 1000; i++ {
+		page := mustData[customersPage](t, m.query(t, customersQuery, map[string]any{"first": first, "after": after, "filter": filter}))
+		if len(page.Customers.Edges) > first {
+			t.Fatalf("page of %d for first %d", len(page.Customers.Edges), first)
+		}
+		for _, e := range page.Customers.Edges {
+			out = append(out, e.Node)
+		}
+		if !page.Customers.PageInfo.HasNextPage {
+			return out
+		}
+		after = *page.Customers.PageInfo.EndCursor
+	}
+	t.Fatal("walk did not end")
+	return nil
+}
+
+// expected is the demo world's customers at the given providers, as provider/id keys.
+func expected(providers ...ds.ProviderID) []string {
+	var out []string
+	for _, p := range demo.People(testPeople) {
+		for _, q := range providers {
+			if id, ok := p.IDs[q]; ok {
+				out = append(out, q.String()+"/"+id)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func keys(nodes []customerNode) []string {
+	out := make([]string, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.Provider + "/" + n.ProviderID
+	}
+	return out
+}
+
+func TestWalkingCustomersReturnsEveryDemoCustomerOnce(t *testing.T) {
+	m := gateway(t)
+	for _, tc := range []struct {
+		name      string
+		filter    map[string]any
+		providers []ds.ProviderID
+	}{
+		{"all providers", nil, demo.CustomerProviders},
+		{"two providers", map[string]any{"providers": []string{"COMMERCE_LAYER", "DIGITAL_RIVER"}}, []ds.ProviderID{ds.DigitalRiver, ds.CommerceLayer}},
+		{"one provider", map[string]any{"providers": []string{"TELNESS"}}, []ds.ProviderID{ds.Telness}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := m.walk(t, 37, tc.filter)
+			k := keys(got)
+			seen := map[string]bool{}
+			for _, key := range k {
+				if seen[key] {
+					t.Fatalf("%s returned twice", key)
+				}
+				seen[key] = true
+			}
+			// providers come in enum order
+			last := -1
+			for _, n := range got {
+				var p ds.ProviderID
+				_ = p.UnmarshalGQL(n.Provider)
+				if int(p) < last {
+					t.Fatalf("provider %s after a later provider", n.Provider)
+				}
+				last = int(p)
+			}
+			sort.Strings(k)
+			want := expected(tc.providers...)
+			if strings.Join(k, ",") != strings.Join(want, ",") {
+				t.Fatalf("got %d customers, want %d", len(k), len(want))
+			}
+		})
+	}
+}
+
+func TestNodesBatchOneCallPerBulkProvider(t *testing.T) {
+	m := gateway(t)
+	perProvider := map[ds.ProviderID]int{}
+	var ids []string
+	for _, p := range demo.People(testPeople) {
+		for _, q := range demo.CustomerProviders {
+			if id, ok := p.IDs[q]; ok && perProvider[q] < 15 {
+				perProvider[q]++
+				ids = append(ids, ds.CustomerNodeID(q, id))
+			}
+		}
+	}
+	if len(ids) != 60 {
+		t.Fatalf("built %d ids", len(ids))
+	}
+	m.resetKits(t)
+	r := m.query(t, `query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Customer { providerId email } } }`, map[string]any{"ids": ids})
+	got := mustData[struct {
+		Nodes []*customerNode `json:"nodes"`
+	}](t, r)
+	if len(got.Nodes) != 60 {
+		t.Fatalf("%d nodes", len(got.Nodes))
+	}
+	for i, n := range got.Nodes {
+		if n == nil || n.ID != ids[i] {
+			t.Fatalf("node %d = %+v, want id %s", i, n, ids[i])
+		}
+	}
+	calls := m.upstreamCalls(t)
+	for p, want := range map[ds.ProviderID]int{
+		ds.DigitalRiver:  1,  // ids=a,b,c
+		ds.CommerceLayer: 1,  // filter[q][id_in], 25 per page
+		ds.Kintsugi:      15, // no bulk filter: one GET per id, bounded concurrency
+		ds.Telness:       15,
+		ds.CareCloud:     0,
+	} {
+		if calls[p] != want {
+			t.Errorf("%s: %d upstream calls, want %d", p, calls[p], want)
+		}
+	}
+}
+
+func TestBadInputIsBadUserInputWithNoUpstreamCall(t *testing.T) {
+	m := gateway(t)
+	page := mustData[customersPage](t, m.query(t, customersQuery, map[string]any{"first": 2}))
+	cursor := page.Customers.Edges[1].Cursor
+	tampered := cursor[:len(cursor)-3] + "AAA"
+	for _, tc := range []struct {
+		name string
+		q    string
+		vars map[string]any
+	}{
+		{"negative first", customersQuery, map[string]any{"first": -1}},
+		{"zero first", customersQuery, map[string]any{"first": 0}},
+		{"first over 100", customersQuery, map[string]any{"first": 101}},
+		{"garbage cursor", customersQuery, map[string]any{"after": "nope"}},
+		{"tampered cursor", customersQuery, map[string]any{"after": tampered}},
+		{"cursor from another filter", customersQuery, map[string]any{"after": cursor, "filter": map[string]any{"providers": []string{"TELNESS"}}}},
+		{"empty cursor", customersQuery, map[string]any{"after": ""}},
+		{"huge cursor", customersQuery, map[string]any{"after": strings.Repeat("x", 100000)}},
+		{"bad id in filter", customersQuery, map[string]any{"filter": map[string]any{"ids": []string{"bad"}}}},
+		{"bad email filter", customersQuery, map[string]any{"filter": map[string]any{"email": "not-an-email"}}},
+		{"bad country filter", customersQuery, map[string]any{"filter": map[string]any{"country": []string{"SWE"}}}},
+		{"unknown provider enum", customersQuery, map[string]any{"filter": map[string]any{"providers": []string{"ACME"}}}},
+		{"first as string", customersQuery, map[string]any{"first": "ten"}},
+		{"customer with bad id", `{ customer(id: "x") { id } }`, nil},
+		{"node with empty id", `{ node(id: "") { id } }`, nil},
+		{"node with base64 garbage", `{ node(id: "dGVzdA") { id } }`, nil},
+		{"nodes with one bad id", `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": []string{ds.CustomerNodeID(ds.Kintsugi, "cust_x"), "bad"}}},
+		{"too many nodes", `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": repeat(ds.CustomerNodeID(ds.DigitalRiver, "1"), 101)}},
+		{"source id as customer", `query($id: ID!) { customer(id: $id) { id } }`, map[string]any{"id": ds.SourceNodeID(ds.CareCloud, "a", "b")}},
+		{"malformed GraphQL", `{ customers(first: 1) { edges { node { id }`, nil},
+		{"unknown field", `{ customers { nope } }`, nil},
+		{"bad sources first", `{ customerSources(first: 500) { totalCount } }`, nil},
+		{"update with bad email", `mutation($id: ID!) { updateCustomer(id: $id, input: {email: "nope"}) { id } }`, map[string]any{"id": ds.CustomerNodeID(ds.DigitalRiver, "5823594809")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m.resetKits(t)
+			r := m.query(t, tc.q, tc.vars)
+			if len(r.Errors) == 0 {
+				t.Fatalf("no error; data %s", r.Data)
+			}
+			for _, c := range r.codes() {
+				if c != "BAD_USER_INPUT" {
+					t.Fatalf("codes %v, want BAD_USER_INPUT: %+v", r.codes(), r.Errors)
+				}
+			}
+			if r.status >= 500 {
+				t.Fatalf("status %d", r.status)
+			}
+			for p, n := range m.upstreamCalls(t) {
+				if n != 0 {
+					t.Errorf("%s got %d upstream calls", p, n)
+				}
+			}
+		})
+	}
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+func TestHTTPBadInputGetsAGraphQLErrorBody(t *testing.T) {
+	m := gateway(t)
+	url := "http://" + m.Addr + "/graphql"
+	deep := "{ customers { nodes { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { id } } } } } } } } } } } } }"
+	for _, tc := range []struct {
+		name       string
+		method, ct string
+		body       string
+		wantStatus int
+		wantCode   string
+	}{
+		{"oversized body", "POST", "application/json", `{"query":"` + strings.Repeat(" ", 2<<20) + `{ providers { provider } }"}`, 413, "BAD_USER_INPUT"},
+		{"not JSON", "POST", "application/json", `{"query":`, 400, "BAD_USER_INPUT"},
+		{"wrong content type", "POST", "text/plain", `{ providers { provider } }`, 415, "BAD_USER_INPUT"},
+		{"wrong method", "PUT", "application/json", `{}`, 405, "BAD_USER_INPUT"},
+		{"too deep", "POST", "application/json", mustJSON(map[string]string{"query": deep}), 200, "QUERY_TOO_COMPLEX"},
+		{"too complex", "POST", "application/json", mustJSON(map[string]string{"query": "{ customers(first: 100) { nodes { linkedCustomers { linkedCustomers { linkedCustomers { sources { customer { id name email } } } } } } } }"}), 200, "QUERY_TOO_COMPLEX"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m.resetKits(t)
+			req, _ := http.NewRequest(tc.method, url, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", tc.ct)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var r gqlResponse
+			if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+				t.Fatalf("status %d, body is not GraphQL JSON: %v", resp.StatusCode, err)
+			}
+			if resp.StatusCode != tc.wantStatus || len(r.Errors) == 0 || r.codes()[0] != tc.wantCode {
+				t.Fatalf("status %d codes %v, want %d %s (%+v)", resp.StatusCode, r.codes(), tc.wantStatus, tc.wantCode, r.Errors)
+			}
+			for p, n := range m.upstreamCalls(t) {
+				if n != 0 {
+					t.Errorf("%s got %d upstream calls", p, n)
+				}
+			}
+		})
+	}
+}
+
+func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestAFailingProviderLeavesTheOthersDataAndResumesWhereItFailed(t *testing.T) {
+	m := gateway(t)
+	filter := map[string]any{"providers": []string{"KINTSUGI", "DIGITAL_RIVER"}}
+	kin := len(expected(ds.Kintsugi))
+	for i := 0; i < 5; i++ {
+		m.kit(t, ds.DigitalRiver).Inject(simkit.Fault{Status: 503, Message: "maintenance"})
+	}
+	var after any
+	var got []customerNode
+	var failed gqlResponse
+	for i := 0; i < 10; i++ {
+		r := m.query(t, pageQuery, map[string]any{"first": 100, "after": after, "filter": filter})
+		var page customersPage
+		_ = json.Unmarshal(r.Data, &page)
+		for _, e := range page.Customers.Edges {
+			got = append(got, e.Node)
+		}
+		if len(r.Errors) > 0 {
+			failed = r
+			after = *page.Customers.PageInfo.EndCursor
+			break
+		}
+		after = *page.Customers.PageInfo.EndCursor
+	}
+	if len(failed.Errors) == 0 {
+		t.Fatal("the injected outage produced no error")
+	}
+	e := failed.Errors[0]
+	if e.Extensions["code"] != "PROVIDER_UNAVAILABLE" || e.Extensions["provider"] != "DIGITAL_RIVER" {
+		t.Fatalf("error %+v", e)
+	}
+	if len(got) != kin {
+		t.Fatalf("got %d customers before the outage, want all %d of Kintsugi's", len(got), kin)
+	}
+	// the provider is back: going on from endCursor completes the list exactly once
+	rest := m.walkFrom(t, 100, filter, after)
+	all := keys(append(got, rest...))
+	sort.Strings(all)
+	if want := expected(ds.Kintsugi, ds.DigitalRiver); strings.Join(all, ",") != strings.Join(want, ",") {
+		t.Fatalf("after recovery got %d, want %d", len(all), len(want))
+	}
+}
+
+func (m *Main) walkFrom(t *testing.T, first int, filter map[string]any, after any) []customerNode {
+	t.Helper()
+	var out []customerNode
+	for i := 0; i < 1000; i++ {
+		page := mustData[customersPage](t, m.query(t, customersQuery, map[string]any{"first": first, "after": after, "filter": filter}))
+		for _, e := range page.Customers.Edges {
+			out = append(out, e.Node)
+		}
+		if !page.Customers.PageInfo.HasNextPage {
+			return out
+		}
+		after = *page.Customers.PageInfo.EndCursor
+	}
+	t.Fatal("walk did not end")
+	return nil
+}
+
+func TestCustomerByIDMatchesTheListAndReportsProviderCalls(t *testing.T) {
+	m := gateway(t)
+	page := mustData[customersPage](t, m.query(t, customersQuery, map[string]any{"first": 3, "filter": map[string]any{"providers": []string{"COMMERCE_LAYER"}}}))
+	want := page.Customers.Edges[2].Node
+	r := m.query(t, `query($id: ID!) { customer(id: $id) { id provider providerId email raw } node(id: $id) { id } }`, map[string]any{"id": want.ID})
+	got := mustData[struct {
+		Customer struct {
+			customerNode
+			Raw map[string]any `json:"raw"`
+		} `json:"customer"`
+		Node struct{ ID string } `json:"node"`
+	}](t, r)
+	if got.Customer.customerNode != want || got.Node.ID != want.ID {
+		t.Fatalf("customer %+v, want %+v", got.Customer.customerNode, want)
+	}
+	if got.Customer.Raw["id"] != want.ProviderID {
+		t.Fatalf("raw %v does not carry the vendor record", got.Customer.Raw)
+	}
+	provs, _ := r.Extensions["providers"].([]any)
+	if len(provs) != 1 {
+		t.Fatalf("extensions.providers = %v", r.Extensions["providers"])
+	}
+	p := provs[0].(map[string]any)
+	if p["provider"] != "COMMERCE_LAYER" || p["calls"].(float64) != 1 || p["freshness"] != "LIVE" {
+		t.Fatalf("extensions.providers = %v (customer and node of one id are one call)", p)
+	}
+	missing := m.query(t, `query($id: ID!) { customer(id: $id) { id } }`, map[string]any{"id": ds.CustomerNodeID(ds.DigitalRiver, "5899999999")})
+	if string(missing.Data) != `{"customer":null}` || len(missing.Errors) != 0 {
+		t.Fatalf("unknown customer: %s %+v", missing.Data, missing.Errors)
+	}
+}
+
+func TestTotalCountIsExactOrNull(t *testing.T) {
+	m := gateway(t)
+	for _, tc := range []struct {
+		providers []string
+		want      *int
+	}{
+		{[]string{"KINTSUGI", "COMMERCE_LAYER"}, intp(len(expected(ds.Kintsugi, ds.CommerceLayer)))},
+		{[]string{"DIGITAL_RIVER"}, nil}, // Digital River's list has no total
+	} {
+		page := mustData[customersPage](t, m.query(t, customersQuery, map[string]any{"first": 1, "filter": map[string]any{"providers": tc.providers}}))
+		got := page.Customers.TotalCount
+		if (got == nil) != (tc.want == nil) || (got != nil && *got != *tc.want) {
+			t.Errorf("%v: totalCount %v, want %v", tc.providers, deref(got), deref(tc.want))
+		}
+	}
+}
+
+func intp(n int) *int { return &n }
+
+func deref(p *int) string {
+	if p == nil {
+		return "null"
+	}
+	return fmt.Sprint(*p)
+}
+
+func TestFiltersAreExact(t *testing.T) {
+	m := gateway(t)
+	people := demo.People(testPeople)
+	target := people[10]
+	for _, tc := range []struct {
+		name   string
+		filter map[string]any
+		match  func(demo.Person) bool
+	}{
+		{"email, any case", map[string]any{"email": strings.ToUpper(target.Email)}, func(p demo.Person) bool { return p.Email == target.Email }},
+		{"country", map[string]any{"country": []string{"cz"}, "providers": []string{"KINTSUGI", "DIGITAL_RIVER", "TELNESS"}}, func(p demo.Person) bool { return p.Country == "CZ" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := keys(m.walk(t, 50, tc.filter))
+			sort.Strings(got)
+			var want []string
+			provs := demo.CustomerProviders
+			if ps, ok := tc.filter["providers"].([]string); ok {
+				provs = nil
+				for _, s := range ps {
+					var p ds.ProviderID
+					_ = p.UnmarshalGQL(s)
+					provs = append(provs, p)
+				}
+			}
+			for _, p := range people {
+				if !tc.match(p) {
+					continue
+				}
+				for _, q := range provs {
+					if id, ok := p.IDs[q]; ok {
+						want = append(want, q.String()+"/"+id)
+					}
+				}
+			}
+			sort.Strings(want)
+			if len(want) == 0 || strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("got %v\nwant %v", got, want)
+			}
+		})
+	}
+}
+
+func TestHealthReadyAndMetrics(t *testing.T) {
+	m := gateway(t)
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "go_goroutines"} {
+		resp, err := http.Get("http://" + m.Addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %d %.80s", path, resp.StatusCode, b)
+		}
+	}
+}
+
+// TestGraphQLOverHTTPAudit runs the graphql-http package's server audits
+// (tools/audit, installed by .ci/run) against the demo gateway.
+func TestGraphQLOverHTTPAudit(t *testing.T) {
+	node, err := exec.LookPath("node")
+	modules := filepath.Join("tools", "audit", "node_modules", "graphql-http")
+	if _, statErr := os.Stat(modules); err != nil || statErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("node or tools/audit/node_modules missing under CI (run npm ci --prefix tools/audit)")
+		}
+		t.Skip("node or tools/audit/node_modules missing: run npm ci --prefix tools/audit")
+	}
+	m := gateway(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, node, filepath.Join("tools", "audit", "audit.mjs"), "http://"+m.Addr+"/graphql").CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("a MUST audit failed: %v", err)
+	}
+}
