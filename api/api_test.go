@@ -107,3 +107,28 @@ func TestThePlaygroundIsServedWithItsAssets(t *testing.T) {
 		}
 	}
 }
+
+func TestARequestRejectedBeforeExecutionHasNoDataEntry(t *testing.T) {
+	srv := emptyGateway(t)
+	for _, tc := range []struct {
+		name, query, accept string
+		wantStatus          int
+	}{
+		{"parse error, graphql-response+json", "{ customers {", "application/graphql-response+json", http.StatusBadRequest},
+		{"validation error, graphql-response+json", "{ noSuchField }", "application/graphql-response+json", http.StatusBadRequest},
+		{"validation error, legacy application/json", "{ noSuchField }", "application/json", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, out := post(t, srv.URL, tc.query, map[string]string{"Accept": tc.accept})
+			if status != tc.wantStatus {
+				t.Errorf("status %d, want %d", status, tc.wantStatus)
+			}
+			if _, ok := out["data"]; ok {
+				t.Errorf("response has a data entry: %v", out)
+			}
+			if out["errors"] == nil {
+				t.Errorf("response has no errors: %v", out)
+			}
+		})
+	}
+}

@@ -199,10 +199,13 @@ func apiKey(r *http.Request) string {
 
 // statusFixer answers 200 instead of 422 for request errors when the client
 // accepts only application/json, as GraphQL over HTTP recommends for legacy
-// clients (application/graphql-response+json keeps gqlgen's 4xx).
+// clients (application/graphql-response+json keeps gqlgen's 4xx). A request
+// that failed before execution (any 4xx from gqlgen) carries no data entry,
+// as the GraphQL spec asks; gqlgen writes "data": null there.
 type statusFixer struct {
 	http.ResponseWriter
-	wrote bool
+	wrote    bool
+	rejected bool
 }
 
 func (s *statusFixer) WriteHeader(code int) {
@@ -210,6 +213,7 @@ func (s *statusFixer) WriteHeader(code int) {
 		return
 	}
 	s.wrote = true
+	s.rejected = code >= 400 && code < 500
 	if code == http.StatusUnprocessableEntity && strings.HasPrefix(s.Header().Get("Content-Type"), "application/json") {
 		code = http.StatusOK
 	}
@@ -218,6 +222,18 @@ func (s *statusFixer) WriteHeader(code int) {
 
 func (s *statusFixer) Write(b []byte) (int, error) {
 	s.wrote = true
+	if s.rejected {
+		var body map[string]json.RawMessage
+		if json.Unmarshal(b, &body) == nil && string(body["data"]) == "null" {
+			delete(body, "data")
+			if nb, err := json.Marshal(body); err == nil {
+				if _, err := s.ResponseWriter.Write(append(nb, '\n')); err != nil {
+					return 0, err
+				}
+				return len(b), nil
+			}
+		}
+	}
 	return s.ResponseWriter.Write(b)
 }
 

@@ -97,7 +97,12 @@ func DecodeNodeID(id string) (NodeRef, error) {
 	if len(id) > maxIDLength {
 		return bad("too long")
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(id)
+	// strict: one spelling per ID (no ignored newlines, no stray trailing
+	// bits), so dataloader and cache keys agree.
+	if strings.IndexFunc(id, func(r rune) bool { return !isBase64URL(r) }) >= 0 {
+		return bad("not an ID issued by this gateway")
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(id)
 	if err != nil {
 		return bad("not an ID issued by this gateway")
 	}
@@ -145,4 +150,8 @@ func quoteShort(s string) string {
 		s = s[:64] + "…"
 	}
 	return strconv.Quote(s)
+}
+
+func isBase64URL(r rune) bool {
+	return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_'
 }
