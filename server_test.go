@@ -229,6 +229,18 @@ func TestWalkingCustomersReturnsEveryDemoCustomerOnce(t *testing.T) {
 				}
 				last = int(p)
 			}
+			// each record carries the simulator's data for that person
+			emails := map[string]string{}
+			for _, p := range demo.People(testPeople) {
+				for q, id := range p.IDs {
+					emails[q.String()+"/"+id] = strings.ToLower(p.Email)
+				}
+			}
+			for _, n := range got {
+				if e := emails[n.Provider+"/"+n.ProviderID]; !strings.EqualFold(n.Email, e) {
+					t.Fatalf("%s/%s: email %q, want %q", n.Provider, n.ProviderID, n.Email, e)
+				}
+			}
 			sort.Strings(k)
 			want := expected(tc.providers...)
 			if strings.Join(k, ",") != strings.Join(want, ",") {
@@ -584,5 +596,65 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 	t.Logf("%s", out)
 	if err != nil {
 		t.Fatalf("a MUST audit failed: %v", err)
+	}
+}
+
+func TestWalkingCustomerSourcesReturnsEveryCareCloudRecordOnce(t *testing.T) {
+	m := gateway(t)
+	var want []string
+	for _, p := range demo.People(testPeople) {
+		if _, ok := p.IDs[ds.CareCloud]; !ok {
+			continue
+		}
+		for _, q := range demo.CustomerProviders {
+			if ext, ok := p.IDs[q]; ok {
+				want = append(want, demo.Systems[q].ID+"/"+ext)
+			}
+		}
+	}
+	sort.Strings(want)
+	const q = `query($after: String) { customerSources(first: 37, after: $after) {
+	  pageInfo { hasNextPage endCursor }
+	  edges { node { id provider kind sourceId externalIds } } } }`
+	var got []string
+	seen := map[string]bool{}
+	var after any
+	for i := 0; ; i++ {
+		if i > 1000 {
+			t.Fatal("walk did not end")
+		}
+		page := mustData[struct {
+			CustomerSources struct {
+				PageInfo struct {
+					HasNextPage bool
+					EndCursor   *string
+				}
+				Edges []struct {
+					Node struct {
+						ID, Provider, Kind, SourceID string
+						ExternalIDs                  []string `json:"externalIds"`
+					}
+				}
+			} `json:"customerSources"`
+		}](t, m.query(t, q, map[string]any{"after": after}))
+		for _, e := range page.CustomerSources.Edges {
+			n := e.Node
+			if seen[n.ID] {
+				t.Fatalf("%s returned twice", n.ID)
+			}
+			seen[n.ID] = true
+			if n.Provider != "CARECLOUD" || n.Kind != "SYSTEM" || len(n.ExternalIDs) != 1 {
+				t.Fatalf("record %+v", n)
+			}
+			got = append(got, n.SourceID+"/"+n.ExternalIDs[0])
+		}
+		if !page.CustomerSources.PageInfo.HasNextPage {
+			break
+		}
+		after = *page.CustomerSources.PageInfo.EndCursor
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("got %d records, want %d", len(got), len(want))
 	}
 }
