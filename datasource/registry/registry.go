@@ -18,6 +18,8 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/carecloud"
 	ccsim "github.com/federated-customers/gateway/datasource/carecloud/sim"
+	"github.com/federated-customers/gateway/datasource/commercelayer"
+	clsim "github.com/federated-customers/gateway/datasource/commercelayer/sim"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/digitalriver"
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
@@ -107,8 +109,10 @@ func Build(cfg *config.Config, people []demo.Person, log *slog.Logger) (*Built, 
 				return s, s.ClientConfig
 			}, telness.New)
 		case ds.CommerceLayer:
-			log.Warn("commercelayer client not built yet; provider disabled")
-			continue
+			svc.Customers[p], err = build(b, p, node, sim, hc, func() (http.Handler, func(string) commercelayer.Config) {
+				s := clsim.New(people)
+				return s, s.ClientConfig
+			}, commercelayer.New)
 		}
 		if err != nil {
 			_ = b.Close(context.Background())
