@@ -156,3 +156,25 @@ func RefSources(c *Customer) []*CustomerSource {
 	}
 	return out
 }
+
+// RFC3339UTC reads an RFC 3339 time into UTC for vendor mappings; nil when
+// absent or unreadable, so one odd timestamp does not fail a whole page.
+func RFC3339UTC(s string) *time.Time {
+	if s == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// NonEmpty is nil for "" (an absent vendor field) and &s otherwise.
+func NonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

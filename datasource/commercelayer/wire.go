@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/rest"
@@ -56,10 +55,10 @@ func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
 	c := &ds.Customer{
 		Provider:   ds.CommerceLayer,
 		ProviderID: r.ID,
-		Email:      str(a.Email),
-		Status:     str(a.Status),
-		CreatedAt:  parseTime(a.CreatedAt),
-		UpdatedAt:  parseTime(a.UpdatedAt),
+		Email:      ds.NonEmpty(a.Email),
+		Status:     ds.NonEmpty(a.Status),
+		CreatedAt:  ds.RFC3339UTC(a.CreatedAt),
+		UpdatedAt:  ds.RFC3339UTC(a.UpdatedAt),
 		Raw:        append(json.RawMessage(nil), raw...),
 	}
 	if len(a.Metadata) > 0 {
@@ -73,27 +72,6 @@ func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
 		c.Refs = append(c.Refs, ds.Ref{Kind: ds.SourceSystem, SourceID: origin, SourceName: origin, ExternalIDs: []string{*a.Reference}})
 	}
 	return c, nil
-}
-
-// parseTime reads CL's ISO-8601 times (2018-01-01T12:00:00.000Z) into UTC;
-// an absent or unreadable time is nil rather than a failed page.
-func parseTime(s string) *time.Time {
-	if s == "" {
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return nil
-	}
-	t = t.UTC()
-	return &t
-}
-
-func str(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 // writeBody is the JSON:API document of a create or update.

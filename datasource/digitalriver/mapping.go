@@ -2,7 +2,6 @@ package digitalriver
 
 import (
 	"encoding/json"
-	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
 )
@@ -67,20 +66,20 @@ func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
 	c := &ds.Customer{
 		Provider:   ds.DigitalRiver,
 		ProviderID: w.ID,
-		Email:      str(w.Email),
-		Locale:     str(w.Locale),
-		CreatedAt:  parseTime(w.CreatedTime),
-		UpdatedAt:  parseTime(w.UpdatedTime),
+		Email:      ds.NonEmpty(w.Email),
+		Locale:     ds.NonEmpty(w.Locale),
+		CreatedAt:  ds.RFC3339UTC(w.CreatedTime),
+		UpdatedAt:  ds.RFC3339UTC(w.UpdatedTime),
 		Raw:        append(json.RawMessage(nil), raw...),
 	}
 	if len(w.Metadata) > 0 {
 		c.Metadata = w.Metadata
 	}
 	if s := w.Shipping; s != nil {
-		c.Name, c.Phone = str(s.Name), str(s.Phone)
+		c.Name, c.Phone = ds.NonEmpty(s.Name), ds.NonEmpty(s.Phone)
 		if a := s.Address; a != nil {
-			addr := &ds.Address{Line1: str(a.Line1), Line2: str(a.Line2), City: str(a.City),
-				PostalCode: str(a.PostalCode), State: str(a.State), Country: str(a.Country)}
+			addr := &ds.Address{Line1: ds.NonEmpty(a.Line1), Line2: ds.NonEmpty(a.Line2), City: ds.NonEmpty(a.City),
+				PostalCode: ds.NonEmpty(a.PostalCode), State: ds.NonEmpty(a.State), Country: ds.NonEmpty(a.Country)}
 			if *addr != (ds.Address{}) {
 				c.Address = addr
 			}
@@ -125,30 +124,9 @@ func mapSource(raw json.RawMessage, customerID string) (*ds.CustomerSource, erro
 		RecordID:    w.ID,
 		CustomerID:  customerID,
 		SourceID:    w.ID,
-		SourceName:  str(w.Type),
+		SourceName:  ds.NonEmpty(w.Type),
 		ExternalIDs: []string{w.ID},
 		Raw:         append(json.RawMessage(nil), raw...),
 	}
 	return s, nil
-}
-
-// parseTime reads Digital River's ISO-8601 times (UTC, Z, no millis) into
-// UTC; an absent or unreadable time is nil rather than a failed page.
-func parseTime(s string) *time.Time {
-	if s == "" {
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return nil
-	}
-	t = t.UTC()
-	return &t
-}
-
-func str(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

@@ -3,7 +3,6 @@ package telness
 import (
 	"encoding/json"
 	"strings"
-	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
 )
@@ -135,16 +134,16 @@ func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
 	c := &ds.Customer{
 		Provider:   ds.Telness,
 		ProviderID: w.CustomerID,
-		Name:       str(w.Name),
-		Locale:     str(w.PreferredLocale),
-		CreatedAt:  parseTime(w.CreatedAt),
-		UpdatedAt:  parseTime(w.UpdatedAt),
+		Name:       ds.NonEmpty(w.Name),
+		Locale:     ds.NonEmpty(w.PreferredLocale),
+		CreatedAt:  ds.RFC3339UTC(w.CreatedAt),
+		UpdatedAt:  ds.RFC3339UTC(w.UpdatedAt),
 		Metadata:   w.Metadata,
 		Raw:        append(json.RawMessage(nil), raw...),
 	}
 	if w.Contact != nil {
-		c.Email = str(w.Contact.Email)
-		c.Phone = str(w.Contact.MSISDN)
+		c.Email = ds.NonEmpty(w.Contact.Email)
+		c.Phone = ds.NonEmpty(w.Contact.MSISDN)
 	}
 	switch w.CustomerType {
 	case typeConsumer:
@@ -163,13 +162,13 @@ func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
 	}
 	if a != nil {
 		c.Address = &ds.Address{
-			Line1:      str(a.Street1),
-			Line2:      str(a.Street2),
-			City:       str(a.City),
-			County:     str(a.Region),
-			State:      str(a.State),
-			PostalCode: str(a.Zip),
-			Country:    str(strings.ToUpper(a.Country)),
+			Line1:      ds.NonEmpty(a.Street1),
+			Line2:      ds.NonEmpty(a.Street2),
+			City:       ds.NonEmpty(a.City),
+			County:     ds.NonEmpty(a.Region),
+			State:      ds.NonEmpty(a.State),
+			PostalCode: ds.NonEmpty(a.Zip),
+			Country:    ds.NonEmpty(strings.ToUpper(a.Country)),
 		}
 	}
 	if w.ReferenceID != "" {
@@ -181,27 +180,6 @@ func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
 		}}
 	}
 	return c, nil
-}
-
-// parseTime reads an RFC 3339 time into UTC; nil when absent or unreadable
-// (one odd timestamp does not make the whole page unreadable).
-func parseTime(s string) *time.Time {
-	if s == "" {
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return nil
-	}
-	t = t.UTC()
-	return &t
-}
-
-func str(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 func deref(s *string) string {
