@@ -297,6 +297,10 @@ func TestBadInputIsBadUserInputWithNoUpstreamCall(t *testing.T) {
 	page := mustData[customersPage](t, m.query(t, customersQuery, map[string]any{"first": 2}))
 	cursor := page.Customers.Edges[1].Cursor
 	tampered := cursor[:len(cursor)-3] + "AAA"
+	srcPage := mustData[struct {
+		CustomerSources struct{ PageInfo struct{ EndCursor string } } `json:"customerSources"`
+	}](t, m.query(t, `{ customerSources(first: 1) { pageInfo { endCursor } } }`, nil))
+	sourceCursor := srcPage.CustomerSources.PageInfo.EndCursor
 	for _, tc := range []struct {
 		name string
 		q    string
@@ -309,6 +313,13 @@ func TestBadInputIsBadUserInputWithNoUpstreamCall(t *testing.T) {
 		{"tampered cursor", customersQuery, map[string]any{"after": tampered}},
 		{"cursor from another filter", customersQuery, map[string]any{"after": cursor, "filter": map[string]any{"providers": []string{"TELNESS"}}}},
 		{"empty cursor", customersQuery, map[string]any{"after": ""}},
+		{"customerSources cursor for customers", customersQuery, map[string]any{"after": sourceCursor}},
+		{"customers cursor for customerSources", `query($a: String) { customerSources(first: 5, after: $a) { totalCount } }`, map[string]any{"a": cursor}},
+		{"cursor with a newline", customersQuery, map[string]any{"after": cursor[:10] + "\n" + cursor[10:]}},
+		{"customer ID as cursor", customersQuery, map[string]any{"after": ds.CustomerNodeID(ds.Telness, "x")}},
+		{"cursor as customer ID", `query($id: ID!) { customer(id: $id) { id } }`, map[string]any{"id": cursor}},
+		{"first null-ish float", customersQuery, map[string]any{"first": 2.5}},
+		{"ids filter over 100", customersQuery, map[string]any{"filter": map[string]any{"ids": repeat(ds.CustomerNodeID(ds.Kintsugi, "cust_1"), 101)}}},
 		{"huge cursor", customersQuery, map[string]any{"after": strings.Repeat("x", 100000)}},
 		{"bad id in filter", customersQuery, map[string]any{"filter": map[string]any{"ids": []string{"bad"}}}},
 		{"bad email filter", customersQuery, map[string]any{"filter": map[string]any{"email": "not-an-email"}}},
