@@ -1,0 +1,83 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseReadsTheDesignFormat(t *testing.T) {
+	t.Setenv("CURSOR_SECRET", "s3cret")
+	t.Setenv("FRONTEND_KEY", "fk")
+	c, err := Parse([]byte(`
+listen: ":9090"
+cursor_secret: ${CURSOR_SECRET}
+cache: {ttl: 60s, stale_if_error: 24h}
+auth:
+  api_keys:
+    - {key: "${FRONTEND_KEY}", providers: [kintsugi, commercelayer]}
+providers:
+  telness: {simulate: true}
+  kintsugi: {base_url: "https://api.trykintsugi.com", api_key: k, organization_id: o}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != ":9090" || c.CursorSecret != "s3cret" || c.Auth.APIKeys[0].Key != "fk" {
+		t.Fatalf("parsed %+v", c)
+	}
+	if time.Duration(c.Cache.TTL) != time.Minute || time.Duration(c.Cache.StaleIfError) != 24*time.Hour {
+		t.Fatalf("cache %+v", c.Cache)
+	}
+	if _, ok := c.Providers["digitalriver"]; ok || len(c.Providers) != 2 {
+		t.Fatalf("providers %v", c.Providers)
+	}
+	if !Simulated(c.Providers["telness"]) || Simulated(c.Providers["kintsugi"]) {
+		t.Fatal("simulate flag misread")
+	}
+	var kin struct {
+		BaseURL string `yaml:"base_url"`
+		APIKey  string `yaml:"api_key"`
+		Org     string `yaml:"organization_id"`
+	}
+	if err := DecodeProvider(c.Providers["kintsugi"], "kintsugi", &kin); err != nil || kin.Org != "o" {
+		t.Fatalf("%+v %v", kin, err)
+	}
+}
+
+func TestBadConfigurationsNameWhatIsWrong(t *testing.T) {
+	for _, tc := range []struct {
+		name, src, want string
+	}{
+		{"unknown top-level key", "listne: x\n", "listne"},
+		{"unknown provider", "providers:\n  acme: {}\n", `unknown provider "acme"`},
+		{"provider by enum name instead of key", "providers:\n  DIGITAL_RIVER: {}\n", "unknown provider"},
+		{"bad duration", "cache: {ttl: soon}\n", "not a duration"},
+		{"negative duration", "cache: {ttl: -5s}\n", "not a duration"},
+		{"not YAML", "providers: [\n", "config:"},
+		{"api key from an unset variable", "auth:\n  api_keys:\n    - {key: \"${NO_SUCH_VAR_X}\"}\n", "NO_SUCH_VAR_X"},
+		{"api key for an unknown provider", "auth:\n  api_keys:\n    - {key: k, providers: [acme]}\n", `unknown provider "acme"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.src))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestProviderBlocksAreDecodedStrictly(t *testing.T) {
+	c, err := Parse([]byte("providers:\n  telness: {base_url: x, api_kee: y}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		BaseURL string `yaml:"base_url"`
+		APIKey  string `yaml:"api_key"`
+	}
+	err = DecodeProvider(c.Providers["telness"], "telness", &v)
+	if err == nil || !strings.Contains(err.Error(), "providers.telness") || !strings.Contains(err.Error(), "api_kee") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
+	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
+)
+
+// withConfig starts the gateway from a YAML file, as go run . --config does.
+func withConfig(t *testing.T, yaml string) (*Main, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := m.Run(context.Background()); err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = m.Close(ctx)
+	})
+	return m, nil
+}
+
+func TestAConfigFileSelectsProvidersAndReachesRealBaseURLs(t *testing.T) {
+	// Kintsugi is "real" here: a vendor server at its own URL, reached with
+	// credentials from the environment, as in production.
+	sim := kisim.New(demo.People(testPeople))
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	cc := sim.ClientConfig(srv.URL)
+	t.Setenv("KINTSUGI_URL", cc.BaseURL)
+	t.Setenv("KINTSUGI_KEY", cc.APIKey)
+	t.Setenv("KINTSUGI_ORG", cc.OrganizationID)
+	m, err := withConfig(t, `
+cursor_secret: "${KINTSUGI_KEY}-cursor"
+providers:
+  kintsugi: {base_url: "${KINTSUGI_URL}", api_key: "${KINTSUGI_KEY}", organization_id: "${KINTSUGI_ORG}"}
+  commercelayer: {simulate: true}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := keys(m.walk(t, 37, nil))
+	sort.Strings(got)
+	if want := expected(ds.Kintsugi, ds.CommerceLayer); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("walked %d customers, want the %d of Kintsugi and Commerce Layer", len(got), len(want))
+	}
+	if sim.Kit().Count() == 0 {
+		t.Fatal("the configured Kintsugi URL was never called")
+	}
+	// a disabled provider's customer is NOT_FOUND, with no call anywhere
+	r := m.query(t, `query($id: ID!) { customer(id: $id) { id } }`, map[string]any{"id": ds.CustomerNodeID(ds.Telness, "00000000-0000-4000-a000-000000000000")})
+	if c := r.codes(); len(c) != 1 || c[0] != "NOT_FOUND" {
+		t.Fatalf("disabled provider: %+v", r.Errors)
+	}
+}
+
+func TestABadConfigFileStopsTheGatewayWithAClearMessage(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"commerce layer without credentials", `providers: {commercelayer: {base_url: "https://acme.commercelayer.io/api"}}`, "commercelayer: set access_token"},
+		{"kintsugi without a key", `providers: {kintsugi: {base_url: "https://api.trykintsugi.com"}}`, "kintsugi: api_key is required"},
+		{"misspelt provider key", `providers: {telness: {base_url: "https://x", api_kee: "k"}}`, "api_kee"},
+		{"unknown provider", `providers: {stripe: {simulate: true}}`, `unknown provider "stripe"`},
+		{"relative base_url", `providers: {digitalriver: {base_url: "api.digitalriver.com", api_key: "sk"}}`, "base_url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := withConfig(t, tc.yaml)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+	if err := (&Main{ConfigPath: filepath.Join(t.TempDir(), "missing.yaml"), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Run(context.Background()); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
