@@ -591,15 +591,46 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 
 // TestGraphQLOverHTTPAudit runs the graphql-http package's server audits
 // (tools/audit, installed by .ci/run) against the demo gateway.
-func TestGraphQLOverHTTPAudit(t *testing.T) {
+// nodeTool finds node and an npm package of tools/audit, skipping (failing
+// under CI=true) when they are not installed.
+func nodeTool(t *testing.T, pkg string, files ...string) string {
+	t.Helper()
 	node, err := exec.LookPath("node")
-	modules := filepath.Join("tools", "audit", "node_modules", "graphql-http")
-	if _, statErr := os.Stat(modules); err != nil || statErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("node or tools/audit/node_modules missing under CI (run npm ci --prefix tools/audit)")
+	missing := err != nil
+	for _, f := range append([]string{filepath.Join("tools", "audit", "node_modules", pkg)}, files...) {
+		if _, err := os.Stat(f); err != nil {
+			missing = true
 		}
-		t.Skip("node or tools/audit/node_modules missing: run npm ci --prefix tools/audit")
 	}
+	if missing {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("node, %s or %v missing under CI (.ci/run installs them)", pkg, files)
+		}
+		t.Skipf("node, %s or %v missing: run npm ci --prefix tools/audit", pkg, files)
+	}
+	return node
+}
+
+func TestThePlaygroundRunsAQueryInABrowser(t *testing.T) {
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	node := nodeTool(t, "playwright-core", chromium)
+	m := gateway(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("tools", "audit", "playground.mjs"), "http://"+m.Addr+"/")
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("the playground did not run its query: %v", err)
+	}
+}
+
+func TestGraphQLOverHTTPAudit(t *testing.T) {
+	node := nodeTool(t, "graphql-http")
 	m := gateway(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -1,0 +1,46 @@
+// Opens the gateway's playground in headless Chromium, runs the default
+// query with the execute button and checks the response pane shows
+// customers. Exits 1 otherwise. Usage: node playground.mjs http://127.0.0.1:8080/
+import { chromium } from 'playwright-core';
+
+const url = process.argv[2];
+if (!url) {
+  console.error('usage: node playground.mjs http://127.0.0.1:8080/');
+  process.exit(2);
+}
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let failed = false;
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('response', (r) => { if (r.status() >= 400) errors.push(`${r.status()} ${r.url()}`); });
+  await page.goto(url, { waitUntil: 'load' });
+  const run = page.locator('.graphiql-execute-button');
+  await run.waitFor({ timeout: 15000 });
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/graphql') && r.request().method() === 'POST', { timeout: 15000 }),
+    run.click(),
+  ]);
+  const body = await resp.json();
+  const nodes = body?.data?.customers?.nodes ?? [];
+  const pane = page.locator('.graphiql-response');
+  await pane.getByText('"providerId"').first().waitFor({ timeout: 15000 });
+  console.log(`playground ran the default query: HTTP ${resp.status()}, ${nodes.length} customers, shown in the response pane`);
+  if (resp.status() !== 200 || nodes.length !== 10 || body.errors) {
+    console.log(JSON.stringify(body).slice(0, 2000));
+    failed = true;
+  }
+  if (errors.length) {
+    console.log('browser errors:', errors.join('\n'));
+    failed = true;
+  }
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
