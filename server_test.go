@@ -252,11 +252,28 @@ func TestWalkingCustomersReturnsEveryDemoCustomerOnce(t *testing.T) {
 
 func TestNodesBatchOneCallPerBulkProvider(t *testing.T) {
 	m := gateway(t)
-	perProvider := map[ds.ProviderID]int{}
+	// 12 ids per provider: CareCloud's are source records (it holds no customers).
+	srcs := mustData[struct {
+		CustomerSources struct {
+			Nodes []struct{ ID string } `json:"nodes"`
+		} `json:"customerSources"`
+	}](t, m.query(t, `{ customerSources(first: 100) { nodes { id } } }`, nil))
+	ccCustomers := map[string]bool{}
 	var ids []string
+	for _, n := range srcs.CustomerSources.Nodes {
+		ref, err := ds.DecodeNodeID(n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ccCustomers[ref.CustomerID] && len(ccCustomers) < 12 {
+			ccCustomers[ref.CustomerID] = true
+			ids = append(ids, n.ID)
+		}
+	}
+	perProvider := map[ds.ProviderID]int{}
 	for _, p := range demo.People(testPeople) {
 		for _, q := range demo.CustomerProviders {
-			if id, ok := p.IDs[q]; ok && perProvider[q] < 15 {
+			if id, ok := p.IDs[q]; ok && perProvider[q] < 12 {
 				perProvider[q]++
 				ids = append(ids, ds.CustomerNodeID(q, id))
 			}
@@ -281,13 +298,21 @@ func TestNodesBatchOneCallPerBulkProvider(t *testing.T) {
 	calls := m.upstreamCalls(t)
 	for p, want := range map[ds.ProviderID]int{
 		ds.DigitalRiver:  1,  // ids=a,b,c
-		ds.CommerceLayer: 1,  // filter[q][id_in], 25 per page
-		ds.Kintsugi:      15, // no bulk filter: one GET per id, bounded concurrency
-		ds.Telness:       15,
-		ds.CareCloud:     0,
+		ds.CommerceLayer: 1,  // filter[q][id_in], 25 per call
+		ds.Kintsugi:      12, // no bulk filter: one GET per id, at most 8 at once
+		ds.Telness:       12,
+		ds.CareCloud:     12, // one records list per CareCloud customer
 	} {
 		if calls[p] != want {
 			t.Errorf("%s: %d upstream calls, want %d", p, calls[p], want)
+		}
+	}
+	// the report a client sees says the same
+	for _, e := range r.Extensions["providers"].([]any) {
+		st := e.(map[string]any)
+		p, _ := ds.ParseProvider(st["provider"].(string))
+		if int(st["calls"].(float64)) != calls[p] {
+			t.Errorf("extensions.providers says %s made %v calls, the simulator saw %d", p, st["calls"], calls[p])
 		}
 	}
 }
