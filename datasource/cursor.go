@@ -15,10 +15,16 @@ import (
 // Kintsugi, Commerce Layer) encode the absolute offset in Token, Digital River
 // the id to start after, Telness its opaque nextCursor. Skip lets a cursor
 // point inside a vendor page without the vendor supporting that.
+//
+// Deferred holds providers a walk passed over because they failed, each with
+// where it goes on; they are walked after the last provider (Tail marks that
+// the main pass is over), so one provider's outage does not hide the others.
 type Position struct {
 	Provider ProviderID
 	Token    string
 	Skip     int
+	Deferred []Position
+	Tail     bool
 }
 
 // cursorV1 is the wire form of a cursor: self-contained, so no server-side
@@ -30,6 +36,9 @@ type cursorV1 struct {
 	P int    `json:"p"`
 	T string `json:"t,omitempty"`
 	S int    `json:"s,omitempty"`
+	// D are deferred providers (p, t, s only); E marks the tail pass.
+	D []cursorV1 `json:"d,omitempty"`
+	E bool       `json:"e,omitempty"`
 }
 
 const maxCursorLength = 2048 // security: bounds decoding work and vendor tokens we replay
@@ -47,7 +56,11 @@ func (c CursorCodec) mac(payload string) string {
 
 // Encode makes an opaque cursor for pos in a list of kind with fingerprint fp.
 func (c CursorCodec) Encode(kind, fp string, pos Position) string {
-	b, _ := json.Marshal(cursorV1{V: 1, K: kind, H: fp, P: int(pos.Provider), T: pos.Token, S: pos.Skip})
+	w := cursorV1{V: 1, K: kind, H: fp, P: int(pos.Provider), T: pos.Token, S: pos.Skip, E: pos.Tail}
+	for _, d := range pos.Deferred {
+		w.D = append(w.D, cursorV1{P: int(d.Provider), T: d.Token, S: d.Skip})
+	}
+	b, _ := json.Marshal(w)
 	payload := base64.RawURLEncoding.EncodeToString(b)
 	return payload + "." + c.mac(payload)
 }
@@ -82,10 +95,20 @@ func (cc CursorCodec) Decode(kind, fp, s string) (Position, error) {
 		return bad("issued for a different filter or order; start again without after/before")
 	}
 	p := ProviderID(c.P)
-	if !p.Valid() || c.S < 0 || c.S > 10000 {
+	if !p.Valid() || c.S < 0 || c.S > 10000 || len(c.D) > len(AllProviders) {
 		return bad("malformed")
 	}
-	return Position{Provider: p, Token: c.T, Skip: c.S}, nil
+	pos := Position{Provider: p, Token: c.T, Skip: c.S, Tail: c.E}
+	seen := map[ProviderID]bool{p: true}
+	for _, d := range c.D {
+		dp := ProviderID(d.P)
+		if !dp.Valid() || seen[dp] || d.S < 0 || d.S > 10000 || d.D != nil || d.E || d.V != 0 || d.K != "" || d.H != "" {
+			return bad("malformed")
+		}
+		seen[dp] = true
+		pos.Deferred = append(pos.Deferred, Position{Provider: dp, Token: d.T, Skip: d.S})
+	}
+	return pos, nil
 }
 
 // Fingerprint hashes the canonical JSON of v (a filter and order) so a cursor

@@ -1,6 +1,7 @@
 package datasource
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -56,7 +57,12 @@ func TestCursorsRejectTamperingAndForeignQueries(t *testing.T) {
 	pos := Position{Provider: DigitalRiver, Token: "5823594809", Skip: 3}
 	c := cc.Encode("c", "fp1", pos)
 	got, err := cc.Decode("c", "fp1", c)
-	if err != nil || got != pos {
+	if err != nil || !reflect.DeepEqual(got, pos) {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	deferred := Position{Provider: CommerceLayer, Token: "50", Tail: true,
+		Deferred: []Position{{Provider: DigitalRiver, Token: "5823594809", Skip: 1}, {Provider: Telness}}}
+	if got, err := cc.Decode("c", "fp1", cc.Encode("c", "fp1", deferred)); err != nil || !reflect.DeepEqual(got, deferred) {
 		t.Fatalf("round trip: %+v %v", got, err)
 	}
 	other := CursorCodec{Key: []byte("other")}.Encode("c", "fp1", pos)
@@ -70,6 +76,10 @@ func TestCursorsRejectTamperingAndForeignQueries(t *testing.T) {
 		"source cursor": cc.Encode("s", "fp1", pos),
 		"negative skip": cc.Encode("c", "fp1", Position{Provider: Kintsugi, Skip: -1}),
 		"bad provider":  cc.Encode("c", "fp1", Position{Provider: 42}),
+		"deferred twice": cc.Encode("c", "fp1", Position{Provider: Kintsugi,
+			Deferred: []Position{{Provider: Telness}, {Provider: Telness}}}),
+		"deferred current":      cc.Encode("c", "fp1", Position{Provider: Kintsugi, Deferred: []Position{{Provider: Kintsugi}}}),
+		"deferred bad provider": cc.Encode("c", "fp1", Position{Provider: Kintsugi, Deferred: []Position{{Provider: 9}}}),
 	} {
 		fp := "fp1"
 		if name == "other filter" {

@@ -2,6 +2,7 @@ package datasource
 
 import (
 	"context"
+	"slices"
 )
 
 // Segment is one provider's part of a federated list: the one pagination
@@ -29,10 +30,12 @@ type Walk[T any] struct {
 	HasNext bool
 	// Resume is where a following request goes on; set when HasNext.
 	Resume Position
-	// Err is the provider failure that stopped the walk early: Edges holds
-	// everything before it, HasNext is true and Resume points at the failing
-	// provider, so retrying from Resume loses and repeats nothing.
-	Err error
+	// Errs are the provider failures met on this page. A failing provider is
+	// passed over (its place goes into Position.Deferred) so the providers
+	// after it still answer, and it is tried again after the last provider;
+	// a provider that fails twice on one page ends the page there, with
+	// HasNext true and Resume pointing at it, so nothing is lost or repeated.
+	Errs []error
 	// Totals holds each provider's exact total, when a page fetched from its
 	// start reported one.
 	Totals map[ProviderID]int
@@ -44,79 +47,116 @@ type Walk[T any] struct {
 const maxFetchesPerWalk = 25
 
 // WalkForward returns up to first items after start (nil: from the beginning),
-// fetching one extra to know whether there is a next page.
+// fetching one extra to know whether there is a next page. The order is the
+// segments' order, each in its native order; a provider that failed and was
+// passed over comes after the last segment.
 func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position, first int) (Walk[T], error) {
 	var w Walk[T]
 	if len(segs) == 0 || first <= 0 {
 		return w, nil
 	}
-	si, pos := 0, Position{Provider: segs[0].Provider}
-	if start != nil {
-		si = -1
+	index := func(p ProviderID) int {
 		for i, s := range segs {
-			if s.Provider == start.Provider {
-				si = i
+			if s.Provider == p {
+				return i
 			}
 		}
-		if si < 0 {
-			return w, Errorf(CodeBadUserInput, "invalid cursor: provider %s is not part of this list", start.Provider)
+		return -1
+	}
+	// cur is the next place to read; it always carries the deferred
+	// providers and whether the main pass is over, so any edge's After is a
+	// complete resume state.
+	cur := Position{Provider: segs[0].Provider}
+	if start != nil {
+		cur = *start
+		for _, d := range cur.Deferred {
+			if index(d.Provider) < 0 || d.Provider == cur.Provider {
+				return w, Errorf(CodeBadUserInput, "invalid cursor: provider %s is not part of this list", d.Provider)
+			}
 		}
-		pos = *start
+	}
+	si := index(cur.Provider)
+	if si < 0 {
+		return w, Errorf(CodeBadUserInput, "invalid cursor: provider %s is not part of this list", cur.Provider)
+	}
+	// advance moves cur to the next provider; false at the end of the list.
+	advance := func() bool {
+		if !cur.Tail && si+1 < len(segs) {
+			si++
+			cur = Position{Provider: segs[si].Provider, Deferred: cur.Deferred}
+			return true
+		}
+		if len(cur.Deferred) == 0 {
+			return false
+		}
+		next := cur.Deferred[0]
+		next.Deferred, next.Tail = cur.Deferred[1:], true
+		cur, si = next, index(next.Provider)
+		return true
 	}
 	want := first + 1
 	var found []Edge[T]
+	failed := map[ProviderID]bool{}
 	fetches := 0
-	for si < len(segs) && len(found) < want {
+	for len(found) < want {
 		if err := ctx.Err(); err != nil {
 			return w, err
 		}
-		if fetches == maxFetchesPerWalk {
-			w.Edges, w.HasNext, w.Resume = found, true, pos
+		if fetches == maxFetchesPerWalk || failed[cur.Provider] {
+			w.Edges, w.HasNext, w.Resume = found, true, cur
 			return w, nil
 		}
 		fetches++
 		seg := segs[si]
-		page, err := seg.Fetch(ctx, pos.Token, pos.Skip+want-len(found))
+		page, err := seg.Fetch(ctx, cur.Token, cur.Skip+want-len(found))
 		if err != nil {
-			w.Edges, w.HasNext, w.Resume, w.Err = found, true, pos, err
-			return w, nil
+			if _, ok := ErrorProvider(err); !ok || ctx.Err() != nil {
+				return w, err // not a provider's failure: the whole request failed
+			}
+			w.Errs = append(w.Errs, err)
+			failed[cur.Provider] = true
+			here := Position{Provider: cur.Provider, Token: cur.Token, Skip: cur.Skip}
+			cur.Deferred = append(slices.Clip(cur.Deferred), here)
+			if !advance() {
+				break
+			}
+			continue
 		}
-		if pos.Token == "" && page.Total != nil {
+		if cur.Token == "" && page.Total != nil {
 			if w.Totals == nil {
 				w.Totals = map[ProviderID]int{}
 			}
 			w.Totals[seg.Provider] = *page.Total
 		}
 		items := page.Items
-		if page.Next != "" && page.Next == pos.Token && len(items) <= pos.Skip {
+		if page.Next != "" && page.Next == cur.Token && len(items) <= cur.Skip {
 			// security: a vendor that never advances would loop until the fetch cap.
 			return w, ProviderErrorf(seg.Provider, CodeProviderUnavailable, "the provider's pagination did not advance")
 		}
-		for i := pos.Skip; i < len(items) && len(found) < want; i++ {
-			after := Position{Provider: seg.Provider, Token: pos.Token, Skip: i + 1}
+		for i := cur.Skip; i < len(items) && len(found) < want; i++ {
+			after := cur
+			after.Skip = i + 1
 			if i+1 == len(items) && page.Next != "" {
-				after = Position{Provider: seg.Provider, Token: page.Next}
+				after.Token, after.Skip = page.Next, 0
 			}
 			if seg.Match == nil || seg.Match(items[i]) {
 				found = append(found, Edge[T]{Node: items[i], After: after})
 			}
-			pos.Skip = i + 1
+			cur.Skip = i + 1
 		}
 		if len(found) >= want {
 			break
 		}
-		switch {
-		case page.Next != "":
+		if page.Next != "" {
 			skip := 0
-			if pos.Skip > len(items) {
-				skip = pos.Skip - len(items) // the page was shorter than our skip
+			if cur.Skip > len(items) {
+				skip = cur.Skip - len(items) // the page was shorter than our skip
 			}
-			pos = Position{Provider: seg.Provider, Token: page.Next, Skip: skip}
-		case si+1 < len(segs):
-			si++
-			pos = Position{Provider: segs[si].Provider}
-		default:
-			si++
+			cur.Token, cur.Skip = page.Next, skip
+			continue
+		}
+		if !advance() {
+			break
 		}
 	}
 	if len(found) > first {

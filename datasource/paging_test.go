@@ -45,8 +45,8 @@ func walkAll(t *testing.T, segs []Segment[int], first int) []int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w.Err != nil {
-			t.Fatal(w.Err)
+		if len(w.Errs) > 0 {
+			t.Fatal(w.Errs[0])
 		}
 		if len(w.Edges) > first {
 			t.Fatalf("page of %d edges for first=%d", len(w.Edges), first)
@@ -117,31 +117,87 @@ func TestWalkForwardPostFilterKeepsOnlyMatchesAndStillEnds(t *testing.T) {
 	}
 }
 
-func TestWalkForwardStopsAtAFailingProviderWithDataBeforeItAndResumesThere(t *testing.T) {
+func TestWalkForwardPassesOverAFailingProviderAndComesBackToIt(t *testing.T) {
 	calls := 0
 	boom := ProviderErrorf(DigitalRiver, CodeProviderUnavailable, "down")
 	segs := []Segment[int]{
 		sliceSegment(Kintsugi, seq(0, 5), 10, &calls, nil),
 		sliceSegment(DigitalRiver, seq(100, 5), 10, &calls, map[int]error{0: boom}),
+		sliceSegment(Telness, seq(200, 5), 10, &calls, nil),
 	}
 	w, err := WalkForward(context.Background(), segs, nil, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !errors.Is(w.Err, boom) || !w.HasNext || len(w.Edges) != 5 {
-		t.Fatalf("edges=%d hasNext=%v err=%v", len(w.Edges), w.HasNext, w.Err)
+	if len(w.Errs) != 1 || !errors.Is(w.Errs[0], boom) || !w.HasNext {
+		t.Fatalf("hasNext=%v errs=%v", w.HasNext, w.Errs)
 	}
-	if w.Resume.Provider != DigitalRiver {
-		t.Fatalf("resume at %v, want DIGITAL_RIVER", w.Resume.Provider)
+	if got := nodes(w.Edges); fmt.Sprint(got) != fmt.Sprint([]int{0, 1, 2, 3, 4, 200, 201, 202}) {
+		t.Fatalf("first page %v: Telness must answer although Digital River failed", got)
 	}
 	r := w.Resume
+	if len(r.Deferred) != 1 || r.Deferred[0].Provider != DigitalRiver {
+		t.Fatalf("resume %+v does not remember Digital River", r)
+	}
 	w, err = WalkForward(context.Background(), segs, &r, 8)
-	if err != nil || w.Err != nil {
-		t.Fatal(err, w.Err)
+	if err != nil || len(w.Errs) > 0 {
+		t.Fatal(err, w.Errs)
 	}
-	if len(w.Edges) != 5 || w.Edges[0].Node != 100 || w.HasNext {
-		t.Fatalf("after retry: %d edges starting %v, hasNext %v", len(w.Edges), w.Edges, w.HasNext)
+	if got := nodes(w.Edges); fmt.Sprint(got) != fmt.Sprint([]int{203, 204, 100, 101, 102, 103, 104}) || w.HasNext {
+		t.Fatalf("second page %v hasNext=%v: want the rest of Telness, then Digital River", got, w.HasNext)
 	}
+}
+
+func TestWalkForwardStopsAtAProviderThatFailsTwiceAndResumesThere(t *testing.T) {
+	calls := 0
+	boom := ProviderErrorf(DigitalRiver, CodeProviderUnavailable, "down")
+	down := map[int]error{0: boom}
+	segs := []Segment[int]{
+		sliceSegment(Kintsugi, seq(0, 3), 10, &calls, nil),
+		sliceSegment(DigitalRiver, seq(100, 3), 10, &calls, down),
+		sliceSegment(Telness, seq(200, 3), 10, &calls, nil),
+	}
+	var got []int
+	var pos *Position
+	for page := 0; page < 3; page++ { // Digital River stays down for three pages
+		down[0] = boom
+		w, err := WalkForward(context.Background(), segs, pos, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, nodes(w.Edges)...)
+		if len(w.Errs) == 0 || !w.HasNext || w.Resume.Provider != DigitalRiver || !w.Resume.Tail {
+			t.Fatalf("page %d: errs=%v hasNext=%v resume=%+v", page, w.Errs, w.HasNext, w.Resume)
+		}
+		r := w.Resume
+		pos = &r
+	}
+	delete(down, 0) // back up
+	w, err := WalkForward(context.Background(), segs, pos, 50)
+	if err != nil || len(w.Errs) > 0 || w.HasNext {
+		t.Fatal(err, w.Errs, w.HasNext)
+	}
+	got = append(got, nodes(w.Edges)...)
+	if fmt.Sprint(got) != fmt.Sprint([]int{0, 1, 2, 200, 201, 202, 100, 101, 102}) {
+		t.Fatalf("got %v", got)
+	}
+}
+
+func TestWalkForwardRejectsACursorDeferringAProviderNotInTheList(t *testing.T) {
+	calls := 0
+	segs := []Segment[int]{sliceSegment(Kintsugi, seq(0, 3), 10, &calls, nil)}
+	_, err := WalkForward(context.Background(), segs, &Position{Provider: Kintsugi, Deferred: []Position{{Provider: Telness}}}, 5)
+	if ErrorCode(err) != CodeBadUserInput || calls != 0 {
+		t.Fatalf("err=%v calls=%d", err, calls)
+	}
+}
+
+func nodes(edges []Edge[int]) []int {
+	out := make([]int, len(edges))
+	for i, e := range edges {
+		out[i] = e.Node
+	}
+	return out
 }
 
 func TestWalkForwardBoundsUpstreamCallsWhenNothingMatches(t *testing.T) {

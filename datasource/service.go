@@ -203,9 +203,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 	}
 	conn.PageInfo = s.pageInfo(fp, "c", start != nil, w.HasNext, w.Resume, len(w.Edges),
 		func(i int) string { return conn.Edges[i].Cursor })
-	if w.Err != nil {
-		conn.PartialErrors = append(conn.PartialErrors, w.Err)
-	}
+	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.count = countSegments(segs, w.Totals)
 	return conn, nil
 }
@@ -409,9 +407,7 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 	}
 	conn.PageInfo = s.pageInfo(fp, "s", start != nil, w.HasNext, w.Resume, len(w.Edges),
 		func(i int) string { return conn.Edges[i].Cursor })
-	if w.Err != nil {
-		conn.PartialErrors = append(conn.PartialErrors, w.Err)
-	}
+	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.count = countSegments(segs, w.Totals)
 	return conn, nil
 }

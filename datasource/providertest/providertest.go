@@ -289,8 +289,8 @@ func walkCustomers(t *testing.T, prov ds.CustomerProvider, f ds.Filter, limit in
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w.Err != nil {
-			t.Fatal(w.Err)
+		if len(w.Errs) > 0 {
+			t.Fatal(w.Errs[0])
 		}
 		for _, e := range w.Edges {
 			out = append(out, e.Node)

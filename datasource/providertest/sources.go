@@ -467,8 +467,8 @@ func walkSources(t *testing.T, prov ds.SourceProvider, f ds.SourceFilter, limit 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w.Err != nil {
-			t.Fatal(w.Err)
+		if len(w.Errs) > 0 {
+			t.Fatal(w.Errs[0])
 		}
 		if n, ok := w.Totals[prov.ID()]; ok && pos == nil {
 			total = &n
