@@ -55,10 +55,11 @@ func encodeID(kind string, p ProviderID, parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(b.String()))
 }
 
-// escapePart keeps '|' inside vendor ids from splitting the ID.
-func escapePart(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `|`, `\p`).Replace(s)
-}
+// partEscaper keeps '|' inside vendor ids from splitting the ID. It is built
+// once: a Replacer per call was a quarter of all bytes a walk allocated.
+var partEscaper = strings.NewReplacer(`\`, `\\`, `|`, `\p`)
+
+func escapePart(s string) string { return partEscaper.Replace(s) }
 
 func unescapePart(s string) (string, bool) {
 	if !strings.Contains(s, `\`) {

@@ -191,6 +191,8 @@ func uuid(r *rand.Rand) string {
 	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:]
 }
 
+var folder = strings.NewReplacer("ü", "u", "ř", "r", "á", "a", "'", "", "Ö", "O", "ö", "o", "Ø", "O")
+
 func asciiFold(s string) string {
-	return strings.NewReplacer("ü", "u", "ř", "r", "á", "a", "'", "", "Ö", "O", "ö", "o", "Ø", "O").Replace(s)
+	return folder.Replace(s)
 }
