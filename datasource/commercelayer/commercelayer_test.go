@@ -3,13 +3,19 @@ package commercelayer_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/commercelayer"
@@ -19,6 +25,14 @@ import (
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
+// configFor picks a credential form for a simulator at a server URL.
+type configFor func(s *sim.Sim, serverURL string) commercelayer.Config
+
+var (
+	clientCredentials configFor = (*sim.Sim).ClientConfig
+	staticToken       configFor = (*sim.Sim).ClientConfigToken
+)
+
 type fixture struct {
 	sim    *sim.Sim
 	srv    *httptest.Server
@@ -26,16 +40,13 @@ type fixture struct {
 	people []demo.Person
 }
 
-// start serves a simulator and builds a client with cfg(serverURL) (nil: client credentials).
-func start(t *testing.T, cfg func(s *sim.Sim, url string) commercelayer.Config) *fixture {
+// start serves a simulator over real HTTP and builds a client with cfg.
+func start(t *testing.T, cfg configFor) *fixture {
 	t.Helper()
 	people := providertest.People()
 	s := sim.New(people)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	if cfg == nil {
-		cfg = (*sim.Sim).ClientConfig
-	}
 	c, err := commercelayer.New(cfg(s, srv.URL), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -43,17 +54,33 @@ func start(t *testing.T, cfg func(s *sim.Sim, url string) commercelayer.Config) 
 	return &fixture{sim: s, srv: srv, client: c, people: people}
 }
 
+// clIDs are the demo world's Commerce Layer ids, in the simulator's default order (created_at).
+func (f *fixture) clIDs() []string {
+	var ps []demo.Person
+	for _, p := range f.people {
+		if p.At(ds.CommerceLayer) {
+			ps = append(ps, p)
+		}
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].CreatedAt.Before(ps[j].CreatedAt) })
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.IDs[ds.CommerceLayer]
+	}
+	return out
+}
+
 func TestConformance(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		good func(s *sim.Sim, url string) commercelayer.Config
+		good configFor
 		bad  func(c commercelayer.Config) commercelayer.Config
 	}{
-		{"client credentials", (*sim.Sim).ClientConfig, func(c commercelayer.Config) commercelayer.Config {
+		{"client credentials", clientCredentials, func(c commercelayer.Config) commercelayer.Config {
 			c.ClientSecret = "wrong"
 			return c
 		}},
-		{"static access token", (*sim.Sim).TokenConfig, func(c commercelayer.Config) commercelayer.Config {
+		{"static access token", staticToken, func(c commercelayer.Config) commercelayer.Config {
 			c.AccessToken = "wrong"
 			return c
 		}},
@@ -85,8 +112,21 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-// raw sends a request straight to the simulator.
-func raw(t *testing.T, f *fixture, method, path string, header map[string]string, body string) (int, map[string]any) {
+// --- the simulator, over raw HTTP ---
+
+type rawResp struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+// goodHeaders are what a correct read sends.
+func goodHeaders() map[string]string {
+	return map[string]string{"Accept": commercelayer.MediaType, "Authorization": "Bearer " + sim.AccessToken}
+}
+
+// raw sends a request straight to the simulator; hdr entries with "" remove a header.
+func (f *fixture) raw(t *testing.T, method, path string, hdr map[string]string, body string) rawResp {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -96,370 +136,1186 @@ func raw(t *testing.T, f *fixture, method, path string, header map[string]string
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range header {
-		req.Header.Set(k, v)
+	h := goodHeaders()
+	if body != "" {
+		h["Content-Type"] = commercelayer.MediaType
+	}
+	for k, v := range hdr {
+		h[k] = v
+	}
+	for k, v := range h {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out map[string]any
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := rawResp{status: resp.StatusCode, header: resp.Header}
 	if len(b) > 0 {
-		if err := json.Unmarshal(b, &out); err != nil {
-			t.Fatalf("body is not JSON: %s", b)
+		if err := json.Unmarshal(b, &out.body); err != nil {
+			t.Fatalf("%s %s: body is not a JSON object: %q", method, path, b)
 		}
 	}
-	return resp.StatusCode, out
+	return out
 }
 
-func firstError(out map[string]any) (code, status string) {
-	errs, _ := out["errors"].([]any)
+// errInfo returns errors[0].code, .status (a string in CL's body) and .source.pointer.
+func errInfo(b map[string]any) (code string, status any, pointer string) {
+	errs, _ := b["errors"].([]any)
 	if len(errs) == 0 {
-		return "", ""
+		return "", nil, ""
 	}
 	e, _ := errs[0].(map[string]any)
 	code, _ = e["code"].(string)
-	status, _ = e["status"].(string)
-	return code, status
+	if src, ok := e["source"].(map[string]any); ok {
+		pointer, _ = src["pointer"].(string)
+	}
+	return code, e["status"], pointer
 }
 
-func TestSimulatorIsAsStrictAsTheDocs(t *testing.T) {
-	f := start(t, nil)
-	good := map[string]string{"Accept": commercelayer.MediaType, "Authorization": "Bearer " + sim.AccessToken}
-	with := func(extra map[string]string) map[string]string {
-		h := map[string]string{}
-		for k, v := range good {
-			h[k] = v
-		}
-		for k, v := range extra {
-			if v == "" {
-				delete(h, k)
-			} else {
-				h[k] = v
-			}
-		}
-		return h
+func dataIDs(b map[string]any) []string {
+	var out []string
+	data, _ := b["data"].([]any)
+	for _, d := range data {
+		m, _ := d.(map[string]any)
+		id, _ := m["id"].(string)
+		out = append(out, id)
 	}
-	someID := f.people[0].IDs[ds.CommerceLayer]
-	for _, p := range f.people {
-		if id, ok := p.IDs[ds.CommerceLayer]; ok {
-			someID = id
-			break
-		}
-	}
+	return out
+}
+
+func TestSimRejects(t *testing.T) {
+	f := start(t, staticToken)
+	id := f.clIDs()[0]
+	// a token issued and then expired
+	tok := f.fetchToken(t)
+	f.sim.ExpireTokens()
+	jsonCT := map[string]string{"Content-Type": commercelayer.MediaType}
 	for _, tc := range []struct {
 		name, method, path string
-		header             map[string]string
+		hdr                map[string]string
 		body               string
-		wantStatus         int
-		wantCode           string
+		status             int
+		code, pointer      string
 	}{
-		{"plain JSON Accept is 406", "GET", "/api/customers", with(map[string]string{"Accept": "application/json"}), "", 406, "NOT_ACCEPTABLE"},
-		{"no token is 401", "GET", "/api/customers", with(map[string]string{"Authorization": ""}), "", 401, "UNAUTHORIZED"},
-		{"unknown token is 401", "GET", "/api/customers", with(map[string]string{"Authorization": "Bearer nope"}), "", 401, "UNAUTHORIZED"},
-		{"page size 26 is INVALID_PAGE_VALUE", "GET", "/api/customers?page%5Bsize%5D=26", good, "", 400, "INVALID_PAGE_VALUE"},
-		{"page size 0 is INVALID_PAGE_VALUE", "GET", "/api/customers?page%5Bsize%5D=0", good, "", 400, "INVALID_PAGE_VALUE"},
-		{"page number 0 is INVALID_PAGE_VALUE", "GET", "/api/customers?page%5Bnumber%5D=0", good, "", 400, "INVALID_PAGE_VALUE"},
-		{"unknown sort is INVALID_SORT_CRITERIA", "GET", "/api/customers?sort=shoe_size", good, "", 400, "INVALID_SORT_CRITERIA"},
-		{"unknown filter is FILTER_NOT_ALLOWED", "GET", "/api/customers?filter%5Bq%5D%5Bshoe_size_eq%5D=9", good, "", 400, "FILTER_NOT_ALLOWED"},
-		{"page past the end is an empty 200", "GET", "/api/customers?page%5Bnumber%5D=999", good, "", 200, ""},
-		{"unknown id is RECORD_NOT_FOUND", "GET", "/api/customers/ZZZZZZZZZZ", good, "", 404, "RECORD_NOT_FOUND"},
-		{"write without Content-Type is 415", "POST", "/api/customers", good, `{"data":{"type":"customers","attributes":{"email":"x@example.com"}}}`, 415, "UNSUPPORTED_MEDIA_TYPE"},
-		{"create without email is VALIDATION_ERROR", "POST", "/api/customers", with(map[string]string{"Content-Type": commercelayer.MediaType}), `{"data":{"type":"customers","attributes":{}}}`, 422, "VALIDATION_ERROR"},
-		{"PATCH with another id is KEY_NOT_INCLUDED_IN_URL", "PATCH", "/api/customers/" + someID, with(map[string]string{"Content-Type": commercelayer.MediaType}), `{"data":{"type":"customers","id":"AAAAAAAAAA","attributes":{}}}`, 400, "KEY_NOT_INCLUDED_IN_URL"},
-		{"PUT is 405", "PUT", "/api/customers/" + someID, good, "", 405, "METHOD_NOT_ALLOWED"},
+		{"missing Accept is 406", "GET", "/api/customers", map[string]string{"Accept": ""}, "", 406, "NOT_ACCEPTABLE", ""},
+		{"plain JSON Accept is 406", "GET", "/api/customers", map[string]string{"Accept": "application/json"}, "", 406, "NOT_ACCEPTABLE", ""},
+		{"Accept with media type parameters is 406", "GET", "/api/customers", map[string]string{"Accept": commercelayer.MediaType + "; ext=bulk"}, "", 406, "NOT_ACCEPTABLE", ""},
+		{"no token is 401", "GET", "/api/customers", map[string]string{"Authorization": ""}, "", 401, "UNAUTHORIZED", ""},
+		{"bad token is 401", "GET", "/api/customers", map[string]string{"Authorization": "Bearer nope"}, "", 401, "UNAUTHORIZED", ""},
+		{"expired token is 401", "GET", "/api/customers", map[string]string{"Authorization": "Bearer " + tok}, "", 401, "UNAUTHORIZED", ""},
+		{"basic auth is 401", "GET", "/api/customers", map[string]string{"Authorization": "Basic " + sim.AccessToken}, "", 401, "UNAUTHORIZED", ""},
+		{"page[size]=26 is INVALID_PAGE_VALUE", "GET", "/api/customers?page%5Bsize%5D=26", nil, "", 400, "INVALID_PAGE_VALUE", ""},
+		{"page[size]=0 is INVALID_PAGE_VALUE", "GET", "/api/customers?page%5Bsize%5D=0", nil, "", 400, "INVALID_PAGE_VALUE", ""},
+		{"page[size] not a number is INVALID_PAGE_VALUE", "GET", "/api/customers?page%5Bsize%5D=ten", nil, "", 400, "INVALID_PAGE_VALUE", ""},
+		{"page[number]=0 is INVALID_PAGE_VALUE", "GET", "/api/customers?page%5Bnumber%5D=0", nil, "", 400, "INVALID_PAGE_VALUE", ""},
+		{"page[number]=-1 is INVALID_PAGE_VALUE", "GET", "/api/customers?page%5Bnumber%5D=-1", nil, "", 400, "INVALID_PAGE_VALUE", ""},
+		{"unknown sort is INVALID_SORT_CRITERIA", "GET", "/api/customers?sort=shoe_size", nil, "", 400, "INVALID_SORT_CRITERIA", ""},
+		{"sort with a space is INVALID_SORT_CRITERIA", "GET", "/api/customers?sort=email,%20id", nil, "", 400, "INVALID_SORT_CRITERIA", ""},
+		{"unknown filter attribute is FILTER_NOT_ALLOWED", "GET", "/api/customers?filter%5Bq%5D%5Bshoe_size_eq%5D=9", nil, "", 400, "FILTER_NOT_ALLOWED", ""},
+		{"unknown predicate is FILTER_NOT_ALLOWED", "GET", "/api/customers?filter%5Bq%5D%5Bemail_like%5D=a", nil, "", 400, "FILTER_NOT_ALLOWED", ""},
+		{"filter outside q is FILTER_NOT_ALLOWED", "GET", "/api/customers?filter%5Bemail%5D=a", nil, "", 400, "FILTER_NOT_ALLOWED", ""},
+		{"a time filter needs a time", "GET", "/api/customers?filter%5Bq%5D%5Bcreated_at_gt%5D=yesterday", nil, "", 400, "INVALID_FILTER_VALUE", ""},
+		{"unknown parameter is PARAM_NOT_ALLOWED", "GET", "/api/customers?limit=5", nil, "", 400, "PARAM_NOT_ALLOWED", ""},
+		{"unknown include is INVALID_INCLUDE", "GET", "/api/customers?include=shoes", nil, "", 400, "INVALID_INCLUDE", ""},
+		{"unknown field is INVALID_FIELD", "GET", "/api/customers?fields%5Bcustomers%5D=email,shoe_size", nil, "", 400, "INVALID_FIELD", ""},
+		{"unknown id is RECORD_NOT_FOUND", "GET", "/api/customers/ZZZZZZZZZZ", nil, "", 404, "RECORD_NOT_FOUND", ""},
+		{"unknown resource is 404", "GET", "/api/orders", nil, "", 404, "RECORD_NOT_FOUND", ""},
+		{"outside /api is 404", "GET", "/customers", nil, "", 404, "RECORD_NOT_FOUND", ""},
+		{"PUT is 405", "PUT", "/api/customers/" + id, nil, "", 405, "METHOD_NOT_ALLOWED", ""},
+		{"DELETE on the list is 405", "DELETE", "/api/customers", nil, "", 405, "METHOD_NOT_ALLOWED", ""},
+		{"write without Content-Type is 415", "POST", "/api/customers", map[string]string{"Content-Type": ""}, `{"data":{"type":"customers","attributes":{"email":"x@example.com"}}}`, 415, "UNSUPPORTED_MEDIA_TYPE", ""},
+		{"write as plain JSON is 415", "POST", "/api/customers", map[string]string{"Content-Type": "application/json"}, `{"data":{"type":"customers","attributes":{"email":"x@example.com"}}}`, 415, "UNSUPPORTED_MEDIA_TYPE", ""},
+		{"PATCH without Content-Type is 415", "PATCH", "/api/customers/" + id, map[string]string{"Content-Type": ""}, `{"data":{"type":"customers","id":"` + id + `","attributes":{}}}`, 415, "UNSUPPORTED_MEDIA_TYPE", ""},
+		{"PATCH with another id is KEY_NOT_INCLUDED_IN_URL", "PATCH", "/api/customers/" + id, jsonCT, `{"data":{"type":"customers","id":"AAAAAAAAAA","attributes":{}}}`, 400, "KEY_NOT_INCLUDED_IN_URL", ""},
+		{"PATCH without an id is KEY_NOT_INCLUDED_IN_URL", "PATCH", "/api/customers/" + id, jsonCT, `{"data":{"type":"customers","attributes":{}}}`, 400, "KEY_NOT_INCLUDED_IN_URL", ""},
+		{"PATCH of an unknown id is RECORD_NOT_FOUND", "PATCH", "/api/customers/ZZZZZZZZZZ", jsonCT, `{"data":{"type":"customers","id":"ZZZZZZZZZZ","attributes":{}}}`, 404, "RECORD_NOT_FOUND", ""},
+		{"create without email is VALIDATION_ERROR", "POST", "/api/customers", jsonCT, `{"data":{"type":"customers","attributes":{}}}`, 422, "VALIDATION_ERROR", "/data/attributes/email"},
+		{"create with a bad email is VALIDATION_ERROR", "POST", "/api/customers", jsonCT, `{"data":{"type":"customers","attributes":{"email":"nope"}}}`, 422, "VALIDATION_ERROR", "/data/attributes/email"},
+		{"create with a taken email is VALIDATION_ERROR", "POST", "/api/customers", jsonCT, `{"data":{"type":"customers","attributes":{"email":"` + strings.ToLower(f.person(id).Email) + `"}}}`, 422, "VALIDATION_ERROR", "/data/attributes/email"},
+		{"create with metadata not an object is VALIDATION_ERROR", "POST", "/api/customers", jsonCT, `{"data":{"type":"customers","attributes":{"email":"m@example.com","metadata":[1]}}}`, 422, "VALIDATION_ERROR", "/data/attributes/metadata"},
+		{"create with an unknown attribute is PARAM_NOT_ALLOWED", "POST", "/api/customers", jsonCT, `{"data":{"type":"customers","attributes":{"email":"n@example.com","first_name":"N"}}}`, 400, "PARAM_NOT_ALLOWED", ""},
+		{"create with a client id is PARAM_NOT_ALLOWED", "POST", "/api/customers", jsonCT, `{"data":{"type":"customers","id":"AAAAAAAAAA","attributes":{"email":"o@example.com"}}}`, 400, "PARAM_NOT_ALLOWED", ""},
+		{"create of another type is INVALID_RESOURCE", "POST", "/api/customers", jsonCT, `{"data":{"type":"orders","attributes":{}}}`, 400, "INVALID_RESOURCE", ""},
+		{"create without data is PARAM_MISSING", "POST", "/api/customers", jsonCT, `{"email":"p@example.com"}`, 400, "PARAM_MISSING", ""},
+		{"create with a broken body is INVALID_DATA_FORMAT", "POST", "/api/customers", jsonCT, `{"data":`, 400, "INVALID_DATA_FORMAT", ""},
+		{"delete of an unknown id is RECORD_NOT_FOUND", "DELETE", "/api/customers/ZZZZZZZZZZ", nil, "", 404, "RECORD_NOT_FOUND", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, out := raw(t, f, tc.method, tc.path, tc.header, tc.body)
-			if status != tc.wantStatus {
-				t.Fatalf("status %d, want %d (%v)", status, tc.wantStatus, out)
+			r := f.raw(t, tc.method, tc.path, tc.hdr, tc.body)
+			if r.status != tc.status {
+				t.Fatalf("status = %d, want %d (%v)", r.status, tc.status, r.body)
 			}
-			code, st := firstError(out)
-			if code != tc.wantCode {
-				t.Fatalf("code %q, want %q (%v)", code, tc.wantCode, out)
+			code, st, ptr := errInfo(r.body)
+			if code != tc.code || ptr != tc.pointer {
+				t.Errorf("error = %s %s, want %s %s (%v)", code, ptr, tc.code, tc.pointer, r.body)
 			}
-			if code != "" && st != strconv.Itoa(tc.wantStatus) {
-				t.Errorf("error status %q is not the string %q", st, strconv.Itoa(tc.wantStatus))
+			if st != strconv.Itoa(tc.status) {
+				t.Errorf("errors[0].status = %#v, want the string %q", st, strconv.Itoa(tc.status))
+			}
+			if ct := r.header.Get("Content-Type"); ct != commercelayer.MediaType {
+				t.Errorf("Content-Type = %q", ct)
 			}
 		})
 	}
 }
 
-func TestLastPageHasNoNextLink(t *testing.T) {
-	f := start(t, nil)
-	hdr := map[string]string{"Accept": commercelayer.MediaType, "Authorization": "Bearer " + sim.AccessToken}
-	_, first := raw(t, f, "GET", "/api/customers?page%5Bsize%5D=25", hdr, "")
-	meta := first["meta"].(map[string]any)
-	pages := int(meta["page_count"].(float64))
-	links := first["links"].(map[string]any)
-	if _, ok := links["next"]; !ok || pages < 2 {
-		t.Fatalf("page 1 of %d has no next link: %v", pages, links)
+func (f *fixture) person(clID string) demo.Person {
+	for _, p := range f.people {
+		if p.IDs[ds.CommerceLayer] == clID {
+			return p
+		}
 	}
-	_, last := raw(t, f, "GET", "/api/customers?page%5Bsize%5D=25&page%5Bnumber%5D="+strconv.Itoa(pages), hdr, "")
-	if _, ok := last["links"].(map[string]any)["next"]; ok {
-		t.Fatalf("last page has a next link")
+	return demo.Person{}
+}
+
+// fetchToken gets a token from the simulator's token endpoint as a form post.
+func (f *fixture) fetchToken(t *testing.T) string {
+	t.Helper()
+	resp, err := http.PostForm(f.srv.URL+sim.TokenPath, url.Values{"grant_type": {"client_credentials"},
+		"client_id": {sim.ClientID}, "client_secret": {sim.ClientSecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out.AccessToken == "" {
+		t.Fatalf("token: status %d, %v", resp.StatusCode, err)
+	}
+	return out.AccessToken
+}
+
+func TestSimTokenEndpoint(t *testing.T) {
+	f := start(t, staticToken)
+	post := func(t *testing.T, ct, body string) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.Post(f.srv.URL+sim.TokenPath, ct, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	form := "application/x-www-form-urlencoded"
+	good := url.Values{"grant_type": {"client_credentials"}, "client_id": {sim.ClientID}, "client_secret": {sim.ClientSecret}, "scope": {"market:id:abc"}}
+	t.Run("a form with client credentials gets a two-hour bearer token", func(t *testing.T) {
+		st, out := post(t, form, good.Encode())
+		if st != 200 || out["token_type"] != "bearer" || out["expires_in"] != float64(7200) || out["scope"] != "market:id:abc" {
+			t.Fatalf("%d %v", st, out)
+		}
+		if _, ok := out["created_at"].(float64); !ok {
+			t.Errorf("created_at = %v", out["created_at"])
+		}
+		r := f.raw(t, "GET", "/api/customers?page%5Bsize%5D=1", map[string]string{"Authorization": "Bearer " + out["access_token"].(string)}, "")
+		if r.status != 200 {
+			t.Errorf("the issued token is refused: %d", r.status)
+		}
+	})
+	t.Run("a JSON body works too", func(t *testing.T) {
+		b, _ := json.Marshal(map[string]string{"grant_type": "client_credentials", "client_id": sim.ClientID, "client_secret": sim.ClientSecret})
+		if st, out := post(t, "application/json", string(b)); st != 200 || out["access_token"] == "" {
+			t.Fatalf("%d %v", st, out)
+		}
+	})
+	for _, tc := range []struct {
+		name   string
+		change func(v url.Values)
+		status int
+		code   string
+	}{
+		{"a wrong secret is invalid_client", func(v url.Values) { v.Set("client_secret", "nope") }, 401, "invalid_client"},
+		{"an unknown client is invalid_client", func(v url.Values) { v.Set("client_id", "nope") }, 401, "invalid_client"},
+		{"another grant is unsupported_grant_type", func(v url.Values) { v.Set("grant_type", "password") }, 400, "unsupported_grant_type"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := url.Values{}
+			for k, vs := range good {
+				v[k] = vs
+			}
+			tc.change(v)
+			if st, out := post(t, form, v.Encode()); st != tc.status || out["error"] != tc.code {
+				t.Fatalf("%d %v", st, out)
+			}
+		})
+	}
+	t.Run("token requests are counted apart from API calls", func(t *testing.T) {
+		f.sim.Kit().Reset()
+		f.sim.AuthKit().Reset()
+		f.fetchToken(t)
+		if f.sim.Kit().Count() != 0 || f.sim.AuthKit().Count() != 1 {
+			t.Errorf("api %d, auth %d", f.sim.Kit().Count(), f.sim.AuthKit().Count())
+		}
+	})
+}
+
+func TestSimListing(t *testing.T) {
+	f := start(t, staticToken)
+	all := f.clIDs()
+	get := func(t *testing.T, query string) rawResp {
+		t.Helper()
+		r := f.raw(t, "GET", "/api/customers?"+query, nil, "")
+		if r.status != 200 {
+			t.Fatalf("%s: status %d %v", query, r.status, r.body)
+		}
+		return r
+	}
+	meta := func(r rawResp) (int, int) {
+		m := r.body["meta"].(map[string]any)
+		return int(m["record_count"].(float64)), int(m["page_count"].(float64))
+	}
+	links := func(r rawResp) map[string]any { return r.body["links"].(map[string]any) }
+	pages := (len(all) + 24) / 25
+
+	t.Run("the default page is 10 in created_at order with counts", func(t *testing.T) {
+		r := get(t, "")
+		if got := dataIDs(r.body); strings.Join(got, ",") != strings.Join(all[:10], ",") {
+			t.Errorf("got %v, want %v", got, all[:10])
+		}
+		if n, p := meta(r); n != len(all) || p != (len(all)+9)/10 {
+			t.Errorf("meta = %d %d", n, p)
+		}
+		if _, ok := links(r)["prev"]; ok {
+			t.Error("page 1 has a prev link")
+		}
+	})
+	t.Run("the last page has no next link", func(t *testing.T) {
+		r := get(t, "page[size]=25&page[number]=1")
+		if _, ok := links(r)["next"]; !ok {
+			t.Fatal("page 1 has no next link")
+		}
+		r = get(t, "page[size]=25&page[number]="+strconv.Itoa(pages))
+		if _, ok := links(r)["next"]; ok {
+			t.Error("the last page has a next link")
+		}
+		if got := dataIDs(r.body); strings.Join(got, ",") != strings.Join(all[(pages-1)*25:], ",") {
+			t.Errorf("last page = %v", got)
+		}
+	})
+	t.Run("a page past the end is an empty 200", func(t *testing.T) {
+		r := get(t, "page[size]=25&page[number]=99")
+		if data, ok := r.body["data"].([]any); !ok || len(data) != 0 {
+			t.Errorf("data = %v", r.body["data"])
+		}
+		if _, ok := links(r)["next"]; ok {
+			t.Error("a next link past the end")
+		}
+	})
+	t.Run("links keep the filter and sort", func(t *testing.T) {
+		r := get(t, "page[size]=2&sort=-email&filter[q][email_cont]=a")
+		next, _ := links(r)["next"].(string)
+		u, err := url.Parse(next)
+		if err != nil || u.Query().Get("sort") != "-email" || u.Query().Get("filter[q][email_cont]") != "a" || u.Query().Get("page[number]") != "2" {
+			t.Errorf("next = %q", next)
+		}
+	})
+	t.Run("timestamps have milliseconds and Z", func(t *testing.T) {
+		r := get(t, "page[size]=1")
+		a := r.body["data"].([]any)[0].(map[string]any)["attributes"].(map[string]any)
+		re := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+		for _, k := range []string{"created_at", "updated_at"} {
+			if s, _ := a[k].(string); !re.MatchString(s) {
+				t.Errorf("%s = %v", k, a[k])
+			}
+		}
+	})
+	for _, tc := range []struct {
+		name, query string
+		want        func() []string
+	}{
+		{"sort=-created_at,-id is newest first", "page[size]=25&sort=-created_at,-id", func() []string {
+			out := make([]string, 0, 25)
+			for i := len(all) - 1; i >= 0 && len(out) < 25; i-- {
+				out = append(out, all[i])
+			}
+			return out
+		}},
+		{"sort=id is id order", "page[size]=25&sort=id", func() []string {
+			s := append([]string(nil), all...)
+			sort.Strings(s)
+			return s[:25]
+		}},
+		{"id_gt with sort=id continues after the id", "page[size]=3&sort=id&filter[q][id_gt]=" + sorted(all)[4], func() []string {
+			return sorted(all)[5:8]
+		}},
+		{"id_in returns just those ids", "filter[q][id_in]=" + all[3] + "," + all[0] + ",ZZZZZZZZZZ", func() []string {
+			return []string{all[0], all[3]}
+		}},
+		{"email_eq is exact", "filter[q][email_eq]=" + url.QueryEscape(strings.ToLower(f.person(all[7]).Email)), func() []string {
+			return []string{all[7]}
+		}},
+		{"email_eq is case-sensitive (emails are stored lower-cased)", "filter[q][email_eq]=" + url.QueryEscape(strings.ToUpper(f.person(all[7]).Email)), func() []string {
+			return nil
+		}},
+		{"email_cont is a case-insensitive substring", "page[size]=25&filter[q][email_cont]=" + url.QueryEscape(strings.ToUpper(f.person(all[9]).Email[:len(f.person(all[9]).Email)-12])), func() []string {
+			return []string{all[9]}
+		}},
+		{"a blank filter value is ignored", "page[size]=5&filter[q][email_eq]=", func() []string { return all[:5] }},
+		{"reference_origin filters", "page[size]=25&filter[q][reference_origin_eq]=nobody", func() []string { return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := dataIDs(get(t, tc.query).body)
+			if strings.Join(got, ",") != strings.Join(tc.want(), ",") {
+				t.Errorf("got %v, want %v", got, tc.want())
+			}
+		})
+	}
+	t.Run("a trailing slash lists too", func(t *testing.T) {
+		r := f.raw(t, "GET", "/api/customers/?page%5Bsize%5D=1", nil, "")
+		if r.status != 200 || len(dataIDs(r.body)) != 1 {
+			t.Errorf("%d %v", r.status, r.body)
+		}
+	})
+	t.Run("fields[customers] is a sparse fieldset", func(t *testing.T) {
+		r := get(t, "page[size]=1&fields[customers]=email,status")
+		d := r.body["data"].([]any)[0].(map[string]any)
+		if a := d["attributes"].(map[string]any); len(a) != 2 || a["email"] == nil || a["status"] == nil {
+			t.Errorf("attributes = %v", a)
+		}
+	})
+	t.Run("include adds relationship data and included", func(t *testing.T) {
+		r := get(t, "page[size]=1&include=customer_group,customer_addresses")
+		rels := r.body["data"].([]any)[0].(map[string]any)["relationships"].(map[string]any)
+		if inc, ok := r.body["included"].([]any); !ok || len(inc) != 0 {
+			t.Errorf("included = %v", r.body["included"])
+		}
+		if g := rels["customer_group"].(map[string]any); g["data"] != nil || !hasKey(g, "data") {
+			t.Errorf("customer_group = %v", g)
+		}
+		if _, ok := rels["orders"].(map[string]any)["data"]; ok {
+			t.Error("orders was not included but has data")
+		}
+	})
+}
+
+func hasKey(m map[string]any, k string) bool { _, ok := m[k]; return ok }
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+func TestSimRendersDemoPeople(t *testing.T) {
+	f := start(t, staticToken)
+	idRE := regexp.MustCompile(`^[A-Za-z0-9]{10}$`)
+	seen := 0
+	for _, p := range f.people {
+		id, ok := p.IDs[ds.CommerceLayer]
+		if !ok {
+			continue
+		}
+		r := f.raw(t, "GET", "/api/customers/"+id, nil, "")
+		if r.status != 200 {
+			t.Fatalf("%s: %d", id, r.status)
+		}
+		d := r.body["data"].(map[string]any)
+		a := d["attributes"].(map[string]any)
+		if d["id"] != id || d["type"] != "customers" || !idRE.MatchString(id) {
+			t.Errorf("id %v type %v", d["id"], d["type"])
+		}
+		if a["email"] != strings.ToLower(p.Email) || a["created_at"] != p.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z") {
+			t.Errorf("%s: email %v created_at %v", id, a["email"], a["created_at"])
+		}
+		if q, other, ok := p.Other(ds.CommerceLayer); ok {
+			seen++
+			if a["reference"] != other || a["reference_origin"] != q.Key() {
+				t.Errorf("%s: reference %v/%v, want %s/%s", id, a["reference"], a["reference_origin"], other, q.Key())
+			}
+		} else if a["reference"] != nil || a["reference_origin"] != nil {
+			t.Errorf("%s: reference %v/%v for a person known nowhere else", id, a["reference"], a["reference_origin"])
+		}
+		switch a["status"] {
+		case "prospect", "acquired", "repeat":
+		default:
+			t.Errorf("%s: status %v", id, a["status"])
+		}
+	}
+	if seen == 0 {
+		t.Error("nobody in the demo world has a reference")
+	}
+	// deterministic: a second simulator renders the same first page
+	g := start(t, staticToken)
+	a := f.raw(t, "GET", "/api/customers?page%5Bsize%5D=25", nil, "")
+	b := g.raw(t, "GET", "/api/customers?page%5Bsize%5D=25", nil, "")
+	if strings.Join(dataIDs(a.body), ",") != strings.Join(dataIDs(b.body), ",") {
+		t.Error("two simulators over the same people differ")
 	}
 }
 
-func TestTokensAreFetchedOnceAndRenewedAfterExpiry(t *testing.T) {
-	f := start(t, nil)
+func TestSimRateLimitHeaders(t *testing.T) {
+	f := start(t, staticToken)
+	f.sim.Kit().Inject(simkit.Fault{Status: 429, Message: "Too many requests"})
+	r := f.raw(t, "GET", "/api/customers", nil, "")
+	code, _, _ := errInfo(r.body)
+	if r.status != 429 || code != "TOO_MANY_REQUESTS" {
+		t.Fatalf("%d %s", r.status, code)
+	}
+	for _, h := range []string{"X-Ratelimit-Limit", "X-Ratelimit-Interval", "X-Ratelimit-Remaining"} {
+		if r.header.Get(h) == "" {
+			t.Errorf("no %s", h)
+		}
+	}
+	if r.header.Get("Retry-After") != "" || r.header.Get("X-Ratelimit-Reset") != "" {
+		t.Error("a 429 promises a time")
+	}
+}
+
+// --- the client ---
+
+func TestTokenRefreshAfterExpiry(t *testing.T) {
+	f := start(t, clientCredentials)
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
 		if _, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := f.sim.TokenCalls(); n != 1 {
-		t.Fatalf("%d token requests for three calls, want 1", n)
+	if n := f.sim.AuthKit().Count(); n != 1 {
+		t.Fatalf("%d token requests for three calls, want 1 (cached)", n)
 	}
 	f.sim.ExpireTokens()
 	f.sim.Kit().Reset()
 	if _, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5}); err != nil {
 		t.Fatalf("after expiry: %v", err)
 	}
-	if n := f.sim.TokenCalls(); n != 2 {
-		t.Errorf("%d token requests, want 2 (one renewal)", n)
+	if n := f.sim.AuthKit().Count(); n != 2 {
+		t.Errorf("%d token requests, want 2 (exactly one renewal)", n)
 	}
 	if n := f.sim.Kit().Count(); n != 2 {
-		t.Errorf("%d API requests, want 2 (401, retry with the new token)", n)
+		t.Errorf("%d API requests, want 2 (the 401, then the retry with the new token)", n)
+	}
+}
+
+func TestConcurrentCallsShareOneToken(t *testing.T) {
+	f := start(t, clientCredentials)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 3})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.sim.AuthKit().Count(); n != 1 {
+		t.Errorf("%d token requests for 16 concurrent calls, want 1", n)
 	}
 }
 
 func TestTokenEndpointFailures(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		status int
-		want   ds.Code
+		name  string
+		setup func(f *fixture) commercelayer.Config
 	}{
-		{"token endpoint down is PROVIDER_UNAVAILABLE", 503, ds.CodeProviderUnavailable},
-		{"token endpoint refusing is UNAUTHENTICATED", 401, ds.CodeUnauthenticated},
-		{"token endpoint rate limiting is PROVIDER_RATE_LIMITED", 429, ds.CodeProviderRateLimited},
+		{"token endpoint down is UNAUTHENTICATED naming the provider", func(f *fixture) commercelayer.Config {
+			for i := 0; i < 4; i++ {
+				f.sim.AuthKit().Inject(simkit.Fault{Status: 503, Message: "down"})
+			}
+			return f.sim.ClientConfig(f.srv.URL)
+		}},
+		{"token endpoint rate limiting is UNAUTHENTICATED naming the provider", func(f *fixture) commercelayer.Config {
+			for i := 0; i < 4; i++ {
+				f.sim.AuthKit().Inject(simkit.Fault{Status: 429, Message: "slow down"})
+			}
+			return f.sim.ClientConfig(f.srv.URL)
+		}},
+		{"refused client credentials are UNAUTHENTICATED naming the provider", func(f *fixture) commercelayer.Config {
+			cfg := f.sim.ClientConfig(f.srv.URL)
+			cfg.ClientSecret = "wrong-secret-value"
+			return cfg
+		}},
+		{"an unreachable token endpoint is UNAUTHENTICATED naming the provider", func(f *fixture) commercelayer.Config {
+			dead := httptest.NewServer(http.NotFoundHandler())
+			dead.Close()
+			cfg := f.sim.ClientConfig(f.srv.URL)
+			cfg.TokenURL = dead.URL + "/oauth/token"
+			return cfg
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := start(t, nil)
-			f.sim.FailTokens(tc.status)
-			_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
-			if ds.ErrorCode(err) != tc.want {
-				t.Fatalf("err = %v, want %s", err, tc.want)
+			f := start(t, staticToken)
+			cfg := tc.setup(f)
+			c, err := commercelayer.New(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.sim.Kit().Reset()
+			_, err = c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
+			if ds.ErrorCode(err) != ds.CodeUnauthenticated {
+				t.Fatalf("err = %v, want UNAUTHENTICATED", err)
 			}
 			if p, ok := ds.ErrorProvider(err); !ok || p != ds.CommerceLayer {
 				t.Fatalf("error does not name the provider: %v", err)
 			}
-			if strings.Contains(err.Error(), sim.ClientSecret) {
+			if strings.Contains(err.Error(), cfg.ClientSecret) {
 				t.Fatal("error leaks the client secret")
 			}
-		})
-	}
-}
-
-func TestFiltersAndSortArePushedDownInRansackSyntax(t *testing.T) {
-	f := start(t, (*sim.Sim).TokenConfig)
-	email, search := "Some.One@Example.com", "anna"
-	for _, tc := range []struct {
-		name string
-		req  ds.ListRequest[ds.Filter]
-		want map[string]string
-	}{
-		{"email is email_eq lower-cased", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email}},
-			map[string]string{"filter[q][email_eq]": "some.one@example.com", "page[size]": "5", "page[number]": "1"}},
-		{"search is email_cont", ds.ListRequest[ds.Filter]{Limit: 50, Filter: ds.Filter{Search: &search}},
-			map[string]string{"filter[q][email_cont]": "anna", "page[size]": "25"}},
-		{"descending created_at breaks ties by id", ds.ListRequest[ds.Filter]{Limit: 5, Order: &ds.Order{Field: ds.OrderCreatedAt, Descending: true}},
-			map[string]string{"sort": "-created_at,-id"}},
-		{"email order", ds.ListRequest[ds.Filter]{Limit: 5, Order: &ds.Order{Field: ds.OrderEmail}},
-			map[string]string{"sort": "email,id"}},
-		{"an offset on a page boundary reads that page", ds.ListRequest[ds.Filter]{Limit: 10, Token: "30"},
-			map[string]string{"page[size]": "10", "page[number]": "4"}},
-		{"an offset off the boundary widens the page to reach it", ds.ListRequest[ds.Filter]{Limit: 7, Token: "24"},
-			map[string]string{"page[size]": "8", "page[number]": "4"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f.sim.Kit().Reset()
-			if _, err := f.client.ListCustomers(context.Background(), tc.req); err != nil {
-				t.Fatal(err)
-			}
-			calls := f.sim.Kit().Calls()
-			if len(calls) != 1 {
-				t.Fatalf("%d calls", len(calls))
-			}
-			q, _ := url.ParseQuery(calls[0].Query)
-			for k, v := range tc.want {
-				if q.Get(k) != v {
-					t.Errorf("%s = %q, want %q (query %s)", k, q.Get(k), v, calls[0].Query)
-				}
+			if n := f.sim.Kit().Count(); n != 0 {
+				t.Errorf("%d API calls without a token", n)
 			}
 		})
 	}
 }
 
-func TestSortedWalkIsInOrder(t *testing.T) {
-	f := start(t, (*sim.Sim).TokenConfig)
-	var emails []string
-	tok := ""
-	for {
-		page, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 25, Token: tok, Order: &ds.Order{Field: ds.OrderEmail}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range page.Items {
-			emails = append(emails, *c.Email)
-		}
-		if page.Next == "" {
-			break
-		}
-		tok = page.Next
-	}
-	for i := 1; i < len(emails); i++ {
-		if emails[i-1] > emails[i] {
-			t.Fatalf("%s before %s", emails[i-1], emails[i])
-		}
-	}
-	if err := f.client.CanOrder(ds.Order{Field: ds.OrderName}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
-		t.Fatalf("order by name: %v", err)
-	}
-}
-
-func TestCountryCannotBeFiltered(t *testing.T) {
-	f := start(t, (*sim.Sim).TokenConfig)
-	err := f.client.CanFilter(ds.Filter{Country: []string{"SE"}})
-	if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
-		t.Fatalf("err = %v", err)
-	}
-	f.sim.Kit().Reset()
-	if _, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Country: []string{"SE"}}}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
-		t.Fatalf("list with country: %v", err)
-	}
-	if n := f.sim.Kit().Count(); n != 0 {
-		t.Fatalf("%d upstream calls", n)
-	}
-}
-
-func TestBulkLookupTakesOneCallPer25IDs(t *testing.T) {
-	f := start(t, (*sim.Sim).TokenConfig)
-	var ids []string
-	for _, p := range f.people {
-		if id, ok := p.IDs[ds.CommerceLayer]; ok {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) < 51 {
-		t.Fatalf("only %d ids", len(ids))
-	}
-	ids = ids[:51]
-	f.sim.Kit().Reset()
-	got, err := f.client.GetCustomers(context.Background(), append(ids, "ZZZZZZZZZZ", "bad,id", ""))
+func TestStaticTokenIsNotRenewed(t *testing.T) {
+	f := start(t, staticToken)
+	cfg := f.sim.ClientConfigToken(f.srv.URL)
+	cfg.AccessToken = "revoked-token"
+	c, err := commercelayer.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 51 {
-		t.Errorf("got %d customers, want 51", len(got))
+	f.sim.Kit().Reset()
+	_, err = c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
+	if ds.ErrorCode(err) != ds.CodeUnauthenticated || strings.Contains(err.Error(), "revoked-token") {
+		t.Fatalf("err = %v", err)
 	}
-	if n := f.sim.Kit().Count(); n != 3 {
-		t.Errorf("%d calls for 52 valid ids, want 3", n)
+	if n := f.sim.Kit().Count(); n != 1 {
+		t.Errorf("%d calls, want 1 (a static token cannot be renewed)", n)
 	}
-	for _, c := range f.sim.Kit().Calls() {
-		q, _ := url.ParseQuery(c.Query)
-		if n := len(strings.Split(q.Get("filter[q][id_in]"), ",")); n > 25 {
-			t.Errorf("a batch of %d ids", n)
-		}
+	if n := f.sim.AuthKit().Count(); n != 0 {
+		t.Errorf("%d token requests with a static token", n)
 	}
 }
 
-func TestBadPageTokensAreRejectedWithoutACall(t *testing.T) {
-	f := start(t, (*sim.Sim).TokenConfig)
-	for _, tok := range []string{"-1", "01", "x", "1e3", "99999999999", " 5"} {
+func TestRequestsCarryJSONAPIHeaders(t *testing.T) {
+	var mu sync.Mutex
+	var seen []http.Header
+	s := sim.New(providertest.People())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Clone())
+		mu.Unlock()
+		s.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := commercelayer.New(s.ClientConfigToken(srv.URL), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	email := "headers@example.com"
+	if _, err := c.CreateCustomer(ctx, ds.CustomerInput{Email: &email}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 {
+		t.Fatalf("%d requests", len(seen))
+	}
+	for i, h := range seen {
+		if h.Get("Accept") != commercelayer.MediaType || h.Get("Authorization") != "Bearer "+sim.AccessToken {
+			t.Errorf("request %d: Accept %q Authorization %q", i, h.Get("Accept"), h.Get("Authorization"))
+		}
+	}
+	if seen[0].Get("Content-Type") != "" || seen[1].Get("Content-Type") != commercelayer.MediaType {
+		t.Errorf("Content-Type read %q write %q", seen[0].Get("Content-Type"), seen[1].Get("Content-Type"))
+	}
+}
+
+func TestFilterPushDown(t *testing.T) {
+	f := start(t, staticToken)
+	email, search, empty := "Some.One@Example.com", "Anna", ""
+	for _, tc := range []struct {
+		name    string
+		req     ds.ListRequest[ds.Filter]
+		want    map[string]string // "" = must be absent
+		noTotal bool
+	}{
+		{"email is email_eq lower-cased", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email}},
+			map[string]string{"filter[q][email_eq]": "some.one@example.com", "page[size]": "5", "page[number]": "1", "filter[q][email_cont]": "", "sort": ""}, false},
+		{"search is email_cont and the total is not claimed", ds.ListRequest[ds.Filter]{Limit: 50, Filter: ds.Filter{Search: &search}},
+			map[string]string{"filter[q][email_cont]": "Anna", "page[size]": "25"}, true},
+		{"an empty email is not sent (Ransack would ignore it)", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &empty}},
+			map[string]string{"filter[q][email_eq]": ""}, true},
+		{"an empty search is no filter", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Search: &empty}},
+			map[string]string{"filter[q][email_cont]": ""}, false},
+		{"providers and ids are left to the caller", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{
+			Providers: []ds.ProviderID{ds.CommerceLayer}, IDs: []ds.CustomerKey{{Provider: ds.CommerceLayer, ProviderID: "AAAAAAAAAA"}}}},
+			map[string]string{"filter[q][id_in]": ""}, false},
+		{"created_at ascending breaks ties by id", ds.ListRequest[ds.Filter]{Limit: 5, Order: &ds.Order{Field: ds.OrderCreatedAt}},
+			map[string]string{"sort": "created_at,id"}, false},
+		{"created_at descending breaks ties by -id", ds.ListRequest[ds.Filter]{Limit: 5, Order: &ds.Order{Field: ds.OrderCreatedAt, Descending: true}},
+			map[string]string{"sort": "-created_at,-id"}, false},
+		{"updated_at", ds.ListRequest[ds.Filter]{Limit: 5, Order: &ds.Order{Field: ds.OrderUpdatedAt}},
+			map[string]string{"sort": "updated_at,id"}, false},
+		{"email descending", ds.ListRequest[ds.Filter]{Limit: 5, Order: &ds.Order{Field: ds.OrderEmail, Descending: true}},
+			map[string]string{"sort": "-email,-id"}, false},
+		{"the limit is capped at 25", ds.ListRequest[ds.Filter]{Limit: 1000},
+			map[string]string{"page[size]": "25", "page[number]": "1"}, false},
+		{"no limit is the default page size", ds.ListRequest[ds.Filter]{},
+			map[string]string{"page[size]": "10"}, false},
+		{"an offset on a page boundary reads that page", ds.ListRequest[ds.Filter]{Limit: 10, Token: "30"},
+			map[string]string{"page[size]": "10", "page[number]": "4"}, false},
+		{"an offset inside a page reads the page that holds it", ds.ListRequest[ds.Filter]{Limit: 7, Token: "24"},
+			map[string]string{"page[size]": "7", "page[number]": "4"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.sim.Kit().Reset()
+			page, err := f.client.ListCustomers(context.Background(), tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls := f.sim.Kit().Calls()
+			if len(calls) != 1 || calls[0].Method != "GET" || calls[0].Path != "/api/customers" {
+				t.Fatalf("calls = %+v", calls)
+			}
+			if !strings.Contains(calls[0].Query, "%5B") || strings.Contains(calls[0].Query, "[") {
+				t.Errorf("brackets are not percent-encoded: %s", calls[0].Query)
+			}
+			q, _ := url.ParseQuery(calls[0].Query)
+			for k, v := range tc.want {
+				if v == "" && q.Has(k) {
+					t.Errorf("%s sent (query %s)", k, calls[0].Query)
+				} else if v != "" && q.Get(k) != v {
+					t.Errorf("%s = %q, want %q (query %s)", k, q.Get(k), v, calls[0].Query)
+				}
+			}
+			if (page.Total == nil) != tc.noTotal {
+				t.Errorf("total = %v, want absent %t", page.Total, tc.noTotal)
+			}
+		})
+	}
+	t.Run("country cannot be filtered and costs no call", func(t *testing.T) {
+		if err := f.client.CanFilter(ds.Filter{Country: []string{"SE"}}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+			t.Fatalf("CanFilter = %v", err)
+		}
+		if p, ok := ds.ErrorProvider(f.client.CanFilter(ds.Filter{Country: []string{"SE"}})); !ok || p != ds.CommerceLayer {
+			t.Error("CanFilter does not name the provider")
+		}
 		f.sim.Kit().Reset()
-		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tok, Limit: 5})
-		if ds.ErrorCode(err) != ds.CodeBadUserInput {
-			t.Errorf("token %q: %v", tok, err)
+		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Country: []string{"SE"}}})
+		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.sim.Kit().Count() != 0 {
+			t.Fatalf("list with country: %v after %d calls", err, f.sim.Kit().Count())
 		}
-		if n := f.sim.Kit().Count(); n != 0 {
-			t.Errorf("token %q: %d upstream calls", tok, n)
+	})
+	t.Run("email and search filters need no country", func(t *testing.T) {
+		if err := f.client.CanFilter(ds.Filter{Email: &email, Search: &search}); err != nil {
+			t.Fatal(err)
 		}
+	})
+	t.Run("ordering by name is unsupported", func(t *testing.T) {
+		f.sim.Kit().Reset()
+		if err := f.client.CanOrder(ds.Order{Field: ds.OrderName}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+			t.Fatalf("CanOrder = %v", err)
+		}
+		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Order: &ds.Order{Field: ds.OrderName}})
+		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.sim.Kit().Count() != 0 {
+			t.Fatalf("list by name: %v after %d calls", err, f.sim.Kit().Count())
+		}
+	})
+}
+
+func TestPagingFromAnOffset(t *testing.T) {
+	f := start(t, clientCredentials)
+	ctx := context.Background()
+	all := f.clIDs()
+	ids := func(p ds.Page[*ds.Customer]) []string {
+		var out []string
+		for _, c := range p.Items {
+			out = append(out, c.ProviderID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name, token string
+		limit       int
+		want        []string
+		next        string
+	}{
+		{"from the start", "", 5, all[:5], "5"},
+		{"an offset inside a page returns the rest of that page", "7", 5, all[7:10], "10"},
+		{"an offset on a boundary returns a full page", "10", 5, all[10:15], "15"},
+		{"the last page has no next", strconv.Itoa(len(all) - 3), 25, all[len(all)-3:], ""},
+		{"an offset past the end is empty and final", strconv.Itoa(len(all) + 40), 25, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Token: tc.token, Limit: tc.limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(page); strings.Join(got, ",") != strings.Join(tc.want, ",") || page.Next != tc.next {
+				t.Errorf("got %v next %q, want %v next %q", got, page.Next, tc.want, tc.next)
+			}
+			if page.Total == nil || *page.Total != len(all) {
+				t.Errorf("total = %v, want %d", page.Total, len(all))
+			}
+		})
+	}
+	t.Run("a sorted walk is in order", func(t *testing.T) {
+		var emails []string
+		tok := ""
+		for i := 0; ; i++ {
+			page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 7, Token: tok, Order: &ds.Order{Field: ds.OrderEmail, Descending: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range page.Items {
+				emails = append(emails, *c.Email)
+			}
+			if page.Next == "" {
+				break
+			}
+			tok = page.Next
+		}
+		if len(emails) != len(all) {
+			t.Fatalf("%d emails, want %d", len(emails), len(all))
+		}
+		for i := 1; i < len(emails); i++ {
+			if emails[i-1] < emails[i] {
+				t.Fatalf("%s before %s", emails[i-1], emails[i])
+			}
+		}
+	})
+}
+
+func TestBadPageTokens(t *testing.T) {
+	f := start(t, staticToken)
+	for _, tok := range []string{"-1", "01", "+5", "x", "1e3", "5.0", " 5", "99999999999", "%00", strings.Repeat("9", 40)} {
+		t.Run(fmt.Sprintf("token %q is BAD_USER_INPUT with no call", tok), func(t *testing.T) {
+			f.sim.Kit().Reset()
+			_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tok, Limit: 5})
+			if ds.ErrorCode(err) != ds.CodeBadUserInput {
+				t.Errorf("err = %v", err)
+			}
+			if n := f.sim.Kit().Count(); n != 0 {
+				t.Errorf("%d upstream calls", n)
+			}
+		})
 	}
 }
 
-func TestReferencesBecomeSystemSources(t *testing.T) {
-	f := start(t, (*sim.Sim).TokenConfig)
-	var person demo.Person
-	for _, p := range f.people {
-		if _, _, ok := p.Other(ds.CommerceLayer); ok && p.At(ds.CommerceLayer) {
-			person = p
+func TestGetCustomers(t *testing.T) {
+	f := start(t, clientCredentials)
+	ctx := context.Background()
+	all := f.clIDs()
+	t.Run("60 ids take 3 calls of at most 25", func(t *testing.T) {
+		ids := append([]string(nil), all...)
+		for i := 0; len(ids) < 60; i++ {
+			ids = append(ids, fmt.Sprintf("ZZZZZZZZ%02d", i)) // absent
+		}
+		f.sim.Kit().Reset()
+		got, err := f.client.GetCustomers(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(all) {
+			t.Errorf("got %d customers, want %d", len(got), len(all))
+		}
+		calls := f.sim.Kit().Calls()
+		if len(calls) != 3 {
+			t.Fatalf("%d calls, want 3", len(calls))
+		}
+		for _, c := range calls {
+			q, _ := url.ParseQuery(c.Query)
+			if n := len(strings.Split(q.Get("filter[q][id_in]"), ",")); n > 25 || q.Get("page[size]") != "25" {
+				t.Errorf("a batch of %d ids with page[size]=%s", n, q.Get("page[size]"))
+			}
+		}
+	})
+	t.Run("duplicates and impossible ids cost nothing", func(t *testing.T) {
+		f.sim.Kit().Reset()
+		got, err := f.client.GetCustomers(ctx, []string{all[0], all[0], "", "a,b", "a/b", strings.Repeat("x", 65)})
+		if err != nil || len(got) != 1 || got[0].ProviderID != all[0] || f.sim.Kit().Count() != 1 {
+			t.Errorf("got %d, err %v, %d calls", len(got), err, f.sim.Kit().Count())
+		}
+		f.sim.Kit().Reset()
+		got, err = f.client.GetCustomers(ctx, []string{"", "a,b"})
+		if err != nil || len(got) != 0 || f.sim.Kit().Count() != 0 {
+			t.Errorf("got %d, err %v, %d calls", len(got), err, f.sim.Kit().Count())
+		}
+	})
+}
+
+func TestMapping(t *testing.T) {
+	f := start(t, staticToken)
+	var p demo.Person
+	for _, q := range f.people {
+		if _, _, ok := q.Other(ds.CommerceLayer); ok && q.At(ds.CommerceLayer) {
+			p = q
 			break
 		}
 	}
-	q, other, _ := person.Other(ds.CommerceLayer)
-	got, err := f.client.GetCustomers(context.Background(), []string{person.IDs[ds.CommerceLayer]})
+	id := p.IDs[ds.CommerceLayer]
+	got, err := f.client.GetCustomers(context.Background(), []string{id})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("%v %v", got, err)
 	}
-	srcs := ds.RefSources(got[0])
+	c := got[0]
+	q, other, _ := p.Other(ds.CommerceLayer)
+	for name, v := range map[string][2]any{
+		"provider": {c.Provider, ds.CommerceLayer},
+		"id":       {c.ProviderID, id},
+		"email":    {deref(c.Email), strings.ToLower(p.Email)},
+		"created":  {*c.CreatedAt, p.CreatedAt.UTC().Truncate(time.Millisecond)},
+		"updated":  {*c.UpdatedAt, p.UpdatedAt.UTC().Truncate(time.Millisecond)},
+		"utc":      {c.CreatedAt.Location(), time.UTC},
+		"name":     {c.Name == nil && c.Phone == nil && c.Address == nil && c.Type == nil && c.Locale == nil, true},
+		"refs":     {len(c.Refs), 1},
+	} {
+		if v[0] != v[1] {
+			t.Errorf("%s = %v, want %v", name, v[0], v[1])
+		}
+	}
+	switch deref(c.Status) {
+	case "prospect", "acquired", "repeat":
+	default:
+		t.Errorf("status = %s", deref(c.Status))
+	}
+	r := c.Refs[0]
+	if r.Kind != ds.SourceSystem || r.SourceID != q.Key() || len(r.ExternalIDs) != 1 || r.ExternalIDs[0] != other {
+		t.Errorf("ref = %+v", r)
+	}
+	srcs := ds.RefSources(c)
 	if len(srcs) != 1 || srcs[0].Target == nil || srcs[0].Target.Provider != q || srcs[0].Target.ProviderID != other {
-		t.Fatalf("sources %+v, want a link to %s %s", srcs, q, other)
+		t.Errorf("sources %+v, want a link to %s %s", srcs, q, other)
+	}
+	raw := f.raw(t, "GET", "/api/customers/"+id, nil, "")
+	want, _ := json.Marshal(raw.body["data"])
+	if !jsonEqual(t, c.Raw, want) {
+		t.Errorf("raw = %s\nwant %s", c.Raw, want)
+	}
+}
+
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return string(xa) == string(ya)
+}
+
+// fakeServer answers every request with status and body (a CL-shaped envelope or not).
+func fakeServer(t *testing.T, status int, body string) *commercelayer.Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", commercelayer.MediaType)
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := commercelayer.New(commercelayer.Config{BaseURL: srv.URL + "/api", AccessToken: "t"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestMappingOfVendorRecords(t *testing.T) {
+	record := func(attrs string) string {
+		return `{"data":[{"id":"XAyRWNUzyN","type":"customers","attributes":{"email":"a@b.co","status":"repeat",` +
+			`"created_at":"2018-01-01T13:00:00.123+01:00","updated_at":"2018-01-01T12:00:00.000Z","metadata":{"foo":"bar"}` + attrs +
+			`}}],"meta":{"record_count":1,"page_count":1},"links":{}}`
+	}
+	for _, tc := range []struct {
+		name, attrs string
+		ref         *ds.Ref
+	}{
+		{"a provider key origin is a reference to that provider", `,"reference":"cust_1","reference_origin":"kintsugi"`,
+			&ds.Ref{Kind: ds.SourceSystem, SourceID: "kintsugi", SourceName: "kintsugi", ExternalIDs: []string{"cust_1"}}},
+		{"a provider enum origin is a reference to that provider", `,"reference":"5800000001","reference_origin":"DIGITAL_RIVER"`,
+			&ds.Ref{Kind: ds.SourceSystem, SourceID: "digitalriver", SourceName: "DIGITAL_RIVER", ExternalIDs: []string{"5800000001"}}},
+		{"an unknown origin is ignored", `,"reference":"ANY-EXTERNAL-REFERENCE","reference_origin":"ANY-EXTERNAL-REFERENCE-ORIGIN"`, nil},
+		{"a reference without an origin is ignored", `,"reference":"x","reference_origin":null`, nil},
+		{"an origin naming Commerce Layer itself is ignored", `,"reference":"x","reference_origin":"commercelayer"`, nil},
+		{"null reference is none", `,"reference":null,"reference_origin":null`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := record(tc.attrs)
+			c := fakeServer(t, 200, body)
+			page, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
+			if err != nil || len(page.Items) != 1 {
+				t.Fatalf("%v %v", page.Items, err)
+			}
+			cu := page.Items[0]
+			var env struct{ Data []json.RawMessage }
+			_ = json.Unmarshal([]byte(body), &env)
+			if string(cu.Raw) != string(env.Data[0]) {
+				t.Errorf("raw is not the record as received: %s", cu.Raw)
+			}
+			if cu.CreatedAt.Location() != time.UTC || cu.CreatedAt.Format(time.RFC3339Nano) != "2018-01-01T12:00:00.123Z" {
+				t.Errorf("created = %v", cu.CreatedAt)
+			}
+			if deref(cu.Status) != "repeat" || cu.Metadata["foo"] != "bar" || page.Next != "" || page.Total == nil || *page.Total != 1 {
+				t.Errorf("customer %+v page next %q total %v", cu, page.Next, page.Total)
+			}
+			switch {
+			case tc.ref == nil && len(cu.Refs) != 0:
+				t.Errorf("refs = %+v, want none", cu.Refs)
+			case tc.ref != nil && (len(cu.Refs) != 1 || fmt.Sprint(cu.Refs[0]) != fmt.Sprint(*tc.ref)):
+				t.Errorf("refs = %+v, want %+v", cu.Refs, *tc.ref)
+			}
+		})
+	}
+}
+
+func TestUnreadableResponses(t *testing.T) {
+	for _, tc := range []struct{ name, body string }{
+		{"no data", `{"meta":{"record_count":0}}`},
+		{"a record without an id", `{"data":[{"type":"customers","attributes":{}}],"links":{}}`},
+		{"a record of another type", `{"data":[{"id":"AAAAAAAAAA","type":"orders","attributes":{}}],"links":{}}`},
+		{"not JSON", `<html>`},
+	} {
+		t.Run(tc.name+" is PROVIDER_UNAVAILABLE", func(t *testing.T) {
+			c := fakeServer(t, 200, tc.body)
+			_, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
+			if ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+				t.Errorf("err = %v, want PROVIDER_UNAVAILABLE", err)
+			}
+			if p, ok := ds.ErrorProvider(err); !ok || p != ds.CommerceLayer {
+				t.Errorf("err %v does not name COMMERCE_LAYER", err)
+			}
+		})
+	}
+}
+
+func TestVendorErrorMessages(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		code       ds.Code
+		want, not  string
+	}{
+		{"the detail is the message", `{"errors":[{"title":"Invalid page value","detail":"26 is not a valid value for size page parameter.","code":"INVALID_PAGE_VALUE","status":"400"}]}`,
+			400, ds.CodeBadUserInput, "26 is not a valid value", "INVALID_PAGE_VALUE"},
+		{"the title when there is no detail", `{"errors":[{"title":"Record not found","code":"RECORD_NOT_FOUND","status":"404"}]}`,
+			404, ds.CodeNotFound, "Record not found", "RECORD_NOT_FOUND"},
+		{"the code when there is nothing else", `{"errors":[{"code":"FILTER_NOT_ALLOWED","status":"400"}]}`,
+			400, ds.CodeBadUserInput, "FILTER_NOT_ALLOWED", "status"},
+		{"a validation error names the attribute", `{"errors":[{"title":"is invalid","detail":"is invalid","code":"VALIDATION_ERROR","status":"422","source":{"pointer":"/data/attributes/email"},"meta":{"error":"invalid"}}]}`,
+			422, ds.CodeBadUserInput, "email: is invalid", "pointer"},
+		{"several errors are joined", `{"errors":[{"detail":"one","status":"422"},{"detail":"two","status":"422"}]}`,
+			422, ds.CodeBadUserInput, "one; two", "errors"},
+		{"401 is UNAUTHENTICATED", `{"errors":[{"title":"Unauthorized","detail":"Invalid token","code":"UNAUTHORIZED","status":"401"}]}`,
+			401, ds.CodeUnauthenticated, "Invalid token", "UNAUTHORIZED"},
+		{"406 is a gateway bug, not the user's", `{"errors":[{"title":"Not acceptable","code":"NOT_ACCEPTABLE","status":"406"}]}`,
+			406, ds.CodeInternal, "Not acceptable", "status"},
+		{"an unreadable body gives no message", `<html>oops</html>`, 500, ds.CodeProviderUnavailable, "", "oops"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fakeServer(t, tc.status, tc.body)
+			_, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
+			if ds.ErrorCode(err) != tc.code {
+				t.Fatalf("code %s, want %s (%v)", ds.ErrorCode(err), tc.code, err)
+			}
+			var e *ds.Error
+			if !errors.As(err, &e) || !strings.Contains(e.Message, tc.want) || strings.Contains(e.Message, tc.not) {
+				t.Errorf("message %q, want it to contain %q and not %q", e.Message, tc.want, tc.not)
+			}
+		})
 	}
 }
 
 func TestWritesRoundTrip(t *testing.T) {
-	f := start(t, nil)
+	f := start(t, clientCredentials)
 	ctx := context.Background()
-	email := "new.person@example.com"
+	email := "New.Person@Example.com"
+	f.sim.Kit().Reset()
 	created, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: &email, Metadata: map[string]any{"tier": "gold"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(created.ProviderID) != 10 || *created.Email != email || created.Metadata["tier"] != "gold" {
+	if call := f.sim.Kit().Calls()[0]; call.Method != "POST" || call.Path != "/api/customers" {
+		t.Errorf("create call = %+v", call)
+	}
+	if !regexp.MustCompile(`^[A-Za-z0-9]{10}$`).MatchString(created.ProviderID) || deref(created.Email) != "new.person@example.com" ||
+		created.Metadata["tier"] != "gold" || deref(created.Status) != "prospect" || created.CreatedAt == nil {
 		t.Fatalf("created %+v", created)
 	}
-	if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: &email}); ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "taken") {
-		t.Fatalf("duplicate email: %v", err)
+	id := created.ProviderID
+
+	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: ptr("NEW.PERSON@example.com")}})
+	if err != nil || len(page.Items) != 1 || page.Items[0].ProviderID != id || page.Total == nil || *page.Total != 1 {
+		t.Fatalf("email filter after create: %v %v", page.Items, err)
 	}
-	name := "Nope"
-	f.sim.Kit().Reset()
-	if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: &email, Name: &name}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
-		t.Fatalf("create with a name: %v", err)
+
+	for _, tc := range []struct {
+		name string
+		in   ds.CustomerInput
+		code ds.Code
+		msg  string
+	}{
+		{"a taken email is BAD_USER_INPUT with the vendor's message", ds.CustomerInput{Email: &email}, ds.CodeBadUserInput, "has already been taken"},
+		{"a bad email is BAD_USER_INPUT naming the attribute", ds.CustomerInput{Email: ptr("nope")}, ds.CodeBadUserInput, "email - is invalid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.client.CreateCustomer(ctx, tc.in)
+			if ds.ErrorCode(err) != tc.code || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err = %v", err)
+			}
+		})
 	}
-	if f.sim.Kit().Count() != 0 {
-		t.Fatal("an unsupported write reached the provider")
-	}
+	t.Run("fields a customer cannot hold are UNSUPPORTED_BY_PROVIDER with no call", func(t *testing.T) {
+		biz := ds.Business
+		for _, in := range []ds.CustomerInput{
+			{Email: ptr("x@example.com"), Name: ptr("X")}, {Email: ptr("x@example.com"), Phone: ptr("+1")},
+			{Email: ptr("x@example.com"), Type: &biz}, {Email: ptr("x@example.com"), Locale: ptr("en-US")},
+			{Email: ptr("x@example.com"), Address: &ds.Address{Country: ptr("SE")}},
+		} {
+			f.sim.Kit().Reset()
+			if _, err := f.client.CreateCustomer(ctx, in); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+				t.Errorf("create %+v: %v", in, err)
+			}
+			if _, err := f.client.UpdateCustomer(ctx, id, in); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+				t.Errorf("update %+v: %v", in, err)
+			}
+			if n := f.sim.Kit().Count(); n != 0 {
+				t.Errorf("%d calls", n)
+			}
+		}
+	})
+	t.Run("a create without an email is BAD_USER_INPUT with no call", func(t *testing.T) {
+		f.sim.Kit().Reset()
+		if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Metadata: map[string]any{"a": 1}}); ds.ErrorCode(err) != ds.CodeBadUserInput || f.sim.Kit().Count() != 0 {
+			t.Errorf("err %v after %d calls", err, f.sim.Kit().Count())
+		}
+	})
+
 	changed := "changed@example.com"
-	updated, err := f.client.UpdateCustomer(ctx, created.ProviderID, ds.CustomerInput{Email: &changed})
-	if err != nil || *updated.Email != changed {
-		t.Fatalf("update: %+v %v", updated, err)
-	}
-	got, err := f.client.GetCustomers(ctx, []string{created.ProviderID})
-	if err != nil || len(got) != 1 || *got[0].Email != changed {
-		t.Fatalf("read after update: %+v %v", got, err)
-	}
-	if err := f.client.DeleteCustomer(ctx, created.ProviderID); err != nil {
+	f.sim.Kit().Reset()
+	updated, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Email: &changed})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.client.DeleteCustomer(ctx, created.ProviderID); ds.ErrorCode(err) != ds.CodeNotFound {
-		t.Fatalf("second delete: %v", err)
+	if call := f.sim.Kit().Calls()[0]; call.Method != "PATCH" || call.Path != "/api/customers/"+id {
+		t.Errorf("update call = %+v", call)
 	}
-	if got, _ := f.client.GetCustomers(ctx, []string{created.ProviderID}); len(got) != 0 {
-		t.Fatal("deleted customer still listed")
+	if deref(updated.Email) != changed || updated.Metadata["tier"] != "gold" || !updated.UpdatedAt.After(*created.CreatedAt) && !updated.UpdatedAt.Equal(*created.CreatedAt) {
+		t.Errorf("after the email update: %s", updated.Raw)
+	}
+	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Metadata: map[string]any{"tier": "silver"}})
+	if err != nil || updated.Metadata["tier"] != "silver" || deref(updated.Email) != changed {
+		t.Fatalf("after the metadata update: %v %v", updated, err)
+	}
+	got, err := f.client.GetCustomers(ctx, []string{id})
+	if err != nil || len(got) != 1 || deref(got[0].Email) != changed || got[0].Metadata["tier"] != "silver" {
+		t.Fatalf("read after update: %+v %v", got, err)
+	}
+
+	if err := f.client.DeleteCustomer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.client.GetCustomers(ctx, []string{id}); len(got) != 0 {
+		t.Error("the deleted customer is still found")
+	}
+	if err := f.client.DeleteCustomer(ctx, id); ds.ErrorCode(err) != ds.CodeNotFound {
+		t.Errorf("second delete: %v", err)
+	}
+	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Email: &changed}); ds.ErrorCode(err) != ds.CodeNotFound {
+		t.Errorf("update after delete: %v", err)
+	}
+	f.sim.Kit().Reset()
+	for _, bad := range []string{"", "a/b", "..", "a,b", strings.Repeat("x", 65)} {
+		if err := f.client.DeleteCustomer(ctx, bad); ds.ErrorCode(err) != ds.CodeBadUserInput {
+			t.Errorf("delete %q: %v", bad, err)
+		}
+		if _, err := f.client.UpdateCustomer(ctx, bad, ds.CustomerInput{}); ds.ErrorCode(err) != ds.CodeBadUserInput {
+			t.Errorf("update %q: %v", bad, err)
+		}
+	}
+	if n := f.sim.Kit().Count(); n != 0 {
+		t.Errorf("%d calls for impossible ids", n)
 	}
 }
 
-func TestConfigValidation(t *testing.T) {
+func TestWriteRetries(t *testing.T) {
+	f := start(t, staticToken)
+	ctx := context.Background()
+	id := f.clIDs()[0]
+	for _, tc := range []struct {
+		name  string
+		do    func() error
+		calls int
+	}{
+		{"a create is not retried after a 503", func() error {
+			_, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("retry@example.com")})
+			return err
+		}, 1},
+		{"a delete is not retried after a 503", func() error { return f.client.DeleteCustomer(ctx, id) }, 1},
+		{"an update (the same PATCH) is retried after a 503", func() error {
+			_, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Metadata: map[string]any{"k": "v"}})
+			return err
+		}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.sim.Kit().Reset()
+			f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "down"})
+			err := tc.do()
+			if n := f.sim.Kit().Count(); n != tc.calls {
+				t.Errorf("%d calls, want %d (err %v)", n, tc.calls, err)
+			}
+			if tc.calls == 1 && ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+				t.Errorf("err = %v", err)
+			}
+			if tc.calls == 2 && err != nil {
+				t.Errorf("err = %v", err)
+			}
+		})
+	}
+	t.Run("a write after an expired token is renewed and sent once more", func(t *testing.T) {
+		g := start(t, clientCredentials)
+		if _, err := g.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 1}); err != nil {
+			t.Fatal(err)
+		}
+		g.sim.ExpireTokens()
+		g.sim.Kit().Reset()
+		if _, err := g.client.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("after.expiry@example.com")}); err != nil {
+			t.Fatal(err)
+		}
+		if n := g.sim.Kit().Count(); n != 2 {
+			t.Errorf("%d calls, want 2 (401, then the create)", n)
+		}
+	})
+}
+
+func TestConfigValidate(t *testing.T) {
 	base := "https://acme.commercelayer.io/api"
 	for _, tc := range []struct {
 		name string
 		cfg  commercelayer.Config
 		want string // "" means valid
 	}{
-		{"client credentials", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s"}, ""},
-		{"access token", commercelayer.Config{BaseURL: base, AccessToken: "t"}, ""},
-		{"no base_url", commercelayer.Config{AccessToken: "t"}, "base_url is required"},
-		{"relative base_url", commercelayer.Config{BaseURL: "/api", AccessToken: "t"}, "base_url"},
-		{"no credentials", commercelayer.Config{BaseURL: base}, "set access_token, or client_id and client_secret"},
-		{"both forms", commercelayer.Config{BaseURL: base, AccessToken: "t", ClientID: "id", ClientSecret: "s"}, "not both"},
-		{"id without secret", commercelayer.Config{BaseURL: base, ClientID: "id"}, "client_secret is required"},
-		{"secret without id", commercelayer.Config{BaseURL: base, ClientSecret: "s"}, "client_id is required"},
-		{"token with a space", commercelayer.Config{BaseURL: base, AccessToken: "a b"}, "access_token must not contain"},
-		{"bad token_url", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s", TokenURL: "auth"}, "token_url"},
+		{"client credentials are valid", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s"}, ""},
+		{"client credentials with token_url and scope are valid", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s", TokenURL: "https://auth.example.com/oauth/token", Scope: "market:id:x"}, ""},
+		{"an access token is valid", commercelayer.Config{BaseURL: base, AccessToken: "t"}, ""},
+		{"base_url is required", commercelayer.Config{AccessToken: "t"}, "commercelayer: base_url is required"},
+		{"a relative base_url is refused", commercelayer.Config{BaseURL: "/api", AccessToken: "t"}, "commercelayer: base_url"},
+		{"an ftp base_url is refused", commercelayer.Config{BaseURL: "ftp://acme/api", AccessToken: "t"}, "commercelayer: base_url"},
+		{"credentials are required", commercelayer.Config{BaseURL: base}, "commercelayer: set access_token or client_id and client_secret"},
+		{"both forms are refused", commercelayer.Config{BaseURL: base, AccessToken: "t", ClientID: "id", ClientSecret: "s"}, "not both"},
+		{"client_id needs client_secret", commercelayer.Config{BaseURL: base, ClientID: "id"}, "commercelayer: client_secret is required"},
+		{"client_secret needs client_id", commercelayer.Config{BaseURL: base, ClientSecret: "s"}, "commercelayer: client_id is required"},
+		{"access_token with a space is refused", commercelayer.Config{BaseURL: base, AccessToken: "a b"}, "commercelayer: access_token must not contain"},
+		{"client_secret with a newline is refused", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s\n"}, "commercelayer: client_secret must not contain"},
+		{"a relative token_url is refused", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s", TokenURL: "auth"}, "commercelayer: token_url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()
@@ -467,19 +1323,52 @@ func TestConfigValidation(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if _, err := commercelayer.New(tc.cfg, nil); err != nil {
+					t.Fatalf("New: %v", err)
+				}
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
+			if _, err := commercelayer.New(tc.cfg, nil); err == nil {
+				t.Fatal("New accepted an invalid config")
+			}
 		})
 	}
 }
 
-func TestCredentialIDNeverRevealsTheSecret(t *testing.T) {
-	a, _ := commercelayer.New(commercelayer.Config{BaseURL: "https://a.commercelayer.io/api", AccessToken: "secret-one"}, nil)
-	b, _ := commercelayer.New(commercelayer.Config{BaseURL: "https://a.commercelayer.io/api", AccessToken: "secret-two"}, nil)
-	if a.CredentialID() == b.CredentialID() || strings.Contains(a.CredentialID(), "secret") {
-		t.Fatalf("credential ids %q %q", a.CredentialID(), b.CredentialID())
+func TestSecretsAreNeverPrinted(t *testing.T) {
+	for _, cfg := range []commercelayer.Config{
+		{BaseURL: "https://a.commercelayer.io/api", AccessToken: "secret-token-1"},
+		{BaseURL: "https://a.commercelayer.io/api", ClientID: "id", ClientSecret: "secret-client-2"},
+	} {
+		for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), cfg.LogValue().String()} {
+			if strings.Contains(s, "secret-") {
+				t.Errorf("printed config %q reveals a secret", s)
+			}
+		}
+		c, err := commercelayer.New(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(c.CredentialID(), "secret") || len(c.CredentialID()) != 16 {
+			t.Errorf("credential id %q", c.CredentialID())
+		}
 	}
+	a, _ := commercelayer.New(commercelayer.Config{BaseURL: "https://a.commercelayer.io/api", AccessToken: "one"}, nil)
+	b, _ := commercelayer.New(commercelayer.Config{BaseURL: "https://a.commercelayer.io/api", AccessToken: "two"}, nil)
+	c, _ := commercelayer.New(commercelayer.Config{BaseURL: "https://b.commercelayer.io/api", AccessToken: "one"}, nil)
+	if a.CredentialID() == b.CredentialID() || a.CredentialID() == c.CredentialID() {
+		t.Error("different credentials share a credential id")
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
 }

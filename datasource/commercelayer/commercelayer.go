@@ -11,17 +11,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
-	"golang.org/x/sync/singleflight"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/rest"
@@ -32,28 +32,31 @@ const (
 	DefaultTokenURL = "https://auth.commercelayer.io/oauth/token"
 	// MaxPageSize is the documented maximum of page[size].
 	MaxPageSize = 25
-	// DefaultPageSize is page[size] when none is sent.
+	// DefaultPageSize is the documented page[size] when none is sent.
 	DefaultPageSize = 10
 	// MediaType is JSON:API's media type: Accept on every call (else 406),
 	// Content-Type on writes (else 415).
 	MediaType = "application/vnd.api+json"
-	// maxIDLength bounds ids the client sends; CL ids are 10 characters.
+	// maxIDLength bounds ids the client sends; Commerce Layer's are 10 characters.
 	maxIDLength = 64
 	// maxOffset bounds a page token: a larger offset was never issued.
 	maxOffset = 1_000_000_000
-	// tokenSlack renews a token this long before it expires.
-	tokenSlack = time.Minute
 )
 
-// Config is the providers.commercelayer block of the configuration.
+// Config is the providers.commercelayer block of the configuration. Set
+// either access_token (a ready token; it cannot be renewed, so a 401 is
+// final) or client_id and client_secret (tokens are fetched from token_url
+// and renewed after a 401). token_url and scope are only used with client
+// credentials.
 type Config struct {
-	// BaseURL is the organization's API base, ending in /api.
+	// BaseURL is the organization's API base, https://{organization}.commercelayer.io/api;
+	// the client appends /customers.
 	BaseURL string `yaml:"base_url"`
-	// AccessToken is a ready bearer token (it cannot be renewed).
-	AccessToken string `yaml:"access_token"`
+	// AccessToken is a ready bearer token.
+	AccessToken string `yaml:"access_token"` // security: secret; never logged or printed (see String)
 	// ClientID and ClientSecret are an integration's client credentials.
 	ClientID     string `yaml:"client_id"`
-	ClientSecret string `yaml:"client_secret"`
+	ClientSecret string `yaml:"client_secret"` // security: secret; never logged or printed (see String)
 	// TokenURL defaults to DefaultTokenURL.
 	TokenURL string `yaml:"token_url"`
 	// Scope is optional (e.g. market:id:xyz).
@@ -64,7 +67,7 @@ type Config struct {
 // Validate checks the configuration, naming the offending key.
 func (c Config) Validate() error {
 	if strings.TrimSpace(c.BaseURL) == "" {
-		return errors.New("commercelayer: base_url is required (https://<organization>.commercelayer.io/api)")
+		return errors.New("commercelayer: base_url is required")
 	}
 	if _, err := rest.ParseBaseURL(ds.CommerceLayer, c.BaseURL); err != nil {
 		return err
@@ -72,27 +75,44 @@ func (c Config) Validate() error {
 	hasToken := c.AccessToken != ""
 	hasClient := c.ClientID != "" || c.ClientSecret != ""
 	switch {
-	case hasToken && hasClient:
-		return errors.New("commercelayer: set either access_token or client_id and client_secret, not both")
 	case !hasToken && !hasClient:
-		return errors.New("commercelayer: set access_token, or client_id and client_secret")
+		return errors.New("commercelayer: set access_token or client_id and client_secret")
+	case hasToken && hasClient:
+		return errors.New("commercelayer: set access_token or client_id and client_secret, not both")
 	case hasClient && c.ClientID == "":
 		return errors.New("commercelayer: client_id is required with client_secret")
 	case hasClient && c.ClientSecret == "":
 		return errors.New("commercelayer: client_secret is required with client_id")
 	}
-	for key, v := range map[string]string{"access_token": c.AccessToken, "client_id": c.ClientID, "client_secret": c.ClientSecret} {
-		if strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-			return errors.New("commercelayer: " + key + " must not contain whitespace or control characters")
+	for _, kv := range [][2]string{{"access_token", c.AccessToken}, {"client_id", c.ClientID}, {"client_secret", c.ClientSecret}} {
+		if strings.ContainsFunc(kv[1], func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+			return errors.New("commercelayer: " + kv[0] + " must not contain whitespace or control characters")
 		}
 	}
 	if c.TokenURL != "" {
 		if _, err := rest.ParseBaseURL(ds.CommerceLayer, c.TokenURL); err != nil {
-			return errors.New("commercelayer: token_url must be an absolute http(s) URL")
+			return fmt.Errorf("commercelayer: token_url %q must be an absolute http(s) URL", c.TokenURL)
 		}
 	}
 	return nil
 }
+
+// String describes the configuration without its secrets.
+// security: %v, %s and %+v of a Config never print access_token or client_secret.
+func (c Config) String() string {
+	auth := "client_credentials"
+	if c.AccessToken != "" {
+		auth = "access_token"
+	}
+	return fmt.Sprintf("commercelayer.Config{base_url: %q, auth: %s, client_id: %q, token_url: %q, scope: %q, simulate: %t}",
+		c.BaseURL, auth, c.ClientID, c.TokenURL, c.Scope, c.Simulate)
+}
+
+// GoString is String, so %#v does not print the secrets either.
+func (c Config) GoString() string { return c.String() }
+
+// LogValue keeps the secrets out of slog output.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // Client is the Commerce Layer customer provider.
 type Client struct {
@@ -127,33 +147,39 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		Accept:       MediaType,
 		ContentType:  MediaType,
 	}}
-	secret := cfg.AccessToken // security: never logged; only its hash names the credential
+	credential := cfg.AccessToken // security: only its hash leaves this function (CredentialID)
 	if cfg.AccessToken == "" {
 		tokenURL := cfg.TokenURL
 		if tokenURL == "" {
 			tokenURL = DefaultTokenURL
 		}
-		cc := &clientcredentials.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenURL: tokenURL,
-			AuthStyle: oauth2.AuthStyleInParams} // CL reads client_id/client_secret from the body
+		cc := &clientcredentials.Config{
+			ClientID:     cfg.ClientID,
+			ClientSecret: cfg.ClientSecret, // security: sent only to the token endpoint
+			TokenURL:     tokenURL,
+			// Commerce Layer reads client_id and client_secret from the body.
+			AuthStyle: oauth2.AuthStyleInParams,
+		}
 		if cfg.Scope != "" {
 			cc.Scopes = []string{cfg.Scope}
 		}
 		c.tokens = &tokenSource{cfg: cc, hc: hc}
 		c.rc.Reauthorize = c.tokens.drop
-		secret = cfg.ClientID + "\x00" + cfg.ClientSecret
+		credential = tokenURL + "\x00" + cfg.ClientID + "\x00" + cfg.ClientSecret + "\x00" + cfg.Scope
 	}
+	static := cfg.AccessToken
 	c.rc.Authorize = func(ctx context.Context, r *http.Request) error {
-		tok := cfg.AccessToken
+		tok := static
 		if c.tokens != nil {
 			var err error
 			if tok, err = c.tokens.token(ctx); err != nil {
 				return err
 			}
 		}
-		r.Header.Set("Authorization", "Bearer "+tok) // security: bearer token
+		r.Header.Set("Authorization", "Bearer "+tok) // security: the token goes only to base_url
 		return nil
 	}
-	sum := sha256.Sum256([]byte(strings.TrimRight(cfg.BaseURL, "/") + "\x00" + secret))
+	sum := sha256.Sum256([]byte(strings.TrimRight(cfg.BaseURL, "/") + "\x00" + credential))
 	c.credID = hex.EncodeToString(sum[:8])
 	return c, nil
 }
@@ -164,12 +190,14 @@ func (c *Client) ID() ds.ProviderID { return ds.CommerceLayer }
 // CredentialID is a short hash of base URL and credential; never the secret.
 func (c *Client) CredentialID() string { return c.credID }
 
-// MaxBatch is the bulk lookup size: one page of filter[q][id_in].
+// MaxBatch is the bulk lookup size: one full page of filter[q][id_in].
 func (c *Client) MaxBatch() int { return MaxPageSize }
 
-// CanFilter: email and search are pushed down exactly (email_eq, email_cont);
-// a Commerce Layer customer has no address of its own (addresses are a
-// separate resource), so a country filter cannot be applied at all.
+// CanFilter: email is pushed down as email_eq and search as email_cont (a
+// Commerce Layer customer has no name, so "name or email contains" can only
+// ever match the email). A customer carries no address of its own
+// (customer_addresses are a separate resource), so a country filter cannot
+// be applied at all.
 func (c *Client) CanFilter(f ds.Filter) error {
 	if len(f.Country) > 0 {
 		return ds.ProviderErrorf(ds.CommerceLayer, ds.CodeUnsupportedByProvider,
@@ -194,7 +222,8 @@ func (c *Client) CanOrder(o ds.Order) error {
 	return nil
 }
 
-// sortParam is the sort value for o, with id as a tie-breaker so pages are stable.
+// sortParam is the sort value for o, with id as the tie-breaker so that
+// pages of equal keys are stable: created_at,id or -created_at,-id.
 func sortParam(o ds.Order) string {
 	k := sortKeys[o.Field]
 	if o.Descending {
@@ -217,16 +246,19 @@ type listMeta struct {
 	PageCount   *int `json:"page_count"`
 }
 
-// ListCustomers returns customers from the offset in req.Token (a decimal; ""
-// is 0). Commerce Layer pages by number, so the client asks for the page that
-// holds the offset and returns the items from the offset on. It picks the
-// page size (between the asked limit and 25) that makes the offset a page
-// boundary when it can, so a walk never re-reads records; the page may then
-// hold a few more items than asked, which the walker keeps as positions.
+// ListCustomers returns customers from the absolute offset in req.Token (a
+// decimal; "" is 0). Commerce Layer pages by number, so the client asks for
+// the page of size L (the capped limit) that holds the offset,
+// page[number] = offset/L + 1, and returns its items from the offset on: at
+// most L items, fewer when the offset is not on a page boundary. The list has
+// ended when the response has no links.next.
 func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
 	var page ds.Page[*ds.Customer]
 	offset, err := parseOffset(req.Token)
 	if err != nil {
+		return page, err
+	}
+	if err := c.CanFilter(req.Filter); err != nil {
 		return page, err
 	}
 	q := url.Values{}
@@ -236,62 +268,78 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 		}
 		q.Set("sort", sortParam(*req.Order))
 	}
-	if err := c.CanFilter(req.Filter); err != nil {
-		return page, err
-	}
-	size := pageSize(req.Limit, offset)
+	size := clampLimit(req.Limit)
 	number := offset/size + 1
 	skip := offset % size
 	q.Set("page[number]", strconv.Itoa(number))
 	q.Set("page[size]", strconv.Itoa(size))
-	if e := req.Filter.Email; e != nil {
-		q.Set("filter[q][email_eq]", strings.ToLower(*e)) // CL stores emails lower-cased
-	}
-	if s := req.Filter.Search; s != nil && *s != "" {
-		// A CL customer has no name, so "name or email contains" is exactly email_cont.
-		q.Set("filter[q][email_cont]", *s)
-	}
+	exact := pushFilter(q, req.Filter)
+
 	var resp listResponse
 	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q}, &resp); err != nil {
 		return page, err
 	}
-	if resp.Meta == nil || resp.Meta.RecordCount == nil {
-		return page, unreadable("a customer list without meta.record_count")
+	if resp.Data == nil {
+		return page, unreadable("a customer list without data")
 	}
 	items, err := mapCustomers(resp.Data)
 	if err != nil {
 		return page, err
 	}
+	if len(items) > size {
+		items = items[:size] // never more than page[size]; a vendor that sends more is cut
+	}
 	if skip < len(items) {
 		page.Items = items[skip:]
 	}
 	if resp.Links.Next != nil && *resp.Links.Next != "" {
-		if len(items) == 0 {
-			return page, unreadable("an empty customer page with a next link")
-		}
-		page.Next = strconv.Itoa(offset - skip + len(items))
+		// The next page starts at number*size in Commerce Layer's numbering,
+		// which is always past the offset, so a walk cannot stand still.
+		page.Next = strconv.Itoa(number * size)
 	}
-	// Both pushed-down filters are exact, so record_count is the exact total.
-	total := *resp.Meta.RecordCount
-	page.Total = &total
+	if exact && resp.Meta != nil && resp.Meta.RecordCount != nil && *resp.Meta.RecordCount >= 0 {
+		total := *resp.Meta.RecordCount
+		page.Total = &total
+	}
 	return page, nil
 }
 
-// pageSize is the page[size] for a request of limit items from offset.
-func pageSize(limit, offset int) int {
-	size := limit
-	switch {
-	case size <= 0:
-		size = DefaultPageSize
-	case size > MaxPageSize:
-		size = MaxPageSize
-	}
-	for s := size; s <= MaxPageSize; s++ {
-		if offset%s == 0 {
-			return s
+// pushFilter adds the Ransack form of f to q and reports whether Commerce
+// Layer's answer is then exactly f (so meta.record_count is the exact total).
+//   - email: filter[q][email_eq] with the lower-cased address. Commerce Layer
+//     stores emails lower-cased, so this is the federated case-insensitive
+//     exact match.
+//   - search: filter[q][email_cont]. Ransack's _cont is a case-insensitive
+//     LIKE and a customer has no name, so this matches what Filter.Match
+//     does; the count is still not reported as exact, since Unicode case
+//     folding at the vendor may differ from Go's.
+//
+// An empty email is not sent (Ransack ignores blank values, returning
+// everyone); the caller's post-filter then applies it.
+func pushFilter(q url.Values, f ds.Filter) (exact bool) {
+	exact = true
+	if e := f.Email; e != nil {
+		if *e == "" {
+			exact = false
+		} else {
+			q.Set("filter[q][email_eq]", strings.ToLower(*e))
 		}
 	}
-	return size
+	if s := f.Search; s != nil && *s != "" {
+		q.Set("filter[q][email_cont]", *s)
+		exact = false
+	}
+	return exact
+}
+
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultPageSize
+	case n > MaxPageSize:
+		return MaxPageSize
+	}
+	return n
 }
 
 // parseOffset reads a page token: a non-negative decimal this client issued.
@@ -306,9 +354,10 @@ func parseOffset(tok string) (int, error) {
 	return n, nil
 }
 
-// GetCustomers looks ids up with filter[q][id_in], 25 per call. Ids Commerce
-// Layer cannot hold (empty, with a comma, control characters, too long) are
-// absent without a call.
+// GetCustomers looks ids up with filter[q][id_in]=a,b,c and page[size]=25,
+// MaxBatch ids per call. Ids Commerce Layer cannot hold (empty, too long,
+// with a comma, a path or query character, whitespace or control
+// characters) are absent without a call.
 func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {
 	want := map[string]bool{}
 	var list []string
@@ -329,6 +378,9 @@ func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer
 		if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q}, &resp); err != nil {
 			return nil, err
 		}
+		if resp.Data == nil {
+			return nil, unreadable("a customer list without data")
+		}
 		items, err := mapCustomers(resp.Data)
 		if err != nil {
 			return nil, err
@@ -336,6 +388,7 @@ func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer
 		for _, cu := range items {
 			if want[cu.ProviderID] {
 				out = append(out, cu)
+				delete(want, cu.ProviderID) // a record sent twice is returned once
 			}
 		}
 	}
@@ -343,11 +396,19 @@ func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer
 }
 
 func validID(id string) bool {
-	return id != "" && len(id) <= maxIDLength && !strings.ContainsAny(id, ",/?#%") &&
+	return id != "" && len(id) <= maxIDLength && id != "." && id != ".." && !strings.ContainsAny(id, ",/?#%") &&
 		!strings.ContainsFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
 }
 
-// clErrors is the documented error body: {"errors":[{title, detail, code, status}]}.
+func badCustomerID(id string) error {
+	if len(id) > 48 {
+		id = id[:48] + "…"
+	}
+	return ds.Errorf(ds.CodeBadUserInput, "%q is not a valid %s customer id", id, ds.CommerceLayer)
+}
+
+// clErrors is the documented error body:
+// {"errors":[{"title","detail","code","status":"404","source":{"pointer"},"meta"}]}.
 type clErrors struct {
 	Errors []struct {
 		Title  string `json:"title"`
@@ -359,8 +420,9 @@ type clErrors struct {
 	} `json:"errors"`
 }
 
-// errorMessage joins the errors' details (or titles), naming the attribute of
-// a validation error; "" when the body has none.
+// errorMessage joins the errors' details (else titles, else codes), naming
+// the attribute of a validation error when the detail does not; "" when the
+// body has none. Never the whole body.
 func errorMessage(_ int, body []byte) string {
 	var e clErrors
 	if json.Unmarshal(body, &e) != nil {
@@ -373,10 +435,16 @@ func errorMessage(_ int, body []byte) string {
 			m = strings.TrimSpace(x.Title)
 		}
 		if m == "" {
+			m = strings.TrimSpace(x.Code)
+		}
+		if m == "" {
 			continue
 		}
 		if x.Source != nil && x.Source.Pointer != "" {
-			m = strings.TrimPrefix(x.Source.Pointer, "/data/attributes/") + " " + m
+			attr := strings.TrimPrefix(x.Source.Pointer, "/data/attributes/")
+			if attr != "" && !strings.HasPrefix(m, attr) {
+				m = attr + ": " + m
+			}
 		}
 		msgs = append(msgs, m)
 	}
@@ -387,82 +455,4 @@ func unreadable(what string) error {
 	p := ds.CommerceLayer
 	return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p,
 		Message: "the provider sent a response this gateway cannot read", Err: errors.New("commercelayer: " + what)}
-}
-
-// tokenSource caches a client-credentials token. Concurrent callers share one
-// token request (singleflight); each waits only as long as its own context.
-type tokenSource struct {
-	cfg   *clientcredentials.Config
-	hc    *http.Client
-	group singleflight.Group
-
-	mu  sync.Mutex // guards tok; never held across a network call
-	tok *oauth2.Token
-}
-
-func (t *tokenSource) cached() *oauth2.Token {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.tok != nil && (t.tok.Expiry.IsZero() || time.Until(t.tok.Expiry) > tokenSlack) {
-		return t.tok
-	}
-	return nil
-}
-
-// drop forgets the cached token after a 401 (rest.Client.Reauthorize).
-func (t *tokenSource) drop() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.tok = nil
-}
-
-func (t *tokenSource) token(ctx context.Context) (string, error) {
-	if tok := t.cached(); tok != nil {
-		return tok.AccessToken, nil
-	}
-	ch := t.group.DoChan("token", func() (any, error) {
-		// The shared fetch outlives any one caller's cancellation but not 30 s.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		fctx = context.WithValue(fctx, oauth2.HTTPClient, t.hc)
-		tok, err := t.cfg.Token(fctx)
-		if err != nil {
-			return nil, tokenError(err)
-		}
-		t.mu.Lock()
-		t.tok = tok
-		t.mu.Unlock()
-		return tok, nil
-	})
-	select {
-	case <-ctx.Done():
-		return "", ctx.Err()
-	case r := <-ch:
-		if r.Err != nil {
-			return "", r.Err
-		}
-		return r.Val.(*oauth2.Token).AccessToken, nil
-	}
-}
-
-// tokenError maps a failed token request to the gateway's codes; the token
-// endpoint's body is not passed on (it may echo the client id).
-func tokenError(err error) error {
-	p := ds.CommerceLayer
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil {
-		switch s := re.Response.StatusCode; {
-		case s == http.StatusTooManyRequests:
-			return &ds.Error{Code: ds.CodeProviderRateLimited, Provider: &p, Status: s,
-				Message: "the provider is rate limiting token requests", Err: err}
-		case s >= 500:
-			return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p, Status: s,
-				Message: "the provider's token endpoint failed", Err: err}
-		default:
-			return &ds.Error{Code: ds.CodeUnauthenticated, Provider: &p, Status: s,
-				Message: "the provider rejected the gateway's client credentials", Err: err}
-		}
-	}
-	return &ds.Error{Code: ds.CodeUnauthenticated, Provider: &p,
-		Message: "could not obtain an access token from the provider", Err: err}
 }

@@ -1,0 +1,76 @@
+package commercelayer
+
+import (
+	"encoding/json"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// resource is one JSON:API resource object of type customers.
+type resource struct {
+	ID         string     `json:"id"`
+	Type       string     `json:"type"`
+	Attributes attributes `json:"attributes"`
+}
+
+// attributes is the part of a customer's attributes the gateway maps.
+type attributes struct {
+	Email           string         `json:"email"`
+	Status          string         `json:"status"`
+	CreatedAt       string         `json:"created_at"`
+	UpdatedAt       string         `json:"updated_at"`
+	Reference       *string        `json:"reference"`
+	ReferenceOrigin *string        `json:"reference_origin"`
+	Metadata        map[string]any `json:"metadata"`
+}
+
+func mapCustomers(data []json.RawMessage) ([]*ds.Customer, error) {
+	out := make([]*ds.Customer, 0, len(data))
+	for _, raw := range data {
+		c, err := mapCustomer(raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// mapCustomer maps one resource object; Raw keeps it exactly as received.
+// Commerce Layer customers have an email, a status (prospect, acquired,
+// repeat), metadata and timestamps (2018-01-01T12:00:00.000Z, read into
+// UTC); no name, phone, type, locale or address. reference is the
+// customer's id in the system reference_origin names: when that origin is
+// one of the gateway's providers (its config key or enum, e.g. kintsugi),
+// the pair becomes a SYSTEM Ref pointing at that provider's customer. Any
+// other origin (or a reference without one) is not a provider the gateway
+// can link to and is left out of Refs; it stays in Raw.
+func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
+	var r resource
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, unreadable("a customer that is not a resource object: " + err.Error())
+	}
+	if r.ID == "" || (r.Type != "" && r.Type != "customers") {
+		return nil, unreadable("a resource that is not a customer")
+	}
+	a := r.Attributes
+	c := &ds.Customer{
+		Provider:   ds.CommerceLayer,
+		ProviderID: r.ID,
+		Email:      ds.NonEmpty(a.Email),
+		Status:     ds.NonEmpty(a.Status),
+		CreatedAt:  ds.RFC3339UTC(a.CreatedAt),
+		UpdatedAt:  ds.RFC3339UTC(a.UpdatedAt),
+		Raw:        append(json.RawMessage(nil), raw...),
+	}
+	if len(a.Metadata) > 0 {
+		c.Metadata = a.Metadata
+	}
+	if a.Reference != nil && *a.Reference != "" && a.ReferenceOrigin != nil {
+		if p, ok := ds.ParseProvider(*a.ReferenceOrigin); ok && p != ds.CommerceLayer {
+			c.Refs = []ds.Ref{{Kind: ds.SourceSystem, SourceID: p.Key(), SourceName: *a.ReferenceOrigin,
+				ExternalIDs: []string{*a.Reference}}}
+		}
+	}
+	return c, nil
+}
