@@ -21,7 +21,7 @@ import (
 //	go test -run '^$' -bench . -benchmem .
 func benchGateway(b *testing.B) *Main {
 	b.Helper()
-	m := &Main{Listen: "127.0.0.1:0", People: demo.DefaultSize, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	m := &Main{Listen: "127.0.0.1:0", People: demo.DefaultSize, NoSync: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := m.Run(context.Background()); err != nil {
 		b.Fatal(err)
 	}

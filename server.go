@@ -19,9 +19,14 @@ import (
 	"github.com/federated-customers/gateway/api"
 	"github.com/federated-customers/gateway/config"
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/registry"
+	"github.com/federated-customers/gateway/postgres"
 )
+
+// demoSyncInterval is the background sync of demo mode.
+const demoSyncInterval = 15 * time.Minute
 
 // Main is the gateway process: tests start it on :0 and talk to Addr.
 type Main struct {
@@ -30,14 +35,23 @@ type Main struct {
 	Log        *slog.Logger
 	// People is the size of the demo world (default demo.DefaultSize).
 	People int
+	// Now is the cache's clock (tests move it); default time.Now.
+	Now func() time.Time
+	// NoSync turns the background sync off whatever the configuration says
+	// (tests that count upstream calls).
+	NoSync bool
 
 	Addr    string // the address actually listened on, set by Run
 	Service *ds.Service
 	Sims    map[ds.ProviderID]http.Handler
+	Cache   *cache.Layer
+	Syncer  *cache.Syncer
 
-	built *registry.Built
-	srv   *http.Server
-	done  chan error
+	built    *registry.Built
+	db       *postgres.DB
+	stopSync context.CancelFunc
+	srv      *http.Server
+	done     chan error
 }
 
 // Run loads the configuration, starts the providers and the HTTP server, and
@@ -57,18 +71,35 @@ func (m *Main) Run(ctx context.Context) error {
 		cfg.Providers = registry.DemoProviders()
 		m.Log.Info("no --config given: demo mode, every provider served by its simulator")
 	}
-	if cfg.DatabaseURL != "" {
-		m.Log.Warn("database_url is set but this version keeps no Postgres cache yet; it is ignored")
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		dbURL = os.Getenv("DATABASE_URL")
 	}
+	var shared cache.Shared
+	if dbURL != "" {
+		db, err := postgres.Open(dbURL)
+		if err != nil {
+			return err
+		}
+		m.db, shared = db, db
+	}
+	m.Cache = cache.New(cache.Options{
+		TTL: time.Duration(cfg.Cache.TTL), StaleIfError: time.Duration(cfg.Cache.StaleIfError),
+		MaxEntries: cfg.Cache.MaxEntries, MaxBytes: cfg.Cache.MaxBytes,
+		Shared: shared, Log: m.Log, Now: m.Now,
+	})
+	m.Cache.Start()
 	n := m.People
 	if n == 0 {
 		n = demo.DefaultSize
 	}
-	built, err := registry.Build(cfg, demo.People(n), m.Log)
+	built, err := registry.Build(cfg, demo.People(n), m.Cache, m.Log)
 	if err != nil {
+		m.closeCache()
 		return err
 	}
 	m.built, m.Service, m.Sims = built, built.Service, built.Sims
+	m.startSync(cfg)
 
 	var keys []api.APIKey
 	for _, k := range cfg.Auth.APIKeys {
@@ -83,7 +114,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Service: built.Service,
 		Keys:    keys,
 		Log:     m.Log,
-		Ready:   func(context.Context) error { return nil }, // config is loaded and no cache is configured yet
+		Ready:   m.Cache.Ready, // config is loaded; the Postgres level, when configured, answers
 	})
 
 	addr := m.Listen
@@ -95,7 +126,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		_ = built.Close(ctx)
+		_ = m.Close(ctx)
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
 	m.Addr = ln.Addr().String()
@@ -113,7 +144,48 @@ func (m *Main) Run(ctx context.Context) error {
 	return nil
 }
 
-// Close shuts the server down gracefully, then the simulators.
+// startSync starts the background sync: per the configuration, every 15
+// minutes in demo mode, never with NoSync.
+func (m *Main) startSync(cfg *config.Config) {
+	opts := cache.SyncOptions{Interval: map[ds.ProviderID]time.Duration{}, Gap: time.Duration(cfg.Sync.Gap)}
+	for _, p := range ds.AllProviders {
+		every := time.Duration(cfg.Sync.Interval)
+		if m.ConfigPath == "" {
+			every = demoSyncInterval
+		}
+		if d, ok := cfg.Sync.Providers[p.Key()]; ok {
+			every = time.Duration(d)
+		}
+		opts.Interval[p] = every
+	}
+	var provs []ds.CustomerProvider
+	for _, p := range ds.AllProviders {
+		if c, ok := m.Service.Customers[p]; ok {
+			provs = append(provs, c)
+		}
+	}
+	m.Syncer = m.Cache.NewSyncer(opts, provs, m.built.Sources)
+	m.Service.Index = m.Cache.Index()
+	m.Service.SyncStatus = m.Syncer.Status
+	if m.NoSync {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopSync = cancel
+	m.Syncer.Run(ctx)
+}
+
+func (m *Main) closeCache() {
+	if m.Cache != nil {
+		m.Cache.Close()
+	}
+	if m.db != nil {
+		_ = m.db.Close()
+	}
+}
+
+// Close shuts the server down gracefully, then the sync, the cache and the
+// simulators.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	if m.srv != nil {
@@ -122,6 +194,11 @@ func (m *Main) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if m.stopSync != nil {
+		m.stopSync()
+		m.Syncer.Wait()
+	}
+	m.closeCache()
 	if m.built != nil {
 		errs = append(errs, m.built.Close(ctx))
 	}

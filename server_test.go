@@ -26,7 +26,7 @@ const testPeople = 300
 // gateway starts the demo gateway on a free port for one test.
 func gateway(t *testing.T) *Main {
 	t.Helper()
-	m := &Main{Listen: "127.0.0.1:0", People: testPeople, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	m := &Main{Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -513,8 +513,25 @@ func TestCustomerByIDMatchesTheListAndReportsProviderCalls(t *testing.T) {
 		t.Fatalf("extensions.providers = %v", r.Extensions["providers"])
 	}
 	p := provs[0].(map[string]any)
-	if p["provider"] != "COMMERCE_LAYER" || p["calls"].(float64) != 1 || p["freshness"] != "LIVE" {
-		t.Fatalf("extensions.providers = %v (customer and node of one id are one call)", p)
+	if p["provider"] != "COMMERCE_LAYER" || p["calls"].(float64) != 0 || p["freshness"] != "CACHE" {
+		t.Fatalf("extensions.providers = %v (a customer the list just returned is served from the record store)", p)
+	}
+
+	// A customer no list has returned yet: customer and node of one id are one call.
+	people := demo.People(testPeople)
+	var unseen string
+	for i := len(people) - 1; i >= 0 && unseen == ""; i-- {
+		unseen = people[i].IDs[ds.CommerceLayer]
+	}
+	m.resetKits(t)
+	r = m.query(t, `query($id: ID!) { customer(id: $id) { id providerId } node(id: $id) { id } }`, map[string]any{"id": ds.CustomerNodeID(ds.CommerceLayer, unseen)})
+	if len(r.Errors) > 0 || !strings.Contains(string(r.Data), unseen) {
+		t.Fatalf("unseen customer: %s %+v", r.Data, r.Errors)
+	}
+	provs, _ = r.Extensions["providers"].([]any)
+	p = provs[0].(map[string]any)
+	if p["calls"].(float64) != 1 || p["freshness"] != "LIVE" || m.kit(t, ds.CommerceLayer).Count() != 1 {
+		t.Fatalf("extensions.providers = %v, simulator calls %d (customer and node of one id are one call)", p, m.kit(t, ds.CommerceLayer).Count())
 	}
 	missing := m.query(t, `query($id: ID!) { customer(id: $id) { id } }`, map[string]any{"id": ds.CustomerNodeID(ds.DigitalRiver, "5899999999")})
 	if string(missing.Data) != `{"customer":null}` || len(missing.Errors) != 0 {

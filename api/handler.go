@@ -277,12 +277,16 @@ func addReport(ctx context.Context, resp *graphql.Response) {
 			if !ok {
 				continue
 			}
-			list = append(list, map[string]any{
+			line := map[string]any{
 				"provider":   p.String(),
 				"calls":      s.Calls,
 				"durationMs": float64(s.Duration.Microseconds()) / 1000,
 				"freshness":  string(s.Freshness),
-			})
+			}
+			if s.Freshness != ds.Live {
+				line["ageSeconds"] = int(s.Age / time.Second) // how old the oldest cached copy served is
+			}
+			list = append(list, line)
 		}
 		resp.Extensions["providers"] = list
 	}

@@ -23,6 +23,7 @@ type Config struct {
 	Listen      string `yaml:"listen"`
 	DatabaseURL string `yaml:"database_url"`
 	Cache       Cache  `yaml:"cache"`
+	Sync        Sync   `yaml:"sync"`
 	Auth        Auth   `yaml:"auth"`
 	// CursorSecret signs pagination cursors; replicas must share it.
 	CursorSecret string `yaml:"cursor_secret"`
@@ -30,10 +31,24 @@ type Config struct {
 	Providers map[string]yaml.Node `yaml:"providers"`
 }
 
-// Cache configures the response cache.
+// Cache configures the record store.
 type Cache struct {
 	TTL          Duration `yaml:"ttl"`
 	StaleIfError Duration `yaml:"stale_if_error"`
+	// MaxEntries and MaxBytes bound the in-process first level.
+	MaxEntries int   `yaml:"max_entries"`
+	MaxBytes   int64 `yaml:"max_bytes"`
+}
+
+// Sync configures the background walk that keeps the record store and the
+// identity index complete.
+type Sync struct {
+	// Interval applies to every provider; 0 (the default) means no sync.
+	Interval Duration `yaml:"interval"`
+	// Providers overrides the interval per provider key ("0s" turns it off).
+	Providers map[string]Duration `yaml:"providers"`
+	// Gap is the pause between two calls of one walk (default 200ms).
+	Gap Duration `yaml:"gap"`
 }
 
 // Auth configures API keys; without keys the endpoint is open.
@@ -102,6 +117,11 @@ func Parse(src []byte) (*Config, error) {
 		p, ok := ds.ParseProvider(k)
 		if !ok || p.Key() != k {
 			return nil, fmt.Errorf("config: unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", k)
+		}
+	}
+	for k := range c.Sync.Providers {
+		if p, ok := ds.ParseProvider(k); !ok || p.Key() != k {
+			return nil, fmt.Errorf("config: sync.providers: unknown provider %q", k)
 		}
 	}
 	for i, k := range c.Auth.APIKeys {

@@ -31,6 +31,11 @@ type Service struct {
 	Cursors   CursorCodec
 	// Denied are providers outside the caller's scope (see Restrict).
 	Denied map[ProviderID]bool
+	// Index is the identity index (nil when none is kept).
+	Index IdentityIndex
+	// SyncStatus reports a provider's background sync; ok false when the
+	// provider is not synced at all. Nil when there is no syncer.
+	SyncStatus func(ctx context.Context, p ProviderID) (st SyncStatus, ok bool)
 }
 
 // ConnectionArgs are the Relay arguments of a connection field.
@@ -474,7 +479,8 @@ func (s *Service) Restrict(allowed []ProviderID) *Service {
 	for _, p := range allowed {
 		ok[p] = true
 	}
-	v := &Service{Customers: map[ProviderID]CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ProviderID]bool{}}
+	v := &Service{Customers: map[ProviderID]CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ProviderID]bool{},
+		Index: s.Index, SyncStatus: s.SyncStatus}
 	for _, p := range AllProviders {
 		if !ok[p] {
 			v.Denied[p] = true

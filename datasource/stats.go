@@ -30,6 +30,8 @@ type ProviderStats struct {
 	Duration time.Duration
 	// Freshness is the least fresh answer the provider gave in this request.
 	Freshness Freshness
+	// Age is the age of the oldest cached or stale copy served (0 when all live).
+	Age time.Duration
 }
 
 // Warning tells the client something was left out or approximated.
@@ -72,6 +74,29 @@ func RecordCall(ctx context.Context, p ProviderID, d time.Duration, f Freshness)
 	s.Duration += d
 	if rank(f) > rank(s.Freshness) {
 		s.Freshness = f
+	}
+}
+
+// RecordCached notes an answer for provider p that was served from the cache
+// (CACHE within the TTL, STALE past it because the provider failed), with the
+// age of the copy. It counts no upstream call.
+func RecordCached(ctx context.Context, p ProviderID, f Freshness, age time.Duration) {
+	r := ReportFrom(ctx)
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.providers[p]
+	if s == nil {
+		s = &ProviderStats{Freshness: f}
+		r.providers[p] = s
+	}
+	if rank(f) > rank(s.Freshness) {
+		s.Freshness = f
+	}
+	if age > s.Age {
+		s.Age = age
 	}
 }
 

@@ -35,6 +35,7 @@ type ResolverRoot interface {
 	Customer() CustomerResolver
 	CustomerSource() CustomerSourceResolver
 	Mutation() MutationResolver
+	ProviderStatus() ProviderStatusResolver
 	Query() QueryResolver
 }
 
@@ -126,7 +127,16 @@ type ComplexityRoot struct {
 		Provider  func(childComplexity int) int
 		Simulated func(childComplexity int) int
 		Sources   func(childComplexity int) int
+		Sync      func(childComplexity int) int
 		Writes    func(childComplexity int) int
+	}
+
+	ProviderSync struct {
+		Complete  func(childComplexity int) int
+		Enabled   func(childComplexity int) int
+		LastError func(childComplexity int) int
+		LastRunAt func(childComplexity int) int
+		Records   func(childComplexity int) int
 	}
 
 	Query struct {
@@ -160,6 +170,9 @@ type MutationResolver interface {
 	DeleteCustomer(ctx context.Context, id string) (string, error)
 	AttachCustomerSource(ctx context.Context, customerID string, sourceID string) (*datasource.CustomerSource, error)
 	DetachCustomerSource(ctx context.Context, customerID string, sourceID string) (string, error)
+}
+type ProviderStatusResolver interface {
+	Sync(ctx context.Context, obj *model.ProviderStatus) (*datasource.SyncStatus, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
@@ -558,12 +571,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProviderStatus.Sources(childComplexity), true
+	case "ProviderStatus.sync":
+		if e.ComplexityRoot.ProviderStatus.Sync == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderStatus.Sync(childComplexity), true
 	case "ProviderStatus.writes":
 		if e.ComplexityRoot.ProviderStatus.Writes == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ProviderStatus.Writes(childComplexity), true
+
+	case "ProviderSync.complete":
+		if e.ComplexityRoot.ProviderSync.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSync.Complete(childComplexity), true
+	case "ProviderSync.enabled":
+		if e.ComplexityRoot.ProviderSync.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSync.Enabled(childComplexity), true
+	case "ProviderSync.lastError":
+		if e.ComplexityRoot.ProviderSync.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSync.LastError(childComplexity), true
+	case "ProviderSync.lastRunAt":
+		if e.ComplexityRoot.ProviderSync.LastRunAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSync.LastRunAt(childComplexity), true
+	case "ProviderSync.records":
+		if e.ComplexityRoot.ProviderSync.Records == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSync.Records(childComplexity), true
 
 	case "Query.customer":
 		if e.ComplexityRoot.Query.Customer == nil {
@@ -904,6 +954,24 @@ type ProviderStatus {
   sources: Boolean!
   "Can create, update or delete customers (some operations may still be unsupported)."
   writes: Boolean!
+  "Where the background sync of this provider stands; null when the provider is not configured."
+  sync: ProviderSync
+}
+
+"""
+The background walk that keeps the record store and the identity index
+complete (configuration: sync.interval, per provider sync.providers).
+"""
+type ProviderSync {
+  "A sync is configured for this provider."
+  enabled: Boolean!
+  "A full walk of the provider's list has finished at least once."
+  complete: Boolean!
+  "Records of this provider the identity index holds."
+  records: Int!
+  lastRunAt: DateTime
+  "The last walk's error (its client-safe message), null after a walk that finished."
+  lastError: String
 }
 
 type Mutation {
@@ -1110,8 +1178,26 @@ func (ec *executionContext) childFields_ProviderStatus(ctx context.Context, fiel
 		return ec.fieldContext_ProviderStatus_sources(ctx, field)
 	case "writes":
 		return ec.fieldContext_ProviderStatus_writes(ctx, field)
+	case "sync":
+		return ec.fieldContext_ProviderStatus_sync(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProviderStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_ProviderSync(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_ProviderSync_enabled(ctx, field)
+	case "complete":
+		return ec.fieldContext_ProviderSync_complete(ctx, field)
+	case "records":
+		return ec.fieldContext_ProviderSync_records(ctx, field)
+	case "lastRunAt":
+		return ec.fieldContext_ProviderSync_lastRunAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_ProviderSync_lastError(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProviderSync", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3046,6 +3132,153 @@ func (ec *executionContext) _ProviderStatus_writes(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_ProviderStatus_writes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProviderStatus", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderStatus_sync(ctx context.Context, field graphql.CollectedField, obj *model.ProviderStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderStatus_sync(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProviderStatus().Sync(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *datasource.SyncStatus) graphql.Marshaler {
+			return ec.marshalOProviderSync2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚐSyncStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderStatus_sync(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProviderStatus",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderSync(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProviderSync_enabled(ctx context.Context, field graphql.CollectedField, obj *datasource.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSync_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSync_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSync", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderSync_complete(ctx context.Context, field graphql.CollectedField, obj *datasource.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSync_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSync_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSync", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderSync_records(ctx context.Context, field graphql.CollectedField, obj *datasource.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSync_records(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Records, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSync_records(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSync", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderSync_lastRunAt(ctx context.Context, field graphql.CollectedField, obj *datasource.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSync_lastRunAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastRunAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSync_lastRunAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSync", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderSync_lastError(ctx context.Context, field graphql.CollectedField, obj *datasource.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSync_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSync_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSync", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -5644,31 +5877,127 @@ func (ec *executionContext) _ProviderStatus(ctx context.Context, sel ast.Selecti
 		case "provider":
 			out.Values[i] = ec._ProviderStatus_provider(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "enabled":
 			out.Values[i] = ec._ProviderStatus_enabled(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "simulated":
 			out.Values[i] = ec._ProviderStatus_simulated(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "customers":
 			out.Values[i] = ec._ProviderStatus_customers(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "sources":
 			out.Values[i] = ec._ProviderStatus_sources(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "writes":
 			out.Values[i] = ec._ProviderStatus_writes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sync":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ProviderStatus_sync(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var providerSyncImplementors = []string{"ProviderSync"}
+
+func (ec *executionContext) _ProviderSync(ctx context.Context, sel ast.SelectionSet, obj *datasource.SyncStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, providerSyncImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProviderSync")
+		case "enabled":
+			out.Values[i] = ec._ProviderSync_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complete":
+			out.Values[i] = ec._ProviderSync_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "records":
+			out.Values[i] = ec._ProviderSync_records(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastRunAt":
+			out.Values[i] = ec._ProviderSync_lastRunAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._ProviderSync_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -6481,6 +6810,22 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNJSON2encodingᚋjsonᚐRawMessage(ctx context.Context, v any) (json.RawMessage, error) {
 	res, err := scalars.UnmarshalRawJSON(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -6993,6 +7338,13 @@ func (ec *executionContext) marshalOProvider2ᚕgithubᚗcomᚋfederatedᚑcusto
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOProviderSync2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚐSyncStatus(ctx context.Context, sel ast.SelectionSet, v *datasource.SyncStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ProviderSync(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

@@ -144,3 +144,15 @@ func providerStatuses(svc *ds.Service) []*model.ProviderStatus {
 	}
 	return out
 }
+
+// providerSync is provider p's sync state, nil when p is not configured here.
+func providerSync(ctx context.Context, svc *ds.Service, p ds.ProviderID) *ds.SyncStatus {
+	if svc.SyncStatus == nil || svc.Unavailable(p) != nil {
+		return nil
+	}
+	st, ok := svc.SyncStatus(ctx, p)
+	if !ok {
+		return nil
+	}
+	return &st
+}

@@ -127,6 +127,11 @@ func (r *mutationResolver) DetachCustomerSource(ctx context.Context, customerID 
 	return sourceID, nil
 }
 
+// Sync is the resolver for the sync field.
+func (r *providerStatusResolver) Sync(ctx context.Context, obj *model.ProviderStatus) (*ds.SyncStatus, error) {
+	return providerSync(ctx, service(ctx), obj.Provider), nil
+}
+
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
 	ref, err := ds.DecodeNodeID(id)
@@ -215,6 +220,9 @@ func (r *Resolver) CustomerSource() graph.CustomerSourceResolver { return &custo
 // Mutation returns graph.MutationResolver implementation.
 func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
 
+// ProviderStatus returns graph.ProviderStatusResolver implementation.
+func (r *Resolver) ProviderStatus() graph.ProviderStatusResolver { return &providerStatusResolver{r} }
+
 // Query returns graph.QueryResolver implementation.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
@@ -222,5 +230,6 @@ type (
 	customerResolver       struct{ *Resolver }
 	customerSourceResolver struct{ *Resolver }
 	mutationResolver       struct{ *Resolver }
+	providerStatusResolver struct{ *Resolver }
 	queryResolver          struct{ *Resolver }
 )

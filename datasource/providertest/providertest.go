@@ -7,6 +7,8 @@ package providertest
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
@@ -44,8 +47,32 @@ type Harness struct {
 // People is the demo world the suite runs against (smaller than the demo server's, for speed).
 func People() []demo.Person { return demo.People(120) }
 
-// Run runs the whole suite.
+// Run runs the whole suite twice: against the provider itself, and through
+// the cache layer (a fresh in-process cache per subtest), which must behave
+// the same to every caller.
 func Run(t *testing.T, h Harness) {
+	t.Helper()
+	t.Run("direct", func(t *testing.T) { run(t, h) })
+	cached := h
+	cached.Start = func(t *testing.T, people []demo.Person, o Options) (ds.CustomerProvider, *simkit.Kit) {
+		t.Helper()
+		prov, kit := h.Start(t, people, o)
+		return NewCache(t, nil).Wrap(prov), kit
+	}
+	t.Run("through the cache", func(t *testing.T) { run(t, cached) })
+}
+
+// NewCache is a cache layer for one test (shared: nil keeps it in process),
+// closed when the test ends.
+func NewCache(t *testing.T, shared cache.Shared) *cache.Layer {
+	t.Helper()
+	l := cache.New(cache.Options{Shared: shared, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	l.Start()
+	t.Cleanup(l.Close)
+	return l
+}
+
+func run(t *testing.T, h Harness) {
 	t.Helper()
 	people := People()
 	var want []string

@@ -79,8 +79,21 @@ func expectedKeys(exp []expectedSource, f ds.SourceFilter, p ds.ProviderID) []st
 	return out
 }
 
-// RunSources runs the conformance suite for a customer-source provider.
+// RunSources runs the conformance suite for a customer-source provider,
+// directly and through the cache layer.
 func RunSources(t *testing.T, h SourceHarness) {
+	t.Helper()
+	t.Run("direct", func(t *testing.T) { runSources(t, h) })
+	cached := h
+	cached.Start = func(t *testing.T, people []demo.Person, o Options) (ds.SourceProvider, *simkit.Kit) {
+		t.Helper()
+		prov, kit := h.Start(t, people, o)
+		return NewCache(t, nil).WrapSources(prov), kit
+	}
+	t.Run("through the cache", func(t *testing.T) { runSources(t, cached) })
+}
+
+func runSources(t *testing.T, h SourceHarness) {
 	t.Helper()
 	people := People()
 	exp := expectedSources(people, h.Provider)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/federated-customers/gateway/config"
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/carecloud"
 	ccsim "github.com/federated-customers/gateway/datasource/carecloud/sim"
 	"github.com/federated-customers/gateway/datasource/commercelayer"
@@ -37,7 +38,9 @@ const defaultCursorKey = "federated-customers/cursor/v1"
 type Built struct {
 	Service *ds.Service
 	// Sims holds the simulators started for simulate: true, by provider.
-	Sims    map[ds.ProviderID]http.Handler
+	Sims map[ds.ProviderID]http.Handler
+	// Sources is the cached customer-source provider, when one is configured.
+	Sources *cache.Sources
 	closers []func(context.Context) error
 }
 
@@ -62,8 +65,9 @@ func DemoProviders() map[string]yaml.Node {
 	return out
 }
 
-// Build starts simulators where asked and builds a client per configured provider.
-func Build(cfg *config.Config, people []demo.Person, log *slog.Logger) (*Built, error) {
+// Build starts simulators where asked and builds a client per configured
+// provider, each behind the cache layer when one is given.
+func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *slog.Logger) (*Built, error) {
 	b := &Built{Sims: map[ds.ProviderID]http.Handler{}}
 	key := cfg.CursorSecret
 	if key == "" {
@@ -92,6 +96,10 @@ func Build(cfg *config.Config, people []demo.Person, log *slog.Logger) (*Built, 
 			}, carecloud.New)
 			if err == nil {
 				svc.Sources = c
+				if layer != nil {
+					b.Sources = layer.WrapSources(c)
+					svc.Sources = b.Sources
+				}
 			}
 		case ds.Kintsugi:
 			svc.Customers[p], err = build(b, p, node, sim, hc, func() (http.Handler, func(string) kintsugi.Config) {
@@ -117,6 +125,9 @@ func Build(cfg *config.Config, people []demo.Person, log *slog.Logger) (*Built, 
 		if err != nil {
 			_ = b.Close(context.Background())
 			return nil, err
+		}
+		if prov, ok := svc.Customers[p]; ok && layer != nil {
+			svc.Customers[p] = layer.Wrap(prov)
 		}
 		if sim {
 			svc.Simulated[p] = true

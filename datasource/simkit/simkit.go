@@ -39,6 +39,7 @@ type Kit struct {
 	calls      []Call
 	faults     []Fault
 	latency    time.Duration
+	sticky     *Fault
 	writeError ErrorWriter
 }
 
@@ -58,6 +59,10 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 				k.faults = append(k.faults[:i], k.faults[i+1:]...)
 				break
 			}
+		}
+		if f == nil && k.sticky != nil && strings.HasPrefix(r.URL.Path, k.sticky.Path) {
+			ff := *k.sticky
+			f = &ff
 		}
 		lat := k.latency
 		k.mu.Unlock()
@@ -101,6 +106,14 @@ func (k *Kit) Inject(fs ...Fault) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.faults = append(k.faults, fs...)
+}
+
+// SetDown makes every later matching request fail with f until SetDown(nil):
+// a provider that stays down, as opposed to Inject's one-shot faults.
+func (k *Kit) SetDown(f *Fault) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.sticky = f
 }
 
 // Calls returns the requests received so far.

@@ -82,6 +82,8 @@ type ProviderStatus struct {
 	Sources bool `json:"sources"`
 	// Can create, update or delete customers (some operations may still be unsupported).
 	Writes bool `json:"writes"`
+	// Where the background sync of this provider stands; null when the provider is not configured.
+	Sync *datasource.SyncStatus `json:"sync,omitempty"`
 }
 
 type Query struct {

@@ -1,0 +1,539 @@
+package cache
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// Defaults of design.md's cache block.
+const (
+	DefaultTTL          = 60 * time.Second
+	DefaultStaleIfError = 24 * time.Hour
+	// opTimeout bounds one second-level operation, so a database that hangs
+	// costs a request at most this long before the level is taken out.
+	opTimeout = 500 * time.Millisecond
+	// pingEvery is how often an unreachable second level is probed.
+	pingEvery = time.Second
+	// purgeEvery and purgeBatch bound the background purge of expired rows.
+	purgeEvery = time.Minute
+	purgeBatch = 1000
+)
+
+// Options configure a Layer.
+type Options struct {
+	TTL          time.Duration // default 60s
+	StaleIfError time.Duration // default 24h
+	// MaxEntries and MaxBytes bound the first level (defaults 50,000 and 256 MiB).
+	MaxEntries int
+	MaxBytes   int64
+	// Shared is the second level (Postgres); nil keeps everything in process.
+	Shared Shared
+	Log    *slog.Logger
+	// Now is the clock (tests move it); default time.Now.
+	Now func() time.Time
+}
+
+// Layer is the cache shared by every wrapped provider of one gateway.
+type Layer struct {
+	ttl, stale time.Duration
+	l1         *Memory
+	shared     Shared
+	memIndex   *MemoryIndex
+	healthy    atomic.Bool
+	stateMu    sync.Mutex
+	lastErr    error
+	log        *slog.Logger
+	now        func() time.Time
+	flight     singleflight.Group
+
+	stop    chan struct{}
+	done    chan struct{}
+	started atomic.Bool
+	once    sync.Once
+}
+
+// New returns a layer; Start runs its background work (probe, purge).
+func New(o Options) *Layer {
+	if o.TTL <= 0 {
+		o.TTL = DefaultTTL
+	}
+	if o.StaleIfError <= 0 {
+		o.StaleIfError = DefaultStaleIfError
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	l := &Layer{ttl: o.TTL, stale: o.StaleIfError, shared: o.Shared, memIndex: NewMemoryIndex(),
+		log: o.Log, now: o.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	l.l1 = NewMemory(o.MaxEntries, o.MaxBytes, o.TTL+o.StaleIfError, o.Now)
+	return l
+}
+
+// Start probes the second level once (it is used only once it answers and
+// its migrations are applied), then runs its probe and purge until Close.
+func (l *Layer) Start() {
+	if l.started.Swap(true) {
+		return
+	}
+	if l.shared == nil {
+		close(l.done)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	err := l.shared.Ping(ctx)
+	cancel()
+	if err != nil {
+		l.stateMu.Lock()
+		l.lastErr = err
+		l.stateMu.Unlock()
+		l.log.Warn("postgres cache unreachable at start: serving from the in-process cache and live calls until it answers", "error", err)
+	} else {
+		l.healthy.Store(true)
+	}
+	go l.background()
+}
+
+// Close stops the background work.
+func (l *Layer) Close() {
+	l.once.Do(func() { close(l.stop) })
+	if l.started.Load() {
+		<-l.done
+	}
+}
+
+func (l *Layer) background() {
+	defer close(l.done)
+	ping := time.NewTicker(pingEvery)
+	defer ping.Stop()
+	lastPurge := time.Time{}
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-ping.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		err := l.shared.Ping(ctx)
+		cancel()
+		if err != nil {
+			l.fail(err)
+			continue
+		}
+		l.recover()
+		if time.Since(lastPurge) >= purgeEvery {
+			lastPurge = time.Now()
+			l.purge()
+		}
+	}
+}
+
+// purge deletes expired rows in bounded batches.
+func (l *Layer) purge() {
+	before := l.now().Add(-(l.ttl + l.stale))
+	for i := 0; i < 100; i++ {
+		select {
+		case <-l.stop:
+			return
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		n, err := l.shared.Purge(ctx, before, purgeBatch)
+		cancel()
+		if err != nil {
+			l.fail(err)
+			return
+		}
+		if n < purgeBatch {
+			return
+		}
+	}
+}
+
+// Ready reports the second level's state for /readyz: nil without one or
+// while it is reachable.
+func (l *Layer) Ready(ctx context.Context) error {
+	if l.shared == nil {
+		return nil
+	}
+	if l.healthy.Load() {
+		return nil
+	}
+	l.stateMu.Lock()
+	defer l.stateMu.Unlock()
+	return fmt.Errorf("postgres cache unreachable (serving from the in-process cache and live calls): %v", l.lastErr)
+}
+
+// level2 is the second level while it is reachable, else nil.
+func (l *Layer) level2() Shared {
+	if l.shared != nil && l.healthy.Load() {
+		return l.shared
+	}
+	return nil
+}
+
+// fail takes the second level out until a probe succeeds; it logs once per
+// change of state, not once per request.
+func (l *Layer) fail(err error) {
+	if l.shared == nil || err == nil {
+		return
+	}
+	l.stateMu.Lock()
+	defer l.stateMu.Unlock()
+	l.lastErr = err
+	if l.healthy.Swap(false) {
+		l.log.Warn("postgres cache unreachable: serving from the in-process cache and live calls", "error", err)
+	}
+}
+
+func (l *Layer) recover() {
+	if !l.healthy.Swap(true) {
+		l.log.Info("postgres cache reachable again")
+	}
+}
+
+// index is where identity look-ups read: the shared index while it is
+// reachable, else the in-process one.
+func (l *Layer) index() Index {
+	if s := l.level2(); s != nil {
+		return guardedIndex{l, s}
+	}
+	return l.memIndex
+}
+
+// Index is the identity index the graph reads.
+func (l *Layer) Index() ds.IdentityIndex { return indexView{l} }
+
+type indexView struct{ l *Layer }
+
+func (v indexView) ByEmail(ctx context.Context, scopes []ds.Scope, emails []string) ([]ds.Identity, error) {
+	return v.l.index().ByEmail(ctx, scopes, emails)
+}
+
+// get reads keys from the first level, then the second for those missing or
+// past their TTL there, keeping the newer copy of each.
+func (l *Layer) get(ctx context.Context, keys []string) map[string]Entry {
+	got, _ := l.l1.Get(ctx, keys)
+	s := l.level2()
+	if s == nil {
+		return got
+	}
+	var ask []string
+	for _, k := range keys {
+		if e, ok := got[k]; !ok || !l.fresh(e) {
+			ask = append(ask, k)
+		}
+	}
+	if len(ask) == 0 {
+		return got
+	}
+	octx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	more, err := s.Get(octx, ask)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.fail(err)
+		}
+		return got
+	}
+	var promote []Entry
+	for k, e := range more {
+		if have, ok := got[k]; !ok || e.StoredAt.After(have.StoredAt) {
+			got[k] = e
+			promote = append(promote, e)
+		}
+	}
+	_ = l.l1.Put(ctx, promote)
+	return got
+}
+
+// put stores entries in both levels; the second level's write outlives a
+// caller that has gone away, since the answer is good either way.
+func (l *Layer) put(ctx context.Context, entries []Entry) {
+	if len(entries) == 0 {
+		return
+	}
+	_ = l.l1.Put(ctx, entries)
+	if s := l.level2(); s != nil {
+		octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
+		defer cancel()
+		if err := s.Put(octx, entries); err != nil {
+			l.fail(err)
+		}
+	}
+}
+
+func (l *Layer) drop(ctx context.Context, p ds.ProviderID, cred string, kind Kind, ids []string) {
+	_ = l.l1.Drop(ctx, p, cred, kind, ids)
+	if s := l.level2(); s != nil {
+		octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
+		defer cancel()
+		if err := s.Drop(octx, p, cred, kind, ids); err != nil {
+			l.fail(err)
+		}
+	}
+}
+
+// putIdentities feeds the identity index (both levels, as put does).
+func (l *Layer) putIdentities(ctx context.Context, ids []ds.Identity) {
+	if len(ids) == 0 {
+		return
+	}
+	_ = l.memIndex.PutIdentities(ctx, ids)
+	if s := l.level2(); s != nil {
+		octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
+		defer cancel()
+		if err := s.PutIdentities(octx, ids); err != nil {
+			l.fail(err)
+		}
+	}
+}
+
+func (l *Layer) dropIdentities(ctx context.Context, p ds.ProviderID, cred string, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	_ = l.memIndex.DropIdentities(ctx, p, cred, ids)
+	if s := l.level2(); s != nil {
+		octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
+		defer cancel()
+		if err := s.DropIdentities(octx, p, cred, ids); err != nil {
+			l.fail(err)
+		}
+	}
+}
+
+func (l *Layer) age(e Entry) time.Duration { return max(0, l.now().Sub(e.StoredAt)) }
+func (l *Layer) fresh(e Entry) bool       { return l.age(e) < l.ttl }
+func (l *Layer) usable(e Entry) bool      { return l.age(e) < l.ttl+l.stale }
+
+// staleable reports whether err is a provider failure that a last good copy
+// may answer: the provider is down, slow or throttling, not a bad request.
+func staleable(err error) bool {
+	if _, ok := ds.ErrorProvider(err); !ok {
+		return false
+	}
+	switch ds.ErrorCode(err) {
+	case ds.CodeProviderUnavailable, ds.CodeProviderRateLimited:
+		return true
+	}
+	return false
+}
+
+// entryKey builds a key: provider, credential identity, kind, then a part
+// that is hashed when it is not a plain id.
+func entryKey(p ds.ProviderID, cred string, kind Kind, part string) string {
+	return p.Key() + "|" + cred + "|" + string(kind) + "|" + part
+}
+
+func hashKey(v any) string {
+	b, _ := json.Marshal(v)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// meta is what every entry of one wrapped provider shares.
+type meta struct {
+	l    *Layer
+	p    ds.ProviderID
+	cred string
+}
+
+func (m meta) entry(kind Kind, key, recordID string, v any, at time.Time) (Entry, bool) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		m.l.log.Error("cache: cannot encode an answer; it is not cached", "provider", m.p.Key(), "error", err)
+		return Entry{}, false
+	}
+	return Entry{Key: key, Provider: m.p, Credential: m.cred, Kind: kind, RecordID: recordID, Body: b, StoredAt: at}, true
+}
+
+// one answers a single-key read: fresh copy, else one coalesced upstream
+// call, else (when the provider failed) the last good copy.
+func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(context.Context) (T, error), also func(T, time.Time) ([]Entry, []ds.Identity)) (T, error) {
+	var zero T
+	l := m.l
+	have, cached := l.get(ctx, []string{key})[key]
+	if cached && l.fresh(have) {
+		var v T
+		if err := json.Unmarshal(have.Body, &v); err == nil {
+			ds.RecordCached(ctx, m.p, ds.Cache, l.age(have))
+			return v, nil
+		}
+	}
+	v, err := coalesce(ctx, l, key, func(ctx context.Context) (T, error) {
+		v, err := fetch(ctx)
+		if err != nil {
+			return v, err
+		}
+		at := l.now()
+		var entries []Entry
+		if e, ok := m.entry(kind, key, "", v, at); ok {
+			entries = append(entries, e)
+		}
+		var ids []ds.Identity
+		if also != nil {
+			more, idents := also(v, at)
+			entries = append(entries, more...)
+			ids = idents
+		}
+		l.put(ctx, entries)
+		l.putIdentities(ctx, ids)
+		return v, nil
+	}, m.p)
+	if err == nil {
+		return v, nil
+	}
+	if cached && staleable(err) && l.usable(have) {
+		var sv T
+		if json.Unmarshal(have.Body, &sv) == nil {
+			m.served(ctx, err, have)
+			return sv, nil
+		}
+	}
+	return zero, err
+}
+
+// served reports a stale answer: freshness STALE with its age, and a warning
+// that says why.
+func (m meta) served(ctx context.Context, cause error, e Entry) {
+	age := m.l.age(e)
+	ds.RecordCached(ctx, m.p, ds.Stale, age)
+	p := m.p
+	ds.Warn(ctx, ds.Warning{Code: ds.ErrorCode(cause), Provider: &p, Message: fmt.Sprintf(
+		"%s failed (%s); serving its last good copy from %s ago", m.p, ds.ErrorCode(cause), age.Round(time.Second))})
+}
+
+// coalesce makes identical calls in flight one upstream call. A follower
+// whose leader was cancelled (its client went away) calls again itself.
+func coalesce[T any](ctx context.Context, l *Layer, key string, fn func(context.Context) (T, error), p ds.ProviderID) (T, error) {
+	leader := false
+	ch := l.flight.DoChan(key, func() (any, error) {
+		leader = true
+		return fn(ctx)
+	})
+	var zero T
+	select {
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	case r := <-ch:
+		if !leader && r.Err != nil && (errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, context.DeadlineExceeded)) && ctx.Err() == nil {
+			return fn(ctx)
+		}
+		if !leader && r.Err == nil {
+			ds.RecordCached(ctx, p, ds.Live, 0) // answered by another request's live call
+		}
+		if r.Err != nil {
+			return zero, r.Err
+		}
+		return r.Val.(T), nil
+	}
+}
+
+// batch answers a keyed look-up: fresh copies, one coalesced upstream call
+// for the rest, last good copies where that call failed. keep stores what
+// the call returned under each requested key; absent keys go to gone.
+func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf func(string) string,
+	fetch func(context.Context, []string) (map[string]T, error),
+	store func(id string, v T, at time.Time) []Entry, gone func(ctx context.Context, ids []string)) (map[string]T, error) {
+	l := m.l
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = keyOf(id)
+	}
+	have := l.get(ctx, keys)
+	out := make(map[string]T, len(ids))
+	var missing []string
+	var oldest time.Duration
+	hits := 0
+	for i, id := range ids {
+		if e, ok := have[keys[i]]; ok && l.fresh(e) {
+			var v T
+			if json.Unmarshal(e.Body, &v) == nil {
+				out[id] = v
+				hits++
+				oldest = max(oldest, l.age(e))
+				continue
+			}
+		}
+		missing = append(missing, id)
+	}
+	if hits > 0 {
+		ds.RecordCached(ctx, m.p, ds.Cache, oldest)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	sorted := append([]string(nil), missing...)
+	sort.Strings(sorted)
+	flightKey := entryKey(m.p, m.cred, kind, "batch:"+hashKey(sorted))
+	got, err := coalesce(ctx, l, flightKey, func(ctx context.Context) (map[string]T, error) {
+		got, err := fetch(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		at := l.now()
+		var entries []Entry
+		var absent []string
+		for _, id := range missing {
+			v, ok := got[id]
+			if !ok && gone != nil {
+				absent = append(absent, id)
+				continue
+			}
+			entries = append(entries, store(id, v, at)...)
+		}
+		l.put(ctx, entries)
+		if len(absent) > 0 {
+			gone(ctx, absent)
+		}
+		return got, nil
+	}, m.p)
+	if err == nil {
+		for _, id := range missing {
+			if v, ok := got[id]; ok {
+				out[id] = v
+			} else if gone == nil {
+				var zero T
+				out[id] = zero
+			}
+		}
+		return out, nil
+	}
+	if !staleable(err) {
+		return out, err
+	}
+	unresolved := false
+	for i, id := range ids {
+		if _, ok := out[id]; ok {
+			continue
+		}
+		e, ok := have[keys[i]]
+		var v T
+		if !ok || !l.usable(e) || json.Unmarshal(e.Body, &v) != nil {
+			unresolved = true
+			continue
+		}
+		out[id] = v
+		m.served(ctx, err, e)
+	}
+	if unresolved {
+		return out, err
+	}
+	return out, nil
+}

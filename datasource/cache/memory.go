@@ -1,0 +1,224 @@
+package cache
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// Memory is the in-process first level: an LRU bounded by entries and by
+// bytes, so a burst of large pages cannot grow the process without limit.
+type Memory struct {
+	mu       sync.Mutex
+	lru      *simplelru.LRU[string, Entry]
+	bytes    int64
+	maxBytes int64
+	// maxAge drops entries past their stale window on read.
+	maxAge time.Duration
+	now    func() time.Time
+}
+
+// NewMemory returns a first level of at most maxEntries entries and maxBytes
+// bytes of bodies (0 = the defaults, 50,000 and 256 MiB).
+func NewMemory(maxEntries int, maxBytes int64, maxAge time.Duration, now func() time.Time) *Memory {
+	if maxEntries <= 0 {
+		maxEntries = 50_000
+	}
+	if maxBytes <= 0 {
+		maxBytes = 256 << 20
+	}
+	if now == nil {
+		now = time.Now
+	}
+	m := &Memory{maxBytes: maxBytes, maxAge: maxAge, now: now}
+	m.lru, _ = simplelru.NewLRU(maxEntries, func(_ string, e Entry) { m.bytes -= entrySize(e) })
+	return m
+}
+
+func entrySize(e Entry) int64 { return int64(len(e.Body) + len(e.Key) + len(e.RecordID) + 64) }
+
+// Get returns the entries held among keys.
+func (m *Memory) Get(_ context.Context, keys []string) (map[string]Entry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]Entry, len(keys))
+	now := m.now()
+	for _, k := range keys {
+		e, ok := m.lru.Get(k)
+		if !ok {
+			continue
+		}
+		if m.maxAge > 0 && now.Sub(e.StoredAt) > m.maxAge {
+			m.lru.Remove(k)
+			continue
+		}
+		out[k] = e
+	}
+	return out, nil
+}
+
+// Put stores entries, evicting the least recently used past either bound.
+func (m *Memory) Put(_ context.Context, entries []Entry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range entries {
+		size := entrySize(e)
+		if size > m.maxBytes {
+			continue // one entry larger than the whole level is not kept
+		}
+		if old, ok := m.lru.Peek(e.Key); ok {
+			if old.StoredAt.After(e.StoredAt) {
+				continue // a newer copy is already here
+			}
+			m.lru.Remove(e.Key)
+		}
+		m.lru.Add(e.Key, e)
+		m.bytes += size
+		for m.bytes > m.maxBytes {
+			m.lru.RemoveOldest()
+		}
+	}
+	return nil
+}
+
+// Drop removes a provider credential's entries of kind (records: of ids).
+func (m *Memory) Drop(_ context.Context, p ds.ProviderID, cred string, kind Kind, ids []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	for _, k := range m.lru.Keys() {
+		e, ok := m.lru.Peek(k)
+		if !ok || e.Provider != p || e.Credential != cred || e.Kind != kind {
+			continue
+		}
+		if kind == KindRecord && ids != nil && !want[e.RecordID] {
+			continue
+		}
+		m.lru.Remove(k)
+	}
+	return nil
+}
+
+// Len is the number of entries held (for tests and metrics).
+func (m *Memory) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lru.Len()
+}
+
+// MemoryIndex is the in-process identity index and sync state, used alone
+// without a database and as the fallback while the database is unreachable.
+type MemoryIndex struct {
+	mu      sync.Mutex
+	records map[ds.Scope]map[string]ds.Identity
+	byEmail map[string]map[indexKey]bool
+	syncs   map[ds.Scope]ds.SyncStatus
+	locks   map[string]bool
+}
+
+type indexKey struct {
+	scope ds.Scope
+	id    string
+}
+
+// NewMemoryIndex returns an empty index.
+func NewMemoryIndex() *MemoryIndex {
+	return &MemoryIndex{records: map[ds.Scope]map[string]ds.Identity{}, byEmail: map[string]map[indexKey]bool{},
+		syncs: map[ds.Scope]ds.SyncStatus{}, locks: map[string]bool{}}
+}
+
+func (x *MemoryIndex) PutIdentities(_ context.Context, ids []ds.Identity) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, id := range ids {
+		s := ds.Scope{Provider: id.Provider, Credential: id.Credential}
+		recs := x.records[s]
+		if recs == nil {
+			recs = map[string]ds.Identity{}
+			x.records[s] = recs
+		}
+		k := indexKey{s, id.VendorID}
+		if old, ok := recs[id.VendorID]; ok && old.Email != "" {
+			delete(x.byEmail[old.Email], k)
+		}
+		recs[id.VendorID] = id
+		if id.Email != "" {
+			if x.byEmail[id.Email] == nil {
+				x.byEmail[id.Email] = map[indexKey]bool{}
+			}
+			x.byEmail[id.Email][k] = true
+		}
+	}
+	return nil
+}
+
+func (x *MemoryIndex) DropIdentities(_ context.Context, p ds.ProviderID, cred string, vendorIDs []string) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	s := ds.Scope{Provider: p, Credential: cred}
+	for _, v := range vendorIDs {
+		if old, ok := x.records[s][v]; ok {
+			delete(x.byEmail[old.Email], indexKey{s, v})
+			delete(x.records[s], v)
+		}
+	}
+	return nil
+}
+
+func (x *MemoryIndex) ByEmail(_ context.Context, scopes []ds.Scope, emails []string) ([]ds.Identity, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	allowed := map[ds.Scope]bool{}
+	for _, s := range scopes {
+		allowed[s] = true
+	}
+	var out []ds.Identity
+	for _, e := range emails {
+		for k := range x.byEmail[ds.NormalizeEmail(e)] {
+			if allowed[k.scope] {
+				out = append(out, x.records[k.scope][k.id])
+			}
+		}
+	}
+	return out, nil
+}
+
+func (x *MemoryIndex) CountIdentities(_ context.Context, p ds.ProviderID, cred string) (int, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.records[ds.Scope{Provider: p, Credential: cred}]), nil
+}
+
+func (x *MemoryIndex) SyncState(_ context.Context, p ds.ProviderID, cred string) (ds.SyncStatus, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.syncs[ds.Scope{Provider: p, Credential: cred}], nil
+}
+
+func (x *MemoryIndex) PutSyncState(_ context.Context, p ds.ProviderID, cred string, s ds.SyncStatus) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.syncs[ds.Scope{Provider: p, Credential: cred}] = s
+	return nil
+}
+
+func (x *MemoryIndex) TryLock(_ context.Context, name string) (func(), bool, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.locks[name] {
+		return nil, false, nil
+	}
+	x.locks[name] = true
+	return func() {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		delete(x.locks, name)
+	}, true, nil
+}

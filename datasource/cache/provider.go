@@ -1,0 +1,195 @@
+package cache
+
+import (
+	"context"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// Provider is a customer provider behind the cache. It is itself a
+// ds.CustomerProvider, so the conformance suite runs through it unchanged.
+type Provider struct {
+	inner ds.CustomerProvider
+	m     meta
+}
+
+// credentialOf is the provider's credential identity ("" when it has none).
+func credentialOf(p any) string {
+	if c, ok := p.(ds.Credentialed); ok {
+		return c.CredentialID()
+	}
+	return ""
+}
+
+// Wrap puts p behind the cache. The result writes (and attaches payment
+// sources) exactly when p does, so capability checks see the same provider.
+func (l *Layer) Wrap(p ds.CustomerProvider) ds.CustomerProvider {
+	c := &Provider{inner: p, m: meta{l: l, p: p.ID(), cred: credentialOf(p)}}
+	w, writes := p.(ds.CustomerWriter)
+	a, attaches := p.(ds.SourceAttacher)
+	switch {
+	case writes && attaches:
+		return &writingAttacher{&writing{c, w}, a}
+	case writes:
+		return &writing{c, w}
+	case attaches:
+		return &attaching{c, a}
+	}
+	return c
+}
+
+// Unwrap returns the provider behind the cache.
+func (c *Provider) Unwrap() ds.CustomerProvider { return c.inner }
+
+func (c *Provider) ID() ds.ProviderID           { return c.inner.ID() }
+func (c *Provider) CanFilter(f ds.Filter) error { return c.inner.CanFilter(f) }
+func (c *Provider) CanOrder(o ds.Order) error   { return c.inner.CanOrder(o) }
+func (c *Provider) MaxBatch() int               { return c.inner.MaxBatch() }
+func (c *Provider) CredentialID() string        { return c.m.cred }
+func (c *Provider) recordKey(id string) string  { return entryKey(c.m.p, c.m.cred, KindRecord, id) }
+func (c *Provider) scope() ds.Scope             { return ds.Scope{Provider: c.m.p, Credential: c.m.cred} }
+func (c *Provider) layer() *Layer               { return c.m.l }
+func (c *Provider) identity(cu *ds.Customer, at time.Time) ds.Identity {
+	return ds.IdentityOf(cu, c.m.cred, at)
+}
+
+// records are the record entries and index entries of customers just read.
+func (c *Provider) records(cs []*ds.Customer, at time.Time) ([]Entry, []ds.Identity) {
+	entries := make([]Entry, 0, len(cs))
+	ids := make([]ds.Identity, 0, len(cs))
+	for _, cu := range cs {
+		if e, ok := c.m.entry(KindRecord, c.recordKey(cu.ProviderID), cu.ProviderID, cu, at); ok {
+			entries = append(entries, e)
+		}
+		ids = append(ids, c.identity(cu, at))
+	}
+	return entries, ids
+}
+
+// ListCustomers serves a page from the cache, or reads it and stores the
+// page and every record in it.
+func (c *Provider) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
+	key := entryKey(c.m.p, c.m.cred, KindPage, hashKey(req))
+	return one(ctx, c.m, KindPage, key, func(ctx context.Context) (ds.Page[*ds.Customer], error) {
+		return c.inner.ListCustomers(ctx, req)
+	}, func(p ds.Page[*ds.Customer], at time.Time) ([]Entry, []ds.Identity) {
+		return c.records(p.Items, at)
+	})
+}
+
+// GetCustomers serves records from the cache and looks up only the rest, in
+// one call; ids the vendor no longer has are dropped from the store.
+func (c *Provider) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {
+	got, err := batch(ctx, c.m, KindRecord, ids, c.recordKey,
+		func(ctx context.Context, missing []string) (map[string]*ds.Customer, error) {
+			cs, err := c.inner.GetCustomers(ctx, missing)
+			if err != nil {
+				return nil, err
+			}
+			out := make(map[string]*ds.Customer, len(cs))
+			for _, cu := range cs {
+				out[cu.ProviderID] = cu
+			}
+			return out, nil
+		},
+		func(id string, cu *ds.Customer, at time.Time) []Entry {
+			entries, idents := c.records([]*ds.Customer{cu}, at)
+			c.m.l.putIdentities(ctx, idents)
+			return entries
+		},
+		func(ctx context.Context, absent []string) {
+			c.m.l.drop(ctx, c.m.p, c.m.cred, KindRecord, absent)
+			c.m.l.dropIdentities(ctx, c.m.p, c.m.cred, absent)
+		})
+	out := make([]*ds.Customer, 0, len(got))
+	seen := make(map[string]bool, len(got))
+	for _, id := range ids {
+		if cu := got[id]; cu != nil && !seen[id] {
+			seen[id] = true
+			out = append(out, cu)
+		}
+	}
+	return out, err
+}
+
+// invalidate forgets what a write changed: the record and every list page
+// of this provider credential (a page may hold the record, or miss a new one).
+func (c *Provider) invalidate(ctx context.Context, ids ...string) {
+	l := c.m.l
+	if len(ids) > 0 {
+		l.drop(ctx, c.m.p, c.m.cred, KindRecord, ids)
+	}
+	l.drop(ctx, c.m.p, c.m.cred, KindPage, nil)
+}
+
+func (c *Provider) stored(ctx context.Context, cu *ds.Customer) {
+	if cu == nil {
+		return
+	}
+	entries, ids := c.records([]*ds.Customer{cu}, c.m.l.now())
+	c.m.l.put(ctx, entries)
+	c.m.l.putIdentities(ctx, ids)
+}
+
+type writing struct {
+	*Provider
+	w ds.CustomerWriter
+}
+
+func (c *writing) CreateCustomer(ctx context.Context, in ds.CustomerInput) (*ds.Customer, error) {
+	cu, err := c.w.CreateCustomer(ctx, in)
+	c.invalidate(ctx)
+	if err == nil {
+		c.stored(ctx, cu)
+	}
+	return cu, err
+}
+
+func (c *writing) UpdateCustomer(ctx context.Context, id string, in ds.CustomerInput) (*ds.Customer, error) {
+	cu, err := c.w.UpdateCustomer(ctx, id, in)
+	c.invalidate(ctx, id) // also when the outcome is unknown (a timeout)
+	if err == nil {
+		c.stored(ctx, cu)
+	}
+	return cu, err
+}
+
+func (c *writing) DeleteCustomer(ctx context.Context, id string) error {
+	err := c.w.DeleteCustomer(ctx, id)
+	c.invalidate(ctx, id)
+	if err == nil {
+		c.m.l.dropIdentities(ctx, c.m.p, c.m.cred, []string{id})
+	}
+	return err
+}
+
+type attaching struct {
+	*Provider
+	a ds.SourceAttacher
+}
+
+func (c *attaching) AttachSource(ctx context.Context, customerID, sourceID string) (*ds.CustomerSource, error) {
+	s, err := c.a.AttachSource(ctx, customerID, sourceID)
+	c.invalidate(ctx, customerID)
+	return s, err
+}
+
+func (c *attaching) DetachSource(ctx context.Context, customerID, sourceID string) error {
+	err := c.a.DetachSource(ctx, customerID, sourceID)
+	c.invalidate(ctx, customerID)
+	return err
+}
+
+type writingAttacher struct {
+	*writing
+	a ds.SourceAttacher
+}
+
+func (c *writingAttacher) AttachSource(ctx context.Context, customerID, sourceID string) (*ds.CustomerSource, error) {
+	return (&attaching{c.Provider, c.a}).AttachSource(ctx, customerID, sourceID)
+}
+
+func (c *writingAttacher) DetachSource(ctx context.Context, customerID, sourceID string) error {
+	return (&attaching{c.Provider, c.a}).DetachSource(ctx, customerID, sourceID)
+}

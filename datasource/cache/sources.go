@@ -1,0 +1,92 @@
+package cache
+
+import (
+	"context"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// Sources is a customer-source provider (CareCloud) behind the cache.
+type Sources struct {
+	inner ds.SourceProvider
+	m     meta
+}
+
+// WrapSources puts a customer-source provider behind the cache.
+func (l *Layer) WrapSources(p ds.SourceProvider) *Sources {
+	return &Sources{inner: p, m: meta{l: l, p: p.ID(), cred: credentialOf(p)}}
+}
+
+func (s *Sources) ID() ds.ProviderID    { return s.inner.ID() }
+func (s *Sources) MaxBatch() int        { return s.inner.MaxBatch() }
+func (s *Sources) CredentialID() string { return s.m.cred }
+
+// Unwrap returns the provider behind the cache.
+func (s *Sources) Unwrap() ds.SourceProvider { return s.inner }
+
+// ListSources serves a page of source records from the cache or reads it.
+func (s *Sources) ListSources(ctx context.Context, req ds.ListRequest[ds.SourceFilter]) (ds.Page[*ds.CustomerSource], error) {
+	key := entryKey(s.m.p, s.m.cred, KindPage, hashKey(req))
+	return one(ctx, s.m, KindPage, key, func(ctx context.Context) (ds.Page[*ds.CustomerSource], error) {
+		return s.inner.ListSources(ctx, req)
+	}, nil)
+}
+
+// SourcesByExternalIDs serves each external id's records from the cache and
+// looks up the rest in one call.
+func (s *Sources) SourcesByExternalIDs(ctx context.Context, ids []string) ([]*ds.CustomerSource, error) {
+	return s.lookup(ctx, "x:", ids, s.inner.SourcesByExternalIDs, func(r *ds.CustomerSource) []string { return r.ExternalIDs })
+}
+
+// SourcesByCustomers serves each customer's records from the cache and looks
+// up the rest in one call.
+func (s *Sources) SourcesByCustomers(ctx context.Context, ids []string) ([]*ds.CustomerSource, error) {
+	return s.lookup(ctx, "c:", ids, s.inner.SourcesByCustomers, func(r *ds.CustomerSource) []string { return []string{r.CustomerID} })
+}
+
+func (s *Sources) lookup(ctx context.Context, prefix string, ids []string,
+	fetch func(context.Context, []string) ([]*ds.CustomerSource, error), keysOf func(*ds.CustomerSource) []string) ([]*ds.CustomerSource, error) {
+	keyOf := func(id string) string { return entryKey(s.m.p, s.m.cred, KindLookup, prefix+id) }
+	got, err := batch(ctx, s.m, KindLookup, ids, keyOf,
+		func(ctx context.Context, missing []string) (map[string][]*ds.CustomerSource, error) {
+			rs, err := fetch(ctx, missing)
+			if err != nil {
+				return nil, err
+			}
+			want := make(map[string]bool, len(missing))
+			for _, id := range missing {
+				want[id] = true
+			}
+			out := make(map[string][]*ds.CustomerSource, len(missing))
+			for _, r := range rs {
+				for _, k := range keysOf(r) {
+					if want[k] {
+						out[k] = append(out[k], r)
+					}
+				}
+			}
+			return out, nil
+		},
+		func(id string, rs []*ds.CustomerSource, at time.Time) []Entry {
+			if rs == nil {
+				rs = []*ds.CustomerSource{} // "no records" is an answer too
+			}
+			e, ok := s.m.entry(KindLookup, keyOf(id), "", rs, at)
+			if !ok {
+				return nil
+			}
+			return []Entry{e}
+		}, nil)
+	var out []*ds.CustomerSource
+	seen := map[string]bool{}
+	for _, id := range ids {
+		for _, r := range got[id] {
+			if k := r.NodeID(); !seen[k] {
+				seen[k] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out, err
+}

@@ -1,0 +1,256 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+const (
+	// syncPageLimit asks for the largest page; each vendor caps it at its own maximum.
+	syncPageLimit = 1000
+	// maxSyncPages bounds one walk, whatever a vendor's pagination does.
+	maxSyncPages = 100_000
+	// DefaultSyncGap spaces a sync's calls so it never takes more than a
+	// small share of a vendor's quota (5 calls/s).
+	DefaultSyncGap = 200 * time.Millisecond
+)
+
+// SyncOptions configure the background sync.
+type SyncOptions struct {
+	// Interval is each provider's period; absent or 0 means no sync.
+	Interval map[ds.ProviderID]time.Duration
+	// Gap is the pause between two calls of one walk (default DefaultSyncGap;
+	// negative: none, for tests).
+	Gap time.Duration
+}
+
+// Syncer walks each provider's whole list in the background so the record
+// store and the identity index hold every record, not just those asked for.
+type Syncer struct {
+	l         *Layer
+	opts      SyncOptions
+	customers map[ds.ProviderID]*Provider
+	sources   *Sources
+	wg        sync.WaitGroup
+}
+
+type based interface{ base() *Provider }
+
+func (c *Provider) base() *Provider { return c }
+
+// NewSyncer syncs the wrapped providers (results of Wrap and WrapSources).
+func (l *Layer) NewSyncer(opts SyncOptions, customers []ds.CustomerProvider, sources *Sources) *Syncer {
+	if opts.Gap == 0 {
+		opts.Gap = DefaultSyncGap
+	}
+	s := &Syncer{l: l, opts: opts, customers: map[ds.ProviderID]*Provider{}, sources: sources}
+	for _, c := range customers {
+		if b, ok := c.(based); ok {
+			s.customers[c.ID()] = b.base()
+		}
+	}
+	return s
+}
+
+// Run syncs every provider with an interval, at once and then every
+// interval, until ctx ends. It returns at once.
+func (s *Syncer) Run(ctx context.Context) {
+	for p, every := range s.opts.Interval {
+		if every <= 0 || !s.has(p) {
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				if err := s.SyncNow(ctx, p); err != nil && ctx.Err() == nil {
+					s.l.log.Warn("sync failed", "provider", p.Key(), "error", err)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	}
+}
+
+// Wait returns once every walk started by Run has stopped (after ctx ended).
+func (s *Syncer) Wait() { s.wg.Wait() }
+
+func (s *Syncer) has(p ds.ProviderID) bool {
+	_, ok := s.customers[p]
+	return ok || (s.sources != nil && s.sources.ID() == p)
+}
+
+func (s *Syncer) cred(p ds.ProviderID) string {
+	if c, ok := s.customers[p]; ok {
+		return c.m.cred
+	}
+	if s.sources != nil && s.sources.ID() == p {
+		return s.sources.m.cred
+	}
+	return ""
+}
+
+// Status is where provider p's sync stands.
+func (s *Syncer) Status(ctx context.Context, p ds.ProviderID) (ds.SyncStatus, bool) {
+	if s == nil || !s.has(p) {
+		return ds.SyncStatus{}, false
+	}
+	cred := s.cred(p)
+	idx := s.l.index()
+	st, _ := idx.SyncState(ctx, p, cred)
+	st.Enabled = s.opts.Interval[p] > 0
+	st.Records, _ = idx.CountIdentities(ctx, p, cred)
+	return st, true
+}
+
+// SyncNow walks provider p's whole list once, unless another replica (or
+// goroutine) is walking it now. It records the outcome in the sync state.
+func (s *Syncer) SyncNow(ctx context.Context, p ds.ProviderID) error {
+	if !s.has(p) {
+		return fmt.Errorf("%s is not configured", p)
+	}
+	cred := s.cred(p)
+	idx := s.l.index()
+	release, ok, err := idx.TryLock(ctx, "sync:"+p.Key()+":"+cred)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return nil // someone else is syncing this provider credential
+	}
+	defer release()
+	started := s.l.now()
+	var walkErr error
+	if c, ok := s.customers[p]; ok {
+		walkErr = s.walkCustomers(ctx, c)
+	} else {
+		walkErr = s.walkSources(ctx)
+	}
+	st, _ := idx.SyncState(ctx, p, cred)
+	st.LastRunAt = &started
+	if walkErr != nil {
+		msg := walkErr.Error()
+		if e, ok := walkErr.(*ds.Error); ok {
+			msg = string(e.Code) + ": " + e.Message // the client-safe part only
+		}
+		st.LastError = &msg
+	} else {
+		st.Complete, st.LastError = true, nil
+	}
+	_ = s.l.index().PutSyncState(ctx, p, cred, st)
+	return walkErr
+}
+
+// pause spaces a walk's calls; false when ctx ended.
+func (s *Syncer) pause(ctx context.Context) bool {
+	if s.opts.Gap <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(s.opts.Gap)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (s *Syncer) walkCustomers(ctx context.Context, c *Provider) error {
+	token := ""
+	for i := 0; i < maxSyncPages; i++ {
+		if i > 0 && !s.pause(ctx) {
+			return ctx.Err()
+		}
+		page, err := c.inner.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Token: token, Limit: syncPageLimit})
+		if err != nil {
+			return err
+		}
+		entries, ids := c.records(page.Items, s.l.now())
+		s.l.put(ctx, entries)
+		s.l.putIdentities(ctx, ids)
+		if page.Next == "" {
+			return nil
+		}
+		if page.Next == token {
+			return ds.ProviderErrorf(c.m.p, ds.CodeProviderUnavailable, "the provider's pagination did not advance")
+		}
+		token = page.Next
+	}
+	return ds.ProviderErrorf(c.m.p, ds.CodeProviderUnavailable, "the list did not end after %d pages", maxSyncPages)
+}
+
+// walkSources reads every CareCloud source record; each CareCloud customer
+// goes into the index with its records as references, and each customer's
+// and external id's records into the store.
+func (s *Syncer) walkSources(ctx context.Context) error {
+	src := s.sources
+	byCustomer := map[string][]*ds.CustomerSource{}
+	byExternal := map[string][]*ds.CustomerSource{}
+	var order []string
+	token := ""
+	for i := 0; ; i++ {
+		if i >= maxSyncPages {
+			return ds.ProviderErrorf(src.m.p, ds.CodeProviderUnavailable, "the list did not end after %d pages", maxSyncPages)
+		}
+		if i > 0 && !s.pause(ctx) {
+			return ctx.Err()
+		}
+		page, err := src.inner.ListSources(ctx, ds.ListRequest[ds.SourceFilter]{Token: token, Limit: syncPageLimit})
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Items {
+			if _, ok := byCustomer[r.CustomerID]; !ok {
+				order = append(order, r.CustomerID)
+			}
+			byCustomer[r.CustomerID] = append(byCustomer[r.CustomerID], r)
+			for _, x := range r.ExternalIDs {
+				byExternal[x] = append(byExternal[x], r)
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		if page.Next == token {
+			return ds.ProviderErrorf(src.m.p, ds.CodeProviderUnavailable, "the provider's pagination did not advance")
+		}
+		token = page.Next
+	}
+	at := s.l.now()
+	var entries []Entry
+	ids := make([]ds.Identity, 0, len(order))
+	for _, cid := range order {
+		rs := byCustomer[cid]
+		if e, ok := src.m.entry(KindLookup, entryKey(src.m.p, src.m.cred, KindLookup, "c:"+cid), "", rs, at); ok {
+			entries = append(entries, e)
+		}
+		id := ds.Identity{Provider: src.m.p, Credential: src.m.cred, VendorID: cid, SeenAt: at}
+		for _, r := range rs {
+			ref := ds.Ref{Kind: r.Kind, SourceID: r.SourceID, ExternalIDs: r.ExternalIDs}
+			if r.SourceName != nil {
+				ref.SourceName = *r.SourceName
+			}
+			id.Refs = append(id.Refs, ref)
+		}
+		ids = append(ids, id)
+	}
+	for x, rs := range byExternal {
+		if e, ok := src.m.entry(KindLookup, entryKey(src.m.p, src.m.cred, KindLookup, "x:"+x), "", rs, at); ok {
+			entries = append(entries, e)
+		}
+	}
+	s.l.put(ctx, entries)
+	s.l.putIdentities(ctx, ids)
+	return nil
+}
