@@ -319,8 +319,8 @@ func (l *Layer) dropIdentities(ctx context.Context, p ds.ProviderID, cred string
 }
 
 func (l *Layer) age(e Entry) time.Duration { return max(0, l.now().Sub(e.StoredAt)) }
-func (l *Layer) fresh(e Entry) bool       { return l.age(e) < l.ttl }
-func (l *Layer) usable(e Entry) bool      { return l.age(e) < l.ttl+l.stale }
+func (l *Layer) fresh(e Entry) bool        { return l.age(e) < l.ttl }
+func (l *Layer) usable(e Entry) bool       { return l.age(e) < l.ttl+l.stale }
 
 // staleable reports whether err is a provider failure that a last good copy
 // may answer: the provider is down, slow or throttling, not a bad request.
