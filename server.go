@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -52,6 +53,9 @@ type Main struct {
 	stopSync context.CancelFunc
 	srv      *http.Server
 	done     chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Run loads the configuration, starts the providers and the HTTP server, and
@@ -185,8 +189,13 @@ func (m *Main) closeCache() {
 }
 
 // Close shuts the server down gracefully, then the sync, the cache and the
-// simulators.
+// simulators. Later calls return the first call's result.
 func (m *Main) Close(ctx context.Context) error {
+	m.closeOnce.Do(func() { m.closeErr = m.close(ctx) })
+	return m.closeErr
+}
+
+func (m *Main) close(ctx context.Context) error {
 	var errs []error
 	if m.srv != nil {
 		errs = append(errs, m.srv.Shutdown(ctx))

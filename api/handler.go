@@ -284,7 +284,7 @@ func addReport(ctx context.Context, resp *graphql.Response) {
 				"freshness":  string(s.Freshness),
 			}
 			if s.Freshness != ds.Live {
-				line["ageSeconds"] = int(s.Age / time.Second) // how old the oldest cached copy served is
+				line["ageSeconds"] = int(s.Age.Round(time.Second) / time.Second) // how old the oldest cached copy served is
 			}
 			list = append(list, line)
 		}

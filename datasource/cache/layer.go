@@ -76,6 +76,9 @@ func New(o Options) *Layer {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	clock := o.Now
+	// Postgres keeps microseconds: both levels store the same instant.
+	o.Now = func() time.Time { return clock().Round(time.Microsecond) }
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
+	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
+	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
+	"github.com/federated-customers/gateway/datasource/simkit"
+	"github.com/federated-customers/gateway/postgres/pgtest"
+)
+
+// testClock is the cache's clock in tests that step past the TTL.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.t.IsZero() {
+		c.t = time.Now()
+	}
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) { c.Now(); c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// gatewayFrom starts the gateway from a YAML file; sync off unless sync is set.
+func gatewayFrom(t *testing.T, yaml string, now func() time.Time, sync bool) *Main {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, Now: now, NoSync: !sync,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.stop(t) })
+	return m
+}
+
+func (m *Main) stop(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = m.Close(ctx)
+}
+
+// freshness is extensions.providers as provider → freshness, calls and age.
+func freshness(t *testing.T, r gqlResponse) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	list, _ := r.Extensions["providers"].([]any)
+	for _, v := range list {
+		p := v.(map[string]any)
+		out[p["provider"].(string)] = p
+	}
+	return out
+}
+
+const cachedPageQuery = `query($first: Int, $filter: CustomerFilter) { customers(first: $first, filter: $filter) { nodes { id email } pageInfo { hasNextPage } } }`
+
+func TestARepeatedQueryIsServedFromTheCache(t *testing.T) {
+	m := gateway(t)
+	vars := map[string]any{"first": 100}
+	first := m.query(t, cachedPageQuery, vars)
+	m.resetKits(t)
+	again := m.query(t, cachedPageQuery, vars)
+	if string(again.Data) != string(first.Data) {
+		t.Fatal("the cached answer differs from the live one")
+	}
+	for p, n := range m.upstreamCalls(t) {
+		if n != 0 {
+			t.Errorf("%s: %d upstream calls for a repeated query, want 0", p, n)
+		}
+	}
+	for p, s := range freshness(t, again) {
+		if s["freshness"] != "CACHE" || s["calls"].(float64) != 0 {
+			t.Errorf("%s: %v, want CACHE and no calls", p, s)
+		}
+	}
+	// The records of that page are records too: nodes of them cost nothing.
+	page := mustData[struct {
+		Customers struct{ Nodes []customerNode } `json:"customers"`
+	}](t, first)
+	var ids []string
+	for _, n := range page.Customers.Nodes {
+		ids = append(ids, n.ID)
+	}
+	r := m.query(t, `query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Customer { email } } }`, map[string]any{"ids": ids})
+	if len(r.Errors) > 0 || strings.Count(string(r.Data), `"id"`) != len(ids) {
+		t.Fatalf("nodes: %s %+v", r.Data, r.Errors)
+	}
+	for p, n := range m.upstreamCalls(t) {
+		if n != 0 {
+			t.Errorf("%s: %d upstream calls for nodes the list returned, want 0", p, n)
+		}
+	}
+}
+
+// vendors starts Kintsugi and Digital River simulators at URLs of their own,
+// so that two gateway processes reach the same upstreams with the same
+// credentials (and so the same cache keys).
+func vendors(t *testing.T) (yaml string, kits []*simkit.Kit) {
+	t.Helper()
+	people := demo.People(testPeople)
+	ki, dr := kisim.New(people), drsim.New(people)
+	kiSrv, drSrv := httptest.NewServer(ki), httptest.NewServer(dr)
+	t.Cleanup(kiSrv.Close)
+	t.Cleanup(drSrv.Close)
+	kc, dc := ki.ClientConfig(kiSrv.URL), dr.ClientConfig(drSrv.URL)
+	yaml = fmt.Sprintf(`
+providers:
+  kintsugi: {base_url: %q, api_key: %q, organization_id: %q}
+  digitalriver: {base_url: %q, api_key: %q}
+`, kc.BaseURL, kc.APIKey, kc.OrganizationID, dc.BaseURL, dc.APIKey)
+	return yaml, []*simkit.Kit{ki.Kit(), dr.Kit()}
+}
+
+func TestARestartedGatewayOnTheSameDatabaseMakesNoUpstreamCall(t *testing.T) {
+	providers, kits := vendors(t)
+	cfg := fmt.Sprintf("database_url: %q\n", pgtest.Schema(t)) + providers
+	vars := map[string]any{"first": 100}
+	m1 := gatewayFrom(t, cfg, nil, false)
+	want := m1.query(t, cachedPageQuery, vars)
+	if len(want.Errors) > 0 {
+		t.Fatalf("%+v", want.Errors)
+	}
+	m1.stop(t)
+
+	m2 := gatewayFrom(t, cfg, nil, false)
+	for _, k := range kits {
+		k.Reset()
+	}
+	got := m2.query(t, cachedPageQuery, vars)
+	if string(got.Data) != string(want.Data) {
+		t.Fatal("the restarted gateway answered differently")
+	}
+	for i, k := range kits {
+		if n := k.Count(); n != 0 {
+			t.Errorf("simulator %d: %d calls after a restart within the TTL, want 0", i, n)
+		}
+	}
+	for p, s := range freshness(t, got) {
+		if s["freshness"] != "CACHE" {
+			t.Errorf("%s: %v, want CACHE", p, s)
+		}
+	}
+}
+
+func TestAProviderDownPastTheTTLIsServedStaleWithItsAge(t *testing.T) {
+	clock := &testClock{}
+	m := gatewayFrom(t, fmt.Sprintf(`
+database_url: %q
+cache: {ttl: 60s, stale_if_error: 24h}
+providers:
+  kintsugi: {simulate: true}
+  telness: {simulate: true}
+`, pgtest.Schema(t)), clock.Now, false)
+	vars := map[string]any{"first": 30, "filter": map[string]any{"providers": []string{"KINTSUGI"}}}
+	want := m.query(t, cachedPageQuery, vars)
+	clock.Advance(2 * time.Minute)
+	m.kit(t, ds.Kintsugi).SetDown(&simkit.Fault{Status: http.StatusServiceUnavailable, Message: "maintenance"})
+	got := m.query(t, cachedPageQuery, vars)
+	if len(got.Errors) > 0 || string(got.Data) != string(want.Data) {
+		t.Fatalf("got %s %+v, want the last good page", got.Data, got.Errors)
+	}
+	s := freshness(t, got)["KINTSUGI"]
+	if s["freshness"] != "STALE" || s["ageSeconds"].(float64) != 120 {
+		t.Fatalf("extensions.providers KINTSUGI = %v, want STALE with ageSeconds 120", s)
+	}
+	if w, _ := got.Extensions["warnings"].([]any); len(w) != 1 || !strings.Contains(fmt.Sprint(w), "KINTSUGI") {
+		t.Fatalf("warnings = %v, want one saying KINTSUGI is served stale", got.Extensions["warnings"])
+	}
+	// A page never read before has no copy: the failure is reported.
+	other := m.query(t, cachedPageQuery, map[string]any{"first": 7, "filter": map[string]any{"providers": []string{"KINTSUGI"}}})
+	if c := other.codes(); len(c) != 1 || c[0] != "PROVIDER_UNAVAILABLE" {
+		t.Fatalf("uncached page: codes %v, want PROVIDER_UNAVAILABLE", c)
+	}
+}
+
+func TestPostgresStoppedInTheMiddleFailsNoRequest(t *testing.T) {
+	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
+	m := gatewayFrom(t, fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {simulate: true}\n  commercelayer: {simulate: true}\n", url), nil, false)
+	ready := func() int {
+		resp, err := http.Get("http://" + m.Addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if ready() != http.StatusOK {
+		t.Fatal("not ready with Postgres up")
+	}
+	m.query(t, cachedPageQuery, map[string]any{"first": 20})
+	proxy.Cut()
+	for first := 1; first <= 12; first++ {
+		r := m.query(t, cachedPageQuery, map[string]any{"first": first * 5})
+		if len(r.Errors) > 0 || r.status != http.StatusOK {
+			t.Fatalf("first %d with Postgres gone: status %d, %+v", first*5, r.status, r.Errors)
+		}
+	}
+	if got := ready(); got != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz = %d with Postgres gone, want 503", got)
+	}
+	proxy.Restore()
+	deadline := time.Now().Add(10 * time.Second)
+	for ready() != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz did not recover after Postgres returned")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestReadyzSaysWhenTheDatabaseIsUnreachableAtStart(t *testing.T) {
+	m := gatewayFrom(t, `
+database_url: "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=1"
+providers:
+  kintsugi: {simulate: true}
+`, nil, false)
+	resp, err := http.Get("http://" + m.Addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz = %d with an unreachable database_url, want 503", resp.StatusCode)
+	}
+	if r := m.query(t, cachedPageQuery, map[string]any{"first": 5}); len(r.Errors) > 0 {
+		t.Fatalf("queries must still be answered: %+v", r.Errors)
+	}
+}
+
+func TestSyncMakesTheIndexCompleteAndSaysSo(t *testing.T) {
+	m := gatewayFrom(t, `
+sync: {interval: 1h, gap: 1ms, providers: {telness: 0s}}
+providers:
+  kintsugi: {simulate: true}
+  commercelayer: {simulate: true}
+  telness: {simulate: true}
+  carecloud: {simulate: true}
+`, nil, true)
+	want := map[string]int{}
+	for _, p := range demo.People(testPeople) {
+		for _, q := range []ds.ProviderID{ds.Kintsugi, ds.CommerceLayer} {
+			if _, ok := p.IDs[q]; ok {
+				want[q.String()]++
+			}
+		}
+	}
+	type status struct {
+		Provider string
+		Sync     *struct {
+			Enabled, Complete bool
+			Records           int
+			LastRunAt         *string
+			LastError         *string
+		}
+	}
+	q := `{ providers { provider sync { enabled complete records lastRunAt lastError } } }`
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := mustData[struct{ Providers []status }](t, m.query(t, q, nil))
+		byProvider := map[string]status{}
+		for _, s := range got.Providers {
+			byProvider[s.Provider] = s
+		}
+		ki, cl, cc := byProvider["KINTSUGI"].Sync, byProvider["COMMERCE_LAYER"].Sync, byProvider["CARECLOUD"].Sync
+		if ki.Complete && cl.Complete && cc.Complete {
+			if ki.Records != want["KINTSUGI"] || cl.Records != want["COMMERCE_LAYER"] || ki.LastRunAt == nil || ki.LastError != nil {
+				t.Fatalf("kintsugi %+v commercelayer %+v, want %v records", *ki, *cl, want)
+			}
+			if cc.Records == 0 {
+				t.Fatalf("carecloud sync indexed no customers: %+v", *cc)
+			}
+			if te := byProvider["TELNESS"].Sync; te == nil || te.Enabled || te.Complete {
+				t.Fatalf("telness is turned off by sync.providers: %+v", te)
+			}
+			if byProvider["DIGITAL_RIVER"].Sync != nil {
+				t.Fatal("an unconfigured provider has no sync state")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sync did not complete: kintsugi %+v commercelayer %+v carecloud %+v", *ki, *cl, *cc)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// After the sync, a customer the user never listed costs no call.
+	m.resetKits(t)
+	var id string
+	for _, p := range demo.People(testPeople) {
+		if v, ok := p.IDs[ds.Kintsugi]; ok {
+			id = v
+		}
+	}
+	r := m.query(t, `query($id: ID!) { customer(id: $id) { providerId } }`, map[string]any{"id": ds.CustomerNodeID(ds.Kintsugi, id)})
+	if len(r.Errors) > 0 || !strings.Contains(string(r.Data), id) || m.kit(t, ds.Kintsugi).Count() != 0 {
+		t.Fatalf("customer after sync: %s %+v, %d calls", r.Data, r.Errors, m.kit(t, ds.Kintsugi).Count())
+	}
+}
