@@ -4,24 +4,41 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/simkit"
+	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
 // The benchmarks measure the gateway's own cost over loopback simulators
 // with the demo world (go run . size): run with
 //
 //	go test -run '^$' -bench . -benchmem .
-func benchGateway(b *testing.B) *Main {
+//
+// Each benchmark runs cold (ttl 1ns: every read goes upstream, as before the
+// record store) and warm (the default 60 s TTL: served by the cache).
+func benchGateway(b *testing.B, extra string) *Main {
 	b.Helper()
-	m := &Main{Listen: "127.0.0.1:0", People: demo.DefaultSize, NoSync: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg := extra + "\nproviders:\n"
+	for _, p := range ds.AllProviders {
+		cfg += "  " + p.Key() + ": {simulate: true}\n"
+	}
+	path := filepath.Join(b.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	m := &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: demo.DefaultSize, NoSync: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := m.Run(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -56,9 +73,19 @@ func upstream(m *Main) int {
 	return n
 }
 
+var temperatures = []struct{ name, cache string }{
+	{"cold", "cache: {ttl: 1ns}"},
+	{"warm", ""},
+}
+
 // BenchmarkWalkAllCustomers walks customers(first: 100) over every provider to the end.
 func BenchmarkWalkAllCustomers(b *testing.B) {
-	m := benchGateway(b)
+	for _, tc := range temperatures {
+		b.Run(tc.name, func(b *testing.B) { benchWalk(b, benchGateway(b, tc.cache)) })
+	}
+}
+
+func benchWalk(b *testing.B, m *Main) {
 	start := upstream(m)
 	customers := 0
 	b.ResetTimer()
@@ -85,7 +112,12 @@ func BenchmarkWalkAllCustomers(b *testing.B) {
 
 // BenchmarkNodes60 looks up 60 customers spread over the providers by global ID.
 func BenchmarkNodes60(b *testing.B) {
-	m := benchGateway(b)
+	for _, tc := range temperatures {
+		b.Run(tc.name, func(b *testing.B) { benchNodes(b, benchGateway(b, tc.cache)) })
+	}
+}
+
+func benchNodes(b *testing.B, m *Main) {
 	var ids []string
 	for _, p := range demo.People(demo.DefaultSize) {
 		for _, q := range ds.AllProviders {
@@ -101,4 +133,82 @@ func BenchmarkNodes60(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(upstream(m)-start)/float64(b.N), "upstream-calls/op")
+}
+
+// BenchmarkCustomerByID serves customer(id) over HTTP from 16 concurrent
+// clients on this machine, from each place an answer can come from: the
+// first level, Postgres (first level of one entry, so reads go to the
+// database), and live with 20 ms of upstream latency (ttl 1ns). It reports
+// requests per second and the p50/p99 latency a client saw.
+func BenchmarkCustomerByID(b *testing.B) {
+	var ids []string
+	for _, p := range demo.People(demo.DefaultSize) {
+		if id, ok := p.IDs[ds.CommerceLayer]; ok && len(ids) < 200 {
+			ids = append(ids, ds.CustomerNodeID(ds.CommerceLayer, id))
+		}
+	}
+	for _, tc := range []struct {
+		name, cache string
+		latency     time.Duration
+	}{
+		{"first_level", "", 0},
+		{"postgres", "cache: {max_entries: 1}\ndatabase_url: %q", 0},
+		{"live_20ms", "cache: {ttl: 1ns}", 20 * time.Millisecond},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			extra := tc.cache
+			if tc.name == "postgres" {
+				extra = fmt.Sprintf(tc.cache, pgtest.Schema(b))
+			}
+			m := benchGateway(b, extra)
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			bodies := make([][]byte, len(ids))
+			for i, id := range ids {
+				bodies[i], _ = json.Marshal(map[string]any{"query": `query($id: ID!) { customer(id: $id) { id email name } }`, "variables": map[string]any{"id": id}})
+				benchQuery(b, m, `query($id: ID!) { customer(id: $id) { id } }`, map[string]any{"id": id}) // warm
+			}
+			m.Sims[ds.CommerceLayer].(interface{ Kit() *simkit.Kit }).Kit().SetLatency(tc.latency)
+			start := upstream(m)
+			var mu sync.Mutex
+			var lat []time.Duration
+			var next int64
+			b.SetParallelism(8)
+			b.ResetTimer()
+			began := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				var mine []time.Duration
+				for pb.Next() {
+					mu.Lock()
+					body := bodies[next%int64(len(bodies))]
+					next++
+					mu.Unlock()
+					t0 := time.Now()
+					resp, err := client.Post("http://"+m.Addr+"/graphql", "application/json", bytes.NewReader(body))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+					mine = append(mine, time.Since(t0))
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+			})
+			elapsed := time.Since(began)
+			b.StopTimer()
+			slices.Sort(lat)
+			if len(lat) > 0 {
+				b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "req/s")
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			}
+			b.ReportMetric(float64(upstream(m)-start)/float64(b.N), "upstream-calls/op")
+		})
+	}
 }

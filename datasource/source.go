@@ -86,6 +86,14 @@ type SourceAttacher interface {
 	DetachSource(ctx context.Context, customerID, sourceID string) error
 }
 
+// Peeker is implemented by providers that can answer a lookup at once from
+// memory (the cache layer's first level): loaders try it before queueing a
+// key, so a cached record does not wait for the batch window.
+type Peeker interface {
+	// Peek returns a fresh in-process copy of the record, or false.
+	Peek(ctx context.Context, id string) (*Customer, bool)
+}
+
 // Credentialed providers say which credential they use, without revealing it,
 // so caches can key on it and two configurations never share data.
 type Credentialed interface {

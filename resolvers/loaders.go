@@ -94,11 +94,7 @@ func loadersFrom(ctx context.Context) *Loaders {
 
 // Customer loads one customer; nil when the provider does not have it.
 func (l *Loaders) Customer(ctx context.Context, k ds.CustomerKey) (*ds.Customer, error) {
-	ld := l.customers[k.Provider]
-	if ld == nil {
-		return nil, l.svc.Unavailable(k.Provider)
-	}
-	return ld.Load(ctx, k.ProviderID)()
+	return l.CustomerThunk(ctx, k)()
 }
 
 // CustomerThunk starts loading one customer and returns a function that
@@ -108,6 +104,11 @@ func (l *Loaders) CustomerThunk(ctx context.Context, k ds.CustomerKey) func() (*
 	if ld == nil {
 		err := l.svc.Unavailable(k.Provider)
 		return func() (*ds.Customer, error) { return nil, err }
+	}
+	if p, ok := l.svc.Customers[k.Provider].(ds.Peeker); ok {
+		if c, ok := p.Peek(ctx, k.ProviderID); ok {
+			return func() (*ds.Customer, error) { return c, nil } // in memory: no batch window to wait for
+		}
 	}
 	return ld.Load(ctx, k.ProviderID)
 }

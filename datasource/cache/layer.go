@@ -363,7 +363,20 @@ func (m meta) entry(kind Kind, key, recordID string, v any, at time.Time) (Entry
 		m.l.log.Error("cache: cannot encode an answer; it is not cached", "provider", m.p.Key(), "error", err)
 		return Entry{}, false
 	}
-	return Entry{Key: key, Provider: m.p, Credential: m.cred, Kind: kind, RecordID: recordID, Body: b, StoredAt: at}, true
+	return Entry{Key: key, Provider: m.p, Credential: m.cred, Kind: kind, RecordID: recordID, Body: b, StoredAt: at, Value: v}, true
+}
+
+// decode is the entry's answer: its decoded value when the first level kept
+// one, else its body decoded.
+func decode[T any](e Entry) (T, bool) {
+	if v, ok := e.Value.(T); ok {
+		return v, true
+	}
+	var v T
+	if err := json.Unmarshal(e.Body, &v); err != nil {
+		return v, false
+	}
+	return v, true
 }
 
 // one answers a single-key read: fresh copy, else one coalesced upstream
@@ -373,8 +386,7 @@ func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(c
 	l := m.l
 	have, cached := l.get(ctx, []string{key})[key]
 	if cached && l.fresh(have) {
-		var v T
-		if err := json.Unmarshal(have.Body, &v); err == nil {
+		if v, ok := decode[T](have); ok {
 			ds.RecordCached(ctx, m.p, ds.Cache, l.age(have))
 			return v, nil
 		}
@@ -403,8 +415,7 @@ func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(c
 		return v, nil
 	}
 	if cached && staleable(err) && l.usable(have) {
-		var sv T
-		if json.Unmarshal(have.Body, &sv) == nil {
+		if sv, ok := decode[T](have); ok {
 			m.served(ctx, err, have)
 			return sv, nil
 		}
@@ -466,8 +477,7 @@ func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf fu
 	hits := 0
 	for i, id := range ids {
 		if e, ok := have[keys[i]]; ok && l.fresh(e) {
-			var v T
-			if json.Unmarshal(e.Body, &v) == nil {
+			if v, ok := decode[T](e); ok {
 				out[id] = v
 				hits++
 				oldest = max(oldest, l.age(e))
@@ -527,8 +537,12 @@ func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf fu
 			continue
 		}
 		e, ok := have[keys[i]]
-		var v T
-		if !ok || !l.usable(e) || json.Unmarshal(e.Body, &v) != nil {
+		if !ok || !l.usable(e) {
+			unresolved = true
+			continue
+		}
+		v, ok := decode[T](e)
+		if !ok {
 			unresolved = true
 			continue
 		}

@@ -113,6 +113,23 @@ func (c *Provider) GetCustomers(ctx context.Context, ids []string) ([]*ds.Custom
 	return out, err
 }
 
+// Peek answers from the first level alone, when it holds a fresh copy.
+func (c *Provider) Peek(ctx context.Context, id string) (*ds.Customer, bool) {
+	l := c.m.l
+	key := c.recordKey(id)
+	got, _ := l.l1.Get(ctx, []string{key})
+	e, ok := got[key]
+	if !ok || !l.fresh(e) {
+		return nil, false
+	}
+	cu, ok := decode[*ds.Customer](e)
+	if !ok || cu == nil {
+		return nil, false
+	}
+	ds.RecordCached(ctx, c.m.p, ds.Cache, l.age(e))
+	return cu, true
+}
+
 // invalidate forgets what a write changed: the record and every list page
 // of this provider credential (a page may hold the record, or miss a new one).
 func (c *Provider) invalidate(ctx context.Context, ids ...string) {

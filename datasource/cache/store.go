@@ -40,6 +40,9 @@ type Entry struct {
 	// Body is the answer, JSON-encoded.
 	Body     []byte
 	StoredAt time.Time
+	// Value is the decoded answer, kept by the first level only so a hit
+	// costs no decoding; it is shared by every reader and never mutated.
+	Value any
 }
 
 // Store is one cache level.
