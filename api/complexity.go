@@ -19,19 +19,30 @@ func setComplexity(cfg *graph.Config) {
 		if first == nil || *first < 1 {
 			return 20
 		}
-		return *first
+		return min(*first, 100) // more is refused when the field runs
 	}
 	c.Query.Customers = func(child int, first *int, _ *string, last *int, _ *string, _ *model.CustomerFilter, _ *model.CustomerOrder) int {
 		n := page(first)
 		if last != nil {
 			n = page(last)
 		}
-		return 1 + n*child
+		return add(1, mul(n, child))
 	}
 	c.Query.CustomerSources = func(child int, first *int, _ *string, _ *model.CustomerSourceFilter) int {
-		return 1 + page(first)*child
+		return add(1, mul(page(first), child))
 	}
-	c.Query.Nodes = func(child int, ids []string) int { return 1 + len(ids)*child }
-	c.Customer.Sources = func(child int) int { return 1 + sourcesPerCustomer*child }
-	c.Customer.LinkedCustomers = func(child int) int { return 1 + linksPerCustomer*child }
+	c.Query.Nodes = func(child int, ids []string) int { return add(1, mul(len(ids), child)) }
+	c.Customer.Sources = func(child int) int { return add(1, mul(sourcesPerCustomer, child)) }
+	c.Customer.LinkedCustomers = func(child int) int { return add(1, mul(linksPerCustomer, child)) }
+}
+
+// mul is a saturating product of non-negative figures (see saturated).
+func mul(a, b int) int {
+	if a <= 0 || b <= 0 {
+		return 0
+	}
+	if a > saturated/b {
+		return saturated
+	}
+	return a * b
 }

@@ -37,6 +37,7 @@ type Limits struct {
 	MaxBodyBytes  int64         // default 1 MiB
 	MaxDepth      int           // default 12
 	MaxComplexity int           // default 20000
+	MaxFields     int           // fields once fragments are expanded, default 2000
 	Timeout       time.Duration // per request, default 30s
 }
 
@@ -73,6 +74,9 @@ func New(o Options) http.Handler {
 	}
 	if l.MaxComplexity == 0 {
 		l.MaxComplexity = 20000
+	}
+	if l.MaxFields == 0 {
+		l.MaxFields = 2000
 	}
 	if l.Timeout == 0 {
 		l.Timeout = 30 * time.Second
@@ -124,8 +128,7 @@ func newGraphQLServer(l Limits, log *slog.Logger) *handler.Server {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(15000) // security: bounds parser work on huge documents
 	srv.Use(extension.Introspection{})
-	srv.Use(extension.FixedComplexityLimit(l.MaxComplexity))
-	srv.Use(depthLimit{Max: l.MaxDepth})
+	srv.Use(&queryLimits{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields})
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
