@@ -41,6 +41,8 @@ type Main struct {
 	// NoSync turns the background sync off whatever the configuration says
 	// (tests that count upstream calls).
 	NoSync bool
+	// Limits override the configuration's request limits (tests).
+	Limits api.Limits
 
 	Addr    string // the address actually listened on, set by Run
 	Service *ds.Service
@@ -114,7 +116,15 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		keys = append(keys, ak)
 	}
+	limits := api.Limits{
+		MaxCalls: cfg.Limits.MaxUpstreamCalls, MaxDepth: cfg.Limits.MaxDepth,
+		MaxComplexity: cfg.Limits.MaxComplexity, MaxFields: cfg.Limits.MaxFields,
+	}
+	if m.Limits != (api.Limits{}) {
+		limits = m.Limits
+	}
 	h := api.New(api.Options{
+		Limits:  limits,
 		Service: built.Service,
 		Keys:    keys,
 		Log:     m.Log,

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/federated-customers/gateway/api"
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/simkit"
@@ -26,7 +27,13 @@ const testPeople = 300
 // gateway starts the demo gateway on a free port for one test.
 func gateway(t *testing.T) *Main {
 	t.Helper()
-	m := &Main{Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return gatewayWith(t, api.Limits{})
+}
+
+// gatewayWith starts the demo gateway with the given request limits.
+func gatewayWith(t *testing.T, l api.Limits) *Main {
+	t.Helper()
+	m := &Main{Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Limits: l, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,7 @@ type Limits struct {
 	MaxDepth      int           // default 12
 	MaxComplexity int           // default 20000
 	MaxFields     int           // fields once fragments are expanded, default 2000
+	MaxCalls      int           // estimated upstream calls per operation, default 1000
 	Timeout       time.Duration // per request, default 30s
 }
 
@@ -74,6 +75,9 @@ func New(o Options) http.Handler {
 	}
 	if l.MaxComplexity == 0 {
 		l.MaxComplexity = 20000
+	}
+	if l.MaxCalls == 0 {
+		l.MaxCalls = 1000
 	}
 	if l.MaxFields == 0 {
 		l.MaxFields = 2000
@@ -128,13 +132,30 @@ func newGraphQLServer(l Limits, log *slog.Logger) *handler.Server {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(15000) // security: bounds parser work on huge documents
 	srv.Use(extension.Introspection{})
-	srv.Use(&queryLimits{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields})
+	srv.Use(&queryLimits{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields, MaxCalls: l.MaxCalls})
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		if _, dry := wantsCost(graphql.GetOperationContext(ctx)); dry {
+			// extensions: {dryRun: true} shows the estimate and runs nothing
+			done := false
+			return func(ctx context.Context) *graphql.Response {
+				if done {
+					return nil
+				}
+				done = true
+				resp := &graphql.Response{}
+				addCost(ctx, resp) // the response middleware runs inside next only
+				return resp
+			}
+		}
+		return next(ctx)
+	})
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
 		if resp != nil {
 			addReport(ctx, resp)
+			addCost(ctx, resp)
 		}
 		return resp
 	})
@@ -187,6 +208,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]*ds.
 		ctx, cancel := context.WithTimeout(r.Context(), l.Timeout)
 		defer cancel()
 		ctx, _ = ds.WithReport(ctx)
+		ctx = withService(ctx, svc)
 		ctx = resolvers.WithLoaders(ctx, resolvers.NewLoaders(svc))
 		gql.ServeHTTP(&statusFixer{ResponseWriter: w}, r.WithContext(ctx))
 	})

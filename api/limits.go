@@ -23,7 +23,9 @@ type queryLimits struct {
 	MaxDepth      int
 	MaxComplexity int
 	MaxFields     int
-	es            graphql.ExecutableSchema
+	// MaxCalls bounds the estimated upstream calls of one operation.
+	MaxCalls int
+	es       graphql.ExecutableSchema
 }
 
 var _ interface {
@@ -50,6 +52,18 @@ func (q *queryLimits) MutateOperationContext(ctx context.Context, rc *graphql.Op
 		return tooComplex("the query has %s fields once its fragments are expanded, at most %d", count(st.fields), q.MaxFields)
 	case st.complexity > q.MaxComplexity:
 		return tooComplex("operation has complexity %s, which exceeds the limit of %d", count(st.complexity), q.MaxComplexity)
+	}
+	svc := serviceFrom(ctx)
+	if svc == nil {
+		return nil
+	}
+	est := estimate(svc, rc.Doc, rc.Operation, rc.Variables)
+	rc.Stats.SetExtension(costExtension, &costStats{Estimate: est, Limit: q.MaxCalls})
+	if _, dry := wantsCost(rc); !dry && est.Total > q.MaxCalls {
+		err := tooComplex("the query would make up to %s, over the limit of %d: ask for fewer aliases, smaller pages or less nesting",
+			est.String(), q.MaxCalls)
+		err.Extensions["cost"] = est.Extension(q.MaxCalls)
+		return err
 	}
 	return nil
 }

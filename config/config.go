@@ -25,6 +25,7 @@ type Config struct {
 	Cache       Cache  `yaml:"cache"`
 	Sync        Sync   `yaml:"sync"`
 	Auth        Auth   `yaml:"auth"`
+	Limits      Limits `yaml:"limits"`
 	// CursorSecret signs pagination cursors; replicas must share it.
 	CursorSecret string `yaml:"cursor_secret"`
 	// Providers holds one block per provider key; an absent key disables it.
@@ -49,6 +50,17 @@ type Sync struct {
 	Providers map[string]Duration `yaml:"providers"`
 	// Gap is the pause between two calls of one walk (default 200ms).
 	Gap Duration `yaml:"gap"`
+}
+
+// Limits bound what one request may cost; zero keeps the default.
+type Limits struct {
+	// MaxUpstreamCalls refuses a query whose estimate is over it (default
+	// 1000) and is each request's hard budget of upstream calls.
+	MaxUpstreamCalls int `yaml:"max_upstream_calls"`
+	MaxDepth         int `yaml:"max_depth"`
+	MaxComplexity    int `yaml:"max_complexity"`
+	// MaxFields bounds the fields of a query once fragments are expanded.
+	MaxFields int `yaml:"max_fields"`
 }
 
 // Auth configures API keys; without keys the endpoint is open.

@@ -36,6 +36,8 @@ type Service struct {
 	// SyncStatus reports a provider's background sync; ok false when the
 	// provider is not synced at all. Nil when there is no syncer.
 	SyncStatus func(ctx context.Context, p ProviderID) (st SyncStatus, ok bool)
+	// Calls is each provider's call model, for the cost estimate.
+	Calls map[ProviderID]CallModel
 }
 
 // ConnectionArgs are the Relay arguments of a connection field.
@@ -480,7 +482,7 @@ func (s *Service) Restrict(allowed []ProviderID) *Service {
 		ok[p] = true
 	}
 	v := &Service{Customers: map[ProviderID]CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ProviderID]bool{},
-		Index: s.Index, SyncStatus: s.SyncStatus}
+		Index: s.Index, SyncStatus: s.SyncStatus, Calls: s.Calls}
 	for _, p := range AllProviders {
 		if !ok[p] {
 			v.Denied[p] = true

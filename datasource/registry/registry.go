@@ -77,6 +77,7 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 		Customers: map[ds.ProviderID]ds.CustomerProvider{},
 		Simulated: map[ds.ProviderID]bool{},
 		Cursors:   ds.CursorCodec{Key: []byte(key)},
+		Calls:     CallModels,
 	}
 	b.Service = svc
 	hc := &http.Client{Timeout: 30 * time.Second}
@@ -135,6 +136,17 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 		}
 	}
 	return b, nil
+}
+
+// CallModels are the vendors' documented limits, for the cost estimate:
+// page sizes, whether a lookup is one call per id or a bulk filter, and
+// the calls a cold client makes first (a token, a login, a catalogue).
+var CallModels = map[ds.ProviderID]ds.CallModel{
+	ds.CareCloud:     {ListPage: 100, LookupBatch: carecloud.MaxBatch, PagedLookup: true, Once: 3},
+	ds.Kintsugi:      {ListPage: kintsugi.MaxSize, LookupBatch: 1},
+	ds.DigitalRiver:  {ListPage: digitalriver.MaxLimit, LookupBatch: digitalriver.MaxLimit},
+	ds.Telness:       {ListPage: telness.MaxLimit, LookupBatch: 1},
+	ds.CommerceLayer: {ListPage: commercelayer.MaxPageSize, LookupBatch: commercelayer.MaxPageSize, Once: 1},
 }
 
 type validator interface{ Validate() error }

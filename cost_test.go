@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/federated-customers/gateway/api"
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
+)
+
+// queryExt posts a query with request extensions (e.g. {"cost": true}).
+func (m *Main) queryExt(t *testing.T, q string, vars, ext map[string]any) gqlResponse {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": q, "variables": vars, "extensions": ext})
+	resp, err := http.Post("http://"+m.Addr+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out gqlResponse
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("status %d, body not JSON: %.300s", resp.StatusCode, raw)
+	}
+	out.status = resp.StatusCode
+	return out
+}
+
+// costOf reads extensions.cost: the total and the per-provider estimate.
+func costOf(t *testing.T, ext map[string]any) (int, map[ds.ProviderID]int) {
+	t.Helper()
+	c, ok := ext["cost"].(map[string]any)
+	if !ok {
+		t.Fatalf("no extensions.cost in %v", ext)
+	}
+	per := map[ds.ProviderID]int{}
+	list, _ := c["providers"].([]any)
+	for _, e := range list {
+		line := e.(map[string]any)
+		p, _ := ds.ParseProvider(line["provider"].(string))
+		per[p] = int(line["calls"].(float64))
+	}
+	return int(c["upstreamCalls"].(float64)), per
+}
+
+func demoIDs(n int) []string {
+	var ids []string
+	for _, p := range demo.People(testPeople) {
+		for _, q := range demo.CustomerProviders {
+			if id, ok := p.IDs[q]; ok && len(ids) < n {
+				ids = append(ids, ds.CustomerNodeID(q, id))
+			}
+		}
+	}
+	return ids
+}
+
+func TestTheCostEstimateIsNeverBelowTheCallsMade(t *testing.T) {
+	ids := demoIDs(100)
+	for _, tc := range []struct {
+		name  string
+		query string
+		vars  map[string]any
+	}{
+		{"first page", `{ customers { nodes { id email } } }`, nil},
+		{"100 with totalCount", `{ customers(first: 100) { totalCount nodes { id } } }`, nil},
+		{"search post-filter", `{ customers(first: 10, filter: {search: "zzzz-nobody"}) { nodes { id } } }`, nil},
+		{"country at one provider", `{ customers(first: 50, filter: {providers: [KINTSUGI], country: ["SE"]}) { nodes { id } } }`, nil},
+		{"filter.ids", `query($ids: [ID!]) { customers(first: 100, filter: {ids: $ids}) { totalCount nodes { id } } }`, map[string]any{"ids": ids}},
+		{"nodes of 100 ids", `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": ids}},
+		{"sources and links of 50", `{ customers(first: 50) { nodes { id sources { sourceId customer { id } } linkedCustomers { id email } } } }`, nil},
+		{"links two levels", `{ customers(first: 20) { nodes { linkedCustomers { linkedCustomers { id } } } } }`, nil},
+		{"customerSources with customers", `{ customerSources(first: 100) { totalCount nodes { sourceId customer { id linkedCustomers { id } } } } }`, nil},
+		{"aliases", `{ a: customers(first: 5) { nodes { id } } b: customers(first: 5, filter: {email: "x@example.com"}) { nodes { id } } c: customer(id: "` + ids[0] + `") { id } }`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := gateway(t) // a cold cache: every read goes upstream
+			m.resetKits(t)
+			r := m.queryExt(t, tc.query, tc.vars, map[string]any{"cost": true})
+			if len(r.Errors) > 0 {
+				t.Fatalf("errors: %+v", r.Errors)
+			}
+			total, per := costOf(t, r.Extensions)
+			calls := m.upstreamCalls(t)
+			sum := 0
+			for p, n := range calls {
+				sum += n
+				if n > per[p] {
+					t.Errorf("%s: %d calls made, estimate %d", p, n, per[p])
+				}
+			}
+			if sum > total {
+				t.Errorf("%d calls made, estimate %d", sum, total)
+			}
+			t.Logf("estimate %d %v, made %d %v", total, per, sum, calls)
+		})
+	}
+}
+
+// amplification is the issue's request shape: aliases of a post-filtered
+// customers(first: 1) and aliases of nodes with 100 invented ids each.
+func amplification(searches, nodes int) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i < searches; i++ {
+		fmt.Fprintf(&b, " c%d: customers(first: 1, filter: {search: \"q%d\"}) { nodes { id } }", i, i)
+	}
+	ids := make([]string, 100)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%q", ds.CustomerNodeID(ds.Kintsugi, fmt.Sprintf("invented-%d", i)))
+	}
+	for i := 0; i < nodes; i++ {
+		fmt.Fprintf(&b, " n%d: nodes(ids: [%s]) { id }", i, strings.Join(ids, ","))
+	}
+	b.WriteString(" }")
+	return b.String()
+}
+
+func TestTheAmplificationRequestIsRefusedBeforeAnyCall(t *testing.T) {
+	m := gateway(t)
+	for _, tc := range []struct {
+		name, query, code, message string
+	}{
+		// 584 KB as filed: the parser's token limit refuses it first
+		{"766 searches and 174 nodes", amplification(766, 174), "BAD_USER_INPUT", "token limit"},
+		// the same shape under the token, field and complexity limits: the cost refuses it
+		{"500 searches and 10 nodes", amplification(500, 10), "QUERY_TOO_COMPLEX", "over the limit of 1000"},
+		{"30 searches", amplification(30, 0), "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m.resetKits(t)
+			r := m.query(t, tc.query, nil)
+			calls := m.upstreamCalls(t)
+			if tc.code == "" {
+				if len(r.Errors) > 0 || calls[ds.Kintsugi] == 0 {
+					t.Fatalf("30 searches (estimate under 1000) should run: %+v, calls %v", r.Errors, calls)
+				}
+				return
+			}
+			if len(r.Errors) != 1 || r.codes()[0] != tc.code || !strings.Contains(r.Errors[0].Message, tc.message) {
+				t.Fatalf("want one %s saying %q: %+v", tc.code, tc.message, r.Errors)
+			}
+			for p, n := range calls {
+				if n != 0 {
+					t.Errorf("%s: %d upstream calls", p, n)
+				}
+			}
+		})
+	}
+}
+
+func TestARequestAtExactlyItsLimitRunsWithinItsEstimate(t *testing.T) {
+	q := `{ customers(first: 30) { totalCount nodes { id sources { sourceId } linkedCustomers { id } } } }`
+	m := gateway(t)
+	dry := m.queryExt(t, q, nil, map[string]any{"dryRun": true})
+	if len(dry.Errors) > 0 || string(dry.Data) != "null" {
+		t.Fatalf("a dry run returns no data and no errors: %s %+v", dry.Data, dry.Errors)
+	}
+	est, _ := costOf(t, dry.Extensions)
+	if n := m.upstreamCalls(t); n[ds.Kintsugi]+n[ds.CareCloud]+n[ds.Telness] != 0 {
+		t.Fatalf("the dry run called upstream: %v", n)
+	}
+	for _, tc := range []struct {
+		name  string
+		limit int
+		ok    bool
+	}{
+		{"at the estimate", est, true},
+		{"one below", est - 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := gatewayWith(t, api.Limits{MaxCalls: tc.limit})
+			m.resetKits(t)
+			r := m.query(t, q, nil)
+			sum := 0
+			for _, n := range m.upstreamCalls(t) {
+				sum += n
+			}
+			if !tc.ok {
+				if len(r.Errors) != 1 || r.codes()[0] != "QUERY_TOO_COMPLEX" || sum != 0 {
+					t.Fatalf("limit %d, estimate %d: want QUERY_TOO_COMPLEX and no call, got %+v and %d calls", tc.limit, est, r.Errors, sum)
+				}
+				want := fmt.Sprintf("up to %d upstream calls", est)
+				if !strings.Contains(r.Errors[0].Message, want) || !strings.Contains(r.Errors[0].Message, fmt.Sprintf("limit of %d", tc.limit)) {
+					t.Errorf("message %q gives neither estimate nor limit", r.Errors[0].Message)
+				}
+				return
+			}
+			if len(r.Errors) > 0 {
+				t.Fatalf("limit %d = estimate: %+v", tc.limit, r.Errors)
+			}
+			if sum > est {
+				t.Errorf("%d calls made, estimate %d", sum, est)
+			}
+		})
+	}
+}

@@ -1,0 +1,76 @@
+package datasource
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+)
+
+// CallModel is what one provider's upstream calls cost, as its vendor
+// package documents them; the gateway's cost estimate is built from it.
+type CallModel struct {
+	// ListPage is the most records one list call returns.
+	ListPage int
+	// LookupBatch is how many ids one lookup call carries (1: one call per id).
+	LookupBatch int
+	// Once is the calls a request may make once per provider besides its
+	// reads: a token or a login, a catalogue.
+	Once int
+	// PagedLookup: a lookup batch is itself paged (CareCloud's source
+	// records), one more call per ListPage records it returns.
+	PagedLookup bool
+}
+
+// LookupCalls is the most calls a lookup of k ids makes, the batch window of
+// the dataloaders splitting it once more than its size needs.
+func (m CallModel) LookupCalls(k, recordsPerID int) int {
+	if k <= 0 {
+		return 0
+	}
+	b := max(1, m.LookupBatch)
+	if b == 1 {
+		return k
+	}
+	batches := (k+b-1)/b + 1
+	if m.PagedLookup {
+		page := max(1, m.ListPage)
+		return batches * (1 + (min(k, b)*recordsPerID+page-1)/page)
+	}
+	return batches
+}
+
+// A callBudget is the number of upstream calls one request may still make.
+type callBudget struct {
+	limit int64
+	left  atomic.Int64
+}
+
+type budgetKey struct{}
+
+// WithCallBudget returns a context whose requests may make at most n
+// upstream calls in all; n <= 0 means no budget.
+func WithCallBudget(ctx context.Context, n int) context.Context {
+	if n <= 0 {
+		return ctx
+	}
+	b := &callBudget{limit: int64(n)}
+	b.left.Store(int64(n))
+	return context.WithValue(ctx, budgetKey{}, b)
+}
+
+// SpendCall takes one upstream call for provider p from the request's
+// budget, or says that the budget is spent: no call may then be made.
+func SpendCall(ctx context.Context, p ProviderID) error {
+	b, _ := ctx.Value(budgetKey{}).(*callBudget)
+	if b == nil {
+		return nil
+	}
+	if b.left.Add(-1) < 0 {
+		return &Error{Code: CodeQueryTooComplex, Message: "the request has spent its budget of " +
+			strconv.FormatInt(b.limit, 10) + " upstream calls; " + p.String() + " was not called. Ask for less (smaller first, fewer aliases or nested lists)"}
+	}
+	return nil
+}
+
+// MaxFetchesPerWalk is the most list calls one page of a connection makes.
+const MaxFetchesPerWalk = maxFetchesPerWalk
