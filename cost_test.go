@@ -201,3 +201,46 @@ func TestARequestAtExactlyItsLimitRunsWithinItsEstimate(t *testing.T) {
 		})
 	}
 }
+
+func TestTheRunTimeBudgetStopsUpstreamCallsAndSaysSo(t *testing.T) {
+	invented := make([]string, 60)
+	for i := range invented {
+		invented[i] = ds.CustomerNodeID(ds.Telness, fmt.Sprintf("invented-%d", i))
+	}
+	for _, tc := range []struct {
+		name   string
+		budget int
+		query  string
+		vars   map[string]any
+	}{
+		{"60 invented ids, budget 5", 5, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": invented}},
+		{"a post-filter scan, budget 3", 3, `{ customers(first: 10, filter: {search: "zzzz-nobody"}) { nodes { id } } }`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := gatewayWith(t, api.Limits{CallBudget: tc.budget})
+			m.resetKits(t)
+			r := m.query(t, tc.query, tc.vars)
+			sum := 0
+			for _, n := range m.upstreamCalls(t) {
+				sum += n
+			}
+			if sum > tc.budget {
+				t.Errorf("%d upstream calls, budget %d", sum, tc.budget)
+			}
+			found := false
+			for _, e := range r.Errors {
+				if e.Extensions["code"] == "QUERY_TOO_COMPLEX" && strings.Contains(e.Message, fmt.Sprintf("budget of %d upstream calls", tc.budget)) {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("no error says the budget is spent: %+v", r.Errors)
+			}
+			// the next request has a budget of its own
+			m.resetKits(t)
+			if r := m.query(t, `{ customers(first: 1, filter: {providers: [DIGITAL_RIVER]}) { nodes { id } } }`, nil); len(r.Errors) > 0 {
+				t.Fatalf("the next request: %+v", r.Errors)
+			}
+		})
+	}
+}

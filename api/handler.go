@@ -39,6 +39,7 @@ type Limits struct {
 	MaxComplexity int           // default 20000
 	MaxFields     int           // fields once fragments are expanded, default 2000
 	MaxCalls      int           // estimated upstream calls per operation, default 1000
+	CallBudget    int           // upstream calls one request may make, default MaxCalls
 	Timeout       time.Duration // per request, default 30s
 }
 
@@ -78,6 +79,9 @@ func New(o Options) http.Handler {
 	}
 	if l.MaxCalls == 0 {
 		l.MaxCalls = 1000
+	}
+	if l.CallBudget == 0 {
+		l.CallBudget = l.MaxCalls
 	}
 	if l.MaxFields == 0 {
 		l.MaxFields = 2000
@@ -209,6 +213,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]*ds.
 		defer cancel()
 		ctx, _ = ds.WithReport(ctx)
 		ctx = withService(ctx, svc)
+		ctx = ds.WithCallBudget(ctx, l.CallBudget)
 		ctx = resolvers.WithLoaders(ctx, resolvers.NewLoaders(svc))
 		gql.ServeHTTP(&statusFixer{ResponseWriter: w}, r.WithContext(ctx))
 	})

@@ -189,6 +189,9 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 			return nil, c.fail(ds.CodeUnauthenticated, 0, "could not obtain credentials for the provider", err)
 		}
 	}
+	if err := ds.SpendCall(ctx, c.Provider); err != nil {
+		return nil, err // the request's budget of upstream calls is spent
+	}
 	start := time.Now()
 	hc := c.HTTP
 	if hc == nil {

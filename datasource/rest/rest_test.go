@@ -163,3 +163,33 @@ func TestCallsAreCountedInTheRequestReport(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+func TestACallBudgetStopsCallsOnceSpentRetriesIncluded(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		statuses []int
+		budget   int
+		requests int
+		calls    int32
+	}{
+		{"three requests, budget of two", []int{200}, 2, 3, 2},
+		// a 503 is retried twice: the retries spend the budget too
+		{"retries count", []int{503, 503, 200}, 2, 1, 2},
+		{"no budget", []int{200}, 0, 5, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, n := server(t, tc.statuses, nil, `{}`)
+			ctx := ds.WithCallBudget(context.Background(), tc.budget)
+			var last error
+			for range tc.requests {
+				_, last = c.Do(ctx, Request{Method: "GET", Path: "/x"}, nil)
+			}
+			if n.Load() != tc.calls {
+				t.Errorf("server saw %d calls, want %d", n.Load(), tc.calls)
+			}
+			if tc.budget > 0 && (ds.ErrorCode(last) != ds.CodeQueryTooComplex || !strings.Contains(last.Error(), "budget of 2 upstream calls")) {
+				t.Errorf("last error %v, want the spent budget", last)
+			}
+		})
+	}
+}
