@@ -119,6 +119,7 @@ func (m *Main) Run(ctx context.Context) error {
 	limits := api.Limits{
 		MaxCalls: cfg.Limits.MaxUpstreamCalls, MaxDepth: cfg.Limits.MaxDepth,
 		MaxComplexity: cfg.Limits.MaxComplexity, MaxFields: cfg.Limits.MaxFields,
+		MaxInFlight: cfg.Limits.MaxInFlight, MaxQueue: cfg.Limits.MaxQueue, MaxResponseBytes: cfg.Limits.MaxResponseBytes,
 	}
 	if m.Limits != (api.Limits{}) {
 		limits = m.Limits

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -26,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/graph"
@@ -41,6 +43,13 @@ type Limits struct {
 	MaxCalls      int           // estimated upstream calls per operation, default 1000
 	CallBudget    int           // upstream calls one request may make, default MaxCalls
 	Timeout       time.Duration // per request, default 30s
+	// MaxInFlight GraphQL requests run at once (default 32); MaxQueue more
+	// (default 32) wait up to QueueWait (default 1s); the rest get 503.
+	MaxInFlight int
+	MaxQueue    int
+	QueueWait   time.Duration
+	// MaxResponseBytes bounds a response's data (default 8 MiB).
+	MaxResponseBytes int
 }
 
 // APIKey is one caller's key and the providers it may use.
@@ -62,33 +71,35 @@ type Options struct {
 	Registry *prometheus.Registry
 }
 
+// withDefaults fills every zero limit with its default.
+func (l Limits) withDefaults() Limits {
+	setDefault(&l.MaxBodyBytes, 1<<20)
+	setDefault(&l.MaxDepth, 12)
+	setDefault(&l.MaxComplexity, 20000)
+	setDefault(&l.MaxCalls, 1000)
+	setDefault(&l.CallBudget, l.MaxCalls)
+	setDefault(&l.MaxFields, 2000)
+	setDefault(&l.Timeout, 30*time.Second)
+	setDefault(&l.MaxInFlight, 32)
+	setDefault(&l.MaxQueue, 32)
+	setDefault(&l.QueueWait, time.Second)
+	setDefault(&l.MaxResponseBytes, 8<<20)
+	return l
+}
+
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
 // New returns the gateway's HTTP handler.
 func New(o Options) http.Handler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	l := o.Limits
-	if l.MaxBodyBytes == 0 {
-		l.MaxBodyBytes = 1 << 20
-	}
-	if l.MaxDepth == 0 {
-		l.MaxDepth = 12
-	}
-	if l.MaxComplexity == 0 {
-		l.MaxComplexity = 20000
-	}
-	if l.MaxCalls == 0 {
-		l.MaxCalls = 1000
-	}
-	if l.CallBudget == 0 {
-		l.CallBudget = l.MaxCalls
-	}
-	if l.MaxFields == 0 {
-		l.MaxFields = 2000
-	}
-	if l.Timeout == 0 {
-		l.Timeout = 30 * time.Second
-	}
+	l := o.Limits.withDefaults()
 	reg := o.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -103,7 +114,8 @@ func New(o Options) http.Handler {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", m.instrument(graphqlEndpoint(gql, o.Service, services, l, o.Log)))
+	shed := newShedder(l.MaxInFlight, l.MaxQueue, l.QueueWait)
+	mux.Handle("/graphql", m.instrument(shed.wrap(graphqlEndpoint(gql, o.Service, services, l, o.Log))))
 	mux.HandleFunc("GET /{$}", playgroundHandler)
 	mux.Handle("GET /playground/", playgroundAssets)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -158,6 +170,7 @@ func newGraphQLServer(l Limits, log *slog.Logger) *handler.Server {
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
 		if resp != nil {
+			capResponse(resp, l.MaxResponseBytes)
 			addReport(ctx, resp)
 			addCost(ctx, resp)
 		}
@@ -285,6 +298,21 @@ func humanBytes(n int64) string {
 		return strconv.FormatInt(n>>20, 10) + " MiB"
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// capResponse replaces data larger than max bytes with an error: the
+// caller asked for more than one response may carry.
+func capResponse(resp *graphql.Response, max int) {
+	if len(resp.Data) <= max {
+		return
+	}
+	n := len(resp.Data)
+	resp.Data = nil
+	resp.Errors = append(resp.Errors, &gqlerror.Error{
+		Message: fmt.Sprintf("the response would be %s, over the limit of %s: ask for fewer fields or smaller pages",
+			humanBytes(int64(n)), humanBytes(int64(max))),
+		Extensions: map[string]any{"code": string(ds.CodeQueryTooComplex)},
+	})
 }
 
 // addReport puts extensions.providers and extensions.warnings on a response.

@@ -61,6 +61,10 @@ type Limits struct {
 	MaxComplexity    int `yaml:"max_complexity"`
 	// MaxFields bounds the fields of a query once fragments are expanded.
 	MaxFields int `yaml:"max_fields"`
+	// MaxInFlight requests run at once, MaxQueue more wait; the rest get 503.
+	MaxInFlight      int `yaml:"max_in_flight"`
+	MaxQueue         int `yaml:"max_queue"`
+	MaxResponseBytes int `yaml:"max_response_bytes"`
 }
 
 // Auth configures API keys; without keys the endpoint is open.
@@ -72,6 +76,10 @@ type Auth struct {
 type APIKey struct {
 	Key       string   `yaml:"key"`
 	Providers []string `yaml:"providers"`
+	// Rate is the requests per second the key may make (0: no limit), with
+	// bursts of up to Burst (default: twice the rate, at least 1).
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
 }
 
 // Duration reads "60s", "24h" and so on.
@@ -144,6 +152,16 @@ func Parse(src []byte) (*Config, error) {
 			if q, ok := ds.ParseProvider(p); !ok || q.Key() != p {
 				return nil, fmt.Errorf("config: auth.api_keys[%d]: unknown provider %q", i, p)
 			}
+		}
+		if k.Rate < 0 || k.Burst < 0 {
+			return nil, fmt.Errorf("config: auth.api_keys[%d]: rate and burst cannot be negative", i)
+		}
+	}
+	l := c.Limits
+	for name, v := range map[string]int{"max_upstream_calls": l.MaxUpstreamCalls, "max_depth": l.MaxDepth, "max_complexity": l.MaxComplexity,
+		"max_fields": l.MaxFields, "max_in_flight": l.MaxInFlight, "max_queue": l.MaxQueue, "max_response_bytes": l.MaxResponseBytes} {
+		if v < 0 {
+			return nil, fmt.Errorf("config: limits.%s cannot be negative", name)
 		}
 	}
 	return &c, nil

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// shedder bounds the GraphQL requests in flight. Past the limit a request
+// waits in a short queue; when the queue is full too, or its wait is over,
+// it is answered 503 with Retry-After at once, so an overloaded gateway
+// keeps its memory and its deadlines instead of piling up work.
+type shedder struct {
+	slots chan struct{}
+	queue chan struct{}
+	wait  time.Duration
+}
+
+// newShedder lets inFlight requests run and queue more wait up to wait;
+// the metrics count the 503s by status.
+func newShedder(inFlight, queue int, wait time.Duration) *shedder {
+	return &shedder{slots: make(chan struct{}, inFlight), queue: make(chan struct{}, queue), wait: wait}
+}
+
+func (s *shedder) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.acquire(r) {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(s.wait/time.Second))))
+			writeError(w, r, http.StatusServiceUnavailable, ds.CodeProviderUnavailable,
+				"the gateway is at capacity: retry after the time in Retry-After")
+			return
+		}
+		defer func() { <-s.slots }()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *shedder) acquire(r *http.Request) bool {
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case s.queue <- struct{}{}:
+	default:
+		return false // the queue is full: no wait at all
+	}
+	defer func() { <-s.queue }()
+	t := time.NewTimer(s.wait)
+	defer t.Stop()
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-r.Context().Done():
+		return false
+	}
+}
