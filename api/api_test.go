@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
 )
@@ -21,6 +22,13 @@ func emptyGateway(t *testing.T, keys ...APIKey) *httptest.Server {
 }
 
 func post(t *testing.T, url, query string, header map[string]string) (int, map[string]any) {
+	t.Helper()
+	resp, out := postResp(t, url, query, header)
+	return resp.StatusCode, out
+}
+
+// postResp is post with the response's status and headers.
+func postResp(t *testing.T, url, query string, header map[string]string) (*http.Response, map[string]any) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"query": query})
 	req, _ := http.NewRequest("POST", url+"/graphql", strings.NewReader(string(body)))
@@ -37,7 +45,7 @@ func post(t *testing.T, url, query string, header map[string]string) (int, map[s
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		t.Fatalf("status %d: body is not JSON: %v", resp.StatusCode, err)
 	}
-	return resp.StatusCode, out
+	return resp, out
 }
 
 func firstCode(out map[string]any) string {
@@ -130,5 +138,36 @@ func TestARequestRejectedBeforeExecutionHasNoDataEntry(t *testing.T) {
 				t.Errorf("response has no errors: %v", out)
 			}
 		})
+	}
+}
+
+func TestEachAPIKeyHasItsOwnRate(t *testing.T) {
+	srv := emptyGateway(t,
+		APIKey{Key: "slow", Providers: []ds.ProviderID{ds.Kintsugi}, Rate: 5, Burst: 2},
+		APIKey{Key: "other", Providers: []ds.ProviderID{ds.Kintsugi}})
+	send := func(key string) (*http.Response, map[string]any) {
+		t.Helper()
+		return postResp(t, srv.URL, "{ providers { provider } }", map[string]string{"X-API-Key": key})
+	}
+	for i, want := range []int{200, 200, 429} { // the burst of 2, then the rate
+		resp, out := send("slow")
+		if resp.StatusCode != want {
+			t.Fatalf("request %d: status %d, want %d", i, resp.StatusCode, want)
+		}
+		if want == 429 {
+			if ra := resp.Header.Get("Retry-After"); ra != "1" {
+				t.Errorf("Retry-After %q, want 1 (the next token is 200ms away)", ra)
+			}
+			if firstCode(out) != "PROVIDER_RATE_LIMITED" {
+				t.Errorf("code %q: %v", firstCode(out), out)
+			}
+		}
+	}
+	if resp, _ := send("other"); resp.StatusCode != 200 {
+		t.Errorf("another key was limited too: %d", resp.StatusCode)
+	}
+	time.Sleep(250 * time.Millisecond) // one token back at 5/s
+	if resp, _ := send("slow"); resp.StatusCode != 200 {
+		t.Errorf("after the wait: %d", resp.StatusCode)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -28,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"golang.org/x/time/rate"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/graph"
@@ -56,6 +58,16 @@ type Limits struct {
 type APIKey struct {
 	Key       string
 	Providers []ds.ProviderID
+	// Rate is the requests per second the key may make (0: no limit), in
+	// bursts of up to Burst (default twice the rate, at least 1).
+	Rate  float64
+	Burst int
+}
+
+// caller is what a key may do: its view of the service and its rate.
+type caller struct {
+	svc  *ds.Service
+	rate *rate.Limiter // nil: no limit
 }
 
 // Options configure the handler.
@@ -108,14 +120,22 @@ func New(o Options) http.Handler {
 	m := newMetrics(reg)
 
 	gql := newGraphQLServer(l, o.Log)
-	services := map[[32]byte]*ds.Service{}
+	callers := map[[32]byte]caller{}
 	for _, k := range o.Keys {
-		services[sha256.Sum256([]byte(k.Key))] = o.Service.Restrict(k.Providers)
+		c := caller{svc: o.Service.Restrict(k.Providers)}
+		if k.Rate > 0 {
+			burst := k.Burst
+			if burst == 0 {
+				burst = max(1, int(2*k.Rate))
+			}
+			c.rate = rate.NewLimiter(rate.Limit(k.Rate), burst)
+		}
+		callers[sha256.Sum256([]byte(k.Key))] = c
 	}
 
 	mux := http.NewServeMux()
 	shed := newShedder(l.MaxInFlight, l.MaxQueue, l.QueueWait)
-	mux.Handle("/graphql", m.instrument(shed.wrap(graphqlEndpoint(gql, o.Service, services, l, o.Log))))
+	mux.Handle("/graphql", m.instrument(graphqlEndpoint(gql, o.Service, callers, shed, l)))
 	mux.HandleFunc("GET /{$}", playgroundHandler)
 	mux.Handle("GET /playground/", playgroundAssets)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -181,7 +201,7 @@ func newGraphQLServer(l Limits, log *slog.Logger) *handler.Server {
 
 // graphqlEndpoint authenticates, bounds the body, checks method and media
 // type, then builds the request's report and dataloaders.
-func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]*ds.Service, l Limits, log *slog.Logger) http.Handler {
+func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]caller, shed *shedder, l Limits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodPost:
@@ -204,8 +224,16 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]*ds.
 				writeError(w, r, http.StatusUnauthorized, ds.CodeUnauthenticated, "a valid API key is required (Authorization: Bearer <key> or X-API-Key)")
 				return
 			}
-			svc = s
+			svc = s.svc
+			if s.rate != nil && !allow(w, r, s.rate) {
+				return
+			}
 		}
+		release, ok := shed.admit(w, r)
+		if !ok {
+			return
+		}
+		defer release()
 		if r.Method == http.MethodPost {
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if err != nil || (mt != "application/json" && mt != "application/graphql-response+json") {
@@ -230,6 +258,24 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]*ds.
 		ctx = resolvers.WithLoaders(ctx, resolvers.NewLoaders(svc))
 		gql.ServeHTTP(&statusFixer{ResponseWriter: w}, r.WithContext(ctx))
 	})
+}
+
+// allow takes one request from the key's rate, or answers 429 with the
+// seconds until the next one is allowed in Retry-After.
+func allow(w http.ResponseWriter, r *http.Request, lim *rate.Limiter) bool {
+	res := lim.Reserve()
+	if res.OK() && res.Delay() == 0 {
+		return true
+	}
+	wait := time.Second
+	if res.OK() {
+		wait = res.Delay()
+		res.Cancel()
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(max(1, math.Ceil(wait.Seconds())))))
+	writeError(w, r, http.StatusTooManyRequests, ds.CodeProviderRateLimited, fmt.Sprintf(
+		"this API key may make %g requests per second (bursts of %d): retry after the time in Retry-After", float64(lim.Limit()), lim.Burst()))
+	return false
 }
 
 // apiKey reads the caller's key from Authorization: Bearer or X-API-Key.

@@ -24,17 +24,15 @@ func newShedder(inFlight, queue int, wait time.Duration) *shedder {
 	return &shedder{slots: make(chan struct{}, inFlight), queue: make(chan struct{}, queue), wait: wait}
 }
 
-func (s *shedder) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.acquire(r) {
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(s.wait/time.Second))))
-			writeError(w, r, http.StatusServiceUnavailable, ds.CodeProviderUnavailable,
-				"the gateway is at capacity: retry after the time in Retry-After")
-			return
-		}
-		defer func() { <-s.slots }()
-		next.ServeHTTP(w, r)
-	})
+// admit takes a slot for r, or answers 503 and returns false.
+func (s *shedder) admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	if !s.acquire(r) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(s.wait/time.Second))))
+		writeError(w, r, http.StatusServiceUnavailable, ds.CodeProviderUnavailable,
+			"the gateway is at capacity: retry after the time in Retry-After")
+		return nil, false
+	}
+	return func() { <-s.slots }, true
 }
 
 func (s *shedder) acquire(r *http.Request) bool {
