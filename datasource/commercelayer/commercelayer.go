@@ -50,7 +50,8 @@ const (
 // credentials.
 type Config struct {
 	// BaseURL is the organization's API base, https://{organization}.commercelayer.io/api;
-	// the client appends /customers.
+	// the client appends /customers. The organization URL without /api
+	// (what users paste from the dashboard) means the same.
 	BaseURL string `yaml:"base_url"`
 	// AccessToken is a ready bearer token.
 	AccessToken string `yaml:"access_token"` // security: secret; never logged or printed (see String)
@@ -132,6 +133,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.BaseURL = apiBase(cfg.BaseURL)
 	u, err := rest.ParseBaseURL(ds.CommerceLayer, cfg.BaseURL)
 	if err != nil {
 		return nil, err
@@ -182,6 +184,19 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	sum := sha256.Sum256([]byte(strings.TrimRight(cfg.BaseURL, "/") + "\x00" + credential))
 	c.credID = hex.EncodeToString(sum[:8])
 	return c, nil
+}
+
+// apiBase is base with the /api suffix every Commerce Layer API path
+// starts with, added when missing.
+func apiBase(base string) string {
+	b := strings.TrimRight(strings.TrimSpace(base), "/")
+	if i := strings.IndexAny(b, "?#"); i >= 0 {
+		return base // ParseBaseURL says what is wrong with it
+	}
+	if strings.HasSuffix(b, "/api") {
+		return b
+	}
+	return b + "/api"
 }
 
 // ID is ds.CommerceLayer.

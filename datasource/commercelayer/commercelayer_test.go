@@ -1372,3 +1372,32 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+func TestBaseURLWorksWithOrWithoutTheAPISuffix(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		suffix string
+	}{
+		{"with /api", "/api"},
+		{"with /api/", "/api/"},
+		{"the organization URL", ""},
+		{"the organization URL with a slash", "/"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := start(t, func(s *sim.Sim, base string) commercelayer.Config {
+				return commercelayer.Config{BaseURL: base + tc.suffix, AccessToken: sim.AccessToken}
+			})
+			page, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 2})
+			if err != nil || len(page.Items) != 2 {
+				t.Fatalf("%d customers, %v", len(page.Items), err)
+			}
+			canonical, err := commercelayer.New(commercelayer.Config{BaseURL: f.srv.URL + "/api", AccessToken: sim.AccessToken}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.client.CredentialID() != canonical.CredentialID() {
+				t.Error("two spellings of one base URL are two cache identities")
+			}
+		})
+	}
+}
