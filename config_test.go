@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -89,5 +90,35 @@ func TestABadConfigFileStopsTheGatewayWithAClearMessage(t *testing.T) {
 	}
 	if err := (&Main{ConfigPath: filepath.Join(t.TempDir(), "missing.yaml"), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Run(context.Background()); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestMetricsListenServesMetricsApart(t *testing.T) {
+	get := func(t *testing.T, url string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	m, err := withConfig(t, "metrics_listen: \"127.0.0.1:0\"\nproviders:\n  telness: {simulate: true}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.MetricsAddr == "" || m.MetricsAddr == m.Addr {
+		t.Fatalf("metrics address %q, gateway %q", m.MetricsAddr, m.Addr)
+	}
+	m.query(t, `{ customers(first: 1) { nodes { id } } }`, nil)
+	if status, body := get(t, "http://"+m.MetricsAddr+"/metrics"); status != 200 || !strings.Contains(body, "gateway_http_requests_total") {
+		t.Errorf("metrics_listen /metrics: %d %.100s", status, body)
+	}
+	if status, _ := get(t, "http://"+m.Addr+"/metrics"); status != http.StatusNotFound {
+		t.Errorf("the public address still serves /metrics: %d", status)
+	}
+	if _, err := withConfig(t, "metrics_listen: \"256.0.0.1:99999\"\nproviders:\n  telness: {simulate: true}\n"); err == nil || !strings.Contains(err.Error(), "metrics_listen") {
+		t.Errorf("a bad metrics_listen: %v", err)
 	}
 }

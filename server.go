@@ -17,6 +17,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/federated-customers/gateway/api"
 	"github.com/federated-customers/gateway/config"
 	ds "github.com/federated-customers/gateway/datasource"
@@ -44,17 +47,20 @@ type Main struct {
 	// Limits override the configuration's request limits (tests).
 	Limits api.Limits
 
-	Addr    string // the address actually listened on, set by Run
-	Service *ds.Service
-	Sims    map[ds.ProviderID]http.Handler
-	Cache   *cache.Layer
-	Syncer  *cache.Syncer
+	Addr string // the address actually listened on, set by Run
+	// MetricsAddr is where /metrics is served when metrics_listen is set.
+	MetricsAddr string
+	Service     *ds.Service
+	Sims        map[ds.ProviderID]http.Handler
+	Cache       *cache.Layer
+	Syncer      *cache.Syncer
 
 	built    *registry.Built
 	db       *postgres.DB
 	stopSync context.CancelFunc
 	srv      *http.Server
 	done     chan error
+	metrics  *http.Server
 
 	closeOnce sync.Once
 	closeErr  error
@@ -124,12 +130,22 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Limits != (api.Limits{}) {
 		limits = m.Limits
 	}
+	var reg *prometheus.Registry
+	if cfg.MetricsListen != "" {
+		reg = api.NewRegistry()
+		if err := m.serveMetrics(cfg.MetricsListen, reg); err != nil {
+			_ = m.Close(ctx)
+			return err
+		}
+	}
 	h := api.New(api.Options{
-		Limits:  limits,
-		Service: built.Service,
-		Keys:    keys,
-		Log:     m.Log,
-		Ready:   m.Cache.Ready, // config is loaded; the Postgres level, when configured, answers
+		Registry:       reg,
+		NoMetricsRoute: reg != nil,
+		Limits:         limits,
+		Service:        built.Service,
+		Keys:           keys,
+		Log:            m.Log,
+		Ready:          m.Cache.Ready, // config is loaded; the Postgres level, when configured, answers
 	})
 
 	addr := m.Listen
@@ -156,6 +172,22 @@ func (m *Main) Run(ctx context.Context) error {
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.srv.Serve(ln) }()
 	m.Log.Info("gateway listening", "addr", m.Addr, "playground", "http://"+m.Addr+"/")
+	return nil
+}
+
+// serveMetrics serves GET /metrics alone on addr (metrics_listen), so that
+// the metrics need not be public with the GraphQL endpoint.
+func (m *Main) serveMetrics(addr string, reg *prometheus.Registry) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics_listen %s: %w", addr, err)
+	}
+	m.MetricsAddr = ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	m.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = m.metrics.Serve(ln) }()
+	m.Log.Info("metrics listening", "addr", m.MetricsAddr)
 	return nil
 }
 
@@ -213,6 +245,9 @@ func (m *Main) close(ctx context.Context) error {
 		if err := <-m.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if m.metrics != nil {
+		errs = append(errs, m.metrics.Shutdown(ctx))
 	}
 	if m.stopSync != nil {
 		m.stopSync()

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,12 @@ func postResp(t *testing.T, url, query string, header map[string]string) (*http.
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
+	return do(t, req)
+}
+
+// do sends req and decodes its JSON body.
+func do(t *testing.T, req *http.Request) (*http.Response, map[string]any) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -169,5 +176,47 @@ func TestEachAPIKeyHasItsOwnRate(t *testing.T) {
 	time.Sleep(250 * time.Millisecond) // one token back at 5/s
 	if resp, _ := send("slow"); resp.StatusCode != 200 {
 		t.Errorf("after the wait: %d", resp.StatusCode)
+	}
+}
+
+func TestAMutationOverGETIsRefusedWithACode(t *testing.T) {
+	srv := emptyGateway(t)
+	for _, accept := range []string{"application/json", "application/graphql-response+json"} {
+		t.Run(accept, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.URL+"/graphql?query="+url.QueryEscape(`mutation { deleteCustomer(id: "x") }`), nil)
+			req.Header.Set("Accept", accept)
+			resp, out := do(t, req)
+			if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST" {
+				t.Errorf("status %d Allow %q, want 405 Allow: POST", resp.StatusCode, resp.Header.Get("Allow"))
+			}
+			if firstCode(out) != "BAD_USER_INPUT" {
+				t.Errorf("code %q: %v", firstCode(out), out)
+			}
+		})
+	}
+}
+
+func TestProvidersOutsideTheKeyAreForbiddenNotDropped(t *testing.T) {
+	srv := emptyGateway(t, APIKey{Key: "k", Providers: []ds.ProviderID{ds.Kintsugi}})
+	key := map[string]string{"X-API-Key": "k"}
+	dr := ds.CustomerNodeID(ds.DigitalRiver, "5823594809")
+	ki := ds.CustomerNodeID(ds.Kintsugi, "cust_1")
+	for _, tc := range []struct {
+		name, query string
+		code        string
+	}{
+		{"filter.ids naming DIGITAL_RIVER", `{ customers(filter: {ids: ["` + ki + `", "` + dr + `"]}) { nodes { id } } }`, "FORBIDDEN"},
+		{"customerSources (CARECLOUD)", `{ customerSources { nodes { id } } }`, "FORBIDDEN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, out := post(t, srv.URL, tc.query, key)
+			if firstCode(out) != tc.code {
+				t.Fatalf("code %q, want %q: %v", firstCode(out), tc.code, out)
+			}
+			msg := out["errors"].([]any)[0].(map[string]any)["message"].(string)
+			if !strings.Contains(msg, "may not use") {
+				t.Errorf("message %q", msg)
+			}
+		})
 	}
 }

@@ -81,6 +81,15 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Registry receives the gateway's metrics; nil makes a new one.
 	Registry *prometheus.Registry
+	// NoMetricsRoute leaves GET /metrics out (metrics_listen serves it elsewhere).
+	NoMetricsRoute bool
+}
+
+// NewRegistry is a metrics registry with the Go and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
 
 // withDefaults fills every zero limit with its default.
@@ -114,8 +123,7 @@ func New(o Options) http.Handler {
 	l := o.Limits.withDefaults()
 	reg := o.Registry
 	if reg == nil {
-		reg = prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg = NewRegistry()
 	}
 	m := newMetrics(reg)
 
@@ -154,7 +162,9 @@ func New(o Options) http.Handler {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if !o.NoMetricsRoute {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	}
 	return mux
 }
 
@@ -256,7 +266,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		ctx = withService(ctx, svc)
 		ctx = ds.WithCallBudget(ctx, l.CallBudget)
 		ctx = resolvers.WithLoaders(ctx, resolvers.NewLoaders(svc))
-		gql.ServeHTTP(&statusFixer{ResponseWriter: w}, r.WithContext(ctx))
+		gql.ServeHTTP(&statusFixer{ResponseWriter: w, get: r.Method == http.MethodGet}, r.WithContext(ctx))
 	})
 }
 
@@ -295,6 +305,7 @@ type statusFixer struct {
 	http.ResponseWriter
 	wrote    bool
 	rejected bool
+	get      bool // the request is a GET
 }
 
 func (s *statusFixer) WriteHeader(code int) {
@@ -303,6 +314,12 @@ func (s *statusFixer) WriteHeader(code int) {
 	}
 	s.wrote = true
 	s.rejected = code >= 400 && code < 500
+	if code == http.StatusNotAcceptable && s.get {
+		// gqlgen's GET transport refuses a mutation with 406; it is the
+		// method that is wrong (GraphQL over HTTP: 405, Allow: POST)
+		code = http.StatusMethodNotAllowed
+		s.Header().Set("Allow", "POST")
+	}
 	if code == http.StatusUnprocessableEntity && strings.HasPrefix(s.Header().Get("Content-Type"), "application/json") {
 		code = http.StatusOK
 	}
@@ -313,7 +330,7 @@ func (s *statusFixer) Write(b []byte) (int, error) {
 	s.wrote = true
 	if s.rejected {
 		var body map[string]json.RawMessage
-		if json.Unmarshal(b, &body) == nil && string(body["data"]) == "null" {
+		if json.Unmarshal(b, &body) == nil && (codeless(body) || string(body["data"]) == "null") {
 			delete(body, "data")
 			if nb, err := json.Marshal(body); err == nil {
 				if _, err := s.ResponseWriter.Write(append(nb, '\n')); err != nil {
@@ -324,6 +341,33 @@ func (s *statusFixer) Write(b []byte) (int, error) {
 		}
 	}
 	return s.ResponseWriter.Write(b)
+}
+
+// codeless gives BAD_USER_INPUT to request errors that gqlgen's transports
+// wrote without the error presenter (a mutation over GET), and reports
+// whether it changed any.
+func codeless(body map[string]json.RawMessage) bool {
+	var errs []map[string]any
+	if json.Unmarshal(body["errors"], &errs) != nil {
+		return false
+	}
+	changed := false
+	for _, e := range errs {
+		ext, _ := e["extensions"].(map[string]any)
+		if _, ok := ext["code"]; ok {
+			continue
+		}
+		if ext == nil {
+			ext = map[string]any{}
+			e["extensions"] = ext
+		}
+		ext["code"] = string(ds.CodeBadUserInput)
+		changed = true
+	}
+	if changed {
+		body["errors"], _ = json.Marshal(errs)
+	}
+	return changed
 }
 
 // writeError answers a request the GraphQL engine never saw, still with a GraphQL body.

@@ -20,12 +20,14 @@ import (
 
 // Config is the whole file.
 type Config struct {
-	Listen      string `yaml:"listen"`
-	DatabaseURL string `yaml:"database_url"`
-	Cache       Cache  `yaml:"cache"`
-	Sync        Sync   `yaml:"sync"`
-	Auth        Auth   `yaml:"auth"`
-	Limits      Limits `yaml:"limits"`
+	Listen string `yaml:"listen"`
+	// MetricsListen serves /metrics on its own address instead of Listen.
+	MetricsListen string `yaml:"metrics_listen"`
+	DatabaseURL   string `yaml:"database_url"`
+	Cache         Cache  `yaml:"cache"`
+	Sync          Sync   `yaml:"sync"`
+	Auth          Auth   `yaml:"auth"`
+	Limits        Limits `yaml:"limits"`
 	// CursorSecret signs pagination cursors; replicas must share it.
 	CursorSecret string `yaml:"cursor_secret"`
 	// Providers holds one block per provider key; an absent key disables it.

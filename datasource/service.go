@@ -118,6 +118,11 @@ func NormalizeFilter(f Filter) (Filter, error) {
 // SelectedProviders returns the configured customer providers the filter
 // selects, in enum order, warning about selected ones that cannot take part.
 func (s *Service) selectedProviders(ctx context.Context, f Filter) ([]ProviderID, error) {
+	for _, k := range f.IDs {
+		if s.Denied[k.Provider] {
+			return nil, s.Unavailable(k.Provider) // an id outside the key is refused, not dropped
+		}
+	}
 	var out []ProviderID
 	for _, p := range AllProviders {
 		if !f.Selects(p) {
@@ -386,6 +391,9 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 		start = &pos
 	}
 	conn := &CustomerSourceConnection{}
+	if s.Denied[CareCloud] {
+		return nil, s.Unavailable(CareCloud)
+	}
 	if s.Sources == nil {
 		p := CareCloud
 		Warn(ctx, Warning{Code: CodeUnsupportedByProvider, Provider: &p, Message: "CARECLOUD is not configured in this gateway: there are no customer source records"})
