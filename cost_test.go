@@ -70,6 +70,7 @@ func TestTheCostEstimateIsNeverBelowTheCallsMade(t *testing.T) {
 	}{
 		{"first page", `{ customers { nodes { id email } } }`, nil},
 		{"100 with totalCount", `{ customers(first: 100) { totalCount nodes { id } } }`, nil},
+		{"first from a variable", `query($n: Int) { customers(first: $n) { nodes { id linkedCustomers { id } } } }`, map[string]any{"n": 100}},
 		{"search post-filter", `{ customers(first: 10, filter: {search: "zzzz-nobody"}) { nodes { id } } }`, nil},
 		{"country at one provider", `{ customers(first: 50, filter: {providers: [KINTSUGI], country: ["SE"]}) { nodes { id } } }`, nil},
 		{"filter.ids", `query($ids: [ID!]) { customers(first: 100, filter: {ids: $ids}) { totalCount nodes { id } } }`, map[string]any{"ids": ids}},

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -235,10 +236,17 @@ func (e *estimator) nodes(ids []string) Estimate {
 // page is a connection's first: 20 by default, at most ds.MaxFirst.
 func page(args map[string]any) int {
 	n := ds.DefaultFirst
-	if v, ok := args["first"].(int64); ok {
-		n = int(v)
-	} else if v, ok := args["first"].(int); ok {
+	switch v := args["first"].(type) {
+	case int64:
+		n = int(min(v, ds.MaxFirst))
+	case int:
 		n = v
+	case float64:
+		n = int(min(v, ds.MaxFirst))
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			n = int(min(i, ds.MaxFirst))
+		}
 	}
 	return max(0, min(n, ds.MaxFirst))
 }

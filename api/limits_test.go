@@ -149,7 +149,9 @@ func FuzzGraphQLDocuments(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	svc := &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}, Cursors: ds.CursorCodec{Key: []byte("k")}}
+	// one provider that answers at once, so queries run and are costed
+	svc := &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: &gatedProvider{items: 3}},
+		Cursors: ds.CursorCodec{Key: []byte("k")}, Calls: map[ds.ProviderID]ds.CallModel{ds.Kintsugi: {ListPage: 100, LookupBatch: 1}}}
 	h := New(Options{Service: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	f.Fuzz(func(t *testing.T, doc string) {
 		body, _ := json.Marshal(map[string]any{"query": doc, "variables": map[string]any{"f": 1}})
