@@ -126,6 +126,7 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxCalls: cfg.Limits.MaxUpstreamCalls, MaxDepth: cfg.Limits.MaxDepth,
 		MaxComplexity: cfg.Limits.MaxComplexity, MaxFields: cfg.Limits.MaxFields,
 		MaxInFlight: cfg.Limits.MaxInFlight, MaxQueue: cfg.Limits.MaxQueue, MaxResponseBytes: cfg.Limits.MaxResponseBytes,
+		HeavyCalls: cfg.Limits.HeavyUpstreamCalls, MaxHeavy: cfg.Limits.MaxHeavy,
 	}
 	if m.Limits != (api.Limits{}) {
 		limits = m.Limits

@@ -38,13 +38,18 @@ import (
 
 // Limits bound what one request may ask for.
 type Limits struct {
-	MaxBodyBytes  int64         // default 1 MiB
-	MaxDepth      int           // default 12
-	MaxComplexity int           // default 20000
-	MaxFields     int           // fields once fragments are expanded, default 2000
-	MaxCalls      int           // estimated upstream calls per operation, default 1000
-	CallBudget    int           // upstream calls one request may make, default MaxCalls
-	Timeout       time.Duration // per request, default 30s
+	MaxBodyBytes  int64 // default 1 MiB
+	MaxDepth      int   // default 12
+	MaxComplexity int   // default 20000
+	MaxFields     int   // fields once fragments are expanded, default 2000
+	MaxCalls      int   // estimated upstream calls per operation, default 1000
+	CallBudget    int   // upstream calls one request may make, default MaxCalls
+	// Queries estimated over HeavyCalls (default 200) run MaxHeavy at a time
+	// (default 1); the others wait up to HeavyWait (default 10s).
+	HeavyCalls int
+	MaxHeavy   int
+	HeavyWait  time.Duration
+	Timeout    time.Duration // per request, default 30s
 	// MaxInFlight GraphQL requests run at once (default 32); MaxQueue more
 	// (default 32) wait up to QueueWait (default 1s); the rest get 503.
 	MaxInFlight int
@@ -99,6 +104,9 @@ func (l Limits) withDefaults() Limits {
 	setDefault(&l.MaxComplexity, 20000)
 	setDefault(&l.MaxCalls, 1000)
 	setDefault(&l.CallBudget, l.MaxCalls)
+	setDefault(&l.HeavyCalls, 200)
+	setDefault(&l.MaxHeavy, 1)
+	setDefault(&l.HeavyWait, 10*time.Second)
 	setDefault(&l.MaxFields, 2000)
 	setDefault(&l.Timeout, 30*time.Second)
 	setDefault(&l.MaxInFlight, 32)
@@ -178,7 +186,8 @@ func newGraphQLServer(l Limits, log *slog.Logger) *handler.Server {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(15000) // security: bounds parser work on huge documents
 	srv.Use(extension.Introspection{})
-	srv.Use(&queryLimits{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields, MaxCalls: l.MaxCalls})
+	srv.Use(&queryLimits{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields, MaxCalls: l.MaxCalls,
+		HeavyCalls: l.HeavyCalls, heavy: &lane{slots: make(chan struct{}, l.MaxHeavy), wait: l.HeavyWait}})
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
@@ -265,6 +274,8 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		ctx, _ = ds.WithReport(ctx)
 		ctx = withService(ctx, svc)
 		ctx = ds.WithCallBudget(ctx, l.CallBudget)
+		ctx, done := withReleases(ctx)
+		defer done()
 		ctx = resolvers.WithLoaders(ctx, resolvers.NewLoaders(svc))
 		gql.ServeHTTP(&statusFixer{ResponseWriter: w, get: r.Method == http.MethodGet}, r.WithContext(ctx))
 	})

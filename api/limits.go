@@ -25,7 +25,10 @@ type queryLimits struct {
 	MaxFields     int
 	// MaxCalls bounds the estimated upstream calls of one operation.
 	MaxCalls int
-	es       graphql.ExecutableSchema
+	// HeavyCalls is the estimate over which a query takes a slot of heavy.
+	HeavyCalls int
+	heavy      *lane
+	es         graphql.ExecutableSchema
 }
 
 var _ interface {
@@ -64,6 +67,16 @@ func (q *queryLimits) MutateOperationContext(ctx context.Context, rc *graphql.Op
 			est.String(), q.MaxCalls)
 		err.Extensions["cost"] = est.Extension(q.MaxCalls)
 		return err
+	}
+	if _, dry := wantsCost(rc); !dry && est.Total > q.HeavyCalls && q.heavy != nil {
+		release, ok := q.heavy.enter(ctx)
+		if !ok {
+			return &gqlerror.Error{
+				Message:    fmt.Sprintf("too many costly queries (over %d upstream calls) are running: retry later, or ask for less", q.HeavyCalls),
+				Extensions: map[string]any{"code": string(ds.CodeProviderUnavailable)},
+			}
+		}
+		hold(ctx, release)
 	}
 	return nil
 }

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
@@ -57,4 +59,59 @@ func (s *shedder) acquire(r *http.Request) bool {
 	case <-r.Context().Done():
 		return false
 	}
+}
+
+// lane lets at most n costly queries (estimate over Limits.HeavyCalls) run
+// at once; the others wait for their turn up to wait. Costly queries spend
+// the gateway's CPU and the vendors' quotas, so they must not crowd out
+// ordinary traffic however many arrive together.
+type lane struct {
+	slots chan struct{}
+	wait  time.Duration
+}
+
+// enter waits for a slot; the returned func gives it back.
+func (l *lane) enter(ctx context.Context) (func(), bool) {
+	t := time.NewTimer(l.wait)
+	defer t.Stop()
+	select {
+	case l.slots <- struct{}{}:
+		return func() { <-l.slots }, true
+	case <-t.C:
+		return nil, false
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
+// releases are what a request holds until its response is written.
+type releases struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+type releasesKey struct{}
+
+func withReleases(ctx context.Context) (context.Context, func()) {
+	r := &releases{}
+	return context.WithValue(ctx, releasesKey{}, r), func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, f := range r.fns {
+			f()
+		}
+		r.fns = nil
+	}
+}
+
+// hold keeps f to run when the request ends; without a request scope it runs at once.
+func hold(ctx context.Context, f func()) {
+	r, _ := ctx.Value(releasesKey{}).(*releases)
+	if r == nil {
+		f()
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fns = append(r.fns, f)
 }

@@ -157,3 +157,34 @@ func TestAResponseOverTheSizeCapIsAnErrorNotTheData(t *testing.T) {
 		})
 	}
 }
+
+func TestCostlyQueriesTakeTurnsAndOrdinaryOnesPass(t *testing.T) {
+	p := &gatedProvider{gate: make(chan struct{}), entered: make(chan struct{}, 10), items: 5}
+	// customers(first: 5) is estimated at 7 calls here (a page size of 1): costly
+	srv := gatedGateway(t, p, Limits{HeavyCalls: 5, MaxHeavy: 1, HeavyWait: 100 * time.Millisecond})
+	done := make(chan int)
+	go func() { status, _ := post(t, srv.URL, listQuery, nil); done <- status }()
+	var once sync.Once
+	gate := p.gate
+	open := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(open)
+	<-p.entered // the first costly query holds the lane
+
+	start := time.Now()
+	_, out := post(t, srv.URL, listQuery, nil)
+	if took := time.Since(start); firstCode(out) != "PROVIDER_UNAVAILABLE" || took < 100*time.Millisecond {
+		t.Fatalf("a second costly query: code %q after %v, want PROVIDER_UNAVAILABLE after the 100ms wait", firstCode(out), took)
+	}
+	if status, out := post(t, srv.URL, `{ providers { provider } }`, nil); status != 200 || out["errors"] != nil {
+		t.Fatalf("an ordinary query waited for the lane: %d %v", status, out["errors"])
+	}
+	open()
+	if status := <-done; status != 200 {
+		t.Fatalf("the first costly query: %d", status)
+	}
+	// the lane is free again
+	p.gate, p.entered = nil, nil
+	if _, out := post(t, srv.URL, listQuery, nil); out["errors"] != nil {
+		t.Fatalf("after the first: %v", out["errors"])
+	}
+}

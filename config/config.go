@@ -67,6 +67,9 @@ type Limits struct {
 	MaxInFlight      int `yaml:"max_in_flight"`
 	MaxQueue         int `yaml:"max_queue"`
 	MaxResponseBytes int `yaml:"max_response_bytes"`
+	// Queries estimated over HeavyUpstreamCalls run MaxHeavy at a time.
+	HeavyUpstreamCalls int `yaml:"heavy_upstream_calls"`
+	MaxHeavy           int `yaml:"max_heavy"`
 }
 
 // Auth configures API keys; without keys the endpoint is open.
@@ -161,7 +164,8 @@ func Parse(src []byte) (*Config, error) {
 	}
 	l := c.Limits
 	for name, v := range map[string]int{"max_upstream_calls": l.MaxUpstreamCalls, "max_depth": l.MaxDepth, "max_complexity": l.MaxComplexity,
-		"max_fields": l.MaxFields, "max_in_flight": l.MaxInFlight, "max_queue": l.MaxQueue, "max_response_bytes": l.MaxResponseBytes} {
+		"max_fields": l.MaxFields, "max_in_flight": l.MaxInFlight, "max_queue": l.MaxQueue, "max_response_bytes": l.MaxResponseBytes,
+		"heavy_upstream_calls": l.HeavyUpstreamCalls, "max_heavy": l.MaxHeavy} {
 		if v < 0 {
 			return nil, fmt.Errorf("config: limits.%s cannot be negative", name)
 		}

@@ -80,7 +80,11 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 		Calls:     CallModels,
 	}
 	b.Service = svc
-	hc := &http.Client{Timeout: 30 * time.Second}
+	// Keep connections to each vendor open for reuse: the default of two idle
+	// connections per host made concurrent requests dial anew every time.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 32
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	for _, p := range ds.AllProviders {
 		node, ok := cfg.Providers[p.Key()]
 		if !ok {
