@@ -2,6 +2,7 @@ package datasource
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync/atomic"
 )
@@ -39,6 +40,10 @@ func (m CallModel) LookupCalls(k, recordsPerID int) int {
 	return batches
 }
 
+// ErrCallBudget is wrapped by the error of a call the request's budget did
+// not allow (errors.Is).
+var ErrCallBudget = errors.New("the request's budget of upstream calls is spent")
+
 // A callBudget is the number of upstream calls one request may still make.
 type callBudget struct {
 	limit int64
@@ -66,7 +71,7 @@ func SpendCall(ctx context.Context, p ProviderID) error {
 		return nil
 	}
 	if b.left.Add(-1) < 0 {
-		return &Error{Code: CodeQueryTooComplex, Message: "the request has spent its budget of " +
+		return &Error{Code: CodeQueryTooComplex, Err: ErrCallBudget, Message: "the request has spent its budget of " +
 			strconv.FormatInt(b.limit, 10) + " upstream calls; " + p.String() + " was not called. Ask for less (smaller first, fewer aliases or nested lists)"}
 	}
 	return nil

@@ -2,6 +2,7 @@ package cache_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,6 +50,9 @@ func (f *fake) begin(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(f.delay):
 		}
+	}
+	if err := ds.SpendCall(ctx, f.id); err != nil {
+		return err // as rest.Client does
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -484,4 +488,27 @@ func TestSyncWalksTheWholeListIntoTheIndex(t *testing.T) {
 			t.Fatalf("after a failed walk: %+v, want still complete with the error", st)
 		}
 	})
+}
+
+func TestAFollowerIsNotFailedByTheLeadersSpentBudget(t *testing.T) {
+	f := newFake(ds.Kintsugi, "c", "k", 5)
+	f.delay = 100 * time.Millisecond
+	p := newLayer(t, nil, newClock()).Wrap(f)
+	leaderCtx := ds.WithCallBudget(reqCtx(), 1)
+	if err := ds.SpendCall(leaderCtx, ds.Kintsugi); err != nil {
+		t.Fatal(err)
+	}
+	leader := make(chan error, 1)
+	go func() {
+		_, err := p.ListCustomers(leaderCtx, ds.ListRequest[ds.Filter]{Limit: 5})
+		leader <- err
+	}()
+	time.Sleep(30 * time.Millisecond) // the follower joins the leader's call in flight
+	page, err := p.ListCustomers(reqCtx(), ds.ListRequest[ds.Filter]{Limit: 5})
+	if err != nil || len(page.Items) != 5 {
+		t.Fatalf("the follower got %d customers, %v", len(page.Items), err)
+	}
+	if err := <-leader; !errors.Is(err, ds.ErrCallBudget) {
+		t.Fatalf("the leader: %v, want its spent budget", err)
+	}
 }

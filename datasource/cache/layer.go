@@ -446,7 +446,9 @@ func coalesce[T any](ctx context.Context, l *Layer, key string, fn func(context.
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	case r := <-ch:
-		if !leader && r.Err != nil && (errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, context.DeadlineExceeded)) && ctx.Err() == nil {
+		// the leader's own end (its cancellation, its spent call budget) is
+		// not this request's answer: make the call for this one
+		if !leader && r.Err != nil && (errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, context.DeadlineExceeded) || errors.Is(r.Err, ds.ErrCallBudget)) && ctx.Err() == nil {
 			return fn(ctx)
 		}
 		if !leader && r.Err == nil {
