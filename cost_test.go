@@ -17,8 +17,20 @@ import (
 // queryExt posts a query with request extensions (e.g. {"cost": true}).
 func (m *Main) queryExt(t *testing.T, q string, vars, ext map[string]any) gqlResponse {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": q, "variables": vars, "extensions": ext})
-	resp, err := http.Post("http://"+m.Addr+"/graphql", "application/json", bytes.NewReader(body))
+	_, out := m.post(t, map[string]any{"query": q, "variables": vars, "extensions": ext}, nil)
+	return out
+}
+
+// post sends a GraphQL request body with extra headers.
+func (m *Main) post(t *testing.T, req map[string]any, header map[string]string) (*http.Response, gqlResponse) {
+	t.Helper()
+	body, _ := json.Marshal(req)
+	hr, _ := http.NewRequest("POST", "http://"+m.Addr+"/graphql", bytes.NewReader(body))
+	hr.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		hr.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(hr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +41,7 @@ func (m *Main) queryExt(t *testing.T, q string, vars, ext map[string]any) gqlRes
 		t.Fatalf("status %d, body not JSON: %.300s", resp.StatusCode, raw)
 	}
 	out.status = resp.StatusCode
-	return out
+	return resp, out
 }
 
 // costOf reads extensions.cost: the total and the per-provider estimate.
@@ -243,5 +255,56 @@ func TestTheRunTimeBudgetStopsUpstreamCallsAndSaysSo(t *testing.T) {
 				t.Fatalf("the next request: %+v", r.Errors)
 			}
 		})
+	}
+}
+
+func TestAKeysUpstreamCallsPerMinuteAreItsShare(t *testing.T) {
+	m, err := withConfig(t, `
+auth:
+  api_keys:
+    - {key: "bff", providers: [telness, kintsugi], calls_per_minute: 30}
+    - {key: "other", providers: [telness]}
+providers:
+  telness: {simulate: true}
+  kintsugi: {simulate: true}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invented := func(prefix string, n int) []string {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = ds.CustomerNodeID(ds.Telness, fmt.Sprintf("%s-%d", prefix, i))
+		}
+		return ids
+	}
+	send := func(key string, ids []string) (*http.Response, gqlResponse) {
+		t.Helper()
+		return m.post(t, map[string]any{"query": `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, "variables": map[string]any{"ids": ids}},
+			map[string]string{"X-API-Key": key})
+	}
+	// 20 invented Telness ids: 20 lookups, estimated 20
+	if resp, out := send("bff", invented("a", 20)); resp.StatusCode != 200 || len(out.Errors) > 0 {
+		t.Fatalf("first: %d %+v", resp.StatusCode, out.Errors)
+	}
+	// 10 of 30 left: the next 20 are refused before any call
+	m.resetKits(t)
+	resp, out := send("bff", invented("b", 20))
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || len(out.Errors) != 1 || out.codes()[0] != "PROVIDER_RATE_LIMITED" {
+		t.Fatalf("second: status %d Retry-After %q %+v", resp.StatusCode, resp.Header.Get("Retry-After"), out.Errors)
+	}
+	if n := m.upstreamCalls(t)[ds.Telness]; n != 0 {
+		t.Errorf("the refused request made %d calls", n)
+	}
+	if !strings.Contains(out.Errors[0].Message, "30 upstream calls per minute") {
+		t.Errorf("message %q", out.Errors[0].Message)
+	}
+	// more than the whole quota can never run
+	if _, out := send("bff", invented("c", 40)); len(out.Errors) != 1 || out.codes()[0] != "QUERY_TOO_COMPLEX" {
+		t.Errorf("40 ids for a quota of 30: %+v", out.Errors)
+	}
+	// another key's share is its own
+	if resp, out := send("other", invented("d", 20)); resp.StatusCode != 200 || len(out.Errors) > 0 {
+		t.Errorf("the other key: %d %+v", resp.StatusCode, out.Errors)
 	}
 }

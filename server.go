@@ -115,7 +115,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 	var keys []api.APIKey
 	for _, k := range cfg.Auth.APIKeys {
-		ak := api.APIKey{Key: k.Key, Rate: k.Rate, Burst: k.Burst}
+		ak := api.APIKey{Key: k.Key, Rate: k.Rate, Burst: k.Burst, CallsPerMinute: k.CallsPerMinute}
 		for _, p := range k.Providers {
 			q, _ := ds.ParseProvider(p)
 			ak.Providers = append(ak.Providers, q)

@@ -45,7 +45,8 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			case "COMPLEXITY_LIMIT_EXCEEDED":
 				gqlErr.Extensions = map[string]any{"code": string(ds.CodeQueryTooComplex)}
 				return gqlErr
-			case string(ds.CodeQueryTooComplex), string(ds.CodeBadUserInput), string(ds.CodeProviderUnavailable):
+			case string(ds.CodeQueryTooComplex), string(ds.CodeBadUserInput), string(ds.CodeProviderUnavailable),
+				string(ds.CodeProviderRateLimited):
 				return gqlErr
 			}
 			if code == "" && ge.Path == nil {

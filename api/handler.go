@@ -67,12 +67,15 @@ type APIKey struct {
 	// bursts of up to Burst (default twice the rate, at least 1).
 	Rate  float64
 	Burst int
+	// CallsPerMinute bounds the key's upstream calls (0: no limit).
+	CallsPerMinute int
 }
 
 // caller is what a key may do: its view of the service and its rate.
 type caller struct {
-	svc  *ds.Service
-	rate *rate.Limiter // nil: no limit
+	svc   *ds.Service
+	rate  *rate.Limiter // nil: no limit
+	calls *callQuota    // nil: no limit
 }
 
 // Options configure the handler.
@@ -145,6 +148,9 @@ func New(o Options) http.Handler {
 				burst = max(1, int(2*k.Rate))
 			}
 			c.rate = rate.NewLimiter(rate.Limit(k.Rate), burst)
+		}
+		if k.CallsPerMinute > 0 {
+			c.calls = newCallQuota(k.CallsPerMinute)
 		}
 		callers[sha256.Sum256([]byte(k.Key))] = c
 	}
@@ -234,6 +240,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 			return
 		}
 		svc := open
+		var quota *callQuota
 		if len(keyed) > 0 {
 			key := apiKey(r)
 			s, ok := keyed[sha256.Sum256([]byte(key))]
@@ -243,7 +250,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 				writeError(w, r, http.StatusUnauthorized, ds.CodeUnauthenticated, "a valid API key is required (Authorization: Bearer <key> or X-API-Key)")
 				return
 			}
-			svc = s.svc
+			svc, quota = s.svc, s.calls
 			if s.rate != nil && !allow(w, r, s.rate) {
 				return
 			}
@@ -276,8 +283,10 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		ctx = ds.WithCallBudget(ctx, l.CallBudget)
 		ctx, done := withReleases(ctx)
 		defer done()
+		ctx, qs := withQuota(ctx, quota)
+		defer qs.charge(ctx)
 		ctx = resolvers.WithLoaders(ctx, resolvers.NewLoaders(svc))
-		gql.ServeHTTP(&statusFixer{ResponseWriter: w, get: r.Method == http.MethodGet}, r.WithContext(ctx))
+		gql.ServeHTTP(&statusFixer{ResponseWriter: w, get: r.Method == http.MethodGet, quota: qs}, r.WithContext(ctx))
 	})
 }
 
@@ -317,6 +326,7 @@ type statusFixer struct {
 	wrote    bool
 	rejected bool
 	get      bool // the request is a GET
+	quota    *quotaState
 }
 
 func (s *statusFixer) WriteHeader(code int) {
@@ -324,6 +334,7 @@ func (s *statusFixer) WriteHeader(code int) {
 		return
 	}
 	s.wrote = true
+	code = s.quota.apply(s.Header(), code)
 	s.rejected = code >= 400 && code < 500
 	if code == http.StatusNotAcceptable && s.get {
 		// gqlgen's GET transport refuses a mutation with 406; it is the

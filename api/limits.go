@@ -68,6 +68,11 @@ func (q *queryLimits) MutateOperationContext(ctx context.Context, rc *graphql.Op
 		err.Extensions["cost"] = est.Extension(q.MaxCalls)
 		return err
 	}
+	if _, dry := wantsCost(rc); !dry {
+		if err := quotaFrom(ctx).admit(est.Total); err != nil {
+			return err
+		}
+	}
 	if _, dry := wantsCost(rc); !dry && est.Total > q.HeavyCalls && q.heavy != nil {
 		release, ok := q.heavy.enter(ctx)
 		if !ok {

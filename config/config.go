@@ -85,6 +85,8 @@ type APIKey struct {
 	// bursts of up to Burst (default: twice the rate, at least 1).
 	Rate  float64 `yaml:"rate"`
 	Burst int     `yaml:"burst"`
+	// CallsPerMinute bounds the upstream calls the key's requests make (0: no limit).
+	CallsPerMinute int `yaml:"calls_per_minute"`
 }
 
 // Duration reads "60s", "24h" and so on.
@@ -158,8 +160,8 @@ func Parse(src []byte) (*Config, error) {
 				return nil, fmt.Errorf("config: auth.api_keys[%d]: unknown provider %q", i, p)
 			}
 		}
-		if k.Rate < 0 || k.Burst < 0 {
-			return nil, fmt.Errorf("config: auth.api_keys[%d]: rate and burst cannot be negative", i)
+		if k.Rate < 0 || k.Burst < 0 || k.CallsPerMinute < 0 {
+			return nil, fmt.Errorf("config: auth.api_keys[%d]: rate, burst and calls_per_minute cannot be negative", i)
 		}
 	}
 	l := c.Limits

@@ -15,7 +15,7 @@ cursor_secret: ${CURSOR_SECRET}
 cache: {ttl: 60s, stale_if_error: 24h}
 auth:
   api_keys:
-    - {key: "${FRONTEND_KEY}", providers: [kintsugi, commercelayer], rate: 20, burst: 40}
+    - {key: "${FRONTEND_KEY}", providers: [kintsugi, commercelayer], rate: 20, burst: 40, calls_per_minute: 600}
 limits: {max_upstream_calls: 500, max_in_flight: 8, max_queue: 4, max_response_bytes: 1048576}
 providers:
   telness: {simulate: true}
@@ -27,7 +27,7 @@ providers:
 	if c.Listen != ":9090" || c.CursorSecret != "s3cret" || c.Auth.APIKeys[0].Key != "fk" {
 		t.Fatalf("parsed %+v", c)
 	}
-	if k := c.Auth.APIKeys[0]; k.Rate != 20 || k.Burst != 40 {
+	if k := c.Auth.APIKeys[0]; k.Rate != 20 || k.Burst != 40 || k.CallsPerMinute != 600 {
 		t.Fatalf("api key rate %v burst %d", k.Rate, k.Burst)
 	}
 	if l := c.Limits; l.MaxUpstreamCalls != 500 || l.MaxInFlight != 8 || l.MaxQueue != 4 || l.MaxResponseBytes != 1<<20 {
@@ -65,7 +65,7 @@ func TestBadConfigurationsNameWhatIsWrong(t *testing.T) {
 		{"api key from an unset variable", "auth:\n  api_keys:\n    - {key: \"${NO_SUCH_VAR_X}\"}\n", "NO_SUCH_VAR_X"},
 		{"negative limit", "limits: {max_in_flight: -1}\n", "limits.max_in_flight cannot be negative"},
 		{"unknown limit", "limits: {max_calls: 5}\n", "max_calls"},
-		{"negative rate", "auth:\n  api_keys:\n    - {key: k, rate: -2}\n", "rate and burst cannot be negative"},
+		{"negative rate", "auth:\n  api_keys:\n    - {key: k, rate: -2}\n", "rate, burst and calls_per_minute cannot be negative"},
 		{"api key for an unknown provider", "auth:\n  api_keys:\n    - {key: k, providers: [acme]}\n", `unknown provider "acme"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
