@@ -512,3 +512,34 @@ func TestAFollowerIsNotFailedByTheLeadersSpentBudget(t *testing.T) {
 		t.Fatalf("the leader: %v, want its spent budget", err)
 	}
 }
+
+func TestInventedIDsCostOneCallPerNegativeTTL(t *testing.T) {
+	f := newFake(ds.Kintsugi, "c", "k", 3)
+	c := newClock()
+	p := newLayer(t, nil, c).Wrap(f)
+	invented := []string{"nope-1", "nope-2", "nope-3"}
+	for _, tc := range []struct {
+		name      string
+		advance   time.Duration
+		ids       []string
+		wantCalls int32
+		wantFound int
+	}{
+		{"first ask", 0, invented, 1, 0},
+		{"asked again at once: no call", 0, invented, 1, 0},
+		{"with a real id: only it is asked", 0, append([]string{"k0"}, invented...), 2, 1},
+		{"20s later: still no call", 20 * time.Second, invented, 2, 0},
+		{"past the negative TTL: asked again", 11 * time.Second, invented, 3, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c.Advance(tc.advance)
+			got, err := p.GetCustomers(reqCtx(), tc.ids)
+			if err != nil || len(got) != tc.wantFound {
+				t.Fatalf("%d found, %v", len(got), err)
+			}
+			if n := f.calls.Load(); n != tc.wantCalls {
+				t.Errorf("%d upstream calls in all, want %d", n, tc.wantCalls)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
@@ -10,8 +11,51 @@ import (
 // Provider is a customer provider behind the cache. It is itself a
 // ds.CustomerProvider, so the conformance suite runs through it unchanged.
 type Provider struct {
-	inner ds.CustomerProvider
-	m     meta
+	inner  ds.CustomerProvider
+	m      meta
+	absent negatives
+}
+
+// negativeTTL bounds how long an id the vendor said it does not have is
+// answered as absent without a call (at most the cache's TTL).
+const negativeTTL = 30 * time.Second
+
+// maxNegatives bounds the memory of absent ids; past it they are forgotten.
+const maxNegatives = 10000
+
+// negatives are ids a vendor recently answered as absent, so invented or
+// unknown ids cost one call per TTL rather than one per request.
+type negatives struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+func (n *negatives) add(ids []string, at time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.seen == nil || len(n.seen)+len(ids) > maxNegatives {
+		n.seen = map[string]time.Time{}
+	}
+	for _, id := range ids {
+		if _, ok := n.seen[id]; !ok { // an id answered from here keeps its first time
+			n.seen[id] = at
+		}
+	}
+}
+
+// split returns the ids not known to be absent at now.
+func (n *negatives) split(ids []string, now time.Time, ttl time.Duration) []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var ask []string
+	for _, id := range ids {
+		if at, ok := n.seen[id]; ok && now.Sub(at) < ttl {
+			continue
+		}
+		delete(n.seen, id)
+		ask = append(ask, id)
+	}
+	return ask
 }
 
 // credentialOf is the provider's credential identity ("" when it has none).
@@ -83,7 +127,11 @@ func (c *Provider) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filt
 func (c *Provider) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {
 	got, err := batch(ctx, c.m, KindRecord, ids, c.recordKey,
 		func(ctx context.Context, missing []string) (map[string]*ds.Customer, error) {
-			cs, err := c.inner.GetCustomers(ctx, missing)
+			ask := c.absent.split(missing, c.m.l.now(), min(negativeTTL, c.m.l.ttl))
+			if len(ask) == 0 {
+				return nil, nil // every one was absent a moment ago
+			}
+			cs, err := c.inner.GetCustomers(ctx, ask)
 			if err != nil {
 				return nil, err
 			}
@@ -99,6 +147,7 @@ func (c *Provider) GetCustomers(ctx context.Context, ids []string) ([]*ds.Custom
 			return entries
 		},
 		func(ctx context.Context, absent []string) {
+			c.absent.add(absent, c.m.l.now())
 			c.m.l.drop(ctx, c.m.p, c.m.cred, KindRecord, absent)
 			c.m.l.dropIdentities(ctx, c.m.p, c.m.cred, absent)
 		})
