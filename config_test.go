@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -37,9 +38,10 @@ func withConfig(t *testing.T, yaml string) (*Main, error) {
 	return m, nil
 }
 
-func TestAConfigFileSelectsProvidersAndReachesRealBaseURLs(t *testing.T) {
-	// Kintsugi is "real" here: a vendor server at its own URL, reached with
-	// credentials from the environment, as in production.
+// externalKintsugi serves a Kintsugi simulator at its own URL, as a real
+// vendor, and puts its base URL and credentials in KINTSUGI_URL, _KEY, _ORG.
+func externalKintsugi(t *testing.T) *kisim.Sim {
+	t.Helper()
 	sim := kisim.New(demo.People(testPeople))
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
@@ -47,6 +49,13 @@ func TestAConfigFileSelectsProvidersAndReachesRealBaseURLs(t *testing.T) {
 	t.Setenv("KINTSUGI_URL", cc.BaseURL)
 	t.Setenv("KINTSUGI_KEY", cc.APIKey)
 	t.Setenv("KINTSUGI_ORG", cc.OrganizationID)
+	return sim
+}
+
+func TestAConfigFileSelectsProvidersAndReachesRealBaseURLs(t *testing.T) {
+	// Kintsugi is "real" here: a vendor server at its own URL, reached with
+	// credentials from the environment, as in production.
+	sim := externalKintsugi(t)
 	m, err := withConfig(t, `
 cursor_secret: "${KINTSUGI_KEY}-cursor"
 providers:
@@ -120,5 +129,44 @@ func TestMetricsListenServesMetricsApart(t *testing.T) {
 	}
 	if _, err := withConfig(t, "metrics_listen: \"256.0.0.1:99999\"\nproviders:\n  telness: {simulate: true}\n"); err == nil || !strings.Contains(err.Error(), "metrics_listen") {
 		t.Errorf("a bad metrics_listen: %v", err)
+	}
+}
+
+func TestShutdownCancelsARunawayRequestAtItsDeadline(t *testing.T) {
+	// a vendor outside the gateway (not a simulator it closes) answering in 10s
+	externalKintsugi(t).Kit().SetLatency(10 * time.Second)
+	m, err := withConfig(t, `
+providers:
+  kintsugi: {base_url: "${KINTSUGI_URL}", api_key: "${KINTSUGI_KEY}", organization_id: "${KINTSUGI_ORG}"}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan gqlResponse, 1)
+	go func() {
+		body := strings.NewReader(`{"query":"{ customers(first: 1) { nodes { id } } }"}`)
+		resp, err := http.Post("http://"+m.Addr+"/graphql", "application/json", body)
+		var out gqlResponse
+		if err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			resp.Body.Close()
+		}
+		answered <- out
+	}()
+	time.Sleep(200 * time.Millisecond) // the request waits on the vendor
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_ = m.Close(ctx) // past its deadline: an error, and the request is cancelled
+	select {
+	case out := <-answered:
+		if took := time.Since(start); took > 3*time.Second {
+			t.Errorf("the request ended %v after shutdown began", took)
+		}
+		if len(out.Errors) == 0 {
+			t.Errorf("the cancelled request has no error: %+v", out)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the runaway request still runs 5s after shutdown began")
 	}
 }

@@ -61,6 +61,9 @@ type Main struct {
 	srv      *http.Server
 	done     chan error
 	metrics  *http.Server
+	// stopRequests cancels every request still running once shutdown's
+	// deadline has passed, so no runaway request outlives the process's stop.
+	stopRequests context.CancelFunc
 
 	closeOnce sync.Once
 	closeErr  error
@@ -170,6 +173,9 @@ func (m *Main) Run(ctx context.Context) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	base, stop := context.WithCancel(context.Background())
+	m.srv.BaseContext = func(net.Listener) context.Context { return base }
+	m.stopRequests = stop
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.srv.Serve(ln) }()
 	m.Log.Info("gateway listening", "addr", m.Addr, "playground", "http://"+m.Addr+"/")
@@ -243,6 +249,7 @@ func (m *Main) close(ctx context.Context) error {
 	var errs []error
 	if m.srv != nil {
 		errs = append(errs, m.srv.Shutdown(ctx))
+		m.stopRequests() // past the deadline: cancel what still runs
 		if err := <-m.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
