@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -76,6 +77,7 @@ func (q *queryLimits) MutateOperationContext(ctx context.Context, rc *graphql.Op
 	if _, dry := wantsCost(rc); !dry && est.Total > q.HeavyCalls && q.heavy != nil {
 		release, ok := q.heavy.enter(ctx)
 		if !ok {
+			quotaFrom(ctx).refuse(http.StatusServiceUnavailable, 1)
 			return &gqlerror.Error{
 				Message:    fmt.Sprintf("too many costly queries (over %d upstream calls) are running: retry later, or ask for less", q.HeavyCalls),
 				Extensions: map[string]any{"code": string(ds.CodeProviderUnavailable)},

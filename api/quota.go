@@ -37,6 +37,17 @@ type quotaState struct {
 	quota      *callQuota
 	mu         sync.Mutex
 	retryAfter int // seconds; 0: not refused
+	status     int // the HTTP status of the refusal
+}
+
+// refuse notes that the request is answered with status and Retry-After.
+func (st *quotaState) refuse(status, retryAfter int) {
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.status, st.retryAfter = status, max(1, retryAfter)
 }
 
 func withQuota(ctx context.Context, q *callQuota) (context.Context, *quotaState) {
@@ -63,9 +74,7 @@ func (st *quotaState) admit(est int) *gqlerror.Error {
 		return nil
 	}
 	wait := (float64(est) - left) / float64(q.lim.Limit())
-	st.mu.Lock()
-	st.retryAfter = int(max(1, math.Ceil(wait)))
-	st.mu.Unlock()
+	st.refuse(http.StatusTooManyRequests, int(math.Ceil(wait)))
 	return &gqlerror.Error{
 		Message: fmt.Sprintf("this API key may make %d upstream calls per minute; the query needs up to %d and %d are left: retry after the time in Retry-After",
 			q.perMinute, est, int(max(0, left))),
@@ -92,7 +101,7 @@ func (st *quotaState) charge(ctx context.Context) {
 	}
 }
 
-// apply turns a refused request's status into 429 with Retry-After.
+// apply gives a refused request its status (429, 503) and Retry-After.
 func (st *quotaState) apply(h http.Header, code int) int {
 	if st == nil {
 		return code
@@ -103,5 +112,5 @@ func (st *quotaState) apply(h http.Header, code int) int {
 		return code
 	}
 	h.Set("Retry-After", strconv.Itoa(st.retryAfter))
-	return http.StatusTooManyRequests
+	return st.status
 }

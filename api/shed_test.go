@@ -171,9 +171,12 @@ func TestCostlyQueriesTakeTurnsAndOrdinaryOnesPass(t *testing.T) {
 	<-p.entered // the first costly query holds the lane
 
 	start := time.Now()
-	_, out := post(t, srv.URL, listQuery, nil)
+	resp, out := postResp(t, srv.URL, listQuery, nil)
 	if took := time.Since(start); firstCode(out) != "PROVIDER_UNAVAILABLE" || took < 100*time.Millisecond {
 		t.Fatalf("a second costly query: code %q after %v, want PROVIDER_UNAVAILABLE after the 100ms wait", firstCode(out), took)
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" {
+		t.Errorf("status %d Retry-After %q, want 503 and 1", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	if status, out := post(t, srv.URL, `{ providers { provider } }`, nil); status != 200 || out["errors"] != nil {
 		t.Fatalf("an ordinary query waited for the lane: %d %v", status, out["errors"])
