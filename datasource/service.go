@@ -36,6 +36,43 @@ type Service struct {
 	// SyncStatus reports a provider's background sync; ok false when the
 	// provider is not synced at all. Nil when there is no syncer.
 	SyncStatus func(ctx context.Context, p ProviderID) (st SyncStatus, ok bool)
+	// LookupBudget is how many records one request may look up for links at
+	// a provider without a bulk lookup (default DefaultLookupBudget).
+	LookupBudget int
+}
+
+// DefaultLookupBudget is the per-request, per-provider lookup budget of links.
+const DefaultLookupBudget = 20
+
+// BulkLooker is implemented by providers whose GetCustomers takes one call
+// per MaxBatch ids (a bulk id filter), as opposed to one call per id.
+type BulkLooker interface {
+	BulkLookup() bool
+}
+
+// HasBulkLookup reports whether p looks ids up in bulk.
+func HasBulkLookup(p any) bool {
+	b, ok := p.(BulkLooker)
+	return ok && b.BulkLookup()
+}
+
+// Scopes are the provider credentials of this service, for index look-ups.
+func (s *Service) Scopes() []Scope {
+	var out []Scope
+	for _, p := range AllProviders {
+		if prov, ok := s.Customers[p]; ok {
+			c, _ := prov.(Credentialed)
+			if c != nil {
+				out = append(out, Scope{Provider: p, Credential: c.CredentialID()})
+			}
+		}
+	}
+	if s.Sources != nil {
+		if c, ok := s.Sources.(Credentialed); ok {
+			out = append(out, Scope{Provider: s.Sources.ID(), Credential: c.CredentialID()})
+		}
+	}
+	return out
 }
 
 // ConnectionArgs are the Relay arguments of a connection field.
@@ -480,7 +517,7 @@ func (s *Service) Restrict(allowed []ProviderID) *Service {
 		ok[p] = true
 	}
 	v := &Service{Customers: map[ProviderID]CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ProviderID]bool{},
-		Index: s.Index, SyncStatus: s.SyncStatus}
+		Index: s.Index, SyncStatus: s.SyncStatus, LookupBudget: s.LookupBudget}
 	for _, p := range AllProviders {
 		if !ok[p] {
 			v.Denied[p] = true

@@ -228,6 +228,14 @@ func (v indexView) ByEmail(ctx context.Context, scopes []ds.Scope, emails []stri
 	return v.l.index().ByEmail(ctx, scopes, emails)
 }
 
+func (v indexView) ByKeys(ctx context.Context, scopes []ds.Scope, keys []ds.CustomerKey) ([]ds.Identity, error) {
+	return v.l.index().ByKeys(ctx, scopes, keys)
+}
+
+func (v indexView) ByExternalID(ctx context.Context, scopes []ds.Scope, ids []string) ([]ds.Identity, error) {
+	return v.l.index().ByExternalID(ctx, scopes, ids)
+}
+
 // get reads keys from the first level, then the second for those missing or
 // past their TTL there, keeping the newer copy of each.
 func (l *Layer) get(ctx context.Context, keys []string) map[string]Entry {

@@ -193,6 +193,9 @@ func (c *Client) CredentialID() string { return c.credID }
 // MaxBatch is the bulk lookup size: one full page of filter[q][id_in].
 func (c *Client) MaxBatch() int { return MaxPageSize }
 
+// BulkLookup is true: GetCustomers filters by many ids in one call.
+func (c *Client) BulkLookup() bool { return true }
+
 // CanFilter: email is pushed down as email_eq and search as email_cont (a
 // Commerce Layer customer has no name, so "name or email contains" can only
 // ever match the email). A customer carries no address of its own

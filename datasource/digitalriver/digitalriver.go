@@ -118,6 +118,9 @@ func (c *Client) CredentialID() string { return c.credID }
 // MaxBatch is the bulk lookup size: ids=a,b,c with limit=100 answers up to 100 ids in one call.
 func (c *Client) MaxBatch() int { return maxBatch }
 
+// BulkLookup is true: GetCustomers filters by many ids in one call.
+func (c *Client) BulkLookup() bool { return true }
+
 // CanFilter: email is pushed down natively; search and country have no
 // native filter, so the list is a superset the caller post-filters.
 func (c *Client) CanFilter(ds.Filter) error { return nil }

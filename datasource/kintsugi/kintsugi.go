@@ -138,6 +138,9 @@ func (c *Client) CredentialID() string { return c.credID }
 // GetCustomers makes one GET per id with bounded concurrency.
 func (c *Client) MaxBatch() int { return maxBatch }
 
+// BulkLookup is false: the API has no bulk id filter, so lookups cost a call per id.
+func (c *Client) BulkLookup() bool { return false }
+
 // CanFilter: every federated filter can be served. Country is native and
 // exact; search and email go out as search_query, which searches name "and
 // other details" and so returns a superset the caller post-filters.

@@ -130,6 +130,9 @@ func (c *Client) CredentialID() string { return c.credID }
 // MaxBatch is how many ids one GetCustomers call takes (single GETs, 8 at a time).
 func (c *Client) MaxBatch() int { return maxBatch }
 
+// BulkLookup is false: the API has no bulk id filter, so lookups cost a call per id.
+func (c *Client) BulkLookup() bool { return false }
+
 // CanFilter: search and email go to the free-text search (a superset the
 // caller post-filters); country has no native filter and is left to the
 // caller. Every record can carry every field, so nothing is unsupported.
