@@ -42,7 +42,21 @@ func (s *Sources) SourcesByExternalIDs(ctx context.Context, ids []string) ([]*ds
 // SourcesByCustomers serves each customer's records from the cache and looks
 // up the rest in one call.
 func (s *Sources) SourcesByCustomers(ctx context.Context, ids []string) ([]*ds.CustomerSource, error) {
-	return s.lookup(ctx, "c:", ids, s.inner.SourcesByCustomers, func(r *ds.CustomerSource) []string { return []string{r.CustomerID} })
+	out, err := s.lookup(ctx, "c:", ids, s.inner.SourcesByCustomers, func(r *ds.CustomerSource) []string { return []string{r.CustomerID} })
+	if err == nil && len(out) > 0 {
+		// Each customer's list is complete: index it as sync would.
+		by := map[string][]*ds.CustomerSource{}
+		for _, r := range out {
+			by[r.CustomerID] = append(by[r.CustomerID], r)
+		}
+		at := s.m.l.now()
+		idents := make([]ds.Identity, 0, len(by))
+		for cid, rs := range by {
+			idents = append(idents, careCloudIdentity(s.m.cred, cid, rs, at))
+		}
+		s.m.l.putIdentities(ctx, idents)
+	}
+	return out, err
 }
 
 func (s *Sources) lookup(ctx context.Context, prefix string, ids []string,

@@ -359,7 +359,7 @@ func TestSimulatorSearch(t *testing.T) {
 		t.Fatalf("humanReadableId %q is not shaped like 29A-BY3Z-X78", hrid)
 	}
 	for _, tc := range []struct{ name, q string }{
-		{"email upper-cased", strings.ToUpper(linked.Email)},
+		{"email upper-cased", strings.ToUpper(linked.EmailAt(ds.Telness))},
 		{"name part", strings.ToLower(linked.Name())},
 		{"humanReadableId", strings.ToLower(hrid)},
 		{"referenceId", linked.IDs[ds.CareCloud]},
@@ -618,7 +618,7 @@ func TestMapping(t *testing.T) {
 			}
 		}
 		check("name", c.Name, p.Name())
-		check("email", c.Email, p.Email)
+		check("email", c.Email, p.EmailAt(ds.Telness))
 		check("phone", c.Phone, p.Phone)
 		check("locale", c.Locale, p.Locale)
 		if c.Address == nil {
