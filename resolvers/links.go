@@ -120,6 +120,58 @@ func (e linkEnv) ByEmail(ctx context.Context, email string) ([]ds.Identity, erro
 	return e.l.index.email.Load(ctx, email)()
 }
 
+// ReferencedBy reads the index: records (not CareCloud's) whose references
+// carry k's vendor id, under k's provider or under a system that names no
+// provider.
+func (e linkEnv) ReferencedBy(ctx context.Context, k ds.CustomerKey) ([]ds.CustomerKey, error) {
+	if e.l.index == nil {
+		return nil, nil
+	}
+	ids, err := e.l.index.ext.Load(ctx, k.ProviderID)()
+	if err != nil {
+		return nil, err
+	}
+	var out []ds.CustomerKey
+	for _, id := range ids {
+		if id.Provider == ds.CareCloud || id.Provider == k.Provider {
+			continue
+		}
+		for _, r := range id.Refs {
+			p, named := ds.ParseProvider(r.SourceID)
+			if r.Kind == ds.SourceSystem && len(r.ExternalIDs) == 1 && r.ExternalIDs[0] == k.ProviderID && (!named || p == k.Provider) {
+				out = append(out, ds.CustomerKey{Provider: id.Provider, ProviderID: id.VendorID})
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// Resolve finds the records with vendor id id at every served provider, in
+// the index.
+func (e linkEnv) Resolve(ctx context.Context, id string) ([]ds.CustomerKey, error) {
+	if e.l.index == nil {
+		return nil, nil
+	}
+	var ths []func() (*ds.Identity, error)
+	for _, p := range ds.AllProviders {
+		if p != ds.CareCloud && e.Serves(p) {
+			ths = append(ths, e.l.index.byKey.Load(ctx, ds.CustomerKey{Provider: p, ProviderID: id}))
+		}
+	}
+	var out []ds.CustomerKey
+	for _, th := range ths {
+		got, err := th()
+		if err != nil {
+			return out, err
+		}
+		if got != nil {
+			out = append(out, ds.CustomerKey{Provider: got.Provider, ProviderID: got.VendorID})
+		}
+	}
+	return out, nil
+}
+
 // SourceSiblings reads CareCloud's records from the index once a CareCloud
 // sync has completed, and from CareCloud (batched, then within the budget)
 // otherwise.

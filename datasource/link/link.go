@@ -45,6 +45,12 @@ type Env interface {
 	Refs(ctx context.Context, k ds.CustomerKey) (refs []ds.Ref, ok bool, err error)
 	// ByEmail returns the indexed records with this (normalized) email.
 	ByEmail(ctx context.Context, email string) ([]ds.Identity, error)
+	// ReferencedBy returns the records whose references name k.
+	ReferencedBy(ctx context.Context, k ds.CustomerKey) ([]ds.CustomerKey, error)
+	// Resolve returns the records, at any provider, whose vendor id is id:
+	// for a reference that names its system in a way that is not a provider
+	// (Kintsugi's source API or UNKNOWN).
+	Resolve(ctx context.Context, id string) ([]ds.CustomerKey, error)
 	// SourceSiblings returns, for each CareCloud customer with a source
 	// record naming k, the records all of its source records name.
 	SourceSiblings(ctx context.Context, k ds.CustomerKey) ([]ds.CustomerKey, error)
@@ -97,24 +103,40 @@ func Find(ctx context.Context, env Env, c *ds.Customer) ([]Link, []error) {
 	}
 	var errs []error
 
-	// References, followed hop by hop; visited keys stop cycles.
+	// References, both ways, followed hop by hop; visited keys stop cycles.
 	visited := map[ds.CustomerKey]bool{self: true}
-	frontier := targets(c.Provider, c.Refs)
+	frontier := []ds.CustomerKey{self}
+	refsOf := map[ds.CustomerKey][]ds.Ref{self: c.Refs}
 	for hop := 0; hop < maxReferenceHops && len(frontier) > 0; hop++ {
 		var next []ds.CustomerKey
 		for _, k := range frontier {
-			if visited[k] || !env.Serves(k.Provider) {
-				continue
+			refs, ok := refsOf[k]
+			if !ok {
+				var err error
+				if refs, ok, err = env.Refs(ctx, k); err != nil {
+					errs = append(errs, err)
+				}
 			}
-			visited[k] = true
-			add(k, Reference)
-			refs, ok, err := env.Refs(ctx, k)
+			var ns []ds.CustomerKey
+			if ok {
+				out, err := targets(ctx, env, k.Provider, refs)
+				if err != nil {
+					errs = append(errs, err)
+				}
+				ns = append(ns, out...)
+			}
+			back, err := env.ReferencedBy(ctx, k)
 			if err != nil {
 				errs = append(errs, err)
-				continue
 			}
-			if ok {
-				next = append(next, targets(k.Provider, refs)...)
+			ns = append(ns, back...)
+			for _, n := range ns {
+				if visited[n] || n.Provider == ds.CareCloud || !env.Serves(n.Provider) {
+					continue
+				}
+				visited[n] = true
+				add(n, Reference)
+				next = append(next, n)
 			}
 		}
 		frontier = next
@@ -176,18 +198,35 @@ func Find(ctx context.Context, env Env, c *ds.Customer) ([]Link, []error) {
 }
 
 // targets are the customer keys references point at: a SYSTEM reference
-// whose source names another provider, with exactly one external id.
-func targets(from ds.ProviderID, refs []ds.Ref) []ds.CustomerKey {
+// with exactly one external id, whose source names another provider, or
+// names no provider and resolves to exactly one record elsewhere.
+func targets(ctx context.Context, env Env, from ds.ProviderID, refs []ds.Ref) ([]ds.CustomerKey, error) {
 	var out []ds.CustomerKey
 	for _, r := range refs {
 		if r.Kind != ds.SourceSystem || len(r.ExternalIDs) != 1 {
 			continue
 		}
-		if p, ok := ds.ParseProvider(r.SourceID); ok && p != from {
-			out = append(out, ds.CustomerKey{Provider: p, ProviderID: r.ExternalIDs[0]})
+		if p, ok := ds.ParseProvider(r.SourceID); ok {
+			if p != from {
+				out = append(out, ds.CustomerKey{Provider: p, ProviderID: r.ExternalIDs[0]})
+			}
+			continue
+		}
+		got, err := env.Resolve(ctx, r.ExternalIDs[0])
+		if err != nil {
+			return out, err
+		}
+		var elsewhere []ds.CustomerKey
+		for _, k := range got {
+			if k.Provider != from && k.Provider != ds.CareCloud {
+				elsewhere = append(elsewhere, k)
+			}
+		}
+		if len(elsewhere) == 1 { // an id two records share names neither
+			out = append(out, elsewhere[0])
 		}
 	}
-	return out
+	return out, nil
 }
 
 // MarshalGQL writes the enum value; gqlgen binds LinkReason to this type.

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
+)
+
+// syncedGateway is the demo gateway with every provider synced once, so the
+// identity index and the record store are warm.
+func syncedGateway(t *testing.T) *Main {
+	t.Helper()
+	cfg := "sync: {interval: 1h, gap: 1ms}\nproviders:\n"
+	for _, p := range ds.AllProviders {
+		cfg += "  " + p.Key() + ": {simulate: true}\n"
+	}
+	m := gatewayFrom(t, cfg, nil, true)
+	deadline := time.Now().Add(20 * time.Second)
+	for _, p := range ds.AllProviders {
+		for {
+			st, ok := m.Syncer.Status(t.Context(), p)
+			if ok && st.Complete {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s sync did not complete: %+v", p, st)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	m.resetKits(t)
+	return m
+}
+
+// expectedLinks is the truth of the demo world: for each record, the
+// person's records at other providers that its data can link, and why.
+func expectedLinks(people []demo.Person) map[string]map[string][]string {
+	key := func(q ds.ProviderID, id string) string { return q.String() + "/" + id }
+	out := map[string]map[string][]string{}
+	for _, p := range people {
+		var at []ds.ProviderID
+		for _, q := range demo.CustomerProviders {
+			if p.At(q) {
+				at = append(at, q)
+			}
+		}
+		// References: Kintsugi and Commerce Layer records name Other(q);
+		// the chain is followed both ways.
+		comp := map[ds.ProviderID]int{}
+		for i, q := range at {
+			comp[q] = i
+		}
+		union := func(a, b ds.ProviderID) {
+			ca, cb := comp[a], comp[b]
+			for q, c := range comp {
+				if c == cb {
+					comp[q] = ca
+				}
+			}
+		}
+		if p.Links == demo.LinkAll || p.Links == demo.LinkReferenceOnly {
+			for _, q := range []ds.ProviderID{ds.Kintsugi, ds.CommerceLayer} {
+				if o, _, ok := p.Other(q); ok && p.At(q) {
+					union(q, o)
+				}
+			}
+		}
+		for _, q := range at {
+			links := map[string][]string{}
+			for _, o := range at {
+				if o == q {
+					continue
+				}
+				var why []string
+				if p.Links == demo.LinkAll || p.Links == demo.LinkSourceRecordOnly {
+					why = append(why, "SOURCE_RECORD")
+				}
+				if (p.Links == demo.LinkAll || p.Links == demo.LinkReferenceOnly) && comp[q] == comp[o] {
+					why = append(why, "REFERENCE")
+				}
+				if p.Links == demo.LinkAll || p.Links == demo.LinkEmailOnly {
+					why = append(why, "EMAIL")
+				}
+				if len(why) > 0 {
+					sort.Strings(why)
+					links[key(o, p.IDs[o])] = why
+				}
+			}
+			out[key(q, p.IDs[q])] = links
+		}
+	}
+	return out
+}
+
+const linksQuery = `query($first: Int, $after: String) { customers(first: $first, after: $after) {
+	pageInfo { hasNextPage endCursor }
+	nodes { provider providerId links { matchedBy customer { provider providerId } } linkedCustomers { providerId } } } }`
+
+type linksPage struct {
+	Customers struct {
+		PageInfo struct {
+			HasNextPage bool
+			EndCursor   *string
+		}
+		Nodes []struct {
+			Provider, ProviderID string
+			Links                []struct {
+				MatchedBy []string
+				Customer  struct{ Provider, ProviderID string }
+			}
+			LinkedCustomers []struct{ ProviderID string }
+		}
+	}
+}
+
+func TestLinksFindEveryTrueLinkAndNoFalseOne(t *testing.T) {
+	m := syncedGateway(t)
+	want := expectedLinks(demo.People(testPeople))
+	kinds := map[string]int{}
+	var after any
+	seen := 0
+	for {
+		r := m.query(t, linksQuery, map[string]any{"first": 100, "after": after})
+		page := mustData[linksPage](t, r)
+		for _, n := range page.Customers.Nodes {
+			seen++
+			self := n.Provider + "/" + n.ProviderID
+			got := map[string][]string{}
+			for _, l := range n.Links {
+				why := append([]string(nil), l.MatchedBy...)
+				sort.Strings(why)
+				got[l.Customer.Provider+"/"+l.Customer.ProviderID] = why
+				kinds[strings.Join(why, "+")]++
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want[self]) {
+				t.Errorf("%s: links %v, want %v", self, got, want[self])
+			}
+			if len(n.LinkedCustomers) != len(n.Links) {
+				t.Errorf("%s: linkedCustomers has %d, links %d", self, len(n.LinkedCustomers), len(n.Links))
+			}
+		}
+		if !page.Customers.PageInfo.HasNextPage {
+			break
+		}
+		after = *page.Customers.PageInfo.EndCursor
+	}
+	if seen != len(want) {
+		t.Fatalf("walked %d customers, the demo world has %d", seen, len(want))
+	}
+	for _, k := range []string{"EMAIL", "REFERENCE", "SOURCE_RECORD", "EMAIL+REFERENCE+SOURCE_RECORD"} {
+		if kinds[k] == 0 {
+			t.Errorf("no link matched by exactly %s: the demo world should have some (%v)", k, kinds)
+		}
+	}
+	t.Logf("links by reasons: %v", kinds)
+}
+
