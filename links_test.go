@@ -159,4 +159,3 @@ func TestLinksFindEveryTrueLinkAndNoFalseOne(t *testing.T) {
 	}
 	t.Logf("links by reasons: %v", kinds)
 }
-

@@ -17,7 +17,9 @@ type world struct {
 	careCloud map[string][]ds.CustomerKey
 }
 
-func key(p ds.ProviderID, id string) ds.CustomerKey { return ds.CustomerKey{Provider: p, ProviderID: id} }
+func key(p ds.ProviderID, id string) ds.CustomerKey {
+	return ds.CustomerKey{Provider: p, ProviderID: id}
+}
 
 func (w *world) add(p ds.ProviderID, id, email string, refs ...ds.Ref) {
 	c := &ds.Customer{Provider: p, ProviderID: id, Refs: refs}
