@@ -159,3 +159,62 @@ func TestLinksFindEveryTrueLinkAndNoFalseOne(t *testing.T) {
 	}
 	t.Logf("links by reasons: %v", kinds)
 }
+
+const graphQuery = `query($first: Int) { customers(first: $first) { nodes { id sources { sourceId customer { id } } linkedCustomers { id email } } } }`
+
+func TestTheGraphQueryTakesAHandfulOfCallsWithTheIndexWarm(t *testing.T) {
+	m := syncedGateway(t)
+	var at10 map[ds.ProviderID]int
+	for _, first := range []int{10, 100} {
+		m.resetKits(t)
+		r := m.query(t, graphQuery, map[string]any{"first": first})
+		if len(r.Errors) > 0 || r.Extensions["warnings"] != nil {
+			t.Fatalf("first %d: errors %+v warnings %v", first, r.Errors, r.Extensions["warnings"])
+		}
+		calls := m.upstreamCalls(t)
+		total := 0
+		for p, n := range calls {
+			total += n
+			if n > 3 {
+				t.Errorf("first %d: %s took %d calls, want at most 3", first, p, n)
+			}
+		}
+		if first == 10 {
+			at10 = calls
+			continue
+		}
+		if fmt.Sprint(calls) != fmt.Sprint(at10) {
+			t.Errorf("calls per provider at first 100 %v differ from first 10 %v", calls, at10)
+		}
+		if total > 30 {
+			t.Errorf("first 100: %d calls in all, want at most 30", total)
+		}
+		t.Logf("first %d: %v", first, calls)
+	}
+}
+
+func TestWithoutAnIndexLinksStayWithinTheBudgetAndSaySo(t *testing.T) {
+	m := gateway(t)
+	m.resetKits(t)
+	r := m.query(t, graphQuery, map[string]any{"first": 100})
+	if len(r.Errors) > 0 {
+		t.Fatalf("%+v", r.Errors)
+	}
+	calls := m.upstreamCalls(t)
+	// CareCloud lists records one customer at a time: the budget (20) plus
+	// the one bulk lookup by external id. The others use bulk lookups or a
+	// list scan.
+	if calls[ds.CareCloud] > ds.DefaultLookupBudget+2 {
+		t.Errorf("CARECLOUD: %d calls, want at most the budget %d + 2", calls[ds.CareCloud], ds.DefaultLookupBudget)
+	}
+	for _, p := range []ds.ProviderID{ds.Kintsugi, ds.DigitalRiver, ds.Telness, ds.CommerceLayer} {
+		if calls[p] > 3 {
+			t.Errorf("%s: %d calls, want at most 3", p, calls[p])
+		}
+	}
+	warnings := fmt.Sprint(r.Extensions["warnings"])
+	if !strings.Contains(warnings, "links at CARECLOUD are incomplete") {
+		t.Fatalf("warnings = %s, want one saying CareCloud's links are incomplete", warnings)
+	}
+	t.Logf("cold first 100: %v", calls)
+}

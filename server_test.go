@@ -300,7 +300,7 @@ func TestNodesBatchOneCallPerBulkProvider(t *testing.T) {
 		ds.DigitalRiver:  1,  // ids=a,b,c
 		ds.CommerceLayer: 1,  // filter[q][id_in], 25 per call
 		ds.Kintsugi:      12, // no bulk filter: one GET per id, at most 8 at once
-		ds.Telness:       12,
+		ds.Telness:       1,  // no bulk filter, but one list page of 1000 finds all 12
 		ds.CareCloud:     12, // one records list per CareCloud customer
 	} {
 		if calls[p] != want {

@@ -16,6 +16,10 @@ type Segment[T any] struct {
 	// Count returns the exact number of matching records, or nil when the
 	// provider cannot say exactly.
 	Count func(ctx context.Context) (*int, error)
+	// Exact is true when every record the provider returns matches and a
+	// next page token means at least one more record: a full page that ends
+	// on a token needs no read ahead.
+	Exact bool
 }
 
 // Edge is one item with the position right after it (its cursor).
@@ -147,6 +151,11 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 		if len(found) >= want {
 			break
 		}
+		if len(found) == first && seg.Exact && page.Next != "" && cur.Skip >= len(items) {
+			// The page is full and the provider promises more: no read ahead.
+			w.Edges, w.HasNext, w.Resume = found, true, found[first-1].After
+			return w, nil
+		}
 		if page.Next != "" {
 			skip := 0
 			if cur.Skip > len(items) {
@@ -165,4 +174,41 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 	}
 	w.Edges = found
 	return w, nil
+}
+
+// LookupByScan finds ids by reading a provider's list from its start, for
+// vendors with no bulk id filter: at most maxPages calls. It returns the
+// records found and the ids it did not reach (none when the list ended, since
+// then the others do not exist).
+func LookupByScan(ctx context.Context, list func(ctx context.Context, token string) (Page[*Customer], error), ids []string, maxPages int) ([]*Customer, []string, error) {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	var found []*Customer
+	token := ""
+	for i := 0; i < maxPages && len(want) > 0; i++ {
+		page, err := list(ctx, token)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range page.Items {
+			if want[c.ProviderID] {
+				delete(want, c.ProviderID)
+				found = append(found, c)
+			}
+		}
+		if page.Next == "" || page.Next == token {
+			return found, nil, nil
+		}
+		token = page.Next
+	}
+	var rest []string
+	for _, id := range ids {
+		if want[id] {
+			rest = append(rest, id)
+			delete(want, id)
+		}
+	}
+	return found, rest, nil
 }

@@ -286,10 +286,12 @@ func listSegment(prov CustomerProvider, f Filter, o *Order) Segment[*Customer] {
 	fetch := func(ctx context.Context, token string, limit int) (Page[*Customer], error) {
 		return prov.ListCustomers(ctx, ListRequest[Filter]{Token: token, Limit: limit, Filter: f, Order: o})
 	}
+	exact, _ := prov.(ExactPager)
 	return Segment[*Customer]{
 		Provider: prov.ID(),
 		Fetch:    fetch,
 		Match:    f.Match,
+		Exact:    exact != nil && exact.NextIsExact() && f.Email == nil && f.Search == nil && len(f.Country) == 0 && len(f.IDs) == 0,
 		Count: func(ctx context.Context) (*int, error) {
 			page, err := fetch(ctx, "", 1)
 			if err != nil {

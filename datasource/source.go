@@ -94,6 +94,14 @@ type Peeker interface {
 	Peek(ctx context.Context, id string) (*Customer, bool)
 }
 
+// ExactPager is implemented by providers whose Page.Next is set only when at
+// least one more record follows (page numbers or offsets with totals, or
+// hasMore): a walk may then end a full page there without reading one record
+// ahead to learn whether there is a next page.
+type ExactPager interface {
+	NextIsExact() bool
+}
+
 // Credentialed providers say which credential they use, without revealing it,
 // so caches can key on it and two configurations never share data.
 type Credentialed interface {

@@ -281,3 +281,12 @@ func refTargets(refs []ds.Ref) []ds.CustomerKey {
 func (l *Loaders) links(ctx context.Context, c *ds.Customer) ([]link.Link, []error) {
 	return link.Find(ctx, linkEnv{l}, c)
 }
+
+func careCloudPointsAt(ids []ds.Identity, k ds.CustomerKey) bool {
+	for _, id := range ids {
+		if id.Provider == ds.CareCloud && pointsAt(id.Refs, k) {
+			return true
+		}
+	}
+	return false
+}

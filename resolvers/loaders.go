@@ -136,6 +136,14 @@ func (l *Loaders) SourcesPointingAt(ctx context.Context, k ds.CustomerKey) ([]*d
 	if l.sourcesByExternal == nil {
 		return nil, nil
 	}
+	if l.careCloudIndexed(ctx) {
+		// The index holds every CareCloud record: none pointing at k is an
+		// answer, with no call.
+		ids, err := l.index.ext.Load(ctx, k.ProviderID)()
+		if err == nil && !careCloudPointsAt(ids, k) {
+			return nil, nil
+		}
+	}
 	all, err := l.sourcesByExternal.Load(ctx, k.ProviderID)()
 	if err != nil {
 		return nil, err

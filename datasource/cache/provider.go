@@ -45,6 +45,10 @@ func (c *Provider) Unwrap() ds.CustomerProvider { return c.inner }
 func (c *Provider) ID() ds.ProviderID           { return c.inner.ID() }
 func (c *Provider) CanFilter(f ds.Filter) error { return c.inner.CanFilter(f) }
 func (c *Provider) CanOrder(o ds.Order) error   { return c.inner.CanOrder(o) }
+func (c *Provider) NextIsExact() bool {
+	e, ok := c.inner.(ds.ExactPager)
+	return ok && e.NextIsExact()
+}
 func (c *Provider) BulkLookup() bool            { return ds.HasBulkLookup(c.inner) }
 func (c *Provider) MaxBatch() int               { return c.inner.MaxBatch() }
 func (c *Provider) CredentialID() string        { return c.m.cred }

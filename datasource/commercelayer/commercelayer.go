@@ -459,3 +459,6 @@ func unreadable(what string) error {
 	return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p,
 		Message: "the provider sent a response this gateway cannot read", Err: errors.New("commercelayer: " + what)}
 }
+
+// NextIsExact is true: a next page token is issued only when links.next, from page_count says records follow.
+func (c *Client) NextIsExact() bool { return true }

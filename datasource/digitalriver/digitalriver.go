@@ -333,3 +333,6 @@ func errorMessage(_ int, body []byte) string {
 	}
 	return strings.Join(msgs, "; ")
 }
+
+// NextIsExact is true: a next page token is issued only when hasMore says records follow.
+func (c *Client) NextIsExact() bool { return true }

@@ -370,3 +370,6 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// NextIsExact is true: a next page token is issued only when page < pages says records follow.
+func (c *Client) NextIsExact() bool { return true }
