@@ -441,10 +441,8 @@ func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 func TestAFailingProviderLeavesTheOthersDataAndIsWalkedLater(t *testing.T) {
 	m := gateway(t)
 	filter := map[string]any{"providers": []string{"KINTSUGI", "DIGITAL_RIVER", "TELNESS"}}
-	// one call and its two retries fail: Digital River is down for one attempt
-	for i := 0; i < 3; i++ {
-		m.kit(t, ds.DigitalRiver).Inject(simkit.Fault{Status: 503, Message: "maintenance"})
-	}
+	// Digital River is down until the first page that reports it
+	m.kit(t, ds.DigitalRiver).SetDown(&simkit.Fault{Status: 503, Message: "maintenance"})
 	var after any
 	var got []customerNode
 	var failed gqlResponse
@@ -460,6 +458,7 @@ func TestAFailingProviderLeavesTheOthersDataAndIsWalkedLater(t *testing.T) {
 		}
 		if len(r.Errors) > 0 && len(failed.Errors) == 0 {
 			failed, failedPage = r, page
+			m.kit(t, ds.DigitalRiver).SetDown(nil)
 		}
 		if !page.Customers.PageInfo.HasNextPage {
 			break

@@ -9,7 +9,8 @@ import (
 // abstraction every vendor style is walked through.
 type Segment[T any] struct {
 	Provider ProviderID
-	// Fetch returns the provider's page starting at token with at most limit items.
+	// Fetch returns the provider's page starting at token with at most limit
+	// items. Fetches of different segments may run at the same time.
 	Fetch func(ctx context.Context, token string, limit int) (Page[T], error)
 	// Match is the exact filter applied to every record the provider returned.
 	Match func(T) bool
@@ -99,6 +100,14 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 		return true
 	}
 	want := first + 1
+	// Limits depend on first alone, not on how much of the page is filled,
+	// so the same provider page is the same request (and cache entry) on
+	// every page of a walk.
+	ahead := &lookahead[T]{pending: map[int]chan fetched[T]{}}
+	// A fetch ahead that this page did not need still finishes (it ran beside
+	// the current provider's, so this costs little): its page is cached for
+	// the next one, and the request's report counts its call.
+	defer ahead.wait()
 	var found []Edge[T]
 	failed := map[ProviderID]bool{}
 	fetches := 0
@@ -112,7 +121,16 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 		}
 		fetches++
 		seg := segs[si]
-		page, err := seg.Fetch(ctx, cur.Token, cur.Skip+want-len(found))
+		if !cur.Tail && si+1 < len(segs) {
+			ahead.start(ctx, si+1, segs[si+1], want) // the next provider, concurrently
+		}
+		var page Page[T]
+		var err error
+		if cur.Token == "" && cur.Skip == 0 {
+			page, err = ahead.take(ctx, si, seg, want)
+		} else {
+			page, err = seg.Fetch(ctx, cur.Token, cur.Skip+want)
+		}
 		if err != nil {
 			if _, ok := ErrorProvider(err); !ok || ctx.Err() != nil {
 				return w, err // not a provider's failure: the whole request failed
@@ -211,4 +229,52 @@ func LookupByScan(ctx context.Context, list func(ctx context.Context, token stri
 		}
 	}
 	return found, rest, nil
+}
+
+type fetched[T any] struct {
+	page Page[T]
+	err  error
+}
+
+// lookahead fetches the first page of the provider after the current one
+// while the current one is read, so a page that spans two providers costs
+// one round trip, not two. At most one fetch runs ahead.
+type lookahead[T any] struct {
+	pending map[int]chan fetched[T]
+}
+
+func (a *lookahead[T]) start(ctx context.Context, i int, seg Segment[T], limit int) {
+	if _, ok := a.pending[i]; ok {
+		return
+	}
+	ch := make(chan fetched[T], 1)
+	a.pending[i] = ch
+	go func() {
+		page, err := seg.Fetch(ctx, "", limit)
+		ch <- fetched[T]{page, err}
+	}()
+}
+
+func (a *lookahead[T]) wait() {
+	for i, ch := range a.pending {
+		if ch != nil {
+			<-ch
+			a.pending[i] = nil
+		}
+	}
+}
+
+// take is segment i's first page: the one fetched ahead, or a fetch now.
+func (a *lookahead[T]) take(ctx context.Context, i int, seg Segment[T], limit int) (Page[T], error) {
+	ch, ok := a.pending[i]
+	if !ok || ch == nil {
+		return seg.Fetch(ctx, "", limit)
+	}
+	select {
+	case r := <-ch:
+		a.pending[i] = nil
+		return r.page, r.err
+	case <-ctx.Done():
+		return Page[T]{}, ctx.Err()
+	}
 }

@@ -49,12 +49,12 @@ func (c *Provider) NextIsExact() bool {
 	e, ok := c.inner.(ds.ExactPager)
 	return ok && e.NextIsExact()
 }
-func (c *Provider) BulkLookup() bool            { return ds.HasBulkLookup(c.inner) }
-func (c *Provider) MaxBatch() int               { return c.inner.MaxBatch() }
-func (c *Provider) CredentialID() string        { return c.m.cred }
-func (c *Provider) recordKey(id string) string  { return entryKey(c.m.p, c.m.cred, KindRecord, id) }
-func (c *Provider) scope() ds.Scope             { return ds.Scope{Provider: c.m.p, Credential: c.m.cred} }
-func (c *Provider) layer() *Layer               { return c.m.l }
+func (c *Provider) BulkLookup() bool           { return ds.HasBulkLookup(c.inner) }
+func (c *Provider) MaxBatch() int              { return c.inner.MaxBatch() }
+func (c *Provider) CredentialID() string       { return c.m.cred }
+func (c *Provider) recordKey(id string) string { return entryKey(c.m.p, c.m.cred, KindRecord, id) }
+func (c *Provider) scope() ds.Scope            { return ds.Scope{Provider: c.m.p, Credential: c.m.cred} }
+func (c *Provider) layer() *Layer              { return c.m.l }
 func (c *Provider) identity(cu *ds.Customer, at time.Time) ds.Identity {
 	return ds.IdentityOf(cu, c.m.cred, at)
 }
