@@ -168,6 +168,15 @@ func (l *Layer) purge() {
 	}
 }
 
+// ForgetPages drops every cached list page (both levels), keeping records
+// and the identity index: what an operator does to see lists fresh at once,
+// and what benchmarks do to measure list pages cold with records warm.
+func (l *Layer) ForgetPages(ctx context.Context, provs []ds.CustomerProvider) {
+	for _, p := range provs {
+		l.drop(ctx, p.ID(), credentialOf(p), KindPage, nil)
+	}
+}
+
 // Ready reports the second level's state for /readyz: nil without one or
 // while it is reachable.
 func (l *Layer) Ready(ctx context.Context) error {

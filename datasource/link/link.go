@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	ds "github.com/federated-customers/gateway/datasource"
 )
@@ -30,6 +31,9 @@ const (
 	// Email: both carry the same email, and that email is personal.
 	Email Reason = "EMAIL"
 )
+
+// reasonRank is the order reasons are listed in: the schema's enum order.
+var reasonRank = map[Reason]int{SourceRecord: 0, Reference: 1, Email: 2}
 
 // Link is one linked record.
 type Link struct {
@@ -101,79 +105,35 @@ func Find(ctx context.Context, env Env, c *ds.Customer) ([]Link, []error) {
 			reasons[k] = append(reasons[k], r)
 		}
 	}
+	var mu sync.Mutex
 	var errs []error
-
-	// References, both ways, followed hop by hop; visited keys stop cycles.
-	visited := map[ds.CustomerKey]bool{self: true}
-	frontier := []ds.CustomerKey{self}
-	refsOf := map[ds.CustomerKey][]ds.Ref{self: c.Refs}
-	for hop := 0; hop < maxReferenceHops && len(frontier) > 0; hop++ {
-		var next []ds.CustomerKey
-		for _, k := range frontier {
-			refs, ok := refsOf[k]
-			if !ok {
-				var err error
-				if refs, ok, err = env.Refs(ctx, k); err != nil {
-					errs = append(errs, err)
-				}
-			}
-			var ns []ds.CustomerKey
-			if ok {
-				out, err := targets(ctx, env, k.Provider, refs)
-				if err != nil {
-					errs = append(errs, err)
-				}
-				ns = append(ns, out...)
-			}
-			back, err := env.ReferencedBy(ctx, k)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			ns = append(ns, back...)
-			for _, n := range ns {
-				if visited[n] || n.Provider == ds.CareCloud || !env.Serves(n.Provider) {
-					continue
-				}
-				visited[n] = true
-				add(n, Reference)
-				next = append(next, n)
-			}
-		}
-		frontier = next
-	}
-
-	// CareCloud source records.
-	sibs, err := env.SourceSiblings(ctx, self)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, k := range sibs {
-		add(k, SourceRecord)
-	}
-
-	// Email, when it is personal and names one record per provider.
-	if c.Email != nil {
-		email := ds.NormalizeEmail(*c.Email)
-		if Personal(email) {
-			ids, err := env.ByEmail(ctx, email)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			perProvider := map[ds.ProviderID]int{}
-			for _, id := range ids {
-				perProvider[id.Provider]++
-			}
-			shared := perProvider[c.Provider] > 1
-			for _, n := range perProvider {
-				shared = shared || n > 1
-			}
-			if !shared {
-				for _, id := range ids {
-					add(ds.CustomerKey{Provider: id.Provider, ProviderID: id.VendorID}, Email)
-				}
-			}
+	fail := func(err error) {
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
 		}
 	}
+	found := func(k ds.CustomerKey, r Reason) {
+		mu.Lock()
+		add(k, r)
+		mu.Unlock()
+	}
+	// The three ways are independent: run them side by side, so their
+	// upstream calls overlap instead of adding up.
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); byReferences(ctx, env, self, c.Refs, found, fail) }()
+	go func() {
+		defer wg.Done()
+		sibs, err := env.SourceSiblings(ctx, self)
+		fail(err)
+		for _, k := range sibs {
+			found(k, SourceRecord)
+		}
+	}()
+	go func() { defer wg.Done(); byEmail(ctx, env, c, found, fail) }()
+	wg.Wait()
 
 	// Load every linked record at once; a reference to a record that no
 	// longer exists links nothing.
@@ -191,9 +151,16 @@ func Find(ctx context.Context, env Env, c *ds.Customer) ([]Link, []error) {
 		if got == nil {
 			continue
 		}
-		out = append(out, Link{Customer: got, MatchedBy: reasons[order[i]]})
+		why := reasons[order[i]]
+		slices.SortFunc(why, func(a, b Reason) int { return reasonRank[a] - reasonRank[b] })
+		out = append(out, Link{Customer: got, MatchedBy: why})
 	}
-	slices.SortStableFunc(out, func(a, b Link) int { return int(a.Customer.Provider) - int(b.Customer.Provider) })
+	slices.SortFunc(out, func(a, b Link) int {
+		if a.Customer.Provider != b.Customer.Provider {
+			return int(a.Customer.Provider) - int(b.Customer.Provider)
+		}
+		return strings.Compare(a.Customer.ProviderID, b.Customer.ProviderID)
+	})
 	return out, errs
 }
 
@@ -241,4 +208,77 @@ func (r *Reason) UnmarshalGQL(v any) error {
 		return nil
 	}
 	return ds.Errorf(ds.CodeBadUserInput, "%q is not a valid LinkReason", s)
+}
+
+// byReferences follows references both ways, hop by hop; visited keys stop cycles.
+func byReferences(ctx context.Context, env Env, self ds.CustomerKey, selfRefs []ds.Ref, found func(ds.CustomerKey, Reason), fail func(error)) {
+	visited := map[ds.CustomerKey]bool{self: true}
+	frontier := []ds.CustomerKey{self}
+	for hop := 0; hop < maxReferenceHops && len(frontier) > 0; hop++ {
+		// Each hop asks for every frontier record at once, so one hop is one
+		// round of (batched) look-ups.
+		type hopResult struct{ ns []ds.CustomerKey }
+		results := make([]hopResult, len(frontier))
+		var wg sync.WaitGroup
+		for i, k := range frontier {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				refs, ok := selfRefs, true
+				if k != self {
+					var err error
+					refs, ok, err = env.Refs(ctx, k)
+					fail(err)
+				}
+				var ns []ds.CustomerKey
+				if ok {
+					out, err := targets(ctx, env, k.Provider, refs)
+					fail(err)
+					ns = append(ns, out...)
+				}
+				back, err := env.ReferencedBy(ctx, k)
+				fail(err)
+				results[i].ns = append(ns, back...)
+			}()
+		}
+		wg.Wait()
+		var next []ds.CustomerKey
+		for _, r := range results {
+			for _, n := range r.ns {
+				if visited[n] || n.Provider == ds.CareCloud || !env.Serves(n.Provider) {
+					continue
+				}
+				visited[n] = true
+				found(n, Reference)
+				next = append(next, n)
+			}
+		}
+		frontier = next
+	}
+}
+
+// byEmail links the records that carry c's email, when it is personal and
+// names at most one record per provider.
+func byEmail(ctx context.Context, env Env, c *ds.Customer, found func(ds.CustomerKey, Reason), fail func(error)) {
+	if c.Email == nil {
+		return
+	}
+	email := ds.NormalizeEmail(*c.Email)
+	if !Personal(email) {
+		return
+	}
+	ids, err := env.ByEmail(ctx, email)
+	fail(err)
+	perProvider := map[ds.ProviderID]int{}
+	for _, id := range ids {
+		perProvider[id.Provider]++
+	}
+	for _, n := range perProvider {
+		if n > 1 {
+			return // a shared address: it names no one person
+		}
+	}
+	for _, id := range ids {
+		found(ds.CustomerKey{Provider: id.Provider, ProviderID: id.VendorID}, Email)
+	}
 }

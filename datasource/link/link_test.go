@@ -151,7 +151,7 @@ func TestLinks(t *testing.T) {
 			w.add(ds.CommerceLayer, "c1", "ada@example.com")
 			w.add(ds.Telness, "t1", "other@example.com")
 			w.careCloud["cc1"] = []ds.CustomerKey{key(ds.Kintsugi, "k1"), key(ds.CommerceLayer, "c1"), key(ds.Telness, "t1")}
-		}, key(ds.Kintsugi, "k1"), "[commercelayer/c1[REFERENCE SOURCE_RECORD EMAIL] telness/t1[SOURCE_RECORD]]"},
+		}, key(ds.Kintsugi, "k1"), "[commercelayer/c1[SOURCE_RECORD REFERENCE EMAIL] telness/t1[SOURCE_RECORD]]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := &world{records: map[ds.CustomerKey]*ds.Customer{}, careCloud: map[string][]ds.CustomerKey{}}
