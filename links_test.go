@@ -218,3 +218,58 @@ func TestWithoutAnIndexLinksStayWithinTheBudgetAndSaySo(t *testing.T) {
 	}
 	t.Logf("cold first 100: %v", calls)
 }
+
+func TestDuplicateIDsGiveEachCustomerOnceAndOneCall(t *testing.T) {
+	m := gateway(t)
+	var a, b string
+	for _, p := range demo.People(testPeople) {
+		if id, ok := p.IDs[ds.CommerceLayer]; ok {
+			a, b = b, ds.CustomerNodeID(ds.CommerceLayer, id)
+		}
+	}
+	m.resetKits(t)
+	r := m.query(t, `query($ids: [ID!]) { customers(filter: {ids: $ids}) { nodes { id } } c: customer(id: "`+a+`") { id } }`,
+		map[string]any{"ids": []string{a, b, a, b, a}})
+	got := mustData[struct {
+		Customers struct{ Nodes []struct{ ID string } }
+		C         struct{ ID string }
+	}](t, r)
+	if len(got.Customers.Nodes) != 2 || got.Customers.Nodes[0].ID != a || got.Customers.Nodes[1].ID != b || got.C.ID != a {
+		t.Fatalf("nodes %+v, customer %+v; want a then b, once each", got.Customers.Nodes, got.C)
+	}
+	if n := m.kit(t, ds.CommerceLayer).Count(); n != 1 {
+		t.Fatalf("%d Commerce Layer calls, want 1 (the same customer in two places of one query)", n)
+	}
+}
+
+func TestAPaymentSourcePointsBackToItsCustomer(t *testing.T) {
+	m := gateway(t)
+	var owner string
+	for _, p := range demo.People(testPeople) {
+		if p.PaymentSourceID != "" {
+			owner = ds.CustomerNodeID(ds.DigitalRiver, p.IDs[ds.DigitalRiver])
+			break
+		}
+	}
+	r := m.query(t, `query($id: ID!) { customer(id: $id) { sources { kind customer { id } } } }`, map[string]any{"id": owner})
+	got := mustData[struct {
+		Customer struct {
+			Sources []struct {
+				Kind     string
+				Customer *struct{ ID string }
+			}
+		}
+	}](t, r)
+	payments := 0
+	for _, s := range got.Customer.Sources {
+		if s.Kind == "PAYMENT" {
+			payments++
+			if s.Customer == nil || s.Customer.ID != owner {
+				t.Fatalf("PAYMENT source's customer = %+v, want %s", s.Customer, owner)
+			}
+		}
+	}
+	if payments == 0 {
+		t.Fatal("the demo customer has no PAYMENT source")
+	}
+}

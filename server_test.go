@@ -348,6 +348,8 @@ func TestBadInputIsBadUserInputWithNoUpstreamCall(t *testing.T) {
 		{"huge cursor", customersQuery, map[string]any{"after": strings.Repeat("x", 100000)}},
 		{"bad id in filter", customersQuery, map[string]any{"filter": map[string]any{"ids": []string{"bad"}}}},
 		{"bad email filter", customersQuery, map[string]any{"filter": map[string]any{"email": "not-an-email"}}},
+		{"empty providers filter is not everything", customersQuery, map[string]any{"filter": map[string]any{"providers": []string{}}}},
+		{"empty externalIds filter is not everything", `{ customerSources(filter: {externalIds: []}) { totalCount } }`, nil},
 		{"bad country filter", customersQuery, map[string]any{"filter": map[string]any{"country": []string{"SWE"}}}},
 		{"unknown provider enum", customersQuery, map[string]any{"filter": map[string]any{"providers": []string{"ACME"}}}},
 		{"first as string", customersQuery, map[string]any{"first": "ten"}},

@@ -29,6 +29,9 @@ type Page[T any] struct {
 	Total *int
 }
 
+// Len is the number of records in the page.
+func (p Page[T]) Len() int { return len(p.Items) }
+
 // CustomerProvider is what every vendor with a customer list implements.
 type CustomerProvider interface {
 	ID() ProviderID

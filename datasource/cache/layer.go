@@ -404,7 +404,7 @@ func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(c
 	have, cached := l.get(ctx, []string{key})[key]
 	if cached && l.fresh(have) {
 		if v, ok := decode[T](have); ok {
-			ds.RecordCached(ctx, m.p, ds.Cache, l.age(have))
+			ds.RecordCached(ctx, m.p, ds.Cache, l.age(have), records(v))
 			return v, nil
 		}
 	}
@@ -433,7 +433,7 @@ func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(c
 	}
 	if cached && staleable(err) && l.usable(have) {
 		if sv, ok := decode[T](have); ok {
-			m.served(ctx, err, have)
+			m.served(ctx, err, have, records(sv))
 			return sv, nil
 		}
 	}
@@ -442,12 +442,20 @@ func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(c
 
 // served reports a stale answer: freshness STALE with its age, and a warning
 // that says why.
-func (m meta) served(ctx context.Context, cause error, e Entry) {
+func (m meta) served(ctx context.Context, cause error, e Entry, n int) {
 	age := m.l.age(e)
-	ds.RecordCached(ctx, m.p, ds.Stale, age)
+	ds.RecordCached(ctx, m.p, ds.Stale, age, n)
 	p := m.p
 	ds.Warn(ctx, ds.Warning{Code: ds.ErrorCode(cause), Provider: &p, Message: fmt.Sprintf(
 		"%s failed (%s); serving its last good copy from %s ago", m.p, ds.ErrorCode(cause), age.Round(time.Second))})
+}
+
+// records is how many records an answer holds: a page's items, else one.
+func records(v any) int {
+	if l, ok := v.(ds.Lener); ok {
+		return l.Len()
+	}
+	return 1
 }
 
 // coalesce makes identical calls in flight one upstream call. A follower
@@ -467,7 +475,7 @@ func coalesce[T any](ctx context.Context, l *Layer, key string, fn func(context.
 			return fn(ctx)
 		}
 		if !leader && r.Err == nil {
-			ds.RecordCached(ctx, p, ds.Live, 0) // answered by another request's live call
+			ds.RecordCached(ctx, p, ds.Live, 0, 0) // answered by another request's live call
 		}
 		if r.Err != nil {
 			return zero, r.Err
@@ -504,7 +512,7 @@ func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf fu
 		missing = append(missing, id)
 	}
 	if hits > 0 {
-		ds.RecordCached(ctx, m.p, ds.Cache, oldest)
+		ds.RecordCached(ctx, m.p, ds.Cache, oldest, hits)
 	}
 	if len(missing) == 0 {
 		return out, nil
@@ -564,7 +572,7 @@ func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf fu
 			continue
 		}
 		out[id] = v
-		m.served(ctx, err, e)
+		m.served(ctx, err, e, 1)
 	}
 	if unresolved {
 		return out, err

@@ -131,7 +131,7 @@ func (c *Provider) Peek(ctx context.Context, id string) (*ds.Customer, bool) {
 	if !ok || cu == nil {
 		return nil, false
 	}
-	ds.RecordCached(ctx, c.m.p, ds.Cache, l.age(e))
+	ds.RecordCached(ctx, c.m.p, ds.Cache, l.age(e), 1)
 	return cu, true
 }
 
