@@ -199,24 +199,17 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		F Filter
 		O *Order
 	}{f, o})
-	var start *Position
-	if a.After != nil {
-		pos, err := s.Cursors.Decode("c", fp, *a.After)
-		if err != nil {
-			return nil, err
-		}
-		start = &pos
-	}
 	if o != nil {
 		for _, p := range provs {
 			if err := s.Customers[p].CanOrder(*o); err != nil {
 				return nil, err
 			}
 		}
-		if len(provs) > 1 {
-			return nil, &Error{Code: CodeUnsupportedByProvider, Provider: &provs[1], Message: fmt.Sprintf(
-				"orderBy across several providers (%s) is not supported: select one provider with filter.providers", joinProviders(provs))}
-		}
+	}
+	merged := o != nil && len(provs) > 1
+	kind := "c"
+	if merged {
+		kind = "m" // a k-way merge: the cursor holds every provider's place
 	}
 
 	var segs []Segment[*Customer]
@@ -229,21 +222,38 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		}
 		if len(f.IDs) > 0 {
 			if ids := f.IDsFor(p); len(ids) > 0 {
-				segs = append(segs, idsSegment(prov, ids, f.Match))
+				segs = append(segs, idsSegment(prov, ids, f.Match, o))
 			}
 			continue
 		}
 		segs = append(segs, listSegment(prov, f, o))
 	}
-	w, err := WalkForward(ctx, segs, start, first)
+	var start *Position
+	if a.After != nil {
+		pos, err := s.Cursors.Decode(kind, fp, *a.After)
+		if err != nil {
+			return nil, err
+		}
+		start = &pos
+	}
+	var w Walk[*Customer]
+	if merged {
+		var places []Position
+		if start != nil {
+			places = decodeMerge(*start)
+		}
+		w, err = MergeForward(ctx, segs, places, first, CustomerLess(*o))
+	} else {
+		w, err = WalkForward(ctx, segs, start, first)
+	}
 	if err != nil {
 		return nil, err
 	}
 	conn := &CustomerConnection{Edges: make([]*CustomerEdge, len(w.Edges))}
 	for i, e := range w.Edges {
-		conn.Edges[i] = &CustomerEdge{Cursor: s.Cursors.Encode("c", fp, e.After), Node: e.Node}
+		conn.Edges[i] = &CustomerEdge{Cursor: s.Cursors.Encode(kind, fp, e.After), Node: e.Node}
 	}
-	conn.PageInfo = s.pageInfo(fp, "c", start != nil, w.HasNext, w.Resume, len(w.Edges),
+	conn.PageInfo = s.pageInfo(fp, kind, start != nil, w.HasNext, w.Resume, len(w.Edges),
 		func(i int) string { return conn.Edges[i].Cursor })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.count = countSegments(segs, w.Totals)
@@ -304,7 +314,7 @@ func listSegment(prov CustomerProvider, f Filter, o *Order) Segment[*Customer] {
 
 // idsSegment serves filter.ids from batched lookups: the token is an offset
 // into the provider's requested ids, in the order the client gave them.
-func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool) Segment[*Customer] {
+func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool, o *Order) Segment[*Customer] {
 	fetch := func(ctx context.Context, token string, limit int) (Page[*Customer], error) {
 		off := 0
 		if token != "" {
@@ -313,6 +323,21 @@ func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool)
 				return Page[*Customer]{}, Errorf(CodeBadUserInput, "invalid cursor")
 			}
 			off = n
+		}
+		ids := ids
+		if o != nil {
+			// Ordered: look all of them up (at most MaxFilterIDs, batched)
+			// and sort, so offsets index one stable order.
+			got, err := GetCustomersBatched(ctx, prov, ids)
+			if err != nil {
+				return Page[*Customer]{}, err
+			}
+			sort.SliceStable(got, func(i, j int) bool { return CustomerLess(*o)(got[i], got[j]) })
+			ids = make([]string, len(got))
+			for i, c := range got {
+				ids[i] = c.ProviderID
+			}
+			off = min(off, len(ids))
 		}
 		end := min(off+limit, len(ids))
 		got, err := GetCustomersBatched(ctx, prov, ids[off:end])
