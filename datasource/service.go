@@ -188,11 +188,17 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 	if err != nil {
 		return nil, err
 	}
-	if a.Last != nil || a.Before != nil {
-		return nil, s.unsupported(provs, "backward pagination (last/before)")
+	backward := a.Last != nil || a.Before != nil
+	if backward && (a.First != nil || a.After != nil) {
+		return nil, Errorf(CodeBadUserInput, "page with first/after or with last/before, not both")
 	}
-	first, err := a.first()
-	if err != nil {
+	var first int
+	if backward {
+		first, err = ConnectionArgs{First: a.Last}.first()
+		if err != nil {
+			return nil, Errorf(CodeBadUserInput, "last must be between 1 and %d, got %d", MaxFirst, *a.Last)
+		}
+	} else if first, err = a.first(); err != nil {
 		return nil, err
 	}
 	fp := Fingerprint(struct {
@@ -228,6 +234,9 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		}
 		segs = append(segs, listSegment(prov, f, o))
 	}
+	if backward {
+		return s.listBackward(ctx, provs, segs, f, o, fp, a.Before, first)
+	}
 	var start *Position
 	if a.After != nil {
 		pos, err := s.Cursors.Decode(kind, fp, *a.After)
@@ -257,6 +266,50 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		func(i int) string { return conn.Edges[i].Cursor })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.count = countSegments(segs, w.Totals)
+	return conn, nil
+}
+
+// listBackward serves last/before: every selected provider must page
+// backward (offset arithmetic), in a list that is not a merge or an id list.
+func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []Segment[*Customer], f Filter, o *Order, fp string, before *string, last int) (*CustomerConnection, error) {
+	if o != nil && len(provs) > 1 {
+		return nil, s.unsupported(provs, "backward pagination (last/before) of an orderBy across several providers")
+	}
+	if len(f.IDs) > 0 {
+		return nil, Errorf(CodeUnsupportedByProvider, "backward pagination (last/before) with filter.ids is not supported: page forward")
+	}
+	var back []backSegment[*Customer]
+	for _, seg := range segs {
+		pager, ok := AsOffsetPager(s.Customers[seg.Provider])
+		if !ok {
+			p := seg.Provider
+			return nil, &Error{Code: CodeUnsupportedByProvider, Provider: &p, Message: fmt.Sprintf(
+				"backward pagination (last/before) is not supported by %s: its list pages forward only here", p)}
+		}
+		back = append(back, backSegment[*Customer]{Segment: seg, pager: pager})
+	}
+	var pos *Position
+	if before != nil {
+		p, err := s.Cursors.Decode("c", fp, *before)
+		if err != nil {
+			return nil, err
+		}
+		pos = &p
+	}
+	w, err := WalkBackward(ctx, back, pos, last)
+	if err != nil {
+		return nil, err
+	}
+	conn := &CustomerConnection{Edges: make([]*CustomerEdge, len(w.Edges))}
+	for i, e := range w.Edges {
+		conn.Edges[i] = &CustomerEdge{Cursor: s.Cursors.Encode("c", fp, e.After), Node: e.Node}
+	}
+	conn.PageInfo = PageInfo{HasPreviousPage: w.HasNext, HasNextPage: before != nil}
+	if n := len(conn.Edges); n > 0 {
+		sc, ec := conn.Edges[0].Cursor, conn.Edges[n-1].Cursor
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &sc, &ec
+	}
+	conn.count = countSegments(segs, nil)
 	return conn, nil
 }
 

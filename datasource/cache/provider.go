@@ -49,6 +49,12 @@ func (c *Provider) NextIsExact() bool {
 	e, ok := c.inner.(ds.ExactPager)
 	return ok && e.NextIsExact()
 }
+
+// OffsetPager returns the provider's offset arithmetic, when it has one.
+func (c *Provider) OffsetPager() (ds.OffsetPager, bool) {
+	o, ok := c.inner.(ds.OffsetPager)
+	return o, ok
+}
 func (c *Provider) BulkLookup() bool           { return ds.HasBulkLookup(c.inner) }
 func (c *Provider) MaxBatch() int              { return c.inner.MaxBatch() }
 func (c *Provider) CredentialID() string       { return c.m.cred }

@@ -462,3 +462,10 @@ func unreadable(what string) error {
 
 // NextIsExact is true: a next page token is issued only when links.next, from page_count says records follow.
 func (c *Client) NextIsExact() bool { return true }
+
+// OffsetToken and TokenOffset make the client a ds.OffsetPager: its tokens
+// are absolute offsets, so it pages backward by arithmetic.
+func (c *Client) OffsetToken(n int) string { return ds.OffsetToken(n) }
+
+// TokenOffset reads a token this client issued.
+func (c *Client) TokenOffset(token string) (int, error) { return parseOffset(token) }

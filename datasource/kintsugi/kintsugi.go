@@ -373,3 +373,10 @@ func truncate(s string, n int) string {
 
 // NextIsExact is true: a next page token is issued only when page < pages says records follow.
 func (c *Client) NextIsExact() bool { return true }
+
+// OffsetToken and TokenOffset make the client a ds.OffsetPager: its tokens
+// are absolute offsets, so it pages backward by arithmetic.
+func (c *Client) OffsetToken(n int) string { return ds.OffsetToken(n) }
+
+// TokenOffset reads a token this client issued.
+func (c *Client) TokenOffset(token string) (int, error) { return parseToken(token) }
