@@ -328,7 +328,7 @@ func TestLastBeforeWalksBackwardOverProvidersThatCanDoIt(t *testing.T) {
 		code string
 		prov string
 	}{
-		{"a provider that pages forward only is named", map[string]any{"last": 5, "filter": map[string]any{"providers": []string{"KINTSUGI", "DIGITAL_RIVER"}}}, "UNSUPPORTED_BY_PROVIDER", "DIGITAL_RIVER"},
+		{"a provider that pages forward only is named", map[string]any{"last": 5, "filter": map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}}, "UNSUPPORTED_BY_PROVIDER", "TELNESS"},
 		{"first with last", map[string]any{"last": 5, "first": 5}, "BAD_USER_INPUT", ""},
 		{"last over 100", map[string]any{"last": 101, "filter": filter}, "BAD_USER_INPUT", ""},
 	} {
@@ -338,5 +338,55 @@ func TestLastBeforeWalksBackwardOverProvidersThatCanDoIt(t *testing.T) {
 				t.Fatalf("errors %+v, want %s naming %q", r.Errors, tc.code, tc.prov)
 			}
 		})
+	}
+}
+
+func TestLastBeforeWalksBackwardFromACursorInsideDigitalRiver(t *testing.T) {
+	m := gateway(t)
+	filter := map[string]any{"providers": []string{"KINTSUGI", "DIGITAL_RIVER"}}
+	forward := m.walk(t, 50, filter)
+	// the cursor of the last Digital River record: everything before it, backward
+	var cursor string
+	var after any
+	for cursor == "" {
+		p := mustData[customersPage](t, m.query(t, customersQuery, map[string]any{"first": 100, "after": after, "filter": filter}))
+		if !p.Customers.PageInfo.HasNextPage {
+			cursor = p.Customers.Edges[len(p.Customers.Edges)-1].Cursor
+			break
+		}
+		after = *p.Customers.PageInfo.EndCursor
+	}
+	const q = `query($last: Int, $before: String, $filter: CustomerFilter) { customers(last: $last, before: $before, filter: $filter) {
+		pageInfo { hasPreviousPage startCursor } edges { node { id provider providerId email } } } }`
+	var got []customerNode
+	before := any(cursor)
+	for page := 0; page < 50; page++ {
+		p := mustData[struct {
+			Customers struct {
+				PageInfo struct {
+					HasPreviousPage bool
+					StartCursor     string
+				}
+				Edges []struct{ Node customerNode }
+			}
+		}](t, m.query(t, q, map[string]any{"last": 17, "before": before, "filter": filter}))
+		var nodes []customerNode
+		for _, e := range p.Customers.Edges {
+			nodes = append(nodes, e.Node)
+		}
+		got = append(nodes, got...)
+		if !p.Customers.PageInfo.HasPreviousPage {
+			break
+		}
+		before = p.Customers.PageInfo.StartCursor
+	}
+	want := keys(forward[:len(forward)-1])
+	if strings.Join(keys(got), ",") != strings.Join(want, ",") {
+		t.Fatalf("backward from the last record: %d records, want the %d before it in order", len(got), len(want))
+	}
+	// From the end of the list Digital River cannot start: it has no "last page".
+	r := m.query(t, `query($f: CustomerFilter) { customers(last: 5, filter: $f) { nodes { id } } }`, map[string]any{"f": filter})
+	if len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "UNSUPPORTED_BY_PROVIDER" || r.Errors[0].Extensions["provider"] != "DIGITAL_RIVER" {
+		t.Fatalf("last without before ending at Digital River: %+v", r.Errors)
 	}
 }

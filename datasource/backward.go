@@ -16,6 +16,16 @@ type OffsetPager interface {
 	TokenOffset(token string) (int, error)
 }
 
+// BackwardLister is implemented by providers that read their list backward
+// natively (Digital River's endingBefore).
+type BackwardLister interface {
+	// ListBefore returns up to limit records right before the position
+	// (token, skip) in native order, each with the position right after it,
+	// and the position right before the first of them (atStart when that is
+	// the start of the list).
+	ListBefore(ctx context.Context, f Filter, token string, skip, limit int) (items []*Customer, after []Position, start Position, atStart bool, err error)
+}
+
 // AsOffsetPager returns p's offset arithmetic: p's own, or that of the
 // provider a layer (the cache) wraps.
 func AsOffsetPager(p any) (OffsetPager, bool) {
@@ -28,6 +38,18 @@ func AsOffsetPager(p any) (OffsetPager, bool) {
 	return nil, false
 }
 
+// AsBackwardLister returns p's native backward listing, or that of the
+// provider a layer wraps.
+func AsBackwardLister(p any) (BackwardLister, bool) {
+	if b, ok := p.(BackwardLister); ok {
+		return b, true
+	}
+	if w, ok := p.(interface{ BackwardLister() (BackwardLister, bool) }); ok {
+		return w.BackwardLister()
+	}
+	return nil, false
+}
+
 // OffsetToken is the shared decimal form of offset tokens ("" for 0).
 func OffsetToken(n int) string {
 	if n <= 0 {
@@ -36,10 +58,82 @@ func OffsetToken(n int) string {
 	return strconv.Itoa(n)
 }
 
-// backSegment is a Segment that can be read backward.
+// backReader reads one provider's list backward.
+type backReader[T any] interface {
+	// before returns up to n records right before pos (native order), the
+	// position right after each, the position right before the first, and
+	// whether that is the start of the list.
+	before(ctx context.Context, pos Position, n int) (items []T, after []Position, start Position, atStart bool, err error)
+	// end is the position after the provider's last record.
+	end(ctx context.Context) (Position, error)
+}
+
+// backSegment is a Segment with its backward reader.
 type backSegment[T any] struct {
 	Segment[T]
+	reader backReader[T]
+}
+
+// offsetReader reads backward by offset arithmetic and forward fetches.
+type offsetReader[T any] struct {
+	seg   Segment[T]
 	pager OffsetPager
+}
+
+func (r offsetReader[T]) end(ctx context.Context) (Position, error) {
+	page, err := r.seg.Fetch(ctx, "", 1)
+	if err != nil {
+		return Position{}, err
+	}
+	if page.Total == nil {
+		return Position{}, ProviderErrorf(r.seg.Provider, CodeUnsupportedByProvider, "%s did not say how long its list is, so it cannot be read from its end", r.seg.Provider)
+	}
+	return Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(*page.Total)}, nil
+}
+
+func (r offsetReader[T]) before(ctx context.Context, pos Position, n int) ([]T, []Position, Position, bool, error) {
+	off, err := r.pager.TokenOffset(pos.Token)
+	if err != nil {
+		return nil, nil, pos, false, Errorf(CodeBadUserInput, "invalid cursor")
+	}
+	abs := off + pos.Skip
+	from := max(0, abs-n)
+	// Read [from, abs) forward; a vendor page may be shorter than asked.
+	var items []T
+	tok := r.pager.OffsetToken(from)
+	for len(items) < abs-from {
+		page, err := r.seg.Fetch(ctx, tok, abs-from-len(items))
+		if err != nil {
+			return nil, nil, pos, false, err
+		}
+		items = append(items, page.Items...)
+		if len(page.Items) == 0 || page.Next == "" || page.Next == tok {
+			break
+		}
+		tok = page.Next
+	}
+	items = items[:min(len(items), abs-from)]
+	after := make([]Position, len(items))
+	for i := range items {
+		after[i] = Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(from + i + 1)}
+	}
+	return items, after, Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(from)}, from == 0, nil
+}
+
+// listerReader reads backward with the provider's own backward listing.
+type listerReader struct {
+	p ProviderID
+	l BackwardLister
+	f Filter
+}
+
+func (r listerReader) end(context.Context) (Position, error) {
+	return Position{}, ProviderErrorf(r.p, CodeUnsupportedByProvider,
+		"%s's list cannot be read from its end: page backward from a cursor inside it, or page forward", r.p)
+}
+
+func (r listerReader) before(ctx context.Context, pos Position, n int) ([]*Customer, []Position, Position, bool, error) {
+	return r.l.ListBefore(ctx, r.f, pos.Token, pos.Skip, n)
 }
 
 // WalkBackward returns up to last items right before the record whose cursor
@@ -52,7 +146,9 @@ func WalkBackward[T any](ctx context.Context, segs []backSegment[T], before *Pos
 	if len(segs) == 0 || last <= 0 {
 		return w, nil
 	}
-	si, end := len(segs)-1, -1 // end -1: the end of segment si, from its total
+	si := len(segs) - 1
+	var pos Position
+	dropLast := false // a cursor is the position after its record: that record is not returned
 	if before != nil {
 		if len(before.Deferred) > 0 || before.Tail {
 			return w, Errorf(CodeBadUserInput, "this cursor comes from a page that passed over a failing provider; it cannot page backward")
@@ -61,86 +157,58 @@ func WalkBackward[T any](ctx context.Context, segs []backSegment[T], before *Pos
 		if si < 0 {
 			return w, Errorf(CodeBadUserInput, "invalid cursor: provider %s is not part of this list", before.Provider)
 		}
-		off, err := segs[si].pager.TokenOffset(before.Token)
+		pos, dropLast = Position{Provider: before.Provider, Token: before.Token, Skip: before.Skip}, true
+	} else {
+		end, err := segs[si].reader.end(ctx)
 		if err != nil {
-			return w, Errorf(CodeBadUserInput, "invalid cursor")
+			return w, err
 		}
-		end = max(0, off+before.Skip-1) // before the record the cursor follows
+		pos = end
 	}
 	want := last + 1
 	var found []Edge[T] // newest first while collecting
-	fetches := 0
-	cut := false
-	for len(found) < want && si >= 0 {
+	for reads := 0; len(found) < want && si >= 0; reads++ {
 		if err := ctx.Err(); err != nil {
 			return w, err
 		}
+		if reads >= maxFetchesPerWalk {
+			w.HasNext = true // scanned as far as one page may: there may be more before
+			break
+		}
 		seg := segs[si]
-		if end < 0 {
-			fetches++
-			page, err := seg.Fetch(ctx, "", 1)
-			if err != nil {
-				return w, err
-			}
-			if page.Total == nil {
-				return w, ProviderErrorf(seg.Provider, CodeUnsupportedByProvider, "%s did not say how long its list is, so it cannot be read from its end", seg.Provider)
-			}
-			end = *page.Total
+		n := want - len(found)
+		if dropLast {
+			n++
 		}
-		if end == 0 {
-			si, end = si-1, -1
-			continue
+		items, after, start, atStart, err := seg.reader.before(ctx, pos, n)
+		if err != nil {
+			return w, err
 		}
-		n := min(want-len(found), end)
-		from := end - n
-		// Read [from, end) forward; a vendor page may be shorter than n.
-		var items []T
-		tok := seg.pager.OffsetToken(from)
-		ended := false
-		for len(items) < n {
-			if fetches >= maxFetchesPerWalk {
-				cut = true
-				break
-			}
-			fetches++
-			page, err := seg.Fetch(ctx, tok, n-len(items))
-			if err != nil {
-				return w, err
-			}
-			items = append(items, page.Items...)
-			if len(page.Items) == 0 || page.Next == "" || page.Next == tok {
-				ended = true
-				break
-			}
-			tok = page.Next
+		if dropLast && len(items) > 0 {
+			items, after = items[:len(items)-1], after[:len(after)-1]
 		}
-		if cut && !ended {
-			break // a partial read would leave a gap: the next page goes on from here
-		}
-		if len(items) > n {
-			items = items[:n]
-		}
-		if len(items) == 0 {
-			// The list is shorter than the cursor says (records were deleted):
-			// step back without stalling.
-			end = from
-			continue
-		}
+		dropLast = false
 		for i := len(items) - 1; i >= 0 && len(found) < want; i-- {
 			if seg.Match == nil || seg.Match(items[i]) {
-				found = append(found, Edge[T]{Node: items[i], After: Position{Provider: seg.Provider, Token: seg.pager.OffsetToken(from + i + 1)}})
+				found = append(found, Edge[T]{Node: items[i], After: after[i]})
 			}
 		}
-		end = from
+		pos = start
+		if atStart || len(items) == 0 {
+			si--
+			if si < 0 {
+				break
+			}
+			if pos, err = segs[si].reader.end(ctx); err != nil {
+				return w, err
+			}
+		}
 	}
-	if len(found) > last || cut {
-		found = found[:min(last, len(found))]
+	if len(found) > last {
+		found = found[:last]
 		w.HasNext = true // here: there is a previous page (the caller maps it)
 	}
 	slices.Reverse(found)
 	w.Edges = found
-	if len(found) > 0 {
-		w.Resume = found[0].After
-	}
 	return w, nil
 }

@@ -27,7 +27,7 @@ func TestWalkBackwardReturnsEveryRecordOnceInOrderAcrossProviders(t *testing.T) 
 				seg := sliceSegment(ProviderID(i+1), seq(i*100, n), 5, &calls, nil)
 				seg.Match = func(v int) bool { return v%7 != 3 } // an exact post-filter
 				fwd = append(fwd, seg)
-				back = append(back, backSegment[int]{Segment: seg, pager: decimalPager{}})
+				back = append(back, backSegment[int]{Segment: seg, reader: offsetReader[int]{seg: seg, pager: decimalPager{}}})
 			}
 			want := walkAll(t, fwd, 10)
 			cc := CursorCodec{Key: []byte("k")}

@@ -280,13 +280,18 @@ func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []S
 	}
 	var back []backSegment[*Customer]
 	for _, seg := range segs {
-		pager, ok := AsOffsetPager(s.Customers[seg.Provider])
-		if !ok {
-			p := seg.Provider
-			return nil, &Error{Code: CodeUnsupportedByProvider, Provider: &p, Message: fmt.Sprintf(
-				"backward pagination (last/before) is not supported by %s: its list pages forward only here", p)}
+		prov := s.Customers[seg.Provider]
+		if pager, ok := AsOffsetPager(prov); ok {
+			back = append(back, backSegment[*Customer]{Segment: seg, reader: offsetReader[*Customer]{seg: seg, pager: pager}})
+			continue
 		}
-		back = append(back, backSegment[*Customer]{Segment: seg, pager: pager})
+		if l, ok := AsBackwardLister(prov); ok {
+			back = append(back, backSegment[*Customer]{Segment: seg, reader: listerReader{p: seg.Provider, l: l, f: f}})
+			continue
+		}
+		p := seg.Provider
+		return nil, &Error{Code: CodeUnsupportedByProvider, Provider: &p, Message: fmt.Sprintf(
+			"backward pagination (last/before) is not supported by %s: its list pages forward only", p)}
 	}
 	var pos *Position
 	if before != nil {

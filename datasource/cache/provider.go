@@ -50,6 +50,13 @@ func (c *Provider) NextIsExact() bool {
 	return ok && e.NextIsExact()
 }
 
+// BackwardLister returns the provider's backward listing, when it has one
+// (read live: backward pages are not cached).
+func (c *Provider) BackwardLister() (ds.BackwardLister, bool) {
+	b, ok := c.inner.(ds.BackwardLister)
+	return b, ok
+}
+
 // OffsetPager returns the provider's offset arithmetic, when it has one.
 func (c *Provider) OffsetPager() (ds.OffsetPager, bool) {
 	o, ok := c.inner.(ds.OffsetPager)
