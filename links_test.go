@@ -208,8 +208,20 @@ func TestWithoutAnIndexLinksStayWithinTheBudgetAndSaySo(t *testing.T) {
 	// loaders' 2 ms window), so the bounds are per level, not exact.
 	const levels, perLevel = 3, 3
 	budget := ds.DefaultLookupBudget
+	// CareCloud: one records list per CareCloud customer, within the budget;
+	// its bulk lookups by external id batch many nodes each.
+	perCustomer, bulk := 0, 0
+	for _, c := range m.kit(t, ds.CareCloud).Calls() {
+		if strings.Contains(c.Path, "/customers/") {
+			perCustomer++
+		} else {
+			bulk++
+		}
+	}
+	if perCustomer > budget || bulk > 100/4 {
+		t.Errorf("CARECLOUD: %d records lists (budget %d) and %d bulk lookups for 100 customers", perCustomer, budget, bulk)
+	}
 	for p, limit := range map[ds.ProviderID]int{
-		ds.CareCloud:     budget + levels*perLevel, // one records list per CareCloud customer, within the budget
 		ds.Kintsugi:      budget + levels*perLevel,
 		ds.Telness:       budget + levels*perLevel,
 		ds.DigitalRiver:  levels * perLevel,
