@@ -375,12 +375,37 @@ type meta struct {
 }
 
 func (m meta) entry(kind Kind, key, recordID string, v any, at time.Time) (Entry, bool) {
+	e := Entry{Key: key, Provider: m.p, Credential: m.cred, Kind: kind, RecordID: recordID, StoredAt: at, Value: v, Size: approxSize(v)}
+	if m.l.shared == nil {
+		return e, true // in process only: the decoded value is the entry, nothing to encode
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		m.l.log.Error("cache: cannot encode an answer; it is not cached", "provider", m.p.Key(), "error", err)
 		return Entry{}, false
 	}
-	return Entry{Key: key, Provider: m.p, Credential: m.cred, Kind: kind, RecordID: recordID, Body: b, StoredAt: at, Value: v}, true
+	e.Body, e.Size = b, len(b)
+	return e, true
+}
+
+// approxSize estimates an answer's bytes without encoding it: a record is
+// about its raw body and a little more.
+func approxSize(v any) int {
+	switch x := v.(type) {
+	case *ds.Customer:
+		return 2*len(x.Raw) + 256
+	case ds.Page[*ds.Customer]:
+		n := 64
+		for _, c := range x.Items {
+			n += 2*len(c.Raw) + 256
+		}
+		return n
+	case ds.Lener:
+		return 64 + 512*x.Len()
+	case []*ds.CustomerSource:
+		return 64 + 512*len(x)
+	}
+	return 1024
 }
 
 // decode is the entry's answer: its decoded value when the first level kept
@@ -398,7 +423,9 @@ func decode[T any](e Entry) (T, bool) {
 
 // one answers a single-key read: fresh copy, else one coalesced upstream
 // call, else (when the provider failed) the last good copy.
-func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(context.Context) (T, error), also func(T, time.Time) ([]Entry, []ds.Identity)) (T, error) {
+// also returns the entries and index rows that come with the answer, and
+// the answer's encoded body when it can build it cheaper than encoding it.
+func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(context.Context) (T, error), also func(T, time.Time) ([]Entry, []ds.Identity, []byte)) (T, error) {
 	var zero T
 	l := m.l
 	have, cached := l.get(ctx, []string{key})[key]
@@ -414,16 +441,19 @@ func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(c
 			return v, err
 		}
 		at := l.now()
-		var entries []Entry
-		if e, ok := m.entry(kind, key, "", v, at); ok {
+		var entries, more []Entry
+		var ids []ds.Identity
+		var body []byte
+		if also != nil {
+			more, ids, body = also(v, at)
+		}
+		if body != nil {
+			e := Entry{Key: key, Provider: m.p, Credential: m.cred, Kind: kind, StoredAt: at, Value: v, Body: body, Size: len(body)}
+			entries = append(entries, e)
+		} else if e, ok := m.entry(kind, key, "", v, at); ok {
 			entries = append(entries, e)
 		}
-		var ids []ds.Identity
-		if also != nil {
-			more, idents := also(v, at)
-			entries = append(entries, more...)
-			ids = idents
-		}
+		entries = append(entries, more...)
 		l.put(ctx, entries)
 		l.putIdentities(ctx, ids)
 		return v, nil

@@ -39,7 +39,9 @@ func NewMemory(maxEntries int, maxBytes int64, maxAge time.Duration, now func() 
 	return m
 }
 
-func entrySize(e Entry) int64 { return int64(len(e.Body) + len(e.Key) + len(e.RecordID) + 64) }
+func entrySize(e Entry) int64 {
+	return int64(max(e.Size, len(e.Body)) + len(e.Key) + len(e.RecordID) + 64)
+}
 
 // Get returns the entries held among keys.
 func (m *Memory) Get(_ context.Context, keys []string) (map[string]Entry, error) {

@@ -1,7 +1,9 @@
 package cache
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
@@ -91,8 +93,9 @@ func (c *Provider) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filt
 	key := entryKey(c.m.p, c.m.cred, KindPage, hashKey(req))
 	return one(ctx, c.m, KindPage, key, func(ctx context.Context) (ds.Page[*ds.Customer], error) {
 		return c.inner.ListCustomers(ctx, req)
-	}, func(p ds.Page[*ds.Customer], at time.Time) ([]Entry, []ds.Identity) {
-		return c.records(p.Items, at)
+	}, func(p ds.Page[*ds.Customer], at time.Time) ([]Entry, []ds.Identity, []byte) {
+		entries, ids := c.records(p.Items, at)
+		return entries, ids, pageBody(p, entries)
 	})
 }
 
@@ -227,4 +230,32 @@ func (c *writingAttacher) AttachSource(ctx context.Context, customerID, sourceID
 
 func (c *writingAttacher) DetachSource(ctx context.Context, customerID, sourceID string) error {
 	return (&attaching{c.Provider, c.a}).DetachSource(ctx, customerID, sourceID)
+}
+
+// pageBody is the page's JSON built from its records' encoded bodies, so a
+// page and its records are encoded once; nil when the records were not
+// encoded (no second level) or do not line up.
+func pageBody(p ds.Page[*ds.Customer], records []Entry) []byte {
+	if len(records) != len(p.Items) {
+		return nil
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"Items":[`)
+	for i, e := range records {
+		if e.Body == nil || e.RecordID != p.Items[i].ProviderID {
+			return nil
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(e.Body)
+	}
+	b.WriteString(`],"Next":`)
+	next, _ := json.Marshal(p.Next)
+	b.Write(next)
+	b.WriteString(`,"Total":`)
+	total, _ := json.Marshal(p.Total)
+	b.Write(total)
+	b.WriteByte('}')
+	return b.Bytes()
 }
