@@ -402,3 +402,52 @@ func TestLastBeforeWalksBackwardFromACursorInsideDigitalRiver(t *testing.T) {
 		t.Fatalf("last without before ending at Digital River: %+v", r.Errors)
 	}
 }
+
+func TestCustomerSourcesPageBackward(t *testing.T) {
+	m := gateway(t)
+	var forward []string
+	var after any
+	for {
+		p := mustData[struct {
+			CustomerSources struct {
+				PageInfo struct {
+					HasNextPage bool
+					EndCursor   string
+				}
+				Nodes []struct{ ID string }
+			}
+		}](t, m.query(t, `query($a: String) { customerSources(first: 50, after: $a) { pageInfo { hasNextPage endCursor } nodes { id } } }`, map[string]any{"a": after}))
+		for _, n := range p.CustomerSources.Nodes {
+			forward = append(forward, n.ID)
+		}
+		if !p.CustomerSources.PageInfo.HasNextPage {
+			break
+		}
+		after = p.CustomerSources.PageInfo.EndCursor
+	}
+	var back []string
+	var before any
+	for i := 0; i < 100; i++ {
+		p := mustData[struct {
+			CustomerSources struct {
+				PageInfo struct {
+					HasPreviousPage bool
+					StartCursor     string
+				}
+				Nodes []struct{ ID string }
+			}
+		}](t, m.query(t, `query($b: String) { customerSources(last: 23, before: $b) { pageInfo { hasPreviousPage startCursor } nodes { id } } }`, map[string]any{"b": before}))
+		var ids []string
+		for _, n := range p.CustomerSources.Nodes {
+			ids = append(ids, n.ID)
+		}
+		back = append(ids, back...)
+		if !p.CustomerSources.PageInfo.HasPreviousPage {
+			break
+		}
+		before = p.CustomerSources.PageInfo.StartCursor
+	}
+	if len(forward) == 0 || strings.Join(back, ",") != strings.Join(forward, ",") {
+		t.Fatalf("backward walk of customerSources: %d records, forward %d; they differ", len(back), len(forward))
+	}
+}

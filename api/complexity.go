@@ -28,10 +28,15 @@ func setComplexity(cfg *graph.Config) {
 		}
 		return 1 + n*child
 	}
-	c.Query.CustomerSources = func(child int, first *int, _ *string, _ *model.CustomerSourceFilter) int {
-		return 1 + page(first)*child
+	c.Query.CustomerSources = func(child int, first *int, _ *string, last *int, _ *string, _ *model.CustomerSourceFilter) int {
+		n := page(first)
+		if last != nil {
+			n = page(last)
+		}
+		return 1 + n*child
 	}
 	c.Query.Nodes = func(child int, ids []string) int { return 1 + len(ids)*child }
 	c.Customer.Sources = func(child int) int { return 1 + sourcesPerCustomer*child }
 	c.Customer.LinkedCustomers = func(child int) int { return 1 + linksPerCustomer*child }
+	c.Customer.Links = func(child int) int { return 1 + linksPerCustomer*child }
 }

@@ -481,10 +481,14 @@ func countSegments[T any](segs []Segment[T], known map[ProviderID]int) func(cont
 
 // ListSources returns one page of the customer-source list.
 func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFilter) (*CustomerSourceConnection, error) {
-	if a.Last != nil || a.Before != nil {
-		return nil, Errorf(CodeBadUserInput, "customerSources pages forward only (first/after)")
+	backward := a.Last != nil || a.Before != nil
+	if backward && (a.First != nil || a.After != nil) {
+		return nil, Errorf(CodeBadUserInput, "page with first/after or with last/before, not both")
 	}
 	first, err := a.first()
+	if backward {
+		first, err = ConnectionArgs{First: a.Last}.first()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -498,8 +502,11 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 	}
 	fp := Fingerprint(f)
 	var start *Position
-	if a.After != nil {
-		pos, err := s.Cursors.Decode("s", fp, *a.After)
+	if cur := a.After; cur != nil || a.Before != nil {
+		if cur == nil {
+			cur = a.Before
+		}
+		pos, err := s.Cursors.Decode("s", fp, *cur)
 		if err != nil {
 			return nil, err
 		}
@@ -524,6 +531,28 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 			return page.Total, err
 		},
 	}}
+	if backward {
+		pager, ok := AsOffsetPager(src)
+		if !ok {
+			p := src.ID()
+			return nil, &Error{Code: CodeUnsupportedByProvider, Provider: &p, Message: p.String() + " cannot page its source records backward"}
+		}
+		w, err := WalkBackward(ctx, []backSegment[*CustomerSource]{{Segment: segs[0], reader: offsetReader[*CustomerSource]{seg: segs[0], pager: pager}}}, start, first)
+		if err != nil {
+			return nil, err
+		}
+		conn.Edges = make([]*CustomerSourceEdge, len(w.Edges))
+		for i, e := range w.Edges {
+			conn.Edges[i] = &CustomerSourceEdge{Cursor: s.Cursors.Encode("s", fp, e.After), Node: e.Node}
+		}
+		conn.PageInfo = PageInfo{HasPreviousPage: w.HasNext, HasNextPage: start != nil}
+		if n := len(conn.Edges); n > 0 {
+			sc, ec := conn.Edges[0].Cursor, conn.Edges[n-1].Cursor
+			conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &sc, &ec
+		}
+		conn.count = countSegments(segs, nil)
+		return conn, nil
+	}
 	w, err := WalkForward(ctx, segs, start, first)
 	if err != nil {
 		return nil, err

@@ -148,7 +148,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Customer        func(childComplexity int, id string) int
-		CustomerSources func(childComplexity int, first *int, after *string, filter *model.CustomerSourceFilter) int
+		CustomerSources func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.CustomerSourceFilter) int
 		Customers       func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.CustomerFilter, orderBy *model.CustomerOrder) int
 		Node            func(childComplexity int, id string) int
 		Nodes           func(childComplexity int, ids []string) int
@@ -187,7 +187,7 @@ type QueryResolver interface {
 	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
 	Customer(ctx context.Context, id string) (*datasource.Customer, error)
 	Customers(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.CustomerFilter, orderBy *model.CustomerOrder) (*datasource.CustomerConnection, error)
-	CustomerSources(ctx context.Context, first *int, after *string, filter *model.CustomerSourceFilter) (*datasource.CustomerSourceConnection, error)
+	CustomerSources(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.CustomerSourceFilter) (*datasource.CustomerSourceConnection, error)
 	Providers(ctx context.Context) ([]*model.ProviderStatus, error)
 }
 
@@ -663,7 +663,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.CustomerSources(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.CustomerSourceFilter)), true
+		return e.ComplexityRoot.Query.CustomerSources(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.CustomerSourceFilter)), true
 	case "Query.customers":
 		if e.ComplexityRoot.Query.Customers == nil {
 			break
@@ -832,7 +832,7 @@ type Query {
   customers(first: Int, after: String, last: Int, before: String,
             filter: CustomerFilter, orderBy: CustomerOrder): CustomerConnection!
   "CareCloud's customer source records: which external system knows which customer under which id."
-  customerSources(first: Int, after: String, filter: CustomerSourceFilter): CustomerSourceConnection!
+  customerSources(first: Int, after: String, last: Int, before: String, filter: CustomerSourceFilter): CustomerSourceConnection!
   "The providers this gateway is configured with and what each can do."
   providers: [ProviderStatus!]!
 }
@@ -1505,14 +1505,30 @@ func (ec *executionContext) field_Query_customerSources_args(ctx context.Context
 		return nil, err
 	}
 	args["after"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
 		func(ctx context.Context, v any) (*model.CustomerSourceFilter, error) {
 			return ec.unmarshalOCustomerSourceFilter2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐCustomerSourceFilter(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["filter"] = arg2
+	args["filter"] = arg4
 	return args, nil
 }
 
@@ -3616,7 +3632,7 @@ func (ec *executionContext) _Query_customerSources(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().CustomerSources(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.CustomerSourceFilter))
+			return ec.Resolvers.Query().CustomerSources(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.CustomerSourceFilter))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *datasource.CustomerSourceConnection) graphql.Marshaler {

@@ -214,12 +214,12 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *string
 }
 
 // CustomerSources is the resolver for the customerSources field.
-func (r *queryResolver) CustomerSources(ctx context.Context, first *int, after *string, filter *model.CustomerSourceFilter) (*ds.CustomerSourceConnection, error) {
+func (r *queryResolver) CustomerSources(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.CustomerSourceFilter) (*ds.CustomerSourceConnection, error) {
 	f, err := toSourceFilter(filter)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := service(ctx).ListSources(ctx, ds.ConnectionArgs{First: first, After: after}, f)
+	conn, err := service(ctx).ListSources(ctx, ds.ConnectionArgs{First: first, After: after, Last: last, Before: before}, f)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,12 @@ func (s *Sources) CredentialID() string { return s.m.cred }
 // Unwrap returns the provider behind the cache.
 func (s *Sources) Unwrap() ds.SourceProvider { return s.inner }
 
+// OffsetPager returns the provider's offset arithmetic, when it has one.
+func (s *Sources) OffsetPager() (ds.OffsetPager, bool) {
+	o, ok := s.inner.(ds.OffsetPager)
+	return o, ok
+}
+
 // ListSources serves a page of source records from the cache or reads it.
 func (s *Sources) ListSources(ctx context.Context, req ds.ListRequest[ds.SourceFilter]) (ds.Page[*ds.CustomerSource], error) {
 	key := entryKey(s.m.p, s.m.cred, KindPage, hashKey(req))
