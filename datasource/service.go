@@ -309,13 +309,21 @@ func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []S
 	for i, e := range w.Edges {
 		conn.Edges[i] = &CustomerEdge{Cursor: s.Cursors.Encode("c", fp, e.After), Node: e.Node}
 	}
-	conn.PageInfo = PageInfo{HasPreviousPage: w.HasNext, HasNextPage: before != nil}
-	if n := len(conn.Edges); n > 0 {
-		sc, ec := conn.Edges[0].Cursor, conn.Edges[n-1].Cursor
-		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &sc, &ec
-	}
+	conn.PageInfo = backwardPageInfo(w.HasNext, before != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor })
 	conn.count = countSegments(segs, nil)
 	return conn, nil
+}
+
+// backwardPageInfo is a last/before page's info: the cursors of its first
+// and last edges, whether records come before it, and whether any come after
+// (always, when it ends at a before cursor).
+func backwardPageInfo(hasPrev, hasNext bool, n int, cursor func(int) string) PageInfo {
+	pi := PageInfo{HasPreviousPage: hasPrev, HasNextPage: hasNext}
+	if n > 0 {
+		sc, ec := cursor(0), cursor(n-1)
+		pi.StartCursor, pi.EndCursor = &sc, &ec
+	}
+	return pi
 }
 
 func (s *Service) pageInfo(fp, kind string, hasPrev, hasNext bool, resume Position, n int, cursor func(int) string) PageInfo {
@@ -545,11 +553,7 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 		for i, e := range w.Edges {
 			conn.Edges[i] = &CustomerSourceEdge{Cursor: s.Cursors.Encode("s", fp, e.After), Node: e.Node}
 		}
-		conn.PageInfo = PageInfo{HasPreviousPage: w.HasNext, HasNextPage: start != nil}
-		if n := len(conn.Edges); n > 0 {
-			sc, ec := conn.Edges[0].Cursor, conn.Edges[n-1].Cursor
-			conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &sc, &ec
-		}
+		conn.PageInfo = backwardPageInfo(w.HasNext, start != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor })
 		conn.count = countSegments(segs, nil)
 		return conn, nil
 	}
