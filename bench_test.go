@@ -212,3 +212,68 @@ func BenchmarkCustomerByID(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGraphAt20ms serves, with every simulator answering in 20 ms, the
+// graph query (three levels of upstream calls: a 60 ms critical path) and a
+// page spanning two providers (20 ms when they are fetched concurrently),
+// cold (ttl 1ns) and with the index warm (sync has run). It reports the
+// latency next to the critical path as a ratio.
+func BenchmarkGraphAt20ms(b *testing.B) {
+	const graph = `query($first: Int) { customers(first: $first) { nodes { id sources { sourceId customer { id } } linkedCustomers { id email } } } }`
+	const span = `query($after: String) { customers(first: 100, after: $after, filter: {providers: [KINTSUGI, DIGITAL_RIVER]}) { nodes { id } pageInfo { endCursor } } }`
+	for _, tc := range []struct {
+		name, cache string
+		sync        bool
+	}{
+		{"cold", "cache: {ttl: 1ns}", false},
+		{"index_warm", "sync: {interval: 1h, gap: 1ms}", true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			m := benchGateway(b, tc.cache)
+			if tc.sync {
+				for _, p := range ds.AllProviders {
+					if err := m.Syncer.SyncNow(context.Background(), p); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			// the cursor where Kintsugi's list ends inside the next page
+			first := benchQuery(b, m, span, map[string]any{"after": nil})
+			var p1 struct {
+				Customers struct{ PageInfo struct{ EndCursor string } } `json:"customers"`
+			}
+			_ = json.Unmarshal(first.Data, &p1)
+			for p := range m.Sims {
+				m.Sims[p].(interface{ Kit() *simkit.Kit }).Kit().SetLatency(20 * time.Millisecond)
+			}
+			for _, q := range []struct {
+				name     string
+				query    string
+				vars     map[string]any
+				critical time.Duration
+			}{
+				{"graph_first_100", graph, map[string]any{"first": 100}, 60 * time.Millisecond},
+				{"page_across_two_providers", span, map[string]any{"after": p1.Customers.PageInfo.EndCursor}, 20 * time.Millisecond},
+			} {
+				b.Run(q.name, func(b *testing.B) {
+					start := upstream(m)
+					var total time.Duration
+					var provs []ds.CustomerProvider
+					for _, c := range m.Service.Customers {
+						provs = append(provs, c)
+					}
+					for i := 0; i < b.N; i++ {
+						m.Cache.ForgetPages(context.Background(), provs) // list pages cold, records and index as they are
+						t0 := time.Now()
+						benchQuery(b, m, q.query, q.vars)
+						total += time.Since(t0)
+					}
+					mean := total / time.Duration(b.N)
+					b.ReportMetric(float64(mean.Microseconds())/1000, "ms/query")
+					b.ReportMetric(float64(mean)/float64(q.critical), "x-critical-path")
+					b.ReportMetric(float64(upstream(m)-start)/float64(b.N), "upstream-calls/op")
+				})
+			}
+		})
+	}
+}

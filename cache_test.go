@@ -90,10 +90,15 @@ func TestARepeatedQueryIsServedFromTheCache(t *testing.T) {
 			t.Errorf("%s: %d upstream calls for a repeated query, want 0", p, n)
 		}
 	}
+	served := 0.0
 	for p, s := range freshness(t, again) {
 		if s["freshness"] != "CACHE" || s["calls"].(float64) != 0 {
 			t.Errorf("%s: %v, want CACHE and no calls", p, s)
 		}
+		served += s["cached"].(float64)
+	}
+	if served < 100 {
+		t.Errorf("extensions.providers counts %v records served without a call, want at least the page's 100", served)
 	}
 	// The records of that page are records too: nodes of them cost nothing.
 	page := mustData[struct {

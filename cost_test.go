@@ -90,6 +90,10 @@ func TestTheCostEstimateIsNeverBelowTheCallsMade(t *testing.T) {
 		{"sources and links of 50", `{ customers(first: 50) { nodes { id sources { sourceId customer { id } } linkedCustomers { id email } } } }`, nil},
 		{"links two levels", `{ customers(first: 20) { nodes { linkedCustomers { linkedCustomers { id } } } } }`, nil},
 		{"customerSources with customers", `{ customerSources(first: 100) { totalCount nodes { sourceId customer { id linkedCustomers { id } } } } }`, nil},
+		{"links with reasons", `{ customers(first: 30) { nodes { links { matchedBy customer { id links { customer { id } } } } } } }`, nil},
+		{"last page backward", `{ customers(last: 30, filter: {providers: [KINTSUGI, COMMERCE_LAYER]}) { totalCount nodes { id } } }`, nil},
+		{"customerSources backward", `{ customerSources(last: 50) { nodes { sourceId customer { id } } } }`, nil},
+		{"orderBy at Commerce Layer", `{ customers(first: 40, filter: {providers: [COMMERCE_LAYER]}, orderBy: {field: CREATED_AT, direction: DESC}) { nodes { id } } }`, nil},
 		{"aliases", `{ a: customers(first: 5) { nodes { id } } b: customers(first: 5, filter: {email: "x@example.com"}) { nodes { id } } c: customer(id: "` + ids[0] + `") { id } }`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -218,7 +222,7 @@ func TestARequestAtExactlyItsLimitRunsWithinItsEstimate(t *testing.T) {
 func TestTheRunTimeBudgetStopsUpstreamCallsAndSaysSo(t *testing.T) {
 	invented := make([]string, 60)
 	for i := range invented {
-		invented[i] = ds.CustomerNodeID(ds.Telness, fmt.Sprintf("invented-%d", i))
+		invented[i] = ds.CustomerNodeID(ds.Kintsugi, fmt.Sprintf("invented-%d", i)) // one GET per id
 	}
 	for _, tc := range []struct {
 		name   string
@@ -263,7 +267,7 @@ func TestAKeysUpstreamCallsPerMinuteAreItsShare(t *testing.T) {
 auth:
   api_keys:
     - {key: "bff", providers: [telness, kintsugi], calls_per_minute: 30}
-    - {key: "other", providers: [telness]}
+    - {key: "other", providers: [kintsugi]}
 providers:
   telness: {simulate: true}
   kintsugi: {simulate: true}
@@ -274,7 +278,7 @@ providers:
 	invented := func(prefix string, n int) []string {
 		ids := make([]string, n)
 		for i := range ids {
-			ids[i] = ds.CustomerNodeID(ds.Telness, fmt.Sprintf("%s-%d", prefix, i))
+			ids[i] = ds.CustomerNodeID(ds.Kintsugi, fmt.Sprintf("%s-%d", prefix, i))
 		}
 		return ids
 	}
@@ -283,7 +287,7 @@ providers:
 		return m.post(t, map[string]any{"query": `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, "variables": map[string]any{"ids": ids}},
 			map[string]string{"X-API-Key": key})
 	}
-	// 20 invented Telness ids: 20 lookups, estimated 20
+	// 20 invented Kintsugi ids: 20 lookups (one GET per id), estimated 20
 	if resp, out := send("bff", invented("a", 20)); resp.StatusCode != 200 || len(out.Errors) > 0 {
 		t.Fatalf("first: %d %+v", resp.StatusCode, out.Errors)
 	}
@@ -293,7 +297,7 @@ providers:
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || len(out.Errors) != 1 || out.codes()[0] != "PROVIDER_RATE_LIMITED" {
 		t.Fatalf("second: status %d Retry-After %q %+v", resp.StatusCode, resp.Header.Get("Retry-After"), out.Errors)
 	}
-	if n := m.upstreamCalls(t)[ds.Telness]; n != 0 {
+	if n := m.upstreamCalls(t)[ds.Kintsugi]; n != 0 {
 		t.Errorf("the refused request made %d calls", n)
 	}
 	if !strings.Contains(out.Errors[0].Message, "30 upstream calls per minute") {

@@ -114,6 +114,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.built, m.Service, m.Sims = built, built.Service, built.Sims
+	m.Service.LookupBudget = cfg.Links.LookupBudget
 	m.startSync(cfg)
 
 	var keys []api.APIKey

@@ -28,12 +28,17 @@ func setComplexity(cfg *graph.Config) {
 		}
 		return add(1, mul(n, child))
 	}
-	c.Query.CustomerSources = func(child int, first *int, _ *string, _ *model.CustomerSourceFilter) int {
-		return add(1, mul(page(first), child))
+	c.Query.CustomerSources = func(child int, first *int, _ *string, last *int, _ *string, _ *model.CustomerSourceFilter) int {
+		n := page(first)
+		if last != nil {
+			n = page(last)
+		}
+		return add(1, mul(n, child))
 	}
 	c.Query.Nodes = func(child int, ids []string) int { return add(1, mul(len(ids), child)) }
 	c.Customer.Sources = func(child int) int { return add(1, mul(sourcesPerCustomer, child)) }
 	c.Customer.LinkedCustomers = func(child int) int { return add(1, mul(linksPerCustomer, child)) }
+	c.Customer.Links = func(child int) int { return add(1, mul(linksPerCustomer, child)) }
 }
 
 // mul is a saturating product of non-negative figures (see saturated).

@@ -10,6 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/link"
 )
 
 // Estimate is a query's upstream calls, at most, before it runs: per
@@ -137,6 +138,34 @@ func (e *estimator) lookups(k int) Estimate {
 	return out
 }
 
+// links is what finding the linked records of n customers costs (see
+// resolvers.links and datasource/link): at providers that look ids up one
+// by one, and CareCloud's per-customer record lists, at most the request's
+// lookup budget; at bulk providers and CareCloud's external-id lookups, one
+// batched round per reference hop.
+func (e *estimator) links(n int) Estimate {
+	var out Estimate
+	keys := mul(n, linksPerCustomer)
+	budget := e.svc.LookupBudget
+	if budget <= 0 {
+		budget = ds.DefaultLookupBudget
+	}
+	for p := range e.svc.Customers {
+		calls := mul(link.MaxReferenceHops, e.model(p).LookupCalls(keys, 0))
+		if e.model(p).LookupBatch <= 1 {
+			calls = budget
+		}
+		out.add(p, calls)
+		out.Total = add(out.Total, calls)
+	}
+	if e.svc.Sources != nil {
+		cc := add(budget, mul(link.MaxReferenceHops, e.model(ds.CareCloud).LookupCalls(keys, recordsPerID)))
+		out.add(ds.CareCloud, cc)
+		out.Total = add(out.Total, cc)
+	}
+	return out
+}
+
 // ccLookups is k keys looked up among CareCloud's source records.
 func (e *estimator) ccLookups(k int) Estimate {
 	var out Estimate
@@ -177,17 +206,9 @@ func (e *estimator) field(f *ast.Field, c costCtx) Estimate {
 	case "Customer.sources":
 		own = e.ccLookups(c.n)
 		child = costCtx{n: mul(c.n, sourcesPerCustomer)}
-	case "Customer.linkedCustomers":
-		// CareCloud records pointing at the customer, then each such
-		// CareCloud customer's records, then the linked records themselves
-		links := mul(c.n, linksPerCustomer)
-		own = e.ccLookups(c.n)
-		if e.svc.Sources != nil {
-			own.add(ds.CareCloud, links)
-			own.Total = add(own.Total, links)
-		}
-		own.merge(e.lookups(links))
-		child = costCtx{n: links}
+	case "Customer.linkedCustomers", "Customer.links":
+		own = e.links(c.n)
+		child = costCtx{n: mul(c.n, linksPerCustomer)}
 	case "CustomerSource.customer":
 		own = e.lookups(c.n)
 		child = costCtx{n: c.n}
@@ -233,10 +254,14 @@ func (e *estimator) nodes(ids []string) Estimate {
 	return out
 }
 
-// page is a connection's first: 20 by default, at most ds.MaxFirst.
+// page is a connection's first (or last): 20 by default, at most ds.MaxFirst.
 func page(args map[string]any) int {
 	n := ds.DefaultFirst
-	switch v := args["first"].(type) {
+	v := args["first"]
+	if v == nil {
+		v = args["last"]
+	}
+	switch v := v.(type) {
 	case int64:
 		n = int(min(v, ds.MaxFirst))
 	case int:
@@ -301,6 +326,13 @@ func (e *estimator) customers(args map[string]any) (Estimate, costCtx) {
 		cnt.Total++
 	}
 	own.Total = min(sum, ds.MaxFetchesPerWalk)
+	if args["last"] != nil || args["before"] != nil {
+		// paging backward first finds where each provider's list ends
+		for p := range provs {
+			own.add(p, 2)
+			own.Total = add(own.Total, 2)
+		}
+	}
 	return own, costCtx{n: first, count: cnt}
 }
 
@@ -317,6 +349,9 @@ func (e *estimator) customerSources(args map[string]any) (Estimate, costCtx) {
 	}
 	// every list call may need the source catalogue and the CareCloud
 	// customers its records name
+	if args["last"] != nil || args["before"] != nil {
+		n += 2 // paging backward first finds where the list ends
+	}
 	own.add(ds.CareCloud, n)
 	own.Total = n
 	cnt.add(ds.CareCloud, 1)

@@ -452,6 +452,7 @@ func addReport(ctx context.Context, resp *graphql.Response) {
 				"calls":      s.Calls,
 				"durationMs": float64(s.Duration.Microseconds()) / 1000,
 				"freshness":  string(s.Freshness),
+				"cached":     s.Cached, // records served without an upstream call
 			}
 			if s.Freshness != ds.Live {
 				line["ageSeconds"] = int(s.Age.Round(time.Second) / time.Second) // how old the oldest cached copy served is

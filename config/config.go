@@ -26,6 +26,7 @@ type Config struct {
 	DatabaseURL   string `yaml:"database_url"`
 	Cache         Cache  `yaml:"cache"`
 	Sync          Sync   `yaml:"sync"`
+	Links         Links  `yaml:"links"`
 	Auth          Auth   `yaml:"auth"`
 	Limits        Limits `yaml:"limits"`
 	// CursorSecret signs pagination cursors; replicas must share it.
@@ -41,6 +42,13 @@ type Cache struct {
 	// MaxEntries and MaxBytes bound the in-process first level.
 	MaxEntries int   `yaml:"max_entries"`
 	MaxBytes   int64 `yaml:"max_bytes"`
+}
+
+// Links configures linkedCustomers and links.
+type Links struct {
+	// LookupBudget is how many records one request may look up for links at
+	// a provider without a bulk lookup (default 20).
+	LookupBudget int `yaml:"lookup_budget"`
 }
 
 // Sync configures the background walk that keeps the record store and the

@@ -17,6 +17,9 @@ type CallModel struct {
 	// Once is the calls a request may make once per provider besides its
 	// reads: a token or a login, a catalogue.
 	Once int
+	// ScanAbove: a lookup of more ids than this first reads the list, up to
+	// one page per ScanAbove ids, then looks the rest up one by one.
+	ScanAbove int
 	// PagedLookup: a lookup batch is itself paged (CareCloud's source
 	// records), one more call per ListPage records it returns.
 	PagedLookup bool
@@ -30,6 +33,9 @@ func (m CallModel) LookupCalls(k, recordsPerID int) int {
 	}
 	b := max(1, m.LookupBatch)
 	if b == 1 {
+		if m.ScanAbove > 0 && k > m.ScanAbove {
+			return k + k/m.ScanAbove
+		}
 		return k
 	}
 	batches := (k+b-1)/b + 1

@@ -28,9 +28,13 @@ type Scope struct {
 	Credential string
 }
 
-// IdentityIndex finds records by normalized email across providers.
+// IdentityIndex finds records across providers without asking them: by
+// normalized email, by key, and by the external ids their references carry.
+// Every method reads only within scopes (the caller's configuration).
 type IdentityIndex interface {
 	ByEmail(ctx context.Context, scopes []Scope, emails []string) ([]Identity, error)
+	ByKeys(ctx context.Context, scopes []Scope, keys []CustomerKey) ([]Identity, error)
+	ByExternalID(ctx context.Context, scopes []Scope, externalIDs []string) ([]Identity, error)
 }
 
 // NormalizeEmail is the one email normalization links use: trimmed and

@@ -9,13 +9,18 @@ import (
 // abstraction every vendor style is walked through.
 type Segment[T any] struct {
 	Provider ProviderID
-	// Fetch returns the provider's page starting at token with at most limit items.
+	// Fetch returns the provider's page starting at token with at most limit
+	// items. Fetches of different segments may run at the same time.
 	Fetch func(ctx context.Context, token string, limit int) (Page[T], error)
 	// Match is the exact filter applied to every record the provider returned.
 	Match func(T) bool
 	// Count returns the exact number of matching records, or nil when the
 	// provider cannot say exactly.
 	Count func(ctx context.Context) (*int, error)
+	// Exact is true when every record the provider returns matches and a
+	// next page token means at least one more record: a full page that ends
+	// on a token needs no read ahead.
+	Exact bool
 }
 
 // Edge is one item with the position right after it (its cursor).
@@ -95,6 +100,14 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 		return true
 	}
 	want := first + 1
+	// Limits depend on first alone, not on how much of the page is filled,
+	// so the same provider page is the same request (and cache entry) on
+	// every page of a walk.
+	ahead := &lookahead[T]{pending: map[int]chan fetched[T]{}}
+	// A fetch ahead that this page did not need still finishes (it ran beside
+	// the current provider's, so this costs little): its page is cached for
+	// the next one, and the request's report counts its call.
+	defer ahead.wait()
 	var found []Edge[T]
 	failed := map[ProviderID]bool{}
 	fetches := 0
@@ -108,7 +121,16 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 		}
 		fetches++
 		seg := segs[si]
-		page, err := seg.Fetch(ctx, cur.Token, cur.Skip+want-len(found))
+		if !cur.Tail && si+1 < len(segs) {
+			ahead.start(ctx, si+1, segs[si+1], want) // the next provider, concurrently
+		}
+		var page Page[T]
+		var err error
+		if cur.Token == "" && cur.Skip == 0 {
+			page, err = ahead.take(ctx, si, seg, want)
+		} else {
+			page, err = seg.Fetch(ctx, cur.Token, cur.Skip+want)
+		}
 		if err != nil {
 			if _, ok := ErrorProvider(err); !ok || ctx.Err() != nil {
 				return w, err // not a provider's failure: the whole request failed
@@ -147,6 +169,11 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 		if len(found) >= want {
 			break
 		}
+		if len(found) == first && seg.Exact && page.Next != "" && cur.Skip >= len(items) {
+			// The page is full and the provider promises more: no read ahead.
+			w.Edges, w.HasNext, w.Resume = found, true, found[first-1].After
+			return w, nil
+		}
 		if page.Next != "" {
 			skip := 0
 			if cur.Skip > len(items) {
@@ -165,4 +192,89 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 	}
 	w.Edges = found
 	return w, nil
+}
+
+// LookupByScan finds ids by reading a provider's list from its start, for
+// vendors with no bulk id filter: at most maxPages calls. It returns the
+// records found and the ids it did not reach (none when the list ended, since
+// then the others do not exist).
+func LookupByScan(ctx context.Context, list func(ctx context.Context, token string) (Page[*Customer], error), ids []string, maxPages int) ([]*Customer, []string, error) {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	var found []*Customer
+	token := ""
+	for i := 0; i < maxPages && len(want) > 0; i++ {
+		page, err := list(ctx, token)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range page.Items {
+			if want[c.ProviderID] {
+				delete(want, c.ProviderID)
+				found = append(found, c)
+			}
+		}
+		if page.Next == "" || page.Next == token {
+			return found, nil, nil
+		}
+		token = page.Next
+	}
+	var rest []string
+	for _, id := range ids {
+		if want[id] {
+			rest = append(rest, id)
+			delete(want, id)
+		}
+	}
+	return found, rest, nil
+}
+
+type fetched[T any] struct {
+	page Page[T]
+	err  error
+}
+
+// lookahead fetches the first page of the provider after the current one
+// while the current one is read, so a page that spans two providers costs
+// one round trip, not two. At most one fetch runs ahead.
+type lookahead[T any] struct {
+	pending map[int]chan fetched[T]
+}
+
+func (a *lookahead[T]) start(ctx context.Context, i int, seg Segment[T], limit int) {
+	if _, ok := a.pending[i]; ok {
+		return
+	}
+	ch := make(chan fetched[T], 1)
+	a.pending[i] = ch
+	go func() {
+		page, err := seg.Fetch(ctx, "", limit)
+		ch <- fetched[T]{page, err}
+	}()
+}
+
+func (a *lookahead[T]) wait() {
+	for i, ch := range a.pending {
+		if ch != nil {
+			<-ch
+			a.pending[i] = nil
+		}
+	}
+}
+
+// take is segment i's first page: the one fetched ahead, or a fetch now.
+func (a *lookahead[T]) take(ctx context.Context, i int, seg Segment[T], limit int) (Page[T], error) {
+	ch, ok := a.pending[i]
+	if !ok || ch == nil {
+		return seg.Fetch(ctx, "", limit)
+	}
+	select {
+	case r := <-ch:
+		a.pending[i] = nil
+		return r.page, r.err
+	case <-ctx.Done():
+		return Page[T]{}, ctx.Err()
+	}
 }

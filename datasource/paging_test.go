@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"testing"
 )
+
+var fetchMu sync.Mutex
 
 // sliceSegment serves items in pages of pageSize with offset tokens; fail
 // makes the fetch at that offset fail once.
@@ -14,6 +17,8 @@ func sliceSegment(p ProviderID, items []int, pageSize int, calls *int, failAt ma
 	return Segment[int]{
 		Provider: p,
 		Fetch: func(ctx context.Context, token string, limit int) (Page[int], error) {
+			fetchMu.Lock() // segments are fetched concurrently (lookahead)
+			defer fetchMu.Unlock()
 			*calls++
 			off := 0
 			if token != "" {

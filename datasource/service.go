@@ -38,6 +38,43 @@ type Service struct {
 	SyncStatus func(ctx context.Context, p ProviderID) (st SyncStatus, ok bool)
 	// Calls is each provider's call model, for the cost estimate.
 	Calls map[ProviderID]CallModel
+	// LookupBudget is how many records one request may look up for links at
+	// a provider without a bulk lookup (default DefaultLookupBudget).
+	LookupBudget int
+}
+
+// DefaultLookupBudget is the per-request, per-provider lookup budget of links.
+const DefaultLookupBudget = 20
+
+// BulkLooker is implemented by providers whose GetCustomers takes one call
+// per MaxBatch ids (a bulk id filter), as opposed to one call per id.
+type BulkLooker interface {
+	BulkLookup() bool
+}
+
+// HasBulkLookup reports whether p looks ids up in bulk.
+func HasBulkLookup(p any) bool {
+	b, ok := p.(BulkLooker)
+	return ok && b.BulkLookup()
+}
+
+// Scopes are the provider credentials of this service, for index look-ups.
+func (s *Service) Scopes() []Scope {
+	var out []Scope
+	for _, p := range AllProviders {
+		if prov, ok := s.Customers[p]; ok {
+			c, _ := prov.(Credentialed)
+			if c != nil {
+				out = append(out, Scope{Provider: p, Credential: c.CredentialID()})
+			}
+		}
+	}
+	if s.Sources != nil {
+		if c, ok := s.Sources.(Credentialed); ok {
+			out = append(out, Scope{Provider: s.Sources.ID(), Credential: c.CredentialID()})
+		}
+	}
+	return out
 }
 
 // ConnectionArgs are the Relay arguments of a connection field.
@@ -158,35 +195,34 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 	if err != nil {
 		return nil, err
 	}
-	if a.Last != nil || a.Before != nil {
-		return nil, s.unsupported(provs, "backward pagination (last/before)")
+	backward := a.Last != nil || a.Before != nil
+	if backward && (a.First != nil || a.After != nil) {
+		return nil, Errorf(CodeBadUserInput, "page with first/after or with last/before, not both")
 	}
-	first, err := a.first()
-	if err != nil {
+	var first int
+	if backward {
+		first, err = ConnectionArgs{First: a.Last}.first()
+		if err != nil {
+			return nil, Errorf(CodeBadUserInput, "last must be between 1 and %d, got %d", MaxFirst, *a.Last)
+		}
+	} else if first, err = a.first(); err != nil {
 		return nil, err
 	}
 	fp := Fingerprint(struct {
 		F Filter
 		O *Order
 	}{f, o})
-	var start *Position
-	if a.After != nil {
-		pos, err := s.Cursors.Decode("c", fp, *a.After)
-		if err != nil {
-			return nil, err
-		}
-		start = &pos
-	}
 	if o != nil {
 		for _, p := range provs {
 			if err := s.Customers[p].CanOrder(*o); err != nil {
 				return nil, err
 			}
 		}
-		if len(provs) > 1 {
-			return nil, &Error{Code: CodeUnsupportedByProvider, Provider: &provs[1], Message: fmt.Sprintf(
-				"orderBy across several providers (%s) is not supported: select one provider with filter.providers", joinProviders(provs))}
-		}
+	}
+	merged := o != nil && len(provs) > 1
+	kind := "c"
+	if merged {
+		kind = "m" // a k-way merge: the cursor holds every provider's place
 	}
 
 	var segs []Segment[*Customer]
@@ -199,13 +235,80 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		}
 		if len(f.IDs) > 0 {
 			if ids := f.IDsFor(p); len(ids) > 0 {
-				segs = append(segs, idsSegment(prov, ids, f.Match))
+				segs = append(segs, idsSegment(prov, ids, f.Match, o))
 			}
 			continue
 		}
 		segs = append(segs, listSegment(prov, f, o))
 	}
-	w, err := WalkForward(ctx, segs, start, first)
+	if backward {
+		return s.listBackward(ctx, provs, segs, f, o, fp, a.Before, first)
+	}
+	var start *Position
+	if a.After != nil {
+		pos, err := s.Cursors.Decode(kind, fp, *a.After)
+		if err != nil {
+			return nil, err
+		}
+		start = &pos
+	}
+	var w Walk[*Customer]
+	if merged {
+		var places []Position
+		if start != nil {
+			places = decodeMerge(*start)
+		}
+		w, err = MergeForward(ctx, segs, places, first, CustomerLess(*o))
+	} else {
+		w, err = WalkForward(ctx, segs, start, first)
+	}
+	if err != nil {
+		return nil, err
+	}
+	conn := &CustomerConnection{Edges: make([]*CustomerEdge, len(w.Edges))}
+	for i, e := range w.Edges {
+		conn.Edges[i] = &CustomerEdge{Cursor: s.Cursors.Encode(kind, fp, e.After), Node: e.Node}
+	}
+	conn.PageInfo = s.pageInfo(fp, kind, start != nil, w.HasNext, w.Resume, len(w.Edges),
+		func(i int) string { return conn.Edges[i].Cursor })
+	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
+	conn.count = countSegments(segs, w.Totals)
+	return conn, nil
+}
+
+// listBackward serves last/before: every selected provider must page
+// backward (offset arithmetic), in a list that is not a merge or an id list.
+func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []Segment[*Customer], f Filter, o *Order, fp string, before *string, last int) (*CustomerConnection, error) {
+	if o != nil && len(provs) > 1 {
+		return nil, s.unsupported(provs, "backward pagination (last/before) of an orderBy across several providers")
+	}
+	if len(f.IDs) > 0 {
+		return nil, Errorf(CodeUnsupportedByProvider, "backward pagination (last/before) with filter.ids is not supported: page forward")
+	}
+	var back []backSegment[*Customer]
+	for _, seg := range segs {
+		prov := s.Customers[seg.Provider]
+		if pager, ok := AsOffsetPager(prov); ok {
+			back = append(back, backSegment[*Customer]{Segment: seg, reader: offsetReader[*Customer]{seg: seg, pager: pager}})
+			continue
+		}
+		if l, ok := AsBackwardLister(prov); ok {
+			back = append(back, backSegment[*Customer]{Segment: seg, reader: listerReader{p: seg.Provider, l: l, f: f}})
+			continue
+		}
+		p := seg.Provider
+		return nil, &Error{Code: CodeUnsupportedByProvider, Provider: &p, Message: fmt.Sprintf(
+			"backward pagination (last/before) is not supported by %s: its list pages forward only", p)}
+	}
+	var pos *Position
+	if before != nil {
+		p, err := s.Cursors.Decode("c", fp, *before)
+		if err != nil {
+			return nil, err
+		}
+		pos = &p
+	}
+	w, err := WalkBackward(ctx, back, pos, last)
 	if err != nil {
 		return nil, err
 	}
@@ -213,11 +316,21 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 	for i, e := range w.Edges {
 		conn.Edges[i] = &CustomerEdge{Cursor: s.Cursors.Encode("c", fp, e.After), Node: e.Node}
 	}
-	conn.PageInfo = s.pageInfo(fp, "c", start != nil, w.HasNext, w.Resume, len(w.Edges),
-		func(i int) string { return conn.Edges[i].Cursor })
-	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
-	conn.count = countSegments(segs, w.Totals)
+	conn.PageInfo = backwardPageInfo(w.HasNext, before != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor })
+	conn.count = countSegments(segs, nil)
 	return conn, nil
+}
+
+// backwardPageInfo is a last/before page's info: the cursors of its first
+// and last edges, whether records come before it, and whether any come after
+// (always, when it ends at a before cursor).
+func backwardPageInfo(hasPrev, hasNext bool, n int, cursor func(int) string) PageInfo {
+	pi := PageInfo{HasPreviousPage: hasPrev, HasNextPage: hasNext}
+	if n > 0 {
+		sc, ec := cursor(0), cursor(n-1)
+		pi.StartCursor, pi.EndCursor = &sc, &ec
+	}
+	return pi
 }
 
 func (s *Service) pageInfo(fp, kind string, hasPrev, hasNext bool, resume Position, n int, cursor func(int) string) PageInfo {
@@ -256,10 +369,12 @@ func listSegment(prov CustomerProvider, f Filter, o *Order) Segment[*Customer] {
 	fetch := func(ctx context.Context, token string, limit int) (Page[*Customer], error) {
 		return prov.ListCustomers(ctx, ListRequest[Filter]{Token: token, Limit: limit, Filter: f, Order: o})
 	}
+	exact, _ := prov.(ExactPager)
 	return Segment[*Customer]{
 		Provider: prov.ID(),
 		Fetch:    fetch,
 		Match:    f.Match,
+		Exact:    exact != nil && exact.NextIsExact() && f.Email == nil && f.Search == nil && len(f.Country) == 0 && len(f.IDs) == 0,
 		Count: func(ctx context.Context) (*int, error) {
 			page, err := fetch(ctx, "", 1)
 			if err != nil {
@@ -272,7 +387,7 @@ func listSegment(prov CustomerProvider, f Filter, o *Order) Segment[*Customer] {
 
 // idsSegment serves filter.ids from batched lookups: the token is an offset
 // into the provider's requested ids, in the order the client gave them.
-func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool) Segment[*Customer] {
+func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool, o *Order) Segment[*Customer] {
 	fetch := func(ctx context.Context, token string, limit int) (Page[*Customer], error) {
 		off := 0
 		if token != "" {
@@ -281,6 +396,21 @@ func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool)
 				return Page[*Customer]{}, Errorf(CodeBadUserInput, "invalid cursor")
 			}
 			off = n
+		}
+		ids := ids
+		if o != nil {
+			// Ordered: look all of them up (at most MaxFilterIDs, batched)
+			// and sort, so offsets index one stable order.
+			got, err := GetCustomersBatched(ctx, prov, ids)
+			if err != nil {
+				return Page[*Customer]{}, err
+			}
+			sort.SliceStable(got, func(i, j int) bool { return CustomerLess(*o)(got[i], got[j]) })
+			ids = make([]string, len(got))
+			for i, c := range got {
+				ids[i] = c.ProviderID
+			}
+			off = min(off, len(ids))
 		}
 		end := min(off+limit, len(ids))
 		got, err := GetCustomersBatched(ctx, prov, ids[off:end])
@@ -366,10 +496,14 @@ func countSegments[T any](segs []Segment[T], known map[ProviderID]int) func(cont
 
 // ListSources returns one page of the customer-source list.
 func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFilter) (*CustomerSourceConnection, error) {
-	if a.Last != nil || a.Before != nil {
-		return nil, Errorf(CodeBadUserInput, "customerSources pages forward only (first/after)")
+	backward := a.Last != nil || a.Before != nil
+	if backward && (a.First != nil || a.After != nil) {
+		return nil, Errorf(CodeBadUserInput, "page with first/after or with last/before, not both")
 	}
 	first, err := a.first()
+	if backward {
+		first, err = ConnectionArgs{First: a.Last}.first()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -383,8 +517,11 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 	}
 	fp := Fingerprint(f)
 	var start *Position
-	if a.After != nil {
-		pos, err := s.Cursors.Decode("s", fp, *a.After)
+	if cur := a.After; cur != nil || a.Before != nil {
+		if cur == nil {
+			cur = a.Before
+		}
+		pos, err := s.Cursors.Decode("s", fp, *cur)
 		if err != nil {
 			return nil, err
 		}
@@ -412,6 +549,24 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 			return page.Total, err
 		},
 	}}
+	if backward {
+		pager, ok := AsOffsetPager(src)
+		if !ok {
+			p := src.ID()
+			return nil, &Error{Code: CodeUnsupportedByProvider, Provider: &p, Message: p.String() + " cannot page its source records backward"}
+		}
+		w, err := WalkBackward(ctx, []backSegment[*CustomerSource]{{Segment: segs[0], reader: offsetReader[*CustomerSource]{seg: segs[0], pager: pager}}}, start, first)
+		if err != nil {
+			return nil, err
+		}
+		conn.Edges = make([]*CustomerSourceEdge, len(w.Edges))
+		for i, e := range w.Edges {
+			conn.Edges[i] = &CustomerSourceEdge{Cursor: s.Cursors.Encode("s", fp, e.After), Node: e.Node}
+		}
+		conn.PageInfo = backwardPageInfo(w.HasNext, start != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor })
+		conn.count = countSegments(segs, nil)
+		return conn, nil
+	}
 	w, err := WalkForward(ctx, segs, start, first)
 	if err != nil {
 		return nil, err
@@ -490,7 +645,7 @@ func (s *Service) Restrict(allowed []ProviderID) *Service {
 		ok[p] = true
 	}
 	v := &Service{Customers: map[ProviderID]CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ProviderID]bool{},
-		Index: s.Index, SyncStatus: s.SyncStatus, Calls: s.Calls}
+		Index: s.Index, SyncStatus: s.SyncStatus, LookupBudget: s.LookupBudget, Calls: s.Calls}
 	for _, p := range AllProviders {
 		if !ok[p] {
 			v.Denied[p] = true

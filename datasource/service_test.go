@@ -2,6 +2,8 @@ package datasource
 
 import (
 	"context"
+	"fmt"
+	"sort"
 	"strconv"
 	"testing"
 )
@@ -190,3 +192,44 @@ func TestNormalizeFilterRejectsBadInput(t *testing.T) {
 }
 
 func ptrStr(s string) *string { return &s }
+
+func TestOrderByMergesProvidersThatSortNatively(t *testing.T) {
+	sorted := func(p ProviderID, parity int) *memProvider {
+		m := &memProvider{id: p, page: 4, canOrder: true}
+		for i := parity; i < 30; i += 2 {
+			email := fmt.Sprintf("u%02d@example.com", i)
+			m.items = append(m.items, &Customer{Provider: p, ProviderID: strconv.Itoa(i), Email: &email})
+		}
+		return m
+	}
+	s := testService(sorted(Kintsugi, 0), sorted(CommerceLayer, 1))
+	o := &Order{Field: OrderEmail}
+	var got []string
+	var after *string
+	for i := 0; i < 50; i++ {
+		conn, err := s.ListCustomers(context.Background(), ConnectionArgs{First: ptrInt(7), After: after}, Filter{}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range conn.Edges {
+			got = append(got, *e.Node.Email)
+		}
+		if !conn.PageInfo.HasNextPage {
+			break
+		}
+		after = conn.PageInfo.EndCursor
+	}
+	if len(got) != 30 || !sort.StringsAreSorted(got) {
+		t.Fatalf("merged walk: %d records %v, want 30 in email order", len(got), got)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] == got[i-1] {
+			t.Fatalf("%s returned twice", got[i])
+		}
+	}
+	// a cursor of the merged list is not one of the unordered list
+	conn, _ := s.ListCustomers(context.Background(), ConnectionArgs{First: ptrInt(2)}, Filter{}, o)
+	if _, err := s.ListCustomers(context.Background(), ConnectionArgs{After: conn.PageInfo.EndCursor}, Filter{}, nil); ErrorCode(err) != CodeBadUserInput {
+		t.Fatalf("merged cursor on the unordered list: %v", err)
+	}
+}

@@ -29,6 +29,9 @@ type Page[T any] struct {
 	Total *int
 }
 
+// Len is the number of records in the page.
+func (p Page[T]) Len() int { return len(p.Items) }
+
 // CustomerProvider is what every vendor with a customer list implements.
 type CustomerProvider interface {
 	ID() ProviderID
@@ -92,6 +95,14 @@ type SourceAttacher interface {
 type Peeker interface {
 	// Peek returns a fresh in-process copy of the record, or false.
 	Peek(ctx context.Context, id string) (*Customer, bool)
+}
+
+// ExactPager is implemented by providers whose Page.Next is set only when at
+// least one more record follows (page numbers or offsets with totals, or
+// hasMore): a walk may then end a full page there without reading one record
+// ahead to learn whether there is a next page.
+type ExactPager interface {
+	NextIsExact() bool
 }
 
 // Credentialed providers say which credential they use, without revealing it,

@@ -32,6 +32,8 @@ type ProviderStats struct {
 	Freshness Freshness
 	// Age is the age of the oldest cached or stale copy served (0 when all live).
 	Age time.Duration
+	// Cached is how many records were served without an upstream call.
+	Cached int
 }
 
 // Warning tells the client something was left out or approximated.
@@ -79,8 +81,8 @@ func RecordCall(ctx context.Context, p ProviderID, d time.Duration, f Freshness)
 
 // RecordCached notes an answer for provider p that was served from the cache
 // (CACHE within the TTL, STALE past it because the provider failed), with the
-// age of the copy. It counts no upstream call.
-func RecordCached(ctx context.Context, p ProviderID, f Freshness, age time.Duration) {
+// age of the copy and how many records it held. It counts no upstream call.
+func RecordCached(ctx context.Context, p ProviderID, f Freshness, age time.Duration, records int) {
 	r := ReportFrom(ctx)
 	if r == nil {
 		return
@@ -97,6 +99,9 @@ func RecordCached(ctx context.Context, p ProviderID, f Freshness, age time.Durat
 	}
 	if age > s.Age {
 		s.Age = age
+	}
+	if f != Live {
+		s.Cached += records
 	}
 }
 
@@ -136,3 +141,6 @@ func (r *Report) Snapshot() (map[ProviderID]ProviderStats, []Warning) {
 	}
 	return out, append([]Warning(nil), r.warnings...)
 }
+
+// Lener is an answer that knows how many records it holds (a Page).
+type Lener interface{ Len() int }

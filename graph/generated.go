@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/link"
 	"github.com/federated-customers/gateway/graph/model"
 	"github.com/federated-customers/gateway/scalars"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -59,6 +60,7 @@ type ComplexityRoot struct {
 		Email           func(childComplexity int) int
 		ID              func(childComplexity int) int
 		LinkedCustomers func(childComplexity int) int
+		Links           func(childComplexity int) int
 		Locale          func(childComplexity int) int
 		Metadata        func(childComplexity int) int
 		Name            func(childComplexity int) int
@@ -82,6 +84,11 @@ type ComplexityRoot struct {
 	CustomerEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	CustomerLink struct {
+		Customer  func(childComplexity int) int
+		MatchedBy func(childComplexity int) int
 	}
 
 	CustomerSource struct {
@@ -141,7 +148,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Customer        func(childComplexity int, id string) int
-		CustomerSources func(childComplexity int, first *int, after *string, filter *model.CustomerSourceFilter) int
+		CustomerSources func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.CustomerSourceFilter) int
 		Customers       func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.CustomerFilter, orderBy *model.CustomerOrder) int
 		Node            func(childComplexity int, id string) int
 		Nodes           func(childComplexity int, ids []string) int
@@ -158,6 +165,7 @@ type CustomerResolver interface {
 
 	Sources(ctx context.Context, obj *datasource.Customer) ([]*datasource.CustomerSource, error)
 	LinkedCustomers(ctx context.Context, obj *datasource.Customer) ([]*datasource.Customer, error)
+	Links(ctx context.Context, obj *datasource.Customer) ([]*link.Link, error)
 }
 type CustomerSourceResolver interface {
 	ID(ctx context.Context, obj *datasource.CustomerSource) (string, error)
@@ -179,7 +187,7 @@ type QueryResolver interface {
 	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
 	Customer(ctx context.Context, id string) (*datasource.Customer, error)
 	Customers(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.CustomerFilter, orderBy *model.CustomerOrder) (*datasource.CustomerConnection, error)
-	CustomerSources(ctx context.Context, first *int, after *string, filter *model.CustomerSourceFilter) (*datasource.CustomerSourceConnection, error)
+	CustomerSources(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.CustomerSourceFilter) (*datasource.CustomerSourceConnection, error)
 	Providers(ctx context.Context) ([]*model.ProviderStatus, error)
 }
 
@@ -274,6 +282,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.LinkedCustomers(childComplexity), true
+	case "Customer.links":
+		if e.ComplexityRoot.Customer.Links == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.Links(childComplexity), true
 	case "Customer.locale":
 		if e.ComplexityRoot.Customer.Locale == nil {
 			break
@@ -378,6 +392,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerEdge.Node(childComplexity), true
+
+	case "CustomerLink.customer":
+		if e.ComplexityRoot.CustomerLink.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerLink.Customer(childComplexity), true
+	case "CustomerLink.matchedBy":
+		if e.ComplexityRoot.CustomerLink.MatchedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerLink.MatchedBy(childComplexity), true
 
 	case "CustomerSource.customer":
 		if e.ComplexityRoot.CustomerSource.Customer == nil {
@@ -636,7 +663,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.CustomerSources(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.CustomerSourceFilter)), true
+		return e.ComplexityRoot.Query.CustomerSources(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.CustomerSourceFilter)), true
 	case "Query.customers":
 		if e.ComplexityRoot.Query.Customers == nil {
 			break
@@ -805,7 +832,7 @@ type Query {
   customers(first: Int, after: String, last: Int, before: String,
             filter: CustomerFilter, orderBy: CustomerOrder): CustomerConnection!
   "CareCloud's customer source records: which external system knows which customer under which id."
-  customerSources(first: Int, after: String, filter: CustomerSourceFilter): CustomerSourceConnection!
+  customerSources(first: Int, after: String, last: Int, before: String, filter: CustomerSourceFilter): CustomerSourceConnection!
   "The providers this gateway is configured with and what each can do."
   providers: [ProviderStatus!]!
 }
@@ -834,6 +861,14 @@ type Customer implements Node {
   sources: [CustomerSource!]!
   "The same person's records at the other providers."
   linkedCustomers: [Customer!]!
+  """
+  The same person's records at the other providers, each with why it is
+  linked: references between records (followed through chains, cycles
+  stop), CareCloud source records naming both, or the same personal email
+  (trimmed, case-insensitive; role mailboxes such as info@ and an email
+  shared by two records at one provider link nothing).
+  """
+  links: [CustomerLink!]!
 }
 
 enum CustomerType {
@@ -858,6 +893,21 @@ enum CustomerSourceKind {
   PAYMENT
 }
 
+"Why two records are the same person."
+enum LinkReason {
+  "One CareCloud customer's source records name both."
+  SOURCE_RECORD
+  "One record references the other (directly or through a chain of references)."
+  REFERENCE
+  "Both carry the same personal email."
+  EMAIL
+}
+
+type CustomerLink {
+  customer: Customer!
+  matchedBy: [LinkReason!]!
+}
+
 type CustomerSource implements Node {
   id: ID!
   "Who holds this record."
@@ -872,7 +922,7 @@ type CustomerSource implements Node {
 }
 
 input CustomerFilter {
-  "Only these providers (default: all configured)."
+  "Only these providers (default: all configured). An empty list is BAD_USER_INPUT, never \"everything\"."
   providers: [Provider!]
   "Exact email, case-insensitive."
   email: String
@@ -880,7 +930,7 @@ input CustomerFilter {
   search: String
   "ISO 3166-1 alpha-2 country codes of the address."
   country: [String!]
-  "Only these customers (at most 100 global IDs)."
+  "Only these customers (at most 100 global IDs; a duplicate gives its customer once; an empty list is BAD_USER_INPUT)."
   ids: [ID!]
 }
 
@@ -926,7 +976,7 @@ input CustomerSourceFilter {
   customerId: String
   "The system (CareCloud customer_source_id)."
   sourceId: String
-  "Records carrying any of these external ids (at most 1000)."
+  "Records carrying any of these external ids (at most 1000; an empty list is BAD_USER_INPUT)."
   externalIds: [String!]
 }
 
@@ -1078,6 +1128,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_sources(ctx, field)
 	case "linkedCustomers":
 		return ec.fieldContext_Customer_linkedCustomers(ctx, field)
+	case "links":
+		return ec.fieldContext_Customer_links(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -1104,6 +1156,16 @@ func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field 
 		return ec.fieldContext_CustomerEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerLink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_CustomerLink_customer(ctx, field)
+	case "matchedBy":
+		return ec.fieldContext_CustomerLink_matchedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerLink", field.Name)
 }
 
 func (ec *executionContext) childFields_CustomerSource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1443,14 +1505,30 @@ func (ec *executionContext) field_Query_customerSources_args(ctx context.Context
 		return nil, err
 	}
 	args["after"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
 		func(ctx context.Context, v any) (*model.CustomerSourceFilter, error) {
 			return ec.unmarshalOCustomerSourceFilter2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐCustomerSourceFilter(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["filter"] = arg2
+	args["filter"] = arg4
 	return args, nil
 }
 
@@ -2166,6 +2244,38 @@ func (ec *executionContext) fieldContext_Customer_linkedCustomers(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Customer_links(ctx context.Context, field graphql.CollectedField, obj *datasource.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_links(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().Links(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*link.Link) graphql.Marshaler {
+			return ec.marshalNCustomerLink2ᚕᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚋlinkᚐLinkᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_links(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerLink(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CustomerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *datasource.CustomerConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2338,6 +2448,61 @@ func (ec *executionContext) fieldContext_CustomerEdge_node(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CustomerLink_customer(ctx context.Context, field graphql.CollectedField, obj *link.Link) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerLink_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *datasource.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerLink_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerLink",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerLink_matchedBy(ctx context.Context, field graphql.CollectedField, obj *link.Link) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerLink_matchedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MatchedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []link.Reason) graphql.Marshaler {
+			return ec.marshalNLinkReason2ᚕgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚋlinkᚐReasonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerLink_matchedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerLink", field, false, false, errors.New("field of type LinkReason does not have child fields"))
 }
 
 func (ec *executionContext) _CustomerSource_id(ctx context.Context, field graphql.CollectedField, obj *datasource.CustomerSource) (ret graphql.Marshaler) {
@@ -3467,7 +3632,7 @@ func (ec *executionContext) _Query_customerSources(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().CustomerSources(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.CustomerSourceFilter))
+			return ec.Resolvers.Query().CustomerSources(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.CustomerSourceFilter))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *datasource.CustomerSourceConnection) graphql.Marshaler {
@@ -5320,6 +5485,44 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "links":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Customer_links(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -5446,6 +5649,49 @@ func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.Selection
 			}
 		case "node":
 			out.Values[i] = ec._CustomerEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var customerLinkImplementors = []string{"CustomerLink"}
+
+func (ec *executionContext) _CustomerLink(ctx context.Context, sel ast.SelectionSet, obj *link.Link) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerLinkImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerLink")
+		case "customer":
+			out.Values[i] = ec._CustomerLink_customer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "matchedBy":
+			out.Values[i] = ec._CustomerLink_matchedBy(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -6683,6 +6929,32 @@ func (ec *executionContext) marshalNCustomerEdge2ᚖgithubᚗcomᚋfederatedᚑc
 	return ec._CustomerEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCustomerLink2ᚕᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚋlinkᚐLinkᚄ(ctx context.Context, sel ast.SelectionSet, v []*link.Link) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCustomerLink2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚋlinkᚐLink(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCustomerLink2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚋlinkᚐLink(ctx context.Context, sel ast.SelectionSet, v *link.Link) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CustomerLink(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCustomerOrderField2githubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐCustomerOrderField(ctx context.Context, v any) (model.CustomerOrderField, error) {
 	var res model.CustomerOrderField
 	err := res.UnmarshalGQL(v)
@@ -6846,6 +7118,46 @@ func (ec *executionContext) marshalNJSON2encodingᚋjsonᚐRawMessage(ctx contex
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNLinkReason2githubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚋlinkᚐReason(ctx context.Context, v any) (link.Reason, error) {
+	var res link.Reason
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLinkReason2githubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚋlinkᚐReason(ctx context.Context, sel ast.SelectionSet, v link.Reason) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNLinkReason2ᚕgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚋlinkᚐReasonᚄ(ctx context.Context, v any) ([]link.Reason, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]link.Reason, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLinkReason2githubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚋlinkᚐReason(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNLinkReason2ᚕgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚋlinkᚐReasonᚄ(ctx context.Context, sel ast.SelectionSet, v []link.Reason) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLinkReason2githubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚋlinkᚐReason(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {

@@ -101,7 +101,8 @@ func (d *DB) Purge(ctx context.Context, before time.Time, batch int) (int, error
 	return int(n), nil
 }
 
-// PutIdentities upserts index entries in one statement.
+// PutIdentities upserts index entries and replaces their references, in
+// one transaction of three statements whatever the number of entries.
 func (d *DB) PutIdentities(ctx context.Context, ids []ds.Identity) error {
 	type k struct{ p, c, v string }
 	newest := make(map[k]ds.Identity, len(ids))
@@ -111,6 +112,7 @@ func (d *DB) PutIdentities(ctx context.Context, ids []ds.Identity) error {
 	n := len(newest)
 	provs, creds, vids, emails, refs, upd := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 	seen := make([]time.Time, 0, n)
+	var rp, rc, rv, rs, rx []string
 	for _, id := range newest {
 		r, err := json.Marshal(id.Refs)
 		if err != nil || id.Refs == nil {
@@ -120,18 +122,41 @@ func (d *DB) PutIdentities(ctx context.Context, ids []ds.Identity) error {
 		if id.UpdatedAt != nil {
 			u = id.UpdatedAt.UTC().Format(time.RFC3339Nano)
 		}
-		provs, creds, vids, emails, refs, upd = append(provs, id.Provider.Key()), append(creds, id.Credential), append(vids, id.VendorID), append(emails, id.Email), append(refs, string(r)), append(upd, u)
+		pk := id.Provider.Key()
+		provs, creds, vids, emails, refs, upd = append(provs, pk), append(creds, id.Credential), append(vids, id.VendorID), append(emails, id.Email), append(refs, string(r)), append(upd, u)
 		seen = append(seen, id.SeenAt)
+		for _, ref := range id.Refs {
+			for _, x := range ref.ExternalIDs {
+				rp, rc, rv, rs, rx = append(rp, pk), append(rc, id.Credential), append(rv, id.VendorID), append(rs, ref.SourceID), append(rx, x)
+			}
+		}
 	}
-	_, err := d.db.ExecContext(ctx, `
+	tx, err := d.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("postgres: put identities: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO identities (provider, credential, vendor_id, email, refs, updated_at, seen_at)
 		SELECT p, c, v, e, r::jsonb, NULLIF(u, '')::timestamptz, s
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) AS t(p, c, v, e, r, u, s)
 		ON CONFLICT (provider, credential, vendor_id) DO UPDATE SET email = EXCLUDED.email, refs = EXCLUDED.refs,
-			updated_at = EXCLUDED.updated_at, seen_at = EXCLUDED.seen_at
-		WHERE identities.seen_at <= EXCLUDED.seen_at`,
-		pq.Array(provs), pq.Array(creds), pq.Array(vids), pq.Array(emails), pq.Array(refs), pq.Array(upd), pq.Array(seen))
-	if err != nil {
+			updated_at = EXCLUDED.updated_at, seen_at = EXCLUDED.seen_at`,
+		pq.Array(provs), pq.Array(creds), pq.Array(vids), pq.Array(emails), pq.Array(refs), pq.Array(upd), pq.Array(seen)); err != nil {
+		return fmt.Errorf("postgres: put identities: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM identity_refs WHERE (provider, credential, vendor_id) IN
+		(SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`, pq.Array(provs), pq.Array(creds), pq.Array(vids)); err != nil {
+		return fmt.Errorf("postgres: put identity refs: %w", err)
+	}
+	if len(rp) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO identity_refs (provider, credential, vendor_id, source_id, external_id)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])`,
+			pq.Array(rp), pq.Array(rc), pq.Array(rv), pq.Array(rs), pq.Array(rx)); err != nil {
+			return fmt.Errorf("postgres: put identity refs: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("postgres: put identities: %w", err)
 	}
 	return nil
@@ -165,16 +190,54 @@ func (d *DB) ByEmail(ctx context.Context, scopes []ds.Scope, emails []string) ([
 	for i, e := range emails {
 		norm[i] = ds.NormalizeEmail(e)
 	}
-	provs, creds := make([]string, len(scopes)), make([]string, len(scopes))
-	for i, s := range scopes {
-		provs[i], creds[i] = s.Provider.Key(), s.Credential
+	provs, creds := scopeArrays(scopes)
+	return d.identities(ctx, `WHERE email = ANY($1) AND (provider, credential) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+		pq.Array(norm), pq.Array(provs), pq.Array(creds))
+}
+
+// ByKeys returns the indexed records among keys, each read with its
+// provider's credential in scopes.
+func (d *DB) ByKeys(ctx context.Context, scopes []ds.Scope, keys []ds.CustomerKey) ([]ds.Identity, error) {
+	cred := map[ds.ProviderID]string{}
+	for _, s := range scopes {
+		cred[s.Provider] = s.Credential
 	}
+	var provs, creds, vids []string
+	for _, k := range keys {
+		if c, ok := cred[k.Provider]; ok {
+			provs, creds, vids = append(provs, k.Provider.Key()), append(creds, c), append(vids, k.ProviderID)
+		}
+	}
+	if len(provs) == 0 {
+		return nil, nil
+	}
+	return d.identities(ctx, `WHERE (provider, credential, vendor_id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
+		pq.Array(provs), pq.Array(creds), pq.Array(vids))
+}
+
+// ByExternalID returns the records whose references carry one of ids.
+func (d *DB) ByExternalID(ctx context.Context, scopes []ds.Scope, ids []string) ([]ds.Identity, error) {
+	if len(scopes) == 0 || len(ids) == 0 {
+		return nil, nil
+	}
+	provs, creds := scopeArrays(scopes)
+	return d.identities(ctx, `WHERE (provider, credential, vendor_id) IN (
+		SELECT provider, credential, vendor_id FROM identity_refs WHERE external_id = ANY($1)
+		AND (provider, credential) IN (SELECT * FROM unnest($2::text[], $3::text[])))`,
+		pq.Array(ids), pq.Array(provs), pq.Array(creds))
+}
+
+func scopeArrays(scopes []ds.Scope) (provs, creds []string) {
+	for _, s := range scopes {
+		provs, creds = append(provs, s.Provider.Key()), append(creds, s.Credential)
+	}
+	return provs, creds
+}
+
+func (d *DB) identities(ctx context.Context, where string, args ...any) ([]ds.Identity, error) {
 	var rows []identityRow
-	if err := d.db.SelectContext(ctx, &rows, `
-		SELECT provider, credential, vendor_id, email, refs, updated_at, seen_at FROM identities
-		WHERE email = ANY($1) AND (provider, credential) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
-		pq.Array(norm), pq.Array(provs), pq.Array(creds)); err != nil {
-		return nil, fmt.Errorf("postgres: identities by email: %w", err)
+	if err := d.db.SelectContext(ctx, &rows, `SELECT provider, credential, vendor_id, email, refs, updated_at, seen_at FROM identities `+where, args...); err != nil {
+		return nil, fmt.Errorf("postgres: identities: %w", err)
 	}
 	out := make([]ds.Identity, 0, len(rows))
 	for _, r := range rows {

@@ -13,18 +13,25 @@ func toFilter(f *model.CustomerFilter) (ds.Filter, error) {
 		return ds.Filter{}, nil
 	}
 	out := ds.Filter{Providers: f.Providers, Email: f.Email, Search: f.Search, Country: f.Country}
+	if f.Providers != nil && len(f.Providers) == 0 {
+		return out, ds.Errorf(ds.CodeBadUserInput, "filter.providers must name at least one provider (omit it for all)")
+	}
 	if len(f.Ids) > ds.MaxFilterIDs {
 		return out, ds.Errorf(ds.CodeBadUserInput, "filter.ids takes at most %d ids, got %d", ds.MaxFilterIDs, len(f.Ids))
 	}
 	if f.Ids != nil && len(f.Ids) == 0 {
 		return out, ds.Errorf(ds.CodeBadUserInput, "filter.ids must name at least one id")
 	}
+	seen := make(map[ds.CustomerKey]bool, len(f.Ids))
 	for _, id := range f.Ids {
 		k, err := ds.DecodeCustomerID(id)
 		if err != nil {
 			return out, err
 		}
-		out.IDs = append(out.IDs, k)
+		if !seen[k] { // a duplicate id gives its customer once
+			seen[k] = true
+			out.IDs = append(out.IDs, k)
+		}
 	}
 	return out, nil
 }
@@ -36,11 +43,14 @@ func toOrder(o *model.CustomerOrder) *ds.Order {
 	return &ds.Order{Field: ds.OrderField(o.Field), Descending: o.Direction == model.OrderDirectionDesc}
 }
 
-func toSourceFilter(f *model.CustomerSourceFilter) ds.SourceFilter {
+func toSourceFilter(f *model.CustomerSourceFilter) (ds.SourceFilter, error) {
 	if f == nil {
-		return ds.SourceFilter{}
+		return ds.SourceFilter{}, nil
 	}
-	return ds.SourceFilter{CustomerID: f.CustomerID, SourceID: f.SourceID, ExternalIDs: f.ExternalIds}
+	if f.ExternalIds != nil && len(f.ExternalIds) == 0 {
+		return ds.SourceFilter{}, ds.Errorf(ds.CodeBadUserInput, "filter.externalIds must name at least one id (omit it for all)")
+	}
+	return ds.SourceFilter{CustomerID: f.CustomerID, SourceID: f.SourceID, ExternalIDs: f.ExternalIds}, nil
 }
 
 func toAddress(a *model.AddressInput) *ds.Address {

@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -22,11 +23,23 @@ type Loaders struct {
 	sourcesByExternal *dataloader.Loader[string, []*ds.CustomerSource]
 	// sourcesByCustomer: CareCloud records of the CareCloud customer that is the key.
 	sourcesByCustomer *dataloader.Loader[string, []*ds.CustomerSource]
+	// index batches identity-index reads (nil without an index).
+	index  *indexLoaders
+	budget *budget
+
+	ccOnce    sync.Once
+	ccIndexed bool
 }
 
 // NewLoaders builds the loaders for one request.
 func NewLoaders(svc *ds.Service) *Loaders {
-	l := &Loaders{svc: svc, customers: map[ds.ProviderID]*dataloader.Loader[string, *ds.Customer]{}}
+	limit := svc.LookupBudget
+	if limit <= 0 {
+		limit = ds.DefaultLookupBudget
+	}
+	l := &Loaders{svc: svc, customers: map[ds.ProviderID]*dataloader.Loader[string, *ds.Customer]{},
+		index:  newIndexLoaders(svc.Index, svc.Scopes()),
+		budget: &budget{limit: limit, used: map[ds.ProviderID]int{}, seen: map[ds.CustomerKey]bool{}}}
 	for p, prov := range svc.Customers {
 		l.customers[p] = dataloader.NewBatchedLoader(customerBatch(prov),
 			dataloader.WithWait[string, *ds.Customer](loaderWait),
@@ -53,7 +66,11 @@ func customerBatch(prov ds.CustomerProvider) dataloader.BatchFunc[string, *ds.Cu
 			byID[c.ProviderID] = c
 		}
 		for i, k := range keys {
-			out[i] = &dataloader.Result[*ds.Customer]{Data: byID[k], Error: err}
+			r := &dataloader.Result[*ds.Customer]{Data: byID[k]}
+			if r.Data == nil {
+				r.Error = err // what the cache could still answer stands
+			}
+			out[i] = r
 		}
 		return out
 	}
@@ -118,6 +135,14 @@ func (l *Loaders) CustomerThunk(ctx context.Context, k ds.CustomerKey) func() (*
 func (l *Loaders) SourcesPointingAt(ctx context.Context, k ds.CustomerKey) ([]*ds.CustomerSource, error) {
 	if l.sourcesByExternal == nil {
 		return nil, nil
+	}
+	if l.careCloudIndexed(ctx) {
+		// The index holds every CareCloud record: none pointing at k is an
+		// answer, with no call.
+		ids, err := l.index.ext.Load(ctx, k.ProviderID)()
+		if err == nil && !careCloudPointsAt(ids, k) {
+			return nil, nil
+		}
 	}
 	all, err := l.sourcesByExternal.Load(ctx, k.ProviderID)()
 	if err != nil {

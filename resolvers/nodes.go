@@ -68,65 +68,6 @@ func customerSources(ctx context.Context, l *Loaders, c *ds.Customer) ([]*ds.Cus
 	return append(out, cc...), nil
 }
 
-// linkedCustomers follows c's cross-references: direct ones that name a
-// provider, and CareCloud customers whose source records point at c and at
-// records elsewhere.
-func linkedCustomers(ctx context.Context, l *Loaders, c *ds.Customer) ([]*ds.Customer, []error) {
-	self := ds.CustomerKey{Provider: c.Provider, ProviderID: c.ProviderID}
-	seen := map[ds.CustomerKey]bool{self: true}
-	var keys []ds.CustomerKey
-	add := func(k *ds.CustomerKey) {
-		if k != nil && k.Provider != ds.CareCloud && !seen[*k] {
-			seen[*k] = true
-			keys = append(keys, *k)
-		}
-	}
-	var errs []error
-	for _, s := range ds.RefSources(c) {
-		add(s.Target)
-	}
-	recs, err := l.SourcesPointingAt(ctx, self)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	seenCC := map[string]bool{}
-	for _, r := range recs {
-		if seenCC[r.CustomerID] {
-			continue
-		}
-		seenCC[r.CustomerID] = true
-		sib, err := l.SourcesOfCustomer(ctx, r.CustomerID)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, s := range sib {
-			add(s.Target)
-		}
-	}
-	thunks := make([]func() (*ds.Customer, error), len(keys))
-	for i, k := range keys {
-		if _, ok := l.customers[k.Provider]; ok {
-			thunks[i] = l.CustomerThunk(ctx, k)
-		}
-	}
-	var out []*ds.Customer
-	for _, th := range thunks {
-		if th == nil {
-			continue // a provider this gateway does not serve
-		}
-		got, err := th()
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if got != nil {
-			out = append(out, got)
-		}
-	}
-	return out, errs
-}
-
 func providerStatuses(svc *ds.Service) []*model.ProviderStatus {
 	out := make([]*model.ProviderStatus, 0, len(ds.AllProviders))
 	for _, p := range ds.AllProviders {
@@ -155,4 +96,17 @@ func providerSync(ctx context.Context, svc *ds.Service, p ds.ProviderID) *ds.Syn
 		return nil
 	}
 	return &st
+}
+
+// sourceTarget is the customer a source points to: the record in the other
+// system for SYSTEM sources, and for a PAYMENT source the customer it is
+// attached to.
+func sourceTarget(s *ds.CustomerSource) *ds.CustomerKey {
+	if s.Target != nil {
+		return s.Target
+	}
+	if s.Kind == ds.SourcePayment && s.CustomerID != "" {
+		return &ds.CustomerKey{Provider: s.Provider, ProviderID: s.CustomerID}
+	}
+	return nil
 }

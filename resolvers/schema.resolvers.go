@@ -10,6 +10,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/link"
 	"github.com/federated-customers/gateway/graph"
 	"github.com/federated-customers/gateway/graph/model"
 )
@@ -30,8 +31,23 @@ func (r *customerResolver) Sources(ctx context.Context, obj *ds.Customer) ([]*ds
 
 // LinkedCustomers is the resolver for the linkedCustomers field.
 func (r *customerResolver) LinkedCustomers(ctx context.Context, obj *ds.Customer) ([]*ds.Customer, error) {
-	out, errs := linkedCustomers(ctx, loadersFrom(ctx), obj)
-	reportPartial(ctx, errs)
+	links, errs := loadersFrom(ctx).links(ctx, obj)
+	reportPartial(ctx, ds.DedupeErrors(errs))
+	out := make([]*ds.Customer, len(links))
+	for i, lk := range links {
+		out[i] = lk.Customer
+	}
+	return out, nil
+}
+
+// Links is the resolver for the links field.
+func (r *customerResolver) Links(ctx context.Context, obj *ds.Customer) ([]*link.Link, error) {
+	links, errs := loadersFrom(ctx).links(ctx, obj)
+	reportPartial(ctx, ds.DedupeErrors(errs))
+	out := make([]*link.Link, len(links))
+	for i := range links {
+		out[i] = &links[i]
+	}
 	return out, nil
 }
 
@@ -42,14 +58,15 @@ func (r *customerSourceResolver) ID(ctx context.Context, obj *ds.CustomerSource)
 
 // Customer is the resolver for the customer field.
 func (r *customerSourceResolver) Customer(ctx context.Context, obj *ds.CustomerSource) (*ds.Customer, error) {
-	if obj.Target == nil {
+	target := sourceTarget(obj)
+	if target == nil {
 		return nil, nil
 	}
 	l := loadersFrom(ctx)
-	if _, ok := l.customers[obj.Target.Provider]; !ok {
+	if _, ok := l.customers[target.Provider]; !ok {
 		return nil, nil // points at a provider this gateway does not serve
 	}
-	return l.Customer(ctx, *obj.Target)
+	return l.Customer(ctx, *target)
 }
 
 // CreateCustomer is the resolver for the createCustomer field.
@@ -197,8 +214,12 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *string
 }
 
 // CustomerSources is the resolver for the customerSources field.
-func (r *queryResolver) CustomerSources(ctx context.Context, first *int, after *string, filter *model.CustomerSourceFilter) (*ds.CustomerSourceConnection, error) {
-	conn, err := service(ctx).ListSources(ctx, ds.ConnectionArgs{First: first, After: after}, toSourceFilter(filter))
+func (r *queryResolver) CustomerSources(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.CustomerSourceFilter) (*ds.CustomerSourceConnection, error) {
+	f, err := toSourceFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := service(ctx).ListSources(ctx, ds.ConnectionArgs{First: first, After: after, Last: last, Before: before}, f)
 	if err != nil {
 		return nil, err
 	}

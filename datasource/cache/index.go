@@ -24,6 +24,28 @@ func (g guardedIndex) ByEmail(ctx context.Context, scopes []ds.Scope, emails []s
 	return out, nil
 }
 
+func (g guardedIndex) ByKeys(ctx context.Context, scopes []ds.Scope, keys []ds.CustomerKey) ([]ds.Identity, error) {
+	octx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	out, err := g.s.ByKeys(octx, scopes, keys)
+	if err != nil {
+		g.l.fail(err)
+		return g.l.memIndex.ByKeys(ctx, scopes, keys)
+	}
+	return out, nil
+}
+
+func (g guardedIndex) ByExternalID(ctx context.Context, scopes []ds.Scope, ids []string) ([]ds.Identity, error) {
+	octx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	out, err := g.s.ByExternalID(octx, scopes, ids)
+	if err != nil {
+		g.l.fail(err)
+		return g.l.memIndex.ByExternalID(ctx, scopes, ids)
+	}
+	return out, nil
+}
+
 func (g guardedIndex) PutIdentities(ctx context.Context, ids []ds.Identity) error {
 	g.l.putIdentities(ctx, ids)
 	return nil

@@ -168,6 +168,15 @@ func (l *Layer) purge() {
 	}
 }
 
+// ForgetPages drops every cached list page (both levels), keeping records
+// and the identity index: what an operator does to see lists fresh at once,
+// and what benchmarks do to measure list pages cold with records warm.
+func (l *Layer) ForgetPages(ctx context.Context, provs []ds.CustomerProvider) {
+	for _, p := range provs {
+		l.drop(ctx, p.ID(), credentialOf(p), KindPage, nil)
+	}
+}
+
 // Ready reports the second level's state for /readyz: nil without one or
 // while it is reachable.
 func (l *Layer) Ready(ctx context.Context) error {
@@ -226,6 +235,14 @@ type indexView struct{ l *Layer }
 
 func (v indexView) ByEmail(ctx context.Context, scopes []ds.Scope, emails []string) ([]ds.Identity, error) {
 	return v.l.index().ByEmail(ctx, scopes, emails)
+}
+
+func (v indexView) ByKeys(ctx context.Context, scopes []ds.Scope, keys []ds.CustomerKey) ([]ds.Identity, error) {
+	return v.l.index().ByKeys(ctx, scopes, keys)
+}
+
+func (v indexView) ByExternalID(ctx context.Context, scopes []ds.Scope, ids []string) ([]ds.Identity, error) {
+	return v.l.index().ByExternalID(ctx, scopes, ids)
 }
 
 // get reads keys from the first level, then the second for those missing or
@@ -358,12 +375,37 @@ type meta struct {
 }
 
 func (m meta) entry(kind Kind, key, recordID string, v any, at time.Time) (Entry, bool) {
+	e := Entry{Key: key, Provider: m.p, Credential: m.cred, Kind: kind, RecordID: recordID, StoredAt: at, Value: v, Size: approxSize(v)}
+	if m.l.shared == nil {
+		return e, true // in process only: the decoded value is the entry, nothing to encode
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		m.l.log.Error("cache: cannot encode an answer; it is not cached", "provider", m.p.Key(), "error", err)
 		return Entry{}, false
 	}
-	return Entry{Key: key, Provider: m.p, Credential: m.cred, Kind: kind, RecordID: recordID, Body: b, StoredAt: at, Value: v}, true
+	e.Body, e.Size = b, len(b)
+	return e, true
+}
+
+// approxSize estimates an answer's bytes without encoding it: a record is
+// about its raw body and a little more.
+func approxSize(v any) int {
+	switch x := v.(type) {
+	case *ds.Customer:
+		return 2*len(x.Raw) + 256
+	case ds.Page[*ds.Customer]:
+		n := 64
+		for _, c := range x.Items {
+			n += 2*len(c.Raw) + 256
+		}
+		return n
+	case ds.Lener:
+		return 64 + 512*x.Len()
+	case []*ds.CustomerSource:
+		return 64 + 512*len(x)
+	}
+	return 1024
 }
 
 // decode is the entry's answer: its decoded value when the first level kept
@@ -381,13 +423,15 @@ func decode[T any](e Entry) (T, bool) {
 
 // one answers a single-key read: fresh copy, else one coalesced upstream
 // call, else (when the provider failed) the last good copy.
-func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(context.Context) (T, error), also func(T, time.Time) ([]Entry, []ds.Identity)) (T, error) {
+// also returns the entries and index rows that come with the answer, and
+// the answer's encoded body when it can build it cheaper than encoding it.
+func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(context.Context) (T, error), also func(T, time.Time) ([]Entry, []ds.Identity, []byte)) (T, error) {
 	var zero T
 	l := m.l
 	have, cached := l.get(ctx, []string{key})[key]
 	if cached && l.fresh(have) {
 		if v, ok := decode[T](have); ok {
-			ds.RecordCached(ctx, m.p, ds.Cache, l.age(have))
+			ds.RecordCached(ctx, m.p, ds.Cache, l.age(have), records(v))
 			return v, nil
 		}
 	}
@@ -397,16 +441,19 @@ func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(c
 			return v, err
 		}
 		at := l.now()
-		var entries []Entry
-		if e, ok := m.entry(kind, key, "", v, at); ok {
+		var entries, more []Entry
+		var ids []ds.Identity
+		var body []byte
+		if also != nil {
+			more, ids, body = also(v, at)
+		}
+		if body != nil {
+			e := Entry{Key: key, Provider: m.p, Credential: m.cred, Kind: kind, StoredAt: at, Value: v, Body: body, Size: len(body)}
+			entries = append(entries, e)
+		} else if e, ok := m.entry(kind, key, "", v, at); ok {
 			entries = append(entries, e)
 		}
-		var ids []ds.Identity
-		if also != nil {
-			more, idents := also(v, at)
-			entries = append(entries, more...)
-			ids = idents
-		}
+		entries = append(entries, more...)
 		l.put(ctx, entries)
 		l.putIdentities(ctx, ids)
 		return v, nil
@@ -416,7 +463,7 @@ func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(c
 	}
 	if cached && staleable(err) && l.usable(have) {
 		if sv, ok := decode[T](have); ok {
-			m.served(ctx, err, have)
+			m.served(ctx, err, have, records(sv))
 			return sv, nil
 		}
 	}
@@ -425,12 +472,20 @@ func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(c
 
 // served reports a stale answer: freshness STALE with its age, and a warning
 // that says why.
-func (m meta) served(ctx context.Context, cause error, e Entry) {
+func (m meta) served(ctx context.Context, cause error, e Entry, n int) {
 	age := m.l.age(e)
-	ds.RecordCached(ctx, m.p, ds.Stale, age)
+	ds.RecordCached(ctx, m.p, ds.Stale, age, n)
 	p := m.p
 	ds.Warn(ctx, ds.Warning{Code: ds.ErrorCode(cause), Provider: &p, Message: fmt.Sprintf(
 		"%s failed (%s); serving its last good copy from %s ago", m.p, ds.ErrorCode(cause), age.Round(time.Second))})
+}
+
+// records is how many records an answer holds: a page's items, else one.
+func records(v any) int {
+	if l, ok := v.(ds.Lener); ok {
+		return l.Len()
+	}
+	return 1
 }
 
 // coalesce makes identical calls in flight one upstream call. A follower
@@ -452,7 +507,7 @@ func coalesce[T any](ctx context.Context, l *Layer, key string, fn func(context.
 			return fn(ctx)
 		}
 		if !leader && r.Err == nil {
-			ds.RecordCached(ctx, p, ds.Live, 0) // answered by another request's live call
+			ds.RecordCached(ctx, p, ds.Live, 0, 0) // answered by another request's live call
 		}
 		if r.Err != nil {
 			return zero, r.Err
@@ -489,7 +544,7 @@ func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf fu
 		missing = append(missing, id)
 	}
 	if hits > 0 {
-		ds.RecordCached(ctx, m.p, ds.Cache, oldest)
+		ds.RecordCached(ctx, m.p, ds.Cache, oldest, hits)
 	}
 	if len(missing) == 0 {
 		return out, nil
@@ -549,7 +604,7 @@ func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf fu
 			continue
 		}
 		out[id] = v
-		m.served(ctx, err, e)
+		m.served(ctx, err, e, 1)
 	}
 	if unresolved {
 		return out, err

@@ -39,7 +39,9 @@ func NewMemory(maxEntries int, maxBytes int64, maxAge time.Duration, now func() 
 	return m
 }
 
-func entrySize(e Entry) int64 { return int64(len(e.Body) + len(e.Key) + len(e.RecordID) + 64) }
+func entrySize(e Entry) int64 {
+	return int64(max(e.Size, len(e.Body)) + len(e.Key) + len(e.RecordID) + 64)
+}
 
 // Get returns the entries held among keys.
 func (m *Memory) Get(_ context.Context, keys []string) (map[string]Entry, error) {
@@ -119,6 +121,7 @@ type MemoryIndex struct {
 	mu      sync.Mutex
 	records map[ds.Scope]map[string]ds.Identity
 	byEmail map[string]map[indexKey]bool
+	byExt   map[string]map[indexKey]bool
 	syncs   map[ds.Scope]ds.SyncStatus
 	locks   map[string]bool
 }
@@ -130,7 +133,7 @@ type indexKey struct {
 
 // NewMemoryIndex returns an empty index.
 func NewMemoryIndex() *MemoryIndex {
-	return &MemoryIndex{records: map[ds.Scope]map[string]ds.Identity{}, byEmail: map[string]map[indexKey]bool{},
+	return &MemoryIndex{records: map[ds.Scope]map[string]ds.Identity{}, byEmail: map[string]map[indexKey]bool{}, byExt: map[string]map[indexKey]bool{},
 		syncs: map[ds.Scope]ds.SyncStatus{}, locks: map[string]bool{}}
 }
 
@@ -145,8 +148,8 @@ func (x *MemoryIndex) PutIdentities(_ context.Context, ids []ds.Identity) error 
 			x.records[s] = recs
 		}
 		k := indexKey{s, id.VendorID}
-		if old, ok := recs[id.VendorID]; ok && old.Email != "" {
-			delete(x.byEmail[old.Email], k)
+		if old, ok := recs[id.VendorID]; ok {
+			x.unlink(k, old)
 		}
 		recs[id.VendorID] = id
 		if id.Email != "" {
@@ -154,6 +157,14 @@ func (x *MemoryIndex) PutIdentities(_ context.Context, ids []ds.Identity) error 
 				x.byEmail[id.Email] = map[indexKey]bool{}
 			}
 			x.byEmail[id.Email][k] = true
+		}
+		for _, r := range id.Refs {
+			for _, e := range r.ExternalIDs {
+				if x.byExt[e] == nil {
+					x.byExt[e] = map[indexKey]bool{}
+				}
+				x.byExt[e][k] = true
+			}
 		}
 	}
 	return nil
@@ -165,11 +176,61 @@ func (x *MemoryIndex) DropIdentities(_ context.Context, p ds.ProviderID, cred st
 	s := ds.Scope{Provider: p, Credential: cred}
 	for _, v := range vendorIDs {
 		if old, ok := x.records[s][v]; ok {
-			delete(x.byEmail[old.Email], indexKey{s, v})
+			x.unlink(indexKey{s, v}, old)
 			delete(x.records[s], v)
 		}
 	}
 	return nil
+}
+
+// unlink removes a record's email and reference entries.
+func (x *MemoryIndex) unlink(k indexKey, old ds.Identity) {
+	delete(x.byEmail[old.Email], k)
+	for _, r := range old.Refs {
+		for _, e := range r.ExternalIDs {
+			delete(x.byExt[e], k)
+		}
+	}
+}
+
+func (x *MemoryIndex) ByKeys(_ context.Context, scopes []ds.Scope, keys []ds.CustomerKey) ([]ds.Identity, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	cred := map[ds.ProviderID]string{}
+	for _, s := range scopes {
+		cred[s.Provider] = s.Credential
+	}
+	var out []ds.Identity
+	for _, k := range keys {
+		c, ok := cred[k.Provider]
+		if !ok {
+			continue
+		}
+		if id, ok := x.records[ds.Scope{Provider: k.Provider, Credential: c}][k.ProviderID]; ok {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+func (x *MemoryIndex) ByExternalID(_ context.Context, scopes []ds.Scope, externalIDs []string) ([]ds.Identity, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	allowed := map[ds.Scope]bool{}
+	for _, s := range scopes {
+		allowed[s] = true
+	}
+	seen := map[indexKey]bool{}
+	var out []ds.Identity
+	for _, e := range externalIDs {
+		for k := range x.byExt[e] {
+			if allowed[k.scope] && !seen[k] {
+				seen[k] = true
+				out = append(out, x.records[k.scope][k.id])
+			}
+		}
+	}
+	return out, nil
 }
 
 func (x *MemoryIndex) ByEmail(_ context.Context, scopes []ds.Scope, emails []string) ([]ds.Identity, error) {

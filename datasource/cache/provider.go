@@ -1,7 +1,9 @@
 package cache
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -89,11 +91,29 @@ func (c *Provider) Unwrap() ds.CustomerProvider { return c.inner }
 func (c *Provider) ID() ds.ProviderID           { return c.inner.ID() }
 func (c *Provider) CanFilter(f ds.Filter) error { return c.inner.CanFilter(f) }
 func (c *Provider) CanOrder(o ds.Order) error   { return c.inner.CanOrder(o) }
-func (c *Provider) MaxBatch() int               { return c.inner.MaxBatch() }
-func (c *Provider) CredentialID() string        { return c.m.cred }
-func (c *Provider) recordKey(id string) string  { return entryKey(c.m.p, c.m.cred, KindRecord, id) }
-func (c *Provider) scope() ds.Scope             { return ds.Scope{Provider: c.m.p, Credential: c.m.cred} }
-func (c *Provider) layer() *Layer               { return c.m.l }
+func (c *Provider) NextIsExact() bool {
+	e, ok := c.inner.(ds.ExactPager)
+	return ok && e.NextIsExact()
+}
+
+// BackwardLister returns the provider's backward listing, when it has one
+// (read live: backward pages are not cached).
+func (c *Provider) BackwardLister() (ds.BackwardLister, bool) {
+	b, ok := c.inner.(ds.BackwardLister)
+	return b, ok
+}
+
+// OffsetPager returns the provider's offset arithmetic, when it has one.
+func (c *Provider) OffsetPager() (ds.OffsetPager, bool) {
+	o, ok := c.inner.(ds.OffsetPager)
+	return o, ok
+}
+func (c *Provider) BulkLookup() bool           { return ds.HasBulkLookup(c.inner) }
+func (c *Provider) MaxBatch() int              { return c.inner.MaxBatch() }
+func (c *Provider) CredentialID() string       { return c.m.cred }
+func (c *Provider) recordKey(id string) string { return entryKey(c.m.p, c.m.cred, KindRecord, id) }
+func (c *Provider) scope() ds.Scope            { return ds.Scope{Provider: c.m.p, Credential: c.m.cred} }
+func (c *Provider) layer() *Layer              { return c.m.l }
 func (c *Provider) identity(cu *ds.Customer, at time.Time) ds.Identity {
 	return ds.IdentityOf(cu, c.m.cred, at)
 }
@@ -117,8 +137,9 @@ func (c *Provider) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filt
 	key := entryKey(c.m.p, c.m.cred, KindPage, hashKey(req))
 	return one(ctx, c.m, KindPage, key, func(ctx context.Context) (ds.Page[*ds.Customer], error) {
 		return c.inner.ListCustomers(ctx, req)
-	}, func(p ds.Page[*ds.Customer], at time.Time) ([]Entry, []ds.Identity) {
-		return c.records(p.Items, at)
+	}, func(p ds.Page[*ds.Customer], at time.Time) ([]Entry, []ds.Identity, []byte) {
+		entries, ids := c.records(p.Items, at)
+		return entries, ids, pageBody(p, entries)
 	})
 }
 
@@ -175,7 +196,7 @@ func (c *Provider) Peek(ctx context.Context, id string) (*ds.Customer, bool) {
 	if !ok || cu == nil {
 		return nil, false
 	}
-	ds.RecordCached(ctx, c.m.p, ds.Cache, l.age(e))
+	ds.RecordCached(ctx, c.m.p, ds.Cache, l.age(e), 1)
 	return cu, true
 }
 
@@ -258,4 +279,32 @@ func (c *writingAttacher) AttachSource(ctx context.Context, customerID, sourceID
 
 func (c *writingAttacher) DetachSource(ctx context.Context, customerID, sourceID string) error {
 	return (&attaching{c.Provider, c.a}).DetachSource(ctx, customerID, sourceID)
+}
+
+// pageBody is the page's JSON built from its records' encoded bodies, so a
+// page and its records are encoded once; nil when the records were not
+// encoded (no second level) or do not line up.
+func pageBody(p ds.Page[*ds.Customer], records []Entry) []byte {
+	if len(records) != len(p.Items) {
+		return nil
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"Items":[`)
+	for i, e := range records {
+		if e.Body == nil || e.RecordID != p.Items[i].ProviderID {
+			return nil
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(e.Body)
+	}
+	b.WriteString(`],"Next":`)
+	next, _ := json.Marshal(p.Next)
+	b.Write(next)
+	b.WriteString(`,"Total":`)
+	total, _ := json.Marshal(p.Total)
+	b.Write(total)
+	b.WriteByte('}')
+	return b.Bytes()
 }

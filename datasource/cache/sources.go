@@ -25,6 +25,12 @@ func (s *Sources) CredentialID() string { return s.m.cred }
 // Unwrap returns the provider behind the cache.
 func (s *Sources) Unwrap() ds.SourceProvider { return s.inner }
 
+// OffsetPager returns the provider's offset arithmetic, when it has one.
+func (s *Sources) OffsetPager() (ds.OffsetPager, bool) {
+	o, ok := s.inner.(ds.OffsetPager)
+	return o, ok
+}
+
 // ListSources serves a page of source records from the cache or reads it.
 func (s *Sources) ListSources(ctx context.Context, req ds.ListRequest[ds.SourceFilter]) (ds.Page[*ds.CustomerSource], error) {
 	key := entryKey(s.m.p, s.m.cred, KindPage, hashKey(req))
@@ -42,7 +48,21 @@ func (s *Sources) SourcesByExternalIDs(ctx context.Context, ids []string) ([]*ds
 // SourcesByCustomers serves each customer's records from the cache and looks
 // up the rest in one call.
 func (s *Sources) SourcesByCustomers(ctx context.Context, ids []string) ([]*ds.CustomerSource, error) {
-	return s.lookup(ctx, "c:", ids, s.inner.SourcesByCustomers, func(r *ds.CustomerSource) []string { return []string{r.CustomerID} })
+	out, err := s.lookup(ctx, "c:", ids, s.inner.SourcesByCustomers, func(r *ds.CustomerSource) []string { return []string{r.CustomerID} })
+	if err == nil && len(out) > 0 {
+		// Each customer's list is complete: index it as sync would.
+		by := map[string][]*ds.CustomerSource{}
+		for _, r := range out {
+			by[r.CustomerID] = append(by[r.CustomerID], r)
+		}
+		at := s.m.l.now()
+		idents := make([]ds.Identity, 0, len(by))
+		for cid, rs := range by {
+			idents = append(idents, careCloudIdentity(s.m.cred, cid, rs, at))
+		}
+		s.m.l.putIdentities(ctx, idents)
+	}
+	return out, err
 }
 
 func (s *Sources) lookup(ctx context.Context, prefix string, ids []string,

@@ -43,6 +43,8 @@ type Entry struct {
 	// Value is the decoded answer, kept by the first level only so a hit
 	// costs no decoding; it is shared by every reader and never mutated.
 	Value any
+	// Size is about how many bytes the entry holds (the first level's bound).
+	Size int
 }
 
 // Store is one cache level.

@@ -235,15 +235,7 @@ func (s *Syncer) walkSources(ctx context.Context) error {
 		if e, ok := src.m.entry(KindLookup, entryKey(src.m.p, src.m.cred, KindLookup, "c:"+cid), "", rs, at); ok {
 			entries = append(entries, e)
 		}
-		id := ds.Identity{Provider: src.m.p, Credential: src.m.cred, VendorID: cid, SeenAt: at}
-		for _, r := range rs {
-			ref := ds.Ref{Kind: r.Kind, SourceID: r.SourceID, ExternalIDs: r.ExternalIDs}
-			if r.SourceName != nil {
-				ref.SourceName = *r.SourceName
-			}
-			id.Refs = append(id.Refs, ref)
-		}
-		ids = append(ids, id)
+		ids = append(ids, careCloudIdentity(src.m.cred, cid, rs, at))
 	}
 	for x, rs := range byExternal {
 		if e, ok := src.m.entry(KindLookup, entryKey(src.m.p, src.m.cred, KindLookup, "x:"+x), "", rs, at); ok {
@@ -253,4 +245,22 @@ func (s *Syncer) walkSources(ctx context.Context) error {
 	s.l.put(ctx, entries)
 	s.l.putIdentities(ctx, ids)
 	return nil
+}
+
+// careCloudIdentity indexes one CareCloud customer by all its source
+// records: each record that names another provider's customer becomes a
+// reference in the form linking reads (source = that provider's key).
+func careCloudIdentity(cred, customerID string, rs []*ds.CustomerSource, at time.Time) ds.Identity {
+	id := ds.Identity{Provider: ds.CareCloud, Credential: cred, VendorID: customerID, SeenAt: at}
+	for _, r := range rs {
+		ref := ds.Ref{Kind: r.Kind, SourceID: r.SourceID, ExternalIDs: r.ExternalIDs}
+		if r.Target != nil {
+			ref.SourceID, ref.ExternalIDs = r.Target.Provider.Key(), []string{r.Target.ProviderID}
+		}
+		if r.SourceName != nil {
+			ref.SourceName = *r.SourceName
+		}
+		id.Refs = append(id.Refs, ref)
+	}
+	return id
 }

@@ -208,6 +208,9 @@ func (c *Client) CredentialID() string { return c.credID }
 // MaxBatch is the bulk lookup size: one full page of filter[q][id_in].
 func (c *Client) MaxBatch() int { return MaxPageSize }
 
+// BulkLookup is true: GetCustomers filters by many ids in one call.
+func (c *Client) BulkLookup() bool { return true }
+
 // CanFilter: email is pushed down as email_eq and search as email_cont (a
 // Commerce Layer customer has no name, so "name or email contains" can only
 // ever match the email). A customer carries no address of its own
@@ -471,3 +474,13 @@ func unreadable(what string) error {
 	return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p,
 		Message: "the provider sent a response this gateway cannot read", Err: errors.New("commercelayer: " + what)}
 }
+
+// NextIsExact is true: a next page token is issued only when links.next, from page_count says records follow.
+func (c *Client) NextIsExact() bool { return true }
+
+// OffsetToken and TokenOffset make the client a ds.OffsetPager: its tokens
+// are absolute offsets, so it pages backward by arithmetic.
+func (c *Client) OffsetToken(n int) string { return ds.OffsetToken(n) }
+
+// TokenOffset reads a token this client issued.
+func (c *Client) TokenOffset(token string) (int, error) { return parseOffset(token) }

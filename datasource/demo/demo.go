@@ -37,6 +37,34 @@ type Person struct {
 	IDs map[ds.ProviderID]string
 	// PaymentSourceID is a Digital River payment source attached to the customer, if any.
 	PaymentSourceID string
+	// Links says how the person's records can be linked across providers.
+	Links LinkKind
+}
+
+// LinkKind is how a person known at several providers can be recognised.
+type LinkKind int
+
+const (
+	// LinkAll: the same email everywhere, references between records and
+	// CareCloud source records.
+	LinkAll LinkKind = iota
+	// LinkEmailOnly: the same email, no references, no CareCloud records.
+	LinkEmailOnly
+	// LinkReferenceOnly: references between records, a different email at
+	// each provider, no CareCloud records.
+	LinkReferenceOnly
+	// LinkSourceRecordOnly: CareCloud source records, a different email at
+	// each provider, no references.
+	LinkSourceRecordOnly
+)
+
+// EmailAt is the email the person's record at provider q carries.
+func (p Person) EmailAt(q ds.ProviderID) string {
+	if p.Links == LinkReferenceOnly || p.Links == LinkSourceRecordOnly {
+		at := strings.LastIndexByte(p.Email, '@')
+		return p.Email[:at] + "+" + q.Key() + p.Email[at:]
+	}
+	return p.Email
 }
 
 // Name is the display name (the company for businesses).
@@ -56,6 +84,9 @@ var CustomerProviders = []ds.ProviderID{ds.Kintsugi, ds.DigitalRiver, ds.Telness
 // Other returns the next customer provider after q (cyclically, in enum order)
 // that also knows the person: what q's record cross-references.
 func (p Person) Other(q ds.ProviderID) (ds.ProviderID, string, bool) {
+	if p.Links == LinkEmailOnly || p.Links == LinkSourceRecordOnly {
+		return 0, "", false
+	}
 	start := 0
 	for i, c := range CustomerProviders {
 		if c == q {
@@ -156,6 +187,21 @@ func People(n int) []Person {
 		}
 		if p.At(ds.DigitalRiver) && r.IntN(3) == 0 {
 			p.PaymentSourceID = uuid(r)
+		}
+		// Every tenth person of each kind is linkable one way only (drawn
+		// from the index, so the random draws above stay as they were).
+		if count >= 2 {
+			switch i % 10 {
+			case 0:
+				p.Links = LinkEmailOnly
+			case 2:
+				p.Links = LinkReferenceOnly
+			case 4:
+				p.Links = LinkSourceRecordOnly
+			}
+			if p.Links == LinkEmailOnly || p.Links == LinkReferenceOnly {
+				delete(p.IDs, ds.CareCloud)
+			}
 		}
 		out[i] = p
 	}

@@ -118,6 +118,9 @@ func (c *Client) CredentialID() string { return c.credID }
 // MaxBatch is the bulk lookup size: ids=a,b,c with limit=100 answers up to 100 ids in one call.
 func (c *Client) MaxBatch() int { return maxBatch }
 
+// BulkLookup is true: GetCustomers filters by many ids in one call.
+func (c *Client) BulkLookup() bool { return true }
+
 // CanFilter: email is pushed down natively; search and country have no
 // native filter, so the list is a superset the caller post-filters.
 func (c *Client) CanFilter(ds.Filter) error { return nil }
@@ -329,4 +332,90 @@ func errorMessage(_ int, body []byte) string {
 		}
 	}
 	return strings.Join(msgs, "; ")
+}
+
+// NextIsExact is true: a next page token is issued only when hasMore says records follow.
+func (c *Client) NextIsExact() bool { return true }
+
+// ListBefore reads backward with endingBefore (a ds.BackwardLister). The
+// position (token, skip) is "skip records after the customer token"; the
+// last record before it is found first (startingAfter=token, limit=skip,
+// when skip > 0), then endingBefore that record asks for the rest, one
+// extra to learn the position before the first returned.
+func (c *Client) ListBefore(ctx context.Context, f ds.Filter, token string, skip, limit int) ([]*ds.Customer, []ds.Position, ds.Position, bool, error) {
+	var zero ds.Position
+	if limit <= 0 {
+		return nil, nil, zero, false, nil
+	}
+	list := func(q url.Values) ([]*ds.Customer, bool, error) {
+		if e := f.Email; e != nil && *e != "" {
+			q.Set("email", strings.ToLower(*e))
+		}
+		var resp listResponse
+		if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q}, &resp); err != nil {
+			return nil, false, err
+		}
+		if resp.HasMore == nil {
+			return nil, false, unreadable("a customer list without hasMore")
+		}
+		items, err := mapCustomers(resp.Data)
+		return items, *resp.HasMore, err
+	}
+	if token != "" {
+		if err := checkID(token); err != nil {
+			return nil, nil, zero, false, ds.Errorf(ds.CodeBadUserInput, "invalid page token for %s: %s", ds.DigitalRiver, err)
+		}
+	}
+	// The records between the token and the position, and the last record before it.
+	var tail []*ds.Customer
+	if skip > 0 {
+		q := url.Values{"limit": {strconv.Itoa(clampLimit(skip))}}
+		if token != "" {
+			q.Set("startingAfter", token)
+		}
+		items, _, err := list(q)
+		if err != nil {
+			return nil, nil, zero, false, err
+		}
+		tail = items[:min(len(items), skip)]
+	}
+	if len(tail) >= limit {
+		out := tail[len(tail)-limit:]
+		start := ds.Position{Provider: ds.DigitalRiver, Token: token, Skip: skip - limit}
+		return out, afterEach(out), start, token == "" && start.Skip == 0, nil
+	}
+	if token == "" {
+		return tail, afterEach(tail), ds.Position{Provider: ds.DigitalRiver}, true, nil
+	}
+	// The token's own record comes before the tail.
+	self, err := c.GetCustomers(ctx, []string{token})
+	if err != nil {
+		return nil, nil, zero, false, err
+	}
+	collected := append(self, tail...)
+	if len(collected) == 0 {
+		return nil, nil, ds.Position{Provider: ds.DigitalRiver}, true, nil // the record is gone: nothing to anchor on
+	}
+	// Then the records before the first collected, one extra to learn the
+	// position before the first returned.
+	earlier, _, err := list(url.Values{"limit": {strconv.Itoa(clampLimit(limit - len(collected) + 1))}, "endingBefore": {collected[0].ProviderID}})
+	if err != nil {
+		return nil, nil, zero, false, err
+	}
+	all := append(earlier, collected...)
+	if len(all) > limit {
+		start := ds.Position{Provider: ds.DigitalRiver, Token: all[len(all)-limit-1].ProviderID}
+		all = all[len(all)-limit:]
+		return all, afterEach(all), start, false, nil
+	}
+	return all, afterEach(all), ds.Position{Provider: ds.DigitalRiver}, true, nil
+}
+
+// afterEach is the position right after each record: startingAfter its id.
+func afterEach(cs []*ds.Customer) []ds.Position {
+	out := make([]ds.Position, len(cs))
+	for i, c := range cs {
+		out[i] = ds.Position{Provider: ds.DigitalRiver, Token: c.ProviderID}
+	}
+	return out
 }

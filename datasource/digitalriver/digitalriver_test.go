@@ -316,7 +316,7 @@ func TestSimRendersDemoPeople(t *testing.T) {
 	addr := sh["address"].(map[string]any)
 	srcs := b["sources"].([]any)
 	checks := map[string][2]any{
-		"email":        {b["email"], strings.ToLower(p.Email)},
+		"email":        {b["email"], strings.ToLower(p.EmailAt(ds.DigitalRiver))},
 		"type":         {b["type"], "business"},
 		"locale":       {b["locale"], strings.ReplaceAll(p.Locale, "-", "_")},
 		"enabled":      {b["enabled"], true},

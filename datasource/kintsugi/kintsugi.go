@@ -138,6 +138,9 @@ func (c *Client) CredentialID() string { return c.credID }
 // GetCustomers makes one GET per id with bounded concurrency.
 func (c *Client) MaxBatch() int { return maxBatch }
 
+// BulkLookup is false: the API has no bulk id filter, so lookups cost a call per id.
+func (c *Client) BulkLookup() bool { return false }
+
 // CanFilter: every federated filter can be served. Country is native and
 // exact; search and email go out as search_query, which searches name "and
 // other details" and so returns a superset the caller post-filters.
@@ -367,3 +370,13 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// NextIsExact is true: a next page token is issued only when page < pages says records follow.
+func (c *Client) NextIsExact() bool { return true }
+
+// OffsetToken and TokenOffset make the client a ds.OffsetPager: its tokens
+// are absolute offsets, so it pages backward by arithmetic.
+func (c *Client) OffsetToken(n int) string { return ds.OffsetToken(n) }
+
+// TokenOffset reads a token this client issued.
+func (c *Client) TokenOffset(token string) (int, error) { return parseToken(token) }

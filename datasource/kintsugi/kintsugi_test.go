@@ -277,7 +277,7 @@ func TestSimulatorListEnvelope(t *testing.T) {
 			rec := it.(map[string]any)
 			p := kp[i]
 			if rec["id"] != p.IDs[ds.Kintsugi] || rec["organization_id"] != sim.OrganizationID || rec["name"] != p.Name() ||
-				rec["email"] != p.Email || rec["country"] != p.Country || rec["address_status"] != "VERIFIED" {
+				rec["email"] != p.EmailAt(ds.Kintsugi) || rec["country"] != p.Country || rec["address_status"] != "VERIFIED" {
 				t.Fatalf("item %d = %s, person %+v", i, mustJSON(rec), p)
 			}
 			wantStatus := "ACTIVE"
@@ -298,7 +298,7 @@ func TestSimulatorListEnvelope(t *testing.T) {
 	})
 	t.Run("search_query is a case-insensitive substring of name and other details", func(t *testing.T) {
 		p := f.kintsugiPeople()[3]
-		for _, q := range []string{strings.ToUpper(p.Email), strings.ToLower(p.Name()), strings.ToUpper(p.City)} {
+		for _, q := range []string{strings.ToUpper(p.EmailAt(ds.Kintsugi)), strings.ToLower(p.Name()), strings.ToUpper(p.City)} {
 			m := page(t, "?size=100&search_query="+url.QueryEscape(q))
 			found := false
 			for _, it := range m["items"].([]any) {
@@ -573,7 +573,7 @@ func TestMapping(t *testing.T) {
 	kp := f.kintsugiPeople()
 	for i, c := range page.Items {
 		p := kp[i]
-		if c.Provider != ds.Kintsugi || c.ProviderID != p.IDs[ds.Kintsugi] || deref(c.Name) != p.Name() || deref(c.Email) != p.Email ||
+		if c.Provider != ds.Kintsugi || c.ProviderID != p.IDs[ds.Kintsugi] || deref(c.Name) != p.Name() || deref(c.Email) != p.EmailAt(ds.Kintsugi) ||
 			deref(c.Phone) != p.Phone || c.Address == nil || deref(c.Address.Line1) != p.Street1 || deref(c.Address.Line2) != p.Street2 ||
 			deref(c.Address.City) != p.City || deref(c.Address.County) != p.County || deref(c.Address.State) != p.State ||
 			deref(c.Address.PostalCode) != p.PostalCode || deref(c.Address.Country) != p.Country {

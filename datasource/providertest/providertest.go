@@ -142,8 +142,8 @@ func run(t *testing.T, h Harness) {
 			if !ok {
 				t.Fatalf("id %q is not in the demo world", c.ProviderID)
 			}
-			if c.Email == nil || !strings.EqualFold(*c.Email, p.Email) {
-				t.Errorf("%s: email = %v, want %s", c.ProviderID, deref(c.Email), p.Email)
+			if c.Email == nil || !strings.EqualFold(*c.Email, p.EmailAt(h.Provider)) {
+				t.Errorf("%s: email = %v, want %s", c.ProviderID, deref(c.Email), p.EmailAt(h.Provider))
 			}
 			if c.CreatedAt != nil && c.CreatedAt.Location() != time.UTC {
 				t.Errorf("%s: createdAt not in UTC", c.ProviderID)

@@ -130,6 +130,9 @@ func (c *Client) CredentialID() string { return c.credID }
 // MaxBatch is how many ids one GetCustomers call takes (single GETs, 8 at a time).
 func (c *Client) MaxBatch() int { return maxBatch }
 
+// BulkLookup is false: the API has no bulk id filter, so lookups cost a call per id.
+func (c *Client) BulkLookup() bool { return false }
+
 // CanFilter: search and email go to the free-text search (a superset the
 // caller post-filters); country has no native filter and is left to the
 // caller. Every record can carry every field, so nothing is unsupported.
@@ -218,6 +221,34 @@ func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer
 		seen[id] = true
 		todo = append(todo, id)
 	}
+	if len(todo) > scanThreshold {
+		// Telness has no bulk id filter but pages up to 1000: reading the
+		// list costs far fewer calls than a GET per id. The scan is bounded;
+		// ids it did not reach fall back to single GETs.
+		got, rest, err := ds.LookupByScan(ctx, func(ctx context.Context, token string) (ds.Page[*ds.Customer], error) {
+			return c.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Token: token, Limit: MaxLimit})
+		}, todo, max(1, len(todo)/scanThreshold))
+		if err != nil {
+			return nil, err
+		}
+		if len(rest) == 0 {
+			return got, nil
+		}
+		more, err := c.getEach(ctx, rest)
+		return append(got, more...), err
+	}
+	return c.getEach(ctx, todo)
+}
+
+// scanThreshold is how many ids make a list scan cheaper than single GETs;
+// a scan reads at most one page per scanThreshold ids.
+const scanThreshold = 4
+
+// ScanThreshold is scanThreshold, for the gateway's cost estimate.
+const ScanThreshold = scanThreshold
+
+// getEach looks ids up one GET each, a few at a time.
+func (c *Client) getEach(ctx context.Context, todo []string) ([]*ds.Customer, error) {
 	found := make([]*ds.Customer, len(todo))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(lookupConcurrency)

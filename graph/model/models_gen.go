@@ -41,7 +41,7 @@ type CreateCustomerInput struct {
 }
 
 type CustomerFilter struct {
-	// Only these providers (default: all configured).
+	// Only these providers (default: all configured). An empty list is BAD_USER_INPUT, never "everything".
 	Providers []datasource.ProviderID `json:"providers,omitempty"`
 	// Exact email, case-insensitive.
 	Email *string `json:"email,omitempty"`
@@ -49,7 +49,7 @@ type CustomerFilter struct {
 	Search *string `json:"search,omitempty"`
 	// ISO 3166-1 alpha-2 country codes of the address.
 	Country []string `json:"country,omitempty"`
-	// Only these customers (at most 100 global IDs).
+	// Only these customers (at most 100 global IDs; a duplicate gives its customer once; an empty list is BAD_USER_INPUT).
 	Ids []string `json:"ids,omitempty"`
 }
 
@@ -63,7 +63,7 @@ type CustomerSourceFilter struct {
 	CustomerID *string `json:"customerId,omitempty"`
 	// The system (CareCloud customer_source_id).
 	SourceID *string `json:"sourceId,omitempty"`
-	// Records carrying any of these external ids (at most 1000).
+	// Records carrying any of these external ids (at most 1000; an empty list is BAD_USER_INPUT).
 	ExternalIds []string `json:"externalIds,omitempty"`
 }
 

@@ -107,7 +107,7 @@ func New(people []demo.Person) *Sim {
 		orders := p.Index % 4
 		c := &customer{
 			id:       id,
-			email:    strings.ToLower(p.Email),
+			email:    strings.ToLower(p.EmailAt(ds.CommerceLayer)),
 			status:   statusFor(orders),
 			orders:   orders,
 			created:  p.CreatedAt.UTC().Truncate(time.Millisecond),

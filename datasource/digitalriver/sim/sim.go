@@ -86,7 +86,7 @@ func New(people []demo.Person) *Sim {
 		if !ok {
 			continue
 		}
-		email := strings.ToLower(p.Email)
+		email := strings.ToLower(p.EmailAt(ds.DigitalRiver))
 		c := &customer{
 			id:      id,
 			created: p.CreatedAt.UTC().Truncate(time.Second),

@@ -99,7 +99,7 @@ func render(p demo.Person, id string, n int) *record {
 		OrganizationID: OrganizationID,
 		Name:           str(p.Name()),
 		Status:         str("ACTIVE"),
-		Email:          str(p.Email),
+		Email:          str(p.EmailAt(ds.Kintsugi)),
 		Phone:          str(p.Phone),
 		Street1:        str(p.Street1),
 		Street2:        str(p.Street2),

@@ -107,7 +107,7 @@ func render(p demo.Person, id string) *customer {
 		CustomerID:      id,
 		CustomerType:    typ,
 		Name:            p.Name(),
-		Contact:         contact{Email: p.Email, MSISDN: p.Phone},
+		Contact:         contact{Email: p.EmailAt(ds.Telness), MSISDN: p.Phone},
 		Identity:        identity(p, id),
 		PreferredLocale: p.Locale,
 		HumanReadableID: humanID(id),
@@ -115,7 +115,7 @@ func render(p demo.Person, id string) *customer {
 		Billing: &billing{
 			Method:   "E_INVOICE",
 			Currency: cur,
-			Email:    p.Email,
+			Email:    p.EmailAt(ds.Telness),
 			Address:  addr,
 		},
 		Users:     []user{},

@@ -1,0 +1,214 @@
+package datasource
+
+import (
+	"context"
+	"slices"
+	"strconv"
+)
+
+// OffsetPager is implemented by providers whose page token is an absolute
+// offset into their list (page numbers or offsets: Kintsugi, Commerce
+// Layer): they page backward by arithmetic.
+type OffsetPager interface {
+	// OffsetToken is the token of absolute offset n.
+	OffsetToken(n int) string
+	// TokenOffset reads a token it issued.
+	TokenOffset(token string) (int, error)
+}
+
+// BackwardLister is implemented by providers that read their list backward
+// natively (Digital River's endingBefore).
+type BackwardLister interface {
+	// ListBefore returns up to limit records right before the position
+	// (token, skip) in native order, each with the position right after it,
+	// and the position right before the first of them (atStart when that is
+	// the start of the list).
+	ListBefore(ctx context.Context, f Filter, token string, skip, limit int) (items []*Customer, after []Position, start Position, atStart bool, err error)
+}
+
+// AsOffsetPager returns p's offset arithmetic: p's own, or that of the
+// provider a layer (the cache) wraps.
+func AsOffsetPager(p any) (OffsetPager, bool) {
+	if o, ok := p.(OffsetPager); ok {
+		return o, true
+	}
+	if w, ok := p.(interface{ OffsetPager() (OffsetPager, bool) }); ok {
+		return w.OffsetPager()
+	}
+	return nil, false
+}
+
+// AsBackwardLister returns p's native backward listing, or that of the
+// provider a layer wraps.
+func AsBackwardLister(p any) (BackwardLister, bool) {
+	if b, ok := p.(BackwardLister); ok {
+		return b, true
+	}
+	if w, ok := p.(interface{ BackwardLister() (BackwardLister, bool) }); ok {
+		return w.BackwardLister()
+	}
+	return nil, false
+}
+
+// OffsetToken is the shared decimal form of offset tokens ("" for 0).
+func OffsetToken(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// backReader reads one provider's list backward.
+type backReader[T any] interface {
+	// before returns up to n records right before pos (native order), the
+	// position right after each, the position right before the first, and
+	// whether that is the start of the list.
+	before(ctx context.Context, pos Position, n int) (items []T, after []Position, start Position, atStart bool, err error)
+	// end is the position after the provider's last record.
+	end(ctx context.Context) (Position, error)
+}
+
+// backSegment is a Segment with its backward reader.
+type backSegment[T any] struct {
+	Segment[T]
+	reader backReader[T]
+}
+
+// offsetReader reads backward by offset arithmetic and forward fetches.
+type offsetReader[T any] struct {
+	seg   Segment[T]
+	pager OffsetPager
+}
+
+func (r offsetReader[T]) end(ctx context.Context) (Position, error) {
+	page, err := r.seg.Fetch(ctx, "", 1)
+	if err != nil {
+		return Position{}, err
+	}
+	if page.Total == nil {
+		return Position{}, ProviderErrorf(r.seg.Provider, CodeUnsupportedByProvider, "%s did not say how long its list is, so it cannot be read from its end", r.seg.Provider)
+	}
+	return Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(*page.Total)}, nil
+}
+
+func (r offsetReader[T]) before(ctx context.Context, pos Position, n int) ([]T, []Position, Position, bool, error) {
+	off, err := r.pager.TokenOffset(pos.Token)
+	if err != nil {
+		return nil, nil, pos, false, Errorf(CodeBadUserInput, "invalid cursor")
+	}
+	abs := off + pos.Skip
+	from := max(0, abs-n)
+	// Read [from, abs) forward; a vendor page may be shorter than asked.
+	var items []T
+	tok := r.pager.OffsetToken(from)
+	for len(items) < abs-from {
+		page, err := r.seg.Fetch(ctx, tok, abs-from-len(items))
+		if err != nil {
+			return nil, nil, pos, false, err
+		}
+		items = append(items, page.Items...)
+		if len(page.Items) == 0 || page.Next == "" || page.Next == tok {
+			break
+		}
+		tok = page.Next
+	}
+	items = items[:min(len(items), abs-from)]
+	after := make([]Position, len(items))
+	for i := range items {
+		after[i] = Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(from + i + 1)}
+	}
+	return items, after, Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(from)}, from == 0, nil
+}
+
+// listerReader reads backward with the provider's own backward listing.
+type listerReader struct {
+	p ProviderID
+	l BackwardLister
+	f Filter
+}
+
+func (r listerReader) end(context.Context) (Position, error) {
+	return Position{}, ProviderErrorf(r.p, CodeUnsupportedByProvider,
+		"%s's list cannot be read from its end: page backward from a cursor inside it, or page forward", r.p)
+}
+
+func (r listerReader) before(ctx context.Context, pos Position, n int) ([]*Customer, []Position, Position, bool, error) {
+	return r.l.ListBefore(ctx, r.f, pos.Token, pos.Skip, n)
+}
+
+// WalkBackward returns up to last items right before the record whose cursor
+// is before (nil: the end of the list), in forward order, reading one extra
+// to know whether there is a previous page. Each edge's cursor is the
+// forward position right after it, so after and before cursors mix freely.
+// Providers are in segment order; a provider that fails fails the page.
+func WalkBackward[T any](ctx context.Context, segs []backSegment[T], before *Position, last int) (Walk[T], error) {
+	var w Walk[T]
+	if len(segs) == 0 || last <= 0 {
+		return w, nil
+	}
+	si := len(segs) - 1
+	var pos Position
+	dropLast := false // a cursor is the position after its record: that record is not returned
+	if before != nil {
+		if len(before.Deferred) > 0 || before.Tail {
+			return w, Errorf(CodeBadUserInput, "this cursor comes from a page that passed over a failing provider; it cannot page backward")
+		}
+		si = slices.IndexFunc(segs, func(s backSegment[T]) bool { return s.Provider == before.Provider })
+		if si < 0 {
+			return w, Errorf(CodeBadUserInput, "invalid cursor: provider %s is not part of this list", before.Provider)
+		}
+		pos, dropLast = Position{Provider: before.Provider, Token: before.Token, Skip: before.Skip}, true
+	} else {
+		end, err := segs[si].reader.end(ctx)
+		if err != nil {
+			return w, err
+		}
+		pos = end
+	}
+	want := last + 1
+	var found []Edge[T] // newest first while collecting
+	for reads := 0; len(found) < want && si >= 0; reads++ {
+		if err := ctx.Err(); err != nil {
+			return w, err
+		}
+		if reads >= maxFetchesPerWalk {
+			w.HasNext = true // scanned as far as one page may: there may be more before
+			break
+		}
+		seg := segs[si]
+		n := want - len(found)
+		if dropLast {
+			n++
+		}
+		items, after, start, atStart, err := seg.reader.before(ctx, pos, n)
+		if err != nil {
+			return w, err
+		}
+		if dropLast && len(items) > 0 {
+			items, after = items[:len(items)-1], after[:len(after)-1]
+		}
+		dropLast = false
+		for i := len(items) - 1; i >= 0 && len(found) < want; i-- {
+			if seg.Match == nil || seg.Match(items[i]) {
+				found = append(found, Edge[T]{Node: items[i], After: after[i]})
+			}
+		}
+		pos = start
+		if atStart || len(items) == 0 {
+			si--
+			if si < 0 {
+				break
+			}
+			if pos, err = segs[si].reader.end(ctx); err != nil {
+				return w, err
+			}
+		}
+	}
+	if len(found) > last {
+		found = found[:last]
+		w.HasNext = true // here: there is a previous page (the caller maps it)
+	}
+	slices.Reverse(found)
+	w.Edges = found
+	return w, nil
+}

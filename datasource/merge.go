@@ -1,0 +1,245 @@
+package datasource
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+)
+
+// mergeState is one provider's place in an ordered walk: the page read at
+// pos.Token, of which pos.Skip items are consumed, and the token after it.
+type mergeState[T any] struct {
+	seg   Segment[T]
+	pos   Position
+	items []T
+	next  string
+	read  bool // items hold the page at pos.Token
+}
+
+func (s *mergeState[T]) head() (T, bool) {
+	var zero T
+	if s.pos.Skip < len(s.items) {
+		return s.items[s.pos.Skip], true
+	}
+	return zero, false
+}
+
+// finished: the page is consumed and the list has no next page.
+func (s *mergeState[T]) finished() bool { return s.read && s.pos.Skip >= len(s.items) && s.next == "" }
+
+// after is where this provider goes on: past the page when it is consumed.
+func (s *mergeState[T]) after() Position {
+	if s.read && s.pos.Skip >= len(s.items) && s.next != "" {
+		return Position{Provider: s.pos.Provider, Token: s.next}
+	}
+	return Position{Provider: s.pos.Provider, Token: s.pos.Token, Skip: s.pos.Skip}
+}
+
+// EncodeMerge packs every unfinished provider's place into one Position
+// (the first in Provider/Token/Skip, the others in Deferred), for a cursor.
+func encodeMerge(ps []Position) Position {
+	if len(ps) == 0 {
+		return Position{Tail: true} // every provider read to its end
+	}
+	out := ps[0]
+	out.Deferred = append([]Position(nil), ps[1:]...)
+	return out
+}
+
+func decodeMerge(p Position) []Position {
+	if p.Tail {
+		return []Position{}
+	}
+	out := []Position{{Provider: p.Provider, Token: p.Token, Skip: p.Skip}}
+	return append(out, p.Deferred...)
+}
+
+// MergeForward returns up to first items of the ordered union of segments,
+// each of which returns its records already in that order (the vendor sorts
+// natively): a k-way merge. start holds each unfinished provider's place (nil:
+// every provider from its start); a provider absent from a non-nil start has
+// been read to its end. Every record comes once across pages, since each
+// provider's place moves only past records that were returned or filtered
+// out. A provider that fails fails the page: leaving it out would misorder.
+func MergeForward[T any](ctx context.Context, segs []Segment[T], start []Position, first int, less func(a, b T) bool) (Walk[T], error) {
+	var w Walk[T]
+	if len(segs) == 0 || first <= 0 {
+		return w, nil
+	}
+	byProvider := map[ProviderID]Segment[T]{}
+	for _, s := range segs {
+		byProvider[s.Provider] = s
+	}
+	if start != nil && len(start) == 0 {
+		return w, nil // the cursor of the very last record
+	}
+	var states []*mergeState[T]
+	if start == nil {
+		for _, s := range segs {
+			states = append(states, &mergeState[T]{seg: s, pos: Position{Provider: s.Provider}})
+		}
+	} else {
+		seen := map[ProviderID]bool{}
+		for _, p := range start {
+			seg, ok := byProvider[p.Provider]
+			if !ok || seen[p.Provider] {
+				return w, Errorf(CodeBadUserInput, "invalid cursor: provider %s is not part of this list", p.Provider)
+			}
+			seen[p.Provider] = true
+			states = append(states, &mergeState[T]{seg: seg, pos: Position{Provider: p.Provider, Token: p.Token, Skip: p.Skip}})
+		}
+	}
+	want := first + 1
+	fetches := 0
+	fill := func(ctx context.Context, s *mergeState[T]) error {
+		if s.read {
+			s.pos = Position{Provider: s.pos.Provider, Token: s.next}
+		}
+		page, err := s.seg.Fetch(ctx, s.pos.Token, s.pos.Skip+want)
+		if err != nil {
+			return err
+		}
+		if page.Next != "" && page.Next == s.pos.Token && len(page.Items) <= s.pos.Skip {
+			return ProviderErrorf(s.seg.Provider, CodeProviderUnavailable, "the provider's pagination did not advance")
+		}
+		s.items, s.next, s.read = page.Items, page.Next, true
+		return nil
+	}
+	// Every provider's first page at once.
+	{
+		errs := make([]error, len(states))
+		var wg sync.WaitGroup
+		for i, s := range states {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = fill(ctx, s) }()
+		}
+		wg.Wait()
+		fetches += len(states)
+		for _, err := range errs {
+			if err != nil {
+				return w, err
+			}
+		}
+	}
+	var found []Edge[T]
+	for len(found) < want {
+		if err := ctx.Err(); err != nil {
+			return w, err
+		}
+		// A provider whose page is consumed but whose list goes on is read
+		// on before choosing: its next record may be the smallest.
+		for _, s := range states {
+			if _, ok := s.head(); !ok && !s.finished() {
+				if fetches >= maxFetchesPerWalk {
+					return mergeCut(w, found, states, first), nil
+				}
+				fetches++
+				if err := fill(ctx, s); err != nil {
+					return w, err
+				}
+			}
+		}
+		var best *mergeState[T]
+		var bestItem T
+		for _, s := range states {
+			if it, ok := s.head(); ok && (best == nil || less(it, bestItem)) {
+				best, bestItem = s, it
+			}
+		}
+		if best == nil {
+			break // every provider is read to its end
+		}
+		best.pos.Skip++
+		if best.seg.Match != nil && !best.seg.Match(bestItem) {
+			continue
+		}
+		found = append(found, Edge[T]{Node: bestItem, After: encodeMerge(places(states))})
+	}
+	if len(found) > first {
+		w.Edges, w.HasNext, w.Resume = found[:first], true, found[first-1].After
+		return w, nil
+	}
+	w.Edges = found
+	return w, nil
+}
+
+// mergeCut ends a page early (the fetch cap) with a cursor that goes on.
+func mergeCut[T any](w Walk[T], found []Edge[T], states []*mergeState[T], first int) Walk[T] {
+	if len(found) > first {
+		found = found[:first]
+	}
+	w.Edges, w.HasNext = found, true
+	w.Resume = encodeMerge(places(states))
+	if len(found) > 0 {
+		w.Resume = found[len(found)-1].After
+	}
+	return w
+}
+
+// places are the unfinished providers' places.
+func places[T any](states []*mergeState[T]) []Position {
+	var out []Position
+	for _, s := range states {
+		if !s.finished() {
+			out = append(out, s.after())
+		}
+	}
+	return out
+}
+
+// CustomerLess orders customers by o's field, missing values last, ties
+// broken by provider and id so the merged order is total.
+func CustomerLess(o Order) func(a, b *Customer) bool {
+	return func(a, b *Customer) bool {
+		c := compareField(o.Field, a, b)
+		if o.Descending {
+			c = -c
+		}
+		if c != 0 {
+			return c < 0
+		}
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
+		}
+		return a.ProviderID < b.ProviderID
+	}
+}
+
+func compareField(f OrderField, a, b *Customer) int {
+	switch f {
+	case OrderCreatedAt:
+		return compareTime(a.CreatedAt, b.CreatedAt)
+	case OrderUpdatedAt:
+		return compareTime(a.UpdatedAt, b.UpdatedAt)
+	case OrderEmail:
+		return compareText(a.Email, b.Email)
+	case OrderName:
+		return compareText(a.Name, b.Name)
+	}
+	return 0
+}
+
+func compareTime(a, b *time.Time) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return a.Compare(*b)
+}
+
+func compareText(a, b *string) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return strings.Compare(strings.ToLower(*a), strings.ToLower(*b))
+}

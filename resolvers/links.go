@@ -1,0 +1,292 @@
+package resolvers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/graph-gophers/dataloader/v7"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/link"
+)
+
+// indexLoaders batch a request's identity-index reads, as the customer
+// loaders batch its upstream calls.
+type indexLoaders struct {
+	scopes []ds.Scope
+	byKey  *dataloader.Loader[ds.CustomerKey, *ds.Identity]
+	email  *dataloader.Loader[string, []ds.Identity]
+	ext    *dataloader.Loader[string, []ds.Identity]
+}
+
+func newIndexLoaders(idx ds.IdentityIndex, scopes []ds.Scope) *indexLoaders {
+	if idx == nil {
+		return nil
+	}
+	il := &indexLoaders{scopes: scopes}
+	il.byKey = dataloader.NewBatchedLoader(func(ctx context.Context, keys []ds.CustomerKey) []*dataloader.Result[*ds.Identity] {
+		got, err := idx.ByKeys(ctx, scopes, keys)
+		m := make(map[ds.CustomerKey]*ds.Identity, len(got))
+		for i := range got {
+			m[ds.CustomerKey{Provider: got[i].Provider, ProviderID: got[i].VendorID}] = &got[i]
+		}
+		out := make([]*dataloader.Result[*ds.Identity], len(keys))
+		for i, k := range keys {
+			out[i] = &dataloader.Result[*ds.Identity]{Data: m[k], Error: err}
+		}
+		return out
+	}, dataloader.WithWait[ds.CustomerKey, *ds.Identity](loaderWait), dataloader.WithBatchCapacity[ds.CustomerKey, *ds.Identity](1000))
+	il.email = dataloader.NewBatchedLoader(groupIdentities(func(ctx context.Context, keys []string) ([]ds.Identity, error) {
+		return idx.ByEmail(ctx, scopes, keys)
+	}, func(id ds.Identity) []string { return []string{id.Email} }),
+		dataloader.WithWait[string, []ds.Identity](loaderWait), dataloader.WithBatchCapacity[string, []ds.Identity](1000))
+	il.ext = dataloader.NewBatchedLoader(groupIdentities(func(ctx context.Context, keys []string) ([]ds.Identity, error) {
+		return idx.ByExternalID(ctx, scopes, keys)
+	}, func(id ds.Identity) []string {
+		var out []string
+		for _, r := range id.Refs {
+			out = append(out, r.ExternalIDs...)
+		}
+		return out
+	}), dataloader.WithWait[string, []ds.Identity](loaderWait), dataloader.WithBatchCapacity[string, []ds.Identity](1000))
+	return il
+}
+
+func groupIdentities(fetch func(context.Context, []string) ([]ds.Identity, error), keysOf func(ds.Identity) []string) dataloader.BatchFunc[string, []ds.Identity] {
+	return func(ctx context.Context, keys []string) []*dataloader.Result[[]ds.Identity] {
+		got, err := fetch(ctx, keys)
+		by := map[string][]ds.Identity{}
+		for _, id := range got {
+			for _, k := range keysOf(id) {
+				by[k] = append(by[k], id)
+			}
+		}
+		out := make([]*dataloader.Result[[]ds.Identity], len(keys))
+		for i, k := range keys {
+			out[i] = &dataloader.Result[[]ds.Identity]{Data: by[k], Error: err}
+		}
+		return out
+	}
+}
+
+// budget is the per-request lookup budget of links at providers without a
+// bulk lookup (and CareCloud's per-customer record lists).
+type budget struct {
+	mu    sync.Mutex
+	limit int
+	used  map[ds.ProviderID]int
+	seen  map[ds.CustomerKey]bool
+}
+
+// take reports whether key k at p may still be looked up; the same key
+// twice costs once.
+func (b *budget) take(k ds.CustomerKey) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.seen[k] {
+		return true
+	}
+	if b.used[k.Provider] >= b.limit {
+		return false
+	}
+	b.used[k.Provider]++
+	b.seen[k] = true
+	return true
+}
+
+// linkEnv backs link.Find with the request's loaders and the index.
+type linkEnv struct{ l *Loaders }
+
+func (e linkEnv) Serves(p ds.ProviderID) bool { return e.l.customers[p] != nil }
+
+func (e linkEnv) Refs(ctx context.Context, k ds.CustomerKey) ([]ds.Ref, bool, error) {
+	if il := e.l.index; il != nil {
+		if id, err := il.byKey.Load(ctx, k)(); err == nil && id != nil {
+			return id.Refs, true, nil
+		}
+	}
+	c, err := e.Load(ctx, k)()
+	if err != nil || c == nil {
+		return nil, false, err
+	}
+	return c.Refs, true, nil
+}
+
+func (e linkEnv) ByEmail(ctx context.Context, email string) ([]ds.Identity, error) {
+	if e.l.index == nil {
+		return nil, nil
+	}
+	return e.l.index.email.Load(ctx, email)()
+}
+
+// ReferencedBy reads the index: records (not CareCloud's) whose references
+// carry k's vendor id, under k's provider or under a system that names no
+// provider.
+func (e linkEnv) ReferencedBy(ctx context.Context, k ds.CustomerKey) ([]ds.CustomerKey, error) {
+	if e.l.index == nil {
+		return nil, nil
+	}
+	ids, err := e.l.index.ext.Load(ctx, k.ProviderID)()
+	if err != nil {
+		return nil, err
+	}
+	var out []ds.CustomerKey
+	for _, id := range ids {
+		if id.Provider == ds.CareCloud || id.Provider == k.Provider {
+			continue
+		}
+		for _, r := range id.Refs {
+			p, named := ds.ParseProvider(r.SourceID)
+			if r.Kind == ds.SourceSystem && len(r.ExternalIDs) == 1 && r.ExternalIDs[0] == k.ProviderID && (!named || p == k.Provider) {
+				out = append(out, ds.CustomerKey{Provider: id.Provider, ProviderID: id.VendorID})
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// Resolve finds the records with vendor id id at every served provider, in
+// the index.
+func (e linkEnv) Resolve(ctx context.Context, id string) ([]ds.CustomerKey, error) {
+	if e.l.index == nil {
+		return nil, nil
+	}
+	var ths []func() (*ds.Identity, error)
+	for _, p := range ds.AllProviders {
+		if p != ds.CareCloud && e.Serves(p) {
+			ths = append(ths, e.l.index.byKey.Load(ctx, ds.CustomerKey{Provider: p, ProviderID: id}))
+		}
+	}
+	var out []ds.CustomerKey
+	for _, th := range ths {
+		got, err := th()
+		if err != nil {
+			return out, err
+		}
+		if got != nil {
+			out = append(out, ds.CustomerKey{Provider: got.Provider, ProviderID: got.VendorID})
+		}
+	}
+	return out, nil
+}
+
+// SourceSiblings reads CareCloud's records from the index once a CareCloud
+// sync has completed, and from CareCloud (batched, then within the budget)
+// otherwise.
+func (e linkEnv) SourceSiblings(ctx context.Context, k ds.CustomerKey) ([]ds.CustomerKey, error) {
+	l := e.l
+	if l.svc.Sources == nil {
+		return nil, nil
+	}
+	if l.careCloudIndexed(ctx) {
+		ids, err := l.index.ext.Load(ctx, k.ProviderID)()
+		if err != nil {
+			return nil, err
+		}
+		var out []ds.CustomerKey
+		for _, id := range ids {
+			if id.Provider == ds.CareCloud && pointsAt(id.Refs, k) {
+				out = append(out, refTargets(id.Refs)...)
+			}
+		}
+		return out, nil
+	}
+	recs, err := l.SourcesPointingAt(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	var out []ds.CustomerKey
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if seen[r.CustomerID] {
+			continue
+		}
+		seen[r.CustomerID] = true
+		if !l.budget.take(ds.CustomerKey{Provider: ds.CareCloud, ProviderID: r.CustomerID}) {
+			l.overBudget(ctx, ds.CareCloud)
+			continue
+		}
+		sib, err := l.SourcesOfCustomer(ctx, r.CustomerID)
+		if err != nil {
+			return out, err
+		}
+		for _, s := range sib {
+			if s.Target != nil {
+				out = append(out, *s.Target)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Load looks a linked record up: free when it is in memory, within the
+// budget at providers that look ids up one by one.
+func (e linkEnv) Load(ctx context.Context, k ds.CustomerKey) func() (*ds.Customer, error) {
+	l := e.l
+	prov := l.svc.Customers[k.Provider]
+	if p, ok := prov.(ds.Peeker); ok {
+		if c, ok := p.Peek(ctx, k.ProviderID); ok {
+			return func() (*ds.Customer, error) { return c, nil }
+		}
+	}
+	if prov != nil && !ds.HasBulkLookup(prov) && !l.budget.take(k) {
+		l.overBudget(ctx, k.Provider)
+		return func() (*ds.Customer, error) { return nil, nil }
+	}
+	return l.CustomerThunk(ctx, k)
+}
+
+func (l *Loaders) overBudget(ctx context.Context, p ds.ProviderID) {
+	pp := p
+	ds.Warn(ctx, ds.Warning{Code: ds.CodeUnsupportedByProvider, Provider: &pp, Message: fmt.Sprintf(
+		"links at %s are incomplete: this request used its lookup budget of %d records there (%s has no bulk lookup); links found so far are returned",
+		p, l.budget.limit, p)})
+}
+
+// careCloudIndexed reports, once per request, whether a CareCloud sync has
+// completed, so its records can be read from the index.
+func (l *Loaders) careCloudIndexed(ctx context.Context) bool {
+	l.ccOnce.Do(func() {
+		if l.index == nil || l.svc.SyncStatus == nil {
+			return
+		}
+		st, ok := l.svc.SyncStatus(ctx, ds.CareCloud)
+		l.ccIndexed = ok && st.Complete
+	})
+	return l.ccIndexed
+}
+
+func pointsAt(refs []ds.Ref, k ds.CustomerKey) bool {
+	for _, t := range refTargets(refs) {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+func refTargets(refs []ds.Ref) []ds.CustomerKey {
+	var out []ds.CustomerKey
+	for _, r := range refs {
+		if p, ok := ds.ParseProvider(r.SourceID); ok && len(r.ExternalIDs) == 1 {
+			out = append(out, ds.CustomerKey{Provider: p, ProviderID: r.ExternalIDs[0]})
+		}
+	}
+	return out
+}
+
+// links is c's links, with the errors met (partial results).
+func (l *Loaders) links(ctx context.Context, c *ds.Customer) ([]link.Link, []error) {
+	return link.Find(ctx, linkEnv{l}, c)
+}
+
+func careCloudPointsAt(ids []ds.Identity, k ds.CustomerKey) bool {
+	for _, id := range ids {
+		if id.Provider == ds.CareCloud && pointsAt(id.Refs, k) {
+			return true
+		}
+	}
+	return false
+}
