@@ -90,6 +90,8 @@ func TestTheCostEstimateIsNeverBelowTheCallsMade(t *testing.T) {
 		{"sources and links of 50", `{ customers(first: 50) { nodes { id sources { sourceId customer { id } } linkedCustomers { id email } } } }`, nil},
 		{"links two levels", `{ customers(first: 20) { nodes { linkedCustomers { linkedCustomers { id } } } } }`, nil},
 		{"customerSources with customers", `{ customerSources(first: 100) { totalCount nodes { sourceId customer { id linkedCustomers { id } } } } }`, nil},
+		// 26 calls each: the walk's 25 and the one it fetched ahead
+		{"38 post-filtered searches", amplification(38, 0), nil},
 		{"links with reasons", `{ customers(first: 30) { nodes { links { matchedBy customer { id links { customer { id } } } } } } }`, nil},
 		{"last page backward", `{ customers(last: 30, filter: {providers: [KINTSUGI, COMMERCE_LAYER]}) { totalCount nodes { id } } }`, nil},
 		{"customerSources backward", `{ customerSources(last: 50) { nodes { sourceId customer { id } } } }`, nil},
@@ -156,7 +158,7 @@ func TestTheAmplificationRequestIsRefusedBeforeAnyCall(t *testing.T) {
 			calls := m.upstreamCalls(t)
 			if tc.code == "" {
 				if len(r.Errors) > 0 || calls[ds.Kintsugi] == 0 {
-					t.Fatalf("30 searches (estimate under 1000) should run: %+v, calls %v", r.Errors, calls)
+					t.Fatalf("%s (estimate under 1000) should run: %+v, calls %v", tc.name, r.Errors, calls)
 				}
 				return
 			}

@@ -67,9 +67,9 @@ func loadTest(t *testing.T, m *Main) {
 	base, _ := measure(200)
 	unloaded := p99(base)
 
-	est := m.queryExt(t, heavyQuery(39), nil, map[string]any{"dryRun": true})
+	est := m.queryExt(t, heavyQuery(37), nil, map[string]any{"dryRun": true})
 	total, _ := costOf(t, est.Extensions)
-	t.Logf("heavy query: 39 post-filtered searches, estimate %d upstream calls", total)
+	t.Logf("heavy query: 37 post-filtered searches, estimate %d upstream calls", total)
 
 	var stop atomic.Bool
 	var heavy, heavySlowest atomic.Int64
@@ -81,7 +81,7 @@ func loadTest(t *testing.T, m *Main) {
 			defer wg.Done()
 			for !stop.Load() {
 				start := time.Now()
-				r := m.query(t, heavyQuery(39), nil)
+				r := m.query(t, heavyQuery(37), nil)
 				d := time.Since(start)
 				if len(r.Errors) > 0 {
 					t.Errorf("heavy query: %+v", r.Errors[0])

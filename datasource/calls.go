@@ -83,5 +83,7 @@ func SpendCall(ctx context.Context, p ProviderID) error {
 	return nil
 }
 
-// MaxFetchesPerWalk is the most list calls one page of a connection makes.
-const MaxFetchesPerWalk = maxFetchesPerWalk
+// MaxFetchesPerWalk is the most list calls one page of a connection makes:
+// the walk's cap, plus the one first page it may be fetching ahead for the
+// next provider when the cap stops it.
+const MaxFetchesPerWalk = maxFetchesPerWalk + 1
