@@ -79,7 +79,9 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 		Cursors:   ds.CursorCodec{Key: []byte(key)},
 	}
 	b.Service = svc
-	hc := &http.Client{Timeout: 30 * time.Second}
+	// One tuned transport for every provider: pooled keep-alive connections
+	// instead of Go's default 2 idle per host.
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: NewTransport()}
 	for _, p := range ds.AllProviders {
 		node, ok := cfg.Providers[p.Key()]
 		if !ok {
