@@ -144,6 +144,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		BaseURL:      u,
 		HTTP:         hc,
 		ErrorMessage: errorMessage,
+		Secrets:      rest.NewSecrets(cfg.AccessToken, cfg.ClientSecret),
 		Accept:       MediaType,
 		ContentType:  MediaType,
 	}}
@@ -163,7 +164,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		if cfg.Scope != "" {
 			cc.Scopes = []string{cfg.Scope}
 		}
-		c.tokens = &tokenSource{cfg: cc, hc: hc}
+		c.tokens = &tokenSource{cfg: cc, hc: hc, secrets: c.rc.Secrets}
 		c.rc.Reauthorize = c.tokens.drop
 		credential = tokenURL + "\x00" + cfg.ClientID + "\x00" + cfg.ClientSecret + "\x00" + cfg.Scope
 	}

@@ -103,6 +103,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 				return nil
 			},
 			ErrorMessage: errorMessage,
+			Secrets:      rest.NewSecrets(key),
 			Accept:       "application/json",
 			ContentType:  "application/json",
 		},
@@ -162,7 +163,8 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	}
 	// search and country: no native filter; nothing is sent (a superset).
 	var resp listResponse
-	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q}, &resp); err != nil {
+	// a startingAfter/endingBefore id came from the caller's cursor
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: req.Token != ""}, &resp); err != nil {
 		return page, err
 	}
 	if resp.HasMore == nil {

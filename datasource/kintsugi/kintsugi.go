@@ -122,6 +122,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 				return nil
 			},
 			ErrorMessage: ErrorMessage,
+			Secrets:      rest.NewSecrets(key),
 			Accept:       "application/json",
 			ContentType:  "application/json",
 		},

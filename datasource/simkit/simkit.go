@@ -24,6 +24,24 @@ type Fault struct {
 	Delay time.Duration
 	// Path restricts the fault to requests whose path has this prefix ("" = any).
 	Path string
+	// EchoCredentials appends the request's credential headers to Message,
+	// as some vendors do ("bad key <key>"): the client must scrub them.
+	EchoCredentials bool
+}
+
+// credentialHeaders are the headers the vendors take credentials in.
+var credentialHeaders = []string{"Authorization", "X-Api-Key"}
+
+// credential is what the request carried in its credential headers, the
+// bearer scheme stripped ("" when none).
+func credential(r *http.Request) string {
+	var parts []string
+	for _, h := range credentialHeaders {
+		if v := r.Header.Get(h); v != "" {
+			parts = append(parts, strings.TrimPrefix(v, "Bearer "))
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // Call is one request the simulator received.
@@ -31,6 +49,9 @@ type Call struct {
 	Method string
 	Path   string
 	Query  string
+	// Credential is what the request carried in its credential headers
+	// (bearer scheme stripped), so tests can check it never leaks.
+	Credential string
 }
 
 // Kit wraps a simulator's handler.
@@ -50,7 +71,7 @@ func New(we ErrorWriter) *Kit { return &Kit{writeError: we} }
 func (k *Kit) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k.mu.Lock()
-		k.calls = append(k.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery})
+		k.calls = append(k.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Credential: credential(r)})
 		var f *Fault
 		for i := range k.faults {
 			if strings.HasPrefix(r.URL.Path, k.faults[i].Path) {
@@ -76,7 +97,11 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 			for h, vs := range f.Header {
 				w.Header()[h] = vs
 			}
-			k.writeError(w, f.Status, f.Message)
+			msg := f.Message
+			if f.EchoCredentials {
+				msg += " " + credential(r)
+			}
+			k.writeError(w, f.Status, msg)
 			return
 		}
 		h.ServeHTTP(w, r)
