@@ -119,6 +119,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Keys:    keys,
 		Log:     m.Log,
 		Ready:   m.Cache.Ready, // config is loaded; the Postgres level, when configured, answers
+		Health:  built.Health,
 	})
 
 	addr := m.Listen

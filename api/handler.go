@@ -28,6 +28,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
 	"github.com/federated-customers/gateway/graph"
 	"github.com/federated-customers/gateway/resolvers"
 )
@@ -57,6 +58,8 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Registry receives the gateway's metrics; nil makes a new one.
 	Registry *prometheus.Registry
+	// Health is each provider's circuit breaker state (ProviderStatus.health).
+	Health func(ds.ProviderID) (rest.Health, bool)
 }
 
 // New returns the gateway's HTTP handler.
@@ -83,8 +86,15 @@ func New(o Options) http.Handler {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	m := newMetrics(reg)
+	for _, c := range rest.Collectors() { // per-provider upstream metrics
+		if err := reg.Register(c); err != nil {
+			if _, dup := err.(prometheus.AlreadyRegisteredError); !dup {
+				panic(err)
+			}
+		}
+	}
 
-	gql := newGraphQLServer(l, o.Log)
+	gql := newGraphQLServer(l, o.Log, o.Health)
 	services := map[[32]byte]*ds.Service{}
 	for _, k := range o.Keys {
 		services[sha256.Sum256([]byte(k.Key))] = o.Service.Restrict(k.Providers)
@@ -114,8 +124,8 @@ func New(o Options) http.Handler {
 	return mux
 }
 
-func newGraphQLServer(l Limits, log *slog.Logger) *handler.Server {
-	cfg := graph.Config{Resolvers: &resolvers.Resolver{}}
+func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (rest.Health, bool)) *handler.Server {
+	cfg := graph.Config{Resolvers: &resolvers.Resolver{Health: health}}
 	setComplexity(&cfg)
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})

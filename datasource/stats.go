@@ -22,6 +22,9 @@ type Report struct {
 	mu        sync.Mutex
 	providers map[ProviderID]*ProviderStats
 	warnings  []Warning
+	// firstCall is when the request first called each provider: the start of
+	// that provider's per-request budget.
+	firstCall map[ProviderID]time.Time
 }
 
 // ProviderStats is one provider's line in extensions.providers.
@@ -124,6 +127,27 @@ func Warn(ctx context.Context, w Warning) {
 		}
 	}
 	r.warnings = append(r.warnings, w)
+}
+
+// BudgetDeadline is when provider p's per-request budget of the request in
+// ctx runs out: budget after the request's first call to p. ok is false when
+// ctx carries no request (a background sync), which has no such budget.
+func BudgetDeadline(ctx context.Context, p ProviderID, budget time.Duration) (deadline time.Time, ok bool) {
+	r := ReportFrom(ctx)
+	if r == nil || budget <= 0 {
+		return time.Time{}, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.firstCall == nil {
+		r.firstCall = map[ProviderID]time.Time{}
+	}
+	t, seen := r.firstCall[p]
+	if !seen {
+		t = time.Now()
+		r.firstCall[p] = t
+	}
+	return t.Add(budget), true
 }
 
 // Snapshot returns copies of the per-provider stats and the warnings.

@@ -64,6 +64,11 @@ type Config struct {
 	Simulate bool   `yaml:"simulate"`
 }
 
+// Quota is Commerce Layer's documented limit for uncacheable reads (live):
+// 50 per 10 s burst and 200 per minute. A bucket of 3/s with bursts of 20
+// stays within both (20+3·10 = 50 per 10 s, 20+3·60 = 200 per minute).
+func (c Config) Quota() rest.Quota { return rest.Quota{Rate: 3, Burst: 20} }
+
 // Validate checks the configuration, naming the offending key.
 func (c Config) Validate() error {
 	if strings.TrimSpace(c.BaseURL) == "" {

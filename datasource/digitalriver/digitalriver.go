@@ -45,6 +45,16 @@ type Config struct {
 	Simulate bool   `yaml:"simulate"`
 }
 
+// Quota is Digital River's documented limit, 250 requests per second live
+// and 25 with a test key (sk_test_…), as a bucket that never exceeds it in
+// any second: 225/s with bursts of 25 live, 20/s with bursts of 5 in test.
+func (c Config) Quota() rest.Quota {
+	if strings.HasPrefix(c.APIKey, "sk_test_") {
+		return rest.Quota{Rate: 20, Burst: 5}
+	}
+	return rest.Quota{Rate: 225, Burst: 25}
+}
+
 // Validate checks the configuration, naming the offending key.
 func (c Config) Validate() error {
 	if strings.TrimSpace(c.APIKey) == "" {

@@ -234,7 +234,7 @@ func run(t *testing.T, h Harness) {
 			sticky bool
 		}{
 			{"bad request", h.ValidationStatus, false},
-			{"server error", http.StatusInternalServerError, false},
+			{"server error", http.StatusInternalServerError, true}, // retried: it must stay down
 			{"rejected credential", http.StatusUnauthorized, true},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -90,6 +90,9 @@ func (c *Client) Do(ctx context.Context, req Request, out any) (*Response, error
 	resp, err := c.do(ctx, req, out)
 	if err != nil {
 		c.noteFailure(req, err)
+		if g := c.guard(); g != nil {
+			g.noteError(ds.ErrorCode(err))
+		}
 		return nil, c.Secrets.ScrubError(err)
 	}
 	c.noteSuccess()
@@ -111,6 +114,10 @@ func (c *Client) do(ctx context.Context, req Request, out any) (*Response, error
 	}
 	retryable := req.Method == http.MethodGet || req.Method == http.MethodHead || req.Idempotent
 	reauthed := false
+	g := c.guard()
+	if g != nil {
+		g.noteCall()
+	}
 	for attempt := 0; ; attempt++ {
 		resp, err := c.once(ctx, req, body)
 		if err == nil {
@@ -140,6 +147,9 @@ func (c *Client) do(ctx context.Context, req Request, out any) (*Response, error
 			}
 			wait = e.RetryAfter
 		}
+		if g != nil && !g.AllowRetry(ctx, wait) {
+			return nil, err // the retry budget or the provider's time budget is spent
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -150,14 +160,29 @@ func (c *Client) do(ctx context.Context, req Request, out any) (*Response, error
 	}
 }
 
+// isRetryable: 429, 5xx, timeouts and connection errors; never an open
+// circuit, the gateway's own quota (which already waited what it could) or
+// the gateway's rejected credentials.
 func isRetryable(e *ds.Error) bool {
+	if e.Reason != "" {
+		return false
+	}
 	switch e.Code {
 	case ds.CodeProviderRateLimited:
-		return true
+		return e.Status == http.StatusTooManyRequests
 	case ds.CodeProviderUnavailable:
-		return e.Status == 0 || e.Status == 502 || e.Status == 503 || e.Status == 504
+		return e.Status == 0 || e.Status >= 500
 	}
 	return false
+}
+
+// guard is the Guard in front of this client's calls, when there is one.
+func (c *Client) guard() *Guard {
+	if c.HTTP == nil {
+		return nil
+	}
+	g, _ := c.HTTP.Transport.(*Guard)
+	return g
 }
 
 // backoff is exponential with full jitter.
@@ -227,6 +252,10 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 		if ctx.Err() != nil {
 			return nil, ctxError(c.Provider, ctx.Err())
 		}
+		var ge *ds.Error
+		if errors.As(err, &ge) {
+			return nil, ge // the guard's answer: open circuit, quota, timeout, budget
+		}
 		return nil, c.fail(ds.CodeProviderUnavailable, 0, "the provider could not be reached", err)
 	}
 	defer resp.Body.Close()
@@ -235,6 +264,10 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctxError(c.Provider, ctx.Err())
+			}
+			var ge *ds.Error
+			if errors.As(err, &ge) {
+				return nil, ge // the guard's deadline cut the body off
 			}
 			return nil, c.fail(ds.CodeProviderUnavailable, resp.StatusCode, "the provider's response was cut off", err)
 		}
@@ -250,6 +283,9 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 	}
 	e := c.statusError(req.Method != http.MethodGet && req.Method != http.MethodHead || req.CallerInput, resp.StatusCode, msg)
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
+	if e.RetryAfter == 0 && resp.StatusCode == http.StatusTooManyRequests {
+		e.RetryAfter = rateHintWait(resp.Header) // Commerce Layer: X-Ratelimit-*, no Retry-After
+	}
 	c.logger().Debug("provider error", "provider", c.Provider.String(), "status", resp.StatusCode, "method", req.Method, "path", req.Path, "message", c.Secrets.Scrub(msg))
 	return nil, e
 }
@@ -295,6 +331,9 @@ func (c *Client) statusError(callerInput bool, status int, msg string) *ds.Error
 func (c *Client) logger() *slog.Logger {
 	if c.Log != nil {
 		return c.Log
+	}
+	if g := c.guard(); g != nil {
+		return g.Logger()
 	}
 	return slog.Default()
 }

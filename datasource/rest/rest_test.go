@@ -47,7 +47,7 @@ func TestStatusesMapToCodesNamingTheProvider(t *testing.T) {
 		{409, ds.CodeInternal, 1},
 		{422, ds.CodeInternal, 1},
 		{429, ds.CodeProviderRateLimited, 3},
-		{500, ds.CodeProviderUnavailable, 1},
+		{500, ds.CodeProviderUnavailable, 3},
 		{503, ds.CodeProviderUnavailable, 3},
 		{406, ds.CodeInternal, 1},
 	} {

@@ -62,6 +62,11 @@ type Kit struct {
 	latency    time.Duration
 	sticky     *Fault
 	writeError ErrorWriter
+	// rate limit: at most limitN requests in any window of limitPer
+	limitN    int
+	limitPer  time.Duration
+	recent    []time.Time
+	throttled int
 }
 
 // New returns a Kit whose injected faults are written by we.
@@ -86,7 +91,13 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 			f = &ff
 		}
 		lat := k.latency
+		limited := f == nil && k.overLimit(time.Now())
 		k.mu.Unlock()
+		if limited {
+			w.Header().Set("Retry-After", "1")
+			k.writeError(w, http.StatusTooManyRequests, "rate limit exceeded")
+			return
+		}
 		if f != nil && f.Delay > lat {
 			lat = f.Delay
 		}
@@ -117,6 +128,41 @@ func wait(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// overLimit records a request at now and says whether it exceeds the rate
+// limit (a sliding window); k.mu is held.
+func (k *Kit) overLimit(now time.Time) bool {
+	if k.limitN <= 0 {
+		return false
+	}
+	cut := 0
+	for cut < len(k.recent) && now.Sub(k.recent[cut]) >= k.limitPer {
+		cut++
+	}
+	k.recent = k.recent[cut:]
+	if len(k.recent) >= k.limitN {
+		k.throttled++
+		return true
+	}
+	k.recent = append(k.recent, now)
+	return false
+}
+
+// SetRateLimit makes the simulator answer 429 (with Retry-After: 1) to any
+// request beyond n in a sliding window of per, as a vendor enforcing its
+// documented limit does; n <= 0 turns it off.
+func (k *Kit) SetRateLimit(n int, per time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.limitN, k.limitPer, k.recent, k.throttled = n, per, nil, 0
+}
+
+// Throttled is how many requests the rate limit has answered with 429.
+func (k *Kit) Throttled() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.throttled
 }
 
 // SetLatency adds d to every later request (it honours the client going away).
