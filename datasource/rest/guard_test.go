@@ -112,3 +112,68 @@ func calls(ctx context.Context, c *kintsugi.Client, n int) []error {
 	wg.Wait()
 	return errs
 }
+
+func TestTheBreakerOpensAnswersAtOnceAndProbes(t *testing.T) {
+	c, kit, g := guarded(t, rest.Policy{BreakerFailures: 3, BreakerOpen: rest.Duration(300 * time.Millisecond)}, rest.Quota{})
+	if h := g.Health(); h.State != "CLOSED" || h.LastError != "" {
+		t.Fatalf("health at start %+v", h)
+	}
+	kit.SetDown(&simkit.Fault{Status: 503, Message: "maintenance"})
+	// one call with its retries makes three failed attempts: the circuit opens
+	if err := list(context.Background(), c); ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+		t.Fatalf("err %v", err)
+	}
+	h := g.Health()
+	if h.State != "OPEN" || !strings.Contains(h.LastError, "503") || time.Since(h.Since) > time.Second {
+		t.Fatalf("health after 3 failures %+v", h)
+	}
+	kit.Reset()
+	start := time.Now()
+	for _, err := range calls(context.Background(), c, 50) {
+		if ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonCircuitOpen {
+			t.Fatalf("while open: %v", err)
+		}
+	}
+	if took, n := time.Since(start), kit.Count(); took > 100*time.Millisecond || n != 0 {
+		t.Fatalf("50 calls while open took %v and reached the provider %d times", took, n)
+	}
+	// after the open period one probe goes; it fails: open again
+	time.Sleep(350 * time.Millisecond)
+	if h := g.Health(); h.State != "HALF_OPEN" {
+		t.Fatalf("after the open period: %+v", h)
+	}
+	_ = list(context.Background(), c)
+	if n := kit.Count(); n != 1 {
+		t.Fatalf("half-open let %d calls through, want 1 probe", n)
+	}
+	if h := g.Health(); h.State != "OPEN" {
+		t.Fatalf("after a failed probe: %+v", h)
+	}
+	// the provider comes back: the next probe closes the circuit
+	kit.SetDown(nil)
+	time.Sleep(350 * time.Millisecond)
+	if err := list(context.Background(), c); err != nil {
+		t.Fatalf("probe after recovery: %v", err)
+	}
+	if h := g.Health(); h.State != "CLOSED" {
+		t.Fatalf("after a good probe: %+v", h)
+	}
+}
+
+func TestWhatIsNotTheProvidersFaultDoesNotOpenTheBreaker(t *testing.T) {
+	c, kit, g := guarded(t, rest.Policy{BreakerFailures: 2}, rest.Quota{})
+	for _, f := range []simkit.Fault{{Status: 404}, {Status: 422}, {Status: 401}, {Status: 404}} {
+		kit.Inject(f)
+		_ = list(context.Background(), c)
+	}
+	// callers giving up while the provider is slow
+	kit.SetLatency(time.Second)
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		_ = list(ctx, c)
+		cancel()
+	}
+	if h := g.Health(); h.State != "CLOSED" {
+		t.Fatalf("health %+v", h)
+	}
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
+	"github.com/federated-customers/gateway/datasource/simkit"
+)
+
+// lockedLog is a log the gateway writes to and a test reads.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// gatewayWith starts the gateway with every provider simulated and the
+// given extra YAML per provider key (e.g. its upstream: block).
+func gatewayWith(t *testing.T, blocks map[string]string, log io.Writer) *Main {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("providers:\n")
+	for _, p := range ds.AllProviders {
+		b.WriteString("  " + p.Key() + ":\n    simulate: true\n")
+		if extra, ok := blocks[p.Key()]; ok {
+			b.WriteString("    " + strings.ReplaceAll(strings.TrimSpace(extra), "\n", "\n    ") + "\n")
+		}
+	}
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if log == nil {
+		log = io.Discard
+	}
+	m := &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(log, nil))}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := m.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return m
+}
+
+const healthQuery = `{ providers { provider health { state lastError since } } }`
+
+type healthData struct {
+	Providers []struct {
+		Provider string `json:"provider"`
+		Health   *struct {
+			State     string  `json:"state"`
+			LastError *string `json:"lastError"`
+			Since     string  `json:"since"`
+		} `json:"health"`
+	} `json:"providers"`
+}
+
+func (m *Main) health(t *testing.T, p ds.ProviderID) string {
+	t.Helper()
+	for _, s := range mustData[healthData](t, m.query(t, healthQuery, nil)).Providers {
+		if s.Provider == p.String() && s.Health != nil {
+			return s.Health.State
+		}
+	}
+	t.Fatalf("no health for %s", p)
+	return ""
+}
+
+func (m *Main) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get("http://" + m.Addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// providerErrors are the errors of r that name provider p.
+func providerErrors(r gqlResponse, p ds.ProviderID) []gqlError {
+	var out []gqlError
+	for _, e := range r.Errors {
+		if e.Extensions["provider"] == p.String() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestAHungProviderLeavesTheOthersAnsweringAndOpensItsCircuit(t *testing.T) {
+	const budget = 600 * time.Millisecond
+	m := gatewayWith(t, map[string]string{
+		"kintsugi": "upstream: {timeout: 300ms, budget: 600ms, breaker_failures: 3, breaker_open: 1m}",
+	}, nil)
+	m.kit(t, ds.Kintsugi).SetLatency(time.Minute)
+	filter := map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}
+	goroutines := runtime.NumGoroutine()
+
+	const n = 200
+	type result struct {
+		r    gqlResponse
+		took time.Duration
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			start := time.Now()
+			r := m.query(t, pageQuery, map[string]any{"first": 20, "filter": filter})
+			results[i] = result{r, time.Since(start)}
+		})
+	}
+	wg.Wait()
+	var slowest time.Duration
+	for i, res := range results {
+		slowest = max(slowest, res.took)
+		var page customersPage
+		if err := json.Unmarshal(res.r.Data, &page); err != nil || len(page.Customers.Edges) == 0 {
+			t.Fatalf("request %d: no Telness edges (data %s, errors %+v)", i, res.r.Data, res.r.Errors)
+		}
+		if errs := providerErrors(res.r, ds.Kintsugi); len(errs) != 1 || errs[0].Extensions["code"] != "PROVIDER_UNAVAILABLE" {
+			t.Fatalf("request %d: Kintsugi errors %+v, want one PROVIDER_UNAVAILABLE", i, errs)
+		}
+	}
+	// the bound: the provider's budget plus a margin for 200 requests on a shared 2-core machine
+	if bound := budget + 2*time.Second; slowest > bound {
+		t.Fatalf("slowest of %d requests during the hang took %v, want under %v", n, slowest, bound)
+	}
+	t.Logf("%d concurrent requests during a hang: slowest %v; goroutines %d before, %d after", n, slowest.Round(time.Millisecond), goroutines, runtime.NumGoroutine())
+
+	// the failures open Kintsugi's circuit; requests are then answered at once
+	for i := 0; i < 10 && m.health(t, ds.Kintsugi) != "OPEN"; i++ {
+		m.query(t, pageQuery, map[string]any{"first": 20, "filter": filter})
+	}
+	if st := m.health(t, ds.Kintsugi); st != "OPEN" {
+		t.Fatalf("Kintsugi's circuit is %s after the hang", st)
+	}
+	if st := m.health(t, ds.Telness); st != "CLOSED" {
+		t.Fatalf("Telness's circuit is %s", st)
+	}
+	before := m.kit(t, ds.Kintsugi).Count()
+	start := time.Now()
+	r := m.query(t, pageQuery, map[string]any{"first": 20, "filter": filter})
+	errs := providerErrors(r, ds.Kintsugi)
+	if len(errs) != 1 || errs[0].Extensions["reason"] != ds.ReasonCircuitOpen || time.Since(start) > 300*time.Millisecond {
+		t.Fatalf("with the circuit open: %+v after %v", errs, time.Since(start))
+	}
+	if m.kit(t, ds.Kintsugi).Count() != before {
+		t.Fatal("an open circuit still called the provider")
+	}
+	if met := m.metrics(t); !strings.Contains(met, `gateway_upstream_breaker_state{provider="KINTSUGI"} 2`) ||
+		!strings.Contains(met, `gateway_upstream_short_circuits_total{provider="KINTSUGI"}`) {
+		t.Fatal("/metrics does not show Kintsugi's open circuit")
+	}
+}
+
+func TestRejectedGatewayCredentialsAreTheProvidersProblemAndNeverShown(t *testing.T) {
+	logs := &lockedLog{}
+	m := gatewayWith(t, nil, logs)
+	// the vendor rejects the gateway's key and echoes it, as some do
+	m.kit(t, ds.Kintsugi).SetDown(&simkit.Fault{Status: 401, Message: "bad key", EchoCredentials: true})
+	filter := map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}
+	for range 3 {
+		r := m.query(t, pageQuery, map[string]any{"first": 20, "filter": filter})
+		errs := providerErrors(r, ds.Kintsugi)
+		if len(errs) == 0 || errs[0].Extensions["code"] != "PROVIDER_UNAVAILABLE" || errs[0].Extensions["reason"] != ds.ReasonProviderAuth {
+			t.Fatalf("errors %+v, want PROVIDER_UNAVAILABLE with reason PROVIDER_AUTH", r.Errors)
+		}
+		raw, _ := json.Marshal(r)
+		if strings.Contains(string(raw), kisim.APIKey) {
+			t.Fatal("the response shows the gateway's Kintsugi key")
+		}
+	}
+	out := logs.String()
+	if strings.Contains(out, kisim.APIKey) {
+		t.Fatal("the log shows the gateway's Kintsugi key")
+	}
+	if n := strings.Count(out, "rejects the gateway's credentials"); n != 1 {
+		t.Fatalf("%d ERROR lines for one state of rejection, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, "provider=KINTSUGI status=401") {
+		t.Fatalf("the ERROR line lacks provider and status:\n%s", out)
+	}
+	// the caller's own key stays the caller's problem: UNAUTHENTICATED (api tests cover it)
+}
