@@ -26,7 +26,12 @@ const testPeople = 300
 // gateway starts the demo gateway on a free port for one test.
 func gateway(t *testing.T) *Main {
 	t.Helper()
-	m := &Main{Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return startMain(t, &Main{Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+// startMain runs m for one test and closes it when the test ends.
+func startMain(t *testing.T, m *Main) *Main {
+	t.Helper()
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
