@@ -37,10 +37,12 @@ func (l *lockedLog) String() string {
 }
 
 // gatewayWith starts the gateway with every provider simulated and the
-// given extra YAML per provider key (e.g. its upstream: block).
+// given extra YAML per provider key (e.g. its upstream: block); key ""
+// holds top-level YAML.
 func gatewayWith(t *testing.T, blocks map[string]string, log io.Writer) *Main {
 	t.Helper()
 	var b strings.Builder
+	b.WriteString(blocks[""] + "\n")
 	b.WriteString("providers:\n")
 	for _, p := range ds.AllProviders {
 		b.WriteString("  " + p.Key() + ":\n    simulate: true\n")
@@ -199,4 +201,62 @@ func TestRejectedGatewayCredentialsAreTheProvidersProblemAndNeverShown(t *testin
 		t.Fatalf("the ERROR line lacks provider and status:\n%s", out)
 	}
 	// the caller's own key stays the caller's problem: UNAUTHENTICATED (api tests cover it)
+}
+
+func TestABurstOfRequestsStaysUnderTheVendorsRateLimit(t *testing.T) {
+	m := gatewayWith(t, map[string]string{
+		"":             "cache: {ttl: 1ns}", // every request goes upstream
+		"digitalriver": "upstream: {budget: 20s}",
+	}, nil)
+	// Digital River's customers, by node id
+	var ids []string
+	var after any
+	for {
+		page := mustData[customersPage](t, m.query(t, pageQuery, map[string]any{"first": 100, "after": after, "filter": map[string]any{"providers": []string{"DIGITAL_RIVER"}}}))
+		for _, e := range page.Customers.Edges {
+			ids = append(ids, e.Node.ID)
+		}
+		if !page.Customers.PageInfo.HasNextPage {
+			break
+		}
+		after = *page.Customers.PageInfo.EndCursor
+	}
+	kit := m.kit(t, ds.DigitalRiver)
+	kit.Reset()
+	kit.SetRateLimit(25, time.Second) // the test key's documented limit
+	const n = 200
+	results := make([]gqlResponse, n)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			results[i] = m.query(t, `query($id: ID!) { customer(id: $id) { id providerId } }`, map[string]any{"id": ids[i%len(ids)]})
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	failed := 0
+	for _, r := range results {
+		if len(r.Errors) > 0 {
+			failed++
+		}
+	}
+	t.Logf("%d concurrent customer(id) requests (%d distinct ids): %d Digital River calls, %d answered 429, %d requests with errors, %v",
+		n, len(ids), kit.Count(), kit.Throttled(), failed, took.Round(time.Millisecond))
+	if kit.Count() < n/2 {
+		t.Fatalf("only %d upstream calls: the burst did not reach the vendor", kit.Count())
+	}
+	if kit.Throttled() != 0 || failed != 0 {
+		t.Fatalf("%d 429s from the vendor and %d failed requests", kit.Throttled(), failed)
+	}
+	met := m.metrics(t)
+	for _, want := range []string{
+		`gateway_upstream_quota_wait_seconds_count{provider="DIGITAL_RIVER"}`,
+		`gateway_upstream_calls_total{outcome="2xx",provider="DIGITAL_RIVER"}`,
+		`gateway_upstream_call_duration_seconds_bucket{provider="DIGITAL_RIVER",le="0.005"}`,
+	} {
+		if !strings.Contains(met, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
