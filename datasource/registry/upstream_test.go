@@ -14,11 +14,11 @@ import (
 
 func TestUpstreamPoliciesAreReadPerProvider(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		yaml    string
-		err     string // "" = builds
-		check   ds.ProviderID
-		want    rest.Policy
+		name  string
+		yaml  string
+		err   string // "" = builds
+		check ds.ProviderID
+		want  rest.Policy
 	}{
 		{"defaults and the vendor's documented quota", `
 providers:
