@@ -260,3 +260,35 @@ func TestABurstOfRequestsStaysUnderTheVendorsRateLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestAnOpenCircuitIsAnsweredStaleFromTheCache(t *testing.T) {
+	clock := &testClock{}
+	m := gatewayFrom(t, `
+cache: {ttl: 60s, stale_if_error: 24h}
+providers:
+  kintsugi: {simulate: true, upstream: {breaker_failures: 1, breaker_open: 1m}}
+  telness: {simulate: true}
+`, clock.Now, false)
+	vars := map[string]any{"first": 30, "filter": map[string]any{"providers": []string{"KINTSUGI"}}}
+	want := m.query(t, pageQuery, vars)
+	clock.Advance(2 * time.Minute)
+	kit := m.kit(t, ds.Kintsugi)
+	kit.SetDown(&simkit.Fault{Status: http.StatusServiceUnavailable, Message: "maintenance"})
+	for i := range 2 {
+		kit.Reset()
+		got := m.query(t, pageQuery, vars)
+		if len(got.Errors) > 0 || string(got.Data) != string(want.Data) {
+			t.Fatalf("request %d: got %s %+v, want the last good page", i, got.Data, got.Errors)
+		}
+		if s := freshness(t, got)["KINTSUGI"]; s["freshness"] != "STALE" {
+			t.Fatalf("request %d: KINTSUGI %v, want STALE", i, s)
+		}
+		if st := m.health(t, ds.Kintsugi); st != "OPEN" {
+			t.Fatalf("request %d: circuit %s", i, st)
+		}
+		// the first request's failure opened the circuit; the second makes no call
+		if want := []int{1, 0}[i]; kit.Count() != want {
+			t.Fatalf("request %d: %d Kintsugi calls, want %d", i, kit.Count(), want)
+		}
+	}
+}
