@@ -65,9 +65,9 @@ type Config struct {
 }
 
 // Quota is Commerce Layer's documented limit for uncacheable reads (live):
-// 50 per 10 s burst and 200 per minute. A bucket of 3/s with bursts of 20
-// stays within both (20+3·10 = 50 per 10 s, 20+3·60 = 200 per minute).
-func (c Config) Quota() rest.Quota { return rest.Quota{Rate: 3, Burst: 20} }
+// 50 per 10 s burst and 200 per minute. A bucket of 2.5/s with bursts of 15
+// stays under both with headroom (15+25 = 40 per 10 s, 15+150 = 165 per minute).
+func (c Config) Quota() rest.Quota { return rest.Quota{Rate: 2.5, Burst: 15} }
 
 // Validate checks the configuration, naming the offending key.
 func (c Config) Validate() error {

@@ -77,8 +77,9 @@ func (c Config) Validate() error {
 }
 
 // Quota is Kintsugi's documented limit, 10,000 requests per minute, as a
-// bucket that never exceeds it in any minute: 160/s with bursts of 400.
-func (c Config) Quota() rest.Quota { return rest.Quota{Rate: 160, Burst: 400} }
+// bucket that stays under it in any minute with headroom: 150/s with bursts
+// of 300 (<= 9,300 per minute).
+func (c Config) Quota() rest.Quota { return rest.Quota{Rate: 150, Burst: 300} }
 
 func headerSafe(s string) bool {
 	return !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })

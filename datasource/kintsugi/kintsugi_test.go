@@ -707,9 +707,14 @@ func TestErrorsAreTyped(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.fault != nil {
-				f.sim.Kit().Inject(*tc.fault)
+				// a 5xx is retried twice: it must fail all three attempts
+				f.sim.Kit().Inject(*tc.fault, *tc.fault, *tc.fault)
+				t.Cleanup(f.sim.Kit().Reset)
 			}
 			_, err = c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
+			if err == nil {
+				t.Fatalf("no error, want %s", tc.wantCode)
+			}
 			if ds.ErrorCode(err) != tc.wantCode || !strings.Contains(err.Error(), tc.wantMsg) {
 				t.Errorf("err = %v, want %s with %q", err, tc.wantCode, tc.wantMsg)
 			}

@@ -12,8 +12,8 @@ type Policy struct {
 	// Timeout bounds one HTTP attempt, headers and body (default 3s).
 	Timeout Duration `yaml:"timeout"`
 	// Budget bounds all calls to the provider within one GraphQL request,
-	// retries and quota waits included, counted from the first (default 6s:
-	// well inside the 30 s request deadline).
+	// retries and quota waits included, counted from the request's start
+	// (default 6s: well inside the 30 s request deadline).
 	Budget Duration `yaml:"budget"`
 	// Rate is the outbound quota in requests per second (0: the vendor's
 	// documented default, or none); Burst its bucket size (default: Rate/10, at least 1).

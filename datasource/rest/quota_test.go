@@ -18,8 +18,8 @@ func TestTheQuotaGovernorKeepsABurstUnderTheVendorsLimit(t *testing.T) {
 		quota    rest.Quota
 		want429s bool
 	}{
-		// Digital River's test-key quota: 20/s, bursts of 5 (≤ 25 in any second)
-		{"governed", rest.Quota{Rate: 20, Burst: 5}, false},
+		// Digital River's test-key quota: 20/s, bursts of 1 (≤ 21 in any second)
+		{"governed", rest.Quota{Rate: 20, Burst: 1}, false},
 		// the same burst with no governor: the vendor throttles
 		{"ungoverned", rest.Quota{}, true},
 	} {
