@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +15,11 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
+	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
 	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/datasource/simkit"
+	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
 // lockedLog is a log the gateway writes to and a test reads.
@@ -296,5 +301,72 @@ providers:
 		if want := []int{1, 0}[i]; kit.Count() != want {
 			t.Fatalf("request %d: %d Kintsugi calls, want %d", i, kit.Count(), want)
 		}
+	}
+}
+
+func TestTwoReplicasOnOneDatabaseShareTheVendorsRateLimit(t *testing.T) {
+	schema := pgtest.Schema(t)
+	// one Digital River (test key: 25 req/s) that both replicas call
+	sim := drsim.New(demo.People(testPeople))
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	yaml := fmt.Sprintf(`
+database_url: %q
+cache: {ttl: 1ns}
+providers:
+  digitalriver: {base_url: %q, api_key: %q, upstream: {budget: 25s}}
+`, schema, srv.URL, drsim.APIKey)
+	a := gatewayFrom(t, yaml, nil, false)
+	b := gatewayFrom(t, yaml, nil, false)
+	share := func(m *Main) int { return m.built.Guards[ds.DigitalRiver].Share() }
+	// both take half the quota once each has seen the other's heartbeat
+	waitFor(t, 10*time.Second, func() bool { return share(a) == 2 && share(b) == 2 }, "both replicas to take half the quota")
+	var ids []string
+	page := mustData[customersPage](t, a.query(t, pageQuery, map[string]any{"first": 100}))
+	for _, e := range page.Customers.Edges {
+		ids = append(ids, e.Node.ID)
+	}
+	kit := sim.Kit()
+	kit.Reset()
+	kit.SetRateLimit(25, time.Second)
+	const n = 200
+	results := make([]gqlResponse, n)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range n {
+		m := []*Main{a, b}[i%2]
+		wg.Go(func() {
+			results[i] = m.query(t, `query($id: ID!) { customer(id: $id) { id } }`, map[string]any{"id": ids[i%len(ids)]})
+		})
+	}
+	wg.Wait()
+	failed := 0
+	for _, r := range results {
+		if len(r.Errors) > 0 {
+			failed++
+		}
+	}
+	t.Logf("two replicas, %d concurrent requests: %d Digital River calls, %d answered 429, %d requests with errors, %v",
+		n, kit.Count(), kit.Throttled(), failed, time.Since(start).Round(time.Millisecond))
+	if kit.Count() < n/2 {
+		t.Fatalf("only %d upstream calls: the burst did not reach the vendor", kit.Count())
+	}
+	if kit.Throttled() != 0 || failed != 0 {
+		t.Fatalf("%d 429s from the vendor and %d failed requests", kit.Throttled(), failed)
+	}
+	// one replica leaves: the other takes the whole quota back
+	b.stop(t)
+	waitFor(t, quotaReplicaTTL+5*time.Second, func() bool { return share(a) == 1 }, "the remaining replica to take the whole quota back")
+}
+
+// waitFor polls cond until it holds or d has passed.
+func waitFor(t *testing.T, d time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

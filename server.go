@@ -51,6 +51,7 @@ type Main struct {
 	built    *registry.Built
 	db       *postgres.DB
 	stopSync context.CancelFunc
+	quota    *quotaShare
 	srv      *http.Server
 	done     chan error
 
@@ -104,6 +105,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.built, m.Service, m.Sims = built, built.Service, built.Sims
 	m.startSync(cfg)
+	m.startQuotaShare()
 
 	var keys []api.APIKey
 	for _, k := range cfg.Auth.APIKeys {
@@ -207,6 +209,9 @@ func (m *Main) close(ctx context.Context) error {
 	if m.stopSync != nil {
 		m.stopSync()
 		m.Syncer.Wait()
+	}
+	if m.quota != nil {
+		m.quota.stop()
 	}
 	m.closeCache()
 	if m.built != nil {

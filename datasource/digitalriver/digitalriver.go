@@ -49,10 +49,10 @@ type Config struct {
 // and 25 with a test key (sk_test_…), as a bucket that stays under it in
 // any second with headroom for requests that arrive bunched (a token taken
 // now may be sent a little later than the next one): 200/s with bursts of
-// 25 live (<= 225 in any second), 20/s with bursts of 1 in test (<= 21).
+// 25 live (<= 225 in any second), 18/s with bursts of 1 in test (<= 19).
 func (c Config) Quota() rest.Quota {
 	if strings.HasPrefix(c.APIKey, "sk_test_") {
-		return rest.Quota{Rate: 20, Burst: 1}
+		return rest.Quota{Rate: 18, Burst: 1}
 	}
 	return rest.Quota{Rate: 200, Burst: 25}
 }

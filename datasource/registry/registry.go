@@ -43,8 +43,11 @@ type Built struct {
 	// Sources is the cached customer-source provider, when one is configured.
 	Sources *cache.Sources
 	// Guards are the upstream policies in front of each provider's calls.
-	Guards  map[ds.ProviderID]*rest.Guard
-	closers []func(context.Context) error
+	Guards map[ds.ProviderID]*rest.Guard
+	// Credentials are each provider's credential identity (a hash), which
+	// replicas sharing a quota are grouped by.
+	Credentials map[ds.ProviderID]string
+	closers     []func(context.Context) error
 }
 
 // Health is provider p's circuit breaker state; ok is false when p is not configured.
@@ -80,7 +83,7 @@ func DemoProviders() map[string]yaml.Node {
 // Build starts simulators where asked and builds a client per configured
 // provider, each behind the cache layer when one is given.
 func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *slog.Logger) (*Built, error) {
-	b := &Built{Sims: map[ds.ProviderID]http.Handler{}, Guards: map[ds.ProviderID]*rest.Guard{}}
+	b := &Built{Sims: map[ds.ProviderID]http.Handler{}, Guards: map[ds.ProviderID]*rest.Guard{}, Credentials: map[ds.ProviderID]string{}}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -189,7 +192,14 @@ func build[C validator, P any](b *Built, p ds.ProviderID, node yaml.Node, simula
 	g := rest.NewGuard(p, tr, policy, quota, log)
 	b.Guards[p] = g
 	// The guard bounds every attempt; the client timeout is only a backstop.
-	return newClient(cfg, &http.Client{Timeout: 30 * time.Second, Transport: g})
+	client, err := newClient(cfg, &http.Client{Timeout: 30 * time.Second, Transport: g})
+	if err != nil {
+		return zero, err
+	}
+	if c, ok := any(client).(ds.Credentialed); ok {
+		b.Credentials[p] = c.CredentialID()
+	}
+	return client, nil
 }
 
 // serve starts a simulator on a loopback port.

@@ -24,7 +24,7 @@ func TestUpstreamPoliciesAreReadPerProvider(t *testing.T) {
 providers:
   digitalriver: {simulate: true}
 `, "", ds.DigitalRiver, rest.Policy{Timeout: rest.Duration(rest.DefaultTimeout), Budget: rest.Duration(rest.DefaultBudget),
-			Rate: 20, Burst: 1, BreakerFailures: rest.DefaultBreakerFailures, BreakerOpen: rest.Duration(rest.DefaultBreakerOpen), RetryRatio: rest.DefaultRetryRatio}},
+			Rate: 18, Burst: 1, BreakerFailures: rest.DefaultBreakerFailures, BreakerOpen: rest.Duration(rest.DefaultBreakerOpen), RetryRatio: rest.DefaultRetryRatio}},
 		{"configured, for a provider with no documented quota", `
 providers:
   telness:

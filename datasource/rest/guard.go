@@ -43,6 +43,7 @@ type Guard struct {
 	mu        sync.Mutex
 	since     time.Time
 	lastError string
+	share     int // replicas sharing the quota (SetShare); 0 = alone
 }
 
 // NewGuard wraps base (nil: http.DefaultTransport) with policy for provider p.

@@ -41,6 +41,9 @@ var (
 		Name: "gateway_upstream_quota_wait_seconds", Help: "Time calls waited for an outbound quota token, by provider.",
 		Buckets: []float64{0, .001, .01, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"provider"})
+	quotaShare = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gateway_upstream_quota_share", Help: "Replicas the provider credential's outbound quota is divided among.",
+	}, []string{"provider"})
 	quotaRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gateway_upstream_quota_rejected_total", Help: "Calls not sent because no quota token would come within the request's deadline.",
 	}, []string{"provider"})
@@ -49,7 +52,7 @@ var (
 // Collectors are the upstream metrics, for the /metrics registry.
 func Collectors() []prometheus.Collector {
 	return []prometheus.Collector{upstreamCalls, upstreamDuration, upstreamErrors, upstreamRetries, upstreamRetriesDenied,
-		breakerStateGauge, breakerTransitions, shortCircuits, quotaWait, quotaRejected}
+		breakerStateGauge, breakerTransitions, shortCircuits, quotaWait, quotaRejected, quotaShare}
 }
 
 // providerMetrics are one provider's handles.

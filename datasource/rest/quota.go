@@ -98,3 +98,31 @@ func rateHintWait(h http.Header) time.Duration {
 	}
 	return time.Duration(float64(interval) / limit)
 }
+
+// SetShare divides the quota among n replicas calling with the same
+// credential (n < 1 counts as 1): each takes rate/n with bursts of burst/n
+// (at least 1).
+func (g *Guard) SetShare(n int) {
+	if g.limiter == nil {
+		return
+	}
+	n = max(1, n)
+	g.mu.Lock()
+	changed := g.share != n
+	g.share = n
+	g.mu.Unlock()
+	if !changed {
+		return
+	}
+	now := time.Now()
+	g.limiter.SetLimitAt(now, rate.Limit(g.policy.Rate/float64(n)))
+	g.limiter.SetBurstAt(now, max(1, g.policy.Burst/n))
+	quotaShare.WithLabelValues(g.provider.String()).Set(float64(n))
+}
+
+// Share is how many replicas the quota is divided among.
+func (g *Guard) Share() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return max(1, g.share)
+}
