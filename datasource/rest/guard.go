@@ -25,7 +25,8 @@ import (
 //     deadline and the provider's budget allow (else PROVIDER_RATE_LIMITED);
 //  3. the attempt runs under min(call timeout, the provider's remaining
 //     per-request budget);
-//  4. its outcome feeds the breaker, the live rate hints and the metrics.
+//  4. its outcome feeds the breaker (a call's first attempt; retries are
+//     not counted again), the live rate hints and the metrics.
 //
 // The registry builds one Guard per configured provider, so the breaker and
 // the quota are per provider and credential.
@@ -141,24 +142,49 @@ func (g *Guard) RoundTrip(req *http.Request) (*http.Response, error) {
 		case errors.Is(actx.Err(), context.DeadlineExceeded):
 			e := g.timeoutError(bctx)
 			g.record(e.Message)
-			done(errFailed)
+			done(g.failure(ctx))
 			return nil, e
 		}
 		g.record("the provider could not be reached: " + err.Error())
-		done(errFailed)
+		done(g.failure(ctx))
 		return nil, err
 	}
 	g.metrics.observe(start, strconv.Itoa(resp.StatusCode/100)+"xx")
 	g.hint(resp.Header)
 	if resp.StatusCode >= 500 {
 		g.record(fmt.Sprintf("HTTP %d", resp.StatusCode))
-		done(errFailed)
+		done(g.failure(ctx))
 	} else {
 		done(nil) // 2xx-4xx: the provider answered; 429 is the quota's business
 	}
 	// The body is read under the attempt's deadline; closing it ends it.
 	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel, timedOut: func() bool { return errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil }, g: g, bctx: bctx}
 	return resp, nil
+}
+
+// failure is how a failed attempt counts for the breaker: a call's first
+// attempt counts; its retries do not, so one call and its retries are one
+// failure, and "repeated failures" means several calls failing.
+func (g *Guard) failure(ctx context.Context) error {
+	if attemptOf(ctx) > 0 {
+		return errNotCounted
+	}
+	return errFailed
+}
+
+type attemptKey struct{}
+
+// withAttempt marks ctx with the attempt number of a call (0 = first).
+func withAttempt(ctx context.Context, n int) context.Context {
+	if n == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, attemptKey{}, n)
+}
+
+func attemptOf(ctx context.Context) int {
+	n, _ := ctx.Value(attemptKey{}).(int)
+	return n
 }
 
 func (g *Guard) timeoutError(bctx context.Context) *ds.Error {

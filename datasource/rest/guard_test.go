@@ -119,9 +119,18 @@ func TestTheBreakerOpensAnswersAtOnceAndProbes(t *testing.T) {
 		t.Fatalf("health at start %+v", h)
 	}
 	kit.SetDown(&simkit.Fault{Status: 503, Message: "maintenance"})
-	// one call with its retries makes three failed attempts: the circuit opens
-	if err := list(context.Background(), c); ds.ErrorCode(err) != ds.CodeProviderUnavailable {
-		t.Fatalf("err %v", err)
+	// one call and its retries are one failure: the circuit stays closed
+	if err := list(context.Background(), c); ds.ErrorCode(err) != ds.CodeProviderUnavailable || kit.Count() != 3 {
+		t.Fatalf("err %v after %d attempts", err, kit.Count())
+	}
+	if h := g.Health(); h.State != "CLOSED" {
+		t.Fatalf("one failed call (3 attempts) opened the circuit: %+v", h)
+	}
+	// three failed calls open it
+	for range 2 {
+		if err := list(context.Background(), c); ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+			t.Fatalf("err %v", err)
+		}
 	}
 	h := g.Health()
 	if h.State != "OPEN" || !strings.Contains(h.LastError, "503") || time.Since(h.Since) > time.Second {

@@ -119,7 +119,7 @@ func (c *Client) do(ctx context.Context, req Request, out any) (*Response, error
 		g.noteCall()
 	}
 	for attempt := 0; ; attempt++ {
-		resp, err := c.once(ctx, req, body)
+		resp, err := c.once(withAttempt(ctx, attempt), req, body)
 		if err == nil {
 			if out != nil && len(resp.Body) > 0 {
 				if err := json.Unmarshal(resp.Body, out); err != nil {
