@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -99,7 +102,7 @@ func TestTheCostEstimateIsNeverBelowTheCallsMade(t *testing.T) {
 		{"aliases", `{ a: customers(first: 5) { nodes { id } } b: customers(first: 5, filter: {email: "x@example.com"}) { nodes { id } } c: customer(id: "` + ids[0] + `") { id } }`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := gateway(t) // a cold cache: every read goes upstream
+			m := costGateway(t, api.Limits{}) // a cold cache: every read goes upstream
 			m.resetKits(t)
 			r := m.queryExt(t, tc.query, tc.vars, map[string]any{"cost": true})
 			if len(r.Errors) > 0 {
@@ -142,7 +145,7 @@ func amplification(searches, nodes int) string {
 }
 
 func TestTheAmplificationRequestIsRefusedBeforeAnyCall(t *testing.T) {
-	m := gateway(t)
+	m := costGateway(t, api.Limits{})
 	for _, tc := range []struct {
 		name, query, code, message string
 	}{
@@ -194,7 +197,7 @@ func TestARequestAtExactlyItsLimitRunsWithinItsEstimate(t *testing.T) {
 		{"one below", est - 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := gatewayWith(t, api.Limits{MaxCalls: tc.limit})
+			m := costGateway(t, api.Limits{MaxCalls: tc.limit})
 			m.resetKits(t)
 			r := m.query(t, q, nil)
 			sum := 0
@@ -236,7 +239,7 @@ func TestTheRunTimeBudgetStopsUpstreamCallsAndSaysSo(t *testing.T) {
 		{"a post-filter scan, budget 3", 3, `{ customers(first: 10, filter: {search: "zzzz-nobody"}) { nodes { id } } }`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := gatewayWith(t, api.Limits{CallBudget: tc.budget})
+			m := costGateway(t, api.Limits{CallBudget: tc.budget})
 			m.resetKits(t)
 			r := m.query(t, tc.query, tc.vars)
 			sum := 0
@@ -313,4 +316,23 @@ providers:
 	if resp, out := send("other", invented("d", 20)); resp.StatusCode != 200 || len(out.Errors) > 0 {
 		t.Errorf("the other key: %d %+v", resp.StatusCode, out.Errors)
 	}
+}
+
+// costGateway is the demo gateway with request limits l and an outbound
+// quota far above what a test needs: these tests count the calls a query
+// makes, and the demo Digital River key is a test key whose documented
+// 25 req/s would otherwise throttle a query of a hundred calls.
+func costGateway(t *testing.T, l api.Limits) *Main {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("providers:\n")
+	for _, p := range ds.AllProviders {
+		b.WriteString("  " + p.Key() + ": {simulate: true, upstream: {rate: 10000, burst: 1000}}\n")
+	}
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Limits: l,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }

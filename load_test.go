@@ -42,7 +42,7 @@ func TestLoadNormalTrafficBesideWorstCaseRequests(t *testing.T) {
 		t.Skip("set GATEWAY_LOAD_TEST=1 to run the load test")
 	}
 	for _, heavy := range []int{1, 2} {
-		t.Run(fmt.Sprintf("%d costly at a time", heavy), func(t *testing.T) { loadTest(t, gatewayWith(t, api.Limits{MaxHeavy: heavy})) })
+		t.Run(fmt.Sprintf("%d costly at a time", heavy), func(t *testing.T) { loadTest(t, gatewayWithLimits(t, api.Limits{MaxHeavy: heavy})) })
 	}
 }
 

@@ -58,6 +58,7 @@ type Main struct {
 	built    *registry.Built
 	db       *postgres.DB
 	stopSync context.CancelFunc
+	quota    *quotaShare
 	srv      *http.Server
 	done     chan error
 	metrics  *http.Server
@@ -116,6 +117,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.built, m.Service, m.Sims = built, built.Service, built.Sims
 	m.Service.LookupBudget = cfg.Links.LookupBudget
 	m.startSync(cfg)
+	m.startQuotaShare()
 
 	var keys []api.APIKey
 	for _, k := range cfg.Auth.APIKeys {
@@ -151,6 +153,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Keys:           keys,
 		Log:            m.Log,
 		Ready:          m.Cache.Ready, // config is loaded; the Postgres level, when configured, answers
+		Health:         built.Health,
 	})
 
 	addr := m.Listen
@@ -261,6 +264,9 @@ func (m *Main) close(ctx context.Context) error {
 	if m.stopSync != nil {
 		m.stopSync()
 		m.Syncer.Wait()
+	}
+	if m.quota != nil {
+		m.quota.stop()
 	}
 	m.closeCache()
 	if m.built != nil {

@@ -27,13 +27,18 @@ const testPeople = 300
 // gateway starts the demo gateway on a free port for one test.
 func gateway(t *testing.T) *Main {
 	t.Helper()
-	return gatewayWith(t, api.Limits{})
+	return gatewayWithLimits(t, api.Limits{})
 }
 
-// gatewayWith starts the demo gateway with the given request limits.
-func gatewayWith(t *testing.T, l api.Limits) *Main {
+// gatewayWithLimits starts the demo gateway with the given request limits.
+func gatewayWithLimits(t *testing.T, l api.Limits) *Main {
 	t.Helper()
-	m := &Main{Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Limits: l, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return startMain(t, &Main{Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Limits: l, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+// startMain runs m for one test and closes it when the test ends.
+func startMain(t *testing.T, m *Main) *Main {
+	t.Helper()
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -27,6 +28,12 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			ext := map[string]any{"code": string(e.Code)}
 			if e.Provider != nil {
 				ext["provider"] = e.Provider.String()
+			}
+			if e.Reason != "" {
+				ext["reason"] = e.Reason
+			}
+			if e.RetryAfter > 0 {
+				ext["retryAfter"] = int(math.Ceil(e.RetryAfter.Seconds()))
 			}
 			gqlErr.Extensions = ext
 			if e.Code == ds.CodeInternal || e.Code == ds.CodeProviderUnavailable {

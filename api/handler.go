@@ -32,6 +32,7 @@ import (
 	"golang.org/x/time/rate"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
 	"github.com/federated-customers/gateway/graph"
 	"github.com/federated-customers/gateway/resolvers"
 )
@@ -91,6 +92,8 @@ type Options struct {
 	Registry *prometheus.Registry
 	// NoMetricsRoute leaves GET /metrics out (metrics_listen serves it elsewhere).
 	NoMetricsRoute bool
+	// Health is each provider's circuit breaker state (ProviderStatus.health).
+	Health func(ds.ProviderID) (rest.Health, bool)
 }
 
 // NewRegistry is a metrics registry with the Go and process collectors.
@@ -137,8 +140,15 @@ func New(o Options) http.Handler {
 		reg = NewRegistry()
 	}
 	m := newMetrics(reg)
+	for _, c := range rest.Collectors() { // per-provider upstream metrics
+		if err := reg.Register(c); err != nil {
+			if _, dup := err.(prometheus.AlreadyRegisteredError); !dup {
+				panic(err)
+			}
+		}
+	}
 
-	gql := newGraphQLServer(l, o.Log)
+	gql := newGraphQLServer(l, o.Log, o.Health)
 	callers := map[[32]byte]caller{}
 	for _, k := range o.Keys {
 		c := caller{svc: o.Service.Restrict(k.Providers)}
@@ -182,8 +192,8 @@ func New(o Options) http.Handler {
 	return mux
 }
 
-func newGraphQLServer(l Limits, log *slog.Logger) *handler.Server {
-	cfg := graph.Config{Resolvers: &resolvers.Resolver{}}
+func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (rest.Health, bool)) *handler.Server {
+	cfg := graph.Config{Resolvers: &resolvers.Resolver{Health: health}}
 	setComplexity(&cfg)
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})

@@ -33,7 +33,27 @@ type Error struct {
 	Status int
 	// RetryAfter is the upstream's hint, when it gave one.
 	RetryAfter time.Duration
-	Err        error
+	// Reason refines Code for the client (extensions.reason), e.g.
+	// ReasonProviderAuth; "" when there is nothing to add.
+	Reason string
+	Err    error
+}
+
+// ReasonProviderAuth says a provider rejected the gateway's own credentials
+// (not the caller's): the caller can do nothing about it, the operator can.
+const ReasonProviderAuth = "PROVIDER_AUTH"
+
+// ReasonCircuitOpen says the gateway did not call the provider because its
+// circuit breaker is open after repeated failures.
+const ReasonCircuitOpen = "CIRCUIT_OPEN"
+
+// ErrorReason returns the Reason of err, "" when there is none.
+func ErrorReason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
 }
 
 func (e *Error) Error() string {

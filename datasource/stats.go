@@ -22,6 +22,10 @@ type Report struct {
 	mu        sync.Mutex
 	providers map[ProviderID]*ProviderStats
 	warnings  []Warning
+	// start is when the request began: each provider's per-request budget
+	// counts from it (so a request that waited on another's call, coalesced
+	// by the cache, does not get a fresh budget when it calls itself).
+	start time.Time
 }
 
 // ProviderStats is one provider's line in extensions.providers.
@@ -47,7 +51,7 @@ type reportKey struct{}
 
 // WithReport returns a context that collects a Report.
 func WithReport(ctx context.Context) (context.Context, *Report) {
-	r := &Report{providers: map[ProviderID]*ProviderStats{}}
+	r := &Report{providers: map[ProviderID]*ProviderStats{}, start: time.Now()}
 	return context.WithValue(ctx, reportKey{}, r), r
 }
 
@@ -129,6 +133,18 @@ func Warn(ctx context.Context, w Warning) {
 		}
 	}
 	r.warnings = append(r.warnings, w)
+}
+
+// BudgetDeadline is when provider p's per-request budget of the request in
+// ctx runs out: budget after the request began. All of the request's calls
+// to p, retries and quota waits included, end by then. ok is false when ctx
+// carries no request (a background sync), which has no such budget.
+func BudgetDeadline(ctx context.Context, p ProviderID, budget time.Duration) (deadline time.Time, ok bool) {
+	r := ReportFrom(ctx)
+	if r == nil || budget <= 0 {
+		return time.Time{}, false
+	}
+	return r.start.Add(budget), true
 }
 
 // Snapshot returns copies of the per-provider stats and the warnings.

@@ -128,9 +128,16 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	ProviderHealth struct {
+		LastError func(childComplexity int) int
+		Since     func(childComplexity int) int
+		State     func(childComplexity int) int
+	}
+
 	ProviderStatus struct {
 		Customers func(childComplexity int) int
 		Enabled   func(childComplexity int) int
+		Health    func(childComplexity int) int
 		Provider  func(childComplexity int) int
 		Simulated func(childComplexity int) int
 		Sources   func(childComplexity int) int
@@ -181,6 +188,7 @@ type MutationResolver interface {
 }
 type ProviderStatusResolver interface {
 	Sync(ctx context.Context, obj *model.ProviderStatus) (*datasource.SyncStatus, error)
+	Health(ctx context.Context, obj *model.ProviderStatus) (*model.ProviderHealth, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
@@ -568,6 +576,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "ProviderHealth.lastError":
+		if e.ComplexityRoot.ProviderHealth.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderHealth.LastError(childComplexity), true
+	case "ProviderHealth.since":
+		if e.ComplexityRoot.ProviderHealth.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderHealth.Since(childComplexity), true
+	case "ProviderHealth.state":
+		if e.ComplexityRoot.ProviderHealth.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderHealth.State(childComplexity), true
+
 	case "ProviderStatus.customers":
 		if e.ComplexityRoot.ProviderStatus.Customers == nil {
 			break
@@ -580,6 +607,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProviderStatus.Enabled(childComplexity), true
+	case "ProviderStatus.health":
+		if e.ComplexityRoot.ProviderStatus.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderStatus.Health(childComplexity), true
 	case "ProviderStatus.provider":
 		if e.ComplexityRoot.ProviderStatus.Provider == nil {
 			break
@@ -1006,6 +1039,24 @@ type ProviderStatus {
   writes: Boolean!
   "Where the background sync of this provider stands; null when the provider is not configured."
   sync: ProviderSync
+  "The circuit breaker in front of this provider's calls; null when the provider is not configured."
+  health: ProviderHealth
+}
+
+"Whether the gateway is calling a provider (configuration: providers.<key>.upstream)."
+type ProviderHealth {
+  "CLOSED: calls go out. OPEN: repeated failures; calls are answered at once with PROVIDER_UNAVAILABLE. HALF_OPEN: one probe call decides."
+  state: CircuitState!
+  "The last failure seen (a client-safe message), null when none yet."
+  lastError: String
+  "When the breaker entered its state (or the gateway started)."
+  since: DateTime!
+}
+
+enum CircuitState {
+  CLOSED
+  OPEN
+  HALF_OPEN
 }
 
 """
@@ -1226,6 +1277,18 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_ProviderHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "state":
+		return ec.fieldContext_ProviderHealth_state(ctx, field)
+	case "lastError":
+		return ec.fieldContext_ProviderHealth_lastError(ctx, field)
+	case "since":
+		return ec.fieldContext_ProviderHealth_since(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProviderHealth", field.Name)
+}
+
 func (ec *executionContext) childFields_ProviderStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "provider":
@@ -1242,6 +1305,8 @@ func (ec *executionContext) childFields_ProviderStatus(ctx context.Context, fiel
 		return ec.fieldContext_ProviderStatus_writes(ctx, field)
 	case "sync":
 		return ec.fieldContext_ProviderStatus_sync(ctx, field)
+	case "health":
+		return ec.fieldContext_ProviderStatus_health(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProviderStatus", field.Name)
 }
@@ -3161,6 +3226,75 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _ProviderHealth_state(ctx context.Context, field graphql.CollectedField, obj *model.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderHealth_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CircuitState) graphql.Marshaler {
+			return ec.marshalNCircuitState2githubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐCircuitState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderHealth_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderHealth", field, false, false, errors.New("field of type CircuitState does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderHealth_lastError(ctx context.Context, field graphql.CollectedField, obj *model.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderHealth_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderHealth_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderHealth", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderHealth_since(ctx context.Context, field graphql.CollectedField, obj *model.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderHealth_since(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Since, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderHealth_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderHealth", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
 func (ec *executionContext) _ProviderStatus_provider(ctx context.Context, field graphql.CollectedField, obj *model.ProviderStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3326,6 +3460,38 @@ func (ec *executionContext) fieldContext_ProviderStatus_sync(_ context.Context, 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ProviderSync(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProviderStatus_health(ctx context.Context, field graphql.CollectedField, obj *model.ProviderStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderStatus_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProviderStatus().Health(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProviderHealth) graphql.Marshaler {
+			return ec.marshalOProviderHealth2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐProviderHealth(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderStatus_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProviderStatus",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderHealth(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6108,6 +6274,54 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var providerHealthImplementors = []string{"ProviderHealth"}
+
+func (ec *executionContext) _ProviderHealth(ctx context.Context, sel ast.SelectionSet, obj *model.ProviderHealth) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, providerHealthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProviderHealth")
+		case "state":
+			out.Values[i] = ec._ProviderHealth_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._ProviderHealth_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "since":
+			out.Values[i] = ec._ProviderHealth_since(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var providerStatusImplementors = []string{"ProviderStatus"}
 
 func (ec *executionContext) _ProviderStatus(ctx context.Context, sel ast.SelectionSet, obj *model.ProviderStatus) graphql.Marshaler {
@@ -6160,6 +6374,44 @@ func (ec *executionContext) _ProviderStatus(ctx context.Context, sel ast.Selecti
 					}
 				}()
 				res = ec._ProviderStatus_sync(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "health":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ProviderStatus_health(ctx, field, obj)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -6862,6 +7114,16 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNCircuitState2githubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐCircuitState(ctx context.Context, v any) (model.CircuitState, error) {
+	var res model.CircuitState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCircuitState2githubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐCircuitState(ctx context.Context, sel ast.SelectionSet, v model.CircuitState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNCreateCustomerInput2githubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐCreateCustomerInput(ctx context.Context, v any) (model.CreateCustomerInput, error) {
 	res, err := ec.unmarshalInputCreateCustomerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -7035,6 +7297,22 @@ func (ec *executionContext) unmarshalNCustomerSourceKind2githubᚗcomᚋfederate
 
 func (ec *executionContext) marshalNCustomerSourceKind2githubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚐSourceKind(ctx context.Context, sel ast.SelectionSet, v datasource.SourceKind) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := graphql.UnmarshalTime(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDateTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalTime(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -7650,6 +7928,13 @@ func (ec *executionContext) marshalOProvider2ᚕgithubᚗcomᚋfederatedᚑcusto
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOProviderHealth2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐProviderHealth(ctx context.Context, sel ast.SelectionSet, v *model.ProviderHealth) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ProviderHealth(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOProviderSync2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚐSyncStatus(ctx context.Context, sel ast.SelectionSet, v *datasource.SyncStatus) graphql.Marshaler {

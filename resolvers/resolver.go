@@ -9,12 +9,16 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
 )
 
-// Resolver is the root resolver. It holds nothing: the service a request
-// may use (narrowed to its API key's providers) and its dataloaders come
-// from the request context, built after authentication.
-type Resolver struct{}
+// Resolver is the root resolver. The service a request may use (narrowed to
+// its API key's providers) and its dataloaders come from the request
+// context, built after authentication; Health is process-wide.
+type Resolver struct {
+	// Health is a provider's circuit breaker state; nil when unknown.
+	Health func(ds.ProviderID) (rest.Health, bool)
+}
 
 // service is the federation service of this request's caller.
 func service(ctx context.Context) *ds.Service { return loadersFrom(ctx).svc }

@@ -149,6 +149,11 @@ func (r *providerStatusResolver) Sync(ctx context.Context, obj *model.ProviderSt
 	return providerSync(ctx, service(ctx), obj.Provider), nil
 }
 
+// Health is the resolver for the health field.
+func (r *providerStatusResolver) Health(ctx context.Context, obj *model.ProviderStatus) (*model.ProviderHealth, error) {
+	return r.providerHealth(service(ctx), obj.Provider), nil
+}
+
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
 	ref, err := ds.DecodeNodeID(id)

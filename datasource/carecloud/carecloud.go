@@ -163,12 +163,14 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, loc: loc, now: time.Now}
 	c.credX = credentialID(cfg)
+	secrets := rest.NewSecrets(cfg.BearerToken, cfg.Password)
 	c.api = &rest.Client{
 		Provider:     ds.CareCloud,
 		BaseURL:      base,
 		HTTP:         hc,
 		Authorize:    c.authorize,
 		ErrorMessage: ErrorMessage,
+		Secrets:      secrets,
 		Accept:       "application/json",
 		ContentType:  "application/json",
 		// No Retry-After is documented: back off exponentially with jitter.
@@ -181,6 +183,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 			BaseURL:      base,
 			HTTP:         hc,
 			ErrorMessage: ErrorMessage,
+			Secrets:      secrets,
 			Accept:       "application/json",
 			ContentType:  "application/json",
 			BaseBackoff:  250 * time.Millisecond,
@@ -288,7 +291,7 @@ func (c *Client) doLogin(ctx context.Context) (string, error) {
 		var e *ds.Error
 		if errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != http.StatusTooManyRequests {
 			p := ds.CareCloud
-			rej := &ds.Error{Code: ds.CodeUnauthenticated, Provider: &p, Status: e.Status, Err: e,
+			rej := &ds.Error{Code: ds.CodeProviderUnavailable, Reason: ds.ReasonProviderAuth, Provider: &p, Status: e.Status, Err: e,
 				Message: "the provider rejected the configured login (login, password, user_external_application_id): " + e.Message}
 			c.mu.Lock()
 			c.rejected, c.rejectedTil = rej, c.now().Add(loginRejectedFor)
@@ -308,6 +311,7 @@ func (c *Client) doLogin(ctx context.Context) (string, error) {
 		// of logging in on every call.
 		validTo = time.Time{}
 	}
+	c.api.Secrets.Add(out.Data.BearerToken)
 	c.mu.Lock()
 	c.token, c.validTo, c.rejected = out.Data.BearerToken, validTo, nil
 	c.mu.Unlock()

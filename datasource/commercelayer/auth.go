@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
 )
 
 const (
@@ -31,6 +32,8 @@ type tokenSource struct {
 	cfg   *clientcredentials.Config // security: holds the client secret; never logged
 	hc    *http.Client
 	group singleflight.Group
+	// secrets learns each fetched token, so no error or log line shows it.
+	secrets *rest.Secrets
 
 	mu  sync.Mutex // guards tok; never held across a network call
 	tok *oauth2.Token
@@ -69,6 +72,7 @@ func (t *tokenSource) token(ctx context.Context) (string, error) {
 		if tok.AccessToken == "" {
 			return nil, tokenError(errors.New("the token response has no access_token"))
 		}
+		t.secrets.Add(tok.AccessToken, tok.RefreshToken)
 		t.mu.Lock()
 		t.tok = tok
 		t.mu.Unlock()
@@ -85,14 +89,15 @@ func (t *tokenSource) token(ctx context.Context) (string, error) {
 	}
 }
 
-// tokenError maps any failure to get a token (refused credentials, an
-// endpoint that is down or rate limiting, an unreadable answer) to
-// UNAUTHENTICATED naming Commerce Layer: the gateway has no credential to
-// call it with. The status is kept for logs; the token endpoint's body is
-// not (it may echo the request).
+// tokenError maps any failure to get a token to PROVIDER_UNAVAILABLE naming
+// Commerce Layer: the gateway has no credential to call it with, and that is
+// not the caller's fault. Refused client credentials carry reason
+// PROVIDER_AUTH; a token endpoint that rate limits is PROVIDER_RATE_LIMITED.
+// The status is kept for logs; the token endpoint's body is not (it may echo
+// the request).
 func tokenError(err error) error {
 	p := ds.CommerceLayer
-	e := &ds.Error{Code: ds.CodeUnauthenticated, Provider: &p,
+	e := &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p,
 		Message: "could not obtain an access token from the provider's token endpoint"}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response != nil {
@@ -100,6 +105,10 @@ func tokenError(err error) error {
 		switch s := re.Response.StatusCode; {
 		case s == http.StatusBadRequest || s == http.StatusUnauthorized || s == http.StatusForbidden:
 			e.Message = "the provider rejected the gateway's client credentials"
+			e.Reason = ds.ReasonProviderAuth
+		case s == http.StatusTooManyRequests:
+			e.Code = ds.CodeProviderRateLimited
+			e.Message = "the provider's token endpoint is rate limiting the gateway"
 		default:
 			e.Message = fmt.Sprintf("the provider's token endpoint failed (HTTP %d)", s)
 		}

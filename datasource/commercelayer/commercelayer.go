@@ -65,6 +65,11 @@ type Config struct {
 	Simulate bool   `yaml:"simulate"`
 }
 
+// Quota is Commerce Layer's documented limit for uncacheable reads (live):
+// 50 per 10 s burst and 200 per minute. A bucket of 2.5/s with bursts of 15
+// stays under both with headroom (15+25 = 40 per 10 s, 15+150 = 165 per minute).
+func (c Config) Quota() rest.Quota { return rest.Quota{Rate: 2.5, Burst: 15} }
+
 // Validate checks the configuration, naming the offending key.
 func (c Config) Validate() error {
 	if strings.TrimSpace(c.BaseURL) == "" {
@@ -146,6 +151,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		BaseURL:      u,
 		HTTP:         hc,
 		ErrorMessage: errorMessage,
+		Secrets:      rest.NewSecrets(cfg.AccessToken, cfg.ClientSecret),
 		Accept:       MediaType,
 		ContentType:  MediaType,
 	}}
@@ -165,7 +171,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		if cfg.Scope != "" {
 			cc.Scopes = []string{cfg.Scope}
 		}
-		c.tokens = &tokenSource{cfg: cc, hc: hc}
+		c.tokens = &tokenSource{cfg: cc, hc: hc, secrets: c.rc.Secrets}
 		c.rc.Reauthorize = c.tokens.drop
 		credential = tokenURL + "\x00" + cfg.ClientID + "\x00" + cfg.ClientSecret + "\x00" + cfg.Scope
 	}

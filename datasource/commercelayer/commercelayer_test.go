@@ -626,13 +626,13 @@ func TestTokenEndpointFailures(t *testing.T) {
 		name  string
 		setup func(f *fixture) commercelayer.Config
 	}{
-		{"token endpoint down is UNAUTHENTICATED naming the provider", func(f *fixture) commercelayer.Config {
+		{"token endpoint down is PROVIDER_UNAVAILABLE or RATE_LIMITED naming the provider", func(f *fixture) commercelayer.Config {
 			for i := 0; i < 4; i++ {
 				f.sim.AuthKit().Inject(simkit.Fault{Status: 503, Message: "down"})
 			}
 			return f.sim.ClientConfig(f.srv.URL)
 		}},
-		{"token endpoint rate limiting is UNAUTHENTICATED naming the provider", func(f *fixture) commercelayer.Config {
+		{"token endpoint rate limiting is PROVIDER_UNAVAILABLE or RATE_LIMITED naming the provider", func(f *fixture) commercelayer.Config {
 			for i := 0; i < 4; i++ {
 				f.sim.AuthKit().Inject(simkit.Fault{Status: 429, Message: "slow down"})
 			}
@@ -643,7 +643,7 @@ func TestTokenEndpointFailures(t *testing.T) {
 			cfg.ClientSecret = "wrong-secret-value"
 			return cfg
 		}},
-		{"an unreachable token endpoint is UNAUTHENTICATED naming the provider", func(f *fixture) commercelayer.Config {
+		{"an unreachable token endpoint is PROVIDER_UNAVAILABLE or RATE_LIMITED naming the provider", func(f *fixture) commercelayer.Config {
 			dead := httptest.NewServer(http.NotFoundHandler())
 			dead.Close()
 			cfg := f.sim.ClientConfig(f.srv.URL)
@@ -660,8 +660,9 @@ func TestTokenEndpointFailures(t *testing.T) {
 			}
 			f.sim.Kit().Reset()
 			_, err = c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
-			if ds.ErrorCode(err) != ds.CodeUnauthenticated {
-				t.Fatalf("err = %v, want UNAUTHENTICATED", err)
+			// the gateway has no token: never the caller's UNAUTHENTICATED
+			if c := ds.ErrorCode(err); c != ds.CodeProviderUnavailable && c != ds.CodeProviderRateLimited {
+				t.Fatalf("err = %v, want PROVIDER_UNAVAILABLE or PROVIDER_RATE_LIMITED", err)
 			}
 			if p, ok := ds.ErrorProvider(err); !ok || p != ds.CommerceLayer {
 				t.Fatalf("error does not name the provider: %v", err)
@@ -686,7 +687,7 @@ func TestStaticTokenIsNotRenewed(t *testing.T) {
 	}
 	f.sim.Kit().Reset()
 	_, err = c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
-	if ds.ErrorCode(err) != ds.CodeUnauthenticated || strings.Contains(err.Error(), "revoked-token") {
+	if ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth || strings.Contains(err.Error(), "revoked-token") {
 		t.Fatalf("err = %v", err)
 	}
 	if n := f.sim.Kit().Count(); n != 1 {
@@ -1105,17 +1106,17 @@ func TestVendorErrorMessages(t *testing.T) {
 		want, not  string
 	}{
 		{"the detail is the message", `{"errors":[{"title":"Invalid page value","detail":"26 is not a valid value for size page parameter.","code":"INVALID_PAGE_VALUE","status":"400"}]}`,
-			400, ds.CodeBadUserInput, "26 is not a valid value", "INVALID_PAGE_VALUE"},
+			400, ds.CodeInternal, "26 is not a valid value", "INVALID_PAGE_VALUE"},
 		{"the title when there is no detail", `{"errors":[{"title":"Record not found","code":"RECORD_NOT_FOUND","status":"404"}]}`,
 			404, ds.CodeNotFound, "Record not found", "RECORD_NOT_FOUND"},
 		{"the code when there is nothing else", `{"errors":[{"code":"FILTER_NOT_ALLOWED","status":"400"}]}`,
-			400, ds.CodeBadUserInput, "FILTER_NOT_ALLOWED", "status"},
+			400, ds.CodeInternal, "FILTER_NOT_ALLOWED", "status"},
 		{"a validation error names the attribute", `{"errors":[{"title":"is invalid","detail":"is invalid","code":"VALIDATION_ERROR","status":"422","source":{"pointer":"/data/attributes/email"},"meta":{"error":"invalid"}}]}`,
-			422, ds.CodeBadUserInput, "email: is invalid", "pointer"},
+			422, ds.CodeInternal, "email: is invalid", "pointer"},
 		{"several errors are joined", `{"errors":[{"detail":"one","status":"422"},{"detail":"two","status":"422"}]}`,
-			422, ds.CodeBadUserInput, "one; two", "errors"},
-		{"401 is UNAUTHENTICATED", `{"errors":[{"title":"Unauthorized","detail":"Invalid token","code":"UNAUTHORIZED","status":"401"}]}`,
-			401, ds.CodeUnauthenticated, "Invalid token", "UNAUTHORIZED"},
+			422, ds.CodeInternal, "one; two", "errors"},
+		{"401 is the gateway's credentials, PROVIDER_UNAVAILABLE", `{"errors":[{"title":"Unauthorized","detail":"Invalid token","code":"UNAUTHORIZED","status":"401"}]}`,
+			401, ds.CodeProviderUnavailable, "Invalid token", "UNAUTHORIZED"},
 		{"406 is a gateway bug, not the user's", `{"errors":[{"title":"Not acceptable","code":"NOT_ACCEPTABLE","status":"406"}]}`,
 			406, ds.CodeInternal, "Not acceptable", "status"},
 		{"an unreadable body gives no message", `<html>oops</html>`, 500, ds.CodeProviderUnavailable, "", "oops"},

@@ -45,6 +45,18 @@ type Config struct {
 	Simulate bool   `yaml:"simulate"`
 }
 
+// Quota is Digital River's documented limit, 250 requests per second live
+// and 25 with a test key (sk_test_…), as a bucket that stays under it in
+// any second with headroom for requests that arrive bunched (a token taken
+// now may be sent a little later than the next one): 200/s with bursts of
+// 25 live (<= 225 in any second), 18/s with bursts of 1 in test (<= 19).
+func (c Config) Quota() rest.Quota {
+	if strings.HasPrefix(c.APIKey, "sk_test_") {
+		return rest.Quota{Rate: 18, Burst: 1}
+	}
+	return rest.Quota{Rate: 200, Burst: 25}
+}
+
 // Validate checks the configuration, naming the offending key.
 func (c Config) Validate() error {
 	if strings.TrimSpace(c.APIKey) == "" {
@@ -103,6 +115,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 				return nil
 			},
 			ErrorMessage: errorMessage,
+			Secrets:      rest.NewSecrets(key),
 			Accept:       "application/json",
 			ContentType:  "application/json",
 		},
@@ -165,7 +178,8 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	}
 	// search and country: no native filter; nothing is sent (a superset).
 	var resp listResponse
-	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q}, &resp); err != nil {
+	// a startingAfter/endingBefore id came from the caller's cursor
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: req.Token != ""}, &resp); err != nil {
 		return page, err
 	}
 	if resp.HasMore == nil {

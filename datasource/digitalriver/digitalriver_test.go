@@ -814,7 +814,7 @@ func TestVendorErrors(t *testing.T) {
 	t.Run("messages are joined, never the whole body", func(t *testing.T) {
 		f.sim.Kit().Inject(simkit.Fault{Status: 400, Message: "Limit is wrong"})
 		_, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5})
-		if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "Limit is wrong") ||
+		if ds.ErrorCode(err) != ds.CodeInternal || !strings.Contains(err.Error(), "Limit is wrong") ||
 			strings.Contains(err.Error(), "bad_request") {
 			t.Errorf("err = %v", err)
 		}
@@ -829,13 +829,13 @@ func TestVendorErrors(t *testing.T) {
 			t.Errorf("%d %s %s %q", r.status, typ, code, r.header.Get("Retry-After"))
 		}
 	})
-	t.Run("bad credentials are UNAUTHENTICATED", func(t *testing.T) {
+	t.Run("bad gateway credentials are PROVIDER_UNAVAILABLE, reason PROVIDER_AUTH", func(t *testing.T) {
 		c, err := digitalriver.New(digitalriver.Config{BaseURL: f.srv.URL, APIKey: "sk_test_wrong"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, err = c.GetCustomers(ctx, []string{"5823594809"})
-		if ds.ErrorCode(err) != ds.CodeUnauthenticated || strings.Contains(err.Error(), "sk_test_wrong") {
+		if ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth || strings.Contains(err.Error(), "sk_test_wrong") {
 			t.Errorf("err = %v", err)
 		}
 	})

@@ -76,6 +76,11 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Quota is Kintsugi's documented limit, 10,000 requests per minute, as a
+// bucket that stays under it in any minute with headroom: 150/s with bursts
+// of 300 (<= 9,300 per minute).
+func (c Config) Quota() rest.Quota { return rest.Quota{Rate: 150, Burst: 300} }
+
 func headerSafe(s string) bool {
 	return !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
 }
@@ -122,6 +127,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 				return nil
 			},
 			ErrorMessage: ErrorMessage,
+			Secrets:      rest.NewSecrets(key),
 			Accept:       "application/json",
 			ContentType:  "application/json",
 		},

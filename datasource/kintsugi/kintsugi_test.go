@@ -667,7 +667,7 @@ func TestGetCustomers(t *testing.T) {
 	t.Run("a failure that is not a 404 fails the lookup", func(t *testing.T) {
 		s.Kit().Inject(simkit.Fault{Status: 401, Message: "Unauthenticated request."})
 		_, err := c.GetCustomers(context.Background(), ids[:3])
-		if ds.ErrorCode(err) != ds.CodeUnauthenticated {
+		if ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth {
 			t.Errorf("err = %v", err)
 		}
 	})
@@ -692,9 +692,9 @@ func TestErrorsAreTyped(t *testing.T) {
 		wantCode ds.Code
 		wantMsg  string
 	}{
-		{"wrong organization", func(c *kintsugi.Config) { c.OrganizationID = "orgn_other" }, nil, ds.CodeForbidden, "User does not have access to the specified organization"},
-		{"wrong key", func(c *kintsugi.Config) { c.APIKey = "sk_other" }, nil, ds.CodeUnauthenticated, "API key is missing or empty."},
-		{"validation", nil, &simkit.Fault{Status: 422, Message: "Input should be sane"}, ds.CodeBadUserInput, "query: Input should be sane"},
+		{"wrong organization", func(c *kintsugi.Config) { c.OrganizationID = "orgn_other" }, nil, ds.CodeProviderUnavailable, "User does not have access to the specified organization"},
+		{"wrong key", func(c *kintsugi.Config) { c.APIKey = "sk_other" }, nil, ds.CodeProviderUnavailable, "API key is missing or empty."},
+		{"validation of a list the gateway built", nil, &simkit.Fault{Status: 422, Message: "Input should be sane"}, ds.CodeInternal, "query: Input should be sane"},
 		{"server error", nil, &simkit.Fault{Status: 500, Message: "An unexpected error occurred."}, ds.CodeProviderUnavailable, "An unexpected error occurred."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -707,9 +707,14 @@ func TestErrorsAreTyped(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.fault != nil {
-				f.sim.Kit().Inject(*tc.fault)
+				// a 5xx is retried twice: it must fail all three attempts
+				f.sim.Kit().Inject(*tc.fault, *tc.fault, *tc.fault)
+				t.Cleanup(f.sim.Kit().Reset)
 			}
 			_, err = c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
+			if err == nil {
+				t.Fatalf("no error, want %s", tc.wantCode)
+			}
 			if ds.ErrorCode(err) != tc.wantCode || !strings.Contains(err.Error(), tc.wantMsg) {
 				t.Errorf("err = %v, want %s with %q", err, tc.wantCode, tc.wantMsg)
 			}

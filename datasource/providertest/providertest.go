@@ -5,6 +5,7 @@
 package providertest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,19 +207,53 @@ func run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("rejected credentials are UNAUTHENTICATED naming the provider", func(t *testing.T) {
+	// The gateway's own credentials being rejected is not the caller's fault:
+	// UNAUTHENTICATED is kept for the caller's own API key.
+	t.Run("rejected gateway credentials are PROVIDER_UNAVAILABLE with reason PROVIDER_AUTH", func(t *testing.T) {
 		prov, _ := h.Start(t, people, Options{BadCredentials: true})
 		_, err := prov.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
-		assertCode(t, err, ds.CodeUnauthenticated, h.Provider)
+		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
+		assertReason(t, err, ds.ReasonProviderAuth)
 	})
 
-	t.Run("vendor validation error is BAD_USER_INPUT with the vendor's message", func(t *testing.T) {
+	// A list request the gateway built and the vendor refuses is a gateway bug.
+	t.Run("vendor validation error on a list is INTERNAL with the vendor's message", func(t *testing.T) {
 		prov, kit := h.Start(t, people, Options{})
 		kit.Inject(simkit.Fault{Status: h.ValidationStatus, Message: "Input should be sane"})
 		_, err := prov.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
-		assertCode(t, err, ds.CodeBadUserInput, h.Provider)
+		assertCode(t, err, ds.CodeInternal, h.Provider)
 		if err != nil && !strings.Contains(err.Error(), "Input should be sane") {
 			t.Errorf("error %q does not carry the vendor's message", err)
+		}
+	})
+
+	t.Run("a vendor message echoing the gateway's credential reaches neither caller nor log", func(t *testing.T) {
+		for _, tc := range []struct {
+			name   string
+			status int
+			sticky bool
+		}{
+			{"bad request", h.ValidationStatus, false},
+			{"server error", http.StatusInternalServerError, true}, // retried: it must stay down
+			{"rejected credential", http.StatusUnauthorized, true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				prov, kit := h.Start(t, people, Options{})
+				logs := CaptureLog(t)
+				kit.Reset()
+				f := simkit.Fault{Status: tc.status, Message: "bad key", EchoCredentials: true}
+				if tc.sticky {
+					kit.SetDown(&f)
+					t.Cleanup(func() { kit.SetDown(nil) })
+				} else {
+					kit.Inject(f)
+				}
+				_, err := prov.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
+				if err == nil {
+					t.Fatal("no error")
+				}
+				AssertNoCredential(t, kit, err.Error(), logs.String())
+			})
 		}
 	})
 
@@ -368,6 +404,61 @@ func assertCode(t *testing.T, err error, code ds.Code, p ds.ProviderID) {
 	}
 	if got, ok := ds.ErrorProvider(err); !ok || got != p {
 		t.Fatalf("error does not name provider %s: %v", p, err)
+	}
+}
+
+// CaptureLog sends slog's default logger to a buffer for the test.
+func CaptureLog(t *testing.T) *SyncBuffer {
+	t.Helper()
+	buf := &SyncBuffer{}
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return buf
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// AssertNoCredential fails when any credential the simulator received
+// appears in one of the texts (an error message, the log).
+func AssertNoCredential(t *testing.T, kit *simkit.Kit, texts ...string) {
+	t.Helper()
+	seen := 0
+	for _, c := range kit.Calls() {
+		for _, cred := range strings.Fields(c.Credential) {
+			seen++
+			for _, s := range texts {
+				if strings.Contains(s, cred) {
+					t.Fatalf("the credential %.4s… leaked: %s", cred, s)
+				}
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("the simulator saw no credential: the test proves nothing")
+	}
+}
+
+func assertReason(t *testing.T, err error, reason string) {
+	t.Helper()
+	if got := ds.ErrorReason(err); got != reason {
+		t.Fatalf("reason = %q, want %q (%v)", got, reason, err)
 	}
 }
 

@@ -329,17 +329,20 @@ func runSources(t *testing.T, h SourceHarness) {
 		}
 	})
 
-	t.Run("rejected credentials are UNAUTHENTICATED naming the provider", func(t *testing.T) {
+	t.Run("rejected gateway credentials are PROVIDER_UNAVAILABLE with reason PROVIDER_AUTH", func(t *testing.T) {
 		prov, _ := start(t, Options{BadCredentials: true})
 		_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
-		assertCode(t, err, ds.CodeUnauthenticated, h.Provider)
+		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
+		assertReason(t, err, ds.ReasonProviderAuth)
 		_, err = prov.SourcesByExternalIDs(context.Background(), someExternal)
-		assertCode(t, err, ds.CodeUnauthenticated, h.Provider)
+		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
+		assertReason(t, err, ds.ReasonProviderAuth)
 		_, err = prov.SourcesByCustomers(context.Background(), customers[:2])
-		assertCode(t, err, ds.CodeUnauthenticated, h.Provider)
+		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
+		assertReason(t, err, ds.ReasonProviderAuth)
 	})
 
-	t.Run("vendor validation error is BAD_USER_INPUT with the vendor's message", func(t *testing.T) {
+	t.Run("vendor validation error on a read is INTERNAL with the vendor's message", func(t *testing.T) {
 		prov, kit := ready(t)
 		calls := []struct {
 			name string
@@ -361,14 +364,32 @@ func runSources(t *testing.T, h SourceHarness) {
 		for _, c := range calls {
 			kit.Inject(simkit.Fault{Status: h.ValidationStatus, Message: "Input should be sane"})
 			err := c.do()
-			if ds.ErrorCode(err) != ds.CodeBadUserInput {
-				t.Errorf("%s: code %s, want BAD_USER_INPUT (%v)", c.name, ds.ErrorCode(err), err)
+			if ds.ErrorCode(err) != ds.CodeInternal {
+				t.Errorf("%s: code %s, want INTERNAL (%v)", c.name, ds.ErrorCode(err), err)
 				continue
 			}
-			assertCode(t, err, ds.CodeBadUserInput, h.Provider)
+			assertCode(t, err, ds.CodeInternal, h.Provider)
 			if !strings.Contains(err.Error(), "Input should be sane") {
 				t.Errorf("%s: error %q does not carry the vendor's message", c.name, err)
 			}
+		}
+	})
+
+	t.Run("a vendor message echoing the gateway's credential reaches neither caller nor log", func(t *testing.T) {
+		for _, status := range []int{h.ValidationStatus, http.StatusInternalServerError, http.StatusUnauthorized} {
+			t.Run(http.StatusText(status), func(t *testing.T) {
+				prov, kit := ready(t)
+				logs := CaptureLog(t)
+				kit.Reset()
+				f := simkit.Fault{Status: status, Message: "bad key", EchoCredentials: true}
+				kit.SetDown(&f)
+				t.Cleanup(func() { kit.SetDown(nil) })
+				_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
+				if err == nil {
+					t.Fatal("no error")
+				}
+				AssertNoCredential(t, kit, err.Error(), logs.String())
+			})
 		}
 	})
 

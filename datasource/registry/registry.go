@@ -26,6 +26,7 @@ import (
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
 	"github.com/federated-customers/gateway/datasource/kintsugi"
 	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
+	"github.com/federated-customers/gateway/datasource/rest"
 	"github.com/federated-customers/gateway/datasource/telness"
 	tesim "github.com/federated-customers/gateway/datasource/telness/sim"
 )
@@ -41,7 +42,21 @@ type Built struct {
 	Sims map[ds.ProviderID]http.Handler
 	// Sources is the cached customer-source provider, when one is configured.
 	Sources *cache.Sources
-	closers []func(context.Context) error
+	// Guards are the upstream policies in front of each provider's calls.
+	Guards map[ds.ProviderID]*rest.Guard
+	// Credentials are each provider's credential identity (a hash), which
+	// replicas sharing a quota are grouped by.
+	Credentials map[ds.ProviderID]string
+	closers     []func(context.Context) error
+}
+
+// Health is provider p's circuit breaker state; ok is false when p is not configured.
+func (b *Built) Health(p ds.ProviderID) (rest.Health, bool) {
+	g, ok := b.Guards[p]
+	if !ok {
+		return rest.Health{}, false
+	}
+	return g.Health(), true
 }
 
 // Close stops the simulators.
@@ -68,7 +83,10 @@ func DemoProviders() map[string]yaml.Node {
 // Build starts simulators where asked and builds a client per configured
 // provider, each behind the cache layer when one is given.
 func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *slog.Logger) (*Built, error) {
-	b := &Built{Sims: map[ds.ProviderID]http.Handler{}}
+	b := &Built{Sims: map[ds.ProviderID]http.Handler{}, Guards: map[ds.ProviderID]*rest.Guard{}, Credentials: map[ds.ProviderID]string{}}
+	if log == nil {
+		log = slog.Default()
+	}
 	key := cfg.CursorSecret
 	if key == "" {
 		key = defaultCursorKey
@@ -80,11 +98,10 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 		Calls:     CallModels,
 	}
 	b.Service = svc
-	// Keep connections to each vendor open for reuse: the default of two idle
-	// connections per host made concurrent requests dial anew every time.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 32
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: tr}
+	// One tuned transport for every provider: pooled keep-alive connections
+	// instead of Go's default 2 idle per host. Each provider's calls go
+	// through a Guard of its own on top of it (see build).
+	tr := NewTransport()
 	for _, p := range ds.AllProviders {
 		node, ok := cfg.Providers[p.Key()]
 		if !ok {
@@ -95,7 +112,7 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 		switch p {
 		case ds.CareCloud:
 			var c *carecloud.Client
-			c, err = build(b, p, node, sim, hc, func() (http.Handler, func(string) carecloud.Config) {
+			c, err = build(b, p, node, sim, tr, log, func() (http.Handler, func(string) carecloud.Config) {
 				s := ccsim.New(people)
 				return s, s.ClientConfig
 			}, carecloud.New)
@@ -107,22 +124,22 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 				}
 			}
 		case ds.Kintsugi:
-			svc.Customers[p], err = build(b, p, node, sim, hc, func() (http.Handler, func(string) kintsugi.Config) {
+			svc.Customers[p], err = build(b, p, node, sim, tr, log, func() (http.Handler, func(string) kintsugi.Config) {
 				s := kisim.New(people)
 				return s, s.ClientConfig
 			}, kintsugi.New)
 		case ds.DigitalRiver:
-			svc.Customers[p], err = build(b, p, node, sim, hc, func() (http.Handler, func(string) digitalriver.Config) {
+			svc.Customers[p], err = build(b, p, node, sim, tr, log, func() (http.Handler, func(string) digitalriver.Config) {
 				s := drsim.New(people)
 				return s, s.ClientConfig
 			}, digitalriver.New)
 		case ds.Telness:
-			svc.Customers[p], err = build(b, p, node, sim, hc, func() (http.Handler, func(string) telness.Config) {
+			svc.Customers[p], err = build(b, p, node, sim, tr, log, func() (http.Handler, func(string) telness.Config) {
 				s := tesim.New(people)
 				return s, s.ClientConfig
 			}, telness.New)
 		case ds.CommerceLayer:
-			svc.Customers[p], err = build(b, p, node, sim, hc, func() (http.Handler, func(string) commercelayer.Config) {
+			svc.Customers[p], err = build(b, p, node, sim, tr, log, func() (http.Handler, func(string) commercelayer.Config) {
 				s := clsim.New(people)
 				return s, s.ClientConfig
 			}, commercelayer.New)
@@ -157,10 +174,14 @@ type validator interface{ Validate() error }
 
 // build makes one provider's client: from its config block, or pointed at a
 // freshly started simulator on loopback when simulate is set.
-func build[C validator, P any](b *Built, p ds.ProviderID, node yaml.Node, simulate bool, hc *http.Client,
+func build[C validator, P any](b *Built, p ds.ProviderID, node yaml.Node, simulate bool, tr http.RoundTripper, log *slog.Logger,
 	newSim func() (http.Handler, func(string) C), newClient func(C, *http.Client) (P, error)) (P, error) {
 	var zero P
 	var cfg C
+	node, policy, err := splitUpstream(node, p.Key())
+	if err != nil {
+		return zero, err
+	}
 	if simulate {
 		h, clientConfig := newSim()
 		url, err := b.serve(p, h)
@@ -176,7 +197,21 @@ func build[C validator, P any](b *Built, p ds.ProviderID, node yaml.Node, simula
 			return zero, fmt.Errorf("config: providers.%s: %w", p.Key(), err)
 		}
 	}
-	return newClient(cfg, hc)
+	var quota rest.Quota
+	if q, ok := any(cfg).(interface{ Quota() rest.Quota }); ok {
+		quota = q.Quota()
+	}
+	g := rest.NewGuard(p, tr, policy, quota, log)
+	b.Guards[p] = g
+	// The guard bounds every attempt; the client timeout is only a backstop.
+	client, err := newClient(cfg, &http.Client{Timeout: 30 * time.Second, Transport: g})
+	if err != nil {
+		return zero, err
+	}
+	if c, ok := any(client).(ds.Credentialed); ok {
+		b.Credentials[p] = c.CredentialID()
+	}
+	return client, nil
 }
 
 // serve starts a simulator on a loopback port.

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
@@ -49,7 +50,14 @@ type Client struct {
 	Retries int
 	// BaseBackoff is the first backoff when the server gives no hint (default 100ms).
 	BaseBackoff time.Duration
-	Log         *slog.Logger
+	// Log receives the client's error lines (default slog.Default()).
+	Log *slog.Logger
+	// Secrets are scrubbed from every error returned and every line logged.
+	Secrets *Secrets
+
+	// authFailing is set while the provider rejects the gateway's credentials,
+	// so the ERROR line is written once per change of state, not per call.
+	authFailing atomic.Bool
 }
 
 // Request is one call.
@@ -61,6 +69,11 @@ type Request struct {
 	Header http.Header
 	// Idempotent marks a write that may be retried (e.g. it carries an idempotency key).
 	Idempotent bool
+	// CallerInput marks a read that carries a value the caller chose (a page
+	// token from their cursor): the vendor's 400/409/422 then judge the
+	// caller's input (BAD_USER_INPUT), not a request the gateway got wrong
+	// (INTERNAL). Writes always carry caller input.
+	CallerInput bool
 }
 
 // Response is what a successful call returned.
@@ -71,7 +84,22 @@ type Response struct {
 }
 
 // Do performs req and decodes a 2xx JSON body into out (when out != nil).
+// Every error it returns is a scrubbed *ds.Error (or the caller's own
+// context error): no configured secret survives in its text.
 func (c *Client) Do(ctx context.Context, req Request, out any) (*Response, error) {
+	resp, err := c.do(ctx, req, out)
+	if err != nil {
+		c.noteFailure(req, err)
+		if g := c.guard(); g != nil {
+			g.noteError(ds.ErrorCode(err))
+		}
+		return nil, c.Secrets.ScrubError(err)
+	}
+	c.noteSuccess()
+	return resp, nil
+}
+
+func (c *Client) do(ctx context.Context, req Request, out any) (*Response, error) {
 	var body []byte
 	if req.Body != nil {
 		b, err := json.Marshal(req.Body)
@@ -86,8 +114,12 @@ func (c *Client) Do(ctx context.Context, req Request, out any) (*Response, error
 	}
 	retryable := req.Method == http.MethodGet || req.Method == http.MethodHead || req.Idempotent
 	reauthed := false
+	g := c.guard()
+	if g != nil {
+		g.noteCall()
+	}
 	for attempt := 0; ; attempt++ {
-		resp, err := c.once(ctx, req, body)
+		resp, err := c.once(withAttempt(ctx, attempt), req, body)
 		if err == nil {
 			if out != nil && len(resp.Body) > 0 {
 				if err := json.Unmarshal(resp.Body, out); err != nil {
@@ -100,7 +132,7 @@ func (c *Client) Do(ctx context.Context, req Request, out any) (*Response, error
 		if !errors.As(err, &e) {
 			return nil, err
 		}
-		if e.Code == ds.CodeUnauthenticated && c.Reauthorize != nil && !reauthed {
+		if e.Status == http.StatusUnauthorized && c.Reauthorize != nil && !reauthed {
 			c.Reauthorize()
 			reauthed = true
 			continue
@@ -115,6 +147,9 @@ func (c *Client) Do(ctx context.Context, req Request, out any) (*Response, error
 			}
 			wait = e.RetryAfter
 		}
+		if g != nil && !g.AllowRetry(ctx, wait) {
+			return nil, err // the retry budget or the provider's time budget is spent
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -125,14 +160,29 @@ func (c *Client) Do(ctx context.Context, req Request, out any) (*Response, error
 	}
 }
 
+// isRetryable: 429, 5xx, timeouts and connection errors; never an open
+// circuit, the gateway's own quota (which already waited what it could) or
+// the gateway's rejected credentials.
 func isRetryable(e *ds.Error) bool {
+	if e.Reason != "" {
+		return false
+	}
 	switch e.Code {
 	case ds.CodeProviderRateLimited:
-		return true
+		return e.Status == http.StatusTooManyRequests
 	case ds.CodeProviderUnavailable:
-		return e.Status == 0 || e.Status == 502 || e.Status == 503 || e.Status == 504
+		return e.Status == 0 || e.Status >= 500
 	}
 	return false
+}
+
+// guard is the Guard in front of this client's calls, when there is one.
+func (c *Client) guard() *Guard {
+	if c.HTTP == nil {
+		return nil
+	}
+	g, _ := c.HTTP.Transport.(*Guard)
+	return g
 }
 
 // backoff is exponential with full jitter.
@@ -186,7 +236,9 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 			if ctx.Err() != nil {
 				return nil, ctxError(c.Provider, ctx.Err())
 			}
-			return nil, c.fail(ds.CodeUnauthenticated, 0, "could not obtain credentials for the provider", err)
+			e = c.fail(ds.CodeProviderUnavailable, 0, "could not obtain credentials for the provider", err)
+			e.Reason = ds.ReasonProviderAuth
+			return nil, e
 		}
 	}
 	if err := ds.SpendCall(ctx, c.Provider); err != nil {
@@ -203,6 +255,10 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 		if ctx.Err() != nil {
 			return nil, ctxError(c.Provider, ctx.Err())
 		}
+		var ge *ds.Error
+		if errors.As(err, &ge) {
+			return nil, ge // the guard's answer: open circuit, quota, timeout, budget
+		}
 		return nil, c.fail(ds.CodeProviderUnavailable, 0, "the provider could not be reached", err)
 	}
 	defer resp.Body.Close()
@@ -211,6 +267,10 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctxError(c.Provider, ctx.Err())
+			}
+			var ge *ds.Error
+			if errors.As(err, &ge) {
+				return nil, ge // the guard's deadline cut the body off
 			}
 			return nil, c.fail(ds.CodeProviderUnavailable, resp.StatusCode, "the provider's response was cut off", err)
 		}
@@ -224,28 +284,39 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 	if c.ErrorMessage != nil {
 		msg = c.ErrorMessage(resp.StatusCode, b)
 	}
-	e := c.statusError(resp.StatusCode, msg)
+	e := c.statusError(req.Method != http.MethodGet && req.Method != http.MethodHead || req.CallerInput, resp.StatusCode, msg)
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
-	if c.Log != nil {
-		c.Log.Debug("provider error", "provider", c.Provider.String(), "status", resp.StatusCode, "method", req.Method, "path", req.Path, "message", msg)
+	if e.RetryAfter == 0 && resp.StatusCode == http.StatusTooManyRequests {
+		e.RetryAfter = rateHintWait(resp.Header) // Commerce Layer: X-Ratelimit-*, no Retry-After
 	}
+	c.logger().Debug("provider error", "provider", c.Provider.String(), "status", resp.StatusCode, "method", req.Method, "path", req.Path, "message", c.Secrets.Scrub(msg))
 	return nil, e
 }
 
-// statusError maps an HTTP status to the gateway's codes. The vendor message
-// is kept (it is the vendor's message, not its raw body); credentials never are.
-func (c *Client) statusError(status int, msg string) *ds.Error {
-	code, def := ds.CodeProviderUnavailable, "the provider failed"
+// statusError maps an HTTP status to the gateway's codes, saying whose fault
+// it is. The vendor message is kept (it is the vendor's message, not its raw
+// body); Do scrubs credentials from it.
+//
+//   - 401 (after a re-login, where there is one) and 403: the vendor rejects
+//     the gateway's own credentials. The caller can do nothing about it, so
+//     it is PROVIDER_UNAVAILABLE with reason PROVIDER_AUTH, never
+//     UNAUTHENTICATED (that code is for the caller's own API key).
+//   - 400, 409, 422 on a read: the gateway built a request the vendor refuses,
+//     a gateway bug: INTERNAL. On a write, or a read marked CallerInput, they
+//     judge the caller's input: BAD_USER_INPUT.
+//   - other 4xx (405, 406, 415, ...): INTERNAL.
+func (c *Client) statusError(callerInput bool, status int, msg string) *ds.Error {
+	code, def, reason := ds.CodeProviderUnavailable, "the provider failed", ""
 	switch {
 	case status == 401:
-		code, def = ds.CodeUnauthenticated, "the provider rejected the gateway's credentials"
+		code, def, reason = ds.CodeProviderUnavailable, "the provider rejected the gateway's credentials", ds.ReasonProviderAuth
 	case status == 403:
-		code, def = ds.CodeForbidden, "the provider refused access"
+		code, def, reason = ds.CodeProviderUnavailable, "the provider refused the gateway's credentials access", ds.ReasonProviderAuth
 	case status == 404:
 		code, def = ds.CodeNotFound, "not found at the provider"
 	case status == 429:
 		code, def = ds.CodeProviderRateLimited, "the provider is rate limiting the gateway"
-	case status == 400 || status == 409 || status == 422:
+	case callerInput && (status == 400 || status == 409 || status == 422):
 		code, def = ds.CodeBadUserInput, "the provider rejected the request"
 	case status >= 400 && status < 500:
 		code, def = ds.CodeInternal, "the provider rejected the gateway's request"
@@ -254,10 +325,48 @@ func (c *Client) statusError(status int, msg string) *ds.Error {
 	if msg != "" {
 		m = def + ": " + truncate(msg, 300)
 	}
-	e := &ds.Error{Code: code, Message: m, Status: status, Err: fmt.Errorf("%s HTTP %d", c.Provider, status)}
+	e := &ds.Error{Code: code, Message: m, Status: status, Reason: reason, Err: fmt.Errorf("%s HTTP %d", c.Provider, status)}
 	p := c.Provider
 	e.Provider = &p
 	return e
+}
+
+func (c *Client) logger() *slog.Logger {
+	if c.Log != nil {
+		return c.Log
+	}
+	if g := c.guard(); g != nil {
+		return g.Logger()
+	}
+	return slog.Default()
+}
+
+// noteFailure logs what the operator must know: the vendor rejecting the
+// gateway's credentials (ERROR, once per change of state) and requests the
+// vendor refused as malformed (WARN: a gateway bug). Never a secret.
+func (c *Client) noteFailure(req Request, err error) {
+	var e *ds.Error
+	if !errors.As(err, &e) {
+		return
+	}
+	switch {
+	case e.Reason == ds.ReasonProviderAuth:
+		if c.authFailing.CompareAndSwap(false, true) {
+			c.logger().Error("the provider rejects the gateway's credentials; check its configuration",
+				"provider", c.Provider.String(), "status", e.Status, "method", req.Method, "path", req.Path)
+		}
+	case e.Code == ds.CodeInternal && e.Status >= 400:
+		c.logger().Warn("the provider refused a request the gateway built",
+			"provider", c.Provider.String(), "status", e.Status, "method", req.Method, "path", req.Path,
+			"message", c.Secrets.Scrub(e.Message))
+	}
+}
+
+// noteSuccess logs the credentials being accepted again after a rejection.
+func (c *Client) noteSuccess() {
+	if c.authFailing.CompareAndSwap(true, false) {
+		c.logger().Info("the provider accepts the gateway's credentials again", "provider", c.Provider.String())
+	}
 }
 
 func (c *Client) fail(code ds.Code, status int, msg string, cause error) *ds.Error {

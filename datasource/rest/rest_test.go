@@ -38,14 +38,16 @@ func TestStatusesMapToCodesNamingTheProvider(t *testing.T) {
 		code   ds.Code
 		calls  int32
 	}{
-		{400, ds.CodeBadUserInput, 1},
-		{401, ds.CodeUnauthenticated, 1},
-		{403, ds.CodeForbidden, 1},
+		// a read the vendor refuses as malformed is the gateway's bug
+		{400, ds.CodeInternal, 1},
+		// the vendor refusing the gateway's credentials is not the caller's fault
+		{401, ds.CodeProviderUnavailable, 1},
+		{403, ds.CodeProviderUnavailable, 1},
 		{404, ds.CodeNotFound, 1},
-		{409, ds.CodeBadUserInput, 1},
-		{422, ds.CodeBadUserInput, 1},
+		{409, ds.CodeInternal, 1},
+		{422, ds.CodeInternal, 1},
 		{429, ds.CodeProviderRateLimited, 3},
-		{500, ds.CodeProviderUnavailable, 1},
+		{500, ds.CodeProviderUnavailable, 3},
 		{503, ds.CodeProviderUnavailable, 3},
 		{406, ds.CodeInternal, 1},
 	} {
@@ -119,7 +121,7 @@ func TestAnExpiredTokenIsRefreshedOnce(t *testing.T) {
 	}
 	c, _ = server(t, []int{401}, nil, `{}`)
 	c.Reauthorize = func() {}
-	if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, nil); ds.ErrorCode(err) != ds.CodeUnauthenticated {
+	if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, nil); ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth {
 		t.Fatalf("still 401 after refresh: %v", err)
 	}
 }

@@ -24,6 +24,24 @@ type Fault struct {
 	Delay time.Duration
 	// Path restricts the fault to requests whose path has this prefix ("" = any).
 	Path string
+	// EchoCredentials appends the request's credential headers to Message,
+	// as some vendors do ("bad key <key>"): the client must scrub them.
+	EchoCredentials bool
+}
+
+// credentialHeaders are the headers the vendors take credentials in.
+var credentialHeaders = []string{"Authorization", "X-Api-Key"}
+
+// credential is what the request carried in its credential headers, the
+// bearer scheme stripped ("" when none).
+func credential(r *http.Request) string {
+	var parts []string
+	for _, h := range credentialHeaders {
+		if v := r.Header.Get(h); v != "" {
+			parts = append(parts, strings.TrimPrefix(v, "Bearer "))
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // Call is one request the simulator received.
@@ -31,6 +49,9 @@ type Call struct {
 	Method string
 	Path   string
 	Query  string
+	// Credential is what the request carried in its credential headers
+	// (bearer scheme stripped), so tests can check it never leaks.
+	Credential string
 }
 
 // Kit wraps a simulator's handler.
@@ -41,6 +62,11 @@ type Kit struct {
 	latency    time.Duration
 	sticky     *Fault
 	writeError ErrorWriter
+	// rate limit: at most limitN requests in any window of limitPer
+	limitN    int
+	limitPer  time.Duration
+	recent    []time.Time
+	throttled int
 }
 
 // New returns a Kit whose injected faults are written by we.
@@ -50,7 +76,7 @@ func New(we ErrorWriter) *Kit { return &Kit{writeError: we} }
 func (k *Kit) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k.mu.Lock()
-		k.calls = append(k.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery})
+		k.calls = append(k.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Credential: credential(r)})
 		var f *Fault
 		for i := range k.faults {
 			if strings.HasPrefix(r.URL.Path, k.faults[i].Path) {
@@ -65,7 +91,13 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 			f = &ff
 		}
 		lat := k.latency
+		limited := f == nil && k.overLimit(time.Now())
 		k.mu.Unlock()
+		if limited {
+			w.Header().Set("Retry-After", "1")
+			k.writeError(w, http.StatusTooManyRequests, "rate limit exceeded")
+			return
+		}
 		if f != nil && f.Delay > lat {
 			lat = f.Delay
 		}
@@ -76,7 +108,11 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 			for h, vs := range f.Header {
 				w.Header()[h] = vs
 			}
-			k.writeError(w, f.Status, f.Message)
+			msg := f.Message
+			if f.EchoCredentials {
+				msg += " " + credential(r)
+			}
+			k.writeError(w, f.Status, msg)
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -92,6 +128,41 @@ func wait(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// overLimit records a request at now and says whether it exceeds the rate
+// limit (a sliding window); k.mu is held.
+func (k *Kit) overLimit(now time.Time) bool {
+	if k.limitN <= 0 {
+		return false
+	}
+	cut := 0
+	for cut < len(k.recent) && now.Sub(k.recent[cut]) >= k.limitPer {
+		cut++
+	}
+	k.recent = k.recent[cut:]
+	if len(k.recent) >= k.limitN {
+		k.throttled++
+		return true
+	}
+	k.recent = append(k.recent, now)
+	return false
+}
+
+// SetRateLimit makes the simulator answer 429 (with Retry-After: 1) to any
+// request beyond n in a sliding window of per, as a vendor enforcing its
+// documented limit does; n <= 0 turns it off.
+func (k *Kit) SetRateLimit(n int, per time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.limitN, k.limitPer, k.recent, k.throttled = n, per, nil, 0
+}
+
+// Throttled is how many requests the rate limit has answered with 429.
+func (k *Kit) Throttled() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.throttled
 }
 
 // SetLatency adds d to every later request (it honours the client going away).

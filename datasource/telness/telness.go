@@ -115,6 +115,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 				return nil
 			},
 			ErrorMessage: errorMessage,
+			Secrets:      rest.NewSecrets(key),
 			Accept:       "application/json",
 			ContentType:  "application/json",
 		},
@@ -180,7 +181,8 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 		q.Set("search", *req.Filter.Search)
 	}
 	var resp listResponse
-	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q}, &resp); err != nil {
+	// a cursor came from the caller's (gateway) cursor
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: req.Token != ""}, &resp); err != nil {
 		return page, err
 	}
 	var raws []json.RawMessage

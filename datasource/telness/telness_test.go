@@ -552,14 +552,14 @@ func TestClientErrorBodies(t *testing.T) {
 		msg    string // must appear in the error
 		absent string // must not appear in the error
 	}{
-		{"documented shape", 400, `{"error":{"code":"VALIDATION_ERROR","message":"limit is wrong"}}`, ds.CodeBadUserInput, "limit is wrong", "VALIDATION_ERROR"},
-		{"error is a string", 400, `{"error":"bad thing"}`, ds.CodeBadUserInput, "rejected the request", "bad thing"},
+		{"documented shape", 400, `{"error":{"code":"VALIDATION_ERROR","message":"limit is wrong"}}`, ds.CodeInternal, "limit is wrong", "VALIDATION_ERROR"},
+		{"error is a string", 400, `{"error":"bad thing"}`, ds.CodeInternal, "rejected the gateway's request", "bad thing"},
 		{"message not a string", 404, `{"error":{"message":42}}`, ds.CodeNotFound, "not found", "42"},
-		{"other JSON", 403, `{"detail":"nope"}`, ds.CodeForbidden, "refused", "nope"},
-		{"array", 409, `[1,2]`, ds.CodeBadUserInput, "rejected", ""},
-		{"empty body", 401, ``, ds.CodeUnauthenticated, "credentials", ""},
+		{"other JSON", 403, `{"detail":"nope"}`, ds.CodeProviderUnavailable, "refused", "nope"},
+		{"array", 409, `[1,2]`, ds.CodeInternal, "rejected", ""},
+		{"empty body", 401, ``, ds.CodeProviderUnavailable, "credentials", ""},
 		{"html", 500, `<html>boom</html>`, ds.CodeProviderUnavailable, "failed", "boom"},
-		{"control characters in the message", 400, `{"error":{"message":"line1\nline2"}}`, ds.CodeBadUserInput, "line1 line2", "\n"},
+		{"control characters in the message", 400, `{"error":{"message":"line1\nline2"}}`, ds.CodeInternal, "line1 line2", "\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := startFake(t, &fake{status: tc.status, body: tc.body})
@@ -711,8 +711,8 @@ func TestGetCustomersConcurrencyAndAbsence(t *testing.T) {
 	}
 	e.sim.Kit().SetLatency(0)
 	e.sim.Kit().Inject(simkit.Fault{Status: 403, Message: "not yours", Path: "/customers/"})
-	if _, err := e.client.GetCustomers(context.Background(), ids[:3]); ds.ErrorCode(err) != ds.CodeForbidden {
-		t.Errorf("a 403 on one id: %v, want FORBIDDEN", err)
+	if _, err := e.client.GetCustomers(context.Background(), ids[:3]); ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth {
+		t.Errorf("a 403 on one id: %v, want PROVIDER_UNAVAILABLE (PROVIDER_AUTH)", err)
 	}
 }
 

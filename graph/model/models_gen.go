@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/federated-customers/gateway/datasource"
 )
@@ -70,6 +71,16 @@ type CustomerSourceFilter struct {
 type Mutation struct {
 }
 
+// Whether the gateway is calling a provider (configuration: providers.<key>.upstream).
+type ProviderHealth struct {
+	// CLOSED: calls go out. OPEN: repeated failures; calls are answered at once with PROVIDER_UNAVAILABLE. HALF_OPEN: one probe call decides.
+	State CircuitState `json:"state"`
+	// The last failure seen (a client-safe message), null when none yet.
+	LastError *string `json:"lastError,omitempty"`
+	// When the breaker entered its state (or the gateway started).
+	Since time.Time `json:"since"`
+}
+
 type ProviderStatus struct {
 	Provider datasource.ProviderID `json:"provider"`
 	// Configured in this gateway (absent providers are disabled).
@@ -84,6 +95,8 @@ type ProviderStatus struct {
 	Writes bool `json:"writes"`
 	// Where the background sync of this provider stands; null when the provider is not configured.
 	Sync *datasource.SyncStatus `json:"sync,omitempty"`
+	// The circuit breaker in front of this provider's calls; null when the provider is not configured.
+	Health *ProviderHealth `json:"health,omitempty"`
 }
 
 type Query struct {
@@ -97,6 +110,63 @@ type UpdateCustomerInput struct {
 	Locale   *string                  `json:"locale,omitempty"`
 	Address  *AddressInput            `json:"address,omitempty"`
 	Metadata json.RawMessage          `json:"metadata,omitempty"`
+}
+
+type CircuitState string
+
+const (
+	CircuitStateClosed   CircuitState = "CLOSED"
+	CircuitStateOpen     CircuitState = "OPEN"
+	CircuitStateHalfOpen CircuitState = "HALF_OPEN"
+)
+
+var AllCircuitState = []CircuitState{
+	CircuitStateClosed,
+	CircuitStateOpen,
+	CircuitStateHalfOpen,
+}
+
+func (e CircuitState) IsValid() bool {
+	switch e {
+	case CircuitStateClosed, CircuitStateOpen, CircuitStateHalfOpen:
+		return true
+	}
+	return false
+}
+
+func (e CircuitState) String() string {
+	return string(e)
+}
+
+func (e *CircuitState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CircuitState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CircuitState", str)
+	}
+	return nil
+}
+
+func (e CircuitState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CircuitState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CircuitState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type CustomerOrderField string

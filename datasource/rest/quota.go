@@ -1,0 +1,128 @@
+package rest
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// waitQuota takes a token from the provider's outbound bucket, waiting while
+// ctx (the request's deadline within the provider's budget) allows; when the
+// wait cannot fit, it fails at once with PROVIDER_RATE_LIMITED rather than
+// send a call the vendor would reject.
+func (g *Guard) waitQuota(ctx context.Context) error {
+	if g.limiter == nil {
+		return nil
+	}
+	start := time.Now()
+	r := g.limiter.Reserve()
+	if !r.OK() {
+		return g.quotaError(0)
+	}
+	delay := r.Delay()
+	if deadline, ok := ctx.Deadline(); ok && start.Add(delay).After(deadline) {
+		r.Cancel()
+		return g.quotaError(delay)
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			r.Cancel()
+			return g.quotaError(delay)
+		case <-t.C:
+		}
+	}
+	g.metrics.quotaWait.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+func (g *Guard) quotaError(wait time.Duration) error {
+	g.metrics.quotaRejected.Inc()
+	e := g.fail(ds.CodeProviderRateLimited, "the gateway's outbound quota for the provider is used up for the time this request has left", nil)
+	e.RetryAfter = wait
+	e.Err = fmt.Errorf("quota %.3g/s burst %d", float64(g.limiter.Limit()), g.limiter.Burst())
+	return e
+}
+
+// hint adjusts the bucket from a vendor's live rate headers (Commerce
+// Layer's X-Ratelimit-Limit / -Interval / -Remaining): a documented rate
+// lower than the configured one wins, and Remaining 0 empties the bucket
+// so the next calls wait instead of drawing 429s.
+func (g *Guard) hint(h http.Header) {
+	if g.limiter == nil {
+		return
+	}
+	limit, interval, remaining, ok := rateHeaders(h)
+	if !ok {
+		return
+	}
+	now := time.Now()
+	if r := rate.Limit(limit / interval.Seconds()); r < g.limiter.Limit() {
+		g.limiter.SetLimitAt(now, r)
+	}
+	if remaining == 0 {
+		g.limiter.ReserveN(now, int(math.Max(1, g.limiter.Tokens())))
+	}
+}
+
+// rateHeaders reads X-Ratelimit-Limit, X-Ratelimit-Interval (seconds) and
+// X-Ratelimit-Remaining (-1 when absent).
+func rateHeaders(h http.Header) (limit float64, interval time.Duration, remaining int, ok bool) {
+	l, err1 := strconv.ParseFloat(h.Get("X-Ratelimit-Limit"), 64)
+	i, err2 := strconv.ParseFloat(h.Get("X-Ratelimit-Interval"), 64)
+	if err1 != nil || err2 != nil || l <= 0 || i <= 0 || math.IsInf(l, 0) || math.IsInf(i, 0) || i > 86400 {
+		return 0, 0, 0, false
+	}
+	remaining = -1
+	if r, err := strconv.Atoi(h.Get("X-Ratelimit-Remaining")); err == nil && r >= 0 {
+		remaining = r
+	}
+	return l, time.Duration(i * float64(time.Second)), remaining, true
+}
+
+// rateHintWait is how long to wait before retrying a 429 that carries
+// X-Ratelimit-* but no Retry-After: one request's share of the window.
+func rateHintWait(h http.Header) time.Duration {
+	limit, interval, _, ok := rateHeaders(h)
+	if !ok {
+		return 0
+	}
+	return time.Duration(float64(interval) / limit)
+}
+
+// SetShare divides the quota among n replicas calling with the same
+// credential (n < 1 counts as 1): each takes rate/n with bursts of burst/n
+// (at least 1).
+func (g *Guard) SetShare(n int) {
+	if g.limiter == nil {
+		return
+	}
+	n = max(1, n)
+	g.mu.Lock()
+	changed := g.share != n
+	g.share = n
+	g.mu.Unlock()
+	if !changed {
+		return
+	}
+	now := time.Now()
+	g.limiter.SetLimitAt(now, rate.Limit(g.policy.Rate/float64(n)))
+	g.limiter.SetBurstAt(now, max(1, g.policy.Burst/n))
+	quotaShare.WithLabelValues(g.provider.String()).Set(float64(n))
+}
+
+// Share is how many replicas the quota is divided among.
+func (g *Guard) Share() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return max(1, g.share)
+}

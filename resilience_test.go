@@ -1,0 +1,374 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
+	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
+	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
+	"github.com/federated-customers/gateway/datasource/simkit"
+	"github.com/federated-customers/gateway/postgres/pgtest"
+)
+
+// lockedLog is a log the gateway writes to and a test reads.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// gatewayWith starts the gateway with every provider simulated and the
+// given extra YAML per provider key (e.g. its upstream: block); key ""
+// holds top-level YAML.
+func gatewayWith(t *testing.T, blocks map[string]string, log io.Writer) *Main {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(blocks[""] + "\n")
+	b.WriteString("providers:\n")
+	for _, p := range ds.AllProviders {
+		b.WriteString("  " + p.Key() + ":\n    simulate: true\n")
+		if extra, ok := blocks[p.Key()]; ok {
+			b.WriteString("    " + strings.ReplaceAll(strings.TrimSpace(extra), "\n", "\n    ") + "\n")
+		}
+	}
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if log == nil {
+		log = io.Discard
+	}
+	return startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(log, nil))})
+}
+
+const healthQuery = `{ providers { provider health { state lastError since } } }`
+
+type healthData struct {
+	Providers []struct {
+		Provider string `json:"provider"`
+		Health   *struct {
+			State     string  `json:"state"`
+			LastError *string `json:"lastError"`
+			Since     string  `json:"since"`
+		} `json:"health"`
+	} `json:"providers"`
+}
+
+func (m *Main) health(t *testing.T, p ds.ProviderID) string {
+	t.Helper()
+	for _, s := range mustData[healthData](t, m.query(t, healthQuery, nil)).Providers {
+		if s.Provider == p.String() && s.Health != nil {
+			return s.Health.State
+		}
+	}
+	t.Fatalf("no health for %s", p)
+	return ""
+}
+
+func (m *Main) scrapeMetrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get("http://" + m.Addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// providerErrors are the errors of r that name provider p.
+func providerErrors(r gqlResponse, p ds.ProviderID) []gqlError {
+	var out []gqlError
+	for _, e := range r.Errors {
+		if e.Extensions["provider"] == p.String() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestAHungProviderLeavesTheOthersAnsweringAndOpensItsCircuit(t *testing.T) {
+	const budget = 600 * time.Millisecond
+	m := gatewayWith(t, map[string]string{
+		"":         "limits: {max_in_flight: 256, max_queue: 256}", // a burst of 200, not shed
+		"kintsugi": "upstream: {timeout: 300ms, budget: 600ms, breaker_failures: 3, breaker_open: 1m}",
+	}, nil)
+	filter := map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}
+	const n = 200
+	type result struct {
+		r    gqlResponse
+		took time.Duration
+	}
+	burst := func(first int) ([]result, time.Duration) {
+		results := make([]result, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				start := time.Now()
+				r := m.query(t, pageQuery, map[string]any{"first": first, "filter": filter})
+				results[i] = result{r, time.Since(start)}
+			})
+		}
+		wg.Wait()
+		var slowest time.Duration
+		for _, res := range results {
+			slowest = max(slowest, res.took)
+		}
+		return results, slowest
+	}
+	// the same burst with every provider healthy: what 200 requests cost on this machine
+	// (another page size: a page of its own in the cache)
+	_, baseline := burst(19)
+	m.kit(t, ds.Kintsugi).SetLatency(time.Minute)
+	results, slowest := burst(20)
+	for i, res := range results {
+		var page customersPage
+		if err := json.Unmarshal(res.r.Data, &page); err != nil || len(page.Customers.Edges) == 0 {
+			t.Fatalf("request %d: no Telness edges (data %s, errors %+v)", i, res.r.Data, res.r.Errors)
+		}
+		if errs := providerErrors(res.r, ds.Kintsugi); len(errs) != 1 || errs[0].Extensions["code"] != "PROVIDER_UNAVAILABLE" {
+			t.Fatalf("request %d: Kintsugi errors %+v, want one PROVIDER_UNAVAILABLE", i, errs)
+		}
+	}
+	// the bound: the provider's budget plus what the burst costs when healthy, plus a margin
+	if bound := budget + baseline + 500*time.Millisecond; slowest > bound {
+		t.Fatalf("slowest of %d requests during the hang took %v, want under %v (healthy burst: %v)", n, slowest, bound, baseline)
+	}
+	t.Logf("%d concurrent requests: slowest %v healthy, %v during a hang (budget %v)", n, baseline.Round(time.Millisecond), slowest.Round(time.Millisecond), budget)
+
+	// the failures open Kintsugi's circuit; requests are then answered at once
+	for i := 0; i < 10 && m.health(t, ds.Kintsugi) != "OPEN"; i++ {
+		m.query(t, pageQuery, map[string]any{"first": 20, "filter": filter})
+	}
+	if st := m.health(t, ds.Kintsugi); st != "OPEN" {
+		t.Fatalf("Kintsugi's circuit is %s after the hang", st)
+	}
+	if st := m.health(t, ds.Telness); st != "CLOSED" {
+		t.Fatalf("Telness's circuit is %s", st)
+	}
+	before := m.kit(t, ds.Kintsugi).Count()
+	start := time.Now()
+	r := m.query(t, pageQuery, map[string]any{"first": 20, "filter": filter})
+	errs := providerErrors(r, ds.Kintsugi)
+	if len(errs) != 1 || errs[0].Extensions["reason"] != ds.ReasonCircuitOpen || time.Since(start) > 300*time.Millisecond {
+		t.Fatalf("with the circuit open: %+v after %v", errs, time.Since(start))
+	}
+	if m.kit(t, ds.Kintsugi).Count() != before {
+		t.Fatal("an open circuit still called the provider")
+	}
+	if met := m.scrapeMetrics(t); !strings.Contains(met, `gateway_upstream_breaker_state{provider="KINTSUGI"} 2`) ||
+		!strings.Contains(met, `gateway_upstream_short_circuits_total{provider="KINTSUGI"}`) {
+		t.Fatal("/metrics does not show Kintsugi's open circuit")
+	}
+}
+
+func TestRejectedGatewayCredentialsAreTheProvidersProblemAndNeverShown(t *testing.T) {
+	logs := &lockedLog{}
+	m := gatewayWith(t, nil, logs)
+	// the vendor rejects the gateway's key and echoes it, as some do
+	m.kit(t, ds.Kintsugi).SetDown(&simkit.Fault{Status: 401, Message: "bad key", EchoCredentials: true})
+	filter := map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}
+	for range 3 {
+		r := m.query(t, pageQuery, map[string]any{"first": 20, "filter": filter})
+		errs := providerErrors(r, ds.Kintsugi)
+		if len(errs) == 0 || errs[0].Extensions["code"] != "PROVIDER_UNAVAILABLE" || errs[0].Extensions["reason"] != ds.ReasonProviderAuth {
+			t.Fatalf("errors %+v, want PROVIDER_UNAVAILABLE with reason PROVIDER_AUTH", r.Errors)
+		}
+		raw, _ := json.Marshal(r)
+		if strings.Contains(string(raw), kisim.APIKey) {
+			t.Fatal("the response shows the gateway's Kintsugi key")
+		}
+	}
+	out := logs.String()
+	if strings.Contains(out, kisim.APIKey) {
+		t.Fatal("the log shows the gateway's Kintsugi key")
+	}
+	if n := strings.Count(out, "rejects the gateway's credentials"); n != 1 {
+		t.Fatalf("%d ERROR lines for one state of rejection, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, "provider=KINTSUGI status=401") {
+		t.Fatalf("the ERROR line lacks provider and status:\n%s", out)
+	}
+	// the caller's own key stays the caller's problem: UNAUTHENTICATED (api tests cover it)
+}
+
+func TestABurstOfRequestsStaysUnderTheVendorsRateLimit(t *testing.T) {
+	m := gatewayWith(t, map[string]string{
+		"":             "cache: {ttl: 1ns}\nlimits: {max_in_flight: 256, max_queue: 256}", // every request goes upstream; a burst of 200, not shed
+		"digitalriver": "upstream: {budget: 20s}",
+	}, nil)
+	// Digital River's customers, by node id
+	var ids []string
+	var after any
+	for {
+		page := mustData[customersPage](t, m.query(t, pageQuery, map[string]any{"first": 100, "after": after, "filter": map[string]any{"providers": []string{"DIGITAL_RIVER"}}}))
+		for _, e := range page.Customers.Edges {
+			ids = append(ids, e.Node.ID)
+		}
+		if !page.Customers.PageInfo.HasNextPage {
+			break
+		}
+		after = *page.Customers.PageInfo.EndCursor
+	}
+	kit := m.kit(t, ds.DigitalRiver)
+	kit.Reset()
+	kit.SetRateLimit(25, time.Second) // the test key's documented limit
+	const n = 200
+	results := make([]gqlResponse, n)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			results[i] = m.query(t, `query($id: ID!) { customer(id: $id) { id providerId } }`, map[string]any{"id": ids[i%len(ids)]})
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	failed := 0
+	for _, r := range results {
+		if len(r.Errors) > 0 {
+			failed++
+		}
+	}
+	t.Logf("%d concurrent customer(id) requests (%d distinct ids): %d Digital River calls, %d answered 429, %d requests with errors, %v",
+		n, len(ids), kit.Count(), kit.Throttled(), failed, took.Round(time.Millisecond))
+	if kit.Count() < n/2 {
+		t.Fatalf("only %d upstream calls: the burst did not reach the vendor", kit.Count())
+	}
+	if kit.Throttled() != 0 || failed != 0 {
+		t.Fatalf("%d 429s from the vendor and %d failed requests", kit.Throttled(), failed)
+	}
+	met := m.scrapeMetrics(t)
+	for _, want := range []string{
+		`gateway_upstream_quota_wait_seconds_count{provider="DIGITAL_RIVER"}`,
+		`gateway_upstream_calls_total{outcome="2xx",provider="DIGITAL_RIVER"}`,
+		`gateway_upstream_call_duration_seconds_bucket{provider="DIGITAL_RIVER",le="0.005"}`,
+	} {
+		if !strings.Contains(met, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+func TestAnOpenCircuitIsAnsweredStaleFromTheCache(t *testing.T) {
+	clock := &testClock{}
+	m := gatewayFrom(t, `
+cache: {ttl: 60s, stale_if_error: 24h}
+providers:
+  kintsugi: {simulate: true, upstream: {breaker_failures: 1, breaker_open: 1m}}
+  telness: {simulate: true}
+`, clock.Now, false)
+	vars := map[string]any{"first": 30, "filter": map[string]any{"providers": []string{"KINTSUGI"}}}
+	want := m.query(t, pageQuery, vars)
+	clock.Advance(2 * time.Minute)
+	kit := m.kit(t, ds.Kintsugi)
+	kit.SetDown(&simkit.Fault{Status: http.StatusServiceUnavailable, Message: "maintenance"})
+	for i := range 2 {
+		kit.Reset()
+		got := m.query(t, pageQuery, vars)
+		if len(got.Errors) > 0 || string(got.Data) != string(want.Data) {
+			t.Fatalf("request %d: got %s %+v, want the last good page", i, got.Data, got.Errors)
+		}
+		if s := freshness(t, got)["KINTSUGI"]; s["freshness"] != "STALE" {
+			t.Fatalf("request %d: KINTSUGI %v, want STALE", i, s)
+		}
+		if st := m.health(t, ds.Kintsugi); st != "OPEN" {
+			t.Fatalf("request %d: circuit %s", i, st)
+		}
+		// the first request's failure opened the circuit; the second makes no call
+		if want := []int{1, 0}[i]; kit.Count() != want {
+			t.Fatalf("request %d: %d Kintsugi calls, want %d", i, kit.Count(), want)
+		}
+	}
+}
+
+func TestTwoReplicasOnOneDatabaseShareTheVendorsRateLimit(t *testing.T) {
+	schema := pgtest.Schema(t)
+	// one Digital River (test key: 25 req/s) that both replicas call
+	sim := drsim.New(demo.People(testPeople))
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	yaml := fmt.Sprintf(`
+database_url: %q
+cache: {ttl: 1ns}
+limits: {max_in_flight: 256, max_queue: 256}
+providers:
+  digitalriver: {base_url: %q, api_key: %q, upstream: {budget: 25s}}
+`, schema, srv.URL, drsim.APIKey)
+	a := gatewayFrom(t, yaml, nil, false)
+	b := gatewayFrom(t, yaml, nil, false)
+	share := func(m *Main) int { return m.built.Guards[ds.DigitalRiver].Share() }
+	// both take half the quota once each has seen the other's heartbeat
+	waitFor(t, 10*time.Second, func() bool { return share(a) == 2 && share(b) == 2 }, "both replicas to take half the quota")
+	var ids []string
+	page := mustData[customersPage](t, a.query(t, pageQuery, map[string]any{"first": 100}))
+	for _, e := range page.Customers.Edges {
+		ids = append(ids, e.Node.ID)
+	}
+	kit := sim.Kit()
+	kit.Reset()
+	kit.SetRateLimit(25, time.Second)
+	const n = 200
+	results := make([]gqlResponse, n)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range n {
+		m := []*Main{a, b}[i%2]
+		wg.Go(func() {
+			results[i] = m.query(t, `query($id: ID!) { customer(id: $id) { id } }`, map[string]any{"id": ids[i%len(ids)]})
+		})
+	}
+	wg.Wait()
+	failed := 0
+	for _, r := range results {
+		if len(r.Errors) > 0 {
+			failed++
+		}
+	}
+	t.Logf("two replicas, %d concurrent requests: %d Digital River calls, %d answered 429, %d requests with errors, %v",
+		n, kit.Count(), kit.Throttled(), failed, time.Since(start).Round(time.Millisecond))
+	if kit.Count() < n/2 {
+		t.Fatalf("only %d upstream calls: the burst did not reach the vendor", kit.Count())
+	}
+	if kit.Throttled() != 0 || failed != 0 {
+		t.Fatalf("%d 429s from the vendor and %d failed requests", kit.Throttled(), failed)
+	}
+	// one replica leaves: the other takes the whole quota back
+	b.stop(t)
+	waitFor(t, quotaReplicaTTL+5*time.Second, func() bool { return share(a) == 1 }, "the remaining replica to take the whole quota back")
+}
+
+// waitFor polls cond until it holds or d has passed.
+func waitFor(t *testing.T, d time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,24 @@
+package resolvers
+
+import (
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/graph/model"
+)
+
+// providerHealth is provider p's breaker state, nil when p is not
+// configured or not open to this caller.
+func (r *Resolver) providerHealth(svc *ds.Service, p ds.ProviderID) *model.ProviderHealth {
+	if r.Health == nil || svc.Unavailable(p) != nil {
+		return nil
+	}
+	h, ok := r.Health(p)
+	if !ok {
+		return nil
+	}
+	out := &model.ProviderHealth{State: model.CircuitState(h.State), Since: h.Since.UTC()}
+	if h.LastError != "" {
+		msg := h.LastError
+		out.LastError = &msg
+	}
+	return out
+}
