@@ -100,6 +100,12 @@ func TestARepeatedQueryIsServedFromTheCache(t *testing.T) {
 	if served < 100 {
 		t.Errorf("extensions.providers counts %v records served without a call, want at least the page's 100", served)
 	}
+	met := m.scrapeMetrics(t)
+	for _, want := range []string{`gateway_cache_answers_total{freshness="CACHE",provider="KINTSUGI"}`, `gateway_cache_answers_total{freshness="LIVE",provider="KINTSUGI"}`} {
+		if !strings.Contains(met, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	// The records of that page are records too: nodes of them cost nothing.
 	page := mustData[struct {
 		Customers struct{ Nodes []customerNode } `json:"customers"`

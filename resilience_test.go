@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -370,5 +371,79 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool, what string) {
 			t.Fatalf("waited %v for %s", d, what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestAFailingProviderIsOneErrorPerRequestNotOnePerField(t *testing.T) {
+	logs := &lockedLog{}
+	m := gatewayWith(t, map[string]string{"telness": "upstream: {breaker_failures: 1000}"}, logs)
+	var ids []string
+	for _, p := range demo.People(testPeople) {
+		if id, ok := p.IDs[ds.Telness]; ok && len(ids) < 40 {
+			ids = append(ids, ds.CustomerNodeID(ds.Telness, id))
+		}
+	}
+	m.kit(t, ds.Telness).SetDown(&simkit.Fault{Status: http.StatusServiceUnavailable, Message: "maintenance"})
+	r := m.query(t, `query($ids: [ID!]!) { a: nodes(ids: $ids) { id } b: nodes(ids: $ids) { id } }`, map[string]any{"ids": ids})
+	errs := providerErrors(r, ds.Telness)
+	if len(errs) != 1 || len(r.Errors) != 1 {
+		t.Fatalf("%d errors (%d for TELNESS), want one: %+v", len(r.Errors), len(errs), r.Errors)
+	}
+	if errs[0].Extensions["code"] != "PROVIDER_UNAVAILABLE" {
+		t.Fatalf("error %+v", errs[0])
+	}
+	if n := strings.Count(logs.String(), "request error"); n != 1 {
+		t.Fatalf("%d log lines for one failing provider in one request, want 1", n)
+	}
+}
+
+func TestAWalkEndsWhenOnlyAFailingProviderRemainsAndResumesThere(t *testing.T) {
+	m := gatewayWith(t, nil, nil)
+	filter := map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}
+	m.kit(t, ds.Telness).SetDown(&simkit.Fault{Status: http.StatusInternalServerError, Message: "broken"})
+	var got []customerNode
+	var after any
+	var last customersPage
+	var lastResp gqlResponse
+	pages := 0
+	for ; pages < 30; pages++ {
+		lastResp = m.query(t, pageQuery, map[string]any{"first": 50, "after": after, "filter": filter})
+		if err := json.Unmarshal(lastResp.Data, &last); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range last.Customers.Edges {
+			got = append(got, e.Node)
+		}
+		if len(last.Customers.Edges) == 0 && last.Customers.PageInfo.HasNextPage {
+			t.Fatal("an empty page says hasNextPage: a client paging until done would loop")
+		}
+		if !last.Customers.PageInfo.HasNextPage {
+			break
+		}
+		after = *last.Customers.PageInfo.EndCursor
+	}
+	if pages == 30 {
+		t.Fatal("the walk did not end while Telness was failing")
+	}
+	if len(providerErrors(lastResp, ds.Telness)) == 0 || last.Customers.PageInfo.EndCursor == nil {
+		t.Fatalf("the last page should name Telness's failure and keep an endCursor: %+v %+v", lastResp.Errors, last.Customers.PageInfo)
+	}
+	// Telness is back: resuming at that endCursor brings its records, once.
+	m.kit(t, ds.Telness).SetDown(nil)
+	after = *last.Customers.PageInfo.EndCursor
+	for i := 0; i < 30; i++ {
+		page := mustData[customersPage](t, m.query(t, pageQuery, map[string]any{"first": 50, "after": after, "filter": filter}))
+		for _, e := range page.Customers.Edges {
+			got = append(got, e.Node)
+		}
+		if !page.Customers.PageInfo.HasNextPage {
+			break
+		}
+		after = *page.Customers.PageInfo.EndCursor
+	}
+	all := keys(got)
+	sort.Strings(all)
+	if want := expected(ds.Kintsugi, ds.Telness); strings.Join(all, ",") != strings.Join(want, ",") {
+		t.Fatalf("got %d records, want %d once each", len(all), len(want))
 	}
 }

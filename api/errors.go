@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -22,7 +23,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		var e *ds.Error
 		if errors.As(err, &e) {
 			gqlErr.Message = e.Message
-			if e.Provider != nil {
+			if e.Provider != nil && !strings.HasPrefix(e.Message, e.Provider.String()) {
 				gqlErr.Message = e.Provider.String() + ": " + e.Message
 			}
 			ext := map[string]any{"code": string(e.Code)}
@@ -37,7 +38,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 			gqlErr.Extensions = ext
 			if e.Code == ds.CodeInternal || e.Code == ds.CodeProviderUnavailable {
-				log.Warn("request error", "code", e.Code, "error", err.Error(), "path", gqlErr.Path.String())
+				logOnce(ctx, log, e, gqlErr)
 			}
 			return gqlErr
 		}
@@ -97,4 +98,71 @@ func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
 		log.Error("panic in resolver", "panic", v)
 		return &ds.Error{Code: ds.CodeInternal, Message: "internal error"}
 	}
+}
+
+// errorsSeenKey holds, per request, the provider failures already logged.
+type errorsSeenKey struct{}
+
+type errorsSeen struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func withErrorsSeen(ctx context.Context) context.Context {
+	return context.WithValue(ctx, errorsSeenKey{}, &errorsSeen{seen: map[string]bool{}})
+}
+
+// logOnce logs a provider failure once per request, provider and kind, not
+// once per field that met it.
+func logOnce(ctx context.Context, log *slog.Logger, e *ds.Error, gqlErr *gqlerror.Error) {
+	if s, ok := ctx.Value(errorsSeenKey{}).(*errorsSeen); ok {
+		k := failureKey(gqlErr)
+		s.mu.Lock()
+		dup := s.seen[k]
+		s.seen[k] = true
+		s.mu.Unlock()
+		if dup {
+			return
+		}
+	}
+	log.Warn("request error", "code", e.Code, "error", e.Error(), "path", gqlErr.Path.String())
+}
+
+// failureKey is a provider failure's kind: provider, code and reason.
+func failureKey(e *gqlerror.Error) string {
+	p, _ := e.Extensions["provider"].(string)
+	c, _ := e.Extensions["code"].(string)
+	r, _ := e.Extensions["reason"].(string)
+	return p + "|" + c + "|" + r
+}
+
+// dedupeProviderErrors keeps one error per provider and kind of failure in a
+// response (the first, with its path), counting the others in
+// extensions.occurrences: a provider that is down is one error, not one per
+// node that needed it. Errors that name no provider are all kept.
+func dedupeProviderErrors(resp *graphql.Response) {
+	if len(resp.Errors) < 2 {
+		return
+	}
+	first := map[string]*gqlerror.Error{}
+	count := map[string]int{}
+	out := resp.Errors[:0]
+	for _, e := range resp.Errors {
+		if p, _ := e.Extensions["provider"].(string); p == "" {
+			out = append(out, e)
+			continue
+		}
+		k := failureKey(e)
+		count[k]++
+		if first[k] == nil {
+			first[k] = e
+			out = append(out, e)
+		}
+	}
+	for k, e := range first {
+		if n := count[k]; n > 1 {
+			e.Extensions["occurrences"] = n
+		}
+	}
+	resp.Errors = out
 }

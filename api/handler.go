@@ -32,6 +32,7 @@ import (
 	"golang.org/x/time/rate"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/rest"
 	"github.com/federated-customers/gateway/graph"
 	"github.com/federated-customers/gateway/resolvers"
@@ -140,7 +141,7 @@ func New(o Options) http.Handler {
 		reg = NewRegistry()
 	}
 	m := newMetrics(reg)
-	for _, c := range rest.Collectors() { // per-provider upstream metrics
+	for _, c := range append(rest.Collectors(), cache.Collectors()...) { // per-provider upstream and cache metrics
 		if err := reg.Register(c); err != nil {
 			if _, dup := err.(prometheus.AlreadyRegisteredError); !dup {
 				panic(err)
@@ -225,6 +226,7 @@ func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (re
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
 		if resp != nil {
+			dedupeProviderErrors(resp)
 			capResponse(resp, l.MaxResponseBytes)
 			addReport(ctx, resp)
 			addCost(ctx, resp)
@@ -288,7 +290,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), l.Timeout)
 		defer cancel()
-		ctx, _ = ds.WithReport(ctx)
+		ctx, _ = ds.WithReport(withErrorsSeen(ctx))
 		ctx = withService(ctx, svc)
 		ctx = ds.WithCallBudget(ctx, l.CallBudget)
 		ctx, done := withReleases(ctx)

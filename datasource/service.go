@@ -272,6 +272,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 	conn.PageInfo = s.pageInfo(fp, kind, start != nil, w.HasNext, w.Resume, len(w.Edges),
 		func(i int) string { return conn.Edges[i].Cursor })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
+	conn.PageInfo = endsWhenOnlyFailuresRemain(conn.PageInfo, len(conn.Edges), w.Errs)
 	conn.count = countSegments(segs, w.Totals)
 	return conn, nil
 }
@@ -319,6 +320,17 @@ func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []S
 	conn.PageInfo = backwardPageInfo(w.HasNext, before != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor })
 	conn.count = countSegments(segs, nil)
 	return conn, nil
+}
+
+// endsWhenOnlyFailuresRemain keeps a walk from looping: a page with no
+// edges because the only providers left failed says hasNextPage false, and
+// keeps the endCursor that resumes exactly there; its errors say which
+// providers failed and, where known, when to retry (extensions.retryAfter).
+func endsWhenOnlyFailuresRemain(pi PageInfo, edges int, errs []error) PageInfo {
+	if edges == 0 && pi.HasNextPage && len(errs) > 0 {
+		pi.HasNextPage = false
+	}
+	return pi
 }
 
 // backwardPageInfo is a last/before page's info: the cursors of its first
@@ -578,6 +590,7 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 	conn.PageInfo = s.pageInfo(fp, "s", start != nil, w.HasNext, w.Resume, len(w.Edges),
 		func(i int) string { return conn.Edges[i].Cursor })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
+	conn.PageInfo = endsWhenOnlyFailuresRemain(conn.PageInfo, len(conn.Edges), w.Errs)
 	conn.count = countSegments(segs, w.Totals)
 	return conn, nil
 }

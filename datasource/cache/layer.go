@@ -432,10 +432,12 @@ func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(c
 	if cached && l.fresh(have) {
 		if v, ok := decode[T](have); ok {
 			ds.RecordCached(ctx, m.p, ds.Cache, l.age(have), records(v))
+			countAnswer(m.p, ds.Cache)
 			return v, nil
 		}
 	}
 	v, err := coalesce(ctx, l, key, func(ctx context.Context) (T, error) {
+		countAnswer(m.p, ds.Live)
 		v, err := fetch(ctx)
 		if err != nil {
 			return v, err
@@ -475,6 +477,7 @@ func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(c
 func (m meta) served(ctx context.Context, cause error, e Entry, n int) {
 	age := m.l.age(e)
 	ds.RecordCached(ctx, m.p, ds.Stale, age, n)
+	countAnswer(m.p, ds.Stale)
 	p := m.p
 	ds.Warn(ctx, ds.Warning{Code: ds.ErrorCode(cause), Provider: &p, Message: fmt.Sprintf(
 		"%s failed (%s); serving its last good copy from %s ago", m.p, ds.ErrorCode(cause), age.Round(time.Second))})
@@ -545,6 +548,7 @@ func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf fu
 	}
 	if hits > 0 {
 		ds.RecordCached(ctx, m.p, ds.Cache, oldest, hits)
+		countAnswer(m.p, ds.Cache)
 	}
 	if len(missing) == 0 {
 		return out, nil
@@ -553,6 +557,7 @@ func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf fu
 	sort.Strings(sorted)
 	flightKey := entryKey(m.p, m.cred, kind, "batch:"+hashKey(sorted))
 	got, err := coalesce(ctx, l, flightKey, func(ctx context.Context) (map[string]T, error) {
+		countAnswer(m.p, ds.Live)
 		got, err := fetch(ctx, missing)
 		if err != nil {
 			return nil, err

@@ -197,6 +197,7 @@ func (c *Provider) Peek(ctx context.Context, id string) (*ds.Customer, bool) {
 		return nil, false
 	}
 	ds.RecordCached(ctx, c.m.p, ds.Cache, l.age(e), 1)
+	countAnswer(c.m.p, ds.Cache)
 	return cu, true
 }
 
