@@ -272,7 +272,8 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 			if errors.As(err, &ge) {
 				return nil, ge // the guard's deadline cut the body off
 			}
-			return nil, c.fail(ds.CodeProviderUnavailable, resp.StatusCode, "the provider's response was cut off", err)
+			// No whole response arrived: as retryable as a dropped connection.
+			return nil, c.fail(ds.CodeProviderUnavailable, 0, "the provider's response was cut off", err)
 		}
 		if len(b) > maxBodyBytes {
 			return nil, c.fail(ds.CodeProviderUnavailable, resp.StatusCode, "the provider's response is too large", nil)

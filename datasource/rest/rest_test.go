@@ -195,3 +195,77 @@ func TestACallBudgetStopsCallsOnceSpentRetriesIncluded(t *testing.T) {
 		})
 	}
 }
+
+// faulty serves fail on the first faults calls, then {"ok":true}.
+func faulty(t *testing.T, faults int32, fail func(w http.ResponseWriter)) (*Client, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) <= faults {
+			fail(w)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	return &Client{Provider: ds.Kintsugi, BaseURL: u, HTTP: srv.Client(), BaseBackoff: time.Millisecond}, &n
+}
+
+func TestBrokenConnectionsAreRetriedThenProviderUnavailable(t *testing.T) {
+	reset := func(w http.ResponseWriter) { // the server drops the connection
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			if tc, ok := conn.(interface{ SetLinger(int) error }); ok {
+				_ = tc.SetLinger(0) // RST, not FIN
+			}
+			_ = conn.Close()
+		}
+	}
+	truncated := func(w http.ResponseWriter) { // the body ends before its Content-Length
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"ok":`))
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		fail func(http.ResponseWriter)
+	}{{"connection reset", reset}, {"truncated body", truncated}} {
+		t.Run(tc.name+" once is retried and succeeds", func(t *testing.T) {
+			c, n := faulty(t, 1, tc.fail)
+			var out struct{ OK bool }
+			if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, &out); err != nil || !out.OK {
+				t.Fatalf("err %v, out %+v", err, out)
+			}
+			if n.Load() != 2 {
+				t.Fatalf("%d calls, want 2 (one failure, one retry)", n.Load())
+			}
+		})
+		t.Run(tc.name+" every time is PROVIDER_UNAVAILABLE", func(t *testing.T) {
+			c, _ := faulty(t, 100, tc.fail)
+			_, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, nil)
+			if ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+				t.Fatalf("err %v, want PROVIDER_UNAVAILABLE", err)
+			}
+			if p, ok := ds.ErrorProvider(err); !ok || p != ds.Kintsugi {
+				t.Fatalf("err %v does not name KINTSUGI", err)
+			}
+		})
+		t.Run(tc.name+" on a write is not retried", func(t *testing.T) {
+			c, n := faulty(t, 1, tc.fail)
+			_, err := c.Do(context.Background(), Request{Method: "POST", Path: "/x", Body: map[string]int{"a": 1}}, nil)
+			if err == nil || n.Load() != 1 {
+				t.Fatalf("err %v after %d calls, want the failure after one", err, n.Load())
+			}
+		})
+	}
+}
