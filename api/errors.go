@@ -50,6 +50,11 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			case "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED":
 				gqlErr.Extensions = map[string]any{"code": string(ds.CodeBadUserInput)}
 				return gqlErr
+			case "PERSISTED_QUERY_NOT_FOUND":
+				// Apollo's APQ protocol: clients retry with the query text on
+				// exactly this code and message, so it passes through beside
+				// the contract's codes.
+				return gqlErr
 			case "COMPLEXITY_LIMIT_EXCEEDED":
 				gqlErr.Extensions = map[string]any{"code": string(ds.CodeQueryTooComplex)}
 				return gqlErr

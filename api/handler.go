@@ -24,6 +24,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/klauspost/compress/gzhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -190,8 +191,13 @@ func New(o Options) http.Handler {
 	if !o.NoMetricsRoute {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	}
-	return mux
+	// gzip when the client accepts it (and the answer is large enough to
+	// gain from it); Vary: Accept-Encoding keeps shared caches right.
+	return gzhttp.GzipHandler(mux)
 }
+
+// persistedQueries is how many APQ query texts are kept (LRU).
+const persistedQueries = 1000
 
 func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (rest.Health, bool)) *handler.Server {
 	cfg := graph.Config{Resolvers: &resolvers.Resolver{Health: health}}
@@ -203,6 +209,9 @@ func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (re
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(15000) // security: bounds parser work on huge documents
 	srv.Use(extension.Introspection{})
+	// Automatic persisted queries (Apollo APQ, sha256, GET and POST): clients
+	// send a query's hash instead of its text once the gateway has seen it.
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](persistedQueries)})
 	srv.Use(&queryLimits{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields, MaxCalls: l.MaxCalls,
 		HeavyCalls: l.HeavyCalls, heavy: &lane{slots: make(chan struct{}, l.MaxHeavy), wait: l.HeavyWait}})
 	srv.SetErrorPresenter(errorPresenter(log))
