@@ -52,6 +52,9 @@ type Call struct {
 	// Credential is what the request carried in its credential headers
 	// (bearer scheme stripped), so tests can check it never leaks.
 	Credential string
+	// Header is the request's headers, so a benchmark can replay the very
+	// requests the gateway made against the simulator alone.
+	Header http.Header
 }
 
 // Kit wraps a simulator's handler.
@@ -76,7 +79,7 @@ func New(we ErrorWriter) *Kit { return &Kit{writeError: we} }
 func (k *Kit) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k.mu.Lock()
-		k.calls = append(k.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Credential: credential(r)})
+		k.calls = append(k.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Credential: credential(r), Header: r.Header.Clone()})
 		var f *Fault
 		for i := range k.faults {
 			if strings.HasPrefix(r.URL.Path, k.faults[i].Path) {

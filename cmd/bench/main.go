@@ -1,0 +1,257 @@
+// Command bench measures the gateway as a BFF sees it: it starts the five
+// simulators in this process and the gateway (go build of the repository)
+// in a process of its own, then drives each query with vegeta, cold (cache
+// bypassed: ttl 1ns) and warm (default TTL), and replays the upstream
+// requests one gateway request made against the simulators alone. It prints
+// one table: req/s, p50, p99, upstream calls per request, and the gateway's
+// rate over the upstream's (per gateway request).
+//
+//	go run ./cmd/bench -duration 5s -connections 20
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"gopkg.in/yaml.v3"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	ccsim "github.com/federated-customers/gateway/datasource/carecloud/sim"
+	clsim "github.com/federated-customers/gateway/datasource/commercelayer/sim"
+	"github.com/federated-customers/gateway/datasource/demo"
+	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
+	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
+	"github.com/federated-customers/gateway/datasource/simkit"
+	tesim "github.com/federated-customers/gateway/datasource/telness/sim"
+)
+
+type sim struct {
+	kit *simkit.Kit
+	url string
+	cfg any
+}
+
+type kitted interface {
+	http.Handler
+	Kit() *simkit.Kit
+}
+
+func main() {
+	dur := flag.Duration("duration", 5*time.Second, "how long each attack runs")
+	conns := flag.Int("connections", 20, "concurrent connections (vegeta workers)")
+	flag.Parse()
+	if err := run(*dur, *conns); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dur time.Duration, conns int) error {
+	people := demo.People(demo.DefaultSize)
+	sims := map[ds.ProviderID]sim{}
+	start := func(p ds.ProviderID, h kitted, cfg func(string) any) {
+		srv := httptest.NewServer(h)
+		sims[p] = sim{kit: h.Kit(), url: srv.URL, cfg: cfg(srv.URL)}
+	}
+	cc, ki, dr, te, cl := ccsim.New(people), kisim.New(people), drsim.New(people), tesim.New(people), clsim.New(people)
+	start(ds.CareCloud, cc, func(u string) any { return cc.ClientConfig(u) })
+	start(ds.Kintsugi, ki, func(u string) any { return ki.ClientConfig(u) })
+	start(ds.DigitalRiver, dr, func(u string) any { return dr.ClientConfig(u) })
+	start(ds.Telness, te, func(u string) any { return te.ClientConfig(u) })
+	start(ds.CommerceLayer, cl, func(u string) any { return cl.ClientConfig(u) })
+
+	dir, err := os.MkdirTemp("", "gateway-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "gateway")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("go build (run bench from the repository root): %w", err)
+	}
+
+	var clIDs []string
+	for _, p := range people {
+		if id, ok := p.IDs[ds.CommerceLayer]; ok && len(clIDs) < 20 {
+			clIDs = append(clIDs, ds.CustomerNodeID(ds.CommerceLayer, id))
+		}
+	}
+	idsJSON, _ := json.Marshal(clIDs)
+	queries := []struct{ name, query string }{
+		{"(a) 50 Kintsugi customers", `{ customers(first: 50, filter: {providers: [KINTSUGI]}) { nodes { id name email } } }`},
+		{"(b) 25 from each of 4 providers", `{ k: customers(first: 25, filter: {providers: [KINTSUGI]}) { nodes { id name email } } d: customers(first: 25, filter: {providers: [DIGITAL_RIVER]}) { nodes { id name email } } t: customers(first: 25, filter: {providers: [TELNESS]}) { nodes { id name email } } c: customers(first: 25, filter: {providers: [COMMERCE_LAYER]}) { nodes { id name email } } }`},
+		{"(c) 20 Commerce Layer by id", `{ nodes(ids: ` + string(idsJSON) + `) { id ... on Customer { name email } } }`},
+		{"customer(id)", `{ customer(id: "` + clIDs[0] + `") { id name email } }`},
+		{"page with sources and links", `{ customers(first: 20) { nodes { id sources { sourceId customer { id } } linkedCustomers { id email } } } }`},
+	}
+
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "query\tcache\treq/s\tp50\tp99\terrors\tupstream calls/req\tupstream alone req/s\tgateway / upstream\t")
+	for _, temp := range []struct{ name, cache string }{{"cold", "cache: {ttl: 1ns}"}, {"warm", ""}} {
+		addr, stop, err := startGateway(bin, dir, temp.cache, sims)
+		if err != nil {
+			return err
+		}
+		for _, q := range queries {
+			body, _ := json.Marshal(map[string]string{"query": q.query})
+			target := vegeta.Target{Method: "POST", URL: "http://" + addr + "/graphql", Body: body,
+				Header: http.Header{"Content-Type": {"application/json"}}}
+			if err := once(target); err != nil { // warm the cache, and record one request's upstream calls
+				stop()
+				return fmt.Errorf("%s: %w", q.name, err)
+			}
+			resetKits(sims)
+			if err := once(target); err != nil {
+				stop()
+				return err
+			}
+			replay := upstreamTargets(sims)
+			resetKits(sims)
+			m := attack(dur, conns, target)
+			calls := float64(countCalls(sims)) / float64(max(1, m.Requests))
+			resetKits(sims)
+			alone, ratio := "-", "-"
+			if temp.name == "cold" && len(replay) > 0 {
+				u := attack(dur, conns, replay...)
+				perRequest := u.Throughput / float64(len(replay)) // one gateway request makes len(replay) of them
+				alone = fmt.Sprintf("%.0f", perRequest)
+				if perRequest > 0 {
+					ratio = fmt.Sprintf("%.2f", m.Throughput/perRequest)
+				}
+				resetKits(sims)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2fms\t%.2fms\t%d\t%.2f\t%s\t%s\t\n", q.name, temp.name, m.Throughput,
+				ms(m.Latencies.P50), ms(m.Latencies.P99), m.Requests-uint64(float64(m.Requests)*m.Success+0.5), calls, alone, ratio)
+		}
+		stop()
+	}
+	return tw.Flush()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// startGateway runs the gateway binary against the simulators.
+func startGateway(bin, dir, cache string, sims map[ds.ProviderID]sim) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	provs := map[string]any{}
+	for _, p := range ds.AllProviders {
+		b, _ := yaml.Marshal(sims[p].cfg)
+		var block map[string]any
+		_ = yaml.Unmarshal(b, &block)
+		// the load is the benchmark's, not a vendor's: quotas far above it
+		block["upstream"] = map[string]any{"rate": 1e6, "burst": 100000, "budget": "20s", "timeout": "10s"}
+		provs[p.Key()] = block
+	}
+	cfg := map[string]any{"listen": addr, "providers": provs,
+		"limits": map[string]any{"max_in_flight": 4096, "max_queue": 4096, "max_upstream_calls": 100000}}
+	if cache != "" {
+		var c map[string]any
+		_ = yaml.Unmarshal([]byte(cache), &c)
+		for k, v := range c {
+			cfg[k] = v
+		}
+	}
+	b, _ := yaml.Marshal(cfg)
+	path := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(bin, "--config", path)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return addr, stop, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("the gateway did not become ready at %s", addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func once(t vegeta.Target) error {
+	req, err := t.Request()
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req.WithContext(context.Background()))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(b), `"errors"`) {
+		return fmt.Errorf("status %d: %.300s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+// upstreamTargets are the requests the simulators received since the last
+// reset, as targets to replay against them.
+func upstreamTargets(sims map[ds.ProviderID]sim) []vegeta.Target {
+	var out []vegeta.Target
+	for _, s := range sims {
+		for _, c := range s.kit.Calls() {
+			u := s.url + c.Path
+			if c.Query != "" {
+				u += "?" + c.Query
+			}
+			out = append(out, vegeta.Target{Method: c.Method, URL: u, Header: c.Header})
+		}
+	}
+	return out
+}
+
+func resetKits(sims map[ds.ProviderID]sim) {
+	for _, s := range sims {
+		s.kit.Reset()
+	}
+}
+
+func countCalls(sims map[ds.ProviderID]sim) int {
+	n := 0
+	for _, s := range sims {
+		n += s.kit.Count()
+	}
+	return n
+}
+
+func attack(dur time.Duration, conns int, targets ...vegeta.Target) vegeta.Metrics {
+	a := vegeta.NewAttacker(vegeta.Workers(uint64(conns)), vegeta.MaxWorkers(uint64(conns)), vegeta.Connections(conns), vegeta.KeepAlive(true))
+	var m vegeta.Metrics
+	for res := range a.Attack(vegeta.NewStaticTargeter(targets...), vegeta.Rate{Freq: 0}, dur, "bench") {
+		m.Add(res)
+	}
+	m.Close()
+	return m
+}
