@@ -225,6 +225,7 @@ func (m *Main) startSync(cfg *config.Config) {
 	m.Syncer = m.Cache.NewSyncer(opts, provs, m.built.Sources)
 	m.Service.Index = m.Cache.Index()
 	m.Service.SyncStatus = m.Syncer.Status
+	m.Service.SyncComplete = m.Syncer.Complete
 	if m.NoSync {
 		return
 	}

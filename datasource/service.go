@@ -36,6 +36,9 @@ type Service struct {
 	// SyncStatus reports a provider's background sync; ok false when the
 	// provider is not synced at all. Nil when there is no syncer.
 	SyncStatus func(ctx context.Context, p ProviderID) (st SyncStatus, ok bool)
+	// SyncComplete reports whether a full walk of provider p has finished: a
+	// single lookup, for the hot path (SyncStatus also counts the index).
+	SyncComplete func(ctx context.Context, p ProviderID) bool
 	// Calls is each provider's call model, for the cost estimate.
 	Calls map[ProviderID]CallModel
 	// LookupBudget is how many records one request may look up for links at
@@ -658,7 +661,7 @@ func (s *Service) Restrict(allowed []ProviderID) *Service {
 		ok[p] = true
 	}
 	v := &Service{Customers: map[ProviderID]CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ProviderID]bool{},
-		Index: s.Index, SyncStatus: s.SyncStatus, LookupBudget: s.LookupBudget, Calls: s.Calls}
+		Index: s.Index, SyncStatus: s.SyncStatus, SyncComplete: s.SyncComplete, LookupBudget: s.LookupBudget, Calls: s.Calls}
 	for _, p := range AllProviders {
 		if !ok[p] {
 			v.Denied[p] = true

@@ -249,11 +249,10 @@ func (l *Loaders) overBudget(ctx context.Context, p ds.ProviderID) {
 // completed, so its records can be read from the index.
 func (l *Loaders) careCloudIndexed(ctx context.Context) bool {
 	l.ccOnce.Do(func() {
-		if l.index == nil || l.svc.SyncStatus == nil {
+		if l.index == nil || l.svc.SyncComplete == nil {
 			return
 		}
-		st, ok := l.svc.SyncStatus(ctx, ds.CareCloud)
-		l.ccIndexed = ok && st.Complete
+		l.ccIndexed = l.svc.SyncComplete(ctx, ds.CareCloud)
 	})
 	return l.ccIndexed
 }

@@ -13,37 +13,32 @@ type guardedIndex struct {
 	s Shared
 }
 
-func (g guardedIndex) ByEmail(ctx context.Context, scopes []ds.Scope, emails []string) ([]ds.Identity, error) {
+// read asks the shared index, and the in-process one when that fails (which
+// takes the shared level out until a probe succeeds).
+func read[T any](ctx context.Context, g guardedIndex, shared func(context.Context) (T, error), local func() (T, error)) (T, error) {
 	octx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	out, err := g.s.ByEmail(octx, scopes, emails)
+	v, err := shared(octx)
 	if err != nil {
 		g.l.fail(err)
-		return g.l.memIndex.ByEmail(ctx, scopes, emails)
+		return local()
 	}
-	return out, nil
+	return v, nil
+}
+
+func (g guardedIndex) ByEmail(ctx context.Context, scopes []ds.Scope, emails []string) ([]ds.Identity, error) {
+	return read(ctx, g, func(ctx context.Context) ([]ds.Identity, error) { return g.s.ByEmail(ctx, scopes, emails) },
+		func() ([]ds.Identity, error) { return g.l.memIndex.ByEmail(ctx, scopes, emails) })
 }
 
 func (g guardedIndex) ByKeys(ctx context.Context, scopes []ds.Scope, keys []ds.CustomerKey) ([]ds.Identity, error) {
-	octx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
-	out, err := g.s.ByKeys(octx, scopes, keys)
-	if err != nil {
-		g.l.fail(err)
-		return g.l.memIndex.ByKeys(ctx, scopes, keys)
-	}
-	return out, nil
+	return read(ctx, g, func(ctx context.Context) ([]ds.Identity, error) { return g.s.ByKeys(ctx, scopes, keys) },
+		func() ([]ds.Identity, error) { return g.l.memIndex.ByKeys(ctx, scopes, keys) })
 }
 
 func (g guardedIndex) ByExternalID(ctx context.Context, scopes []ds.Scope, ids []string) ([]ds.Identity, error) {
-	octx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
-	out, err := g.s.ByExternalID(octx, scopes, ids)
-	if err != nil {
-		g.l.fail(err)
-		return g.l.memIndex.ByExternalID(ctx, scopes, ids)
-	}
-	return out, nil
+	return read(ctx, g, func(ctx context.Context) ([]ds.Identity, error) { return g.s.ByExternalID(ctx, scopes, ids) },
+		func() ([]ds.Identity, error) { return g.l.memIndex.ByExternalID(ctx, scopes, ids) })
 }
 
 func (g guardedIndex) PutIdentities(ctx context.Context, ids []ds.Identity) error {
@@ -57,44 +52,32 @@ func (g guardedIndex) DropIdentities(ctx context.Context, p ds.ProviderID, cred 
 }
 
 func (g guardedIndex) CountIdentities(ctx context.Context, p ds.ProviderID, cred string) (int, error) {
-	octx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
-	n, err := g.s.CountIdentities(octx, p, cred)
-	if err != nil {
-		g.l.fail(err)
-		return g.l.memIndex.CountIdentities(ctx, p, cred)
-	}
-	return n, nil
+	return read(ctx, g, func(ctx context.Context) (int, error) { return g.s.CountIdentities(ctx, p, cred) },
+		func() (int, error) { return g.l.memIndex.CountIdentities(ctx, p, cred) })
 }
 
 func (g guardedIndex) SyncState(ctx context.Context, p ds.ProviderID, cred string) (ds.SyncStatus, error) {
-	octx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
-	st, err := g.s.SyncState(octx, p, cred)
-	if err != nil {
-		g.l.fail(err)
-		return g.l.memIndex.SyncState(ctx, p, cred)
-	}
-	return st, nil
+	return read(ctx, g, func(ctx context.Context) (ds.SyncStatus, error) { return g.s.SyncState(ctx, p, cred) },
+		func() (ds.SyncStatus, error) { return g.l.memIndex.SyncState(ctx, p, cred) })
 }
 
 func (g guardedIndex) PutSyncState(ctx context.Context, p ds.ProviderID, cred string, st ds.SyncStatus) error {
 	_ = g.l.memIndex.PutSyncState(ctx, p, cred, st)
-	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
-	defer cancel()
-	if err := g.s.PutSyncState(octx, p, cred, st); err != nil {
-		g.l.fail(err)
-	}
+	g.l.write(ctx, func(ctx context.Context, s Shared) error { return s.PutSyncState(ctx, p, cred, st) })
 	return nil
 }
 
 func (g guardedIndex) TryLock(ctx context.Context, name string) (func(), bool, error) {
-	octx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
-	release, ok, err := g.s.TryLock(octx, name)
-	if err != nil {
-		g.l.fail(err)
-		return g.l.memIndex.TryLock(ctx, name)
+	type lock struct {
+		release func()
+		ok      bool
 	}
-	return release, ok, nil
+	got, err := read(ctx, g, func(ctx context.Context) (lock, error) {
+		r, ok, err := g.s.TryLock(ctx, name)
+		return lock{r, ok}, err
+	}, func() (lock, error) {
+		r, ok, err := g.l.memIndex.TryLock(ctx, name)
+		return lock{r, ok}, err
+	})
+	return got.release, got.ok, err
 }

@@ -282,31 +282,18 @@ func (l *Layer) get(ctx context.Context, keys []string) map[string]Entry {
 	return got
 }
 
-// put stores entries in both levels; the second level's write outlives a
-// caller that has gone away, since the answer is good either way.
+// put stores entries in both levels.
 func (l *Layer) put(ctx context.Context, entries []Entry) {
 	if len(entries) == 0 {
 		return
 	}
 	_ = l.l1.Put(ctx, entries)
-	if s := l.level2(); s != nil {
-		octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
-		defer cancel()
-		if err := s.Put(octx, entries); err != nil {
-			l.fail(err)
-		}
-	}
+	l.write(ctx, func(ctx context.Context, s Shared) error { return s.Put(ctx, entries) })
 }
 
 func (l *Layer) drop(ctx context.Context, p ds.ProviderID, cred string, kind Kind, ids []string) {
 	_ = l.l1.Drop(ctx, p, cred, kind, ids)
-	if s := l.level2(); s != nil {
-		octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
-		defer cancel()
-		if err := s.Drop(octx, p, cred, kind, ids); err != nil {
-			l.fail(err)
-		}
-	}
+	l.write(ctx, func(ctx context.Context, s Shared) error { return s.Drop(ctx, p, cred, kind, ids) })
 }
 
 // putIdentities feeds the identity index (both levels, as put does).
@@ -315,13 +302,7 @@ func (l *Layer) putIdentities(ctx context.Context, ids []ds.Identity) {
 		return
 	}
 	_ = l.memIndex.PutIdentities(ctx, ids)
-	if s := l.level2(); s != nil {
-		octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
-		defer cancel()
-		if err := s.PutIdentities(octx, ids); err != nil {
-			l.fail(err)
-		}
-	}
+	l.write(ctx, func(ctx context.Context, s Shared) error { return s.PutIdentities(ctx, ids) })
 }
 
 func (l *Layer) dropIdentities(ctx context.Context, p ds.ProviderID, cred string, ids []string) {
@@ -329,12 +310,21 @@ func (l *Layer) dropIdentities(ctx context.Context, p ds.ProviderID, cred string
 		return
 	}
 	_ = l.memIndex.DropIdentities(ctx, p, cred, ids)
-	if s := l.level2(); s != nil {
-		octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
-		defer cancel()
-		if err := s.DropIdentities(octx, p, cred, ids); err != nil {
-			l.fail(err)
-		}
+	l.write(ctx, func(ctx context.Context, s Shared) error { return s.DropIdentities(ctx, p, cred, ids) })
+}
+
+// write runs op on the second level while it is reachable, bounded by
+// opTimeout; the write outlives a caller that has gone away, since what it
+// stores is good either way. A failure takes the level out.
+func (l *Layer) write(ctx context.Context, op func(context.Context, Shared) error) {
+	s := l.level2()
+	if s == nil {
+		return
+	}
+	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
+	defer cancel()
+	if err := op(octx, s); err != nil {
+		l.fail(err)
 	}
 }
 

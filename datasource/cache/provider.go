@@ -85,9 +85,6 @@ func (l *Layer) Wrap(p ds.CustomerProvider) ds.CustomerProvider {
 	return c
 }
 
-// Unwrap returns the provider behind the cache.
-func (c *Provider) Unwrap() ds.CustomerProvider { return c.inner }
-
 func (c *Provider) ID() ds.ProviderID           { return c.inner.ID() }
 func (c *Provider) CanFilter(f ds.Filter) error { return c.inner.CanFilter(f) }
 func (c *Provider) CanOrder(o ds.Order) error   { return c.inner.CanOrder(o) }

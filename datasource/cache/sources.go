@@ -22,9 +22,6 @@ func (s *Sources) ID() ds.ProviderID    { return s.inner.ID() }
 func (s *Sources) MaxBatch() int        { return s.inner.MaxBatch() }
 func (s *Sources) CredentialID() string { return s.m.cred }
 
-// Unwrap returns the provider behind the cache.
-func (s *Sources) Unwrap() ds.SourceProvider { return s.inner }
-
 // OffsetPager returns the provider's offset arithmetic, when it has one.
 func (s *Sources) OffsetPager() (ds.OffsetPager, bool) {
 	o, ok := s.inner.(ds.OffsetPager)

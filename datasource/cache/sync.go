@@ -113,6 +113,16 @@ func (s *Syncer) Status(ctx context.Context, p ds.ProviderID) (ds.SyncStatus, bo
 	return st, true
 }
 
+// Complete reports whether a full walk of provider p has finished, reading
+// the sync state alone (no count of the index).
+func (s *Syncer) Complete(ctx context.Context, p ds.ProviderID) bool {
+	if s == nil || !s.has(p) {
+		return false
+	}
+	st, err := s.l.index().SyncState(ctx, p, s.cred(p))
+	return err == nil && st.Complete
+}
+
 // SyncNow walks provider p's whole list once, unless another replica (or
 // goroutine) is walking it now. It records the outcome in the sync state.
 func (s *Syncer) SyncNow(ctx context.Context, p ds.ProviderID) error {
