@@ -277,3 +277,35 @@ func BenchmarkGraphAt20ms(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPage50 serves the speed issue's query (a), 50 Kintsugi customers
+// with id, name and email, in parallel over HTTP: the list hot path.
+func BenchmarkPage50(b *testing.B) {
+	const q = `{ customers(first: 50, filter: {providers: [KINTSUGI]}) { nodes { id name email } } }`
+	body, _ := json.Marshal(map[string]any{"query": q})
+	for _, tc := range temperatures {
+		b.Run(tc.name, func(b *testing.B) {
+			m := benchGateway(b, tc.cache)
+			benchQuery(b, m, q, nil)
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			b.SetParallelism(8)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					resp, err := client.Post("http://"+m.Addr+"/graphql", "application/json", bytes.NewReader(body))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+				}
+			})
+		})
+	}
+}
