@@ -146,14 +146,17 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	h := api.New(api.Options{
-		Registry:       reg,
-		NoMetricsRoute: reg != nil,
-		Limits:         limits,
-		Service:        built.Service,
-		Keys:           keys,
-		Log:            m.Log,
-		Ready:          m.Cache.Ready, // config is loaded; the Postgres level, when configured, answers
-		Health:         built.Health,
+		Registry:           reg,
+		NoMetricsRoute:     reg != nil,
+		Limits:             limits,
+		Service:            built.Service,
+		Keys:               keys,
+		Log:                m.Log,
+		Ready:              m.Cache.Ready, // config is loaded; the Postgres level, when configured, answers
+		Health:             built.Health,
+		Changes:            m.Cache.Changes,
+		Clock:              m.Cache.Now,
+		ResponseCacheBytes: cfg.Cache.ResponseMaxBytes,
 	})
 
 	addr := m.Listen

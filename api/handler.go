@@ -25,6 +25,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/klauspost/compress/gzhttp"
+	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -96,6 +97,14 @@ type Options struct {
 	NoMetricsRoute bool
 	// Health is each provider's circuit breaker state (ProviderStatus.health).
 	Health func(ds.ProviderID) (rest.Health, bool)
+	// Changes is the record cache's change counter (cache.Layer.Changes);
+	// with it, a response built wholly from fresh cached copies is kept and
+	// replayed while nothing changed (nil: no response cache).
+	Changes func() uint64
+	// Clock is the record cache's clock (default time.Now).
+	Clock func() time.Time
+	// ResponseCacheBytes bounds the stored responses (default 32 MiB; negative: none).
+	ResponseCacheBytes int64
 }
 
 // NewRegistry is a metrics registry with the Go and process collectors.
@@ -169,7 +178,8 @@ func New(o Options) http.Handler {
 
 	mux := http.NewServeMux()
 	shed := newShedder(l.MaxInFlight, l.MaxQueue, l.QueueWait)
-	mux.Handle("/graphql", m.instrument(graphqlEndpoint(gql, o.Service, callers, shed, l)))
+	responses := newResponseCache(o.Changes, o.Clock, o.ResponseCacheBytes, m.responses)
+	mux.Handle("/graphql", m.instrument(graphqlEndpoint(gql, o.Service, callers, shed, responses, l)))
 	mux.HandleFunc("GET /{$}", playgroundHandler)
 	mux.Handle("GET /playground/", playgroundAssets)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -192,8 +202,14 @@ func New(o Options) http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	}
 	// gzip when the client accepts it (and the answer is large enough to
-	// gain from it); Vary: Accept-Encoding keeps shared caches right.
-	return gzhttp.GzipHandler(mux)
+	// gain from it); Vary: Accept-Encoding keeps shared caches right. Level 1:
+	// JSON of repeated field names compresses well at the fastest level, and
+	// the default level was 7% of a warm page's CPU.
+	gz, err := gzhttp.NewWrapper(gzhttp.CompressionLevel(gzip.BestSpeed))
+	if err != nil {
+		panic(err) // a constant, valid level
+	}
+	return gz(mux)
 }
 
 // persistedQueries is how many APQ query texts are kept (LRU).
@@ -239,6 +255,7 @@ func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (re
 			capResponse(resp, l.MaxResponseBytes)
 			addReport(ctx, resp)
 			addCost(ctx, resp)
+			settle(ctx, resp)
 		}
 		return resp
 	})
@@ -247,7 +264,7 @@ func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (re
 
 // graphqlEndpoint authenticates, bounds the body, checks method and media
 // type, then builds the request's report and dataloaders.
-func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]caller, shed *shedder, l Limits) http.Handler {
+func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]caller, shed *shedder, responses *responseCache, l Limits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodPost:
@@ -262,9 +279,11 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		}
 		svc := open
 		var quota *callQuota
+		var who [32]byte // the caller's key hash; zero without keys
 		if len(keyed) > 0 {
 			key := apiKey(r)
-			s, ok := keyed[sha256.Sum256([]byte(key))]
+			who = sha256.Sum256([]byte(key))
+			s, ok := keyed[who]
 			// security: keys are looked up by their SHA-256, so no comparison leaks a prefix
 			if key == "" || !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="gateway"`)
@@ -281,13 +300,14 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 			return
 		}
 		defer release()
+		var body []byte
 		if r.Method == http.MethodPost {
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if err != nil || (mt != "application/json" && mt != "application/graphql-response+json") {
 				writeError(w, r, http.StatusUnsupportedMediaType, ds.CodeBadUserInput, "POST /graphql takes Content-Type: application/json")
 				return
 			}
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, l.MaxBodyBytes)) // security: bounded body
+			body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, l.MaxBodyBytes)) // security: bounded body
 			if err != nil {
 				writeError(w, r, http.StatusRequestEntityTooLarge, ds.CodeBadUserInput, "the request body is larger than "+humanBytes(l.MaxBodyBytes))
 				return
@@ -297,8 +317,17 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 			writeError(w, r, http.StatusRequestURITooLong, ds.CodeBadUserInput, "the query string is too long; use POST")
 			return
 		}
+		key := responseKey(who, r, body)
+		if responses.serve(w, r, key) {
+			return
+		}
+		pend := &pending{cache: responses, key: key, ctype: responseType(r)}
+		if responses != nil {
+			pend.changes = responses.changes()
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), l.Timeout)
 		defer cancel()
+		ctx = withPending(ctx, pend)
 		ctx, _ = ds.WithReport(withErrorsSeen(ctx))
 		ctx = withService(ctx, svc)
 		ctx = ds.WithCallBudget(ctx, l.CallBudget)
@@ -307,7 +336,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		ctx, qs := withQuota(ctx, quota)
 		defer qs.charge(ctx)
 		ctx = resolvers.WithLoaders(ctx, resolvers.NewLoaders(svc))
-		gql.ServeHTTP(&statusFixer{ResponseWriter: w, get: r.Method == http.MethodGet, quota: qs}, r.WithContext(ctx))
+		gql.ServeHTTP(&statusFixer{ResponseWriter: w, r: r, get: r.Method == http.MethodGet, quota: qs, pending: pend}, r.WithContext(ctx))
 	})
 }
 
@@ -344,10 +373,13 @@ func apiKey(r *http.Request) string {
 // as the GraphQL spec asks; gqlgen writes "data": null there.
 type statusFixer struct {
 	http.ResponseWriter
-	wrote    bool
-	rejected bool
-	get      bool // the request is a GET
-	quota    *quotaState
+	r           *http.Request
+	wrote       bool
+	rejected    bool
+	notModified bool
+	get         bool // the request is a GET
+	quota       *quotaState
+	pending     *pending // the answer's cache headers (GET)
 }
 
 func (s *statusFixer) WriteHeader(code int) {
@@ -366,11 +398,24 @@ func (s *statusFixer) WriteHeader(code int) {
 	if code == http.StatusUnprocessableEntity && strings.HasPrefix(s.Header().Get("Content-Type"), "application/json") {
 		code = http.StatusOK
 	}
+	if s.get && s.pending != nil {
+		if code != http.StatusOK {
+			s.pending.state = uncached
+		}
+		if s.pending.headers(s.Header(), s.r) {
+			code, s.notModified = http.StatusNotModified, true // the client's copy is current
+		}
+	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusFixer) Write(b []byte) (int, error) {
-	s.wrote = true
+	if !s.wrote {
+		s.WriteHeader(http.StatusOK)
+	}
+	if s.notModified {
+		return len(b), nil
+	}
 	if s.rejected {
 		var body map[string]json.RawMessage
 		if json.Unmarshal(b, &body) == nil && (codeless(body) || string(body["data"]) == "null") {
@@ -448,6 +493,23 @@ func capResponse(resp *graphql.Response, max int) {
 	})
 }
 
+// providerLine is one provider's entry in extensions.providers.
+func providerLine(p ds.ProviderID, s ds.ProviderStats) map[string]any {
+	line := map[string]any{
+		"provider":   p.String(),
+		"calls":      s.Calls,
+		"durationMs": float64(s.Duration.Microseconds()) / 1000,
+		"freshness":  string(s.Freshness),
+		"cached":     s.Cached, // records served without an upstream call
+	}
+	if s.Freshness != ds.Live {
+		line["ageSeconds"] = ageSeconds(s.Age) // how old the oldest cached copy served is
+	}
+	return line
+}
+
+func ageSeconds(d time.Duration) int { return int(d.Round(time.Second) / time.Second) }
+
 // addReport puts extensions.providers and extensions.warnings on a response.
 func addReport(ctx context.Context, resp *graphql.Response) {
 	rep := ds.ReportFrom(ctx)
@@ -464,21 +526,9 @@ func addReport(ctx context.Context, resp *graphql.Response) {
 	if len(stats) > 0 {
 		var list []map[string]any
 		for _, p := range ds.AllProviders {
-			s, ok := stats[p]
-			if !ok {
-				continue
+			if s, ok := stats[p]; ok {
+				list = append(list, providerLine(p, s))
 			}
-			line := map[string]any{
-				"provider":   p.String(),
-				"calls":      s.Calls,
-				"durationMs": float64(s.Duration.Microseconds()) / 1000,
-				"freshness":  string(s.Freshness),
-				"cached":     s.Cached, // records served without an upstream call
-			}
-			if s.Freshness != ds.Live {
-				line["ageSeconds"] = int(s.Age.Round(time.Second) / time.Second) // how old the oldest cached copy served is
-			}
-			list = append(list, line)
 		}
 		resp.Extensions["providers"] = list
 	}

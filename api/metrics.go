@@ -9,8 +9,9 @@ import (
 )
 
 type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	responses *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -22,8 +23,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "gateway_http_request_duration_seconds", Help: "GraphQL HTTP request latency.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"method"}),
+		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_response_cache_total", Help: "GraphQL requests answered from a stored response (hit), executed (miss), and responses stored.",
+		}, []string{"result"}),
 	}
-	reg.MustRegister(m.requests, m.duration)
+	reg.MustRegister(m.requests, m.duration, m.responses)
 	return m
 }
 

@@ -42,6 +42,9 @@ type Cache struct {
 	// MaxEntries and MaxBytes bound the in-process first level.
 	MaxEntries int   `yaml:"max_entries"`
 	MaxBytes   int64 `yaml:"max_bytes"`
+	// ResponseMaxBytes bounds the responses kept for replay (default 32 MiB;
+	// -1 turns the response cache off).
+	ResponseMaxBytes int64 `yaml:"response_max_bytes"`
 }
 
 // Links configures linkedCustomers and links.

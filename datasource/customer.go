@@ -71,6 +71,10 @@ type Customer struct {
 // NodeID is the opaque global ID of the customer.
 func (c *Customer) NodeID() string { return CustomerNodeID(c.Provider, c.ProviderID) }
 
+// ID is the GraphQL id field. A plain method, not a resolver: gqlgen runs
+// resolver fields through a goroutine-safe path that cost 20% of a warm page.
+func (c *Customer) ID() string { return c.NodeID() }
+
 // IsNode marks Customer as a GraphQL Node.
 func (*Customer) IsNode() {}
 
@@ -118,6 +122,9 @@ type CustomerSource struct {
 func (s *CustomerSource) NodeID() string {
 	return SourceNodeID(s.Provider, s.CustomerID, s.RecordID)
 }
+
+// ID is the GraphQL id field (a plain method, as Customer.ID).
+func (s *CustomerSource) ID() string { return s.NodeID() }
 
 func (*CustomerSource) IsNode()         {}
 func (s *CustomerSource) GetID() string { return s.NodeID() }

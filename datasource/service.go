@@ -268,12 +268,9 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 	if err != nil {
 		return nil, err
 	}
-	conn := &CustomerConnection{Edges: make([]*CustomerEdge, len(w.Edges))}
-	for i, e := range w.Edges {
-		conn.Edges[i] = &CustomerEdge{Cursor: s.Cursors.Encode(kind, fp, e.After), Node: e.Node}
-	}
+	conn := &CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, kind, fp})}
 	conn.PageInfo = s.pageInfo(fp, kind, start != nil, w.HasNext, w.Resume, len(w.Edges),
-		func(i int) string { return conn.Edges[i].Cursor })
+		func(i int) string { return conn.Edges[i].Cursor() })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.PageInfo = endsWhenOnlyFailuresRemain(conn.PageInfo, len(conn.Edges), w.Errs)
 	conn.count = countSegments(segs, w.Totals)
@@ -316,11 +313,8 @@ func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []S
 	if err != nil {
 		return nil, err
 	}
-	conn := &CustomerConnection{Edges: make([]*CustomerEdge, len(w.Edges))}
-	for i, e := range w.Edges {
-		conn.Edges[i] = &CustomerEdge{Cursor: s.Cursors.Encode("c", fp, e.After), Node: e.Node}
-	}
-	conn.PageInfo = backwardPageInfo(w.HasNext, before != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor })
+	conn := &CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, "c", fp})}
+	conn.PageInfo = backwardPageInfo(w.HasNext, before != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor() })
 	conn.count = countSegments(segs, nil)
 	return conn, nil
 }
@@ -574,11 +568,8 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 		if err != nil {
 			return nil, err
 		}
-		conn.Edges = make([]*CustomerSourceEdge, len(w.Edges))
-		for i, e := range w.Edges {
-			conn.Edges[i] = &CustomerSourceEdge{Cursor: s.Cursors.Encode("s", fp, e.After), Node: e.Node}
-		}
-		conn.PageInfo = backwardPageInfo(w.HasNext, start != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor })
+		conn.Edges = sourceEdges(w.Edges, &cursorMint{s.Cursors, "s", fp})
+		conn.PageInfo = backwardPageInfo(w.HasNext, start != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor() })
 		conn.count = countSegments(segs, nil)
 		return conn, nil
 	}
@@ -586,12 +577,9 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 	if err != nil {
 		return nil, err
 	}
-	conn.Edges = make([]*CustomerSourceEdge, len(w.Edges))
-	for i, e := range w.Edges {
-		conn.Edges[i] = &CustomerSourceEdge{Cursor: s.Cursors.Encode("s", fp, e.After), Node: e.Node}
-	}
+	conn.Edges = sourceEdges(w.Edges, &cursorMint{s.Cursors, "s", fp})
 	conn.PageInfo = s.pageInfo(fp, "s", start != nil, w.HasNext, w.Resume, len(w.Edges),
-		func(i int) string { return conn.Edges[i].Cursor })
+		func(i int) string { return conn.Edges[i].Cursor() })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.PageInfo = endsWhenOnlyFailuresRemain(conn.PageInfo, len(conn.Edges), w.Errs)
 	conn.count = countSegments(segs, w.Totals)

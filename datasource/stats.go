@@ -22,6 +22,12 @@ type Report struct {
 	mu        sync.Mutex
 	providers map[ProviderID]*ProviderStats
 	warnings  []Warning
+	// until is when the first cached copy served in this request expires
+	// (zero before any); uncacheable marks an answer that is not a function
+	// of the cache's contents (breaker health, sync progress). Together they
+	// say whether, and how long, the whole response may be answered again.
+	until       time.Time
+	uncacheable bool
 	// start is when the request began: each provider's per-request budget
 	// counts from it (so a request that waited on another's call, coalesced
 	// by the cache, does not get a fresh budget when it calls itself).
@@ -85,14 +91,18 @@ func RecordCall(ctx context.Context, p ProviderID, d time.Duration, f Freshness)
 
 // RecordCached notes an answer for provider p that was served from the cache
 // (CACHE within the TTL, STALE past it because the provider failed), with the
-// age of the copy and how many records it held. It counts no upstream call.
-func RecordCached(ctx context.Context, p ProviderID, f Freshness, age time.Duration, records int) {
+// age of the copy, how many records it held and, for a CACHE answer, when
+// the copy stops being fresh. It counts no upstream call.
+func RecordCached(ctx context.Context, p ProviderID, f Freshness, age time.Duration, records int, freshUntil time.Time) {
 	r := ReportFrom(ctx)
 	if r == nil {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if f == Cache && !freshUntil.IsZero() && (r.until.IsZero() || freshUntil.Before(r.until)) {
+		r.until = freshUntil
+	}
 	s := r.providers[p]
 	if s == nil {
 		s = &ProviderStats{Freshness: f}
@@ -145,6 +155,34 @@ func BudgetDeadline(ctx context.Context, p ProviderID, budget time.Duration) (de
 		return time.Time{}, false
 	}
 	return r.start.Add(budget), true
+}
+
+// Uncacheable marks the request's answer as not a function of the cache's
+// contents alone, so it is never answered again from a stored response.
+func Uncacheable(ctx context.Context) {
+	if r := ReportFrom(ctx); r != nil {
+		r.mu.Lock()
+		r.uncacheable = true
+		r.mu.Unlock()
+	}
+}
+
+// CachedUntil says whether every provider answer in the request came from
+// fresh cached copies (no upstream call, nothing stale, nothing live), and
+// until when all of them stay fresh. ok is false when any answer was live or
+// stale, the request touched no provider, or it was marked Uncacheable.
+func (r *Report) CachedUntil() (until time.Time, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.uncacheable || r.until.IsZero() || len(r.providers) == 0 {
+		return time.Time{}, false
+	}
+	for _, s := range r.providers {
+		if s.Freshness != Cache || s.Calls > 0 {
+			return time.Time{}, false
+		}
+	}
+	return r.until, true
 }
 
 // Snapshot returns copies of the per-provider stats and the warnings.

@@ -15,11 +15,6 @@ import (
 	"github.com/federated-customers/gateway/graph/model"
 )
 
-// ID is the resolver for the id field.
-func (r *customerResolver) ID(ctx context.Context, obj *ds.Customer) (string, error) {
-	return obj.NodeID(), nil
-}
-
 // Sources is the resolver for the sources field.
 func (r *customerResolver) Sources(ctx context.Context, obj *ds.Customer) ([]*ds.CustomerSource, error) {
 	out, err := customerSources(ctx, loadersFrom(ctx), obj)
@@ -49,11 +44,6 @@ func (r *customerResolver) Links(ctx context.Context, obj *ds.Customer) ([]*link
 		out[i] = &links[i]
 	}
 	return out, nil
-}
-
-// ID is the resolver for the id field.
-func (r *customerSourceResolver) ID(ctx context.Context, obj *ds.CustomerSource) (string, error) {
-	return obj.NodeID(), nil
 }
 
 // Customer is the resolver for the customer field.
@@ -234,6 +224,7 @@ func (r *queryResolver) CustomerSources(ctx context.Context, first *int, after *
 
 // Providers is the resolver for the providers field.
 func (r *queryResolver) Providers(ctx context.Context) ([]*model.ProviderStatus, error) {
+	ds.Uncacheable(ctx) // health and sync progress change without a cache write
 	return providerStatuses(service(ctx)), nil
 }
 

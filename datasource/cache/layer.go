@@ -53,11 +53,14 @@ type Layer struct {
 	shared     Shared
 	memIndex   *MemoryIndex
 	healthy    atomic.Bool
-	stateMu    sync.Mutex
-	lastErr    error
-	log        *slog.Logger
-	now        func() time.Time
-	flight     singleflight.Group
+	// changes counts every write to the layer (records, pages, index rows,
+	// drops, sync state): a stored response is good only while it is unchanged.
+	changes atomic.Uint64
+	stateMu sync.Mutex
+	lastErr error
+	log     *slog.Logger
+	now     func() time.Time
+	flight  singleflight.Group
 
 	stop    chan struct{}
 	done    chan struct{}
@@ -282,16 +285,25 @@ func (l *Layer) get(ctx context.Context, keys []string) map[string]Entry {
 	return got
 }
 
+// Now is the layer's clock: the one its copies' freshness is measured by.
+func (l *Layer) Now() time.Time { return l.now() }
+
+// Changes is a counter that moves whenever anything is written to or
+// dropped from the layer. The response cache stores it with each response.
+func (l *Layer) Changes() uint64 { return l.changes.Load() }
+
 // put stores entries in both levels.
 func (l *Layer) put(ctx context.Context, entries []Entry) {
 	if len(entries) == 0 {
 		return
 	}
+	l.changes.Add(1)
 	_ = l.l1.Put(ctx, entries)
 	l.write(ctx, func(ctx context.Context, s Shared) error { return s.Put(ctx, entries) })
 }
 
 func (l *Layer) drop(ctx context.Context, p ds.ProviderID, cred string, kind Kind, ids []string) {
+	l.changes.Add(1)
 	_ = l.l1.Drop(ctx, p, cred, kind, ids)
 	l.write(ctx, func(ctx context.Context, s Shared) error { return s.Drop(ctx, p, cred, kind, ids) })
 }
@@ -301,6 +313,7 @@ func (l *Layer) putIdentities(ctx context.Context, ids []ds.Identity) {
 	if len(ids) == 0 {
 		return
 	}
+	l.changes.Add(1)
 	_ = l.memIndex.PutIdentities(ctx, ids)
 	l.write(ctx, func(ctx context.Context, s Shared) error { return s.PutIdentities(ctx, ids) })
 }
@@ -309,6 +322,7 @@ func (l *Layer) dropIdentities(ctx context.Context, p ds.ProviderID, cred string
 	if len(ids) == 0 {
 		return
 	}
+	l.changes.Add(1)
 	_ = l.memIndex.DropIdentities(ctx, p, cred, ids)
 	l.write(ctx, func(ctx context.Context, s Shared) error { return s.DropIdentities(ctx, p, cred, ids) })
 }
@@ -328,9 +342,10 @@ func (l *Layer) write(ctx context.Context, op func(context.Context, Shared) erro
 	}
 }
 
-func (l *Layer) age(e Entry) time.Duration { return max(0, l.now().Sub(e.StoredAt)) }
-func (l *Layer) fresh(e Entry) bool        { return l.age(e) < l.ttl }
-func (l *Layer) usable(e Entry) bool       { return l.age(e) < l.ttl+l.stale }
+func (l *Layer) age(e Entry) time.Duration    { return max(0, l.now().Sub(e.StoredAt)) }
+func (l *Layer) fresh(e Entry) bool           { return l.age(e) < l.ttl }
+func (l *Layer) freshUntil(e Entry) time.Time { return e.StoredAt.Add(l.ttl) }
+func (l *Layer) usable(e Entry) bool          { return l.age(e) < l.ttl+l.stale }
 
 // staleable reports whether err is a provider failure that a last good copy
 // may answer: the provider is down, slow or throttling, not a bad request.
@@ -421,7 +436,7 @@ func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(c
 	have, cached := l.get(ctx, []string{key})[key]
 	if cached && l.fresh(have) {
 		if v, ok := decode[T](have); ok {
-			ds.RecordCached(ctx, m.p, ds.Cache, l.age(have), records(v))
+			ds.RecordCached(ctx, m.p, ds.Cache, l.age(have), records(v), l.freshUntil(have))
 			countAnswer(m.p, ds.Cache)
 			return v, nil
 		}
@@ -466,7 +481,7 @@ func one[T any](ctx context.Context, m meta, kind Kind, key string, fetch func(c
 // that says why.
 func (m meta) served(ctx context.Context, cause error, e Entry, n int) {
 	age := m.l.age(e)
-	ds.RecordCached(ctx, m.p, ds.Stale, age, n)
+	ds.RecordCached(ctx, m.p, ds.Stale, age, n, time.Time{})
 	countAnswer(m.p, ds.Stale)
 	p := m.p
 	ds.Warn(ctx, ds.Warning{Code: ds.ErrorCode(cause), Provider: &p, Message: fmt.Sprintf(
@@ -500,7 +515,7 @@ func coalesce[T any](ctx context.Context, l *Layer, key string, fn func(context.
 			return fn(ctx)
 		}
 		if !leader && r.Err == nil {
-			ds.RecordCached(ctx, p, ds.Live, 0, 0) // answered by another request's live call
+			ds.RecordCached(ctx, p, ds.Live, 0, 0, time.Time{}) // answered by another request's live call
 		}
 		if r.Err != nil {
 			return zero, r.Err
@@ -524,6 +539,7 @@ func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf fu
 	out := make(map[string]T, len(ids))
 	var missing []string
 	var oldest time.Duration
+	var until time.Time
 	hits := 0
 	for i, id := range ids {
 		if e, ok := have[keys[i]]; ok && l.fresh(e) {
@@ -531,13 +547,16 @@ func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf fu
 				out[id] = v
 				hits++
 				oldest = max(oldest, l.age(e))
+				if u := l.freshUntil(e); until.IsZero() || u.Before(until) {
+					until = u
+				}
 				continue
 			}
 		}
 		missing = append(missing, id)
 	}
 	if hits > 0 {
-		ds.RecordCached(ctx, m.p, ds.Cache, oldest, hits)
+		ds.RecordCached(ctx, m.p, ds.Cache, oldest, hits, until)
 		countAnswer(m.p, ds.Cache)
 	}
 	if len(missing) == 0 {

@@ -146,6 +146,9 @@ func (c *Provider) GetCustomers(ctx context.Context, ids []string) ([]*ds.Custom
 	got, err := batch(ctx, c.m, KindRecord, ids, c.recordKey,
 		func(ctx context.Context, missing []string) (map[string]*ds.Customer, error) {
 			ask := c.absent.split(missing, c.m.l.now(), min(negativeTTL, c.m.l.ttl))
+			if len(ask) < len(missing) {
+				ds.Uncacheable(ctx) // "absent" is remembered apart from the records, with its own TTL
+			}
 			if len(ask) == 0 {
 				return nil, nil // every one was absent a moment ago
 			}
@@ -193,7 +196,7 @@ func (c *Provider) Peek(ctx context.Context, id string) (*ds.Customer, bool) {
 	if !ok || cu == nil {
 		return nil, false
 	}
-	ds.RecordCached(ctx, c.m.p, ds.Cache, l.age(e), 1)
+	ds.RecordCached(ctx, c.m.p, ds.Cache, l.age(e), 1, l.freshUntil(e))
 	countAnswer(c.m.p, ds.Cache)
 	return cu, true
 }
