@@ -208,6 +208,11 @@ func (c *Client) fetch(ctx context.Context, path string, q url.Values, customerI
 	if _, err := c.api.Do(ctx, rest.Request{Method: http.MethodGet, Path: path, Query: q, Header: header()}, &env); err != nil {
 		return nil, nil, err
 	}
+	return c.mapRecords(ctx, &env, customerID)
+}
+
+// mapRecords maps a decoded record list, with the catalogue's names and targets.
+func (c *Client) mapRecords(ctx context.Context, env *recordsEnvelope, customerID string) ([]*ds.CustomerSource, *int, error) {
 	if len(env.Data.Records) == 0 {
 		return nil, env.Data.TotalItems, nil
 	}

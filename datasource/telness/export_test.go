@@ -1,4 +1,21 @@
 package telness
 
+import "encoding/json"
+
 // SetIdempotencyKeys replaces the client's idempotency-key source (tests only).
 func SetIdempotencyKeys(c *Client, f func() string) { c.newKey = f }
+
+// DecodePage is what ListCustomers does with a page body once rest.Client
+// has read it: decode the envelope, map every record. It returns the count.
+func DecodePage(body []byte) (int, error) {
+	var resp listResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return 0, err
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(resp.Items, &raws); err != nil {
+		return 0, err
+	}
+	cs, err := mapCustomers(raws)
+	return len(cs), err
+}
