@@ -12,10 +12,6 @@ func DecodePage(body []byte) (int, error) {
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return 0, err
 	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(resp.Items, &raws); err != nil {
-		return 0, err
-	}
-	cs, err := mapCustomers(raws)
+	cs, err := mapCustomers(resp.Items.list)
 	return len(cs), err
 }
