@@ -2,7 +2,6 @@ package carecloud
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -208,34 +207,38 @@ func (c *Client) fetch(ctx context.Context, path string, q url.Values, customerI
 	if _, err := c.api.Do(ctx, rest.Request{Method: http.MethodGet, Path: path, Query: q, Header: header()}, &env); err != nil {
 		return nil, nil, err
 	}
+	return c.mapRecords(ctx, &env, customerID)
+}
+
+// mapRecords maps a decoded record list, with the catalogue's names and targets.
+func (c *Client) mapRecords(ctx context.Context, env *recordsEnvelope, customerID string) ([]*ds.CustomerSource, *int, error) {
 	if len(env.Data.Records) == 0 {
 		return nil, env.Data.TotalItems, nil
 	}
-	wires := make([]wireRecord, len(env.Data.Records))
-	need := make([]string, 0, len(wires))
-	for i, raw := range env.Data.Records {
-		w, err := decodeRecord(raw)
-		if err != nil {
+	recs := env.Data.Records
+	need := make([]string, 0, len(recs))
+	for i := range recs {
+		if err := recs[i].Err; err != nil {
 			p := ds.CareCloud
 			return nil, nil, &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p, Message: "the provider sent a record this gateway cannot read", Err: err}
 		}
-		wires[i] = w
-		need = append(need, w.CustomerSourceID)
+		need = append(need, recs[i].V.CustomerSourceID)
 	}
 	cat, err := c.catalogue(ctx, need)
 	if err != nil {
 		return nil, nil, err
 	}
-	out := make([]*ds.CustomerSource, len(wires))
-	for i, w := range wires {
-		out[i] = c.mapRecord(env.Data.Records[i], w, cat, customerID)
+	out := make([]*ds.CustomerSource, len(recs))
+	for i := range recs {
+		out[i] = c.mapRecord(&recs[i], cat, customerID)
 	}
 	return out, env.Data.TotalItems, nil
 }
 
 // mapRecord turns one record into a SYSTEM source; Target comes from the
 // catalogue entry whose customer_source_text_id names a provider.
-func (c *Client) mapRecord(raw json.RawMessage, w wireRecord, cat map[string]sourceInfo, customerID string) *ds.CustomerSource {
+func (c *Client) mapRecord(rec *ds.Record[wireRecord], cat map[string]sourceInfo, customerID string) *ds.CustomerSource {
+	w := &rec.V
 	s := &ds.CustomerSource{
 		Provider:    ds.CareCloud,
 		Kind:        ds.SourceSystem,
@@ -243,7 +246,7 @@ func (c *Client) mapRecord(raw json.RawMessage, w wireRecord, cat map[string]sou
 		CustomerID:  w.CustomerID,
 		SourceID:    w.CustomerSourceID,
 		ExternalIDs: []string{},
-		Raw:         raw,
+		Raw:         rec.Raw, // the record as received, not a copy (see ds.Record)
 	}
 	if s.CustomerID == "" {
 		s.CustomerID = customerID

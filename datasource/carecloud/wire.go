@@ -4,14 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+
+	ds "github.com/federated-customers/gateway/datasource"
 )
 
 // recordsEnvelope is GET /customer-source-records and
 // GET /customers/{customer_id}/customer-source-records.
 type recordsEnvelope struct {
 	Data struct {
-		Records    []json.RawMessage `json:"customer_source_records"`
-		TotalItems *int              `json:"total_items"`
+		Records    []ds.Record[wireRecord] `json:"customer_source_records"`
+		TotalItems *int                    `json:"total_items"`
 	} `json:"data"`
 }
 

@@ -258,8 +258,8 @@ func sortParam(o ds.Order) string {
 
 // listResponse is the JSON:API collection envelope.
 type listResponse struct {
-	Data  []json.RawMessage `json:"data"`
-	Meta  *listMeta         `json:"meta"`
+	Data  []ds.Record[resource] `json:"data"`
+	Meta  *listMeta             `json:"meta"`
 	Links struct {
 		Next *string `json:"next"`
 	} `json:"links"`

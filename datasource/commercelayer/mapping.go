@@ -24,10 +24,10 @@ type attributes struct {
 	Metadata        map[string]any `json:"metadata"`
 }
 
-func mapCustomers(data []json.RawMessage) ([]*ds.Customer, error) {
+func mapCustomers(data []ds.Record[resource]) ([]*ds.Customer, error) {
 	out := make([]*ds.Customer, 0, len(data))
-	for _, raw := range data {
-		c, err := mapCustomer(raw)
+	for i := range data {
+		c, err := mapRecord(&data[i])
 		if err != nil {
 			return nil, err
 		}
@@ -46,10 +46,18 @@ func mapCustomers(data []json.RawMessage) ([]*ds.Customer, error) {
 // other origin (or a reference without one) is not a provider the gateway
 // can link to and is left out of Refs; it stays in Raw.
 func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
-	var r resource
-	if err := json.Unmarshal(raw, &r); err != nil {
+	var rec ds.Record[resource]
+	_ = rec.UnmarshalJSON(raw) // never fails: a bad record is rec.Err
+	return mapRecord(&rec)
+}
+
+// mapRecord maps one decoded resource object (see mapCustomer); Raw is the
+// object as received, not a copy (see ds.Record).
+func mapRecord(rec *ds.Record[resource]) (*ds.Customer, error) {
+	if err := rec.Err; err != nil {
 		return nil, unreadable("a customer that is not a resource object: " + err.Error())
 	}
+	r := &rec.V
 	if r.ID == "" || (r.Type != "" && r.Type != "customers") {
 		return nil, unreadable("a resource that is not a customer")
 	}
@@ -61,7 +69,7 @@ func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
 		Status:     ds.NonEmpty(a.Status),
 		CreatedAt:  ds.RFC3339UTC(a.CreatedAt),
 		UpdatedAt:  ds.RFC3339UTC(a.UpdatedAt),
-		Raw:        append(json.RawMessage(nil), raw...),
+		Raw:        rec.Raw,
 	}
 	if len(a.Metadata) > 0 {
 		c.Metadata = a.Metadata

@@ -147,8 +147,8 @@ func (c *Client) CanOrder(o ds.Order) error {
 
 // listResponse is the ListCustomersResponse envelope; it carries no total.
 type listResponse struct {
-	HasMore *bool             `json:"hasMore"`
-	Data    []json.RawMessage `json:"data"`
+	HasMore *bool                     `json:"hasMore"`
+	Data    []ds.Record[wireCustomer] `json:"data"`
 }
 
 // ListCustomers returns one page of GET /customers in native order. The

@@ -42,10 +42,10 @@ type wireSource struct {
 	CustomerID string `json:"customerId"`
 }
 
-func mapCustomers(data []json.RawMessage) ([]*ds.Customer, error) {
+func mapCustomers(data []ds.Record[wireCustomer]) ([]*ds.Customer, error) {
 	out := make([]*ds.Customer, 0, len(data))
-	for _, raw := range data {
-		c, err := mapCustomer(raw)
+	for i := range data {
+		c, err := mapRecord(&data[i])
 		if err != nil {
 			return nil, err
 		}
@@ -54,12 +54,20 @@ func mapCustomers(data []json.RawMessage) ([]*ds.Customer, error) {
 	return out, nil
 }
 
-// mapCustomer maps one Customer object; Raw keeps it exactly as received.
+// mapCustomer maps one Customer object body; Raw is raw itself, not a copy
+// (a response body we own).
 func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
-	var w wireCustomer
-	if err := json.Unmarshal(raw, &w); err != nil {
+	var rec ds.Record[wireCustomer]
+	_ = rec.UnmarshalJSON(raw) // never fails: a bad record is rec.Err
+	return mapRecord(&rec)
+}
+
+// mapRecord maps one decoded Customer object; Raw keeps it exactly as received.
+func mapRecord(rec *ds.Record[wireCustomer]) (*ds.Customer, error) {
+	if err := rec.Err; err != nil {
 		return nil, unreadable("a customer record that is not a JSON object: " + err.Error())
 	}
+	w := &rec.V
 	if w.ID == "" {
 		return nil, unreadable("a customer record without an id")
 	}
@@ -70,7 +78,7 @@ func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
 		Locale:     ds.NonEmpty(w.Locale),
 		CreatedAt:  ds.RFC3339UTC(w.CreatedTime),
 		UpdatedAt:  ds.RFC3339UTC(w.UpdatedTime),
-		Raw:        append(json.RawMessage(nil), raw...),
+		Raw:        rec.Raw,
 	}
 	if len(w.Metadata) > 0 {
 		c.Metadata = w.Metadata

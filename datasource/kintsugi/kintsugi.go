@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -164,11 +163,11 @@ func (c *Client) CanOrder(o ds.Order) error {
 
 // pageResponse is fastapi-pagination's Page_CustomerRead_ envelope.
 type pageResponse struct {
-	Items *[]json.RawMessage `json:"items"`
-	Total *int               `json:"total"`
-	Page  *int               `json:"page"`
-	Size  *int               `json:"size"`
-	Pages *int               `json:"pages"`
+	Items *[]ds.Record[CustomerRead] `json:"items"`
+	Total *int                       `json:"total"`
+	Page  *int                       `json:"page"`
+	Size  *int                       `json:"size"`
+	Pages *int                       `json:"pages"`
 }
 
 // listQuery is what one list call sends, derived from a ListRequest.
@@ -273,13 +272,13 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	if resp.Items == nil || resp.Total == nil || resp.Pages == nil {
 		return page, unreadable("a customer page without items, total or pages")
 	}
-	raws := *resp.Items
-	if q.skip < len(raws) {
-		raws = raws[q.skip:]
+	recs := *resp.Items
+	if q.skip < len(recs) {
+		recs = recs[q.skip:]
 	} else {
-		raws = nil
+		recs = nil
 	}
-	items, err := mapCustomers(raws)
+	items, err := mapCustomers(recs)
 	if err != nil {
 		return page, err
 	}

@@ -1,7 +1,6 @@
 package kintsugi
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -50,10 +49,10 @@ type customerWrite struct {
 	Country    *string `json:"country,omitempty"`
 }
 
-func mapCustomers(raws []json.RawMessage) ([]*ds.Customer, error) {
-	out := make([]*ds.Customer, 0, len(raws))
-	for _, raw := range raws {
-		c, err := mapCustomer(raw)
+func mapCustomers(recs []ds.Record[CustomerRead]) ([]*ds.Customer, error) {
+	out := make([]*ds.Customer, 0, len(recs))
+	for i := range recs {
+		c, err := mapRecord(&recs[i])
 		if err != nil {
 			return nil, err
 		}
@@ -62,12 +61,20 @@ func mapCustomers(raws []json.RawMessage) ([]*ds.Customer, error) {
 	return out, nil
 }
 
-// mapCustomer maps one CustomerRead; Raw keeps the record exactly as received.
+// mapCustomer maps one CustomerRead body; Raw keeps the record exactly as
+// received (it is raw itself, not a copy: raw is a response body we own).
 func mapCustomer(raw []byte) (*ds.Customer, error) {
-	var r CustomerRead
-	if err := json.Unmarshal(raw, &r); err != nil {
+	var rec ds.Record[CustomerRead]
+	_ = rec.UnmarshalJSON(raw) // never fails: a bad record is rec.Err
+	return mapRecord(&rec)
+}
+
+// mapRecord maps one decoded CustomerRead; Raw is the record as received.
+func mapRecord(rec *ds.Record[CustomerRead]) (*ds.Customer, error) {
+	if rec.Err != nil {
 		return nil, unreadable("a customer record that is not a CustomerRead object")
 	}
+	r := &rec.V
 	if r.ID == "" {
 		return nil, unreadable("a customer record without an id")
 	}
@@ -78,7 +85,7 @@ func mapCustomer(raw []byte) (*ds.Customer, error) {
 		Email:      nonEmpty(r.Email),
 		Phone:      nonEmpty(r.Phone),
 		Status:     nonEmpty(r.Status),
-		Raw:        json.RawMessage(bytes.Clone(raw)),
+		Raw:        rec.Raw,
 	}
 	a := ds.Address{
 		Line1:      nonEmpty(r.Street1),
@@ -105,12 +112,13 @@ func mapCustomer(raw []byte) (*ds.Customer, error) {
 	return c, nil
 }
 
+// nonEmpty is s unless it is absent or "". It is s itself, not a copy: the
+// decoded record is not used again once mapped.
 func nonEmpty(s *string) *string {
 	if s == nil || *s == "" {
 		return nil
 	}
-	v := *s
-	return &v
+	return s
 }
 
 // ErrorMessage extracts the human message from a Kintsugi error body:

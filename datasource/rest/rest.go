@@ -263,7 +263,7 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+		b, err := readBody(resp.Body, resp.ContentLength, maxBodyBytes)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctxError(c.Provider, ctx.Err())
@@ -292,6 +292,33 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 	}
 	c.logger().Debug("provider error", "provider", c.Provider.String(), "status", resp.StatusCode, "method", req.Method, "path", req.Path, "message", c.Secrets.Scrub(msg))
 	return nil, e
+}
+
+// readBody reads r to its end, but at most limit+1 bytes (so a caller sees a
+// body over limit as longer than limit). When the length n is known and
+// within limit the buffer is allocated once, with one byte to spare so that
+// reading the end does not grow it; otherwise io.ReadAll grows as it goes.
+// The buffer is the caller's and never reused: decoded records keep
+// pointing into it (ds.Record), so it must not be pooled.
+func readBody(r io.Reader, n int64, limit int) ([]byte, error) {
+	if n < 0 || n > int64(limit) {
+		return io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	}
+	lr := io.LimitedReader{R: r, N: int64(limit) + 1}
+	b := make([]byte, 0, n+1)
+	for {
+		m, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) { // longer than announced: grow as io.ReadAll would
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // statusError maps an HTTP status to the gateway's codes, saying whose fault

@@ -1,10 +1,12 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -267,5 +269,57 @@ func TestBrokenConnectionsAreRetriedThenProviderUnavailable(t *testing.T) {
 				t.Fatalf("err %v after %d calls, want the failure after one", err, n.Load())
 			}
 		})
+	}
+}
+
+func TestBodiesOfAnnouncedLength(t *testing.T) {
+	// Within the limit: the body as sent, read into one buffer.
+	c, _ := server(t, []int{200}, http.Header{"Content-Length": {"11"}}, `{"a":"bc"}`+"\n")
+	resp, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, nil)
+	if err != nil || string(resp.Body) != `{"a":"bc"}`+"\n" {
+		t.Fatalf("body %q, %v", resp.Body, err)
+	}
+	// Announced over the limit: refused as the unannounced one is.
+	huge := strings.Repeat("x", maxBodyBytes+10)
+	c, _ = server(t, []int{200}, http.Header{"Content-Length": {strconv.Itoa(len(huge))}}, huge)
+	if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, nil); ds.ErrorCode(err) != ds.CodeProviderUnavailable || !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("huge announced body: %v", err)
+	}
+	// Shorter than announced: cut off, as retryable as a dropped connection.
+	c, n := server(t, []int{200}, http.Header{"Content-Length": {"100"}}, `{"a":`)
+	if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x"}, nil); ds.ErrorCode(err) != ds.CodeProviderUnavailable || !strings.Contains(err.Error(), "cut off") || n.Load() != 3 {
+		t.Fatalf("short body: %v after %d calls", err, n.Load())
+	}
+}
+
+func TestReadBodyPresizes(t *testing.T) {
+	body := []byte(strings.Repeat("x", 100_000))
+	for _, tc := range []struct {
+		n      int64
+		limit  int
+		want   int
+		allocs float64
+	}{
+		{int64(len(body)), maxBodyBytes, len(body), 1}, // announced: one buffer, no growth
+		{-1, maxBodyBytes, len(body), -1},              // unknown: io.ReadAll
+		{int64(len(body)), 1000, 1001, -1},             // over the limit: limit+1 bytes
+		{10, maxBodyBytes, len(body), -1},              // longer than announced: still read whole
+	} {
+		var got []byte
+		rd := bytes.NewReader(body)
+		allocs := testing.AllocsPerRun(5, func() {
+			rd.Reset(body)
+			b, err := readBody(rd, tc.n, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = b
+		})
+		if len(got) != tc.want || !bytes.Equal(got, body[:tc.want]) {
+			t.Fatalf("n=%d limit=%d: read %d bytes, want %d", tc.n, tc.limit, len(got), tc.want)
+		}
+		if tc.allocs >= 0 && allocs != tc.allocs {
+			t.Fatalf("n=%d: %v allocations, want %v", tc.n, allocs, tc.allocs)
+		}
 	}
 }

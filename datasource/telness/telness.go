@@ -147,7 +147,7 @@ func (c *Client) CanOrder(o ds.Order) error {
 
 // listResponse is the documented envelope; it carries no total.
 type listResponse struct {
-	Items      json.RawMessage `json:"items"`
+	Items      customerItems `json:"items"`
 	Pagination *struct {
 		NextCursor *string `json:"nextCursor"`
 	} `json:"pagination"`
@@ -185,14 +185,13 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: req.Token != ""}, &resp); err != nil {
 		return page, err
 	}
-	var raws []json.RawMessage
-	if len(resp.Items) == 0 {
+	if !resp.Items.present {
 		return page, unreadable("a customer list without items")
 	}
-	if err := json.Unmarshal(resp.Items, &raws); err != nil {
+	if resp.Items.notArray {
 		return page, unreadable("a customer list whose items are not an array")
 	}
-	items, err := mapCustomers(raws)
+	items, err := mapCustomers(resp.Items.list)
 	if err != nil {
 		return page, err
 	}

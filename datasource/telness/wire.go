@@ -110,10 +110,26 @@ func toWireAddress(a *ds.Address) *address {
 	return w
 }
 
-func mapCustomers(raws []json.RawMessage) ([]*ds.Customer, error) {
-	out := make([]*ds.Customer, 0, len(raws))
-	for _, raw := range raws {
-		c, err := mapCustomer(raw)
+// customerItems is the list's items, each decoded in place. present is
+// false when the envelope has no items; notArray when they are neither an
+// array nor null (null is an empty list).
+type customerItems struct {
+	present, notArray bool
+	list              []ds.Record[customer]
+}
+
+// UnmarshalJSON never fails, so ListCustomers answers items it cannot read
+// with its own error. The records' Raw point into b (see ds.Record).
+func (it *customerItems) UnmarshalJSON(b []byte) error {
+	it.present = true
+	it.notArray = json.Unmarshal(b, &it.list) != nil
+	return nil
+}
+
+func mapCustomers(recs []ds.Record[customer]) ([]*ds.Customer, error) {
+	out := make([]*ds.Customer, 0, len(recs))
+	for i := range recs {
+		c, err := mapRecord(&recs[i])
 		if err != nil {
 			return nil, err
 		}
@@ -122,12 +138,20 @@ func mapCustomers(raws []json.RawMessage) ([]*ds.Customer, error) {
 	return out, nil
 }
 
-// mapCustomer maps one record as received; Raw is those exact bytes.
+// mapCustomer maps one record body; Raw is raw itself, not a copy (a
+// response body we own).
 func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
-	var w customer
-	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &w) != nil {
+	var rec ds.Record[customer]
+	_ = rec.UnmarshalJSON(raw) // never fails: a bad record is rec.Err
+	return mapRecord(&rec)
+}
+
+// mapRecord maps one decoded record; Raw is its exact bytes.
+func mapRecord(rec *ds.Record[customer]) (*ds.Customer, error) {
+	if raw := rec.Raw; len(raw) == 0 || raw[0] != '{' || rec.Err != nil {
 		return nil, unreadable("a customer that is not a JSON object")
 	}
+	w := &rec.V
 	if w.CustomerID == "" {
 		return nil, unreadable("a customer without customerId")
 	}
@@ -139,7 +163,7 @@ func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
 		CreatedAt:  ds.RFC3339UTC(w.CreatedAt),
 		UpdatedAt:  ds.RFC3339UTC(w.UpdatedAt),
 		Metadata:   w.Metadata,
-		Raw:        append(json.RawMessage(nil), raw...),
+		Raw:        rec.Raw,
 	}
 	if w.Contact != nil {
 		c.Email = ds.NonEmpty(w.Contact.Email)
