@@ -53,7 +53,10 @@ type Limits struct {
 	HeavyCalls int
 	MaxHeavy   int
 	HeavyWait  time.Duration
-	Timeout    time.Duration // per request, default 30s
+	// HeavyFanOut is how many upstream calls a costly query has in flight
+	// at once (default 4): its scans then leave the CPU to cheap requests.
+	HeavyFanOut int
+	Timeout     time.Duration // per request, default 30s
 	// MaxInFlight GraphQL requests run at once (default 32); MaxQueue more
 	// (default 32) wait up to QueueWait (default 1s); the rest get 503.
 	MaxInFlight int
@@ -122,6 +125,7 @@ func (l Limits) withDefaults() Limits {
 	setDefault(&l.MaxCalls, 1000)
 	setDefault(&l.CallBudget, l.MaxCalls)
 	setDefault(&l.HeavyCalls, 200)
+	setDefault(&l.HeavyFanOut, 4)
 	setDefault(&l.MaxHeavy, 1)
 	setDefault(&l.HeavyWait, 10*time.Second)
 	setDefault(&l.MaxFields, 2000)
@@ -229,7 +233,7 @@ func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (re
 	// send a query's hash instead of its text once the gateway has seen it.
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](persistedQueries)})
 	srv.Use(&queryLimits{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields, MaxCalls: l.MaxCalls,
-		HeavyCalls: l.HeavyCalls, heavy: &lane{slots: make(chan struct{}, l.MaxHeavy), wait: l.HeavyWait}})
+		HeavyCalls: l.HeavyCalls, HeavyFanOut: l.HeavyFanOut, heavy: &lane{slots: make(chan struct{}, l.MaxHeavy), wait: l.HeavyWait}})
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
@@ -331,6 +335,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		ctx, _ = ds.WithReport(withErrorsSeen(ctx))
 		ctx = withService(ctx, svc)
 		ctx = ds.WithCallBudget(ctx, l.CallBudget)
+		ctx = ds.WithFanOut(ctx)
 		ctx, done := withReleases(ctx)
 		defer done()
 		ctx, qs := withQuota(ctx, quota)

@@ -28,8 +28,10 @@ type queryLimits struct {
 	MaxCalls int
 	// HeavyCalls is the estimate over which a query takes a slot of heavy.
 	HeavyCalls int
-	heavy      *lane
-	es         graphql.ExecutableSchema
+	// HeavyFanOut bounds a costly query's upstream calls in flight.
+	HeavyFanOut int
+	heavy       *lane
+	es          graphql.ExecutableSchema
 }
 
 var _ interface {
@@ -84,6 +86,7 @@ func (q *queryLimits) MutateOperationContext(ctx context.Context, rc *graphql.Op
 			}
 		}
 		hold(ctx, release)
+		ds.LimitFanOut(ctx, q.HeavyFanOut)
 	}
 	return nil
 }

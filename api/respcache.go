@@ -70,7 +70,9 @@ type storedProvider struct {
 }
 
 // size counts the data twice over for the renderings kept beside it.
-func (s *storedResponse) size() int64 { return int64(3*len(s.data)+len(s.etag)+len(s.contentType)) + 512 }
+func (s *storedResponse) size() int64 {
+	return int64(3*len(s.data)+len(s.etag)+len(s.contentType)) + 512
+}
 
 // body is the response as of now, gzipped when asked.
 func (s *storedResponse) body(now time.Time, gz bool) []byte {

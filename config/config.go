@@ -81,6 +81,8 @@ type Limits struct {
 	// Queries estimated over HeavyUpstreamCalls run MaxHeavy at a time.
 	HeavyUpstreamCalls int `yaml:"heavy_upstream_calls"`
 	MaxHeavy           int `yaml:"max_heavy"`
+	// HeavyFanOut is how many upstream calls such a query has in flight at once.
+	HeavyFanOut int `yaml:"heavy_fan_out"`
 }
 
 // Auth configures API keys; without keys the endpoint is open.
@@ -178,7 +180,7 @@ func Parse(src []byte) (*Config, error) {
 	l := c.Limits
 	for name, v := range map[string]int{"max_upstream_calls": l.MaxUpstreamCalls, "max_depth": l.MaxDepth, "max_complexity": l.MaxComplexity,
 		"max_fields": l.MaxFields, "max_in_flight": l.MaxInFlight, "max_queue": l.MaxQueue, "max_response_bytes": l.MaxResponseBytes,
-		"heavy_upstream_calls": l.HeavyUpstreamCalls, "max_heavy": l.MaxHeavy} {
+		"heavy_upstream_calls": l.HeavyUpstreamCalls, "max_heavy": l.MaxHeavy, "heavy_fan_out": l.HeavyFanOut} {
 		if v < 0 {
 			return nil, fmt.Errorf("config: limits.%s cannot be negative", name)
 		}

@@ -87,3 +87,51 @@ func SpendCall(ctx context.Context, p ProviderID) error {
 // the walk's cap, plus the one first page it may be fetching ahead for the
 // next provider when the cap stops it.
 const MaxFetchesPerWalk = maxFetchesPerWalk + 1
+
+// fanOut bounds how many upstream calls one request has in flight at once.
+// It is set after the request is admitted, once its cost is known, so it is
+// a holder in the context that starts open.
+type fanOut struct {
+	slots atomic.Pointer[chan struct{}]
+}
+
+type fanOutKey struct{}
+
+// WithFanOut returns a context whose request may later be given a bound on
+// its concurrent upstream calls (LimitFanOut).
+func WithFanOut(ctx context.Context) context.Context {
+	return context.WithValue(ctx, fanOutKey{}, &fanOut{})
+}
+
+// LimitFanOut lets the request in ctx have at most n upstream calls in
+// flight: a costly query's scans then take a bounded share of the CPU and
+// of each vendor's connections, and cheap requests beside it keep their
+// latency (issue 8's load test). n <= 0, or a request already bounded,
+// leaves it as it is.
+func LimitFanOut(ctx context.Context, n int) {
+	f, _ := ctx.Value(fanOutKey{}).(*fanOut)
+	if f == nil || n <= 0 {
+		return
+	}
+	ch := make(chan struct{}, n)
+	f.slots.CompareAndSwap(nil, &ch)
+}
+
+// EnterCall waits for one of the request's upstream call slots, if it has a
+// bound, and returns the function that frees it.
+func EnterCall(ctx context.Context) (release func(), err error) {
+	f, _ := ctx.Value(fanOutKey{}).(*fanOut)
+	if f == nil {
+		return func() {}, nil
+	}
+	p := f.slots.Load()
+	if p == nil {
+		return func() {}, nil
+	}
+	select {
+	case *p <- struct{}{}:
+		return func() { <-*p }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

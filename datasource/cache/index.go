@@ -62,7 +62,6 @@ func (g guardedIndex) SyncState(ctx context.Context, p ds.ProviderID, cred strin
 }
 
 func (g guardedIndex) PutSyncState(ctx context.Context, p ds.ProviderID, cred string, st ds.SyncStatus) error {
-	g.l.changes.Add(1)
 	_ = g.l.memIndex.PutSyncState(ctx, p, cred, st)
 	g.l.write(ctx, func(ctx context.Context, s Shared) error { return s.PutSyncState(ctx, p, cred, st) })
 	return nil

@@ -53,14 +53,11 @@ type Layer struct {
 	shared     Shared
 	memIndex   *MemoryIndex
 	healthy    atomic.Bool
-	// changes counts every write to the layer (records, pages, index rows,
-	// drops, sync state): a stored response is good only while it is unchanged.
-	changes atomic.Uint64
-	stateMu sync.Mutex
-	lastErr error
-	log     *slog.Logger
-	now     func() time.Time
-	flight  singleflight.Group
+	stateMu    sync.Mutex
+	lastErr    error
+	log        *slog.Logger
+	now        func() time.Time
+	flight     singleflight.Group
 
 	stop    chan struct{}
 	done    chan struct{}
@@ -288,22 +285,24 @@ func (l *Layer) get(ctx context.Context, keys []string) map[string]Entry {
 // Now is the layer's clock: the one its copies' freshness is measured by.
 func (l *Layer) Now() time.Time { return l.now() }
 
-// Changes is a counter that moves whenever anything is written to or
-// dropped from the layer. The response cache stores it with each response.
-func (l *Layer) Changes() uint64 { return l.changes.Load() }
+// Changes is a counter that moves whenever what the layer would answer
+// changes: a first-level entry replaced by other content, dropped or
+// evicted, an index row added, changed or dropped, a sync state written.
+// New keys do not move it (no answer read them). The response cache stores
+// it with each response; another replica's writes reach this one's first
+// level only as its copies expire, and so do its stored responses.
+func (l *Layer) Changes() uint64 { return l.l1.Changes() + l.memIndex.Changes() }
 
 // put stores entries in both levels.
 func (l *Layer) put(ctx context.Context, entries []Entry) {
 	if len(entries) == 0 {
 		return
 	}
-	l.changes.Add(1)
 	_ = l.l1.Put(ctx, entries)
 	l.write(ctx, func(ctx context.Context, s Shared) error { return s.Put(ctx, entries) })
 }
 
 func (l *Layer) drop(ctx context.Context, p ds.ProviderID, cred string, kind Kind, ids []string) {
-	l.changes.Add(1)
 	_ = l.l1.Drop(ctx, p, cred, kind, ids)
 	l.write(ctx, func(ctx context.Context, s Shared) error { return s.Drop(ctx, p, cred, kind, ids) })
 }
@@ -313,7 +312,6 @@ func (l *Layer) putIdentities(ctx context.Context, ids []ds.Identity) {
 	if len(ids) == 0 {
 		return
 	}
-	l.changes.Add(1)
 	_ = l.memIndex.PutIdentities(ctx, ids)
 	l.write(ctx, func(ctx context.Context, s Shared) error { return s.PutIdentities(ctx, ids) })
 }
@@ -322,7 +320,6 @@ func (l *Layer) dropIdentities(ctx context.Context, p ds.ProviderID, cred string
 	if len(ids) == 0 {
 		return
 	}
-	l.changes.Add(1)
 	_ = l.memIndex.DropIdentities(ctx, p, cred, ids)
 	l.write(ctx, func(ctx context.Context, s Shared) error { return s.DropIdentities(ctx, p, cred, ids) })
 }

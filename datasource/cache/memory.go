@@ -1,8 +1,11 @@
 package cache
 
 import (
+	"bytes"
 	"context"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
@@ -20,7 +23,32 @@ type Memory struct {
 	// maxAge drops entries past their stale window on read.
 	maxAge time.Duration
 	now    func() time.Time
+	// changes counts what alters an answer the level gave: an entry
+	// replaced by other content, dropped or evicted. A new key does not
+	// count: no answer read it (it would have been a miss).
+	changes   atomic.Uint64
+	replacing bool
 }
+
+// sameContent reports whether a new copy says what the old one did: the
+// same body, or without bodies (no second level), the same vendor record.
+func sameContent(old, e Entry) bool {
+	if old.Body != nil && e.Body != nil {
+		return bytes.Equal(old.Body, e.Body)
+	}
+	switch a := old.Value.(type) {
+	case *ds.Customer:
+		b, ok := e.Value.(*ds.Customer)
+		return ok && a != nil && b != nil && len(a.Raw) > 0 && bytes.Equal(a.Raw, b.Raw)
+	case *ds.CustomerSource:
+		b, ok := e.Value.(*ds.CustomerSource)
+		return ok && a != nil && b != nil && len(a.Raw) > 0 && bytes.Equal(a.Raw, b.Raw)
+	}
+	return false
+}
+
+// Changes is the level's change counter.
+func (m *Memory) Changes() uint64 { return m.changes.Load() }
 
 // NewMemory returns a first level of at most maxEntries entries and maxBytes
 // bytes of bodies (0 = the defaults, 50,000 and 256 MiB).
@@ -35,7 +63,12 @@ func NewMemory(maxEntries int, maxBytes int64, maxAge time.Duration, now func() 
 		now = time.Now
 	}
 	m := &Memory{maxBytes: maxBytes, maxAge: maxAge, now: now}
-	m.lru, _ = simplelru.NewLRU(maxEntries, func(_ string, e Entry) { m.bytes -= entrySize(e) })
+	m.lru, _ = simplelru.NewLRU(maxEntries, func(_ string, e Entry) {
+		m.bytes -= entrySize(e)
+		if !m.replacing {
+			m.changes.Add(1)
+		}
+	})
 	return m
 }
 
@@ -76,7 +109,12 @@ func (m *Memory) Put(_ context.Context, entries []Entry) error {
 			if old.StoredAt.After(e.StoredAt) {
 				continue // a newer copy is already here
 			}
+			if !sameContent(old, e) {
+				m.changes.Add(1)
+			}
+			m.replacing = true
 			m.lru.Remove(e.Key)
+			m.replacing = false
 		}
 		m.lru.Add(e.Key, e)
 		m.bytes += size
@@ -124,6 +162,18 @@ type MemoryIndex struct {
 	byExt   map[string]map[indexKey]bool
 	syncs   map[ds.Scope]ds.SyncStatus
 	locks   map[string]bool
+	// changes counts rows added, changed or dropped and sync states written
+	// (a row stored again as it was does not count).
+	changes atomic.Uint64
+}
+
+// Changes is the index's change counter.
+func (x *MemoryIndex) Changes() uint64 { return x.changes.Load() }
+
+// sameIdentity: the same row, apart from when it was seen.
+func sameIdentity(a, b ds.Identity) bool {
+	a.SeenAt, b.SeenAt = time.Time{}, time.Time{}
+	return reflect.DeepEqual(a, b)
 }
 
 type indexKey struct {
@@ -148,8 +198,12 @@ func (x *MemoryIndex) PutIdentities(_ context.Context, ids []ds.Identity) error 
 			x.records[s] = recs
 		}
 		k := indexKey{s, id.VendorID}
-		if old, ok := recs[id.VendorID]; ok {
+		old, ok := recs[id.VendorID]
+		if ok {
 			x.unlink(k, old)
+		}
+		if !ok || !sameIdentity(old, id) {
+			x.changes.Add(1)
 		}
 		recs[id.VendorID] = id
 		if id.Email != "" {
@@ -176,6 +230,7 @@ func (x *MemoryIndex) DropIdentities(_ context.Context, p ds.ProviderID, cred st
 	s := ds.Scope{Provider: p, Credential: cred}
 	for _, v := range vendorIDs {
 		if old, ok := x.records[s][v]; ok {
+			x.changes.Add(1)
 			x.unlink(indexKey{s, v}, old)
 			delete(x.records[s], v)
 		}
@@ -267,6 +322,7 @@ func (x *MemoryIndex) PutSyncState(_ context.Context, p ds.ProviderID, cred stri
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.syncs[ds.Scope{Provider: p, Credential: cred}] = s
+	x.changes.Add(1)
 	return nil
 }
 

@@ -244,6 +244,11 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 	if err := ds.SpendCall(ctx, c.Provider); err != nil {
 		return nil, err // the request's budget of upstream calls is spent
 	}
+	leave, err := ds.EnterCall(ctx) // a costly request's bounded share of calls in flight
+	if err != nil {
+		return nil, ctxError(c.Provider, err)
+	}
+	defer leave()
 	start := time.Now()
 	hc := c.HTTP
 	if hc == nil {

@@ -70,6 +70,8 @@ type Kit struct {
 	limitPer  time.Duration
 	recent    []time.Time
 	throttled int
+	// requests being served now, and the most at once since the last reset
+	inFlight, maxInFlight int
 }
 
 // New returns a Kit whose injected faults are written by we.
@@ -79,6 +81,9 @@ func New(we ErrorWriter) *Kit { return &Kit{writeError: we} }
 func (k *Kit) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k.mu.Lock()
+		k.inFlight++
+		k.maxInFlight = max(k.maxInFlight, k.inFlight)
+		defer func() { k.mu.Lock(); k.inFlight--; k.mu.Unlock() }()
 		k.calls = append(k.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Credential: credential(r), Header: r.Header.Clone()})
 		var f *Fault
 		for i := range k.faults {
@@ -197,6 +202,13 @@ func (k *Kit) Calls() []Call {
 	return append([]Call(nil), k.calls...)
 }
 
+// MaxInFlight is the most requests served at once since the last reset.
+func (k *Kit) MaxInFlight() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.maxInFlight
+}
+
 // Count is the number of requests received so far.
 func (k *Kit) Count() int {
 	k.mu.Lock()
@@ -209,6 +221,7 @@ func (k *Kit) Reset() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.calls, k.faults = nil, nil
+	k.maxInFlight = k.inFlight
 }
 
 // WriteJSON writes v with status.
