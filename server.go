@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 	"time"
@@ -283,7 +284,19 @@ func main() {
 	fs := flag.NewFlagSet("gateway", flag.ExitOnError)
 	cfgPath := fs.String("config", os.Getenv("GATEWAY_CONFIG"), "YAML configuration file (env GATEWAY_CONFIG); none = demo mode")
 	listen := fs.String("listen", "", "listen address (default :8080, or the config's listen)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for cmd/bench)")
 	_ = fs.Parse(os.Args[1:])
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "gateway: -cpuprofile:", err)
+			os.Exit(1)
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -302,6 +315,7 @@ func main() {
 	defer cancel()
 	if err := m.Close(shutdownCtx); err != nil {
 		m.Log.Error("shutdown", "error", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -52,14 +53,37 @@ type kitted interface {
 func main() {
 	dur := flag.Duration("duration", 5*time.Second, "how long each attack runs")
 	conns := flag.Int("connections", 20, "concurrent connections (vegeta workers)")
+	baseline := flag.String("baseline", "", "also build this git ref of the repository and measure it beside the working tree, query by query")
+	only := flag.String("only", "", "run only the queries whose name contains this")
+	profile := flag.String("cpuprofile", "", "write the working tree's gateway CPU profile to <this>-this-<cold|warm>.pprof")
 	flag.Parse()
-	if err := run(*dur, *conns); err != nil {
+	if err := run(opts{dur: *dur, conns: *conns, baseline: *baseline, only: *only, profile: *profile}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dur time.Duration, conns int) error {
+type opts struct {
+	dur            time.Duration
+	conns          int
+	baseline, only string
+	profile        string
+}
+
+type build struct{ name, bin string }
+
+// gatewayBuild compiles the gateway from dir.
+func gatewayBuild(dir, out string) error {
+	b := exec.Command("go", "build", "-o", out, ".")
+	b.Dir, b.Stdout, b.Stderr = dir, os.Stderr, os.Stderr
+	if err := b.Run(); err != nil {
+		return fmt.Errorf("go build in %s (run bench from the repository root): %w", dir, err)
+	}
+	return nil
+}
+
+func run(o opts) error {
+	dur, conns := o.dur, o.conns
 	people := demo.People(demo.DefaultSize)
 	sims := map[ds.ProviderID]sim{}
 	start := func(p ds.ProviderID, h kitted, cfg func(string) any) {
@@ -78,11 +102,24 @@ func run(dur time.Duration, conns int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "gateway")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("go build (run bench from the repository root): %w", err)
+	builds := []build{{"this", filepath.Join(dir, "gateway")}}
+	if err := gatewayBuild(".", builds[0].bin); err != nil {
+		return err
+	}
+	if o.baseline != "" {
+		// the baseline from a worktree of its own, built and measured beside this one
+		wt := filepath.Join(dir, "baseline")
+		add := exec.Command("git", "worktree", "add", "--detach", wt, o.baseline)
+		add.Stdout, add.Stderr = os.Stderr, os.Stderr
+		if err := add.Run(); err != nil {
+			return fmt.Errorf("git worktree add %s: %w", o.baseline, err)
+		}
+		defer exec.Command("git", "worktree", "remove", "--force", wt).Run()
+		b := build{o.baseline, filepath.Join(dir, "gateway-baseline")}
+		if err := gatewayBuild(wt, b.bin); err != nil {
+			return err
+		}
+		builds = append(builds, b)
 	}
 
 	var clIDs []string
@@ -101,44 +138,63 @@ func run(dur time.Duration, conns int) error {
 	}
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "query\tcache\treq/s\tp50\tp99\terrors\tupstream calls/req\tupstream alone req/s\tgateway / upstream\t")
+	fmt.Fprintln(tw, "query\tcache\tbuild\treq/s\tp50\tp99\terrors\tupstream calls/req\tupstream alone req/s\tgateway / upstream\t")
 	for _, temp := range []struct{ name, cache string }{{"cold", "cache: {ttl: 1ns}"}, {"warm", ""}} {
-		addr, stop, err := startGateway(bin, dir, temp.cache, sims)
-		if err != nil {
-			return err
-		}
-		for _, q := range queries {
-			body, _ := json.Marshal(map[string]string{"query": q.query})
-			target := vegeta.Target{Method: "POST", URL: "http://" + addr + "/graphql", Body: body,
-				Header: http.Header{"Content-Type": {"application/json"}}}
-			if err := once(target); err != nil { // warm the cache, and record one request's upstream calls
-				stop()
-				return fmt.Errorf("%s: %w", q.name, err)
+		addrs := make([]string, len(builds))
+		var stops []func()
+		for i, b := range builds {
+			prof := ""
+			if o.profile != "" && i == 0 { // older builds may not have -cpuprofile
+				prof = fmt.Sprintf("%s-%s-%s.pprof", o.profile, strings.ReplaceAll(b.name, "/", "_"), temp.name)
 			}
-			resetKits(sims)
-			if err := once(target); err != nil {
-				stop()
+			addr, stop, err := startGateway(b.bin, filepath.Join(dir, fmt.Sprint(i)), temp.cache, prof, sims)
+			if err != nil {
 				return err
 			}
-			replay := upstreamTargets(sims)
-			resetKits(sims)
-			m := attack(dur, conns, target)
-			calls := float64(countCalls(sims)) / float64(max(1, m.Requests))
-			resetKits(sims)
-			alone, ratio := "-", "-"
-			if temp.name == "cold" && len(replay) > 0 {
-				u := attack(dur, conns, replay...)
-				perRequest := u.Throughput / float64(len(replay)) // one gateway request makes len(replay) of them
-				alone = fmt.Sprintf("%.0f", perRequest)
-				if perRequest > 0 {
-					ratio = fmt.Sprintf("%.2f", m.Throughput/perRequest)
+			stops = append(stops, stop)
+			defer stop() // on an error; stopping twice is harmless
+			addrs[i] = addr
+		}
+		for _, q := range queries {
+			if o.only != "" && !strings.Contains(q.name, o.only) {
+				continue
+			}
+			body, _ := json.Marshal(map[string]string{"query": q.query})
+			var replay []vegeta.Target
+			for i, b := range builds {
+				target := vegeta.Target{Method: "POST", URL: "http://" + addrs[i] + "/graphql", Body: body,
+					Header: http.Header{"Content-Type": {"application/json"}}}
+				if err := once(target); err != nil { // warm the cache, and record one request's upstream calls
+					return fmt.Errorf("%s (%s): %w", q.name, b.name, err)
 				}
 				resetKits(sims)
+				if err := once(target); err != nil {
+					return err
+				}
+				if i == 0 {
+					replay = upstreamTargets(sims)
+				}
+				resetKits(sims)
+				m := attack(dur, conns, target)
+				calls := float64(countCalls(sims)) / float64(max(1, m.Requests))
+				resetKits(sims)
+				alone, ratio := "-", "-"
+				if temp.name == "cold" && len(replay) > 0 {
+					u := attack(dur, conns, replay...)
+					perRequest := u.Throughput / float64(len(replay)) // one gateway request makes len(replay) of them
+					alone = fmt.Sprintf("%.0f", perRequest)
+					if perRequest > 0 {
+						ratio = fmt.Sprintf("%.2f", m.Throughput/perRequest)
+					}
+					resetKits(sims)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.2fms\t%.2fms\t%d\t%.2f\t%s\t%s\t\n", q.name, temp.name, b.name, m.Throughput,
+					ms(m.Latencies.P50), ms(m.Latencies.P99), m.Requests-uint64(float64(m.Requests)*m.Success+0.5), calls, alone, ratio)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2fms\t%.2fms\t%d\t%.2f\t%s\t%s\t\n", q.name, temp.name, m.Throughput,
-				ms(m.Latencies.P50), ms(m.Latencies.P99), m.Requests-uint64(float64(m.Requests)*m.Success+0.5), calls, alone, ratio)
 		}
-		stop()
+		for _, stop := range stops {
+			stop() // the profile, if any, is written as the gateway stops
+		}
 	}
 	return tw.Flush()
 }
@@ -146,7 +202,10 @@ func run(dur time.Duration, conns int) error {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // startGateway runs the gateway binary against the simulators.
-func startGateway(bin, dir, cache string, sims map[ds.ProviderID]sim) (string, func(), error) {
+func startGateway(bin, dir, cache, profile string, sims map[ds.ProviderID]sim) (string, func(), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
@@ -176,12 +235,17 @@ func startGateway(bin, dir, cache string, sims map[ds.ProviderID]sim) (string, f
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return "", nil, err
 	}
-	cmd := exec.Command(bin, "--config", path)
+	args := []string{"--config", path}
+	if profile != "" {
+		args = append(args, "--cpuprofile", profile)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		return "", nil, err
 	}
-	stop := func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }
+	var once sync.Once
+	stop := func() { once.Do(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }) }
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/readyz")
