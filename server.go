@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"sync"
 	"syscall"
@@ -298,6 +299,14 @@ func main() {
 		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
 	}
 
+	if os.Getenv("GOGC") == "" {
+		// A request allocates a few hundred kB that die with it; collecting
+		// at 3x the live heap rather than 2x cut the cold list page's CPU
+		// by about 15% (BenchmarkPage50/cold, GOGC=100 vs 200). The first
+		// level of the cache is bounded in bytes, so the peak stays bounded;
+		// GOGC and GOMEMLIMIT still override.
+		debug.SetGCPercent(200)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m := &Main{ConfigPath: *cfgPath, Listen: *listen}
