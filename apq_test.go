@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 func (m *Main) postRaw(t *testing.T, body any, header http.Header) (*http.Response, []byte) {
@@ -103,4 +105,66 @@ func TestResponsesAreGzippedWhenTheClientAcceptsIt(t *testing.T) {
 		t.Fatalf("gzip gave %d bytes for %d", len(z), len(plain))
 	}
 	t.Logf("50 customers with raw: %d bytes plain, %d gzipped", len(plain), len(z))
+}
+
+// Compression is negotiated the same way whether the answer is executed or
+// replayed from a stored response (the second and later requests here).
+func TestCompressionIsNegotiatedForExecutedAndReplayedAnswers(t *testing.T) {
+	m := gateway(t)
+	body := map[string]any{"query": `{ customers(first: 30, filter: {providers: [KINTSUGI]}) { nodes { id email name raw } } }`}
+	_, plain := m.postRaw(t, body, nil)
+	var want gqlResponse
+	if err := json.Unmarshal(plain, &want); err != nil {
+		t.Fatal(err)
+	}
+	decode := map[string]func([]byte) ([]byte, error){
+		"": func(b []byte) ([]byte, error) { return b, nil },
+		"gzip": func(b []byte) ([]byte, error) {
+			r, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				return nil, err
+			}
+			return io.ReadAll(r)
+		},
+		"zstd": func(b []byte) ([]byte, error) {
+			d, err := zstd.NewReader(nil)
+			if err != nil {
+				return nil, err
+			}
+			defer d.Close()
+			return d.DecodeAll(b, nil)
+		},
+	}
+	for _, tc := range []struct{ accept, want string }{
+		{"gzip", "gzip"},
+		{"zstd", "zstd"},
+		{"gzip, deflate, br", "gzip"},
+		{"gzip;q=0", ""},
+		{"identity", ""},
+		{"", ""},
+	} {
+		t.Run("Accept-Encoding "+tc.accept, func(t *testing.T) {
+			for round := range 3 {
+				h := http.Header{}
+				if tc.accept != "" {
+					h.Set("Accept-Encoding", tc.accept)
+				}
+				resp, raw := m.postRaw(t, body, h)
+				if got := resp.Header.Get("Content-Encoding"); got != tc.want {
+					t.Fatalf("round %d: Content-Encoding %q, want %q", round, got, tc.want)
+				}
+				text, err := decode[tc.want](raw)
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				var got gqlResponse
+				if err := json.Unmarshal(text, &got); err != nil || string(got.Data) != string(want.Data) {
+					t.Fatalf("round %d: the answer differs from the plain one (%v):\n%.300s\n%.300s", round, err, got.Data, want.Data)
+				}
+			}
+		})
+	}
+	if responseHits(t, m) == 0 {
+		t.Fatal("no answer was replayed: the test did not reach the stored-response path")
+	}
 }

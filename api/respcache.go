@@ -303,7 +303,11 @@ func settle(ctx context.Context, resp *graphql.Response) {
 		return
 	}
 	stats, _ := rep.Snapshot()
-	s := &storedResponse{data: append([]byte(nil), resp.Data...), contentType: p.ctype, etag: p.etag, changes: p.changes, until: until}
+	// the bytes gqlgen's transport writes: encoding/json escapes <, >, & and
+	// U+2028/9 inside the data, so a replay is byte for byte the same
+	var data bytes.Buffer
+	json.HTMLEscape(&data, resp.Data)
+	s := &storedResponse{data: data.Bytes(), contentType: p.ctype, etag: p.etag, changes: p.changes, until: until}
 	for _, id := range ds.AllProviders {
 		if st, ok := stats[id]; ok {
 			s.providers = append(s.providers, storedProvider{p: id, cached: st.Cached, storedAt: now.Add(-st.Age)})

@@ -18,9 +18,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -55,9 +57,14 @@ func main() {
 	conns := flag.Int("connections", 20, "concurrent connections (vegeta workers)")
 	baseline := flag.String("baseline", "", "also build this git ref of the repository and measure it beside the working tree, query by query")
 	only := flag.String("only", "", "run only the queries whose name contains this")
+	gen := flag.String("generator", "vegeta", "load generator: vegeta (Go, in this process) or wrk (Debian's wrk, a process of its own, with a Lua script)")
 	profile := flag.String("cpuprofile", "", "write the working tree's gateway CPU profile to <this>-this-<cold|warm>.pprof")
 	flag.Parse()
-	if err := run(opts{dur: *dur, conns: *conns, baseline: *baseline, only: *only, profile: *profile}); err != nil {
+	if *gen != "vegeta" && *gen != "wrk" {
+		fmt.Fprintln(os.Stderr, "bench: -generator is vegeta or wrk")
+		os.Exit(2)
+	}
+	if err := run(opts{dur: *dur, conns: *conns, baseline: *baseline, only: *only, profile: *profile, wrk: *gen == "wrk"}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -68,6 +75,7 @@ type opts struct {
 	conns          int
 	baseline, only string
 	profile        string
+	wrk            bool
 }
 
 type build struct{ name, bin string }
@@ -83,7 +91,6 @@ func gatewayBuild(dir, out string) error {
 }
 
 func run(o opts) error {
-	dur, conns := o.dur, o.conns
 	people := demo.People(demo.DefaultSize)
 	sims := map[ds.ProviderID]sim{}
 	start := func(p ds.ProviderID, h kitted, cfg func(string) any) {
@@ -175,21 +182,27 @@ func run(o opts) error {
 					replay = upstreamTargets(sims)
 				}
 				resetKits(sims)
-				m := attack(dur, conns, target)
+				m, err := load(o, target)
+				if err != nil {
+					return err
+				}
 				calls := float64(countCalls(sims)) / float64(max(1, m.Requests))
 				resetKits(sims)
 				alone, ratio := "-", "-"
 				if temp.name == "cold" && len(replay) > 0 {
-					u := attack(dur, conns, replay...)
+					u, err := load(o, replay...)
+					if err != nil {
+						return err
+					}
 					perRequest := u.Throughput / float64(len(replay)) // one gateway request makes len(replay) of them
-					alone = fmt.Sprintf("%.0f", perRequest)
-					if perRequest > 0 {
+					if perRequest > 0 { // wrk replays only what goes to one simulator
+						alone = fmt.Sprintf("%.0f", perRequest)
 						ratio = fmt.Sprintf("%.2f", m.Throughput/perRequest)
 					}
 					resetKits(sims)
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.2fms\t%.2fms\t%d\t%.2f\t%s\t%s\t\n", q.name, temp.name, b.name, m.Throughput,
-					ms(m.Latencies.P50), ms(m.Latencies.P99), m.Requests-uint64(float64(m.Requests)*m.Success+0.5), calls, alone, ratio)
+					ms(m.P50), ms(m.P99), m.Errors, calls, alone, ratio)
 			}
 		}
 		for _, stop := range stops {
@@ -308,6 +321,93 @@ func countCalls(sims map[ds.ProviderID]sim) int {
 		n += s.kit.Count()
 	}
 	return n
+}
+
+// result is one attack's figures, whichever generator made them.
+type result struct {
+	Throughput float64
+	P50, P99   time.Duration
+	Requests   uint64
+	Errors     uint64
+}
+
+func load(o opts, targets ...vegeta.Target) (result, error) {
+	if o.wrk {
+		return wrk(o.dur, o.conns, targets...)
+	}
+	m := attack(o.dur, o.conns, targets...)
+	return result{Throughput: m.Throughput, P50: m.Latencies.P50, P99: m.Latencies.P99, Requests: m.Requests,
+		Errors: m.Requests - uint64(float64(m.Requests)*m.Success+0.5)}, nil
+}
+
+// wrk drives targets with wrk, cycling through them in a Lua script. wrk
+// talks to one host, so a replay that spans several simulators is left out
+// (a zero result).
+func wrk(dur time.Duration, conns int, targets ...vegeta.Target) (result, error) {
+	u, err := url.Parse(targets[0].URL)
+	if err != nil {
+		return result{}, err
+	}
+	var lua strings.Builder
+	lua.WriteString("local reqs = {}\n")
+	for i, t := range targets {
+		tu, err := url.Parse(t.URL)
+		if err != nil {
+			return result{}, err
+		}
+		if tu.Host != u.Host {
+			return result{}, nil
+		}
+		fmt.Fprintf(&lua, "reqs[%d] = wrk.format(%q, %q, {[\"Host\"] = %q, ", i+1, t.Method, tu.RequestURI(), tu.Host)
+		for k, vs := range t.Header {
+			if len(vs) > 0 && k != "Content-Length" && k != "Accept-Encoding" && k != "User-Agent" {
+				fmt.Fprintf(&lua, "[%q] = %q, ", k, vs[0])
+			}
+		}
+		fmt.Fprintf(&lua, "}, %q)\n", string(t.Body))
+	}
+	lua.WriteString("local i = 0\nrequest = function() i = i % #reqs + 1; return reqs[i] end\n")
+	f, err := os.CreateTemp("", "bench-*.lua")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(lua.String()); err != nil {
+		return result{}, err
+	}
+	_ = f.Close()
+	cmd := exec.Command("wrk", "-t2", fmt.Sprintf("-c%d", conns), fmt.Sprintf("-d%ds", max(1, int(dur.Seconds()))),
+		"--latency", "-s", f.Name(), u.Scheme+"://"+u.Host+"/")
+	out, err := cmd.Output()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk (apt-get install wrk): %w", err)
+	}
+	return parseWrk(string(out))
+}
+
+// parseWrk reads wrk's summary: Requests/sec, the 50% and 99% latencies,
+// the request count and non-2xx responses.
+func parseWrk(out string) (result, error) {
+	var r result
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "Requests/sec:":
+			r.Throughput, _ = strconv.ParseFloat(f[1], 64)
+		case len(f) == 2 && f[0] == "50%":
+			r.P50, _ = time.ParseDuration(f[1])
+		case len(f) == 2 && f[0] == "99%":
+			r.P99, _ = time.ParseDuration(f[1])
+		case len(f) > 2 && f[1] == "requests" && f[2] == "in":
+			r.Requests, _ = strconv.ParseUint(f[0], 10, 64)
+		case len(f) == 5 && f[0] == "Non-2xx":
+			r.Errors, _ = strconv.ParseUint(f[4], 10, 64)
+		}
+	}
+	if r.Throughput == 0 {
+		return r, fmt.Errorf("no Requests/sec in wrk's output: %.300s", out)
+	}
+	return r, nil
 }
 
 func attack(dur time.Duration, conns int, targets ...vegeta.Target) vegeta.Metrics {
