@@ -156,9 +156,10 @@ func TestAHungProviderLeavesTheOthersAnsweringAndOpensItsCircuit(t *testing.T) {
 	}
 	// the bound: the provider's budget plus what the burst costs when healthy
 	// (twice: each of the 200 answers also carries an error, which under -race
-	// costs about as much as the answer), plus a margin. A request held by
-	// the hung provider past its budget would take the simulator's minute.
-	if bound := budget + 2*baseline + 500*time.Millisecond; slowest > bound {
+	// costs about as much as the answer), plus a second of margin for a
+	// shared 2-core machine. A request held by the hung provider past its
+	// budget would take the simulator's minute.
+	if bound := budget + 2*baseline + time.Second; slowest > bound {
 		t.Fatalf("slowest of %d requests during the hang took %v, want under %v (healthy burst: %v)", n, slowest, bound, baseline)
 	}
 	t.Logf("%d concurrent requests: slowest %v healthy, %v during a hang (budget %v)", n, baseline.Round(time.Millisecond), slowest.Round(time.Millisecond), budget)

@@ -171,3 +171,37 @@ func TestGETAnswersCarryCacheHeadersAndRevalidate(t *testing.T) {
 		t.Errorf("an error answer: Cache-Control %q, ETag %q; want no-store and no ETag", cc, bad.Header.Get("ETag"))
 	}
 }
+
+// A stored response that read the identity index (links) is voided by a
+// new index row; one that did not read it is not.
+func TestANewIndexRowVoidsOnlyTheResponsesThatReadTheIndex(t *testing.T) {
+	m := gateway(t)
+	plain := `{ customers(first: 5, filter: {providers: [KINTSUGI]}) { nodes { id email } } }`
+	linked := `{ customers(first: 5, filter: {providers: [KINTSUGI]}) { nodes { id linkedCustomers { id } } } }`
+	replayed := func(q string) bool {
+		t.Helper()
+		before := responseHits(t, m)
+		if r := m.query(t, q, nil); len(r.Errors) > 0 {
+			t.Fatalf("%+v", r.Errors)
+		}
+		return responseHits(t, m) > before
+	}
+	for _, q := range []string{plain, linked} {
+		for range 4 {
+			replayed(q)
+		}
+		if !replayed(q) {
+			t.Fatalf("not replayed after five requests: %s", q)
+		}
+	}
+	// Telness customers never read before: new records (new keys) and new index rows
+	if r := m.query(t, `{ customers(first: 30, filter: {providers: [TELNESS]}) { nodes { id } } }`, nil); len(r.Errors) > 0 {
+		t.Fatalf("%+v", r.Errors)
+	}
+	if !replayed(plain) {
+		t.Error("the page without links was not replayed after index rows were added")
+	}
+	if replayed(linked) {
+		t.Error("the page with links was replayed after index rows were added")
+	}
+}

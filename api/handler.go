@@ -103,7 +103,7 @@ type Options struct {
 	// Changes is the record cache's change counter (cache.Layer.Changes);
 	// with it, a response built wholly from fresh cached copies is kept and
 	// replayed while nothing changed (nil: no response cache).
-	Changes func() uint64
+	Changes func() (records, index uint64)
 	// Clock is the record cache's clock (default time.Now).
 	Clock func() time.Time
 	// ResponseCacheBytes bounds the stored responses (default 32 MiB; negative: none).
@@ -327,7 +327,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		}
 		pend := &pending{cache: responses, key: key, ctype: responseType(r)}
 		if responses != nil {
-			pend.changes = responses.changes()
+			pend.records, pend.index = responses.changes()
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), l.Timeout)
 		defer cancel()

@@ -26,9 +26,10 @@ import (
 // time, when that response was built wholly from fresh copies in the record
 // cache: no upstream call, nothing stale, no error, no warning. It is a memo
 // of work the gateway would redo identically, so it holds only while
-//   - the record cache is unchanged (its change counter, read when the first
-//     request began, is the same: any write, drop, index row or sync state
-//     since then voids every stored response), and
+//   - the record cache is unchanged (its change counters, read when the first
+//     request began, are the same: an entry replaced by other content,
+//     dropped or evicted voids every stored response; an index row or sync
+//     state those that read the index), and
 //   - every copy the response used is still fresh (the earliest expiry).
 //
 // The data is replayed byte for byte; extensions.providers is rebuilt, so
@@ -36,8 +37,8 @@ import (
 // now. A warm list page then costs a hash and a write instead of a GraphQL
 // execution (the speed issue: 10,000 req/s warm).
 type responseCache struct {
-	counts   *prometheus.CounterVec // gateway_response_cache_total{result}
-	changes  func() uint64          // the record cache's change counter
+	counts   *prometheus.CounterVec         // gateway_response_cache_total{result}
+	changes  func() (records, index uint64) // the record cache's change counters
 	maxBytes int64
 	now      func() time.Time
 
@@ -51,8 +52,11 @@ type storedResponse struct {
 	providers   []storedProvider
 	contentType string
 	etag        string
-	changes     uint64
-	until       time.Time
+	// the record cache's counters when the request began; index only
+	// matters when the request read the index (links, sources)
+	records, index uint64
+	readsIndex     bool
+	until          time.Time
 
 	// The last rendering, kept while its ages (whole seconds) still hold:
 	// at thousands of requests a second a body is built and gzipped about
@@ -67,6 +71,12 @@ type storedProvider struct {
 	p        ds.ProviderID
 	cached   int
 	storedAt time.Time // when the oldest copy served was stored
+}
+
+// current reports whether nothing the response read has changed since.
+func (s *storedResponse) current(changes func() (uint64, uint64)) bool {
+	records, index := changes()
+	return records == s.records && (!s.readsIndex || index == s.index)
 }
 
 // size counts the data twice over for the renderings kept beside it.
@@ -126,7 +136,7 @@ func acceptsGzip(r *http.Request) bool {
 
 // newResponseCache returns nil (no response cache) without a change counter
 // or with a negative budget.
-func newResponseCache(changes func() uint64, now func() time.Time, maxBytes int64, counts *prometheus.CounterVec) *responseCache {
+func newResponseCache(changes func() (records, index uint64), now func() time.Time, maxBytes int64, counts *prometheus.CounterVec) *responseCache {
 	if changes == nil || maxBytes < 0 {
 		return nil
 	}
@@ -175,7 +185,7 @@ func (c *responseCache) serve(w http.ResponseWriter, r *http.Request, key [32]by
 	now := c.now()
 	c.mu.Lock()
 	s, ok := c.lru.Get(key)
-	if ok && (s.changes != c.changes() || !now.Before(s.until)) {
+	if ok && (!s.current(c.changes) || !now.Before(s.until)) {
 		c.remove(key, s)
 		ok = false
 	}
@@ -239,10 +249,10 @@ func (c *responseCache) put(key [32]byte, s *storedResponse) {
 // pending is what a request that missed the response cache carries, so
 // its own response can be stored, and the HTTP headers its answer gets.
 type pending struct {
-	cache   *responseCache // nil: nothing is stored
-	key     [32]byte
-	changes uint64 // the record cache's counter when the request began
-	ctype   string
+	cache          *responseCache // nil: nothing is stored
+	key            [32]byte
+	records, index uint64 // the record cache's counters when the request began
+	ctype          string
 
 	// set once the response is built, read when its header is written
 	etag   string
@@ -307,7 +317,8 @@ func settle(ctx context.Context, resp *graphql.Response) {
 	// U+2028/9 inside the data, so a replay is byte for byte the same
 	var data bytes.Buffer
 	json.HTMLEscape(&data, resp.Data)
-	s := &storedResponse{data: data.Bytes(), contentType: p.ctype, etag: p.etag, changes: p.changes, until: until}
+	s := &storedResponse{data: data.Bytes(), contentType: p.ctype, etag: p.etag, records: p.records, index: p.index,
+		readsIndex: rep.ReadsIndex(), until: until}
 	for _, id := range ds.AllProviders {
 		if st, ok := stats[id]; ok {
 			s.providers = append(s.providers, storedProvider{p: id, cached: st.Cached, storedAt: now.Add(-st.Age)})

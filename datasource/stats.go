@@ -28,6 +28,7 @@ type Report struct {
 	// say whether, and how long, the whole response may be answered again.
 	until       time.Time
 	uncacheable bool
+	readsIndex  bool
 	// start is when the request began: each provider's per-request budget
 	// counts from it (so a request that waited on another's call, coalesced
 	// by the cache, does not get a fresh budget when it calls itself).
@@ -165,6 +166,23 @@ func Uncacheable(ctx context.Context) {
 		r.uncacheable = true
 		r.mu.Unlock()
 	}
+}
+
+// ReadIndex notes that the request read the identity index or sync state
+// (links, sources): its stored response then also depends on the index.
+func ReadIndex(ctx context.Context) {
+	if r := ReportFrom(ctx); r != nil {
+		r.mu.Lock()
+		r.readsIndex = true
+		r.mu.Unlock()
+	}
+}
+
+// ReadsIndex reports whether the request read the identity index.
+func (r *Report) ReadsIndex() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.readsIndex
 }
 
 // CachedUntil says whether every provider answer in the request came from

@@ -234,14 +234,17 @@ func (l *Layer) Index() ds.IdentityIndex { return indexView{l} }
 type indexView struct{ l *Layer }
 
 func (v indexView) ByEmail(ctx context.Context, scopes []ds.Scope, emails []string) ([]ds.Identity, error) {
+	ds.ReadIndex(ctx)
 	return v.l.index().ByEmail(ctx, scopes, emails)
 }
 
 func (v indexView) ByKeys(ctx context.Context, scopes []ds.Scope, keys []ds.CustomerKey) ([]ds.Identity, error) {
+	ds.ReadIndex(ctx)
 	return v.l.index().ByKeys(ctx, scopes, keys)
 }
 
 func (v indexView) ByExternalID(ctx context.Context, scopes []ds.Scope, ids []string) ([]ds.Identity, error) {
+	ds.ReadIndex(ctx)
 	return v.l.index().ByExternalID(ctx, scopes, ids)
 }
 
@@ -285,13 +288,14 @@ func (l *Layer) get(ctx context.Context, keys []string) map[string]Entry {
 // Now is the layer's clock: the one its copies' freshness is measured by.
 func (l *Layer) Now() time.Time { return l.now() }
 
-// Changes is a counter that moves whenever what the layer would answer
-// changes: a first-level entry replaced by other content, dropped or
-// evicted, an index row added, changed or dropped, a sync state written.
-// New keys do not move it (no answer read them). The response cache stores
-// it with each response; another replica's writes reach this one's first
-// level only as its copies expire, and so do its stored responses.
-func (l *Layer) Changes() uint64 { return l.l1.Changes() + l.memIndex.Changes() }
+// Changes are two counters that move whenever what the layer would answer
+// changes: records, when a first-level entry is replaced by other content,
+// dropped or evicted; index, when an index row is added, changed or dropped
+// or a sync state written. New keys do not move them (no answer read them).
+// The response cache stores them with each response (the index one only
+// when the request read the index); another replica's writes reach this
+// one's first level only as its copies expire, and so do stored responses.
+func (l *Layer) Changes() (records, index uint64) { return l.l1.Changes(), l.memIndex.Changes() }
 
 // put stores entries in both levels.
 func (l *Layer) put(ctx context.Context, entries []Entry) {

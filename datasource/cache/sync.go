@@ -119,6 +119,7 @@ func (s *Syncer) Complete(ctx context.Context, p ds.ProviderID) bool {
 	if s == nil || !s.has(p) {
 		return false
 	}
+	ds.ReadIndex(ctx)
 	st, err := s.l.index().SyncState(ctx, p, s.cred(p))
 	return err == nil && st.Complete
 }
