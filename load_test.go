@@ -50,14 +50,14 @@ func TestLoadNormalTrafficBesideWorstCaseRequests(t *testing.T) {
 		// quotas far above the load: the costly queries run at full speed,
 		// the worst case for the gateway's own CPU
 		{"no fan-out bound", 1, 1000, false, ""},
-		{"4 calls in flight each", 1, 4, false, ""}, // the defaults
-		{"2 calls in flight each", 1, 2, false, ""},
+		{"4 calls in flight each", 1, 4, false, ""},
+		{"2 calls in flight each", 1, 2, false, ""}, // the defaults
 		{"1 call in flight each", 1, 1, false, ""},
 		{"2 costly at a time, 4 calls in flight each", 2, 4, false, ""},
 		// every normal request executed: none answered from a stored response
-		{"4 calls in flight each, response cache off", 1, 4, false, "cache: {response_max_bytes: -1}"},
+		{"2 calls in flight each, response cache off", 1, 2, false, "cache: {response_max_bytes: -1}"},
 		// the demo vendors' own quotas: the costly queries are throttled upstream
-		{"vendor quotas, 4 calls in flight each", 1, 4, true, ""},
+		{"vendor quotas, 2 calls in flight each", 1, 2, true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			blocks := map[string]string{"": fmt.Sprintf("limits: {max_heavy: %d, heavy_fan_out: %d}\n%s", tc.heavy, tc.fanOut, tc.extra)}

@@ -54,7 +54,7 @@ type Limits struct {
 	MaxHeavy   int
 	HeavyWait  time.Duration
 	// HeavyFanOut is how many upstream calls a costly query has in flight
-	// at once (default 4): its scans then leave the CPU to cheap requests.
+	// at once (default 2): its scans then leave the CPU to cheap requests.
 	HeavyFanOut int
 	Timeout     time.Duration // per request, default 30s
 	// MaxInFlight GraphQL requests run at once (default 32); MaxQueue more
@@ -125,7 +125,7 @@ func (l Limits) withDefaults() Limits {
 	setDefault(&l.MaxCalls, 1000)
 	setDefault(&l.CallBudget, l.MaxCalls)
 	setDefault(&l.HeavyCalls, 200)
-	setDefault(&l.HeavyFanOut, 4)
+	setDefault(&l.HeavyFanOut, 2)
 	setDefault(&l.MaxHeavy, 1)
 	setDefault(&l.HeavyWait, 10*time.Second)
 	setDefault(&l.MaxFields, 2000)
