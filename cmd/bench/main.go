@@ -57,6 +57,7 @@ func main() {
 	conns := flag.Int("connections", 20, "concurrent connections (vegeta workers)")
 	baseline := flag.String("baseline", "", "also build this git ref of the repository and measure it beside the working tree, query by query")
 	only := flag.String("only", "", "run only the queries whose name contains this")
+	loadMode := flag.Bool("load", false, "run issue 8's load test instead: normal traffic beside 4 costly queries, the simulators out of the gateway's process")
 	gen := flag.String("generator", "vegeta", "load generator: vegeta (Go, in this process) or wrk (Debian's wrk, a process of its own, with a Lua script)")
 	profile := flag.String("cpuprofile", "", "write the working tree's gateway CPU profile to <this>-this-<cold|warm>.pprof")
 	flag.Parse()
@@ -64,7 +65,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench: -generator is vegeta or wrk")
 		os.Exit(2)
 	}
-	if err := run(opts{dur: *dur, conns: *conns, baseline: *baseline, only: *only, profile: *profile, wrk: *gen == "wrk"}); err != nil {
+	if err := run(opts{dur: *dur, conns: *conns, baseline: *baseline, only: *only, profile: *profile, wrk: *gen == "wrk", load: *loadMode}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -76,6 +77,7 @@ type opts struct {
 	baseline, only string
 	profile        string
 	wrk            bool
+	load           bool
 }
 
 type build struct{ name, bin string }
@@ -112,6 +114,9 @@ func run(o opts) error {
 	builds := []build{{"this", filepath.Join(dir, "gateway")}}
 	if err := gatewayBuild(".", builds[0].bin); err != nil {
 		return err
+	}
+	if o.load {
+		return runLoad(builds[0].bin, dir, sims)
 	}
 	if o.baseline != "" {
 		// the baseline from a worktree of its own, built and measured beside this one
@@ -195,7 +200,7 @@ func run(o opts) error {
 						return err
 					}
 					perRequest := u.Throughput / float64(len(replay)) // one gateway request makes len(replay) of them
-					if perRequest > 0 { // wrk replays only what goes to one simulator
+					if perRequest > 0 {                               // wrk replays only what goes to one simulator
 						alone = fmt.Sprintf("%.0f", perRequest)
 						ratio = fmt.Sprintf("%.2f", m.Throughput/perRequest)
 					}
@@ -213,6 +218,9 @@ func run(o opts) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// pids are the running gateways' process ids by address (the load mode reads their memory).
+var pids sync.Map
 
 // startGateway runs the gateway binary against the simulators.
 func startGateway(bin, dir, cache, profile string, sims map[ds.ProviderID]sim) (string, func(), error) {
@@ -257,6 +265,7 @@ func startGateway(bin, dir, cache, profile string, sims map[ds.ProviderID]sim) (
 	if err := cmd.Start(); err != nil {
 		return "", nil, err
 	}
+	pids.Store(addr, cmd.Process.Pid)
 	var once sync.Once
 	stop := func() { once.Do(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }) }
 	deadline := time.Now().Add(30 * time.Second)
