@@ -322,12 +322,13 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 			writeError(w, r, http.StatusRequestURITooLong, ds.CodeBadUserInput, "the query string is too long; use POST")
 			return
 		}
-		key := responseKey(who, r, body)
-		if responses.serve(w, r, key) {
-			return
-		}
-		pend := &pending{cache: responses, key: key, ctype: responseType(r)}
+		pend := &pending{get: r.Method == http.MethodGet, ifNoneMatch: r.Header.Get("If-None-Match")}
 		if responses != nil {
+			key := responseKey(who, r, body)
+			if responses.serve(w, r, key) {
+				return
+			}
+			pend.cache, pend.key, pend.ctype = responses, key, responseType(r)
 			pend.records, pend.index = responses.changes()
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), l.Timeout)
@@ -336,13 +337,12 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		ctx, _ = ds.WithReport(withErrorsSeen(ctx))
 		ctx = withService(ctx, svc)
 		ctx = ds.WithCallBudget(ctx, l.CallBudget)
-		ctx = ds.WithFanOut(ctx)
 		ctx, done := withReleases(ctx)
 		defer done()
 		ctx, qs := withQuota(ctx, quota)
 		defer qs.charge(ctx)
 		ctx = resolvers.WithLoaders(ctx, resolvers.NewLoaders(svc))
-		gql.ServeHTTP(&statusFixer{ResponseWriter: w, r: r, get: r.Method == http.MethodGet, quota: qs, pending: pend}, r.WithContext(ctx))
+		gql.ServeHTTP(&statusFixer{ResponseWriter: w, quota: qs, pending: pend}, r.WithContext(ctx))
 	})
 }
 
@@ -379,13 +379,11 @@ func apiKey(r *http.Request) string {
 // as the GraphQL spec asks; gqlgen writes "data": null there.
 type statusFixer struct {
 	http.ResponseWriter
-	r           *http.Request
 	wrote       bool
 	rejected    bool
 	notModified bool
-	get         bool // the request is a GET
 	quota       *quotaState
-	pending     *pending // the answer's cache headers (GET)
+	pending     *pending // the request's method and the answer's cache headers
 }
 
 func (s *statusFixer) WriteHeader(code int) {
@@ -395,7 +393,7 @@ func (s *statusFixer) WriteHeader(code int) {
 	s.wrote = true
 	code = s.quota.apply(s.Header(), code)
 	s.rejected = code >= 400 && code < 500
-	if code == http.StatusNotAcceptable && s.get {
+	if code == http.StatusNotAcceptable && s.pending.get {
 		// gqlgen's GET transport refuses a mutation with 406; it is the
 		// method that is wrong (GraphQL over HTTP: 405, Allow: POST)
 		code = http.StatusMethodNotAllowed
@@ -404,11 +402,11 @@ func (s *statusFixer) WriteHeader(code int) {
 	if code == http.StatusUnprocessableEntity && strings.HasPrefix(s.Header().Get("Content-Type"), "application/json") {
 		code = http.StatusOK
 	}
-	if s.get && s.pending != nil {
+	if s.pending.get {
 		if code != http.StatusOK {
 			s.pending.state = uncached
 		}
-		if s.pending.headers(s.Header(), s.r) {
+		if s.pending.headers(s.Header()) {
 			code, s.notModified = http.StatusNotModified, true // the client's copy is current
 		}
 	}
@@ -466,11 +464,7 @@ func codeless(body map[string]json.RawMessage) bool {
 
 // writeError answers a request the GraphQL engine never saw, still with a GraphQL body.
 func writeError(w http.ResponseWriter, r *http.Request, status int, code ds.Code, msg string) {
-	ct := "application/json"
-	if strings.Contains(r.Header.Get("Accept"), "application/graphql-response+json") {
-		ct = "application/graphql-response+json"
-	}
-	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Type", responseType(r))
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
 		"message": msg, "extensions": map[string]any{"code": string(code)},

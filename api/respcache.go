@@ -198,7 +198,7 @@ func (c *responseCache) serve(w http.ResponseWriter, r *http.Request, key [32]by
 	h := w.Header()
 	h.Set("Content-Type", s.contentType)
 	if r.Method == http.MethodGet {
-		setCacheHeaders(h, s.etag, s.until.Sub(now))
+		setCacheHeaders(h, s.etag, maxAge(s.until.Sub(now)))
 		if etagMatches(r.Header.Get("If-None-Match"), s.etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return true
@@ -249,6 +249,8 @@ func (c *responseCache) put(key [32]byte, s *storedResponse) {
 // pending is what a request that missed the response cache carries, so
 // its own response can be stored, and the HTTP headers its answer gets.
 type pending struct {
+	get            bool           // a GET: the answer gets cache headers
+	ifNoneMatch    string         // the client's If-None-Match
 	cache          *responseCache // nil: nothing is stored
 	key            [32]byte
 	records, index uint64 // the record cache's counters when the request began
@@ -290,8 +292,10 @@ func settle(ctx context.Context, resp *graphql.Response) {
 	if oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Query {
 		return
 	}
-	sum := sha256.Sum256(resp.Data)
-	p.etag = `W/"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"` // weak: extensions (ages) differ
+	if p.get { // only GET answers carry one (a stored POST answer is only replayed to POSTs)
+		sum := sha256.Sum256(resp.Data)
+		p.etag = `W/"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"` // weak: extensions (ages) differ
+	}
 	p.state = revisable
 	rep := ds.ReportFrom(ctx)
 	if rep == nil {
@@ -341,27 +345,27 @@ func onlyProviders(ext map[string]any) bool {
 // headers puts the cache headers of a GET answer: an ETag for any good
 // answer, max-age while it is built from fresh cached copies. It reports
 // whether the client's copy is current (304).
-func (p *pending) headers(h http.Header, r *http.Request) (notModified bool) {
+func (p *pending) headers(h http.Header) (notModified bool) {
 	switch p.state {
 	case uncached:
 		h.Set("Cache-Control", "no-store")
 		return false
 	case revisable:
-		h.Set("Cache-Control", "private, no-cache")
-		h.Set("ETag", p.etag)
-		h.Add("Vary", "Authorization, X-API-Key")
+		setCacheHeaders(h, p.etag, "private, no-cache")
 	case cacheable:
-		setCacheHeaders(h, p.etag, p.maxAge)
+		setCacheHeaders(h, p.etag, maxAge(p.maxAge))
 	}
-	return etagMatches(r.Header.Get("If-None-Match"), p.etag)
+	return etagMatches(p.ifNoneMatch, p.etag)
 }
 
 // setCacheHeaders: private, because the answer depends on the caller's key.
-func setCacheHeaders(h http.Header, etag string, maxAge time.Duration) {
-	h.Set("Cache-Control", "private, max-age="+strconv.Itoa(int(maxAge/time.Second)))
+func setCacheHeaders(h http.Header, etag, cacheControl string) {
+	h.Set("Cache-Control", cacheControl)
 	h.Set("ETag", etag)
 	h.Add("Vary", "Authorization, X-API-Key")
 }
+
+func maxAge(d time.Duration) string { return "private, max-age=" + strconv.Itoa(int(d/time.Second)) }
 
 // etagMatches is If-None-Match's weak comparison.
 func etagMatches(header, etag string) bool {

@@ -50,30 +50,36 @@ func (m CallModel) LookupCalls(k, recordsPerID int) int {
 // not allow (errors.Is).
 var ErrCallBudget = errors.New("the request's budget of upstream calls is spent")
 
-// A callBudget is the number of upstream calls one request may still make.
-type callBudget struct {
+// requestCalls is one request's upstream-call state: the calls it may
+// still make (limit 0: no budget) and, once its cost is known to be high,
+// a bound on its calls in flight (slots, nil until LimitFanOut).
+type requestCalls struct {
 	limit int64
 	left  atomic.Int64
+	slots atomic.Pointer[chan struct{}]
 }
 
 type budgetKey struct{}
 
 // WithCallBudget returns a context whose requests may make at most n
-// upstream calls in all; n <= 0 means no budget.
+// upstream calls in all (n <= 0: no budget) and may later be given a bound
+// on their calls in flight (LimitFanOut).
 func WithCallBudget(ctx context.Context, n int) context.Context {
-	if n <= 0 {
-		return ctx
-	}
-	b := &callBudget{limit: int64(n)}
-	b.left.Store(int64(n))
+	b := &requestCalls{limit: int64(max(0, n))}
+	b.left.Store(b.limit)
 	return context.WithValue(ctx, budgetKey{}, b)
+}
+
+func callsOf(ctx context.Context) *requestCalls {
+	b, _ := ctx.Value(budgetKey{}).(*requestCalls)
+	return b
 }
 
 // SpendCall takes one upstream call for provider p from the request's
 // budget, or says that the budget is spent: no call may then be made.
 func SpendCall(ctx context.Context, p ProviderID) error {
-	b, _ := ctx.Value(budgetKey{}).(*callBudget)
-	if b == nil {
+	b := callsOf(ctx)
+	if b == nil || b.limit == 0 {
 		return nil
 	}
 	if b.left.Add(-1) < 0 {
@@ -83,48 +89,28 @@ func SpendCall(ctx context.Context, p ProviderID) error {
 	return nil
 }
 
-// MaxFetchesPerWalk is the most list calls one page of a connection makes:
-// the walk's cap, plus the one first page it may be fetching ahead for the
-// next provider when the cap stops it.
-const MaxFetchesPerWalk = maxFetchesPerWalk + 1
-
-// fanOut bounds how many upstream calls one request has in flight at once.
-// It is set after the request is admitted, once its cost is known, so it is
-// a holder in the context that starts open.
-type fanOut struct {
-	slots atomic.Pointer[chan struct{}]
-}
-
-type fanOutKey struct{}
-
-// WithFanOut returns a context whose request may later be given a bound on
-// its concurrent upstream calls (LimitFanOut).
-func WithFanOut(ctx context.Context) context.Context {
-	return context.WithValue(ctx, fanOutKey{}, &fanOut{})
-}
-
 // LimitFanOut lets the request in ctx have at most n upstream calls in
 // flight: a costly query's scans then take a bounded share of the CPU and
 // of each vendor's connections, and cheap requests beside it keep their
 // latency (issue 8's load test). n <= 0, or a request already bounded,
 // leaves it as it is.
 func LimitFanOut(ctx context.Context, n int) {
-	f, _ := ctx.Value(fanOutKey{}).(*fanOut)
-	if f == nil || n <= 0 {
+	b := callsOf(ctx)
+	if b == nil || n <= 0 {
 		return
 	}
 	ch := make(chan struct{}, n)
-	f.slots.CompareAndSwap(nil, &ch)
+	b.slots.CompareAndSwap(nil, &ch)
 }
 
 // EnterCall waits for one of the request's upstream call slots, if it has a
 // bound, and returns the function that frees it.
 func EnterCall(ctx context.Context) (release func(), err error) {
-	f, _ := ctx.Value(fanOutKey{}).(*fanOut)
-	if f == nil {
+	b := callsOf(ctx)
+	if b == nil {
 		return func() {}, nil
 	}
-	p := f.slots.Load()
+	p := b.slots.Load()
 	if p == nil {
 		return func() {}, nil
 	}
@@ -135,3 +121,8 @@ func EnterCall(ctx context.Context) (release func(), err error) {
 		return nil, ctx.Err()
 	}
 }
+
+// MaxFetchesPerWalk is the most list calls one page of a connection makes:
+// the walk's cap, plus the one first page it may be fetching ahead for the
+// next provider when the cap stops it.
+const MaxFetchesPerWalk = maxFetchesPerWalk + 1

@@ -160,20 +160,17 @@ func BudgetDeadline(ctx context.Context, p ProviderID, budget time.Duration) (de
 
 // Uncacheable marks the request's answer as not a function of the cache's
 // contents alone, so it is never answered again from a stored response.
-func Uncacheable(ctx context.Context) {
-	if r := ReportFrom(ctx); r != nil {
-		r.mu.Lock()
-		r.uncacheable = true
-		r.mu.Unlock()
-	}
-}
+func Uncacheable(ctx context.Context) { mark(ctx, func(r *Report) { r.uncacheable = true }) }
 
 // ReadIndex notes that the request read the identity index or sync state
 // (links, sources): its stored response then also depends on the index.
-func ReadIndex(ctx context.Context) {
+func ReadIndex(ctx context.Context) { mark(ctx, func(r *Report) { r.readsIndex = true }) }
+
+// mark sets a flag on the request's report, if it has one.
+func mark(ctx context.Context, set func(*Report)) {
 	if r := ReportFrom(ctx); r != nil {
 		r.mu.Lock()
-		r.readsIndex = true
+		set(r)
 		r.mu.Unlock()
 	}
 }

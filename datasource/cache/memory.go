@@ -26,8 +26,7 @@ type Memory struct {
 	// changes counts what alters an answer the level gave: an entry
 	// replaced by other content, dropped or evicted. A new key does not
 	// count: no answer read it (it would have been a miss).
-	changes   atomic.Uint64
-	replacing bool
+	changes atomic.Uint64
 }
 
 // sameContent reports whether a new copy says what the old one did: the
@@ -63,11 +62,9 @@ func NewMemory(maxEntries int, maxBytes int64, maxAge time.Duration, now func() 
 		now = time.Now
 	}
 	m := &Memory{maxBytes: maxBytes, maxAge: maxAge, now: now}
-	m.lru, _ = simplelru.NewLRU(maxEntries, func(_ string, e Entry) {
+	m.lru, _ = simplelru.NewLRU(maxEntries, func(_ string, e Entry) { // evicted or removed
 		m.bytes -= entrySize(e)
-		if !m.replacing {
-			m.changes.Add(1)
-		}
+		m.changes.Add(1)
 	})
 	return m
 }
@@ -112,9 +109,7 @@ func (m *Memory) Put(_ context.Context, entries []Entry) error {
 			if !sameContent(old, e) {
 				m.changes.Add(1)
 			}
-			m.replacing = true
-			m.lru.Remove(e.Key)
-			m.replacing = false
+			m.bytes -= entrySize(old) // Add below replaces it in place, without the eviction callback
 		}
 		m.lru.Add(e.Key, e)
 		m.bytes += size
