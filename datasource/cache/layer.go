@@ -530,7 +530,7 @@ func coalesce[T any](ctx context.Context, l *Layer, key string, fn func(context.
 // the call returned under each requested key; absent keys go to gone.
 func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf func(string) string,
 	fetch func(context.Context, []string) (map[string]T, error),
-	store func(id string, v T, at time.Time) []Entry, gone func(ctx context.Context, ids []string)) (map[string]T, error) {
+	store func(id string, v T, at time.Time) ([]Entry, []ds.Identity), gone func(ctx context.Context, ids []string)) (map[string]T, error) {
 	l := m.l
 	keys := make([]string, len(ids))
 	for i, id := range ids {
@@ -574,6 +574,7 @@ func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf fu
 		}
 		at := l.now()
 		var entries []Entry
+		var idents []ds.Identity
 		var absent []string
 		for _, id := range missing {
 			v, ok := got[id]
@@ -581,9 +582,11 @@ func batch[T any](ctx context.Context, m meta, kind Kind, ids []string, keyOf fu
 				absent = append(absent, id)
 				continue
 			}
-			entries = append(entries, store(id, v, at)...)
+			e, ids := store(id, v, at)
+			entries, idents = append(entries, e...), append(idents, ids...)
 		}
 		l.put(ctx, entries)
+		l.putIdentities(ctx, idents) // one index write for the batch, not one per record
 		if len(absent) > 0 {
 			gone(ctx, absent)
 		}

@@ -32,7 +32,10 @@ type negatives struct {
 	seen map[string]time.Time
 }
 
-func (n *negatives) add(ids []string, at time.Time) {
+// add remembers ids as absent since at and returns those it did not know
+// yet: only they need dropping from the store (the others were dropped when
+// first seen absent).
+func (n *negatives) add(ids []string, at time.Time) (fresh []string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.seen == nil || len(n.seen)+len(ids) > maxNegatives {
@@ -41,8 +44,10 @@ func (n *negatives) add(ids []string, at time.Time) {
 	for _, id := range ids {
 		if _, ok := n.seen[id]; !ok { // an id answered from here keeps its first time
 			n.seen[id] = at
+			fresh = append(fresh, id)
 		}
 	}
+	return fresh
 }
 
 // split returns the ids not known to be absent at now.
@@ -162,15 +167,14 @@ func (c *Provider) GetCustomers(ctx context.Context, ids []string) ([]*ds.Custom
 			}
 			return out, nil
 		},
-		func(id string, cu *ds.Customer, at time.Time) []Entry {
-			entries, idents := c.records([]*ds.Customer{cu}, at)
-			c.m.l.putIdentities(ctx, idents)
-			return entries
+		func(id string, cu *ds.Customer, at time.Time) ([]Entry, []ds.Identity) {
+			return c.records([]*ds.Customer{cu}, at)
 		},
 		func(ctx context.Context, absent []string) {
-			c.absent.add(absent, c.m.l.now())
-			c.m.l.drop(ctx, c.m.p, c.m.cred, KindRecord, absent)
-			c.m.l.dropIdentities(ctx, c.m.p, c.m.cred, absent)
+			if fresh := c.absent.add(absent, c.m.l.now()); len(fresh) > 0 {
+				c.m.l.drop(ctx, c.m.p, c.m.cred, KindRecord, fresh)
+				c.m.l.dropIdentities(ctx, c.m.p, c.m.cred, fresh)
+			}
 		})
 	out := make([]*ds.Customer, 0, len(got))
 	seen := make(map[string]bool, len(got))

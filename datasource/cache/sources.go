@@ -85,15 +85,15 @@ func (s *Sources) lookup(ctx context.Context, prefix string, ids []string,
 			}
 			return out, nil
 		},
-		func(id string, rs []*ds.CustomerSource, at time.Time) []Entry {
+		func(id string, rs []*ds.CustomerSource, at time.Time) ([]Entry, []ds.Identity) {
 			if rs == nil {
 				rs = []*ds.CustomerSource{} // "no records" is an answer too
 			}
 			e, ok := s.m.entry(KindLookup, keyOf(id), "", rs, at)
 			if !ok {
-				return nil
+				return nil, nil
 			}
-			return []Entry{e}
+			return []Entry{e}, nil
 		}, nil)
 	var out []*ds.CustomerSource
 	seen := map[string]bool{}

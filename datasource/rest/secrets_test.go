@@ -49,7 +49,7 @@ func TestScrubbedErrorsKeepTheirCodeAndCause(t *testing.T) {
 // logBuffer collects a client's log lines (the client logs from one goroutine here).
 func logBuffer(c *Client) *strings.Builder {
 	var b strings.Builder
-	c.Log = slog.New(slog.NewTextHandler(&b, nil))
+	c.Log = slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{Level: slog.LevelDebug})) // the vendor's message is logged at Debug
 	return &b
 }
 
