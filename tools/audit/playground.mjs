@@ -24,7 +24,10 @@ try {
   const run = page.locator('.graphiql-execute-button');
   await run.waitFor({ timeout: 15000 });
   const [resp] = await Promise.all([
-    page.waitForResponse((r) => r.url().endsWith('/graphql') && r.request().method() === 'POST', { timeout: 15000 }),
+    // GraphiQL's own schema introspection is a POST to /graphql too, and it
+    // may still be in flight when the button appears: wait for the query.
+    page.waitForResponse((r) => r.url().endsWith('/graphql') && r.request().method() === 'POST' &&
+      !(r.request().postData() ?? '').includes('__schema'), { timeout: 15000 }),
     run.click(),
   ]);
   const body = await resp.json();
