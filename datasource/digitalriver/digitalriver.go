@@ -151,6 +151,21 @@ type listResponse struct {
 	Data    []ds.Record[wireCustomer] `json:"data"`
 }
 
+// listQuery is GET /customers' query for a limit and the filter's native
+// part. Digital River's email parameter is an exact match. The simulator
+// matches case-sensitively and stores emails lower-cased, as we assume
+// Digital River does (its docs do not say); the federated filter is
+// case-insensitive, so the lower-cased form is what we send. The caller still
+// post-filters with Filter.Match. search and country have no native filter:
+// nothing is sent (a superset).
+func listQuery(f ds.Filter, limit int) url.Values {
+	q := url.Values{"limit": {strconv.Itoa(clampLimit(limit))}}
+	if e := f.Email; e != nil && *e != "" {
+		q.Set("email", strings.ToLower(*e))
+	}
+	return q
+}
+
 // ListCustomers returns one page of GET /customers in native order. The
 // token is the id of the customer to start after.
 func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
@@ -163,20 +178,10 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 			return page, ds.Errorf(ds.CodeBadUserInput, "invalid page token for %s: %s", ds.DigitalRiver, err)
 		}
 	}
-	q := url.Values{}
-	q.Set("limit", strconv.Itoa(clampLimit(req.Limit)))
+	q := listQuery(req.Filter, req.Limit)
 	if req.Token != "" {
 		q.Set("startingAfter", req.Token)
 	}
-	if e := req.Filter.Email; e != nil && *e != "" {
-		// Digital River's email parameter is an exact match. The simulator
-		// matches case-sensitively and stores emails lower-cased, as we assume
-		// Digital River does (its docs do not say); the federated filter is
-		// case-insensitive, so the lower-cased form is what we send. The caller
-		// still post-filters with Filter.Match.
-		q.Set("email", strings.ToLower(*e))
-	}
-	// search and country: no native filter; nothing is sent (a superset).
 	var resp listResponse
 	// a startingAfter/endingBefore id came from the caller's cursor
 	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: req.Token != ""}, &resp); err != nil {
@@ -361,19 +366,21 @@ func (c *Client) ListBefore(ctx context.Context, f ds.Filter, token string, skip
 	if limit <= 0 {
 		return nil, nil, zero, false, nil
 	}
-	list := func(q url.Values) ([]*ds.Customer, bool, error) {
-		if e := f.Email; e != nil && *e != "" {
-			q.Set("email", strings.ToLower(*e))
+	// list reads one page; a startingAfter/endingBefore id came from the
+	// caller's cursor, so a vendor 4xx on it is the caller's bad input.
+	list := func(limit int, key, id string) ([]*ds.Customer, error) {
+		q := listQuery(f, limit)
+		if id != "" {
+			q.Set(key, id)
 		}
 		var resp listResponse
-		if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q}, &resp); err != nil {
-			return nil, false, err
+		if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: token != ""}, &resp); err != nil {
+			return nil, err
 		}
 		if resp.HasMore == nil {
-			return nil, false, unreadable("a customer list without hasMore")
+			return nil, unreadable("a customer list without hasMore")
 		}
-		items, err := mapCustomers(resp.Data)
-		return items, *resp.HasMore, err
+		return mapCustomers(resp.Data)
 	}
 	if token != "" {
 		if err := checkID(token); err != nil {
@@ -383,11 +390,7 @@ func (c *Client) ListBefore(ctx context.Context, f ds.Filter, token string, skip
 	// The records between the token and the position, and the last record before it.
 	var tail []*ds.Customer
 	if skip > 0 {
-		q := url.Values{"limit": {strconv.Itoa(clampLimit(skip))}}
-		if token != "" {
-			q.Set("startingAfter", token)
-		}
-		items, _, err := list(q)
+		items, err := list(skip, "startingAfter", token)
 		if err != nil {
 			return nil, nil, zero, false, err
 		}
@@ -401,18 +404,22 @@ func (c *Client) ListBefore(ctx context.Context, f ds.Filter, token string, skip
 	if token == "" {
 		return tail, afterEach(tail), ds.Position{Provider: ds.DigitalRiver}, true, nil
 	}
-	// The token's own record comes before the tail.
-	self, err := c.GetCustomers(ctx, []string{token})
-	if err != nil {
-		return nil, nil, zero, false, err
-	}
-	collected := append(self, tail...)
+	// The records before the first of the tail include the token's own; with
+	// no tail, the token's record is looked up to anchor on.
+	collected := tail
 	if len(collected) == 0 {
-		return nil, nil, ds.Position{Provider: ds.DigitalRiver}, true, nil // the record is gone: nothing to anchor on
+		self, err := c.GetCustomers(ctx, []string{token})
+		if err != nil {
+			return nil, nil, zero, false, err
+		}
+		if len(self) == 0 {
+			return nil, nil, ds.Position{Provider: ds.DigitalRiver}, true, nil // the record is gone: nothing to anchor on
+		}
+		collected = self
 	}
 	// Then the records before the first collected, one extra to learn the
 	// position before the first returned.
-	earlier, _, err := list(url.Values{"limit": {strconv.Itoa(clampLimit(limit - len(collected) + 1))}, "endingBefore": {collected[0].ProviderID}})
+	earlier, err := list(limit-len(collected)+1, "endingBefore", collected[0].ProviderID)
 	if err != nil {
 		return nil, nil, zero, false, err
 	}

@@ -885,3 +885,59 @@ func TestUnreadableResponses(t *testing.T) {
 		})
 	}
 }
+
+// Reading backward from any position gives the records a forward walk put
+// before it, in order, and costs two calls when the position has records
+// after its token (the token's own record needs no lookup then).
+func TestListBeforeMatchesTheForwardWalk(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	var all []string
+	for tok := ""; ; {
+		p, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 7, Token: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range p.Items {
+			all = append(all, c.ProviderID)
+		}
+		if tok = p.Next; tok == "" {
+			break
+		}
+	}
+	for _, tc := range []struct {
+		name        string
+		token       string
+		skip, limit int
+		end         int // index in all right after the position
+		calls       int
+	}{
+		{"from inside a page", all[9], 3, 5, 13, 2},
+		{"more than the tail", all[20], 2, 10, 23, 2},
+		{"right after a record", all[9], 0, 4, 10, 2},
+		{"from the start of the list", "", 6, 4, 6, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.sim.Kit().Reset()
+			items, _, _, _, err := f.client.ListBefore(ctx, ds.Filter{}, tc.token, tc.skip, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range items {
+				got = append(got, c.ProviderID)
+			}
+			if want := all[tc.end-tc.limit : tc.end]; strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("got %v, want %v", got, want)
+			}
+			if n := f.sim.Kit().Count(); n != tc.calls {
+				t.Errorf("%d calls, want %d", n, tc.calls)
+			}
+		})
+	}
+	// A before cursor naming a customer that is gone is the caller's bad input.
+	_, _, _, _, err := f.client.ListBefore(ctx, ds.Filter{}, "5899999999", 2, 5)
+	if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "startingAfter") {
+		t.Errorf("unknown token: %v, want BAD_USER_INPUT naming startingAfter", err)
+	}
+}
