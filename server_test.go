@@ -399,6 +399,25 @@ func TestBadInputIsBadUserInputWithNoUpstreamCall(t *testing.T) {
 	}
 }
 
+// The error for a bad page size names the argument the caller sent, on both
+// connections.
+func TestABadPageSizeNamesTheArgument(t *testing.T) {
+	m := gateway(t)
+	for _, tc := range []struct{ name, q, says string }{
+		{"customers first", `{ customers(first: 0) { totalCount } }`, "first must be"},
+		{"customers last", `{ customers(last: 101) { totalCount } }`, "last must be"},
+		{"customerSources first", `{ customerSources(first: 500) { totalCount } }`, "first must be"},
+		{"customerSources last", `{ customerSources(last: 500) { totalCount } }`, "last must be"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := m.query(t, tc.q, nil)
+			if len(r.Errors) != 1 || r.codes()[0] != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, tc.says) {
+				t.Fatalf("errors %+v, want one BAD_USER_INPUT saying %q", r.Errors, tc.says)
+			}
+		})
+	}
+}
+
 func repeat(s string, n int) []string {
 	out := make([]string, n)
 	for i := range out {

@@ -86,14 +86,25 @@ type ConnectionArgs struct {
 	After, Before *string
 }
 
-func (a ConnectionArgs) first() (int, error) {
-	if a.First == nil {
-		return DefaultFirst, nil
+// size is the page size a connection asks for, and whether it pages
+// backward (last/before); first and last are both checked here so the two
+// connections name the argument the caller got wrong alike.
+func (a ConnectionArgs) size() (n int, backward bool, err error) {
+	backward = a.Last != nil || a.Before != nil
+	if backward && (a.First != nil || a.After != nil) {
+		return 0, backward, Errorf(CodeBadUserInput, "page with first/after or with last/before, not both")
 	}
-	if *a.First < 1 || *a.First > MaxFirst {
-		return 0, Errorf(CodeBadUserInput, "first must be between 1 and %d, got %d", MaxFirst, *a.First)
+	name, v := "first", a.First
+	if backward {
+		name, v = "last", a.Last
 	}
-	return *a.First, nil
+	if v == nil {
+		return DefaultFirst, backward, nil
+	}
+	if *v < 1 || *v > MaxFirst {
+		return 0, backward, Errorf(CodeBadUserInput, "%s must be between 1 and %d, got %d", name, MaxFirst, *v)
+	}
+	return *v, backward, nil
 }
 
 // NormalizeFilter validates a filter and puts it in canonical form (so equal
@@ -198,17 +209,8 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 	if err != nil {
 		return nil, err
 	}
-	backward := a.Last != nil || a.Before != nil
-	if backward && (a.First != nil || a.After != nil) {
-		return nil, Errorf(CodeBadUserInput, "page with first/after or with last/before, not both")
-	}
-	var first int
-	if backward {
-		first, err = ConnectionArgs{First: a.Last}.first()
-		if err != nil {
-			return nil, Errorf(CodeBadUserInput, "last must be between 1 and %d, got %d", MaxFirst, *a.Last)
-		}
-	} else if first, err = a.first(); err != nil {
+	first, backward, err := a.size()
+	if err != nil {
 		return nil, err
 	}
 	fp := Fingerprint(struct {
@@ -505,14 +507,7 @@ func countSegments[T any](segs []Segment[T], known map[ProviderID]int) func(cont
 
 // ListSources returns one page of the customer-source list.
 func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFilter) (*CustomerSourceConnection, error) {
-	backward := a.Last != nil || a.Before != nil
-	if backward && (a.First != nil || a.After != nil) {
-		return nil, Errorf(CodeBadUserInput, "page with first/after or with last/before, not both")
-	}
-	first, err := a.first()
-	if backward {
-		first, err = ConnectionArgs{First: a.Last}.first()
-	}
+	first, backward, err := a.size()
 	if err != nil {
 		return nil, err
 	}
