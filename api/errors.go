@@ -44,7 +44,8 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		var ge *gqlerror.Error
 		if errors.As(err, &ge) {
-			// gqlgen's own request errors: parse, validation, complexity, variables.
+			// gqlgen's own request errors (parse, validation, variables) and our
+			// limits' (complexity and cost are checked by api/limits.go).
 			code, _ := ge.Extensions["code"].(string)
 			switch code {
 			case "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED":
@@ -54,9 +55,6 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				// Apollo's APQ protocol: clients retry with the query text on
 				// exactly this code and message, so it passes through beside
 				// the contract's codes.
-				return gqlErr
-			case "COMPLEXITY_LIMIT_EXCEEDED":
-				gqlErr.Extensions = map[string]any{"code": string(ds.CodeQueryTooComplex)}
 				return gqlErr
 			case string(ds.CodeQueryTooComplex), string(ds.CodeBadUserInput), string(ds.CodeProviderUnavailable),
 				string(ds.CodeProviderRateLimited):

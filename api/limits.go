@@ -65,18 +65,19 @@ func (q *queryLimits) MutateOperationContext(ctx context.Context, rc *graphql.Op
 	}
 	est := estimate(svc, rc.Doc, rc.Operation, rc.Variables)
 	rc.Stats.SetExtension(costExtension, &costStats{Estimate: est, Limit: q.MaxCalls})
-	if _, dry := wantsCost(rc); !dry && est.Total > q.MaxCalls {
+	if _, dry := wantsCost(rc); dry {
+		return nil // a dry run makes no call: no limit, quota or turn applies
+	}
+	if est.Total > q.MaxCalls {
 		err := tooComplex("the query would make up to %s, over the limit of %d: ask for fewer aliases, smaller pages or less nesting",
 			est.String(), q.MaxCalls)
 		err.Extensions["cost"] = est.Extension(q.MaxCalls)
 		return err
 	}
-	if _, dry := wantsCost(rc); !dry {
-		if err := quotaFrom(ctx).admit(est.Total); err != nil {
-			return err
-		}
+	if err := quotaFrom(ctx).admit(est.Total); err != nil {
+		return err
 	}
-	if _, dry := wantsCost(rc); !dry && est.Total > q.HeavyCalls && q.heavy != nil {
+	if est.Total > q.HeavyCalls && q.heavy != nil {
 		release, ok := q.heavy.enter(ctx)
 		if !ok {
 			quotaFrom(ctx).refuse(http.StatusServiceUnavailable, 1)
