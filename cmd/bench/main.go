@@ -116,7 +116,7 @@ func run(o opts) error {
 		return err
 	}
 	if o.load {
-		return runLoad(builds[0].bin, dir, sims)
+		return runLoad(builds[0].bin, dir, o.only, sims)
 	}
 	if o.baseline != "" {
 		// the baseline from a worktree of its own, built and measured beside this one
