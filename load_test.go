@@ -156,6 +156,53 @@ func loadTest(t *testing.T, m *Main) {
 	}
 }
 
+// Costly queries start at most heavy_calls_per_second upstream calls per
+// second (a burst of heavy_fan_out), so their decoding takes a bounded share
+// of the CPU even when the upstream answers at once; cheap ones are not paced.
+func TestCostlyQueriesArePacedAndCheapOnesAreNot(t *testing.T) {
+	m := gatewayWith(t, map[string]string{
+		"":         "limits: {heavy_upstream_calls: 20, heavy_fan_out: 2, heavy_calls_per_second: 40}",
+		"kintsugi": "upstream: {rate: 100000, burst: 10000}",
+	}, nil)
+	invented := func(n int) []string {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = ds.CustomerNodeID(ds.Kintsugi, fmt.Sprintf("nobody-%d-%x", i, rand.Uint64()))
+		}
+		return ids
+	}
+	for _, tc := range []struct {
+		name    string
+		ids     int
+		atLeast time.Duration // (calls - burst) / rate
+		paced   bool
+	}{
+		{"cheap: 16 lookups, estimated under 20", 16, 0, false},
+		{"costly: 40 lookups at 40 calls/s", 40, 950 * time.Millisecond, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m.resetKits(t)
+			start := time.Now()
+			r := m.query(t, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": invented(tc.ids)})
+			took := time.Since(start)
+			if len(r.Errors) > 0 {
+				t.Fatalf("errors: %+v", r.Errors)
+			}
+			if n := m.kit(t, ds.Kintsugi).Count(); n != tc.ids {
+				t.Fatalf("%d Kintsugi calls, want %d (one per id)", n, tc.ids)
+			}
+			if tc.paced && took < tc.atLeast {
+				t.Errorf("the costly query took %v: faster than its pace allows (at least %v)", took, tc.atLeast)
+			}
+			// paced, 16 calls would take at least 350ms; unpaced they take
+			// about 10ms, so the bound leaves a loaded machine 35 times that
+			if !tc.paced && took >= 350*time.Millisecond {
+				t.Errorf("the cheap query took %v: it was paced like a costly one", took)
+			}
+		})
+	}
+}
+
 // A costly query's upstream calls in flight are bounded by heavy_fan_out; a
 // cheap query of the same shape is not.
 func TestACostlyQueryHasABoundedShareOfCallsInFlight(t *testing.T) {

@@ -134,7 +134,7 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxCalls: cfg.Limits.MaxUpstreamCalls, MaxDepth: cfg.Limits.MaxDepth,
 		MaxComplexity: cfg.Limits.MaxComplexity, MaxFields: cfg.Limits.MaxFields,
 		MaxInFlight: cfg.Limits.MaxInFlight, MaxQueue: cfg.Limits.MaxQueue, MaxResponseBytes: cfg.Limits.MaxResponseBytes,
-		HeavyCalls: cfg.Limits.HeavyUpstreamCalls, MaxHeavy: cfg.Limits.MaxHeavy, HeavyFanOut: cfg.Limits.HeavyFanOut,
+		HeavyCalls: cfg.Limits.HeavyUpstreamCalls, MaxHeavy: cfg.Limits.MaxHeavy, HeavyFanOut: cfg.Limits.HeavyFanOut, HeavyRate: cfg.Limits.HeavyCallsPerSecond,
 	}
 	if m.Limits != (api.Limits{}) {
 		limits = m.Limits

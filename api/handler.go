@@ -56,7 +56,11 @@ type Limits struct {
 	// HeavyFanOut is how many upstream calls a costly query has in flight
 	// at once (default 2): its scans then leave the CPU to cheap requests.
 	HeavyFanOut int
-	Timeout     time.Duration // per request, default 30s
+	// HeavyRate is how many upstream calls costly queries together start
+	// per second (default 1000): it bounds the CPU their decoding takes when
+	// the upstream answers fast, and never binds against a vendor's latency.
+	HeavyRate int
+	Timeout   time.Duration // per request, default 30s
 	// MaxInFlight GraphQL requests run at once (default 32); MaxQueue more
 	// (default 32) wait up to QueueWait (default 1s); the rest get 503.
 	MaxInFlight int
@@ -126,6 +130,7 @@ func (l Limits) withDefaults() Limits {
 	setDefault(&l.CallBudget, l.MaxCalls)
 	setDefault(&l.HeavyCalls, 200)
 	setDefault(&l.HeavyFanOut, 2)
+	setDefault(&l.HeavyRate, 1000)
 	setDefault(&l.MaxHeavy, 1)
 	setDefault(&l.HeavyWait, 10*time.Second)
 	setDefault(&l.MaxFields, 2000)
@@ -234,7 +239,8 @@ func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (re
 	// send a query's hash instead of its text once the gateway has seen it.
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](persistedQueries)})
 	srv.Use(&queryLimits{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields, MaxCalls: l.MaxCalls,
-		HeavyCalls: l.HeavyCalls, HeavyFanOut: l.HeavyFanOut, heavy: &lane{slots: make(chan struct{}, l.MaxHeavy), wait: l.HeavyWait}})
+		HeavyCalls: l.HeavyCalls, HeavyFanOut: l.HeavyFanOut, heavy: &lane{slots: make(chan struct{}, l.MaxHeavy), wait: l.HeavyWait},
+		pace: rate.NewLimiter(rate.Limit(l.HeavyRate), max(1, l.HeavyFanOut))})
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"golang.org/x/time/rate"
 
 	ds "github.com/federated-customers/gateway/datasource"
 )
@@ -31,6 +32,7 @@ type queryLimits struct {
 	// HeavyFanOut bounds a costly query's upstream calls in flight.
 	HeavyFanOut int
 	heavy       *lane
+	pace        *rate.Limiter // the upstream calls all costly queries together start per second
 	es          graphql.ExecutableSchema
 }
 
@@ -87,7 +89,7 @@ func (q *queryLimits) MutateOperationContext(ctx context.Context, rc *graphql.Op
 			}
 		}
 		hold(ctx, release)
-		ds.LimitFanOut(ctx, q.HeavyFanOut)
+		ds.LimitFanOut(ctx, q.HeavyFanOut, q.pace)
 	}
 	return nil
 }

@@ -83,6 +83,9 @@ type Limits struct {
 	MaxHeavy           int `yaml:"max_heavy"`
 	// HeavyFanOut is how many upstream calls such a query has in flight at once.
 	HeavyFanOut int `yaml:"heavy_fan_out"`
+	// HeavyCallsPerSecond is how many upstream calls such queries together
+	// start per second.
+	HeavyCallsPerSecond int `yaml:"heavy_calls_per_second"`
 }
 
 // Auth configures API keys; without keys the endpoint is open.
@@ -180,7 +183,8 @@ func Parse(src []byte) (*Config, error) {
 	l := c.Limits
 	for name, v := range map[string]int{"max_upstream_calls": l.MaxUpstreamCalls, "max_depth": l.MaxDepth, "max_complexity": l.MaxComplexity,
 		"max_fields": l.MaxFields, "max_in_flight": l.MaxInFlight, "max_queue": l.MaxQueue, "max_response_bytes": l.MaxResponseBytes,
-		"heavy_upstream_calls": l.HeavyUpstreamCalls, "max_heavy": l.MaxHeavy, "heavy_fan_out": l.HeavyFanOut} {
+		"heavy_upstream_calls": l.HeavyUpstreamCalls, "max_heavy": l.MaxHeavy, "heavy_fan_out": l.HeavyFanOut,
+		"heavy_calls_per_second": l.HeavyCallsPerSecond} {
 		if v < 0 {
 			return nil, fmt.Errorf("config: limits.%s cannot be negative", name)
 		}

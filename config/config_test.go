@@ -64,6 +64,7 @@ func TestBadConfigurationsNameWhatIsWrong(t *testing.T) {
 		{"not YAML", "providers: [\n", "config:"},
 		{"api key from an unset variable", "auth:\n  api_keys:\n    - {key: \"${NO_SUCH_VAR_X}\"}\n", "NO_SUCH_VAR_X"},
 		{"negative limit", "limits: {max_in_flight: -1}\n", "limits.max_in_flight cannot be negative"},
+		{"negative pace of costly queries", "limits: {heavy_calls_per_second: -1}\n", "limits.heavy_calls_per_second cannot be negative"},
 		{"unknown limit", "limits: {max_calls: 5}\n", "max_calls"},
 		{"negative rate", "auth:\n  api_keys:\n    - {key: k, rate: -2}\n", "rate, burst and calls_per_minute cannot be negative"},
 		{"api key for an unknown provider", "auth:\n  api_keys:\n    - {key: k, providers: [acme]}\n", `unknown provider "acme"`},

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 	"sync/atomic"
+
+	"golang.org/x/time/rate"
 )
 
 // CallModel is what one provider's upstream calls cost, as its vendor
@@ -52,11 +54,17 @@ var ErrCallBudget = errors.New("the request's budget of upstream calls is spent"
 
 // requestCalls is one request's upstream-call state: the calls it may
 // still make (limit 0: no budget) and, once its cost is known to be high,
-// a bound on its calls in flight (slots, nil until LimitFanOut).
+// a bound on its calls in flight and their pace (fan, nil until
+// LimitFanOut).
 type requestCalls struct {
 	limit int64
 	left  atomic.Int64
-	slots atomic.Pointer[chan struct{}]
+	fan   atomic.Pointer[fanOut]
+}
+
+type fanOut struct {
+	slots chan struct{}
+	pace  *rate.Limiter // shared by every costly request; nil: unpaced
 }
 
 type budgetKey struct{}
@@ -90,33 +98,42 @@ func SpendCall(ctx context.Context, p ProviderID) error {
 }
 
 // LimitFanOut lets the request in ctx have at most n upstream calls in
-// flight: a costly query's scans then take a bounded share of the CPU and
-// of each vendor's connections, and cheap requests beside it keep their
-// latency (issue 8's load test). n <= 0, or a request already bounded,
-// leaves it as it is.
-func LimitFanOut(ctx context.Context, n int) {
+// flight, each started at pace (a limiter that all costly requests share;
+// nil: no pace): a costly query's scans then take a bounded share of the
+// gateway's CPU (decoding a page costs about the same whatever the
+// vendor's latency) and of each vendor's connections, and cheap requests
+// beside it keep their latency (issue 8's load test). n <= 0, or a request
+// already bounded, leaves it as it is.
+func LimitFanOut(ctx context.Context, n int, pace *rate.Limiter) {
 	b := callsOf(ctx)
 	if b == nil || n <= 0 {
 		return
 	}
-	ch := make(chan struct{}, n)
-	b.slots.CompareAndSwap(nil, &ch)
+	b.fan.CompareAndSwap(nil, &fanOut{slots: make(chan struct{}, n), pace: pace})
 }
 
-// EnterCall waits for one of the request's upstream call slots, if it has a
-// bound, and returns the function that frees it.
+// EnterCall waits for one of the request's upstream call slots and its
+// pace, if it has a bound, and returns the function that frees the slot.
 func EnterCall(ctx context.Context) (release func(), err error) {
 	b := callsOf(ctx)
 	if b == nil {
 		return func() {}, nil
 	}
-	p := b.slots.Load()
-	if p == nil {
+	f := b.fan.Load()
+	if f == nil {
 		return func() {}, nil
 	}
+	if f.pace != nil {
+		if err := f.pace.Wait(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, context.DeadlineExceeded // the pace would outlast the request's deadline
+		}
+	}
 	select {
-	case *p <- struct{}{}:
-		return func() { <-*p }, nil
+	case f.slots <- struct{}{}:
+		return func() { <-f.slots }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -21,7 +21,7 @@ import (
 // simulators out of the gateway's process: four clients send costly but
 // allowed queries (post-filtered searches no cache can answer, estimated
 // just under max_upstream_calls) in a loop, while one client sends a normal
-// page every 5 ms. It prints the normal traffic's p99 unloaded and beside
+// page every 5 ms (1000 of them unloaded, then 1000 beside the costly ones). It prints the normal traffic's p99 unloaded and beside
 // the costly queries, the slowest answers, and the gateway process's peak
 // resident memory (VmHWM), which counts the gateway alone.
 
@@ -45,10 +45,11 @@ type loadCase struct {
 
 func runLoad(bin, dir, only string, sims map[ds.ProviderID]sim) error {
 	cases := []loadCase{
-		{"defaults (1 costly at a time, 2 calls in flight each)", "limits: {max_heavy: 1, heavy_fan_out: 2}"},
+		{"defaults (1 costly at a time, 2 calls in flight each, 1000 calls/s)", "limits: {max_heavy: 1, heavy_fan_out: 2}"},
 		{"defaults, response cache off", "limits: {max_heavy: 1, heavy_fan_out: 2}\ncache: {response_max_bytes: -1}"},
-		{"one call in flight", "limits: {max_heavy: 1, heavy_fan_out: 1}"},
-		{"no bound on calls in flight", "limits: {max_heavy: 1, heavy_fan_out: 1000}"},
+		{"no pace (2 calls in flight each)", "limits: {max_heavy: 1, heavy_fan_out: 2, heavy_calls_per_second: 1000000}"},
+		{"no pace, one call in flight", "limits: {max_heavy: 1, heavy_fan_out: 1, heavy_calls_per_second: 1000000}"},
+		{"no bound on calls in flight nor pace", "limits: {max_heavy: 1, heavy_fan_out: 1000, heavy_calls_per_second: 1000000}"},
 	}
 	for i, c := range cases {
 		if !strings.Contains(c.name, only) {
@@ -109,7 +110,7 @@ func loadOnce(name, url string, pid int) error {
 	if _, err := measure(20); err != nil { // warm
 		return err
 	}
-	base, err := measure(400)
+	base, err := measure(1000)
 	if err != nil {
 		return err
 	}
@@ -132,7 +133,7 @@ func loadOnce(name, url string, pid int) error {
 			}
 		})
 	}
-	loaded, err := measure(400)
+	loaded, err := measure(1000)
 	stop.Store(true)
 	wg.Wait()
 	close(errs)
