@@ -164,13 +164,6 @@ func TestCostlyQueriesArePacedAndCheapOnesAreNot(t *testing.T) {
 		"":         "limits: {heavy_upstream_calls: 20, heavy_fan_out: 2, heavy_calls_per_second: 40}",
 		"kintsugi": "upstream: {rate: 100000, burst: 10000}",
 	}, nil)
-	invented := func(n int) []string {
-		ids := make([]string, n)
-		for i := range ids {
-			ids[i] = ds.CustomerNodeID(ds.Kintsugi, fmt.Sprintf("nobody-%d-%x", i, rand.Uint64()))
-		}
-		return ids
-	}
 	for _, tc := range []struct {
 		name    string
 		ids     int
@@ -183,7 +176,7 @@ func TestCostlyQueriesArePacedAndCheapOnesAreNot(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m.resetKits(t)
 			start := time.Now()
-			r := m.query(t, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": invented(tc.ids)})
+			r := m.query(t, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": inventedKintsugiIDs(tc.ids)})
 			took := time.Since(start)
 			if len(r.Errors) > 0 {
 				t.Fatalf("errors: %+v", r.Errors)
@@ -211,13 +204,6 @@ func TestACostlyQueryHasABoundedShareOfCallsInFlight(t *testing.T) {
 		"kintsugi": "upstream: {rate: 100000, burst: 10000}",
 	}, nil)
 	m.kit(t, ds.Kintsugi).SetLatency(20 * time.Millisecond)
-	invented := func(n int) []string {
-		ids := make([]string, n)
-		for i := range ids {
-			ids[i] = ds.CustomerNodeID(ds.Kintsugi, fmt.Sprintf("nobody-%d-%x", i, rand.Uint64()))
-		}
-		return ids
-	}
 	for _, tc := range []struct {
 		name    string
 		ids     int
@@ -229,7 +215,7 @@ func TestACostlyQueryHasABoundedShareOfCallsInFlight(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m.resetKits(t)
-			r := m.query(t, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": invented(tc.ids)})
+			r := m.query(t, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": inventedKintsugiIDs(tc.ids)})
 			if len(r.Errors) > 0 {
 				t.Fatalf("errors: %+v", r.Errors)
 			}
@@ -242,4 +228,13 @@ func TestACostlyQueryHasABoundedShareOfCallsInFlight(t *testing.T) {
 			}
 		})
 	}
+}
+
+// inventedKintsugiIDs are n Kintsugi ids no record has and no cache has seen.
+func inventedKintsugiIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = ds.CustomerNodeID(ds.Kintsugi, fmt.Sprintf("nobody-%d-%x", i, rand.Uint64()))
+	}
+	return ids
 }
