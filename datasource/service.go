@@ -317,7 +317,7 @@ func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []S
 	}
 	conn := &CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, "c", fp})}
 	conn.PageInfo = backwardPageInfo(w.HasNext, before != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor() })
-	conn.count = countSegments(segs, nil)
+	conn.count = countSegments(segs, w.Totals)
 	return conn, nil
 }
 
@@ -408,20 +408,22 @@ func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool,
 			}
 			off = n
 		}
-		ids := ids
 		if o != nil {
 			// Ordered: look all of them up (at most MaxFilterIDs, batched)
-			// and sort, so offsets index one stable order.
+			// and sort, so offsets index one stable order; the page is a
+			// slice of what the lookup returned, with no second lookup.
 			got, err := GetCustomersBatched(ctx, prov, ids)
 			if err != nil {
 				return Page[*Customer]{}, err
 			}
 			sort.SliceStable(got, func(i, j int) bool { return CustomerLess(*o)(got[i], got[j]) })
-			ids = make([]string, len(got))
-			for i, c := range got {
-				ids[i] = c.ProviderID
+			off = min(off, len(got))
+			end := min(off+limit, len(got))
+			page := Page[*Customer]{Items: got[off:end:end]}
+			if end < len(got) {
+				page.Next = strconv.Itoa(end)
 			}
-			off = min(off, len(ids))
+			return page, nil
 		}
 		end := min(off+limit, len(ids))
 		got, err := GetCustomersBatched(ctx, prov, ids[off:end])

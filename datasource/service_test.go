@@ -233,3 +233,40 @@ func TestOrderByMergesProvidersThatSortNatively(t *testing.T) {
 		t.Fatalf("merged cursor on the unordered list: %v", err)
 	}
 }
+
+// filter.ids with orderBy pages through the ids in that order, and each page
+// looks its provider's ids up once (memProvider batches 10 ids per call).
+func TestFilterByIDsWithOrderByLooksUpOncePerPage(t *testing.T) {
+	k := mem(Kintsugi, 30)
+	k.canOrder = true
+	s := testService(k)
+	var f Filter
+	for _, id := range []string{"7", "20", "3", "missing", "1", "12"} {
+		f.IDs = append(f.IDs, CustomerKey{Kintsugi, id})
+	}
+	o := &Order{Field: OrderEmail, Descending: true}
+	var got []string
+	var after *string
+	for page := 0; ; page++ {
+		k.calls = 0
+		two := 2
+		conn, err := s.ListCustomers(context.Background(), ConnectionArgs{First: &two, After: after}, f, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range conn.Nodes() {
+			got = append(got, *n.Email)
+		}
+		if k.calls != 1 {
+			t.Errorf("page %d: %d lookups, want 1", page, k.calls)
+		}
+		if !conn.PageInfo.HasNextPage {
+			break
+		}
+		after = conn.PageInfo.EndCursor
+	}
+	want := "p7@example.com p3@example.com p20@example.com p1@example.com p12@example.com" // "p1@" sorts after "p12": "@" > "2"
+	if join(got) != want {
+		t.Fatalf("got %s, want %s", join(got), want)
+	}
+}
