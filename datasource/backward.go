@@ -64,8 +64,9 @@ type backReader[T any] interface {
 	// position right after each, the position right before the first, and
 	// whether that is the start of the list.
 	before(ctx context.Context, pos Position, n int) (items []T, after []Position, start Position, atStart bool, err error)
-	// end is the position after the provider's last record.
-	end(ctx context.Context) (Position, error)
+	// end is the position after the provider's last record, and the
+	// length of its list when reading it told (a later totalCount reuses it).
+	end(ctx context.Context) (Position, *int, error)
 }
 
 // backSegment is a Segment with its backward reader.
@@ -80,15 +81,15 @@ type offsetReader[T any] struct {
 	pager OffsetPager
 }
 
-func (r offsetReader[T]) end(ctx context.Context) (Position, error) {
+func (r offsetReader[T]) end(ctx context.Context) (Position, *int, error) {
 	page, err := r.seg.Fetch(ctx, "", 1)
 	if err != nil {
-		return Position{}, err
+		return Position{}, nil, err
 	}
 	if page.Total == nil {
-		return Position{}, ProviderErrorf(r.seg.Provider, CodeUnsupportedByProvider, "%s did not say how long its list is, so it cannot be read from its end", r.seg.Provider)
+		return Position{}, nil, ProviderErrorf(r.seg.Provider, CodeUnsupportedByProvider, "%s did not say how long its list is, so it cannot be read from its end", r.seg.Provider)
 	}
-	return Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(*page.Total)}, nil
+	return Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(*page.Total)}, page.Total, nil
 }
 
 func (r offsetReader[T]) before(ctx context.Context, pos Position, n int) ([]T, []Position, Position, bool, error) {
@@ -127,13 +128,27 @@ type listerReader struct {
 	f Filter
 }
 
-func (r listerReader) end(context.Context) (Position, error) {
-	return Position{}, ProviderErrorf(r.p, CodeUnsupportedByProvider,
+func (r listerReader) end(context.Context) (Position, *int, error) {
+	return Position{}, nil, ProviderErrorf(r.p, CodeUnsupportedByProvider,
 		"%s's list cannot be read from its end: page backward from a cursor inside it, or page forward", r.p)
 }
 
 func (r listerReader) before(ctx context.Context, pos Position, n int) ([]*Customer, []Position, Position, bool, error) {
 	return r.l.ListBefore(ctx, r.f, pos.Token, pos.Skip, n)
+}
+
+// end is seg's end position; the list length its read told is kept in
+// Totals, as a forward walk keeps the totals of its first pages, so a
+// totalCount asks no provider twice.
+func (w *Walk[T]) end(ctx context.Context, seg backSegment[T]) (Position, error) {
+	pos, total, err := seg.reader.end(ctx)
+	if err == nil && total != nil {
+		if w.Totals == nil {
+			w.Totals = map[ProviderID]int{}
+		}
+		w.Totals[seg.Provider] = *total
+	}
+	return pos, err
 }
 
 // WalkBackward returns up to last items right before the record whose cursor
@@ -159,7 +174,7 @@ func WalkBackward[T any](ctx context.Context, segs []backSegment[T], before *Pos
 		}
 		pos, dropLast = Position{Provider: before.Provider, Token: before.Token, Skip: before.Skip}, true
 	} else {
-		end, err := segs[si].reader.end(ctx)
+		end, err := w.end(ctx, segs[si])
 		if err != nil {
 			return w, err
 		}
@@ -199,7 +214,7 @@ func WalkBackward[T any](ctx context.Context, segs []backSegment[T], before *Pos
 			if si < 0 {
 				break
 			}
-			if pos, err = segs[si].reader.end(ctx); err != nil {
+			if pos, err = w.end(ctx, segs[si]); err != nil {
 				return w, err
 			}
 		}

@@ -68,3 +68,46 @@ func TestWalkBackwardReturnsEveryRecordOnceInOrderAcrossProviders(t *testing.T) 
 		})
 	}
 }
+
+// A last page read from the end keeps the lengths it learned, so its
+// totalCount asks only the providers it did not reach.
+func TestALastPagesTotalCountAsksNoProviderTwice(t *testing.T) {
+	calls := map[ProviderID]*int{}
+	var back []backSegment[int]
+	var segs []Segment[int]
+	for i, n := range []int{9, 4} {
+		p := ProviderID(i + 1)
+		calls[p] = new(int)
+		seg := sliceSegment(p, seq(i*100, n), 5, calls[p], nil)
+		seg.Count = func(ctx context.Context) (*int, error) {
+			page, err := seg.Fetch(ctx, "", 1)
+			return page.Total, err
+		}
+		segs = append(segs, seg)
+		back = append(back, backSegment[int]{Segment: seg, reader: offsetReader[int]{seg: seg, pager: decimalPager{}}})
+	}
+	for _, tc := range []struct {
+		name      string
+		last      int
+		wantCalls [2]int // after the page and its totalCount, per provider
+		wantEdges int
+	}{
+		{"inside the last provider", 3, [2]int{1, 2}, 3},
+		{"across both providers", 6, [2]int{2, 2}, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			*calls[1], *calls[2] = 0, 0
+			w, err := WalkBackward(context.Background(), back, nil, tc.last)
+			if err != nil || len(w.Edges) != tc.wantEdges {
+				t.Fatalf("%d edges, err %v", len(w.Edges), err)
+			}
+			total, err := countSegments(segs, w.Totals)(context.Background())
+			if err != nil || total == nil || *total != 13 {
+				t.Fatalf("total %v, err %v; want 13", total, err)
+			}
+			if got := [2]int{*calls[1], *calls[2]}; got != tc.wantCalls {
+				t.Errorf("calls per provider %v, want %v", got, tc.wantCalls)
+			}
+		})
+	}
+}
