@@ -57,8 +57,9 @@ type Limits struct {
 	// at once (default 2): its scans then leave the CPU to cheap requests.
 	HeavyFanOut int
 	// HeavyRate is how many upstream calls costly queries together start
-	// per second (default 1000): it bounds the CPU their decoding takes when
-	// the upstream answers fast, and never binds against a vendor's latency.
+	// per second (default 1000) once each has made HeavyCalls calls: it
+	// bounds the CPU their scans' decoding takes when the upstream answers
+	// fast, and never binds against a vendor's latency.
 	HeavyRate int
 	Timeout   time.Duration // per request, default 30s
 	// MaxInFlight GraphQL requests run at once (default 32); MaxQueue more

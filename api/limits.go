@@ -32,7 +32,7 @@ type queryLimits struct {
 	// HeavyFanOut bounds a costly query's upstream calls in flight.
 	HeavyFanOut int
 	heavy       *lane
-	pace        *rate.Limiter // the upstream calls all costly queries together start per second
+	pace        *rate.Limiter // past a costly query's first HeavyCalls calls: the calls all of them together start per second
 	es          graphql.ExecutableSchema
 }
 
@@ -89,7 +89,7 @@ func (q *queryLimits) MutateOperationContext(ctx context.Context, rc *graphql.Op
 			}
 		}
 		hold(ctx, release)
-		ds.LimitFanOut(ctx, q.HeavyFanOut, q.pace)
+		ds.LimitFanOut(ctx, q.HeavyFanOut, q.pace, q.HeavyCalls)
 	}
 	return nil
 }

@@ -65,6 +65,8 @@ type requestCalls struct {
 type fanOut struct {
 	slots chan struct{}
 	pace  *rate.Limiter // shared by every costly request; nil: unpaced
+	free  int64         // calls made before the pace applies
+	made  atomic.Int64
 }
 
 type budgetKey struct{}
@@ -98,18 +100,19 @@ func SpendCall(ctx context.Context, p ProviderID) error {
 }
 
 // LimitFanOut lets the request in ctx have at most n upstream calls in
-// flight, each started at pace (a limiter that all costly requests share;
-// nil: no pace): a costly query's scans then take a bounded share of the
-// gateway's CPU (decoding a page costs about the same whatever the
-// vendor's latency) and of each vendor's connections, and cheap requests
-// beside it keep their latency (issue 8's load test). n <= 0, or a request
-// already bounded, leaves it as it is.
-func LimitFanOut(ctx context.Context, n int, pace *rate.Limiter) {
+// flight and, past its first free calls, start them at pace (a limiter that
+// all costly requests share; nil: no pace). A costly query's scans then take
+// a bounded share of the gateway's CPU (decoding a page costs about the same
+// whatever the vendor's latency) and of each vendor's connections, and cheap
+// requests beside it keep their latency (issue 8's load test); a query whose
+// estimate was high but whose calls are few is never paced. n <= 0, or a
+// request already bounded, leaves it as it is.
+func LimitFanOut(ctx context.Context, n int, pace *rate.Limiter, free int) {
 	b := callsOf(ctx)
 	if b == nil || n <= 0 {
 		return
 	}
-	b.fan.CompareAndSwap(nil, &fanOut{slots: make(chan struct{}, n), pace: pace})
+	b.fan.CompareAndSwap(nil, &fanOut{slots: make(chan struct{}, n), pace: pace, free: int64(free)})
 }
 
 // EnterCall waits for one of the request's upstream call slots and its
@@ -123,7 +126,7 @@ func EnterCall(ctx context.Context) (release func(), err error) {
 	if f == nil {
 		return func() {}, nil
 	}
-	if f.pace != nil {
+	if f.pace != nil && f.made.Add(1) > f.free {
 		if err := f.pace.Wait(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()

@@ -47,6 +47,7 @@ func runLoad(bin, dir, only string, sims map[ds.ProviderID]sim) error {
 	cases := []loadCase{
 		{"defaults (1 costly at a time, 2 calls in flight each, 1000 calls/s)", "limits: {max_heavy: 1, heavy_fan_out: 2}"},
 		{"defaults, response cache off", "limits: {max_heavy: 1, heavy_fan_out: 2}\ncache: {response_max_bytes: -1}"},
+		{"pace 2000 calls/s (2 calls in flight each)", "limits: {max_heavy: 1, heavy_fan_out: 2, heavy_calls_per_second: 2000}"},
 		{"no pace (2 calls in flight each)", "limits: {max_heavy: 1, heavy_fan_out: 2, heavy_calls_per_second: 1000000}"},
 		{"no pace, one call in flight", "limits: {max_heavy: 1, heavy_fan_out: 1, heavy_calls_per_second: 1000000}"},
 		{"no bound on calls in flight nor pace", "limits: {max_heavy: 1, heavy_fan_out: 1000, heavy_calls_per_second: 1000000}"},
