@@ -8,7 +8,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -164,10 +167,30 @@ func (c *Client) CanOrder(o ds.Order) error {
 // pageResponse is fastapi-pagination's Page_CustomerRead_ envelope.
 type pageResponse struct {
 	Items *[]ds.Record[CustomerRead] `json:"items"`
-	Total *int                       `json:"total"`
-	Page  *int                       `json:"page"`
-	Size  *int                       `json:"size"`
-	Pages *int                       `json:"pages"`
+	Total *count                     `json:"total"`
+	Page  *count                     `json:"page"`
+	Size  *count                     `json:"size"`
+	Pages *count                     `json:"pages"`
+}
+
+// count is one of the envelope's integers. The schema says "integer", which
+// JSON Schema also satisfies with an integral number written as a float
+// (1.0, 1e2), as some serializers emit; the client accepts those (liberal
+// where the docs leave it open) and refuses fractions, strings and negatives.
+type count int
+
+func (n *count) UnmarshalJSON(b []byte) error {
+	var i int
+	if err := json.Unmarshal(b, &i); err == nil && i >= 0 {
+		*n = count(i)
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil || f < 0 || f > maxToken || f != math.Trunc(f) {
+		return fmt.Errorf("%s is not a non-negative integer", truncate(string(b), 40))
+	}
+	*n = count(f)
+	return nil
 }
 
 // listQuery is what one list call sends, derived from a ListRequest.
@@ -272,7 +295,14 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	if resp.Items == nil || resp.Total == nil || resp.Pages == nil {
 		return page, unreadable("a customer page without items, total or pages")
 	}
-	recs := *resp.Items
+	recs, total, pages := *resp.Items, int(*resp.Total), int(*resp.Pages)
+	if q.offset >= total {
+		// Nothing lies at or past the total. That a page past the last is
+		// empty is fastapi-pagination's behaviour, not a documented promise:
+		// an API that answers it with the last page instead (clamping) must
+		// not make the client return that page's records a second time.
+		recs = nil
+	}
 	if q.skip < len(recs) {
 		recs = recs[q.skip:]
 	} else {
@@ -283,7 +313,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 		return page, err
 	}
 	page.Items = items
-	if q.page < *resp.Pages {
+	if q.page < pages {
 		// More pages follow. A page shorter than the offset into it (records
 		// deleted meanwhile) goes on at the next page rather than stopping.
 		next := q.offset + len(items)
@@ -293,8 +323,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 		page.Next = strconv.Itoa(next)
 	}
 	if q.exact {
-		t := *resp.Total
-		page.Total = &t
+		page.Total = &total
 	}
 	return page, nil
 }

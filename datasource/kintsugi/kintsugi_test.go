@@ -953,3 +953,107 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// fakeAPI serves h as an implementation of the API written from the docs
+// (not our simulator) and returns a client for it.
+func fakeAPI(t *testing.T, h http.HandlerFunc) *kintsugi.Client {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := kintsugi.New(kintsugi.Config{BaseURL: srv.URL, APIKey: "sk_x", OrganizationID: "orgn_x"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// The envelope's counts are JSON Schema integers, which an integral number
+// written as a float (1.0, 1e1) also is.
+func TestEnvelopeCountsMayBeWrittenAsFloats(t *testing.T) {
+	const items = `[{"id":"cust_a","organization_id":"orgn_x"},{"id":"cust_b","organization_id":"orgn_x"}]`
+	for _, tc := range []struct {
+		name, counts string
+		wantTotal    int
+		wantNext     string
+		wantErr      bool
+	}{
+		{"integers", `"total":12,"page":1,"size":2,"pages":6`, 12, "2", false},
+		{"integral floats", `"total":12.0,"page":1.0,"size":2.0,"pages":6.0`, 12, "2", false},
+		{"exponents", `"total":1.2e1,"page":1E0,"size":2e0,"pages":6e0`, 12, "2", false},
+		{"the last page as floats", `"total":2.0,"page":1.0,"size":2.0,"pages":1.0`, 2, "", false},
+		{"a fraction is not a count", `"total":12,"page":1,"size":2,"pages":5.5`, 0, "", true},
+		{"a string is not a count", `"total":"12","page":1,"size":2,"pages":6`, 0, "", true},
+		{"a negative is not a count", `"total":-1,"page":1,"size":2,"pages":6`, 0, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"items":`+items+`,`+tc.counts+`}`)
+			})
+			page, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 2})
+			if tc.wantErr {
+				if ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+					t.Fatalf("err = %v, want PROVIDER_UNAVAILABLE", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Items) != 2 || page.Total == nil || *page.Total != tc.wantTotal || page.Next != tc.wantNext {
+				t.Errorf("items %d, total %v, next %q; want 2, %d, %q", len(page.Items), page.Total, page.Next, tc.wantTotal, tc.wantNext)
+			}
+		})
+	}
+}
+
+// That a page past the last is empty is fastapi-pagination's behaviour, not
+// a documented promise: an implementation may answer it with the last page
+// (clamping), whose records the client must not return again.
+func TestAPageClampedToTheLastIsNotReturnedAgain(t *testing.T) {
+	const n = 25
+	c := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		size, _ := strconv.Atoi(r.URL.Query().Get("size"))
+		if page < 1 || size < 1 || size > kintsugi.MaxSize {
+			http.Error(w, `{"detail":"bad"}`, http.StatusUnprocessableEntity)
+			return
+		}
+		pages := (n + size - 1) / size
+		page = min(page, pages) // the clamp
+		items := []map[string]string{}
+		for i := (page - 1) * size; i < min(page*size, n); i++ {
+			items = append(items, map[string]string{"id": "cust_" + strconv.Itoa(i), "organization_id": "orgn_x"})
+		}
+		simkit.WriteJSON(w, http.StatusOK, "", map[string]any{"items": items, "total": n, "page": page, "size": size, "pages": pages})
+	})
+	for _, tc := range []struct {
+		token     string
+		limit     int
+		wantFirst string // "" = no items
+		wantLen   int
+		wantNext  string
+	}{
+		{"", 10, "cust_0", 10, "10"},
+		{"20", 10, "cust_20", 5, ""},
+		{"24", 10, "cust_24", 1, ""},
+		{"25", 10, "", 0, ""},
+		{"30", 10, "", 0, ""}, // page 4 of 3: the clamp answers page 3 again
+		{"37", 10, "", 0, ""},
+		{"500", 10, "", 0, ""},
+	} {
+		t.Run(tc.token+"/"+strconv.Itoa(tc.limit), func(t *testing.T) {
+			page, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tc.token, Limit: tc.limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := ""
+			if len(page.Items) > 0 {
+				first = page.Items[0].ProviderID
+			}
+			if len(page.Items) != tc.wantLen || first != tc.wantFirst || page.Next != tc.wantNext {
+				t.Errorf("items %v, next %q; want %d from %q, next %q", idsOf(page.Items), page.Next, tc.wantLen, tc.wantFirst, tc.wantNext)
+			}
+		})
+	}
+}
