@@ -182,10 +182,11 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	}
 	var resp listResponse
 	// a cursor came from the caller's (gateway) cursor
-	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: req.Token != ""}, &resp); err != nil {
+	r, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: req.Token != ""}, &resp)
+	if err != nil {
 		return page, err
 	}
-	if !resp.Items.present {
+	if !resp.Items.present && !emptyEnvelope(r.Body) {
 		return page, unreadable("a customer list without items")
 	}
 	if resp.Items.notArray {
@@ -207,6 +208,25 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 		page.Next = next
 	}
 	return page, nil
+}
+
+// emptyEnvelope reports whether a list body without items is still the
+// documented envelope: a JSON object with nothing but pagination (`{}`,
+// `{"pagination":{}}`). The docs show items in their example but do not
+// promise it is sent when there are none (a serializer omitting empty
+// arrays drops it); that is an empty page, and so the end of the list. Any
+// other object without items is not this API's envelope.
+func emptyEnvelope(body []byte) bool {
+	var env map[string]json.RawMessage
+	if json.Unmarshal(body, &env) != nil || env == nil {
+		return false
+	}
+	for k := range env {
+		if k != "pagination" {
+			return false
+		}
+	}
+	return true
 }
 
 // GetCustomers fetches GET /customers/{customerId} one id at a time, at most

@@ -251,6 +251,19 @@ func TestSimulatorIsStrict(t *testing.T) {
 		{"billing autoPay without profile", "PUT", "/customers/" + e.telnessPeople()[0].IDs[ds.Telness] + "/billing", authed("Content-Type", "application/json"), `{"method":"E_INVOICE","autoPay":true}`, 400, "VALIDATION_ERROR"},
 		{"billing paper invoice without address", "PUT", "/customers/" + e.telnessPeople()[0].IDs[ds.Telness] + "/billing", authed("Content-Type", "application/json"), `{"method":"PAPER_INVOICE"}`, 400, "VALIDATION_ERROR"},
 		{"billing of an unknown customer", "PUT", "/customers/nope/billing", authed("Content-Type", "application/json"), `{"method":"E_INVOICE"}`, 404, "NOT_FOUND"},
+		{"create with billing without method", "POST", "/customers", authed("Content-Type", "application/json"), `{"customerType":"CONSUMER","name":"A","billing":{"address":{"street1":"S 1","city":"C","zip":"1","country":"SE"}}}`, 400, "VALIDATION_ERROR"},
+		{"create with billing and method", "POST", "/customers", authed("Content-Type", "application/json"), `{"customerType":"CONSUMER","name":"A","billing":{"method":"E_INVOICE"}}`, 201, ""},
+		{"unknown list parameter offset", "GET", "/customers?offset=10", authed(), "", 400, "VALIDATION_ERROR"},
+		{"unknown list parameter q", "GET", "/customers?q=ann", authed(), "", 400, "VALIDATION_ERROR"},
+		{"unknown list parameter email", "GET", "/customers?email=a@example.com", authed(), "", 400, "VALIDATION_ERROR"},
+		{"unknown list parameter page", "GET", "/customers?page=2&limit=5", authed(), "", 400, "VALIDATION_ERROR"},
+		{"api key as a query parameter", "GET", "/customers?api_key=" + sim.APIKey, authed(), "", 400, "VALIDATION_ERROR"},
+		{"limit given twice", "GET", "/customers?limit=5&limit=2000", authed(), "", 400, "VALIDATION_ERROR"},
+		{"search given twice", "GET", "/customers?search=a&search=b", authed(), "", 400, "VALIDATION_ERROR"},
+		{"malformed query", "GET", "/customers?limit=%zz", authed(), "", 400, "VALIDATION_ERROR"},
+		{"limit and search", "GET", "/customers?limit=5&search=a", authed(), "", 200, ""},
+		{"a query on a customer lookup", "GET", "/customers/" + e.telnessPeople()[0].IDs[ds.Telness] + "?expand=users", authed(), "", 400, "VALIDATION_ERROR"},
+		{"a query on a create", "POST", "/customers?dryRun=true", authed("Content-Type", "application/json"), `{"customerType":"CONSUMER","name":"A"}`, 400, "VALIDATION_ERROR"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body, _ := e.raw(t, tc.method, tc.path, tc.hdr, tc.body)
@@ -434,6 +447,10 @@ func TestClientEndOfList(t *testing.T) {
 		{"nextCursor empty", `{"items":[` + item + `],"pagination":{"nextCursor":""}}`, "", 1},
 		{"items empty with a cursor", `{"items":[],"pagination":{"nextCursor":"more?"}}`, "", 0},
 		{"items null with a cursor", `{"items":null,"pagination":{"nextCursor":"more?"}}`, "", 0},
+		// the docs do not promise items is sent when there are none
+		{"items omitted", `{"pagination":{}}`, "", 0},
+		{"items omitted, nextCursor null", `{"pagination":{"nextCursor":null}}`, "", 0},
+		{"items and pagination omitted", `{}`, "", 0},
 		{"cursor passed through unchanged", `{"items":[` + item + `],"pagination":{"nextCursor":"a+b/c==:d%20e"}}`, "a+b/c==:d%20e", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -449,7 +466,9 @@ func TestClientEndOfList(t *testing.T) {
 		})
 	}
 	for _, tc := range []struct{ name, body string }{
-		{"no items", `{"pagination":{}}`},
+		{"no items but another member", `{"data":[` + item + `],"pagination":{}}`},
+		{"an array", `[` + item + `]`},
+		{"null", `null`},
 		{"items not an array", `{"items":{}}`},
 		{"item without customerId", `{"items":[{"name":"x"}]}`},
 		{"not JSON", `<html>`},
@@ -741,14 +760,11 @@ func TestCreateCustomer(t *testing.T) {
 	}
 	var rec struct {
 		CustomerType string `json:"customerType"`
-		Billing      struct {
-			Address struct{ Region string } `json:"address"`
-		} `json:"billing"`
-		Shipping struct {
-			Address struct{ Street1 string } `json:"address"`
+		Shipping     struct {
+			Address struct{ Street1, Region string } `json:"address"`
 		} `json:"shipping"`
 	}
-	if err := json.Unmarshal(c.Raw, &rec); err != nil || rec.CustomerType != "CONSUMER" || rec.Billing.Address.Region != "Stockholms län" || rec.Shipping.Address.Street1 != "Storgatan 1" {
+	if err := json.Unmarshal(c.Raw, &rec); err != nil || rec.CustomerType != "CONSUMER" || rec.Shipping.Address.Region != "Stockholms län" || rec.Shipping.Address.Street1 != "Storgatan 1" {
 		t.Errorf("raw %s", c.Raw)
 	}
 	if e.sim.Len() != before+1 {
@@ -768,6 +784,92 @@ func TestCreateCustomer(t *testing.T) {
 	_, err = e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: ptr("No Type")})
 	if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "customerType is required") {
 		t.Errorf("create without type: %v", err)
+	}
+}
+
+func TestCreateBodyHasNoBillingWithoutMethod(t *testing.T) {
+	addr := &ds.Address{Line1: ptr("Storgatan 1"), City: ptr("Stockholm"), PostalCode: ptr("11122"), Country: ptr("SE")}
+	for _, tc := range []struct {
+		name         string
+		in           ds.CustomerInput
+		wantShipping bool
+	}{
+		{"with an address: shipping only", ds.CustomerInput{Name: ptr("A"), Type: ptr(ds.Individual), Address: addr}, true},
+		{"without an address: neither", ds.CustomerInput{Name: ptr("B"), Type: ptr(ds.Business)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var body []byte
+			e := start(t, func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.Method == http.MethodPost {
+						b, _ := io.ReadAll(r.Body)
+						mu.Lock()
+						body = b
+						mu.Unlock()
+						r.Body = io.NopCloser(bytes.NewReader(b))
+					}
+					h.ServeHTTP(w, r)
+				})
+			})
+			c, err := e.client.CreateCustomer(context.Background(), tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			var sent map[string]json.RawMessage
+			if err := json.Unmarshal(body, &sent); err != nil {
+				t.Fatalf("body %s: %v", body, err)
+			}
+			if _, ok := sent["billing"]; ok {
+				t.Errorf("sent billing without a method: %s", body)
+			}
+			if _, ok := sent["shipping"]; ok != tc.wantShipping {
+				t.Errorf("shipping sent = %v, want %v: %s", ok, tc.wantShipping, body)
+			}
+			if tc.wantShipping && (c.Address == nil || deref(c.Address.City) != "Stockholm") {
+				t.Errorf("address not read back: %+v", c.Address)
+			}
+		})
+	}
+}
+
+func TestClientTimestamps(t *testing.T) {
+	want := time.Date(2023, 11, 7, 5, 31, 56, 0, time.UTC)
+	for _, tc := range []struct {
+		name, createdAt string // createdAt is raw JSON
+		want            *time.Time
+	}{
+		{"documented form", `"2023-11-07T05:31:56Z"`, &want},
+		{"fraction and offset", `"2023-11-07T07:31:56.000+02:00"`, &want},
+		{"lower-case t and z (RFC 3339 allows them)", `"2023-11-07t05:31:56z"`, &want},
+		{"space separator (RFC 3339 allows it)", `"2023-11-07 05:31:56Z"`, &want},
+		{"null", `null`, nil},
+		{"not a date", `"yesterday"`, nil},
+		{"a number is no time, not a lost record", `1699335116`, nil},
+		{"an object is no time, not a lost record", `{"seconds":1699335116}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := `{"customerId":"c-1","name":"Ann","createdAt":` + tc.createdAt + `,"updatedAt":` + tc.createdAt + `}`
+			c := startFake(t, &fake{body: `{"items":[` + rec + `],"pagination":{}}`})
+			page, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Items) != 1 {
+				t.Fatalf("%d items", len(page.Items))
+			}
+			got := page.Items[0]
+			for field, v := range map[string]*time.Time{"createdAt": got.CreatedAt, "updatedAt": got.UpdatedAt} {
+				switch {
+				case tc.want == nil && v != nil:
+					t.Errorf("%s = %v, want none", field, v)
+				case tc.want != nil && (v == nil || !v.Equal(*tc.want) || v.Location() != time.UTC):
+					t.Errorf("%s = %v, want %v in UTC", field, v, tc.want)
+				}
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package telness
 import (
 	"encoding/json"
 	"strings"
+	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
 )
@@ -25,8 +26,32 @@ type customer struct {
 	Billing         *billing       `json:"billing"`
 	Shipping        *shipping      `json:"shipping"`
 	Metadata        map[string]any `json:"metadata"`
-	CreatedAt       string         `json:"createdAt"`
-	UpdatedAt       string         `json:"updatedAt"`
+	CreatedAt       timestamp      `json:"createdAt"`
+	UpdatedAt       timestamp      `json:"updatedAt"`
+}
+
+// timestamp is createdAt/updatedAt, documented as RFC 3339
+// ("2023-11-07T05:31:56Z"). RFC 3339 also allows a lower-case "t" and "z"
+// and a space between date and time, which time.RFC3339 refuses; those are
+// accepted too. Anything else (another format, a number) is no time rather
+// than an unreadable record: the fields are informative, the record is not
+// lost over them.
+type timestamp struct{ t *time.Time }
+
+func (ts *timestamp) UnmarshalJSON(b []byte) error {
+	ts.t = nil
+	var s string
+	if json.Unmarshal(b, &s) != nil || len(s) < len("2006-01-02T15:04:05Z") {
+		return nil
+	}
+	if c := s[10]; c == 't' || c == ' ' {
+		s = s[:10] + "T" + s[11:]
+	}
+	if strings.HasSuffix(s, "z") {
+		s = s[:len(s)-1] + "Z"
+	}
+	ts.t = ds.RFC3339UTC(s)
+	return nil
 }
 
 type contact struct {
@@ -53,20 +78,22 @@ type shipping struct {
 }
 
 // createRequest is the body of POST /customers, as far as the federated
-// input can fill it.
+// input can fill it. It has no billing: a billing configuration is led by
+// its method (E_INVOICE, EMAIL_INVOICE, PAPER_INVOICE), which the federated
+// input does not carry and the gateway must not choose for the customer; a
+// billing object without one is what a strict API refuses.
 type createRequest struct {
 	CustomerType    string         `json:"customerType,omitempty"`
 	Name            string         `json:"name,omitempty"`
 	Contact         *contact       `json:"contact,omitempty"`
 	PreferredLocale string         `json:"preferredLocale,omitempty"`
-	Billing         *billing       `json:"billing,omitempty"`
 	Shipping        *shipping      `json:"shipping,omitempty"`
 	Metadata        map[string]any `json:"metadata,omitempty"`
 }
 
 // createBody maps the federated input to POST /customers. The one federated
-// address is both the billing and the shipping address (Telness keeps two;
-// the federated customer reads billing first, then shipping).
+// address is the shipping address (the federated customer reads billing
+// first, then shipping, so it reads back the same).
 func createBody(in ds.CustomerInput) createRequest {
 	var b createRequest
 	if in.Type != nil {
@@ -83,9 +110,7 @@ func createBody(in ds.CustomerInput) createRequest {
 	}
 	b.PreferredLocale = deref(in.Locale)
 	if a := toWireAddress(in.Address); a != nil {
-		b.Billing = &billing{Address: a}
-		sa := *a
-		b.Shipping = &shipping{Address: &sa}
+		b.Shipping = &shipping{Address: a}
 	}
 	b.Metadata = in.Metadata
 	return b
@@ -160,8 +185,8 @@ func mapRecord(rec *ds.Record[customer]) (*ds.Customer, error) {
 		ProviderID: w.CustomerID,
 		Name:       ds.NonEmpty(w.Name),
 		Locale:     ds.NonEmpty(w.PreferredLocale),
-		CreatedAt:  ds.RFC3339UTC(w.CreatedAt),
-		UpdatedAt:  ds.RFC3339UTC(w.UpdatedAt),
+		CreatedAt:  w.CreatedAt.t,
+		UpdatedAt:  w.UpdatedAt.t,
 		Metadata:   w.Metadata,
 		Raw:        rec.Raw,
 	}

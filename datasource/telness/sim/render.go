@@ -177,8 +177,13 @@ func isE164(s string) bool {
 }
 
 func (b *billing) check() string {
+	// method is required wherever a billing configuration is sent (POST
+	// /customers as well as PUT /customers/{id}/billing): the docs give its
+	// values and make other fields depend on it, never a default.
 	switch b.Method {
-	case "", "E_INVOICE":
+	case "":
+		return "billing.method is required (E_INVOICE, EMAIL_INVOICE or PAPER_INVOICE)"
+	case "E_INVOICE":
 	case "EMAIL_INVOICE":
 		if b.Email == "" {
 			return "billing.email is required with method EMAIL_INVOICE"

@@ -3,7 +3,8 @@
 // opaque cursor; nextCursor omitted on the last page), GET /customers/{id},
 // POST /customers and PUT /customers/{id}/billing with X-Idempotency-Key
 // (24 h; same key and body replays, a modified body is 409), X-Api-Key auth
-// and the assumed error body {"error":{"code":"…","message":"…"}}.
+// and the assumed error body {"error":{"code":"…","message":"…"}}. Unknown,
+// repeated or malformed query parameters are a 400.
 package sim
 
 import (
@@ -20,6 +21,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -173,9 +175,13 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	case len(segs) == 1:
 		switch r.Method {
 		case http.MethodGet:
-			s.list(w, r)
+			if checkQuery(w, r, "limit", "cursor", "search") {
+				s.list(w, r)
+			}
 		case http.MethodPost:
-			s.write(w, r, s.create)
+			if checkQuery(w, r) {
+				s.write(w, r, s.create)
+			}
 		default:
 			methodNotAllowed(w, "GET, POST")
 		}
@@ -184,15 +190,43 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 			methodNotAllowed(w, "GET")
 			return
 		}
-		s.get(w, segs[1])
+		if checkQuery(w, r) {
+			s.get(w, segs[1])
+		}
 	default:
 		if r.Method != http.MethodPut {
 			methodNotAllowed(w, "PUT")
 			return
 		}
 		id := segs[1]
-		s.write(w, r, func(body []byte) (int, any, string) { return s.updateBilling(id, body) })
+		if checkQuery(w, r) {
+			s.write(w, r, func(body []byte) (int, any, string) { return s.updateBilling(id, body) })
+		}
 	}
+}
+
+// checkQuery answers 400 (and false) for a query that is malformed, names a
+// parameter the endpoint does not document, or repeats one. The docs do not
+// say how the API treats unknown or repeated parameters; the simulator
+// refuses them so that a client sending an undocumented name (offset, q,
+// page, email...) or relying on which repeat wins fails here first.
+func checkQuery(w http.ResponseWriter, r *http.Request, allowed ...string) bool {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "The query string is malformed")
+		return false
+	}
+	for k, vs := range q {
+		switch {
+		case !slices.Contains(allowed, k):
+			writeError(w, http.StatusBadRequest, "Unknown query parameter "+strconv.Quote(k))
+			return false
+		case len(vs) > 1:
+			writeError(w, http.StatusBadRequest, "Query parameter "+strconv.Quote(k)+" is given more than once")
+			return false
+		}
+	}
+	return true
 }
 
 func methodNotAllowed(w http.ResponseWriter, allow string) {
