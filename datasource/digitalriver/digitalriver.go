@@ -112,6 +112,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 			HTTP:     hc,
 			Authorize: func(_ context.Context, r *http.Request) error {
 				r.Header.Set("Authorization", "Bearer "+key)
+				finish(r)
 				return nil
 			},
 			ErrorMessage: errorMessage,
@@ -134,8 +135,8 @@ func (c *Client) MaxBatch() int { return maxBatch }
 // BulkLookup is true: GetCustomers filters by many ids in one call.
 func (c *Client) BulkLookup() bool { return true }
 
-// CanFilter: email is pushed down natively; search and country have no
-// native filter, so the list is a superset the caller post-filters.
+// CanFilter: nothing is pushed down (see listQuery), so the list is a
+// superset the caller post-filters.
 func (c *Client) CanFilter(ds.Filter) error { return nil }
 
 // CanOrder: Digital River's list has no sort parameter (native order is
@@ -151,19 +152,78 @@ type listResponse struct {
 	Data    []ds.Record[wireCustomer] `json:"data"`
 }
 
-// listQuery is GET /customers' query for a limit and the filter's native
-// part. Digital River's email parameter is an exact match. The simulator
-// matches case-sensitively and stores emails lower-cased, as we assume
-// Digital River does (its docs do not say); the federated filter is
-// case-insensitive, so the lower-cased form is what we send. The caller still
-// post-filters with Filter.Match. search and country have no native filter:
-// nothing is sent (a superset).
-func listQuery(f ds.Filter, limit int) url.Values {
-	q := url.Values{"limit": {strconv.Itoa(clampLimit(limit))}}
-	if e := f.Email; e != nil && *e != "" {
-		q.Set("email", strings.ToLower(*e))
+// listQuery is GET /customers' query for a limit. No filter is pushed down.
+// Digital River's email parameter is an exact match, and its docs say
+// neither that it ignores case nor that emails are stored lower-cased; the
+// federated email filter ignores case, so any one spelling sent (the
+// caller's, or lower case) could miss records stored in another. search and
+// country have no native filter. The caller post-filters with Filter.Match.
+func listQuery(limit int) url.Values {
+	return url.Values{"limit": {strconv.Itoa(clampLimit(limit))}}
+}
+
+// finish completes every request as Digital River documents it, in the one
+// hook rest.Client calls after building the request (Authorize):
+//   - Content-Type: application/json on every request, as documented ("always
+//     send"), not only on those rest.Client gives a body;
+//   - ids in the documented form, explode=false style: the commas between the
+//     ids literal (ids=a,b,c). url.Values encodes them as %2C, which a server
+//     splitting on the delimiter reads as part of one id. An id holding a
+//     comma is never in the list (GetCustomers fetches it alone), so every
+//     %2C in the ids value is a separator.
+func finish(r *http.Request) {
+	if r.Header.Get("Content-Type") == "" {
+		r.Header.Set("Content-Type", "application/json")
 	}
-	return q
+	if !strings.Contains(r.URL.RawQuery, "ids=") {
+		return
+	}
+	parts := strings.Split(r.URL.RawQuery, "&")
+	for i, p := range parts {
+		if v, ok := strings.CutPrefix(p, "ids="); ok {
+			parts[i] = "ids=" + strings.ReplaceAll(v, "%2C", ",")
+		}
+	}
+	r.URL.RawQuery = strings.Join(parts, "&")
+}
+
+// listPage is one GET /customers of at most limit records (the limit q
+// carries): the records and whether more follow. hasMore is in the documented
+// envelope, but the spec marks it optional: without it, a full page may have
+// more after it and a short one ends the list. A body with neither hasMore
+// nor data is not a customer list. cursor marks q as carrying the caller's
+// cursor (startingAfter/endingBefore).
+func (c *Client) listPage(ctx context.Context, q url.Values, limit int, cursor bool) ([]*ds.Customer, bool, error) {
+	var resp listResponse
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: cursor}, &resp); err != nil {
+		return nil, false, cursorError(err, cursor)
+	}
+	if resp.HasMore == nil && resp.Data == nil {
+		return nil, false, unreadable("a customer list with neither hasMore nor data")
+	}
+	items, err := mapCustomers(resp.Data)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(resp.Data) >= limit
+	if resp.HasMore != nil {
+		more = *resp.HasMore
+	}
+	return items, more, nil
+}
+
+// cursorError: the docs leave open how Digital River answers a cursor id it
+// does not know. A 400 is the caller's bad input (CallerInput); a 404 on the
+// list is too: the cursor's customer is gone, the list itself is not.
+func cursorError(err error, cursor bool) error {
+	var e *ds.Error
+	if !cursor || !errors.As(err, &e) || e.Code != ds.CodeNotFound {
+		return err
+	}
+	bad := *e
+	bad.Code = ds.CodeBadUserInput
+	bad.Message = "the page cursor names a customer the provider does not know: " + e.Message
+	return &bad
 }
 
 // ListCustomers returns one page of GET /customers in native order. The
@@ -178,24 +238,17 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 			return page, ds.Errorf(ds.CodeBadUserInput, "invalid page token for %s: %s", ds.DigitalRiver, err)
 		}
 	}
-	q := listQuery(req.Filter, req.Limit)
+	limit := clampLimit(req.Limit)
+	q := listQuery(limit)
 	if req.Token != "" {
 		q.Set("startingAfter", req.Token)
 	}
-	var resp listResponse
-	// a startingAfter/endingBefore id came from the caller's cursor
-	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: req.Token != ""}, &resp); err != nil {
-		return page, err
-	}
-	if resp.HasMore == nil {
-		return page, unreadable("a customer list without hasMore")
-	}
-	items, err := mapCustomers(resp.Data)
+	items, more, err := c.listPage(ctx, q, limit, req.Token != "")
 	if err != nil {
 		return page, err
 	}
 	page.Items = items
-	if *resp.HasMore {
+	if more {
 		if len(items) == 0 {
 			return page, unreadable("an empty customer page that claims more follow")
 		}
@@ -353,44 +406,46 @@ func errorMessage(_ int, body []byte) string {
 	return strings.Join(msgs, "; ")
 }
 
-// NextIsExact is true: a next page token is issued only when hasMore says records follow.
+// NextIsExact is true: a next page token is issued only when hasMore says
+// records follow (a list without hasMore, which the documented envelope
+// always carries, is the exception: a full page then gets one, and the page
+// after it may be empty).
 func (c *Client) NextIsExact() bool { return true }
 
 // ListBefore reads backward with endingBefore (a ds.BackwardLister). The
 // position (token, skip) is "skip records after the customer token"; the
-// last record before it is found first (startingAfter=token, limit=skip,
-// when skip > 0), then endingBefore that record asks for the rest, one
-// extra to learn the position before the first returned.
-func (c *Client) ListBefore(ctx context.Context, f ds.Filter, token string, skip, limit int) ([]*ds.Customer, []ds.Position, ds.Position, bool, error) {
+// records between the token and the position are read first
+// (startingAfter=token, limit=skip, when skip > 0), then endingBefore the
+// first of them (or the token's own record, looked up, when there are none)
+// asks for the rest, one extra to learn the position before the first
+// returned. That read is capped at MaxLimit like every list call (a caller's
+// limit can be a little over it); only a short page is the start of the list.
+func (c *Client) ListBefore(ctx context.Context, _ ds.Filter, token string, skip, limit int) ([]*ds.Customer, []ds.Position, ds.Position, bool, error) {
 	var zero ds.Position
 	if limit <= 0 {
 		return nil, nil, zero, false, nil
 	}
-	// list reads one page; a startingAfter/endingBefore id came from the
-	// caller's cursor, so a vendor 4xx on it is the caller's bad input.
-	list := func(limit int, key, id string) ([]*ds.Customer, error) {
-		q := listQuery(f, limit)
+	// list reads one page of at most n (<= MaxLimit) records; a
+	// startingAfter/endingBefore id came from the caller's cursor, so a
+	// vendor 4xx on it is the caller's bad input.
+	list := func(n int, key, id string) ([]*ds.Customer, error) {
+		q := listQuery(n)
 		if id != "" {
 			q.Set(key, id)
 		}
-		var resp listResponse
-		if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: token != ""}, &resp); err != nil {
-			return nil, err
-		}
-		if resp.HasMore == nil {
-			return nil, unreadable("a customer list without hasMore")
-		}
-		return mapCustomers(resp.Data)
+		items, _, err := c.listPage(ctx, q, n, token != "")
+		return items, err
 	}
 	if token != "" {
 		if err := checkID(token); err != nil {
 			return nil, nil, zero, false, ds.Errorf(ds.CodeBadUserInput, "invalid page token for %s: %s", ds.DigitalRiver, err)
 		}
 	}
-	// The records between the token and the position, and the last record before it.
+	// The records between the token and the position (skip <= MaxLimit: a
+	// position's skip never exceeds one page).
 	var tail []*ds.Customer
 	if skip > 0 {
-		items, err := list(skip, "startingAfter", token)
+		items, err := list(min(skip, MaxLimit), "startingAfter", token)
 		if err != nil {
 			return nil, nil, zero, false, err
 		}
@@ -419,17 +474,20 @@ func (c *Client) ListBefore(ctx context.Context, f ds.Filter, token string, skip
 	}
 	// Then the records before the first collected, one extra to learn the
 	// position before the first returned.
-	earlier, err := list(limit-len(collected)+1, "endingBefore", collected[0].ProviderID)
+	n := min(limit-len(collected)+1, MaxLimit)
+	earlier, err := list(n, "endingBefore", collected[0].ProviderID)
 	if err != nil {
 		return nil, nil, zero, false, err
 	}
 	all := append(earlier, collected...)
-	if len(all) > limit {
-		start := ds.Position{Provider: ds.DigitalRiver, Token: all[len(all)-limit-1].ProviderID}
-		all = all[len(all)-limit:]
-		return all, afterEach(all), start, false, nil
+	if len(earlier) < n {
+		return all, afterEach(all), ds.Position{Provider: ds.DigitalRiver}, true, nil // a short page: the start of the list
 	}
-	return all, afterEach(all), ds.Position{Provider: ds.DigitalRiver}, true, nil
+	// A full page: its first record is the one before those returned.
+	keep := min(limit, len(all)-1)
+	start := ds.Position{Provider: ds.DigitalRiver, Token: all[len(all)-keep-1].ProviderID}
+	all = all[len(all)-keep:]
+	return all, afterEach(all), start, false, nil
 }
 
 // afterEach is the position right after each record: startingAfter its id.

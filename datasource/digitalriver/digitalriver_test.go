@@ -1,13 +1,17 @@
 package digitalriver_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,9 +87,7 @@ func (f *fixture) raw(t *testing.T, method, path string, hdr map[string]string, 
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+sim.APIKey)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	req.Header.Set("Content-Type", "application/json") // documented for every request
 	for k, v := range hdr {
 		if v == "" {
 			req.Header.Del(k)
@@ -174,6 +176,8 @@ func TestSimRejects(t *testing.T) {
 		{"update unknown customer", "POST", "/customers/5899999999", nil, `{"locale":"en_US"}`, 404, "not_found", "not_found", "id"},
 		{"delete unknown customer", "DELETE", "/customers/5899999999", nil, "", 404, "not_found", "not_found", "id"},
 		{"create without JSON content type", "POST", "/customers", map[string]string{"Content-Type": "text/plain"}, `{}`, 400, "bad_request", "invalid_request", ""},
+		{"list without a content type", "GET", "/customers", map[string]string{"Content-Type": ""}, "", 400, "bad_request", "invalid_request", ""},
+		{"attach without a content type", "POST", "/customers/" + first + "/sources/" + srcFree, map[string]string{"Content-Type": ""}, "", 400, "bad_request", "invalid_request", ""},
 		{"create without a body", "POST", "/customers", map[string]string{"Content-Type": "application/json"}, "", 400, "bad_request", "invalid_request", ""},
 		{"create with an unknown field", "POST", "/customers", nil, `{"name":"x"}`, 400, "bad_request", "invalid_request", ""},
 		{"create with an existing id", "POST", "/customers", nil, `{"id":"` + first + `"}`, 409, "conflict", "conflict", "id"},
@@ -408,7 +412,7 @@ func TestListQuery(t *testing.T) {
 		{"no limit is the vendor default", ds.ListRequest[ds.Filter]{}, url.Values{"limit": {"10"}}},
 		{"limit is capped at 100", ds.ListRequest[ds.Filter]{Limit: 1000}, url.Values{"limit": {"100"}}},
 		{"token is startingAfter", ds.ListRequest[ds.Filter]{Limit: 5, Token: tok}, url.Values{"limit": {"5"}, "startingAfter": {tok}}},
-		{"email is pushed down lower-cased", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email}}, url.Values{"limit": {"5"}, "email": {"some.one@example.com"}}},
+		{"email is not sent: its exact match may not ignore case", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email}}, url.Values{"limit": {"5"}}},
 		{"search, country, providers and ids are not sent", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{
 			Search: ptr("an"), Country: []string{"SE"}, Providers: []ds.ProviderID{ds.DigitalRiver},
 			IDs: []ds.CustomerKey{{Provider: ds.DigitalRiver, ProviderID: tok}}}}, url.Values{"limit": {"5"}}},
@@ -650,16 +654,23 @@ func TestWriteRoundTrip(t *testing.T) {
 	id := created.ProviderID
 
 	got, err := f.client.GetCustomers(ctx, []string{id})
-	if err != nil || len(got) != 1 || deref(got[0].Email) != "new.person@example.com" {
+	if err != nil || len(got) != 1 || deref(got[0].Email) != "New.Person@Example.com" {
 		t.Fatalf("get after create: %v %v", got, err)
 	}
 	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 1})
 	if err != nil || page.Items[0].ProviderID != id {
 		t.Errorf("the newest customer is not first: %v", err)
 	}
-	page, err = f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: ptr("NEW.PERSON@example.com")}})
-	if err != nil || len(page.Items) != 1 || page.Items[0].ProviderID != id {
-		t.Errorf("email filter after create: %d items, %v", len(page.Items), err)
+	byEmail := ds.Filter{Email: ptr("NEW.PERSON@example.com")}
+	page, err = f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: byEmail})
+	var matched []string
+	for _, c := range page.Items {
+		if byEmail.Match(c) {
+			matched = append(matched, c.ProviderID)
+		}
+	}
+	if err != nil || len(matched) != 1 || matched[0] != id {
+		t.Errorf("email filter after create: matched %v, %v", matched, err)
 	}
 
 	// update only the name: the address and the rest of shipping stay
@@ -668,7 +679,7 @@ func TestWriteRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if deref(updated.Name) != "Renamed AB" || deref(updated.Phone) != "+46700000001" || updated.Address == nil ||
-		deref(updated.Address.City) != "Stockholm" || deref(updated.Email) != "new.person@example.com" {
+		deref(updated.Address.City) != "Stockholm" || deref(updated.Email) != "New.Person@Example.com" {
 		t.Errorf("after name update: %s", updated.Raw)
 	}
 	// update the type and locale only: no read first, shipping untouched
@@ -860,7 +871,7 @@ func deref(s *string) string {
 
 func TestUnreadableResponses(t *testing.T) {
 	for _, tc := range []struct{ name, body string }{
-		{"no hasMore", `{"data":[]}`},
+		{"neither hasMore nor data", `{}`},
 		{"a record without an id", `{"hasMore":false,"data":[{"email":"a@b.c"}]}`},
 		{"more promised but nothing sent", `{"hasMore":true,"data":[]}`},
 		{"not JSON", `<html>`},
@@ -939,5 +950,304 @@ func TestListBeforeMatchesTheForwardWalk(t *testing.T) {
 	_, _, _, _, err := f.client.ListBefore(ctx, ds.Filter{}, "5899999999", 2, 5)
 	if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "startingAfter") {
 		t.Errorf("unknown token: %v, want BAD_USER_INPUT naming startingAfter", err)
+	}
+}
+
+// --- what the docs promise and no more ---
+
+// walkMatching walks the whole list with f and keeps what f matches, as the
+// federation layer does (it post-filters every page).
+func walkMatching(t *testing.T, c *digitalriver.Client, f ds.Filter) []string {
+	t.Helper()
+	var out []string
+	for tok := ""; ; {
+		p, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 100, Token: tok, Filter: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cu := range p.Items {
+			if f.Match(cu) {
+				out = append(out, cu.ProviderID)
+			}
+		}
+		if tok = p.Next; tok == "" {
+			return out
+		}
+	}
+}
+
+// Digital River's email parameter is an exact match and its docs do not say
+// it folds case: a record stored in mixed case is found whatever the case of
+// the (case-insensitive) federated filter.
+func TestEmailFilterFindsARecordStoredInAnyCase(t *testing.T) {
+	f := start(t)
+	const stored = "Mixed.Case@Example.com"
+	r := f.raw(t, "POST", "/customers", nil, `{"email":"`+stored+`"}`)
+	if r.status != 201 {
+		t.Fatalf("create: %d %v", r.status, r.body)
+	}
+	id, _ := r.body["id"].(string)
+	for _, tc := range []struct{ name, email string }{
+		{"lower case", strings.ToLower(stored)},
+		{"upper case", strings.ToUpper(stored)},
+		{"as stored", stored},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := walkMatching(t, f.client, ds.Filter{Email: ptr(tc.email)})
+			if len(got) != 1 || got[0] != id {
+				t.Errorf("got %v, want [%s]", got, id)
+			}
+		})
+	}
+}
+
+// ids is form style, explode=false: the ids are separated by literal commas,
+// and an encoded comma (%2C) is part of one id.
+func TestIDsAreSeparatedByLiteralCommas(t *testing.T) {
+	f := start(t)
+	every := ids(f.raw(t, "GET", "/customers?limit=3", nil, "").body)
+	t.Run("the client sends literal commas", func(t *testing.T) {
+		f.sim.Kit().Reset()
+		got, err := f.client.GetCustomers(context.Background(), every)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(every) {
+			t.Errorf("found %d of %d customers", len(got), len(every))
+		}
+		calls := f.sim.Kit().Calls()
+		if len(calls) != 1 || !strings.Contains(calls[0].Query, "ids="+strings.Join(every, ",")) {
+			t.Errorf("calls = %+v, want one with ids=%s", calls, strings.Join(every, ","))
+		}
+	})
+	for _, tc := range []struct {
+		name, ids string
+		want      int
+	}{
+		{"the simulator splits on literal commas", every[0] + "," + every[1], 2},
+		{"the simulator reads an encoded comma as part of an id", every[0] + "%2C" + every[1], 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.raw(t, "GET", "/customers?ids="+tc.ids, nil, "")
+			if r.status != 200 || len(ids(r.body)) != tc.want {
+				t.Errorf("status %d, ids %v, want %d", r.status, ids(r.body), tc.want)
+			}
+		})
+	}
+}
+
+// recorded is one request a recorder saw.
+type recorded struct{ method, path, contentType, body string }
+
+// recorder serves h and keeps each request's method, path, Content-Type and body.
+type recorder struct {
+	h    http.Handler
+	mu   sync.Mutex
+	reqs []recorded
+}
+
+func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	rc.mu.Lock()
+	rc.reqs = append(rc.reqs, recorded{r.Method, r.URL.Path, r.Header.Get("Content-Type"), string(b)})
+	rc.mu.Unlock()
+	rc.h.ServeHTTP(w, r)
+}
+
+func (rc *recorder) take() []recorded {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := rc.reqs
+	rc.reqs = nil
+	return out
+}
+
+// Digital River documents Content-Type: application/json on every request;
+// a POST carries a JSON object (a JSON parser given that type and no body
+// fails), bodiless methods carry none.
+func TestEveryRequestCarriesJSONContentType(t *testing.T) {
+	s := sim.New(providertest.People())
+	rec := &recorder{h: s}
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
+	c, err := digitalriver.New(s.ClientConfig(srv.URL), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	src := s.FreeSources()[0]
+	var id string
+	for _, tc := range []struct {
+		name string
+		do   func() error
+	}{
+		{"list", func() error { _, err := c.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5}); return err }},
+		{"create", func() error {
+			cu, err := c.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("ct@example.com")})
+			if err == nil {
+				id = cu.ProviderID
+			}
+			return err
+		}},
+		{"bulk lookup", func() error { _, err := c.GetCustomers(ctx, []string{id}); return err }},
+		{"lookup of an id with a comma", func() error { _, err := c.GetCustomers(ctx, []string{"a,b"}); return err }},
+		{"update that reads first", func() error { _, err := c.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("CT")}); return err }},
+		{"attach", func() error { _, err := c.AttachSource(ctx, id, src); return err }},
+		{"detach", func() error { return c.DetachSource(ctx, id, src) }},
+		{"list before", func() error { _, _, _, _, err := c.ListBefore(ctx, ds.Filter{}, id, 0, 3); return err }},
+		{"delete", func() error { return c.DeleteCustomer(ctx, id) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec.take()
+			if err := tc.do(); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rec.take() {
+				if r.contentType != "application/json" {
+					t.Errorf("%s %s: Content-Type %q", r.method, r.path, r.contentType)
+				}
+				var obj map[string]any
+				if r.method == http.MethodPost && json.Unmarshal([]byte(r.body), &obj) != nil {
+					t.Errorf("%s %s: body %q is not a JSON object", r.method, r.path, r.body)
+				}
+				if r.method != http.MethodPost && r.body != "" {
+					t.Errorf("%s %s: body %q", r.method, r.path, r.body)
+				}
+			}
+		})
+	}
+}
+
+// serveList is a Digital River stand-in that answers GET /customers with
+// body, and a list with a cursor with status (a DR Errors body) when status
+// is not 0.
+func serveList(t *testing.T, status int, body string) *digitalriver.Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		if status != 0 && (q.Has("startingAfter") || q.Has("endingBefore")) {
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, `{"type":"not_found","errors":[{"code":"not_found","parameter":"startingAfter","message":"Customer 'c9' not found."}]}`)
+			return
+		}
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := digitalriver.New(digitalriver.Config{BaseURL: srv.URL, APIKey: "sk_test_x"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// The spec marks hasMore optional: without it (or null) a full page may have
+// more after it and a short page ends the list.
+func TestAListWithoutHasMore(t *testing.T) {
+	const two = `[{"id":"c1"},{"id":"c2"}]`
+	for _, tc := range []struct {
+		name, body   string
+		limit, items int
+		next         string
+	}{
+		{"a full page may have more", `{"data":` + two + `}`, 2, 2, "c2"},
+		{"a short page ends the list", `{"data":` + two + `}`, 5, 2, ""},
+		{"hasMore null is hasMore absent", `{"hasMore":null,"data":` + two + `}`, 2, 2, "c2"},
+		{"an empty page ends the list", `{"data":[]}`, 2, 0, ""},
+		{"hasMore false ends even a full page", `{"hasMore":false,"data":` + two + `}`, 2, 2, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := serveList(t, 0, tc.body)
+			p, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: tc.limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Items) != tc.items || p.Next != tc.next {
+				t.Errorf("%d items, next %q, want %d and %q", len(p.Items), p.Next, tc.items, tc.next)
+			}
+		})
+	}
+}
+
+// The docs leave open how an unknown cursor id is answered: a 400 (what the
+// simulator does) or a 404 both say the caller's cursor is stale.
+func TestAnUnknownCursorIsTheCallersBadInput(t *testing.T) {
+	for _, status := range []int{400, 404} {
+		c := serveList(t, status, `{"hasMore":false,"data":[{"id":"c9"}]}`)
+		for _, tc := range []struct {
+			name string
+			do   func() error
+		}{
+			{"startingAfter", func() error {
+				_, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Token: "c9"})
+				return err
+			}},
+			{"endingBefore", func() error {
+				_, _, _, _, err := c.ListBefore(context.Background(), ds.Filter{}, "c9", 0, 5)
+				return err
+			}},
+		} {
+			t.Run(fmt.Sprintf("%s answered %d", tc.name, status), func(t *testing.T) {
+				err := tc.do()
+				if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "not found") {
+					t.Errorf("err = %v, want BAD_USER_INPUT with the vendor's message", err)
+				}
+			})
+		}
+	}
+}
+
+// Reading backward from the end of the list to its start, limit records at a
+// time, gives the forward walk; a limit a little over MaxLimit (the backward
+// walk asks for last+2) is read in pages Digital River accepts and never
+// mistaken for the start of the list.
+func TestReadingBackToTheStartGivesTheForwardWalk(t *testing.T) {
+	s := sim.New(demo.People(demo.DefaultSize))
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	c, err := digitalriver.New(s.ClientConfig(srv.URL), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := walkMatching(t, c, ds.Filter{})
+	if len(forward) <= digitalriver.MaxLimit+2 {
+		t.Fatalf("only %d customers: too few to read past one page", len(forward))
+	}
+	for _, limit := range []int{7, digitalriver.MaxLimit, digitalriver.MaxLimit + 2} {
+		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
+			var got []string
+			pos := ds.Position{Token: forward[len(forward)-1]}
+			for reads := 0; ; reads++ {
+				if reads > len(forward) {
+					t.Fatal("no end")
+				}
+				items, _, start, atStart, err := c.ListBefore(context.Background(), ds.Filter{}, pos.Token, pos.Skip, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(items) > limit {
+					t.Fatalf("%d items for limit %d", len(items), limit)
+				}
+				page := make([]string, 0, len(items))
+				for _, cu := range items {
+					page = append(page, cu.ProviderID)
+				}
+				got = append(page, got...)
+				if atStart {
+					break
+				}
+				pos = start
+			}
+			if strings.Join(got, ",") != strings.Join(forward, ",") {
+				t.Errorf("read back %d customers, want the %d of the forward walk in its order", len(got), len(forward))
+			}
+			for _, call := range s.Kit().Calls() {
+				q, _ := url.ParseQuery(call.Query)
+				if n, _ := strconv.Atoi(q.Get("limit")); n > digitalriver.MaxLimit {
+					t.Fatalf("sent limit %d", n)
+				}
+			}
+		})
 	}
 }

@@ -61,13 +61,16 @@ func (c *Client) DeleteCustomer(ctx context.Context, id string) error {
 	return err
 }
 
-// AttachSource is POST /customers/{id}/sources/{sourceId} (200 Source).
+// AttachSource is POST /customers/{id}/sources/{sourceId} (200 Source). The
+// docs give it no body, but every request carries Content-Type:
+// application/json, and a JSON parser given that type and no body fails:
+// it sends an empty object.
 func (c *Client) AttachSource(ctx context.Context, customerID, sourceID string) (*ds.CustomerSource, error) {
 	if err := c.checkSourcePath(customerID, sourceID); err != nil {
 		return nil, err
 	}
 	var raw json.RawMessage
-	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodPost, Path: "/customers/" + customerID + "/sources/" + sourceID}, &raw); err != nil {
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodPost, Path: "/customers/" + customerID + "/sources/" + sourceID, Body: struct{}{}}, &raw); err != nil {
 		return nil, err
 	}
 	return mapSource(raw, customerID)

@@ -39,6 +39,13 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 			"The requested media type is not supported; accept application/json.")
 		return
 	}
+	// Digital River documents Content-Type: application/json on every
+	// request, not only on those with a body: the simulator holds the
+	// client to it.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		badRequest(w, "Every request must carry Content-Type: application/json.")
+		return
+	}
 	segs, ok := segments(r.URL)
 	if !ok || len(segs) == 0 || segs[0] != "customers" {
 		notFound(w, "", "The requested resource %s was not found.", r.URL.Path)
@@ -221,7 +228,7 @@ func (s *Sim) list(w http.ResponseWriter, r *http.Request) {
 	var ids map[string]bool
 	if q.Has("ids") {
 		ids = map[string]bool{}
-		for _, id := range strings.Split(q.Get("ids"), ",") {
+		for _, id := range splitIDs(r.URL.RawQuery) {
 			if id == "" || utf8.RuneCountInString(id) > maxIDLength {
 				badParam(w, "ids", "Each ID in ids must be 1 to %d characters.", maxIDLength)
 				return
@@ -239,7 +246,7 @@ func (s *Sim) list(w http.ResponseWriter, r *http.Request) {
 		rtbf = &b
 	}
 	match := func(c *customer) bool {
-		if hasEmail && c.email != email { // exact and case-sensitive; stored emails are lower case
+		if hasEmail && c.email != email { // exact and case-sensitive; emails are stored as sent
 			return false
 		}
 		if ids != nil && !ids[c.id] {
@@ -295,6 +302,26 @@ func (s *Sim) list(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	simkit.WriteJSON(w, http.StatusOK, "application/json", out)
+}
+
+// splitIDs is the ids parameter of a raw query read as documented (form,
+// explode=false): split on its literal commas, each part then decoded, so an
+// encoded comma (%2C) belongs to an id and separates nothing. The caller has
+// checked that ids occurs once and the query parses.
+func splitIDs(rawQuery string) []string {
+	for _, kv := range strings.Split(rawQuery, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k, err := url.QueryUnescape(k); err != nil || k != "ids" {
+			continue
+		}
+		var out []string
+		for _, part := range strings.Split(v, ",") {
+			id, _ := url.QueryUnescape(part) // ParseQuery decoded the whole value already
+			out = append(out, id)
+		}
+		return out
+	}
+	return nil
 }
 
 // ordered is the native order: createdTime descending (newest first), ties
@@ -475,8 +502,9 @@ func validate(w http.ResponseWriter, f *customerFields) (meta map[string]any, ok
 // apply sets the validated fields on c. Shipping and metadata are replaced as
 // whole objects. Call with s.mu held.
 func (s *Sim) apply(c *customer, f *customerFields, meta map[string]any) {
+	// Emails are kept as sent: the docs do not say Digital River folds their case.
 	if f.Email != nil {
-		c.email = strings.ToLower(*f.Email)
+		c.email = *f.Email
 	}
 	if f.Shipping != nil {
 		sh := *f.Shipping
@@ -484,7 +512,6 @@ func (s *Sim) apply(c *customer, f *customerFields, meta map[string]any) {
 			a := *sh.Address
 			sh.Address = &a
 		}
-		sh.Email = strings.ToLower(sh.Email)
 		c.shipping = &sh
 	}
 	if f.Locale != nil {

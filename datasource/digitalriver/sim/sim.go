@@ -4,7 +4,8 @@
 // and the documented Errors body. It is as strict as the docs (and the
 // decisions recorded in shared/providers.md): limit 1..100, ids of at most 40
 // characters, startingAfter/endingBefore naming an existing customer and never
-// both, JSON bodies only.
+// both, ids split on literal commas only, Content-Type: application/json on
+// every request, emails stored as sent and matched exactly.
 package sim
 
 import (
@@ -86,7 +87,7 @@ func New(people []demo.Person) *Sim {
 		if !ok {
 			continue
 		}
-		email := strings.ToLower(p.EmailAt(ds.DigitalRiver))
+		email := p.EmailAt(ds.DigitalRiver)
 		c := &customer{
 			id:      id,
 			created: p.CreatedAt.UTC().Truncate(time.Second),
