@@ -1,15 +1,18 @@
 package commercelayer
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/sync/singleflight"
 
 	ds "github.com/federated-customers/gateway/datasource"
@@ -17,32 +20,61 @@ import (
 )
 
 const (
-	// tokenSlack renews a token this long before it expires (tokens last 2 h).
+	// tokenSlack renews a token this long before it expires (tokens last 2 h),
+	// or a quarter of its lifetime when that is shorter.
 	tokenSlack = time.Minute
 	// tokenTimeout bounds one shared token request.
 	tokenTimeout = 30 * time.Second
+	// maxTokenBytes bounds the token response read.
+	maxTokenBytes = 64 << 10
 )
 
-// tokenSource caches a client-credentials token (POST token_url with
-// grant_type, client_id, client_secret and scope). Concurrent callers share
-// one token request (singleflight); each waits only as long as its own
-// context allows. After a 401 from the API, drop forgets the token so the
-// retry fetches a fresh one.
-type tokenSource struct {
-	cfg   *clientcredentials.Config // security: holds the client secret; never logged
-	hc    *http.Client
-	group singleflight.Group
-	// secrets learns each fetched token, so no error or log line shows it.
-	secrets *rest.Secrets
-
-	mu  sync.Mutex // guards tok; never held across a network call
-	tok *oauth2.Token
+// tokenRequest is the documented body of POST /oauth/token. Commerce Layer
+// documents (and its own js-auth sends) a JSON body, not the RFC 6749 form,
+// so that is what the client sends.
+type tokenRequest struct {
+	GrantType    string `json:"grant_type"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"` // security: sent only to the token endpoint
+	Scope        string `json:"scope,omitempty"`
 }
 
-func (t *tokenSource) cached() *oauth2.Token {
+// tokenResponse is {access_token, token_type:"bearer", expires_in:7200,
+// scope, created_at}. Only access_token is required: expires_in may be a
+// number or a numeric string, or absent (the token is then kept until a 401);
+// token_type is not checked (bearer, in any case, is the only one).
+type tokenResponse struct {
+	AccessToken string          `json:"access_token"` // security: never logged
+	ExpiresIn   json.RawMessage `json:"expires_in"`
+}
+
+// token is a fetched access token.
+type token struct {
+	value  string    // security: never logged
+	expiry time.Time // zero: unknown, kept until a 401
+	slack  time.Duration
+}
+
+// tokenSource caches a client-credentials token (POST url with grant_type,
+// client_id, client_secret and scope as JSON). Concurrent callers share one
+// token request (singleflight); each waits only as long as its own context
+// allows. After a 401 from the API, drop forgets the token so the retry
+// fetches a fresh one.
+type tokenSource struct {
+	url     string
+	req     tokenRequest // security: holds the client secret; never logged
+	hc      *http.Client
+	group   singleflight.Group
+	secrets *rest.Secrets // learns each fetched token, so no error or log line shows it
+
+	mu  sync.Mutex // guards tok; never held across a network call
+	tok *token
+}
+
+func (t *tokenSource) cached() *token {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.tok != nil && t.tok.AccessToken != "" && (t.tok.Expiry.IsZero() || time.Until(t.tok.Expiry) > tokenSlack) {
+	if t.tok != nil && (t.tok.expiry.IsZero() || time.Until(t.tok.expiry) > t.tok.slack) {
 		return t.tok
 	}
 	return nil
@@ -58,21 +90,16 @@ func (t *tokenSource) drop() {
 // token returns a valid access token, fetching one when none is cached.
 func (t *tokenSource) token(ctx context.Context) (string, error) {
 	if tok := t.cached(); tok != nil {
-		return tok.AccessToken, nil
+		return tok.value, nil
 	}
 	ch := t.group.DoChan("token", func() (any, error) {
 		// The shared fetch outlives any one caller's cancellation, not tokenTimeout.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tokenTimeout)
 		defer cancel()
-		fctx = context.WithValue(fctx, oauth2.HTTPClient, t.hc)
-		tok, err := t.cfg.Token(fctx)
+		tok, err := t.fetch(fctx)
 		if err != nil {
-			return nil, tokenError(err)
+			return nil, err
 		}
-		if tok.AccessToken == "" {
-			return nil, tokenError(errors.New("the token response has no access_token"))
-		}
-		t.secrets.Add(tok.AccessToken, tok.RefreshToken)
 		t.mu.Lock()
 		t.tok = tok
 		t.mu.Unlock()
@@ -85,36 +112,85 @@ func (t *tokenSource) token(ctx context.Context) (string, error) {
 		if r.Err != nil {
 			return "", r.Err
 		}
-		return r.Val.(*oauth2.Token).AccessToken, nil
+		return r.Val.(*token).value, nil
 	}
+}
+
+// fetch asks the token endpoint for a token.
+func (t *tokenSource) fetch(ctx context.Context) (*token, error) {
+	body, err := json.Marshal(t.req)
+	if err != nil {
+		return nil, tokenError(0, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, tokenError(0, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	start := time.Now()
+	resp, err := t.hc.Do(req)
+	if err != nil {
+		var ge *ds.Error
+		if errors.As(err, &ge) {
+			return nil, ge // the guard's answer: open circuit, quota, timeout, budget
+		}
+		return nil, tokenError(0, err)
+	}
+	defer resp.Body.Close()
+	// security: the body is never kept in an error (it may echo the request).
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBytes))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, tokenError(resp.StatusCode, nil)
+	}
+	if err != nil {
+		return nil, tokenError(0, fmt.Errorf("the token response was cut off: %w", err))
+	}
+	var tr tokenResponse
+	if json.Unmarshal(b, &tr) != nil || tr.AccessToken == "" {
+		return nil, tokenError(0, errors.New("the token response has no access_token"))
+	}
+	t.secrets.Add(tr.AccessToken)
+	tok := &token{value: tr.AccessToken}
+	if d := seconds(tr.ExpiresIn); d > 0 {
+		tok.expiry = start.Add(d) // from before the request: never later than the server's clock
+		tok.slack = min(tokenSlack, d/4)
+	}
+	return tok, nil
+}
+
+// seconds reads expires_in, a JSON number or a numeric string; 0 when absent or not a duration.
+func seconds(raw json.RawMessage) time.Duration {
+	s := strings.Trim(strings.TrimSpace(string(raw)), `"`)
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f <= 0 || f > 10*365*24*3600 {
+		return 0
+	}
+	return time.Duration(f * float64(time.Second))
 }
 
 // tokenError maps any failure to get a token to PROVIDER_UNAVAILABLE naming
 // Commerce Layer: the gateway has no credential to call it with, and that is
-// not the caller's fault. Refused client credentials carry reason
-// PROVIDER_AUTH; a token endpoint that rate limits is PROVIDER_RATE_LIMITED.
-// The status is kept for logs; the token endpoint's body is not (it may echo
-// the request).
-func tokenError(err error) error {
+// not the caller's fault. Refused client credentials (status 400, 401, 403)
+// carry reason PROVIDER_AUTH; a token endpoint that rate limits (429) is
+// PROVIDER_RATE_LIMITED. status 0 is a failure without an HTTP answer.
+func tokenError(status int, err error) error {
 	p := ds.CommerceLayer
-	e := &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p,
-		Message: "could not obtain an access token from the provider's token endpoint"}
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil {
-		e.Status = re.Response.StatusCode
-		switch s := re.Response.StatusCode; {
-		case s == http.StatusBadRequest || s == http.StatusUnauthorized || s == http.StatusForbidden:
-			e.Message = "the provider rejected the gateway's client credentials"
-			e.Reason = ds.ReasonProviderAuth
-		case s == http.StatusTooManyRequests:
-			e.Code = ds.CodeProviderRateLimited
-			e.Message = "the provider's token endpoint is rate limiting the gateway"
-		default:
-			e.Message = fmt.Sprintf("the provider's token endpoint failed (HTTP %d)", s)
-		}
-		e.Err = fmt.Errorf("commercelayer token endpoint: HTTP %d %s", e.Status, re.ErrorCode)
+	e := &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p, Status: status,
+		Message: "could not obtain an access token from the provider's token endpoint", Err: err}
+	if status == 0 {
 		return e
 	}
-	e.Err = err
+	switch {
+	case status == http.StatusBadRequest || status == http.StatusUnauthorized || status == http.StatusForbidden:
+		e.Message = "the provider rejected the gateway's client credentials"
+		e.Reason = ds.ReasonProviderAuth
+	case status == http.StatusTooManyRequests:
+		e.Code = ds.CodeProviderRateLimited
+		e.Message = "the provider's token endpoint is rate limiting the gateway"
+	default:
+		e.Message = fmt.Sprintf("the provider's token endpoint failed (HTTP %d)", status)
+	}
+	e.Err = fmt.Errorf("commercelayer token endpoint: HTTP %d", status)
 	return e
 }

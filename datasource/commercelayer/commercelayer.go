@@ -20,15 +20,13 @@ import (
 	"time"
 	"unicode"
 
-	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
-
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/rest"
 )
 
 const (
-	// DefaultTokenURL is where client credentials are exchanged for a token.
+	// DefaultTokenURL is where client credentials are exchanged for a token
+	// for an organization at *.commercelayer.io.
 	DefaultTokenURL = "https://auth.commercelayer.io/oauth/token"
 	// MaxPageSize is the documented maximum of page[size].
 	MaxPageSize = 25
@@ -58,7 +56,9 @@ type Config struct {
 	// ClientID and ClientSecret are an integration's client credentials.
 	ClientID     string `yaml:"client_id"`
 	ClientSecret string `yaml:"client_secret"` // security: secret; never logged or printed (see String)
-	// TokenURL defaults to DefaultTokenURL.
+	// TokenURL defaults to DefaultTokenURL for a base_url at
+	// *.commercelayer.io and to /oauth/token beside the base_url's /api
+	// elsewhere (see tokenURLFor).
 	TokenURL string `yaml:"token_url"`
 	// Scope is optional (e.g. market:id:xyz).
 	Scope    string `yaml:"scope"`
@@ -159,19 +159,13 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if cfg.AccessToken == "" {
 		tokenURL := cfg.TokenURL
 		if tokenURL == "" {
-			tokenURL = DefaultTokenURL
+			tokenURL = tokenURLFor(u)
 		}
-		cc := &clientcredentials.Config{
-			ClientID:     cfg.ClientID,
+		c.tokens = &tokenSource{url: tokenURL, hc: hc, secrets: c.rc.Secrets, req: tokenRequest{
+			GrantType: "client_credentials", ClientID: cfg.ClientID,
 			ClientSecret: cfg.ClientSecret, // security: sent only to the token endpoint
-			TokenURL:     tokenURL,
-			// Commerce Layer reads client_id and client_secret from the body.
-			AuthStyle: oauth2.AuthStyleInParams,
-		}
-		if cfg.Scope != "" {
-			cc.Scopes = []string{cfg.Scope}
-		}
-		c.tokens = &tokenSource{cfg: cc, hc: hc, secrets: c.rc.Secrets}
+			Scope:        cfg.Scope,
+		}}
 		c.rc.Reauthorize = c.tokens.drop
 		credential = tokenURL + "\x00" + cfg.ClientID + "\x00" + cfg.ClientSecret + "\x00" + cfg.Scope
 	}
@@ -203,6 +197,20 @@ func apiBase(base string) string {
 		return b
 	}
 	return b + "/api"
+}
+
+// tokenURLFor is the token endpoint when token_url is not set. The docs name
+// two: https://auth.commercelayer.io/oauth/token (current) and
+// https://{organization}.commercelayer.io/oauth/token (older). An
+// organization at *.commercelayer.io uses the current one; a base_url
+// anywhere else is not Commerce Layer's cloud, whose auth host cannot issue
+// tokens for it, so its tokens come from beside its /api, the older form.
+func tokenURLFor(base *url.URL) string {
+	if h := strings.ToLower(base.Hostname()); h == "commercelayer.io" || strings.HasSuffix(h, ".commercelayer.io") {
+		return DefaultTokenURL
+	}
+	u := url.URL{Scheme: base.Scheme, Host: base.Host, Path: strings.TrimSuffix(strings.TrimRight(base.Path, "/"), "/api") + "/oauth/token"}
+	return u.String()
 }
 
 // ID is ds.CommerceLayer.
@@ -256,18 +264,84 @@ func sortParam(o ds.Order) string {
 	return k + ",id"
 }
 
-// listResponse is the JSON:API collection envelope.
+// listResponse is the JSON:API collection envelope. Only data is required;
+// meta and links are read liberally by readPagination, so a shape the docs
+// do not show costs the count or the hint, never the page.
 type listResponse struct {
 	Data  []ds.Record[resource] `json:"data"`
-	Meta  *listMeta             `json:"meta"`
-	Links struct {
-		Next *string `json:"next"`
-	} `json:"links"`
+	Meta  json.RawMessage       `json:"meta"`
+	Links json.RawMessage       `json:"links"`
 }
 
-type listMeta struct {
-	RecordCount *int `json:"record_count"`
-	PageCount   *int `json:"page_count"`
+// pagination is what a list response says about what follows it.
+type pagination struct {
+	links       bool // a non-empty links object was sent
+	next        bool // links.next is a link: a non-empty URL or a JSON:API link object {"href": …}
+	recordCount int  // meta.record_count, -1 when absent or not a count
+	pageCount   int  // meta.page_count, -1 when absent or not a count
+}
+
+// readPagination reads links.next and meta's counts. The docs show the
+// counts as JSON numbers; numeric strings are read too, and anything else
+// is as if absent.
+func readPagination(resp *listResponse) pagination {
+	p := pagination{recordCount: -1, pageCount: -1}
+	var links map[string]json.RawMessage
+	if json.Unmarshal(resp.Links, &links) == nil && len(links) > 0 {
+		p.links = true
+		p.next = isLink(links["next"])
+	}
+	var meta map[string]json.RawMessage
+	if json.Unmarshal(resp.Meta, &meta) == nil {
+		p.recordCount, p.pageCount = count(meta["record_count"]), count(meta["page_count"])
+	}
+	return p
+}
+
+func isLink(raw json.RawMessage) bool {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s != ""
+	}
+	var obj struct {
+		Href string `json:"href"`
+	}
+	return json.Unmarshal(raw, &obj) == nil && obj.Href != ""
+}
+
+// count is a non-negative integer sent as a JSON number or a numeric string; -1 otherwise.
+func count(raw json.RawMessage) int {
+	s := strings.TrimSpace(string(raw))
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f != float64(int64(f)) || f > maxOffset*MaxPageSize {
+		return -1
+	}
+	return int(f)
+}
+
+// more reports whether records follow page number (of size), which held got
+// records. The docs: stop when links.next is absent or when page[number] >=
+// meta.page_count; an empty page (past the end) is the end whatever its
+// links say, so a vendor that always sends next cannot make a walk endless.
+// Without links the counts decide, and with neither a full page may have
+// more (the walk then ends on the empty page after it).
+func (p pagination) more(number, size, got int) bool {
+	switch {
+	case got == 0:
+		return false
+	case p.pageCount >= 0 && number >= p.pageCount:
+		return false
+	case p.links:
+		return p.next
+	case p.pageCount >= 0:
+		return true
+	case p.recordCount >= 0:
+		return number*size < p.recordCount
+	}
+	return got >= size
 }
 
 // ListCustomers returns customers from the absolute offset in req.Token (a
@@ -275,7 +349,8 @@ type listMeta struct {
 // the page of size L (the capped limit) that holds the offset,
 // page[number] = offset/L + 1, and returns its items from the offset on: at
 // most L items, fewer when the offset is not on a page boundary. The list has
-// ended when the response has no links.next.
+// ended when the response has no links.next or page[number] >= page_count
+// (see pagination.more).
 func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
 	var page ds.Page[*ds.Customer]
 	offset, err := parseOffset(req.Token)
@@ -316,13 +391,14 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	if skip < len(items) {
 		page.Items = items[skip:]
 	}
-	if resp.Links.Next != nil && *resp.Links.Next != "" {
+	p := readPagination(&resp)
+	if p.more(number, size, len(resp.Data)) {
 		// The next page starts at number*size in Commerce Layer's numbering,
 		// which is always past the offset, so a walk cannot stand still.
 		page.Next = strconv.Itoa(number * size)
 	}
-	if exact && resp.Meta != nil && resp.Meta.RecordCount != nil && *resp.Meta.RecordCount >= 0 {
-		total := *resp.Meta.RecordCount
+	if exact && p.recordCount >= 0 {
+		total := p.recordCount
 		page.Total = &total
 	}
 	return page, nil
@@ -333,10 +409,12 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 //   - email: filter[q][email_eq] with the lower-cased address. Commerce Layer
 //     stores emails lower-cased, so this is the federated case-insensitive
 //     exact match.
-//   - search: filter[q][email_cont]. Ransack's _cont is a case-insensitive
-//     LIKE and a customer has no name, so this matches what Filter.Match
-//     does; the count is still not reported as exact, since Unicode case
-//     folding at the vendor may differ from Go's.
+//   - search: filter[q][email_cont] with the lower-cased value. Ransack's
+//     _cont is a case-insensitive LIKE and a customer has no name, so this
+//     matches what Filter.Match does; the docs do not say _cont ignores
+//     case, so the value is lower-cased like the stored emails. The count is
+//     still not reported as exact, since Unicode case folding at the vendor
+//     may differ from Go's.
 //
 // An empty email is not sent (Ransack ignores blank values, returning
 // everyone); the caller's post-filter then applies it.
@@ -350,7 +428,7 @@ func pushFilter(q url.Values, f ds.Filter) (exact bool) {
 		}
 	}
 	if s := f.Search; s != nil && *s != "" {
-		q.Set("filter[q][email_cont]", *s)
+		q.Set("filter[q][email_cont]", strings.ToLower(*s))
 		exact = false
 	}
 	return exact
@@ -431,48 +509,64 @@ func badCustomerID(id string) error {
 	return ds.Errorf(ds.CodeBadUserInput, "%q is not a valid %s customer id", id, ds.CommerceLayer)
 }
 
-// clErrors is the documented error body:
-// {"errors":[{"title","detail","code","status":"404","source":{"pointer"},"meta"}]}.
-type clErrors struct {
-	Errors []struct {
-		Title  string `json:"title"`
-		Detail string `json:"detail"`
-		Code   string `json:"code"`
-		Source *struct {
-			Pointer string `json:"pointer"`
-		} `json:"source"`
-	} `json:"errors"`
-}
-
-// errorMessage joins the errors' details (else titles, else codes), naming
-// the attribute of a validation error when the detail does not; "" when the
-// body has none. Never the whole body.
+// errorMessage reads the documented error body
+// {"errors":[{"title","detail","code","status":"404","source":{"pointer"},"meta"}]}
+// liberally: errors may be one object rather than an array, an entry of
+// another shape is skipped rather than costing the others, and an
+// OAuth-style {"error","error_description"} (what a token-checking layer in
+// front of the API may send with a 401) is read too. It joins the errors'
+// details (else titles, else codes), naming the attribute of a validation
+// error when the detail does not; "" when the body has none. Never the
+// whole body.
 func errorMessage(_ int, body []byte) string {
-	var e clErrors
-	if json.Unmarshal(body, &e) != nil {
+	var env map[string]json.RawMessage
+	if json.Unmarshal(body, &env) != nil {
 		return ""
 	}
+	var items []json.RawMessage
+	if json.Unmarshal(env["errors"], &items) != nil {
+		items = []json.RawMessage{env["errors"]}
+	}
 	var msgs []string
-	for _, x := range e.Errors {
-		m := strings.TrimSpace(x.Detail)
+	for _, raw := range items {
+		var x map[string]json.RawMessage
+		if json.Unmarshal(raw, &x) != nil {
+			continue
+		}
+		m := str(x["detail"])
 		if m == "" {
-			m = strings.TrimSpace(x.Title)
+			m = str(x["title"])
 		}
 		if m == "" {
-			m = strings.TrimSpace(x.Code)
+			m = str(x["code"])
 		}
 		if m == "" {
 			continue
 		}
-		if x.Source != nil && x.Source.Pointer != "" {
-			attr := strings.TrimPrefix(x.Source.Pointer, "/data/attributes/")
-			if attr != "" && !strings.HasPrefix(m, attr) {
+		var src map[string]json.RawMessage
+		if json.Unmarshal(x["source"], &src) == nil {
+			if attr := strings.TrimPrefix(str(src["pointer"]), "/data/attributes/"); attr != "" && !strings.HasPrefix(m, attr) {
 				m = attr + ": " + m
 			}
 		}
 		msgs = append(msgs, m)
 	}
+	if len(msgs) == 0 {
+		if m := str(env["error_description"]); m != "" {
+			return m
+		}
+		return str(env["error"])
+	}
 	return strings.Join(msgs, "; ")
+}
+
+// str is raw as a trimmed string when it is a JSON string, else "".
+func str(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return strings.TrimSpace(s)
 }
 
 func unreadable(what string) error {
@@ -481,7 +575,9 @@ func unreadable(what string) error {
 		Message: "the provider sent a response this gateway cannot read", Err: errors.New("commercelayer: " + what)}
 }
 
-// NextIsExact is true: a next page token is issued only when links.next, from page_count says records follow.
+// NextIsExact is true: a next page token is issued only when links.next and
+// meta.page_count say records follow (a vendor sending neither is read by
+// page fullness, which is not exact; the docs promise both).
 func (c *Client) NextIsExact() bool { return true }
 
 // OffsetToken and TokenOffset make the client a ds.OffsetPager: its tokens

@@ -276,11 +276,12 @@ func (f *fixture) person(clID string) demo.Person {
 	return demo.Person{}
 }
 
-// fetchToken gets a token from the simulator's token endpoint as a form post.
+// fetchToken gets a token from the simulator's token endpoint with the
+// documented JSON body.
 func (f *fixture) fetchToken(t *testing.T) string {
 	t.Helper()
-	resp, err := http.PostForm(f.srv.URL+sim.TokenPath, url.Values{"grant_type": {"client_credentials"},
-		"client_id": {sim.ClientID}, "client_secret": {sim.ClientSecret}})
+	b, _ := json.Marshal(map[string]string{"grant_type": "client_credentials", "client_id": sim.ClientID, "client_secret": sim.ClientSecret})
+	resp, err := http.Post(f.srv.URL+sim.TokenPath, "application/json", strings.NewReader(string(b)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,10 +308,13 @@ func TestSimTokenEndpoint(t *testing.T) {
 		_ = json.NewDecoder(resp.Body).Decode(&out)
 		return resp.StatusCode, out
 	}
-	form := "application/x-www-form-urlencoded"
-	good := url.Values{"grant_type": {"client_credentials"}, "client_id": {sim.ClientID}, "client_secret": {sim.ClientSecret}, "scope": {"market:id:abc"}}
-	t.Run("a form with client credentials gets a two-hour bearer token", func(t *testing.T) {
-		st, out := post(t, form, good.Encode())
+	good := map[string]string{"grant_type": "client_credentials", "client_id": sim.ClientID, "client_secret": sim.ClientSecret, "scope": "market:id:abc"}
+	asJSON := func(m map[string]string) string {
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	t.Run("a JSON body with client credentials gets a two-hour bearer token", func(t *testing.T) {
+		st, out := post(t, "application/json", asJSON(good))
 		if st != 200 || out["token_type"] != "bearer" || out["expires_in"] != float64(7200) || out["scope"] != "market:id:abc" {
 			t.Fatalf("%d %v", st, out)
 		}
@@ -322,29 +326,32 @@ func TestSimTokenEndpoint(t *testing.T) {
 			t.Errorf("the issued token is refused: %d", r.status)
 		}
 	})
-	t.Run("a JSON body works too", func(t *testing.T) {
-		b, _ := json.Marshal(map[string]string{"grant_type": "client_credentials", "client_id": sim.ClientID, "client_secret": sim.ClientSecret})
-		if st, out := post(t, "application/json", string(b)); st != 200 || out["access_token"] == "" {
+	t.Run("a form body is invalid_request (the docs send JSON)", func(t *testing.T) {
+		form := url.Values{}
+		for k, v := range good {
+			form.Set(k, v)
+		}
+		if st, out := post(t, "application/x-www-form-urlencoded", form.Encode()); st != 400 || out["error"] != "invalid_request" {
 			t.Fatalf("%d %v", st, out)
 		}
 	})
 	for _, tc := range []struct {
 		name   string
-		change func(v url.Values)
+		change func(v map[string]string)
 		status int
 		code   string
 	}{
-		{"a wrong secret is invalid_client", func(v url.Values) { v.Set("client_secret", "nope") }, 401, "invalid_client"},
-		{"an unknown client is invalid_client", func(v url.Values) { v.Set("client_id", "nope") }, 401, "invalid_client"},
-		{"another grant is unsupported_grant_type", func(v url.Values) { v.Set("grant_type", "password") }, 400, "unsupported_grant_type"},
+		{"a wrong secret is invalid_client", func(v map[string]string) { v["client_secret"] = "nope" }, 401, "invalid_client"},
+		{"an unknown client is invalid_client", func(v map[string]string) { v["client_id"] = "nope" }, 401, "invalid_client"},
+		{"another grant is unsupported_grant_type", func(v map[string]string) { v["grant_type"] = "password" }, 400, "unsupported_grant_type"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := url.Values{}
-			for k, vs := range good {
-				v[k] = vs
+			v := map[string]string{}
+			for k, x := range good {
+				v[k] = x
 			}
 			tc.change(v)
-			if st, out := post(t, form, v.Encode()); st != tc.status || out["error"] != tc.code {
+			if st, out := post(t, "application/json", asJSON(v)); st != tc.status || out["error"] != tc.code {
 				t.Fatalf("%d %v", st, out)
 			}
 		})
@@ -404,6 +411,15 @@ func TestSimListing(t *testing.T) {
 	})
 	t.Run("a page past the end is an empty 200", func(t *testing.T) {
 		r := get(t, "page[size]=25&page[number]=99")
+		if data, ok := r.body["data"].([]any); !ok || len(data) != 0 {
+			t.Errorf("data = %v", r.body["data"])
+		}
+		if _, ok := links(r)["next"]; ok {
+			t.Error("a next link past the end")
+		}
+	})
+	t.Run("a huge page number is an empty 200", func(t *testing.T) {
+		r := get(t, "page[size]=25&page[number]=368934881474191034")
 		if data, ok := r.body["data"].([]any); !ok || len(data) != 0 {
 			t.Errorf("data = %v", r.body["data"])
 		}
@@ -747,8 +763,8 @@ func TestFilterPushDown(t *testing.T) {
 	}{
 		{"email is email_eq lower-cased", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email}},
 			map[string]string{"filter[q][email_eq]": "some.one@example.com", "page[size]": "5", "page[number]": "1", "filter[q][email_cont]": "", "sort": ""}, false},
-		{"search is email_cont and the total is not claimed", ds.ListRequest[ds.Filter]{Limit: 50, Filter: ds.Filter{Search: &search}},
-			map[string]string{"filter[q][email_cont]": "Anna", "page[size]": "25"}, true},
+		{"search is email_cont lower-cased and the total is not claimed", ds.ListRequest[ds.Filter]{Limit: 50, Filter: ds.Filter{Search: &search}},
+			map[string]string{"filter[q][email_cont]": "anna", "page[size]": "25"}, true},
 		{"an empty email is not sent (Ransack would ignore it)", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &empty}},
 			map[string]string{"filter[q][email_eq]": ""}, true},
 		{"an empty search is no filter", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Search: &empty}},
@@ -1120,6 +1136,14 @@ func TestVendorErrorMessages(t *testing.T) {
 		{"406 is a gateway bug, not the user's", `{"errors":[{"title":"Not acceptable","code":"NOT_ACCEPTABLE","status":"406"}]}`,
 			406, ds.CodeInternal, "Not acceptable", "status"},
 		{"an unreadable body gives no message", `<html>oops</html>`, 500, ds.CodeProviderUnavailable, "", "oops"},
+		{"errors as one object instead of an array", `{"errors":{"title":"Unauthorized","detail":"Token expired","code":"UNAUTHORIZED","status":"401"}}`,
+			401, ds.CodeProviderUnavailable, "Token expired", "UNAUTHORIZED"},
+		{"an entry of another shape does not hide the others", `{"errors":[{"detail":"one","source":"query","status":400},"two?",{"detail":"three","code":7}]}`,
+			400, ds.CodeInternal, "one; three", "two?"},
+		{"an OAuth-style body gives its description", `{"error":"invalid_token","error_description":"The access token expired"}`,
+			401, ds.CodeProviderUnavailable, "The access token expired", "invalid_token"},
+		{"an OAuth-style body without a description gives its error", `{"error":"invalid_token"}`,
+			401, ds.CodeProviderUnavailable, "invalid_token", "{"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := fakeServer(t, tc.status, tc.body)

@@ -1,6 +1,7 @@
 // Package sim simulates Commerce Layer's customers resource over the demo
 // world: GET/POST /api/customers and GET/PATCH/DELETE /api/customers/{id},
-// plus the client-credentials token endpoint POST /oauth/token. It is as
+// plus the client-credentials token endpoint POST /oauth/token (a JSON body,
+// as documented; a form is 400 invalid_request). It is as
 // strict as the docs (and the decisions recorded in shared/providers.md):
 //   - Authorization: Bearer with the static AccessToken or a token the
 //     token endpoint issued and that has not expired (else 401 UNAUTHORIZED);
