@@ -329,13 +329,21 @@ func (c *Client) dropToken() {
 	c.mu.Unlock()
 }
 
+// timeLayouts are the forms parseTime reads. The docs promise only the first
+// ("YYYY-MM-DD HH:MM:SS", project-local); the client also takes the ISO 8601
+// "T" form and an explicit offset (which then wins over the project's zone).
+// Fractional seconds are accepted by every layout.
+var timeLayouts = []string{timeLayout, "2006-01-02T15:04:05", "2006-01-02 15:04:05Z07:00", time.RFC3339}
+
 // parseTime reads CareCloud's "YYYY-MM-DD HH:MM:SS" in the project's time zone, as UTC.
 func (c *Client) parseTime(s string) (time.Time, bool) {
-	t, err := time.ParseInLocation(timeLayout, strings.TrimSpace(s), c.loc)
-	if err != nil {
-		return time.Time{}, false
+	s = strings.TrimSpace(s)
+	for _, layout := range timeLayouts {
+		if t, err := time.ParseInLocation(layout, s, c.loc); err == nil {
+			return t.UTC(), true
+		}
 	}
-	return t.UTC(), true
+	return time.Time{}, false
 }
 
 // LastChange is a record's last_change converted from the project's time zone

@@ -184,13 +184,20 @@ func TestSimulatorIsAsStrictAsTheDocs(t *testing.T) {
 	people := providertest.People()
 	s := sim.New(people)
 	srv := serve(t, s)
-	// the demo world's first records
-	_, _, _, all := do(t, srv, rawReq{path: "/customer-source-records", query: "count=1000"})
+	// the demo world's first records (in an explicit order: the default is unspecified)
+	_, _, _, all := do(t, srv, rawReq{path: "/customer-source-records", query: "count=1000&sort_field=customer_source_record_id"})
 	recs := all.Data.Records
 	if len(recs) < 10 || all.Data.Total == nil || *all.Data.Total != len(recs) {
 		t.Fatalf("unexpected world: %d records, total %v", len(recs), all.Data.Total)
 	}
 	a, b, c := recs[0].ExternalID, recs[3].ExternalID, recs[7].ExternalID
+	other := "" // an external id of another customer than recs[0]'s
+	for _, r := range recs {
+		if r.CustomerID != recs[0].CustomerID {
+			other = r.ExternalID
+			break
+		}
+	}
 	many := make([]string, 1001)
 	for i := range many {
 		many[i] = "x" + strconv.Itoa(i)
@@ -216,7 +223,22 @@ func TestSimulatorIsAsStrictAsTheDocs(t *testing.T) {
 		{"count 1000 is fine", rawReq{path: "/customer-source-records", query: "count=1000"}, 200, nil},
 		{"negative offset is 400", rawReq{path: "/customer-source-records", query: "offset=-1"}, 400, wantInvalid("offset:not_allowed_value")},
 		{"lower-case sort_direction is 400", rawReq{path: "/customer-source-records", query: "sort_direction=asc"}, 400, wantInvalid("sort_direction:not_allowed_value")},
-		{"sort, not sort_field, is ignored but an unknown sort_field is 400", rawReq{path: "/customer-source-records", query: "sort_field=email"}, 400, wantInvalid("sort_field:not_allowed_value")},
+		{"an unknown sort_field is 400", rawReq{path: "/customer-source-records", query: "sort_field=email"}, 400, wantInvalid("sort_field:not_allowed_value")},
+		{"undocumented parameters are 400, not ignored", rawReq{path: "/customer-source-records", query: "sort=external_id&order=DESC&limit=5"}, 400,
+			wantInvalid("sort:not_allowed_value", "order:not_allowed_value", "limit:not_allowed_value")},
+		{"customer_id is not a parameter of one customer's list", rawReq{path: "/customers/" + recs[0].CustomerID + "/customer-source-records", query: "customer_id=" + recs[0].CustomerID}, 400,
+			wantInvalid("customer_id:not_allowed_value")},
+		{"the catalogue takes no record filters", rawReq{path: "/customer-sources", query: "customer_id=" + recs[0].CustomerID}, 400, wantInvalid("customer_id:not_allowed_value")},
+		{"a customer_id naming no customer is 400 not_found", rawReq{path: "/customer-source-records", query: "customer_id=00000000000000000000000000"}, 400, wantInvalid("customer_id:not_found")},
+		{"a customer_source_id naming no source is 400 not_found", rawReq{path: "/customer-source-records", query: "customer_source_id=00000000000000000000000000"}, 400, wantInvalid("customer_source_id:not_found")},
+		{"one customer's list filters by customer_source_id", rawReq{path: "/customers/" + recs[0].CustomerID + "/customer-source-records", query: "customer_source_id=" + recs[0].SourceID}, 200, wantExternal(a)},
+		{"one customer's list filters by external_ids[]", rawReq{path: "/customers/" + recs[0].CustomerID + "/customer-source-records", query: externalIDsQuery("external_ids[]", a, other)}, 200, wantExternal(a)},
+		{"the catalogue filters by customer_source_text_id", rawReq{path: "/customer-sources", query: "customer_source_text_id=" + demo.Systems[ds.Telness].TextID}, 200,
+			func(t *testing.T, _ http.Header, _ []byte, e envelope) {
+				if len(e.Data.Sources) != 1 || e.Data.Sources[0].ID != demo.Systems[ds.Telness].ID || *e.Data.Total != 1 {
+					t.Errorf("sources %+v", e.Data.Sources)
+				}
+			}},
 		{"several invalid params are all reported", rawReq{path: "/customer-source-records", query: "count=0&offset=x&sort_direction=up"}, 400,
 			wantInvalid("count:not_allowed_value", "offset:invalid_value_format", "sort_direction:not_allowed_value")},
 		{"sort by a first-level field, descending", rawReq{path: "/customer-source-records", query: "sort_field=external_id&sort_direction=DESC&count=1000"}, 200,
@@ -315,6 +337,27 @@ func TestSimulatorIsAsStrictAsTheDocs(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("without sort_field the order is unspecified and changes between calls", func(t *testing.T) {
+		ids := func() []string {
+			_, _, _, e := do(t, srv, rawReq{path: "/customer-source-records", query: "count=1000"})
+			var out []string
+			for _, r := range e.Data.Records {
+				out = append(out, r.ID)
+			}
+			return out
+		}
+		first := ids()
+		for range 5 {
+			if next := ids(); !slices.Equal(next, first) {
+				if len(next) != len(first) {
+					t.Errorf("%d records, then %d", len(first), len(next))
+				}
+				return
+			}
+		}
+		t.Error("six unsorted lists came in the same order")
+	})
 
 	t.Run("429 and 503 have an empty body and no Retry-After", func(t *testing.T) {
 		for _, st := range []int{429, 503} {
@@ -861,7 +904,8 @@ func TestFiltersArePushedDownInCareCloudSyntax(t *testing.T) {
 		want url.Values
 		not  []string
 	}{
-		{"limit is capped at 100", ds.ListRequest[ds.SourceFilter]{Limit: 1000}, url.Values{"count": {"100"}, "offset": {"0"}}, []string{"sort_field", "sort_direction"}},
+		{"limit is capped at 100, in an explicit order", ds.ListRequest[ds.SourceFilter]{Limit: 1000},
+			url.Values{"count": {"100"}, "offset": {"0"}, "sort_field": {"customer_source_record_id"}, "sort_direction": {"ASC"}}, []string{"sort", "order"}},
 		{"token is the offset", ds.ListRequest[ds.SourceFilter]{Token: "42", Limit: 7}, url.Values{"count": {"7"}, "offset": {"42"}}, nil},
 		{"customer and source", ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: ds.SourceFilter{CustomerID: ptr("abc"), SourceID: ptr("def")}},
 			url.Values{"customer_id": {"abc"}, "customer_source_id": {"def"}}, []string{"external_id"}},

@@ -35,10 +35,19 @@ func (c *Client) ListSources(ctx context.Context, req ds.ListRequest[ds.SourceFi
 		page.Total = &zero
 		return page, nil
 	}
-	q.Set("count", strconv.Itoa(count))
-	q.Set("offset", strconv.Itoa(offset))
-	recs, total, err := c.fetch(ctx, "/customer-source-records", q, "")
+	// The filter's values are the caller's: a 400 about them judges the
+	// caller's input, not a request the gateway got wrong.
+	callerInput := len(q) > 0
+	setPage(q, count, offset, "customer_source_record_id")
+	recs, total, err := c.fetch(ctx, "/customer-source-records", q, "", callerInput)
 	if err != nil {
+		if unknownID(err, "customer_id", "customer_source_id") {
+			// A filter naming a customer or source CareCloud does not have
+			// matches nothing, whether it answers [] or a 400 not_found.
+			zero := 0
+			page.Total = &zero
+			return page, nil
+		}
 		return page, err
 	}
 	page.Items = recs
@@ -148,7 +157,7 @@ func (c *Client) SourcesByCustomers(ctx context.Context, customerIDs []string) (
 	}
 	return c.gather(ctx, len(ids), func(ctx context.Context, i int) ([]*ds.CustomerSource, error) {
 		recs, err := c.collect(ctx, "/customers/"+ids[i]+"/customer-source-records", url.Values{}, ids[i])
-		if ds.IsNotFound(err) {
+		if ds.IsNotFound(err) || unknownID(err, "customer_id") {
 			return nil, nil
 		}
 		return recs, err
@@ -186,9 +195,8 @@ func (c *Client) collect(ctx context.Context, path string, q url.Values, custome
 	var out []*ds.CustomerSource
 	offset := 0
 	for range maxPages {
-		q.Set("count", strconv.Itoa(maxCount))
-		q.Set("offset", strconv.Itoa(offset))
-		recs, total, err := c.fetch(ctx, path, q, customerID)
+		setPage(q, maxCount, offset, "customer_source_record_id")
+		recs, total, err := c.fetch(ctx, path, q, customerID, false)
 		if err != nil {
 			return nil, err
 		}
@@ -201,10 +209,20 @@ func (c *Client) collect(ctx context.Context, path string, q url.Values, custome
 	return nil, ds.ProviderErrorf(ds.CareCloud, ds.CodeProviderUnavailable, "the provider's record list did not end after %d pages", maxPages)
 }
 
+// setPage sets the page window and an explicit order. The docs define no
+// default order for a list, and offset paging needs one that is the same on
+// every call: the resource's own id, unique and never changed, ascending.
+func setPage(q url.Values, count, offset int, idField string) {
+	q.Set("count", strconv.Itoa(count))
+	q.Set("offset", strconv.Itoa(offset))
+	q.Set("sort_field", idField)
+	q.Set("sort_direction", "ASC")
+}
+
 // fetch makes one list call and maps its records.
-func (c *Client) fetch(ctx context.Context, path string, q url.Values, customerID string) ([]*ds.CustomerSource, *int, error) {
+func (c *Client) fetch(ctx context.Context, path string, q url.Values, customerID string, callerInput bool) ([]*ds.CustomerSource, *int, error) {
 	var env recordsEnvelope
-	if _, err := c.api.Do(ctx, rest.Request{Method: http.MethodGet, Path: path, Query: q, Header: header()}, &env); err != nil {
+	if _, err := c.api.Do(ctx, rest.Request{Method: http.MethodGet, Path: path, Query: q, Header: header(), CallerInput: callerInput}, &env); err != nil {
 		return nil, nil, err
 	}
 	return c.mapRecords(ctx, &env, customerID)
@@ -213,7 +231,7 @@ func (c *Client) fetch(ctx context.Context, path string, q url.Values, customerI
 // mapRecords maps a decoded record list, with the catalogue's names and targets.
 func (c *Client) mapRecords(ctx context.Context, env *recordsEnvelope, customerID string) ([]*ds.CustomerSource, *int, error) {
 	if len(env.Data.Records) == 0 {
-		return nil, env.Data.TotalItems, nil
+		return nil, env.Data.TotalItems.ptr(), nil
 	}
 	recs := env.Data.Records
 	need := make([]string, 0, len(recs))
@@ -232,7 +250,7 @@ func (c *Client) mapRecords(ctx context.Context, env *recordsEnvelope, customerI
 	for i := range recs {
 		out[i] = c.mapRecord(&recs[i], cat, customerID)
 	}
-	return out, env.Data.TotalItems, nil
+	return out, env.Data.TotalItems.ptr(), nil
 }
 
 // mapRecord turns one record into a SYSTEM source; Target comes from the
@@ -252,7 +270,7 @@ func (c *Client) mapRecord(rec *ds.Record[wireRecord], cat map[string]sourceInfo
 		s.CustomerID = customerID
 	}
 	if w.ExternalID != nil && *w.ExternalID != "" {
-		s.ExternalIDs = []string{*w.ExternalID}
+		s.ExternalIDs = []string{string(*w.ExternalID)}
 	}
 	if info, ok := cat[w.CustomerSourceID]; ok {
 		if info.name != "" {
@@ -337,7 +355,8 @@ func (c *Client) fetchCatalogue(ctx context.Context) (*catalogue, error) {
 	offset := 0
 	for range maxPages {
 		var env sourcesEnvelope
-		q := url.Values{"count": {strconv.Itoa(maxCount)}, "offset": {strconv.Itoa(offset)}}
+		q := url.Values{}
+		setPage(q, maxCount, offset, "customer_source_id")
 		if _, err := c.api.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customer-sources", Query: q, Header: header()}, &env); err != nil {
 			return nil, err
 		}
@@ -350,7 +369,7 @@ func (c *Client) fetchCatalogue(ctx context.Context) (*catalogue, error) {
 		}
 		n := len(env.Data.Sources)
 		offset += n
-		total := env.Data.TotalItems
+		total := env.Data.TotalItems.ptr()
 		if n == 0 || (total != nil && offset >= *total) || (total == nil && n < maxCount) {
 			return cat, nil
 		}

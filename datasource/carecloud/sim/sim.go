@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	mrand "math/rand/v2"
 	"mime"
 	"net/http"
 	"regexp"
@@ -441,6 +442,36 @@ type listParams struct {
 	desc          bool
 }
 
+// listQuery is what every list accepts; each endpoint adds its filters.
+var (
+	listQuery    = []string{"count", "offset", "sort_field", "sort_direction"}
+	recordsQuery = append([]string{"customer_id", "customer_source_id", "external_id", "external_ids[]", "external_ids"}, listQuery...)
+	// the per-customer list documents the same filters except customer_id
+	customerRecordsQuery = append([]string{"customer_source_id", "external_id", "external_ids[]", "external_ids"}, listQuery...)
+	sourcesQuery         = append([]string{"customer_source_text_id"}, listQuery...)
+)
+
+// unknownParams reports every query parameter the endpoint does not
+// document. The docs do not say what CareCloud does with one; the simulator
+// refuses it, so that a misspelt name (sort, order, limit, page) is not
+// silently ignored here and mistaken for a working one.
+func unknownParams(q map[string][]string, known []string, params *[]invalidParam) {
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		found := false
+		for _, k := range known {
+			found = found || k == name
+		}
+		if !found {
+			*params = append(*params, invalidParam{Name: name, Reason: "not_allowed_value", Value: q[name][0]})
+		}
+	}
+}
+
 // parseList validates count, offset, sort_field and sort_direction.
 func parseList(q map[string][]string, fields func(string) bool, params *[]invalidParam) listParams {
 	lp := listParams{count: 100}
@@ -496,25 +527,28 @@ func window(n int, lp listParams) (int, int) {
 func (s *Sim) listRecords(w http.ResponseWriter, r *http.Request, customerID string) {
 	q := r.URL.Query()
 	var params []invalidParam
+	if customerID == "" {
+		unknownParams(q, recordsQuery, &params)
+	} else {
+		unknownParams(q, customerRecordsQuery, &params)
+	}
 	lp := parseList(q, func(f string) bool { _, ok := recordField[f]; return ok }, &params)
 	var externalIDs []string
 	useExternal := false
-	if customerID == "" {
-		if vs, ok := q["external_ids"]; ok {
-			// the array must be sent as external_ids[]=A&external_ids[]=B
-			params = append(params, invalidParam{Name: "external_ids", Reason: "invalid_value_format", Value: vs[0]})
+	if vs, ok := q["external_ids"]; ok {
+		// the array must be sent as external_ids[]=A&external_ids[]=B
+		params = append(params, invalidParam{Name: "external_ids", Reason: "invalid_value_format", Value: vs[0]})
+	}
+	if vs, ok := q["external_ids[]"]; ok {
+		useExternal = true
+		externalIDs = vs
+		if len(vs) > MaxExternalIDs {
+			params = append(params, invalidParam{Name: "external_ids", Reason: "not_allowed_value", Value: len(vs)})
 		}
-		if vs, ok := q["external_ids[]"]; ok {
-			useExternal = true
-			externalIDs = vs
-			if len(vs) > MaxExternalIDs {
-				params = append(params, invalidParam{Name: "external_ids", Reason: "not_allowed_value", Value: len(vs)})
-			}
-		} else if v := q.Get("external_id"); v != "" {
-			// deprecated; ignored when external_ids[] is sent
-			useExternal = true
-			externalIDs = []string{v}
-		}
+	} else if v := q.Get("external_id"); v != "" {
+		// deprecated; ignored when external_ids[] is sent
+		useExternal = true
+		externalIDs = []string{v}
 	}
 	if len(params) > 0 {
 		badRequest(w, params)
@@ -530,9 +564,19 @@ func (s *Sim) listRecords(w http.ResponseWriter, r *http.Request, customerID str
 	if filterCustomer == "" {
 		filterCustomer = q.Get("customer_id")
 	}
-	filterSource := ""
-	if customerID == "" {
-		filterSource = q.Get("customer_source_id")
+	filterSource := q.Get("customer_source_id")
+	// The docs do not say whether a filter naming an id CareCloud does not
+	// have is an empty list or a 400 not_found (the reason documented for "a
+	// non-existing resource ID"): the simulator answers the 400.
+	if filterCustomer != "" && !s.customers[filterCustomer] {
+		params = append(params, invalidParam{Name: "customer_id", Reason: "not_found", Value: filterCustomer})
+	}
+	if filterSource != "" && !s.knownSource(filterSource) {
+		params = append(params, invalidParam{Name: "customer_source_id", Reason: "not_found", Value: filterSource})
+	}
+	if len(params) > 0 {
+		badRequest(w, params)
+		return
 	}
 	want := map[string]bool{}
 	for _, id := range externalIDs {
@@ -563,22 +607,30 @@ func (s *Sim) listRecords(w http.ResponseWriter, r *http.Request, customerID str
 	writeData(w, http.StatusOK, map[string]any{"customer_source_records": out, "total_items": len(match)})
 }
 
-// sortItems orders items by field (stable: ties keep insertion order); DESC
-// without a field reverses the insertion order.
+// sortItems orders items by field (stable: ties keep insertion order).
+// Without a field the docs promise no order at all, so the simulator gives a
+// different one on every call: a client paging by offset must ask for one.
 func sortItems[T any](items []T, lp listParams, field func(T) string) {
-	switch {
-	case field != nil:
-		sort.SliceStable(items, func(i, j int) bool {
-			if lp.desc {
-				return field(items[i]) > field(items[j])
-			}
-			return field(items[i]) < field(items[j])
-		})
-	case lp.desc:
-		for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
-			items[i], items[j] = items[j], items[i]
+	if field == nil {
+		mrand.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
+		return
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		if lp.desc {
+			return field(items[i]) > field(items[j])
+		}
+		return field(items[i]) < field(items[j])
+	})
+}
+
+// knownSource reports whether id is in the catalogue; s.mu is held.
+func (s *Sim) knownSource(id string) bool {
+	for _, src := range s.sources {
+		if src.ID == id {
+			return true
 		}
 	}
+	return false
 }
 
 func (s *Sim) createRecord(w http.ResponseWriter, r *http.Request, customerID string) {
@@ -641,15 +693,22 @@ func (s *Sim) renderSource(src source) wireSource {
 }
 
 func (s *Sim) listSources(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
 	var params []invalidParam
-	lp := parseList(r.URL.Query(), func(f string) bool { _, ok := sourceField[f]; return ok }, &params)
+	unknownParams(q, sourcesQuery, &params)
+	lp := parseList(q, func(f string) bool { _, ok := sourceField[f]; return ok }, &params)
 	if len(params) > 0 {
 		badRequest(w, params)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	all := append([]source(nil), s.sources...)
+	var all []source
+	for _, src := range s.sources {
+		if textID := q.Get("customer_source_text_id"); textID == "" || src.TextID == textID {
+			all = append(all, src)
+		}
+	}
 	sortItems(all, lp, sourceField[lp.sortField])
 	lo, hi := window(len(all), lp)
 	out := make([]wireSource, 0, hi-lo)
