@@ -244,7 +244,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 			}
 			continue
 		}
-		segs = append(segs, listSegment(prov, f, o))
+		segs = append(segs, listSegment(prov, f, o, s.Calls[p].ListPage))
 	}
 	if backward {
 		return s.listBackward(ctx, provs, segs, f, o, fp, a.Before, first)
@@ -376,9 +376,25 @@ func joinProviders(ps []ProviderID) string {
 	return strings.Join(names, ", ")
 }
 
-func listSegment(prov CustomerProvider, f Filter, o *Order) Segment[*Customer] {
+// maxEmailScanPage bounds the page an email-filtered walk reads.
+const maxEmailScanPage = 100
+
+// listSegment reads prov's list. An email filter that the vendor cannot
+// apply exactly (Digital River's email parameter is an exact match of
+// unknown case rules, so it is post-filtered) reads pages of the vendor's
+// largest size, up to maxEmailScanPage, whatever first is: "find this
+// person" is then answered in a few calls, not an empty page after 25 calls
+// of first+1 records. The size is the same on every page of a walk, so
+// cursors and cache entries stay stable. search and country keep first+1:
+// they are exploratory, and large pages would multiply what a costly query
+// of many aliases holds (issue 8).
+func listSegment(prov CustomerProvider, f Filter, o *Order, vendorPage int) Segment[*Customer] {
+	scan := 0
+	if f.Email != nil {
+		scan = min(vendorPage, maxEmailScanPage)
+	}
 	fetch := func(ctx context.Context, token string, limit int) (Page[*Customer], error) {
-		return prov.ListCustomers(ctx, ListRequest[Filter]{Token: token, Limit: limit, Filter: f, Order: o})
+		return prov.ListCustomers(ctx, ListRequest[Filter]{Token: token, Limit: max(limit, scan), Filter: f, Order: o})
 	}
 	exact, _ := prov.(ExactPager)
 	return Segment[*Customer]{

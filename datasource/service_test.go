@@ -270,3 +270,26 @@ func TestFilterByIDsWithOrderByLooksUpOncePerPage(t *testing.T) {
 		t.Fatalf("got %s, want %s", join(got), want)
 	}
 }
+
+// An email-filtered walk reads the vendor's largest pages (up to 100), not
+// first+1 records per call: an email far down a list the vendor cannot
+// filter is found, and the walk ends, in a few calls rather than 25 calls
+// that reach 50 records.
+func TestAnEmailFilteredWalkReadsWholeVendorPages(t *testing.T) {
+	k := mem(Kintsugi, 230)
+	k.page = 100
+	s := testService(k)
+	s.Calls = map[ProviderID]CallModel{Kintsugi: {ListPage: 100}}
+	email := "P217@example.com"
+	one := 1
+	conn, err := s.ListCustomers(context.Background(), ConnectionArgs{First: &one}, Filter{Email: &email}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conn.Edges) != 1 || conn.PageInfo.HasNextPage {
+		t.Fatalf("%d edges, hasNextPage %v; want the one match and the end of the list", len(conn.Edges), conn.PageInfo.HasNextPage)
+	}
+	if k.calls != 3 {
+		t.Errorf("%d calls, want 3 (pages of 100 over 230 records)", k.calls)
+	}
+}
