@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,8 +68,9 @@ type tokenSource struct {
 	group   singleflight.Group
 	secrets *rest.Secrets // learns each fetched token, so no error or log line shows it
 
-	mu  sync.Mutex // guards tok; never held across a network call
-	tok *token
+	mu   sync.Mutex // guards tok and form; never held across a network call
+	tok  *token
+	form bool // the endpoint took the RFC 6749 form, not JSON
 }
 
 func (t *tokenSource) cached() *token {
@@ -116,39 +118,70 @@ func (t *tokenSource) token(ctx context.Context) (string, error) {
 	}
 }
 
-// fetch asks the token endpoint for a token.
+// fetch asks the token endpoint for a token: as JSON, the documented form;
+// if the endpoint refuses that body (400 or 415), once more as the RFC 6749
+// form, which an OAuth2 server written to the standard expects, and from
+// then on in whichever form it took.
 func (t *tokenSource) fetch(ctx context.Context) (*token, error) {
-	body, err := json.Marshal(t.req)
-	if err != nil {
-		return nil, tokenError(0, err)
+	t.mu.Lock()
+	form := t.form
+	t.mu.Unlock()
+	tok, status, err := t.fetchAs(ctx, form)
+	if err != nil && !form && (status == http.StatusBadRequest || status == http.StatusUnsupportedMediaType) {
+		if tok, _, err = t.fetchAs(ctx, true); err == nil {
+			t.mu.Lock()
+			t.form = true
+			t.mu.Unlock()
+		}
+	}
+	return tok, err
+}
+
+// fetchAs makes one token request, JSON or form-encoded, and reports the
+// status the endpoint answered (0 without an answer).
+func (t *tokenSource) fetchAs(ctx context.Context, form bool) (*token, int, error) {
+	var body []byte
+	ctype := "application/json"
+	if form {
+		v := url.Values{"grant_type": {t.req.GrantType}, "client_id": {t.req.ClientID}, "client_secret": {t.req.ClientSecret}}
+		if t.req.Scope != "" {
+			v.Set("scope", t.req.Scope)
+		}
+		body, ctype = []byte(v.Encode()), "application/x-www-form-urlencoded"
+	} else {
+		b, err := json.Marshal(t.req)
+		if err != nil {
+			return nil, 0, tokenError(0, err)
+		}
+		body = b
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
 	if err != nil {
-		return nil, tokenError(0, err)
+		return nil, 0, tokenError(0, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Accept", "application/json")
 	start := time.Now()
 	resp, err := t.hc.Do(req)
 	if err != nil {
 		var ge *ds.Error
 		if errors.As(err, &ge) {
-			return nil, ge // the guard's answer: open circuit, quota, timeout, budget
+			return nil, 0, ge // the guard's answer: open circuit, quota, timeout, budget
 		}
-		return nil, tokenError(0, err)
+		return nil, 0, tokenError(0, err)
 	}
 	defer resp.Body.Close()
 	// security: the body is never kept in an error (it may echo the request).
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBytes))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, tokenError(resp.StatusCode, nil)
+		return nil, resp.StatusCode, tokenError(resp.StatusCode, nil)
 	}
 	if err != nil {
-		return nil, tokenError(0, fmt.Errorf("the token response was cut off: %w", err))
+		return nil, resp.StatusCode, tokenError(0, fmt.Errorf("the token response was cut off: %w", err))
 	}
 	var tr tokenResponse
 	if json.Unmarshal(b, &tr) != nil || tr.AccessToken == "" {
-		return nil, tokenError(0, errors.New("the token response has no access_token"))
+		return nil, resp.StatusCode, tokenError(0, errors.New("the token response has no access_token"))
 	}
 	t.secrets.Add(tr.AccessToken)
 	tok := &token{value: tr.AccessToken}
@@ -156,7 +189,7 @@ func (t *tokenSource) fetch(ctx context.Context) (*token, error) {
 		tok.expiry = start.Add(d) // from before the request: never later than the server's clock
 		tok.slack = min(tokenSlack, d/4)
 	}
-	return tok, nil
+	return tok, resp.StatusCode, nil
 }
 
 // seconds reads expires_in, a JSON number or a numeric string; 0 when absent or not a duration.

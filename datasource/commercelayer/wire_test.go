@@ -197,3 +197,48 @@ func TestListEnvelopeAndEndOfList(t *testing.T) {
 		})
 	}
 }
+
+// A token endpoint written to RFC 6749 that refuses a JSON body gets the
+// form on a second try, and the form from then on (here: the refetch after
+// the API refused the first token).
+func TestATokenEndpointThatTakesOnlyTheFormGetsIt(t *testing.T) {
+	s := sim.New(providertest.People())
+	var mu sync.Mutex
+	var types []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != sim.TokenPath {
+			s.ServeHTTP(w, r)
+			return
+		}
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		mu.Lock()
+		types = append(types, mt)
+		n := len(types)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if mt != "application/x-www-form-urlencoded" || r.PostFormValue("grant_type") != "client_credentials" || r.PostFormValue("client_id") != "cid" {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error":"invalid_request"}`)
+			return
+		}
+		tok := sim.AccessToken
+		if n == 2 {
+			tok = "a-token-the-api-refuses" // the API answers 401: the client fetches again
+		}
+		_, _ = io.WriteString(w, `{"access_token":"`+tok+`","token_type":"bearer","expires_in":7200}`)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := commercelayer.New(commercelayer.Config{BaseURL: srv.URL + "/api", ClientID: "cid", ClientSecret: "csecret", TokenURL: srv.URL + sim.TokenPath}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 2}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := "application/json application/x-www-form-urlencoded application/x-www-form-urlencoded"
+	if got := strings.Join(types, " "); got != want {
+		t.Fatalf("token requests %q, want %q", got, want)
+	}
+}
