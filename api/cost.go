@@ -146,10 +146,7 @@ func (e *estimator) lookups(k int) Estimate {
 func (e *estimator) links(n int) Estimate {
 	var out Estimate
 	keys := mul(n, linksPerCustomer)
-	budget := e.svc.LookupBudget
-	if budget <= 0 {
-		budget = ds.DefaultLookupBudget
-	}
+	budget := e.svc.LinkLookupBudget()
 	for p := range e.svc.Customers {
 		calls := mul(link.MaxReferenceHops, e.model(p).LookupCalls(keys, 0))
 		if e.model(p).LookupBatch <= 1 {

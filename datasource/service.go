@@ -49,6 +49,16 @@ type Service struct {
 // DefaultLookupBudget is the per-request, per-provider lookup budget of links.
 const DefaultLookupBudget = 20
 
+// LinkLookupBudget is the lookup budget of links in force: LookupBudget, or
+// DefaultLookupBudget when it is not set. The loaders spend it and the cost
+// estimate charges it, so both read it here.
+func (s *Service) LinkLookupBudget() int {
+	if s.LookupBudget > 0 {
+		return s.LookupBudget
+	}
+	return DefaultLookupBudget
+}
+
 // BulkLooker is implemented by providers whose GetCustomers takes one call
 // per MaxBatch ids (a bulk id filter), as opposed to one call per id.
 type BulkLooker interface {

@@ -33,10 +33,7 @@ type Loaders struct {
 
 // NewLoaders builds the loaders for one request.
 func NewLoaders(svc *ds.Service) *Loaders {
-	limit := svc.LookupBudget
-	if limit <= 0 {
-		limit = ds.DefaultLookupBudget
-	}
+	limit := svc.LinkLookupBudget()
 	l := &Loaders{svc: svc, customers: map[ds.ProviderID]*dataloader.Loader[string, *ds.Customer]{},
 		index:  newIndexLoaders(svc.Index, svc.Scopes()),
 		budget: &budget{limit: limit, used: map[ds.ProviderID]int{}, seen: map[ds.CustomerKey]bool{}}}
