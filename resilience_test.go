@@ -114,7 +114,7 @@ func providerErrors(r gqlResponse, p ds.ProviderID) []gqlError {
 func TestAHungProviderLeavesTheOthersAnsweringAndOpensItsCircuit(t *testing.T) {
 	const budget = 600 * time.Millisecond
 	m := gatewayWith(t, map[string]string{
-		"":         "limits: {max_in_flight: 256, max_queue: 256}", // a burst of 200, not shed
+		"": "limits: {max_in_flight: 256, max_queue: 256}", // a burst of 200, not shed
 		// a quota far above the burst: this test is about the hang, and a
 		// request's wait for a quota slot must not eat its budget
 		"kintsugi": "upstream: {timeout: 300ms, budget: 600ms, breaker_failures: 3, breaker_open: 1m, rate: 100000, burst: 10000}",

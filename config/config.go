@@ -84,7 +84,7 @@ type Limits struct {
 	// HeavyFanOut is how many upstream calls such a query has in flight at once.
 	HeavyFanOut int `yaml:"heavy_fan_out"`
 	// HeavyCallsPerSecond is how many upstream calls such queries together
-	// start per second.
+	// start per second, once each has made HeavyUpstreamCalls calls.
 	HeavyCallsPerSecond int `yaml:"heavy_calls_per_second"`
 }
 

@@ -33,3 +33,31 @@ func TestRecordKeepsItsBytesInPlace(t *testing.T) {
 		t.Fatalf("malformed items: %+v %+v", r[2], r[3])
 	}
 }
+
+func TestWholeNumberReadsCountsLiberallyAndNothingElse(t *testing.T) {
+	for _, tc := range []struct {
+		raw    string
+		quoted bool
+		n      int
+		ok     bool
+	}{
+		{`12`, false, 12, true},
+		{`12.0`, false, 12, true},
+		{`1.2e1`, false, 12, true},
+		{`0`, false, 0, true},
+		{`12.5`, false, 0, false},
+		{`-1`, false, 0, false},
+		{`"12"`, false, 0, false},
+		{`"12"`, true, 12, true},
+		{`" 3.0 "`, true, 3, true},
+		{`"twelve"`, true, 0, false},
+		{`null`, true, 0, false},
+		{`101`, false, 0, false}, // over max
+		{`1e300`, false, 0, false},
+	} {
+		n, ok := ds.WholeNumber([]byte(tc.raw), tc.quoted, 100)
+		if n != tc.n || ok != tc.ok {
+			t.Errorf("WholeNumber(%s, quoted %v) = %d, %v; want %d, %v", tc.raw, tc.quoted, n, ok, tc.n, tc.ok)
+		}
+	}
+}

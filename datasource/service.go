@@ -389,12 +389,12 @@ func joinProviders(ps []ProviderID) string {
 // maxEmailScanPage bounds the page an email-filtered walk reads.
 const maxEmailScanPage = 100
 
-// listSegment reads prov's list. An email filter that the vendor cannot
-// apply exactly (Digital River's email parameter is an exact match of
-// unknown case rules, so it is post-filtered) reads pages of the vendor's
-// largest size, up to maxEmailScanPage, whatever first is: "find this
-// person" is then answered in a few calls, not an empty page after 25 calls
-// of first+1 records. The size is the same on every page of a walk, so
+// listSegment reads prov's list. An email-filtered walk reads pages of the
+// vendor's largest size (vendorPage, from its CallModel), up to
+// maxEmailScanPage, whatever first is: where the vendor cannot apply the
+// email filter and it is post-filtered, "find this person" is then answered
+// in a few calls, not an empty page after 25 calls of first+1 records; where
+// the vendor applies it, the page holds the few matches either way. The size is the same on every page of a walk, so
 // cursors and cache entries stay stable. search and country keep first+1:
 // they are exploratory, and large pages would multiply what a costly query
 // of many aliases holds (issue 8).

@@ -21,9 +21,10 @@ import (
 // simulators out of the gateway's process: four clients send costly but
 // allowed queries (post-filtered searches no cache can answer, estimated
 // just under max_upstream_calls) in a loop, while one client sends a normal
-// page every 5 ms (1000 of them unloaded, then 1000 beside the costly ones). It prints the normal traffic's p99 unloaded and beside
-// the costly queries, the slowest answers, and the gateway process's peak
-// resident memory (VmHWM), which counts the gateway alone.
+// page every 5 ms (1000 of them unloaded, then 1000 beside the costly ones).
+// It prints the normal traffic's p99 unloaded and beside the costly queries,
+// the slowest answers, and the gateway process's peak resident memory
+// (VmHWM), which counts the gateway alone.
 
 // costlyQuery is 37 post-filtered searches with strings no cache has seen.
 func costlyQuery() string {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 
 	ds "github.com/federated-customers/gateway/datasource"
@@ -64,16 +63,8 @@ type looseCount struct {
 }
 
 func (c *looseCount) UnmarshalJSON(b []byte) error {
-	*c = looseCount{}
-	s := strings.TrimSpace(string(b))
-	if u, err := strconv.Unquote(s); err == nil {
-		s = strings.TrimSpace(u)
-	}
-	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-		*c = looseCount{n: n, ok: true}
-	} else if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 && f <= math.MaxInt32 && f == math.Trunc(f) {
-		*c = looseCount{n: int(f), ok: true}
-	}
+	n, ok := ds.WholeNumber(b, true, math.MaxInt32)
+	*c = looseCount{n: n, ok: ok}
 	return nil
 }
 

@@ -311,15 +311,10 @@ func isLink(raw json.RawMessage) bool {
 
 // count is a non-negative integer sent as a JSON number or a numeric string; -1 otherwise.
 func count(raw json.RawMessage) int {
-	s := strings.TrimSpace(string(raw))
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		s = s[1 : len(s)-1]
+	if n, ok := ds.WholeNumber(raw, true, maxOffset*MaxPageSize); ok {
+		return n
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f != float64(int64(f)) || f > maxOffset*MaxPageSize {
-		return -1
-	}
-	return int(f)
+	return -1
 }
 
 // more reports whether records follow page number (of size), which held got

@@ -27,16 +27,27 @@ type tokenCall struct {
 
 // tokenEndpoint serves the simulator's API under /api and, at /oauth/token,
 // answers every request with answer (status 200), recording what it was sent.
-func tokenEndpoint(t *testing.T, answer string) (*httptest.Server, func() []tokenCall) {
+// tokenServer is the simulator's API with token, a test's own token
+// endpoint, at sim.TokenPath.
+func tokenServer(t *testing.T, token http.HandlerFunc) *httptest.Server {
 	t.Helper()
 	s := sim.New(providertest.People())
-	var mu sync.Mutex
-	var calls []tokenCall
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != sim.TokenPath {
 			s.ServeHTTP(w, r)
 			return
 		}
+		token(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func tokenEndpoint(t *testing.T, answer string) (*httptest.Server, func() []tokenCall) {
+	t.Helper()
+	var mu sync.Mutex
+	var calls []tokenCall
+	srv := tokenServer(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		c := tokenCall{contentType: r.Header.Get("Content-Type")}
 		_ = json.Unmarshal(b, &c.body)
@@ -45,8 +56,7 @@ func tokenEndpoint(t *testing.T, answer string) (*httptest.Server, func() []toke
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, answer)
-	}))
-	t.Cleanup(srv.Close)
+	})
 	return srv, func() []tokenCall {
 		mu.Lock()
 		defer mu.Unlock()
@@ -202,14 +212,9 @@ func TestListEnvelopeAndEndOfList(t *testing.T) {
 // form on a second try, and the form from then on (here: the refetch after
 // the API refused the first token).
 func TestATokenEndpointThatTakesOnlyTheFormGetsIt(t *testing.T) {
-	s := sim.New(providertest.People())
 	var mu sync.Mutex
 	var types []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != sim.TokenPath {
-			s.ServeHTTP(w, r)
-			return
-		}
+	srv := tokenServer(t, func(w http.ResponseWriter, r *http.Request) {
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		mu.Lock()
 		types = append(types, mt)
@@ -226,8 +231,7 @@ func TestATokenEndpointThatTakesOnlyTheFormGetsIt(t *testing.T) {
 			tok = "a-token-the-api-refuses" // the API answers 401: the client fetches again
 		}
 		_, _ = io.WriteString(w, `{"access_token":"`+tok+`","token_type":"bearer","expires_in":7200}`)
-	}))
-	t.Cleanup(srv.Close)
+	})
 	c, err := commercelayer.New(commercelayer.Config{BaseURL: srv.URL + "/api", ClientID: "cid", ClientSecret: "csecret", TokenURL: srv.URL + sim.TokenPath}, nil)
 	if err != nil {
 		t.Fatal(err)

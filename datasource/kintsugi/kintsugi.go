@@ -8,10 +8,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -180,16 +178,11 @@ type pageResponse struct {
 type count int
 
 func (n *count) UnmarshalJSON(b []byte) error {
-	var i int
-	if err := json.Unmarshal(b, &i); err == nil && i >= 0 {
-		*n = count(i)
-		return nil
-	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil || f < 0 || f > maxToken || f != math.Trunc(f) {
+	v, ok := ds.WholeNumber(b, false, maxToken)
+	if !ok {
 		return fmt.Errorf("%s is not a non-negative integer", truncate(string(b), 40))
 	}
-	*n = count(f)
+	*n = count(v)
 	return nil
 }
 
