@@ -14,10 +14,10 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 )
 
-// errorPresenter is the only place that writes extensions.code and
+// presentError is the only place that writes extensions.code and
 // extensions.provider. Unknown errors become INTERNAL with a generic message
 // and a full log line.
-func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		var e *ds.Error
@@ -78,7 +78,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return &gqlerror.Error{Message: "the request was cancelled or timed out", Path: gqlErr.Path,
 				Extensions: map[string]any{"code": string(ds.CodeProviderUnavailable)}}
 		}
-		log.Error("internal error", "error", err.Error(), "path", gqlErr.Path.String())
+		log.Error("internal error", "request_id", ds.RequestID(ctx), "error", err.Error(), "path", gqlErr.Path.String())
 		return &gqlerror.Error{Message: "internal error", Path: gqlErr.Path,
 			Extensions: map[string]any{"code": string(ds.CodeInternal)}}
 	}
@@ -128,7 +128,7 @@ func logOnce(ctx context.Context, log *slog.Logger, e *ds.Error, gqlErr *gqlerro
 			return
 		}
 	}
-	log.Warn("request error", "code", e.Code, "error", e.Error(), "path", gqlErr.Path.String())
+	log.Warn("request error", "request_id", ds.RequestID(ctx), "code", e.Code, "error", e.Error(), "path", gqlErr.Path.String())
 }
 
 // failureKey is a provider failure's kind: provider, code and reason.

@@ -204,7 +204,8 @@ func build[C validator, P any](b *Built, p ds.ProviderID, node yaml.Node, simula
 	g := rest.NewGuard(p, tr, policy, quota, log)
 	b.Guards[p] = g
 	// The guard bounds every attempt; the client timeout is only a backstop.
-	client, err := newClient(cfg, &http.Client{Timeout: 30 * time.Second, Transport: g})
+	// Each attempt is a span (and carries traceparent) around the guard.
+	client, err := newClient(cfg, &http.Client{Timeout: 30 * time.Second, Transport: rest.Traced(p, g)})
 	if err != nil {
 		return zero, err
 	}

@@ -75,6 +75,10 @@ type Request struct {
 	// caller's input (BAD_USER_INPUT), not a request the gateway got wrong
 	// (INTERNAL). Writes always carry caller input.
 	CallerInput bool
+	// List marks a read of a collection (a list or bulk lookup): a 404 there
+	// means the base_url is wrong, not that a record is missing, and the
+	// provider's health says MISCONFIGURED.
+	List bool
 }
 
 // Response is what a successful call returned.
@@ -93,10 +97,14 @@ func (c *Client) Do(ctx context.Context, req Request, out any) (*Response, error
 		c.noteFailure(req, err)
 		if g := c.guard(); g != nil {
 			g.noteError(ds.ErrorCode(err))
+			g.noteConfigError(req, err)
 		}
 		return nil, c.Secrets.ScrubError(err)
 	}
 	c.noteSuccess()
+	if g := c.guard(); g != nil {
+		g.noteConfigSuccess(req)
+	}
 	return resp, nil
 }
 
@@ -177,13 +185,25 @@ func isRetryable(e *ds.Error) bool {
 	return false
 }
 
-// guard is the Guard in front of this client's calls, when there is one.
+// guard is the Guard in front of this client's calls, when there is one:
+// the transport itself or one it wraps (Unwrap, as Traced does), so that a
+// wrapper never silently turns the retry budget off.
 func (c *Client) guard() *Guard {
 	if c.HTTP == nil {
 		return nil
 	}
-	g, _ := c.HTTP.Transport.(*Guard)
-	return g
+	rt := c.HTTP.Transport
+	for range 8 { // wrappers do not nest deeper; a cycle must not hang
+		switch t := rt.(type) {
+		case *Guard:
+			return t
+		case interface{ Unwrap() http.RoundTripper }:
+			rt = t.Unwrap()
+		default:
+			return nil
+		}
+	}
+	return nil
 }
 
 // backoff is exponential with full jitter.
@@ -216,6 +236,7 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 		accept = "application/json"
 	}
 	hr.Header.Set("Accept", accept)
+	setRequestHeaders(ctx, hr)
 	if body != nil {
 		ct := c.ContentType
 		if ct == "" {
