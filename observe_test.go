@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -289,4 +290,44 @@ func spanByID(exp *tracetest.InMemoryExporter, id string) *tracetest.SpanStub {
 		}
 	}
 	return nil
+}
+
+func TestMetricsCountOperationsAndErrorCodesWithBoundedLabels(t *testing.T) {
+	m, _ := observed(t, "providers:\n  kintsugi: {simulate: true}\n  telness: {simulate: true}\n", nil)
+	m.query(t, `query Customers { customers(first: 3) { nodes { id } } }`, nil)
+	m.kit(t, ds.Kintsugi).SetDown(&simkit.Fault{Status: 503, Message: "maintenance"})
+	if r := m.query(t, `query Partial { customers(first: 4) { nodes { id } } }`, nil); len(r.Errors) == 0 || r.status != 200 {
+		t.Fatalf("want a partial answer: %d %+v", r.status, r.Errors)
+	}
+	m.query(t, `{ customers(first: "x") { nodes { id } } }`, nil) // a bad argument: no data
+	// many distinct names: the label takes the first 50, then "other"
+	for i := range 60 {
+		m.query(t, fmt.Sprintf(`query Op%d { providers { provider } }`, i), nil)
+	}
+	metrics := m.scrapeMetrics(t)
+	for _, want := range []string{
+		`gateway_graphql_requests_total{operation="Customers",result="ok",type="query"} 1`,
+		`gateway_graphql_requests_total{operation="Partial",result="partial",type="query"} 1`,
+		`gateway_graphql_requests_total{operation="none",result="error",type="none"} 1`, // refused before an operation
+		`gateway_graphql_errors_total{code="PROVIDER_UNAVAILABLE",provider="KINTSUGI"} 1`,
+		`gateway_graphql_errors_total{code="BAD_USER_INPUT",provider=""} 1`,
+		`gateway_graphql_request_duration_seconds_count{operation="Partial"} 1`,
+		`gateway_build_info{goversion="` + runtime.Version() + `",version=`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	names := regexp.MustCompile(`gateway_graphql_requests_total\{operation="([^"]+)"`).FindAllStringSubmatch(metrics, -1)
+	distinct := map[string]bool{}
+	for _, n := range names {
+		distinct[n[1]] = true
+	}
+	// 50 names (Customers, Partial and 48 of the Op names), then other, plus none
+	if len(distinct) != 52 || !distinct["other"] || !distinct["Op47"] || distinct["Op48"] {
+		t.Fatalf("%d operation labels: %v", len(distinct), distinct)
+	}
+	if !strings.Contains(metrics, `gateway_graphql_requests_total{operation="other",result="ok",type="query"} 12`) {
+		t.Errorf("the names past the first 50 are not counted as other")
+	}
 }

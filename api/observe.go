@@ -205,8 +205,8 @@ func (o *observer) finish(r *http.Request, id string, span trace.Span, a *access
 	o.log.LogAttrs(context.Background(), level, "request", attrs...)
 
 	label := o.ops.label(opName)
-	if opType == "" {
-		opType = "none"
+	if opType == "" { // refused before an operation was parsed and validated
+		label, opType = "none", "none"
 	}
 	m := o.metrics
 	m.requests.WithLabelValues(r.Method, strconv.Itoa(status)).Inc()
@@ -217,8 +217,8 @@ func (o *observer) finish(r *http.Request, id string, span trace.Span, a *access
 		m.errors.WithLabelValues(errorCodeLabel(e.code), providerLabel(e.provider)).Inc()
 	}
 
-	if opName != "" || opType != "none" {
-		span.SetName(strings.TrimSpace(opType + " " + label))
+	if opType != "none" {
+		span.SetName(opType + " " + label)
 	}
 	span.SetAttributes(attribute.Int("http.response.status_code", status), attribute.String("gateway.result", result))
 	if opName != "" {

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// spanTree renders spans as an indented tree (children in start order),
+// with the attributes that say what each did; roots are spans whose parent
+// is not among them.
+func spanTree(spans tracetest.SpanStubs) (roots []tracetest.SpanStub, text string) {
+	ids := map[trace.SpanID]bool{}
+	for _, s := range spans {
+		ids[s.SpanContext.SpanID()] = true
+	}
+	children := map[trace.SpanID][]tracetest.SpanStub{}
+	for _, s := range spans {
+		if p := s.Parent.SpanID(); ids[p] {
+			children[p] = append(children[p], s)
+		} else {
+			roots = append(roots, s)
+		}
+	}
+	var b strings.Builder
+	var walk func(s tracetest.SpanStub, depth int)
+	walk = func(s tracetest.SpanStub, depth int) {
+		fmt.Fprintf(&b, "%s%s%s\n", strings.Repeat("  ", depth), s.Name, spanAttrs(s))
+		kids := children[s.SpanContext.SpanID()]
+		slices.SortStableFunc(kids, func(x, y tracetest.SpanStub) int { return x.StartTime.Compare(y.StartTime) })
+		for _, k := range kids {
+			walk(k, depth+1)
+		}
+	}
+	for _, r := range roots {
+		walk(r, 0)
+	}
+	return roots, b.String()
+}
+
+var shownAttrs = []attribute.Key{"graphql.operation.name", "gateway.key", "gateway.provider", "gateway.batch.keys", "gateway.cache.level",
+	"gateway.cache.memory_hits", "url.path", "http.response.status_code", "gateway.freshness",
+	"gateway.provider.kintsugi.freshness", "gateway.provider.carecloud.freshness", "gateway.provider.kintsugi.calls", "gateway.provider.carecloud.calls"}
+
+func spanAttrs(s tracetest.SpanStub) string {
+	var parts []string
+	for _, k := range shownAttrs {
+		for _, a := range s.Attributes {
+			if a.Key == k {
+				parts = append(parts, fmt.Sprintf("%s=%s", k, a.Value.Emit()))
+			}
+		}
+	}
+	for _, e := range s.Events {
+		parts = append(parts, "event:"+e.Name)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " [" + strings.Join(parts, " ") + "]"
+}
+
+func attr(s tracetest.SpanStub, k attribute.Key) string {
+	for _, a := range s.Attributes {
+		if a.Key == k {
+			return a.Value.Emit()
+		}
+	}
+	return ""
+}
+
+func TestATracedCustomersRequestIsOneTree(t *testing.T) {
+	tp, exp := recordingTracer(t)
+	m, _ := observed(t, `
+providers:
+  carecloud: {simulate: true}
+  kintsugi: {simulate: true}
+`, tp)
+	const q = `query Customers { customers(first: 5, filter: {providers: [KINTSUGI]}) { nodes { id email sources { sourceId } linkedCustomers { id provider } } } }`
+	m.resetKits(t)
+	if r := m.query(t, q, nil); len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	calls := 0
+	for _, n := range m.upstreamCalls(t) {
+		calls += n
+	}
+	roots, tree := spanTree(exp.GetSpans())
+	t.Logf("trace of one customers request with sources and links:\n%s", tree)
+	if len(roots) != 1 || roots[0].Name != "query Customers" || roots[0].SpanKind != trace.SpanKindServer ||
+		attr(roots[0], "graphql.operation.name") != "Customers" {
+		t.Fatalf("want one server span for the request at the root:\n%s", tree)
+	}
+	count := map[string]int{}
+	client := 0
+	for _, s := range exp.GetSpans() {
+		if s.SpanContext.TraceID() != roots[0].SpanContext.TraceID() {
+			t.Fatalf("span %s is in another trace", s.Name)
+		}
+		count[strings.Fields(s.Name)[0]]++
+		if s.SpanKind == trace.SpanKindClient {
+			client++
+		}
+	}
+	if count["resolve"] != 1 || count["batch"] == 0 || count["cache"] == 0 {
+		t.Fatalf("want a root-field span, resolver batches and cache lookups:\n%s", tree)
+	}
+	// one client span per upstream request the simulators received
+	if client != calls || calls == 0 {
+		t.Fatalf("%d upstream spans, the simulators counted %d calls:\n%s", client, calls, tree)
+	}
+	if !strings.Contains(tree, "batch sources by external id") {
+		t.Fatalf("no batch for the sources:\n%s", tree)
+	}
+}
