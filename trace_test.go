@@ -2,8 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -116,5 +120,30 @@ providers:
 	}
 	if !strings.Contains(tree, "batch sources by external id") {
 		t.Fatalf("no batch for the sources:\n%s", tree)
+	}
+}
+
+func TestTracingConfiguredExportsSpansOverOTLP(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, r.Method+" "+r.URL.Path+" "+r.Header.Get("Content-Type")+" "+string(b))
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(collector.Close)
+	m, _ := observed(t, fmt.Sprintf("tracing: {otlp_endpoint: %q, service_name: otlp-test-gateway}\nproviders:\n  kintsugi: {simulate: true}\n", collector.URL), nil)
+	if r := m.query(t, `query Exported { customers(first: 2) { nodes { id } } }`, nil); len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	m.stop(t) // flushes the batched spans
+	mu.Lock()
+	defer mu.Unlock()
+	all := strings.Join(bodies, "\n")
+	if len(bodies) == 0 || !strings.HasPrefix(bodies[0], "POST /v1/traces application/x-protobuf") ||
+		!strings.Contains(all, "otlp-test-gateway") || !strings.Contains(all, "query Exported") || !strings.Contains(all, "GET kintsugi") {
+		t.Fatalf("the collector got %d requests: %.200q", len(bodies), all)
 	}
 }
