@@ -20,12 +20,14 @@ import (
 
 // newLogger is the gateway's logger per log: {level, format}: text
 // (logfmt-like) or JSON lines on w, info and above unless told otherwise.
-func newLogger(c config.Log, w io.Writer) *slog.Logger {
+// level is a LevelVar, so a reload can change it in place.
+func newLogger(c config.Log, w io.Writer, level *slog.LevelVar) *slog.Logger {
 	if w == nil {
 		w = os.Stderr
 	}
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level)) // checked by config; "" keeps INFO
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(c.Level)) // checked by config; "" keeps INFO
+	level.Set(l)
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))

@@ -99,14 +99,16 @@ providers:
 		keyLog any // the key's name in the line; nil: none
 		errors string
 		fresh  map[string]any
+		replay bool // answered from a stored response
 	}{
 		{"a good request", secretKey, false, "req-good.1", 200, "INFO", "Customers", "query", "frontend", "",
-			map[string]any{"KINTSUGI": "LIVE", "TELNESS": "LIVE"}},
+			map[string]any{"KINTSUGI": "LIVE", "TELNESS": "LIVE"}, false},
 		{"a repeat is answered from the cache", secretKey, false, "req-cached.2", 200, "INFO", "Customers", "query", "frontend", "",
-			map[string]any{"KINTSUGI": "CACHE", "TELNESS": "CACHE"}},
+			map[string]any{"KINTSUGI": "CACHE", "TELNESS": "CACHE"}, false},
+		{"the next repeat replays the stored response", secretKey, false, "req-replayed.5", 200, "INFO", "Customers", "query", "frontend", "", nil, true},
 		{"a partial failure is a warning with its code", "second-secret-key", true, "req-partial.3", 200, "WARN", "Customers", "query", "key-2",
-			"PROVIDER_UNAVAILABLE:KINTSUGI", map[string]any{"KINTSUGI": "LIVE", "TELNESS": "LIVE"}}, // as extensions.providers: the failed calls were live
-		{"a wrong key is refused before any operation", "not-a-key-at-all", false, "req-refused.4", 401, "INFO", nil, nil, nil, "UNAUTHENTICATED", nil},
+			"PROVIDER_UNAVAILABLE:KINTSUGI", map[string]any{"KINTSUGI": "LIVE", "TELNESS": "LIVE"}, false}, // as extensions.providers: the failed calls were live
+		{"a wrong key is refused before any operation", "not-a-key-at-all", false, "req-refused.4", 401, "INFO", nil, nil, nil, "UNAUTHENTICATED", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.fault {
@@ -129,6 +131,9 @@ providers:
 			}
 			if d, ok := l["duration_ms"].(float64); !ok || d <= 0 {
 				t.Fatalf("duration_ms %v", l["duration_ms"])
+			}
+			if replayed, _ := l["replayed"].(bool); replayed != tc.replay {
+				t.Fatalf("replayed %v, want %v", l["replayed"], tc.replay)
 			}
 			if got, _ := l["errors"].(string); got != tc.errors {
 				t.Fatalf("errors %q, want %q", got, tc.errors)

@@ -77,6 +77,7 @@ type Main struct {
 
 	readiness   *api.Readiness
 	stopTracing func(context.Context) error
+	logLevel    slog.LevelVar // the level of the logger Run made (log.level)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -96,7 +97,7 @@ func (m *Main) Run(ctx context.Context) error {
 		cfg.Providers = registry.DemoProviders()
 	}
 	if m.Log == nil {
-		m.Log = newLogger(cfg.Log, m.LogOutput)
+		m.Log = newLogger(cfg.Log, m.LogOutput, &m.logLevel)
 	}
 	if m.ConfigPath == "" {
 		m.Log.Info("no --config given: demo mode, every provider served by its simulator")

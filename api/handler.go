@@ -349,7 +349,6 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		if responses != nil {
 			key := responseKey(who, r, body)
 			if responses.serve(w, r, key) {
-				note(r.Context(), func(a *access) { a.replayed = true })
 				return
 			}
 			pend.cache, pend.key, pend.ctype = responses, key, responseType(r)
