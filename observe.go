@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -55,6 +56,10 @@ func (m *Main) tracerProvider(ctx context.Context, c config.Tracing) (trace.Trac
 	if err != nil {
 		return nil, err
 	}
+	// A collector that fails costs spans, never a request: say so in the
+	// gateway's own log (the SDK's default is the standard library's log).
+	log := m.Log
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("tracing: spans not exported", "error", err) }))
 	ratio := 1.0
 	if c.SampleRatio != nil {
 		ratio = *c.SampleRatio

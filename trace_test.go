@@ -124,26 +124,40 @@ providers:
 }
 
 func TestTracingConfiguredExportsSpansOverOTLP(t *testing.T) {
-	var mu sync.Mutex
-	var bodies []string
-	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		bodies = append(bodies, r.Method+" "+r.URL.Path+" "+r.Header.Get("Content-Type")+" "+string(b))
-		mu.Unlock()
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(collector.Close)
-	m, _ := observed(t, fmt.Sprintf("tracing: {otlp_endpoint: %q, service_name: otlp-test-gateway}\nproviders:\n  kintsugi: {simulate: true}\n", collector.URL), nil)
-	if r := m.query(t, `query Exported { customers(first: 2) { nodes { id } } }`, nil); len(r.Errors) > 0 {
-		t.Fatal(r.Errors)
-	}
-	m.stop(t) // flushes the batched spans
-	mu.Lock()
-	defer mu.Unlock()
-	all := strings.Join(bodies, "\n")
-	if len(bodies) == 0 || !strings.HasPrefix(bodies[0], "POST /v1/traces application/x-protobuf") ||
-		!strings.Contains(all, "otlp-test-gateway") || !strings.Contains(all, "query Exported") || !strings.Contains(all, "GET kintsugi") {
-		t.Fatalf("the collector got %d requests: %.200q", len(bodies), all)
+	for _, tc := range []struct {
+		name   string
+		status int // the collector's answer
+	}{
+		{"the collector takes the spans", http.StatusOK},
+		// 400 is not retried: the spans are dropped with a WARN line, the request was answered
+		{"the collector refuses them", http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var bodies []string
+			collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				mu.Lock()
+				bodies = append(bodies, r.Method+" "+r.URL.Path+" "+r.Header.Get("Content-Type")+" "+string(b))
+				mu.Unlock()
+				w.WriteHeader(tc.status)
+			}))
+			t.Cleanup(collector.Close)
+			m, logs := observed(t, fmt.Sprintf("tracing: {otlp_endpoint: %q, service_name: otlp-test-gateway}\nproviders:\n  kintsugi: {simulate: true}\n", collector.URL), nil)
+			if r := m.query(t, `query Exported { customers(first: 2) { nodes { id } } }`, nil); len(r.Errors) > 0 || r.status != 200 {
+				t.Fatal(r.status, r.Errors)
+			}
+			m.stop(t) // flushes the batched spans
+			mu.Lock()
+			defer mu.Unlock()
+			all := strings.Join(bodies, "\n")
+			if len(bodies) == 0 || !strings.HasPrefix(bodies[0], "POST /v1/traces application/x-protobuf") ||
+				!strings.Contains(all, "otlp-test-gateway") || !strings.Contains(all, "query Exported") || !strings.Contains(all, "GET kintsugi") {
+				t.Fatalf("the collector got %d requests: %.200q", len(bodies), all)
+			}
+			if warned := strings.Contains(logs.String(), "tracing: spans not exported"); warned != (tc.status != http.StatusOK) {
+				t.Fatalf("warned %v for a collector answering %d:\n%s", warned, tc.status, logs.String())
+			}
+		})
 	}
 }

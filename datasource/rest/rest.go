@@ -94,7 +94,7 @@ type Response struct {
 func (c *Client) Do(ctx context.Context, req Request, out any) (*Response, error) {
 	resp, err := c.do(ctx, req, out)
 	if err != nil {
-		c.noteFailure(req, err)
+		c.noteFailure(ctx, req, err)
 		if g := c.guard(); g != nil {
 			g.noteError(ds.ErrorCode(err))
 			g.noteConfigError(req, err)
@@ -317,7 +317,7 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 	if e.RetryAfter == 0 && resp.StatusCode == http.StatusTooManyRequests {
 		e.RetryAfter = rateHintWait(resp.Header) // Commerce Layer: X-Ratelimit-*, no Retry-After
 	}
-	c.logger().Debug("provider error", "provider", c.Provider.String(), "status", resp.StatusCode, "method", req.Method, "path", req.Path, "message", c.Secrets.Scrub(msg))
+	c.logger().Debug("provider error", "request_id", ds.RequestID(ctx), "provider", c.Provider.String(), "status", resp.StatusCode, "method", req.Method, "path", req.Path, "message", c.Secrets.Scrub(msg))
 	return nil, e
 }
 
@@ -415,7 +415,7 @@ func (c *Client) logger() *slog.Logger {
 // noteFailure logs what the operator must know: the vendor rejecting the
 // gateway's credentials (ERROR, once per change of state) and requests the
 // vendor refused as malformed (WARN: a gateway bug). Never a secret.
-func (c *Client) noteFailure(req Request, err error) {
+func (c *Client) noteFailure(ctx context.Context, req Request, err error) {
 	var e *ds.Error
 	if !errors.As(err, &e) {
 		return
@@ -427,7 +427,7 @@ func (c *Client) noteFailure(req Request, err error) {
 				"provider", c.Provider.String(), "status", e.Status, "method", req.Method, "path", req.Path)
 		}
 	case e.Code == ds.CodeInternal && e.Status >= 400:
-		c.logger().Warn("the provider refused a request the gateway built",
+		c.logger().Warn("the provider refused a request the gateway built", "request_id", ds.RequestID(ctx),
 			"provider", c.Provider.String(), "status", e.Status, "method", req.Method, "path", req.Path,
 			"message", c.Secrets.Scrub(e.Message))
 	}
