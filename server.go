@@ -102,10 +102,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.ConfigPath == "" {
 		m.Log.Info("no --config given: demo mode, every provider served by its simulator")
 	}
-	tracing, err := m.tracerProvider(ctx, cfg.Tracing)
-	if err != nil {
-		return fmt.Errorf("tracing: %w", err)
-	}
 	dbURL := cfg.DatabaseURL
 	if dbURL == "" {
 		dbURL = os.Getenv("DATABASE_URL")
@@ -175,6 +171,11 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	m.readiness = api.NewReadiness(api.ReadinessOptions{Postgres: postgresReady, Health: built.Health, Providers: configured, Log: m.Log})
+	tracing, err := m.tracerProvider(ctx, cfg.Tracing)
+	if err != nil {
+		_ = m.Close(ctx)
+		return fmt.Errorf("tracing: %w", err)
+	}
 	h := api.New(api.Options{
 		Tracing:            tracing,
 		Readiness:          m.readiness,
