@@ -81,6 +81,9 @@ func TestPostgresDownIsDegradedNotUnready(t *testing.T) {
 	for _, l := range logs.jsonLines(t) {
 		if l["msg"] == "readiness changed" {
 			changes = append(changes, fmt.Sprint(l["level"], " ", l["status"]))
+			if pg, _ := l["postgres"].(map[string]any); l["status"] == api.StatusDegraded && (pg == nil || pg["error"] == "") {
+				t.Errorf("the degraded line does not say what failed: %v", l) // the body leaves the driver's error out
+			}
 		}
 	}
 	if strings.Join(changes, ",") != "WARN degraded,INFO ready" {

@@ -89,6 +89,9 @@ type ComponentState struct {
 	// BASE_URL_NOT_FOUND).
 	Problem string `json:"problem,omitempty"`
 	Reason  string `json:"reason,omitempty"`
+	// detail is the underlying error, for the log line only: /readyz may be
+	// public, and a driver's error names internal hosts.
+	detail string
 }
 
 // Check says how the gateway stands now, and logs a change of state once.
@@ -102,7 +105,7 @@ func (r *Readiness) Check(ctx context.Context) ReadyBody {
 	if r.postgres != nil {
 		pg := ComponentState{Name: "postgres", State: "UP"}
 		if err := r.postgres(ctx); err != nil {
-			pg.State, pg.Reason = "DOWN", err.Error()
+			pg.State, pg.Reason, pg.detail = "DOWN", "unreachable: requests are served from the in-process cache and live calls", err.Error()
 			degrade()
 		}
 		b.Dependencies = append(b.Dependencies, pg)
@@ -166,7 +169,7 @@ func (r *Readiness) logChange(b ReadyBody) {
 	}
 	for _, c := range append(append([]ComponentState(nil), b.Dependencies...), b.Providers...) {
 		if c.State != "OK" && c.State != "UP" {
-			attrs = append(attrs, slog.Group(c.Name, "state", c.State, "problem", c.Problem, "reason", c.Reason))
+			attrs = append(attrs, slog.Group(c.Name, "state", c.State, "problem", c.Problem, "reason", c.Reason, "error", c.detail))
 		}
 	}
 	r.log.Log(context.Background(), lvl, "readiness changed", attrs...)
