@@ -99,6 +99,12 @@ func TestTheCostEstimateIsNeverBelowTheCallsMade(t *testing.T) {
 		{"last page backward", `{ customers(last: 30, filter: {providers: [KINTSUGI, COMMERCE_LAYER]}) { totalCount nodes { id } } }`, nil},
 		{"customerSources backward", `{ customerSources(last: 50) { nodes { sourceId customer { id } } } }`, nil},
 		{"orderBy at Commerce Layer", `{ customers(first: 40, filter: {providers: [COMMERCE_LAYER]}, orderBy: {field: CREATED_AT, direction: DESC}) { nodes { id } } }`, nil},
+		// finding 1 of issue 15: GraphQL coerces one value to a list of one
+		{"coerced single ids", coercedAliases(ids, 20), nil},
+		{"coerced single id in a variable", `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": invented(ds.Kintsugi, "one", 1)[0]}},
+		{"coerced single filter id and provider", `{ customers(first: 5, filter: {ids: "` + invented(ds.Kintsugi, "f", 1)[0] + `", providers: KINTSUGI}) { totalCount nodes { id } } }`, nil},
+		// finding 2: a Digital River id with a comma is a GET of its own
+		{"Digital River ids with commas", `query($ids: [ID!]!) { nodes(ids: $ids) { id } a: customers(filter: {ids: $ids}) { nodes { id } } }`, map[string]any{"ids": invented(ds.DigitalRiver, "a,b", 100)}},
 		{"aliases", `{ a: customers(first: 5) { nodes { id } } b: customers(first: 5, filter: {email: "x@example.com"}) { nodes { id } } c: customer(id: "` + ids[0] + `") { id } }`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,6 +129,27 @@ func TestTheCostEstimateIsNeverBelowTheCallsMade(t *testing.T) {
 			t.Logf("estimate %d %v, made %d %v", total, per, sum, calls)
 		})
 	}
+}
+
+// invented is n ids of customers provider p does not hold.
+func invented(p ds.ProviderID, prefix string, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = ds.CustomerNodeID(p, fmt.Sprintf("%s-%d", prefix, i))
+	}
+	return ids
+}
+
+// coercedAliases is n aliases of nodes given one id where a list is
+// expected (GraphQL coerces it to a list of one), cycling through ids.
+func coercedAliases(ids []string, n int) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, " n%d: nodes(ids: %q) { id }", i, ids[i%len(ids)])
+	}
+	b.WriteString(" }")
+	return b.String()
 }
 
 // amplification is the issue's request shape: aliases of a post-filtered

@@ -25,6 +25,24 @@ type CallModel struct {
 	// PagedLookup: a lookup batch is itself paged (CareCloud's source
 	// records), one more call per ListPage records it returns.
 	PagedLookup bool
+	// Alone reports an id one lookup call cannot carry beside others
+	// (Digital River's comma-separated ids filter cannot hold an id with a
+	// comma): each such id is a call of its own. nil: none.
+	Alone func(id string) bool
+}
+
+// LookupIDs is the most calls a lookup of ids makes: LookupCalls for the
+// ids a batch can carry, one call for each id that must go alone.
+func (m CallModel) LookupIDs(ids []string, recordsPerID int) int {
+	alone := 0
+	if m.Alone != nil && max(1, m.LookupBatch) > 1 {
+		for _, id := range ids {
+			if m.Alone(id) {
+				alone++
+			}
+		}
+	}
+	return m.LookupCalls(len(ids)-alone, recordsPerID) + alone
 }
 
 // LookupCalls is the most calls a lookup of k ids makes, the batch window of

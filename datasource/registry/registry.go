@@ -165,7 +165,7 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 var CallModels = map[ds.ProviderID]ds.CallModel{
 	ds.CareCloud:     {ListPage: 100, LookupBatch: carecloud.MaxBatch, PagedLookup: true, Once: 3},
 	ds.Kintsugi:      {ListPage: kintsugi.MaxSize, LookupBatch: 1},
-	ds.DigitalRiver:  {ListPage: digitalriver.MaxLimit, LookupBatch: digitalriver.MaxLimit},
+	ds.DigitalRiver:  {ListPage: digitalriver.MaxLimit, LookupBatch: digitalriver.MaxLimit, Alone: digitalriver.FetchedAlone},
 	ds.Telness:       {ListPage: telness.MaxLimit, LookupBatch: 1, ScanAbove: telness.ScanThreshold},
 	ds.CommerceLayer: {ListPage: commercelayer.MaxPageSize, LookupBatch: commercelayer.MaxPageSize, Once: 1},
 }
