@@ -186,3 +186,18 @@ func FuzzGraphQLDocuments(f *testing.F) {
 		}
 	})
 }
+
+// Issue 15, finding 4: a request that made more calls than its estimate is
+// charged all of them (it was charged at most the quota, min(made,
+// perMinute)), and the key's next query waits the debt off.
+func TestAKeyIsChargedEveryCallItMade(t *testing.T) {
+	q := newCallQuota(20)
+	if ok, _, _ := q.reserve(4); !ok {
+		t.Fatal("a fresh quota refused 4 of 20")
+	}
+	q.settle(4, 60) // estimated 4, made 60 (retries included)
+	ok, left, wait := q.reserve(1)
+	if ok || left > -39 || wait < 2*time.Minute-time.Second {
+		t.Errorf("after 60 calls against 20 a minute: ok %v, left %.1f, wait %s; want a debt of 40 and a wait of about 2 minutes", ok, left, wait)
+	}
+}
