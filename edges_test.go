@@ -1,12 +1,16 @@
 package main
 
 import (
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
 // quotaGateway is a gateway whose key "k" may make perMinute upstream
@@ -85,5 +89,49 @@ func TestAKeysRetryAfterIsTheTimeUntilTheEstimateIsCovered(t *testing.T) {
 	ra, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 	if resp.StatusCode != http.StatusTooManyRequests || ra < 15 || ra > 20 {
 		t.Errorf("status %d Retry-After %q: want 429 and about 20 s", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// loggedGateway is the demo gateway (no sync) logging into a buffer.
+func loggedGateway(t *testing.T) (*Main, *lockedLog) {
+	t.Helper()
+	logs := &lockedLog{}
+	m := startMain(t, &Main{Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	return m, logs
+}
+
+// Issue 15, finding 8: a vendor answering 302 to another host had
+// Kintsugi's X-Api-Key and X-Organization-Id and Telness's X-Api-Key
+// follow it there (Go strips only Authorization and cookies).
+func TestCredentialsNeverFollowARedirectToAnotherHost(t *testing.T) {
+	var mu sync.Mutex
+	var got []http.Header
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Clone())
+		mu.Unlock()
+		http.Error(w, "elsewhere", http.StatusNotFound)
+	}))
+	t.Cleanup(other.Close)
+	m, logs := loggedGateway(t)
+	for _, p := range []ds.ProviderID{ds.Kintsugi, ds.Telness, ds.DigitalRiver} {
+		t.Run(p.String(), func(t *testing.T) {
+			m.resetKits(t)
+			target := other.URL + "/stolen/" + p.Key()
+			m.kit(t, p).Inject(simkit.Fault{Status: http.StatusFound, Header: http.Header{"Location": {target + "?q=1"}}})
+			r := m.query(t, `{ customers(first: 3, filter: {providers: [`+p.String()+`]}) { nodes { id } } }`, nil)
+			if len(r.Errors) == 0 || r.codes()[0] != "PROVIDER_UNAVAILABLE" || !strings.Contains(r.Errors[0].Message, "redirect") {
+				t.Fatalf("want PROVIDER_UNAVAILABLE saying a redirect was refused, got %+v", r.Errors)
+			}
+			mu.Lock()
+			n := len(got)
+			mu.Unlock()
+			if n > 0 {
+				t.Fatalf("the other host received %d requests, headers %v", n, got)
+			}
+			if !strings.Contains(logs.String(), "target="+target) {
+				t.Errorf("no log line names the target %s:\n%s", target, logs.String())
+			}
+		})
 	}
 }

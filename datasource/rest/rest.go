@@ -162,10 +162,11 @@ func (c *Client) do(ctx context.Context, req Request, out any) (*Response, error
 }
 
 // isRetryable: 429, 5xx, timeouts and connection errors; never an open
-// circuit, the gateway's own quota (which already waited what it could) or
-// the gateway's rejected credentials.
+// circuit, the gateway's own quota (which already waited what it could),
+// the gateway's rejected credentials or a refused redirect.
 func isRetryable(e *ds.Error) bool {
-	if e.Reason != "" {
+	var refused *RedirectRefused
+	if e.Reason != "" || errors.As(e.Err, &refused) { // a redirect elsewhere is the vendor's answer, not a glitch
 		return false
 	}
 	switch e.Code {
@@ -255,11 +256,17 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	resp, err := hc.Do(hr)
+	resp, err := withSameOrigin(hc).Do(hr)
 	ds.RecordCall(ctx, c.Provider, time.Since(start), ds.Live)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctxError(c.Provider, ctx.Err())
+		}
+		var refused *RedirectRefused
+		if errors.As(err, &refused) {
+			c.logger().Warn("the provider redirected to another host; not followed, so the gateway's credentials stay with the configured host",
+				"provider", c.Provider.String(), "method", req.Method, "path", req.Path, "target", refused.Target)
+			return nil, c.fail(ds.CodeProviderUnavailable, 0, "the provider answered with a redirect to another host, which the gateway refused to follow", refused)
 		}
 		var ge *ds.Error
 		if errors.As(err, &ge) {
