@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/simkit"
@@ -133,5 +138,80 @@ func TestCredentialsNeverFollowARedirectToAnotherHost(t *testing.T) {
 				t.Errorf("no log line names the target %s:\n%s", target, logs.String())
 			}
 		})
+	}
+}
+
+// Issue 15, finding 9: the body was read after admission, so 64
+// connections trickling their bodies a byte a second held every in-flight
+// and queue slot and every other caller got 503. Bodies are read (bounded
+// in size and time) before a request takes a slot.
+func TestTricklingBodiesHoldNoCapacity(t *testing.T) {
+	m, err := withConfig(t, `
+auth:
+  api_keys:
+    - {key: "k"}
+providers:
+  kintsugi: {simulate: true}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const slow = 64
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	answers := make(chan string, slow)
+	for i := 0; i < slow; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers <- trickle(ctx, t, m.Addr, "k")
+		}()
+	}
+	t.Cleanup(func() { stop(); wg.Wait() })
+	time.Sleep(300 * time.Millisecond) // test pacing: let the trickles connect and start their bodies
+	for i := 0; i < 10; i++ {
+		resp, out := m.post(t, map[string]any{"query": `{ customers(first: 2) { nodes { id } } }`}, map[string]string{"X-API-Key": "k"})
+		if resp.StatusCode != http.StatusOK || len(out.Errors) > 0 {
+			t.Fatalf("ordinary request %d beside %d trickling bodies: status %d %+v", i, slow, resp.StatusCode, out.Errors)
+		}
+	}
+	// the trickles themselves are answered 408 once their body deadline passes
+	if a := <-answers; !strings.HasPrefix(a, "HTTP/1.1 408") {
+		t.Errorf("a trickling body was answered %q, want 408", a)
+	}
+}
+
+// trickle sends a POST whose body comes a byte every 200 ms and returns
+// the status line of the answer (or why there was none).
+func trickle(ctx context.Context, t *testing.T, addr, key string) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err.Error()
+	}
+	defer conn.Close()
+	body := `{"query":"{ customers(first: 1) { nodes { id } } }"}`
+	fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-API-Key: %s\r\nContent-Length: %d\r\n\r\n", key, len(body)+1000)
+	status := make(chan string, 1)
+	go func() {
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil {
+			line = err.Error()
+		}
+		status <- strings.TrimSpace(line)
+	}()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case s := <-status:
+			return s
+		case <-ctx.Done():
+			return "stopped"
+		case <-tick.C:
+			if _, err := conn.Write([]byte{body[i%len(body)]}); err != nil {
+				return <-status
+			}
+		}
 	}
 }
