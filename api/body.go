@@ -31,7 +31,7 @@ func readBody(w http.ResponseWriter, r *http.Request, l Limits) (body []byte, ok
 		return nil, false
 	}
 	rc := http.NewResponseController(w)
-	deadline := rc.SetReadDeadline(time.Now().Add(l.BodyTimeout)) == nil // not every writer has a connection under it (tests)
+	deadline := rc.SetReadDeadline(time.Now().Add(l.BodyTimeout)) == nil   // not every writer has a connection under it (tests)
 	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, l.MaxBodyBytes)) // security: bounded body
 	if deadline {
 		_ = rc.SetReadDeadline(time.Time{})

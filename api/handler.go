@@ -41,9 +41,6 @@ import (
 // Limits bound what one request may ask for.
 type Limits struct {
 	MaxBodyBytes  int64 // default 1 MiB
-	// BodyTimeout bounds reading a request's body (default 5s), which
-	// happens before the request takes a slot.
-	BodyTimeout time.Duration
 	MaxDepth      int   // default 12
 	MaxComplexity int   // default 20000
 	MaxFields     int   // fields once fragments are expanded, default 2000
@@ -70,6 +67,9 @@ type Limits struct {
 	QueueWait   time.Duration
 	// MaxResponseBytes bounds a response's data (default 8 MiB).
 	MaxResponseBytes int
+	// BodyTimeout bounds reading a request's body (default 5s), which
+	// happens before the request takes a slot.
+	BodyTimeout time.Duration
 }
 
 // APIKey is one caller's key and the providers it may use.
