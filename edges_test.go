@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -213,5 +215,72 @@ func trickle(ctx context.Context, t *testing.T, addr, key string) string {
 				return <-status
 			}
 		}
+	}
+}
+
+// Issue 15, finding 10: an INTERNAL error carried the vendor's own message
+// text; it is now generic, with a request id that its log line carries too.
+func TestInternalErrorsAreGenericWithARequestIDInTheLog(t *testing.T) {
+	m, logs := loggedGateway(t)
+	m.kit(t, ds.Kintsugi).Inject(simkit.Fault{Status: http.StatusBadRequest, Message: "column secret_internal_name is unknown"})
+	r := m.query(t, `{ customers(first: 2, filter: {providers: [KINTSUGI]}) { nodes { id } } }`, nil)
+	if len(r.Errors) != 1 || r.codes()[0] != "INTERNAL" {
+		t.Fatalf("want one INTERNAL error, got %+v", r.Errors)
+	}
+	e := r.Errors[0]
+	id, _ := e.Extensions["requestId"].(string)
+	if strings.Contains(e.Message, "secret_internal_name") || id == "" || !strings.Contains(e.Message, id) {
+		t.Fatalf("message %q, requestId %q: want a generic message naming the request id", e.Message, id)
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "requestId="+id) && strings.Contains(line, "secret_internal_name") {
+			return
+		}
+	}
+	t.Errorf("no log line has request id %s and the detail:\n%s", id, logs.String())
+}
+
+// Issue 15, finding 10: extensions: {dryRun: "true"} (a string) ran a
+// mutation that created customers; dryRun and cost take booleans only.
+func TestDryRunAndCostTakeOnlyBooleans(t *testing.T) {
+	m := gateway(t)
+	for _, ext := range []map[string]any{{"dryRun": "true"}, {"dryRun": 1}, {"cost": "yes"}, {"dryRun": map[string]any{}}} {
+		m.resetKits(t)
+		r := m.queryExt(t, `mutation { createCustomer(input: {provider: KINTSUGI, email: "dry@example.com", name: "Dry"}) { id } }`, nil, ext)
+		if len(r.Errors) != 1 || r.codes()[0] != "BAD_USER_INPUT" {
+			t.Errorf("extensions %v: want BAD_USER_INPUT, got %+v", ext, r.Errors)
+		}
+		for p, n := range m.upstreamCalls(t) {
+			if n > 0 {
+				t.Errorf("extensions %v: %d calls at %s", ext, n, p)
+			}
+		}
+	}
+	if r := m.queryExt(t, `{ customers(first: 1) { nodes { id } } }`, nil, map[string]any{"dryRun": true}); len(r.Errors) > 0 {
+		t.Errorf("a boolean dryRun: %+v", r.Errors)
+	}
+}
+
+// Issue 15, finding 10: with API keys and no cursor_secret, cursors are
+// signed with a public key; the gateway says so loudly at start (see
+// docs/reference.md for why a warning, not an error).
+func TestAPIKeysWithoutACursorSecretWarnAtStart(t *testing.T) {
+	for _, tc := range []struct {
+		name, secret string
+		warn         bool
+	}{{"no secret", "", true}, {"a secret", "cursor_secret: s3cret-for-cursors\n", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "gateway.yaml")
+			yaml := tc.secret + "auth:\n  api_keys:\n    - {key: \"k\"}\nproviders:\n  kintsugi: {simulate: true}\n"
+			if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			logs := &lockedLog{}
+			startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(logs, nil))})
+			warned := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "cursor_secret is not set")
+			if warned != tc.warn {
+				t.Errorf("warned %v, want %v:\n%s", warned, tc.warn, logs.String())
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/link"
@@ -407,6 +408,32 @@ func wantsCost(rc *graphql.OperationContext) (cost, dryRun bool) {
 	dry, _ := rc.Extensions["dryRun"].(bool)
 	c, _ := rc.Extensions["cost"].(bool)
 	return c || dry, dry
+}
+
+// badCostExtensions refuses extensions.dryRun or extensions.cost that are
+// not booleans: {dryRun: "true"} read as false would run the mutation the
+// caller meant only to price.
+func badCostExtensions(rc *graphql.OperationContext) *gqlerror.Error {
+	for _, name := range []string{"dryRun", "cost"} {
+		if v, ok := rc.Extensions[name]; ok && v != nil {
+			if _, isBool := v.(bool); !isBool {
+				return &gqlerror.Error{
+					Message:    fmt.Sprintf("extensions.%s must be true or false, not %s", name, jsonText(v)),
+					Extensions: map[string]any{"code": string(ds.CodeBadUserInput)},
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// jsonText is v as the client sent it, cut short.
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	if len(b) > 40 {
+		return string(b[:40]) + "…"
+	}
+	return string(b)
 }
 
 // addCost puts extensions.cost on a response when the request asked for it.

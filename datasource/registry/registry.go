@@ -90,6 +90,10 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 	key := cfg.CursorSecret
 	if key == "" {
 		key = defaultCursorKey
+		if len(cfg.Auth.APIKeys) > 0 {
+			log.Warn("cursor_secret is not set: cursors are signed with a public key, so any caller can forge one; " +
+				"set cursor_secret (the same on every replica) in a deployment with API keys")
+		}
 	}
 	svc := &ds.Service{
 		Customers: map[ds.ProviderID]ds.CustomerProvider{},
