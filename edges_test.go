@@ -284,3 +284,65 @@ func TestAPIKeysWithoutACursorSecretWarnAtStart(t *testing.T) {
 		})
 	}
 }
+
+// Issue 15, finding 7: vendor messages were cut at 300 bytes before they
+// were scrubbed, so a credential the vendor echoed across the cut reached
+// callers and logs in part; Kintsugi's organization id (a credential
+// header) was not scrubbed at all. Each simulator here echoes the request's
+// credentials (Commerce Layer's: a fetched token) at every offset around the cut.
+func TestEchoedCredentialsAreScrubbedBeforeTheMessageIsCut(t *testing.T) {
+	logs := &lockedLog{}
+	blocks := map[string]string{}
+	for _, p := range ds.AllProviders { // every failure reaches the vendor: no open circuit, no retry
+		blocks[p.Key()] = "upstream: {breaker_failures: 100000, retry_ratio: 0.0001}"
+	}
+	m := gatewayWith(t, blocks, logs)
+	for _, p := range []ds.ProviderID{ds.Kintsugi, ds.DigitalRiver, ds.Telness, ds.CommerceLayer, ds.CareCloud} {
+		t.Run(p.String(), func(t *testing.T) {
+			kit := m.kit(t, p)
+			q := func(first int) gqlResponse {
+				if p == ds.CareCloud {
+					return m.query(t, `{ customerSources(first: `+strconv.Itoa(first)+`) { nodes { id } } }`, nil)
+				}
+				return m.query(t, `{ customers(first: `+strconv.Itoa(first)+`, filter: {providers: [`+p.String()+`]}) { nodes { id } } }`, nil)
+			}
+			kit.Reset()
+			if r := q(1); len(r.Errors) > 0 {
+				t.Fatalf("%+v", r.Errors)
+			}
+			calls := kit.Calls()
+			listPath := "" // every call fails...
+			if p == ds.CommerceLayer {
+				listPath = calls[len(calls)-1].Path // ...but Commerce Layer's token request: its fetched token is echoed
+			}
+			var texts []string
+			for pad := 240; pad < 300; pad += 3 {
+				kit.SetDown(&simkit.Fault{Status: http.StatusInternalServerError, Path: listPath, EchoCredentials: true,
+					Message: strings.Repeat("x", pad) + " key"})
+				r := q(2 + (pad-240)/3) // a new first each time: nothing cached to serve instead
+				kit.SetDown(nil)
+				if len(r.Errors) == 0 || r.codes()[0] != "PROVIDER_UNAVAILABLE" {
+					t.Fatalf("pad %d: want the failure as PROVIDER_UNAVAILABLE, got %+v", pad, r.Errors)
+				}
+				for _, e := range r.Errors {
+					texts = append(texts, e.Message)
+				}
+			}
+			texts = append(texts, logs.String())
+			seen := 0
+			for _, c := range kit.Calls() {
+				for _, cred := range strings.Fields(c.Credential) {
+					seen++
+					for _, s := range texts {
+						if k := min(len(cred), 8); strings.Contains(s, cred[:k]) {
+							t.Fatalf("the start of a credential (%.4s…) leaked: %s", cred, s)
+						}
+					}
+				}
+			}
+			if seen == 0 {
+				t.Fatal("the simulator saw no credential: the test proves nothing")
+			}
+		})
+	}
+}

@@ -127,7 +127,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 				return nil
 			},
 			ErrorMessage: ErrorMessage,
-			Secrets:      rest.NewSecrets(key),
+			Secrets:      rest.NewSecrets(key, org), // the organization id is sent as a credential header too
 			Accept:       "application/json",
 			ContentType:  "application/json",
 		},

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	ds "github.com/federated-customers/gateway/datasource"
 )
@@ -380,7 +381,9 @@ func (c *Client) statusError(callerInput bool, status int, msg string) *ds.Error
 	}
 	m := def
 	if msg != "" {
-		m = def + ": " + truncate(msg, 300)
+		// scrubbed before it is cut: a cut through a secret would leave
+		// its start, which no longer matches the whole secret
+		m = def + ": " + truncate(c.Secrets.Scrub(msg), 300)
 	}
 	e := &ds.Error{Code: code, Message: m, Status: status, Reason: reason, Err: fmt.Errorf("%s HTTP %d", c.Provider, status)}
 	p := c.Provider
@@ -457,6 +460,9 @@ func parseRetryAfter(v string) time.Duration {
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n-- // never through a character
 	}
 	return s[:n] + "…"
 }
