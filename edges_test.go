@@ -16,8 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
+	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/datasource/simkit"
+	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
 // quotaGateway is a gateway whose key "k" may make perMinute upstream
@@ -344,5 +349,130 @@ func TestEchoedCredentialsAreScrubbedBeforeTheMessageIsCut(t *testing.T) {
 				t.Fatal("the simulator saw no credential: the test proves nothing")
 			}
 		})
+	}
+}
+
+// readyz is the status GET /readyz answers.
+func (m *Main) readyz(t *testing.T) int {
+	t.Helper()
+	resp, err := http.Get("http://" + m.Addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Issue 15, finding 5: an id whose decoded vendor id held a NUL byte
+// reached Postgres as a cache key, which refused it; the cache took that
+// as an outage and /readyz answered 503 for everyone. NUL and invalid
+// UTF-8 in ids, filters and mutation input are now BAD_USER_INPUT before
+// any call, and Postgres stays in use.
+func TestBadBytesInInputAreBadUserInputAndNoOutage(t *testing.T) {
+	schema := pgtest.Schema(t)
+	m := gatewayFrom(t, fmt.Sprintf(`
+database_url: %q
+auth:
+  api_keys:
+    - {key: "k", providers: [kintsugi]}
+providers:
+  kintsugi: {simulate: true}
+`, schema), nil, false)
+	nul := ds.CustomerNodeID(ds.Kintsugi, "cust_\x00abc")
+	for _, tc := range []struct {
+		name  string
+		query string
+		vars  map[string]any
+	}{
+		{"a NUL in a node id", `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": nul}},
+		{"a NUL in a customer id, 5 times", `query($id: ID!) { a: customer(id: $id) { id } b: customer(id: $id) { id } c: customer(id: $id) { id } d: customer(id: $id) { id } e: customer(id: $id) { id } }`, map[string]any{"id": nul}},
+		{"invalid UTF-8 in a node id", `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": []string{ds.CustomerNodeID(ds.Kintsugi, "cust_\xff")}}},
+		{"a NUL in filter.email", `{ customers(filter: {email: "a\u0000b@example.com"}) { nodes { id } } }`, nil},
+		{"a NUL in filter.search from a variable", `query($f: CustomerFilter) { customers(filter: $f) { nodes { id } } }`, map[string]any{"f": map[string]any{"search": "x\x00"}}},
+		{"a NUL in mutation input", `mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { id } }`, map[string]any{"in": map[string]any{"provider": "KINTSUGI", "email": "n\x00@example.com"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m.resetKits(t)
+			_, r := m.post(t, map[string]any{"query": tc.query, "variables": tc.vars}, map[string]string{"X-API-Key": "k"})
+			if len(r.Errors) == 0 {
+				t.Fatal("no error")
+			}
+			for _, c := range r.codes() {
+				if c != "BAD_USER_INPUT" {
+					t.Errorf("code %s, want BAD_USER_INPUT: %+v", c, r.Errors)
+				}
+			}
+			if n := m.upstreamCalls(t)[ds.Kintsugi]; n != 0 {
+				t.Errorf("%d Kintsugi calls", n)
+			}
+			if st := m.readyz(t); st != http.StatusOK {
+				t.Errorf("/readyz %d after the request", st)
+			}
+		})
+	}
+}
+
+// Issue 15, finding 5: a statement Postgres refuses for its data (SQLSTATE
+// class 22) is that statement's problem: the second level stays in use.
+func TestAStatementPostgresRefusesForItsDataIsNoOutage(t *testing.T) {
+	schema := pgtest.Schema(t)
+	m := gatewayFrom(t, fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {simulate: true}\n", schema), nil, false)
+	scope := []ds.Scope{{Provider: ds.Kintsugi, Credential: m.built.Credentials[ds.Kintsugi]}}
+	// external ids come from vendor data, whatever bytes it holds
+	if _, err := m.Cache.Index().ByExternalID(context.Background(), scope, []string{"ext\x00"}); err != nil {
+		t.Fatalf("the index read failed instead of falling back: %v", err)
+	}
+	if st := m.readyz(t); st != http.StatusOK {
+		t.Errorf("/readyz %d after Postgres refused one statement's data", st)
+	}
+}
+
+// Issue 15, finding 6: a vendor record whose email held a NUL byte failed
+// its whole page's index write; now the rest of the page is stored (and
+// the record itself, without the email Postgres cannot hold), and
+// readiness holds.
+func TestANulInVendorDataFailsNothingElse(t *testing.T) {
+	schema := pgtest.Schema(t)
+	people := demo.People(testPeople)
+	bad := -1
+	for i, p := range people {
+		if _, ok := p.IDs[ds.Kintsugi]; ok {
+			people[i].Email = "nul\x00byte@example.com"
+			bad = i
+			break
+		}
+	}
+	sim := kisim.New(people)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	cc := sim.ClientConfig(srv.URL)
+	m := gatewayFrom(t, fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {base_url: %q, api_key: %q, organization_id: %q}\n",
+		schema, srv.URL, cc.APIKey, cc.OrganizationID), nil, false)
+	r := m.query(t, `{ customers(first: 50) { edges { node { id providerId email } } } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("%+v", r.Errors)
+	}
+	page := mustData[customersPage](t, r)
+	found := false
+	for _, e := range page.Customers.Edges {
+		found = found || e.Node.ProviderID == people[bad].IDs[ds.Kintsugi]
+	}
+	if !found || len(page.Customers.Edges) != 50 {
+		t.Fatalf("the page has %d records, the bad one among them: %v", len(page.Customers.Edges), found)
+	}
+	db, err := sqlx.Open("postgres", schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.Get(&n, `SELECT count(*) FROM identities WHERE provider = 'kintsugi'`); err != nil {
+		t.Fatal(err)
+	}
+	if n < 50 {
+		t.Errorf("%d Kintsugi records in the Postgres index after a page of 50", n)
+	}
+	if st := m.readyz(t); st != http.StatusOK {
+		t.Errorf("/readyz %d", st)
 	}
 }

@@ -52,6 +52,9 @@ func (q *queryLimits) MutateOperationContext(ctx context.Context, rc *graphql.Op
 	if err := badCostExtensions(rc); err != nil {
 		return err
 	}
+	if err := badBytes(rc); err != nil {
+		return err
+	}
 	if rc.Operation == nil {
 		return nil
 	}
