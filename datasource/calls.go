@@ -106,6 +106,9 @@ func callsOf(ctx context.Context) *requestCalls {
 // SpendCall takes one upstream call for provider p from the request's
 // budget, or says that the budget is spent: no call may then be made.
 func SpendCall(ctx context.Context, p ProviderID) error {
+	if n, ok := ctx.Value(walkCallsKey{}).(*atomic.Int64); ok {
+		n.Add(1)
+	}
 	b := callsOf(ctx)
 	if b == nil || b.limit == 0 {
 		return nil
@@ -115,6 +118,16 @@ func SpendCall(ctx context.Context, p ProviderID) error {
 			strconv.FormatInt(b.limit, 10) + " upstream calls; " + p.String() + " was not called. Ask for less (smaller first, fewer aliases or nested lists)"}
 	}
 	return nil
+}
+
+type walkCallsKey struct{}
+
+// countCalls returns a context whose upstream calls (SpendCall) are also
+// counted in the returned counter: a walk bounds itself by the calls it
+// made, whatever each of its reads took.
+func countCalls(ctx context.Context) (context.Context, *atomic.Int64) {
+	n := &atomic.Int64{}
+	return context.WithValue(ctx, walkCallsKey{}, n), n
 }
 
 // LimitFanOut lets the request in ctx have at most n upstream calls in
