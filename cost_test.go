@@ -130,6 +130,7 @@ func TestTheCostEstimateIsNeverBelowTheCallsMade(t *testing.T) {
 			t.Logf("estimate %d %v, made %d %v", total, per, sum, calls)
 		})
 	}
+	t.Run("generated shapes", generatedShapes)
 }
 
 // invented is n ids of customers provider p does not hold.
@@ -352,15 +353,15 @@ providers:
 // 25 req/s would otherwise throttle a query of a hundred calls.
 func costGateway(t *testing.T, l api.Limits) *Main {
 	t.Helper()
-	return startMain(t, &Main{ConfigPath: costConfig(t), Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Limits: l,
+	return startMain(t, &Main{ConfigPath: costConfig(t, ""), Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Limits: l,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
-// costConfig is costGateway's configuration file.
-func costConfig(t *testing.T) string {
+// costConfig is costGateway's configuration file, after top-level YAML top.
+func costConfig(t *testing.T, top string) string {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("providers:\n")
+	b.WriteString(top + "providers:\n")
 	for _, p := range ds.AllProviders {
 		b.WriteString("  " + p.Key() + ": {simulate: true, upstream: {rate: 10000, burst: 1000}}\n")
 	}
@@ -400,7 +401,7 @@ func fingerprint(t *testing.T, f ds.Filter) string {
 // bounded in reads, and each read could take several calls: estimated 28,
 // made 75. The walk is now bounded in calls.
 func TestABackwardScanStaysWithinItsEstimate(t *testing.T) {
-	m := startMain(t, &Main{ConfigPath: costConfig(t), Listen: "127.0.0.1:0", People: 5000, NoSync: true,
+	m := startMain(t, &Main{ConfigPath: costConfig(t, ""), Listen: "127.0.0.1:0", People: 5000, NoSync: true,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	// searches no name or email matches: Digital River filters nothing
 	// natively; Kintsugi's search_query also matches phone numbers, so
