@@ -36,8 +36,8 @@ const requestIDHeader = "X-Request-Id"
 // short, and nothing a log line or a vendor's header parser could trip on.
 var saneRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
-// requestID is the caller's X-Request-Id when it is sane, else a new one.
-func requestID(r *http.Request) string {
+// incomingRequestID is the caller's X-Request-Id when it is sane, else a new one.
+func incomingRequestID(r *http.Request) string {
 	if v := r.Header.Get(requestIDHeader); saneRequestID.MatchString(v) {
 		return v
 	}
@@ -118,7 +118,7 @@ type observer struct {
 func (o *observer) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := requestID(r)
+		id := incomingRequestID(r)
 		w.Header().Set(requestIDHeader, id)
 		// A caller's traceparent makes this request part of its trace (and
 		// decides sampling); without tracing it is still passed on upstream.
