@@ -61,7 +61,13 @@ func spanAttrs(s tracetest.SpanStub) string {
 		}
 	}
 	for _, e := range s.Events {
-		parts = append(parts, "event:"+e.Name)
+		var ev []string
+		for _, a := range e.Attributes {
+			if a.Key == "gateway.provider" || a.Key == "gateway.freshness" {
+				ev = append(ev, a.Value.Emit())
+			}
+		}
+		parts = append(parts, "event:"+e.Name+"("+strings.Join(ev, " ")+")")
 	}
 	if len(parts) == 0 {
 		return ""
@@ -120,6 +126,24 @@ providers:
 	}
 	if !strings.Contains(tree, "batch sources by external id") {
 		t.Fatalf("no batch for the sources:\n%s", tree)
+	}
+
+	// the same records again (another text, so no stored response): the
+	// first cache level answers, with its freshness, and no call goes out
+	exp.Reset()
+	m.resetKits(t)
+	if r := m.query(t, strings.Replace(q, "email", "email name", 1), nil); len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	_, warm := spanTree(exp.GetSpans())
+	t.Logf("the same request warm:\n%s", warm)
+	if !strings.Contains(warm, "gateway.cache.level=memory") || !strings.Contains(warm, "event:cached answer(CARECLOUD CACHE)") || strings.Contains(warm, "GET ") {
+		t.Fatalf("want memory-level cache lookups with cached answers and no upstream span:\n%s", warm)
+	}
+	for p, n := range m.upstreamCalls(t) {
+		if n != 0 {
+			t.Fatalf("%d calls to %s", n, p)
+		}
 	}
 }
 
