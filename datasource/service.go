@@ -44,6 +44,9 @@ type Service struct {
 	// LookupBudget is how many records one request may look up for links at
 	// a provider without a bulk lookup (default DefaultLookupBudget).
 	LookupBudget int
+	// Idempotency remembers mutations' idempotency keys and outcomes (nil:
+	// keys still reach the vendors, but repeats are not recognised).
+	Idempotency IdempotencyStore
 }
 
 // DefaultLookupBudget is the per-request, per-provider lookup budget of links.
@@ -672,7 +675,8 @@ func (s *Service) Restrict(allowed []ProviderID) *Service {
 		ok[p] = true
 	}
 	v := &Service{Customers: map[ProviderID]CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ProviderID]bool{},
-		Index: s.Index, SyncStatus: s.SyncStatus, SyncComplete: s.SyncComplete, LookupBudget: s.LookupBudget, Calls: s.Calls}
+		Index: s.Index, SyncStatus: s.SyncStatus, SyncComplete: s.SyncComplete, LookupBudget: s.LookupBudget, Calls: s.Calls,
+		Idempotency: s.Idempotency}
 	for _, p := range AllProviders {
 		if !ok[p] {
 			v.Denied[p] = true

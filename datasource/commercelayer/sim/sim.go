@@ -372,3 +372,14 @@ func writeOAuthError(w http.ResponseWriter, status int, message string) {
 	}
 	simkit.WriteJSON(w, status, "application/json", map[string]string{"error": code, "error_description": message})
 }
+
+// Emails is every customer's id and email as stored (tests' ground truth).
+func (s *Sim) Emails() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.customers))
+	for id, c := range s.customers {
+		out[id] = c.email
+	}
+	return out
+}

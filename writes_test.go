@@ -1,0 +1,255 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/simkit"
+)
+
+// mutate posts a GraphQL request with extra HTTP headers.
+func (m *Main) mutate(t *testing.T, q string, vars map[string]any, header map[string]string) gqlResponse {
+	t.Helper()
+	_, out := m.post(t, map[string]any{"query": q, "variables": vars}, header)
+	return out
+}
+
+// simEmails is a simulator's ground truth: every customer's id and email.
+func (m *Main) simEmails(t *testing.T, p ds.ProviderID) map[string]string {
+	t.Helper()
+	s, ok := m.Sims[p].(interface{ Emails() map[string]string })
+	if !ok {
+		t.Fatalf("%s simulator cannot list its emails", p)
+	}
+	return s.Emails()
+}
+
+// holding counts the simulator's customers whose email is email.
+func (m *Main) holding(t *testing.T, p ds.ProviderID, email string) int {
+	t.Helper()
+	n := 0
+	for _, e := range m.simEmails(t, p) {
+		if strings.EqualFold(e, email) {
+			n++
+		}
+	}
+	return n
+}
+
+// calls counts requests of method to paths starting with path.
+func calls(k *simkit.Kit, method, path string) int {
+	n := 0
+	for _, c := range k.Calls() {
+		if c.Method == method && strings.HasPrefix(c.Path, path) {
+			n++
+		}
+	}
+	return n
+}
+
+const createMutation = `mutation($in: CreateCustomerInput!, $key: String) {
+  createCustomer(input: $in, idempotencyKey: $key) { id providerId email name }
+}`
+
+type createdData struct {
+	CreateCustomer *struct {
+		ID         string `json:"id"`
+		ProviderID string `json:"providerId"`
+		Email      string `json:"email"`
+		Name       string `json:"name"`
+	} `json:"createCustomer"`
+}
+
+func outcomeOf(r gqlResponse) string {
+	for _, e := range r.Errors {
+		if o, ok := e.Extensions["outcome"].(string); ok {
+			return o
+		}
+	}
+	return ""
+}
+
+// A Digital River write whose answer is lost (delayed past the attempt
+// timeout, or cut off after the vendor acted) is reconciled: the caller gets
+// the record, a retry with the same key replays it without a vendor call, and
+// the vendor holds exactly one customer.
+func TestAWriteWhoseAnswerIsLostIsReconciledAndNeverDuplicated(t *testing.T) {
+	m := gatewayWith(t, map[string]string{"digitalriver": "upstream: {timeout: 300ms, budget: 5s}"}, nil)
+	kit := m.kit(t, ds.DigitalRiver)
+	for i, tc := range []struct {
+		name  string
+		fault simkit.Fault
+	}{
+		{"answer delayed past the attempt timeout", simkit.Fault{Method: "POST", After: true, Delay: 1500 * time.Millisecond}},
+		{"answer cut off after the create", simkit.Fault{Method: "POST", After: true, CutBody: true}},
+		{"a 502 after the create", simkit.Fault{Method: "POST", After: true, Status: http.StatusBadGateway, Message: "upstream reset"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			email := fmt.Sprintf("Lost.Answer.%d@Example.com", i)
+			vars := map[string]any{"in": map[string]any{"provider": "DIGITAL_RIVER", "email": email, "name": "Lost Answer"}, "key": fmt.Sprintf("create-%d", i)}
+			kit.Reset()
+			kit.Inject(tc.fault)
+			first := mustData[createdData](t, m.mutate(t, createMutation, vars, nil))
+			if first.CreateCustomer == nil || first.CreateCustomer.Email != email {
+				t.Fatalf("first answer %+v, want the created customer", first.CreateCustomer)
+			}
+			posts := calls(kit, "POST", "/customers")
+			again := mustData[createdData](t, m.mutate(t, createMutation, vars, nil))
+			if again.CreateCustomer.ID != first.CreateCustomer.ID {
+				t.Errorf("retry with the same key answered %s, want the first outcome %s", again.CreateCustomer.ID, first.CreateCustomer.ID)
+			}
+			if n := calls(kit, "POST", "/customers"); n != posts {
+				t.Errorf("the retry made %d more POSTs, want none (replayed)", n-posts)
+			}
+			if n := m.holding(t, ds.DigitalRiver, email); n != 1 {
+				t.Errorf("Digital River holds %d customers with %s, want exactly 1", n, email)
+			}
+		})
+	}
+
+	t.Run("update answer cut off after it was applied", func(t *testing.T) {
+		var id string
+		for k := range m.simEmails(t, ds.DigitalRiver) {
+			id = ds.CustomerNodeID(ds.DigitalRiver, k)
+			break
+		}
+		const q = `mutation($id: ID!, $key: String) { updateCustomer(id: $id, input: {name: "Cut Off"}, idempotencyKey: $key) { id name } }`
+		kit.Reset()
+		kit.Inject(simkit.Fault{Method: "POST", After: true, CutBody: true})
+		vars := map[string]any{"id": id, "key": "update-cut"}
+		got := mustData[struct {
+			UpdateCustomer struct{ ID, Name string } `json:"updateCustomer"`
+		}](t, m.mutate(t, q, vars, nil))
+		if got.UpdateCustomer.Name != "Cut Off" {
+			t.Errorf("update answered %+v, want the updated record", got.UpdateCustomer)
+		}
+		before := kit.Count()
+		mustData[map[string]any](t, m.mutate(t, q, vars, nil))
+		if kit.Count() != before {
+			t.Errorf("the retry with the same key called Digital River %d times, want 0", kit.Count()-before)
+		}
+	})
+
+	t.Run("create refused every time is NOT_APPLIED and leaves no customer", func(t *testing.T) {
+		kit.Reset()
+		kit.SetDown(&simkit.Fault{Method: "POST", Status: http.StatusServiceUnavailable, Message: "down"})
+		t.Cleanup(func() { kit.SetDown(nil) })
+		email := "never.made@example.com"
+		r := m.mutate(t, createMutation, map[string]any{"in": map[string]any{"provider": "DIGITAL_RIVER", "email": email}, "key": "refused"}, nil)
+		if got := outcomeOf(r); got != ds.OutcomeNotApplied {
+			t.Errorf("outcome %q (errors %+v), want NOT_APPLIED", got, r.Errors)
+		}
+		if n := m.holding(t, ds.DigitalRiver, email); n != 0 {
+			t.Errorf("Digital River holds %d customers with %s, want 0", n, email)
+		}
+		kit.SetDown(nil)
+		mustData[createdData](t, m.mutate(t, createMutation, map[string]any{"in": map[string]any{"provider": "DIGITAL_RIVER", "email": email}, "key": "refused"}, nil))
+		if n := m.holding(t, ds.DigitalRiver, email); n != 1 {
+			t.Errorf("after a retry with the same key Digital River holds %d customers with %s, want 1", n, email)
+		}
+	})
+
+	t.Run("answer lost and the read back fails too is UNCERTAIN naming the attempt timeout", func(t *testing.T) {
+		kit.Reset()
+		kit.SetDown(&simkit.Fault{Delay: 2 * time.Second})
+		t.Cleanup(func() { kit.SetDown(nil) })
+		r := m.mutate(t, createMutation, map[string]any{"in": map[string]any{"provider": "DIGITAL_RIVER", "email": "unknown.fate@example.com"}}, nil)
+		if got := outcomeOf(r); got != ds.OutcomeUncertain {
+			t.Errorf("outcome %q (errors %+v), want UNCERTAIN", got, r.Errors)
+		}
+		if len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, "300ms attempt timeout") && !strings.Contains(r.Errors[0].Message, "5s budget") {
+			t.Errorf("errors %+v: the message should name the limit that was hit", r.Errors)
+		}
+	})
+}
+
+func TestAnIdempotencyKeyReplaysWaitsAndRefusesAnotherInput(t *testing.T) {
+	m := gatewayWith(t, nil, nil)
+	kit := m.kit(t, ds.DigitalRiver)
+	in := map[string]any{"provider": "DIGITAL_RIVER", "email": "same.key@example.com"}
+
+	t.Run("the same key with another input is BAD_USER_INPUT naming the key", func(t *testing.T) {
+		mustData[createdData](t, m.mutate(t, createMutation, map[string]any{"in": in, "key": "k-other"}, nil))
+		kit.Reset()
+		other := map[string]any{"provider": "DIGITAL_RIVER", "email": "another@example.com"}
+		r := m.mutate(t, createMutation, map[string]any{"in": other, "key": "k-other"}, nil)
+		if len(r.Errors) != 1 || r.codes()[0] != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, `"k-other"`) {
+			t.Errorf("errors %+v, want one BAD_USER_INPUT naming the key", r.Errors)
+		}
+		if kit.Count() != 0 {
+			t.Errorf("Digital River got %d calls, want 0", kit.Count())
+		}
+	})
+
+	t.Run("two concurrent requests with one key make one vendor call", func(t *testing.T) {
+		kit.Reset()
+		kit.Inject(simkit.Fault{Method: "POST", Delay: 400 * time.Millisecond})
+		vars := map[string]any{"in": map[string]any{"provider": "DIGITAL_RIVER", "email": "concurrent@example.com"}}
+		var wg sync.WaitGroup
+		ids := make([]string, 2)
+		for i := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := m.mutate(t, createMutation, vars, map[string]string{"Idempotency-Key": "k-concurrent"})
+				var d createdData
+				if len(r.Errors) == 0 && json.Unmarshal(r.Data, &d) == nil && d.CreateCustomer != nil {
+					ids[i] = d.CreateCustomer.ID
+				} else {
+					t.Errorf("request %d: errors %+v", i, r.Errors)
+				}
+			}()
+		}
+		wg.Wait()
+		if ids[0] == "" || ids[0] != ids[1] {
+			t.Errorf("answers %v, want the same customer twice", ids)
+		}
+		if n := calls(kit, "POST", "/customers"); n != 1 {
+			t.Errorf("Digital River got %d creates, want 1", n)
+		}
+		if n := m.holding(t, ds.DigitalRiver, "concurrent@example.com"); n != 1 {
+			t.Errorf("Digital River holds %d such customers, want 1", n)
+		}
+	})
+
+	t.Run("a header key and a different argument key are BAD_USER_INPUT", func(t *testing.T) {
+		r := m.mutate(t, createMutation, map[string]any{"in": in, "key": "a"}, map[string]string{"Idempotency-Key": "b"})
+		if len(r.Errors) != 1 || r.codes()[0] != "BAD_USER_INPUT" {
+			t.Errorf("errors %+v, want BAD_USER_INPUT", r.Errors)
+		}
+	})
+
+	t.Run("a key too long is BAD_USER_INPUT with no vendor call", func(t *testing.T) {
+		kit.Reset()
+		r := m.mutate(t, createMutation, map[string]any{"in": in, "key": strings.Repeat("k", 256)}, nil)
+		if len(r.Errors) != 1 || r.codes()[0] != "BAD_USER_INPUT" || kit.Count() != 0 {
+			t.Errorf("errors %+v and %d calls, want BAD_USER_INPUT and none", r.Errors, kit.Count())
+		}
+	})
+
+	t.Run("a Telness create carries X-Idempotency-Key derived from the caller's key", func(t *testing.T) {
+		tk := m.kit(t, ds.Telness)
+		tk.Reset()
+		vars := map[string]any{"in": map[string]any{"provider": "TELNESS", "email": "keyed@example.com", "name": "Keyed Person", "type": "INDIVIDUAL"}, "key": "telness-1"}
+		first := mustData[createdData](t, m.mutate(t, createMutation, vars, nil))
+		mustData[createdData](t, m.mutate(t, createMutation, vars, nil))
+		var keys []string
+		for _, c := range tk.Calls() {
+			if c.Method == "POST" {
+				keys = append(keys, c.Header.Get("X-Idempotency-Key"))
+			}
+		}
+		if len(keys) != 1 || keys[0] == "" || len(keys[0]) > 256 {
+			t.Errorf("Telness creates carried keys %q, want one non-empty key (the repeat replayed)", keys)
+		}
+		if n := m.holding(t, ds.Telness, "keyed@example.com"); n != 1 || first.CreateCustomer == nil {
+			t.Errorf("Telness holds %d such customers, want 1", n)
+		}
+	})
+}
