@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -252,4 +253,51 @@ func TestAnIdempotencyKeyReplaysWaitsAndRefusesAnotherInput(t *testing.T) {
 			t.Errorf("Telness holds %d such customers, want 1", n)
 		}
 	})
+}
+
+// The email filter is exact and case-insensitive at every provider, whatever
+// case each vendor stores: records created in mixed case at each are all
+// found, and nothing else, against the simulators' own data.
+func TestTheEmailFilterFindsEveryCaseAtEveryProvider(t *testing.T) {
+	m := gateway(t)
+	spellings := map[ds.ProviderID]string{
+		ds.Kintsugi:      "Mixed.Case.Person@Example.com",
+		ds.DigitalRiver:  "MIXED.CASE.PERSON@EXAMPLE.COM",
+		ds.Telness:       "mixed.case.PERSON@example.COM",
+		ds.CommerceLayer: "Mixed.CASE.Person@Example.Com",
+	}
+	for p, email := range spellings {
+		in := map[string]any{"provider": p.String(), "email": email}
+		if p != ds.CommerceLayer {
+			in["name"] = "Mixed Case"
+		}
+		if p == ds.Telness {
+			in["type"] = "INDIVIDUAL"
+		}
+		mustData[createdData](t, m.mutate(t, createMutation, map[string]any{"in": in}, nil))
+	}
+	for _, query := range []string{"mixed.case.person@example.com", "MIXED.case.person@EXAMPLE.com"} {
+		t.Run(query, func(t *testing.T) {
+			var want []string
+			for _, p := range ds.AllProviders {
+				if p == ds.CareCloud {
+					continue
+				}
+				for id, e := range m.simEmails(t, p) {
+					if strings.EqualFold(e, query) {
+						want = append(want, p.String()+"/"+id)
+					}
+				}
+			}
+			if len(want) != len(spellings) {
+				t.Fatalf("the simulators hold %d records with %s, want %d", len(want), query, len(spellings))
+			}
+			got := keys(m.walk(t, 7, map[string]any{"email": query}))
+			sort.Strings(want)
+			sort.Strings(got)
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("the walk found %v, want %v", got, want)
+			}
+		})
+	}
 }

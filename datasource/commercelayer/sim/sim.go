@@ -90,7 +90,7 @@ type customer struct {
 	metadata         map[string]any
 }
 
-// New renders the demo people known at Commerce Layer: email lower-cased,
+// New renders the demo people known at Commerce Layer: email as given,
 // status and total_orders_count from the person's index, reference and
 // reference_origin naming the person's id at the next provider that knows
 // them (demo.Person.Other) by its config key.
@@ -108,7 +108,7 @@ func New(people []demo.Person) *Sim {
 		orders := p.Index % 4
 		c := &customer{
 			id:       id,
-			email:    strings.ToLower(p.EmailAt(ds.CommerceLayer)),
+			email:    p.EmailAt(ds.CommerceLayer),
 			status:   statusFor(orders),
 			orders:   orders,
 			created:  p.CreatedAt.UTC().Truncate(time.Millisecond),
