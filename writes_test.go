@@ -301,3 +301,41 @@ func TestTheEmailFilterFindsEveryCaseAtEveryProvider(t *testing.T) {
 		})
 	}
 }
+
+// Write input is checked like filters before anything is sent.
+func TestWriteInputIsCheckedBeforeAnythingIsSent(t *testing.T) {
+	m := gateway(t)
+	for _, tc := range []struct {
+		name string
+		in   map[string]any
+		code string
+	}{
+		{"an alpha-3 country", map[string]any{"provider": "DIGITAL_RIVER", "email": "a3@example.com", "address": map[string]any{"country": "CZE"}}, "BAD_USER_INPUT"},
+		{"a country with a digit", map[string]any{"provider": "KINTSUGI", "name": "X", "address": map[string]any{"country": "C1"}}, "BAD_USER_INPUT"},
+		{"a locale that is no language tag", map[string]any{"provider": "DIGITAL_RIVER", "email": "loc@example.com", "locale": "english please"}, "BAD_USER_INPUT"},
+		{"an email that is no address", map[string]any{"provider": "COMMERCE_LAYER", "email": "not-an-email"}, "BAD_USER_INPUT"},
+		{"a lower-case alpha-2 country is sent upper-cased", map[string]any{"provider": "DIGITAL_RIVER", "email": "cz@example.com", "address": map[string]any{"country": "cz", "city": "Brno"}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m.resetKits(t)
+			r := m.mutate(t, `mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { address { country } } }`, map[string]any{"in": tc.in}, nil)
+			if tc.code == "" {
+				got := mustData[struct {
+					CreateCustomer struct{ Address struct{ Country string } } `json:"createCustomer"`
+				}](t, r)
+				if got.CreateCustomer.Address.Country != "CZ" {
+					t.Errorf("country %q, want CZ", got.CreateCustomer.Address.Country)
+				}
+				return
+			}
+			if len(r.Errors) != 1 || r.codes()[0] != tc.code {
+				t.Errorf("errors %+v, want %s", r.Errors, tc.code)
+			}
+			for p, n := range m.upstreamCalls(t) {
+				if n != 0 {
+					t.Errorf("%s got %d calls, want none", p, n)
+				}
+			}
+		})
+	}
+}
