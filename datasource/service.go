@@ -288,6 +288,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		func(i int) string { return conn.Edges[i].Cursor() })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.PageInfo = endsWhenOnlyFailuresRemain(conn.PageInfo, len(conn.Edges), w.Errs)
+	warnScanBound(ctx, w.Bounded, false)
 	conn.count = countSegments(segs, w.Totals)
 	return conn, nil
 }
@@ -330,6 +331,7 @@ func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []S
 	}
 	conn := &CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, "c", fp})}
 	conn.PageInfo = backwardPageInfo(w.HasNext, before != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor() })
+	warnScanBound(ctx, w.Bounded, true)
 	conn.count = countSegments(segs, w.Totals)
 	return conn, nil
 }
@@ -363,9 +365,12 @@ func (s *Service) pageInfo(fp, kind string, hasPrev, hasNext bool, resume Positi
 		sc, ec := cursor(0), cursor(n-1)
 		pi.StartCursor, pi.EndCursor = &sc, &ec
 	}
-	if hasNext {
-		// The resume position can lie past the last edge (skipped non-matching
-		// records, or a provider that failed): going on from there repeats nothing.
+	if hasNext && n == 0 {
+		// No edge to take a cursor from: the resume position (past skipped
+		// non-matching records, or a provider that failed) goes on. With
+		// edges, endCursor is the last edge's cursor, as Relay says; going
+		// on from it reads the skipped records again (cached) and nothing
+		// is lost or repeated.
 		ec := s.Cursors.Encode(kind, fp, resume)
 		pi.EndCursor = &ec
 	}

@@ -392,9 +392,12 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 		// which is always past the offset, so a walk cannot stand still.
 		page.Next = strconv.Itoa(number * size)
 	}
-	if exact && p.recordCount >= 0 {
+	if p.recordCount >= 0 {
 		total := p.recordCount
-		page.Total = &total
+		page.ListLen = &total
+		if exact {
+			page.Total = &total
+		}
 	}
 	return page, nil
 }
