@@ -111,8 +111,31 @@ func TestAWriteWhoseAnswerIsLostIsReconciledAndNeverDuplicated(t *testing.T) {
 			if n := m.holding(t, ds.DigitalRiver, email); n != 1 {
 				t.Errorf("Digital River holds %d customers with %s, want exactly 1", n, email)
 			}
+			listed := m.walk(t, 10, map[string]any{"email": email, "providers": []string{"DIGITAL_RIVER"}})
+			if len(listed) != 1 || listed[0].ProviderID != first.CreateCustomer.ProviderID {
+				t.Errorf("the list filtered by the email shows %v, want the one created customer", keys(listed))
+			}
 		})
 	}
+
+	t.Run("Commerce Layer create cut off after it was made is found by its email", func(t *testing.T) {
+		ck := m.kit(t, ds.CommerceLayer)
+		ck.Reset()
+		ck.Inject(simkit.Fault{Method: "POST", Path: "/api/customers", After: true, CutBody: true})
+		email := "Cut.Off@Example.com"
+		vars := map[string]any{"in": map[string]any{"provider": "COMMERCE_LAYER", "email": email}, "key": "cl-cut"}
+		first := mustData[createdData](t, m.mutate(t, createMutation, vars, nil))
+		again := mustData[createdData](t, m.mutate(t, createMutation, vars, nil))
+		if first.CreateCustomer == nil || again.CreateCustomer == nil || again.CreateCustomer.ID != first.CreateCustomer.ID {
+			t.Errorf("answers %+v then %+v, want the created customer twice", first.CreateCustomer, again.CreateCustomer)
+		}
+		if n, looked := calls(ck, "POST", "/api/customers"), calls(ck, "GET", "/api/customers"); n != 1 || looked != 1 {
+			t.Errorf("Commerce Layer got %d creates and %d look-ups, want 1 of each (the cut-off answer reconciled)", n, looked)
+		}
+		if n := m.holding(t, ds.CommerceLayer, email); n != 1 {
+			t.Errorf("Commerce Layer holds %d customers with %s, want exactly 1", n, email)
+		}
+	})
 
 	t.Run("update answer cut off after it was applied", func(t *testing.T) {
 		var id string

@@ -98,7 +98,16 @@ func (c *Client) UpdateCustomer(ctx context.Context, id string, in ds.CustomerIn
 		return nil, err
 	}
 	body := writeBody{Data: writeData{Type: "customers", ID: id, Attributes: attrs}}
-	return c.write(ctx, rest.Request{Method: http.MethodPatch, Path: "/customers/" + id, Body: body, Idempotent: true})
+	cu, err := c.write(ctx, rest.Request{Method: http.MethodPatch, Path: "/customers/" + id, Body: body, Idempotent: true})
+	if err == nil || !ds.AnswerLost(err) {
+		return cu, err
+	}
+	// The answer was lost (after the retries): read the customer back and compare.
+	got, gerr := c.GetCustomers(ctx, []string{id})
+	if gerr == nil && len(got) == 1 && ds.InputApplied(in, got[0]) {
+		return got[0], nil
+	}
+	return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
 }
 
 // DeleteCustomer is DELETE /customers/{id} (204); an unknown id is NOT_FOUND.
