@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -11,7 +12,10 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
+	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
 	"github.com/federated-customers/gateway/datasource/simkit"
+	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
 // mutate posts a GraphQL request with extra HTTP headers.
@@ -360,5 +364,34 @@ func TestWriteInputIsCheckedBeforeAnythingIsSent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// With database_url, a key is shared by replicas: a repeat on another
+// replica replays the first outcome without a vendor call.
+func TestAnIdempotencyKeyIsSharedByReplicasOnOneDatabase(t *testing.T) {
+	schema := pgtest.Schema(t)
+	sim := drsim.New(demo.People(testPeople))
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	yaml := fmt.Sprintf("database_url: %q\nproviders:\n  digitalriver: {base_url: %q, api_key: %q}\n", schema, srv.URL, drsim.APIKey)
+	a := gatewayFrom(t, yaml, nil, false)
+	b := gatewayFrom(t, yaml, nil, false)
+	for _, m := range []*Main{a, b} {
+		waitFor(t, 10*time.Second, func() bool { return m.Cache.Ready(t.Context()) == nil }, "Postgres to be ready")
+	}
+	vars := map[string]any{"in": map[string]any{"provider": "DIGITAL_RIVER", "email": "replicas@example.com"}, "key": "shared-key"}
+	first := mustData[createdData](t, a.mutate(t, createMutation, vars, nil))
+	posts := calls(sim.Kit(), "POST", "/customers")
+	again := mustData[createdData](t, b.mutate(t, createMutation, vars, nil))
+	if again.CreateCustomer == nil || first.CreateCustomer == nil || again.CreateCustomer.ID != first.CreateCustomer.ID {
+		t.Errorf("replica B answered %+v, want replica A's outcome %+v", again.CreateCustomer, first.CreateCustomer)
+	}
+	if n := calls(sim.Kit(), "POST", "/customers"); n != posts {
+		t.Errorf("replica B made %d creates, want none", n-posts)
+	}
+	vars["in"] = map[string]any{"provider": "DIGITAL_RIVER", "email": "other@example.com"}
+	if r := b.mutate(t, createMutation, vars, nil); len(r.Errors) != 1 || r.codes()[0] != "BAD_USER_INPUT" {
+		t.Errorf("another input under the key on replica B: errors %+v, want BAD_USER_INPUT", r.Errors)
 	}
 }
