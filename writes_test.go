@@ -340,6 +340,8 @@ func TestWriteInputIsCheckedBeforeAnythingIsSent(t *testing.T) {
 		{"an alpha-3 country", map[string]any{"provider": "DIGITAL_RIVER", "email": "a3@example.com", "address": map[string]any{"country": "CZE"}}, "BAD_USER_INPUT"},
 		{"a country with a digit", map[string]any{"provider": "KINTSUGI", "name": "X", "address": map[string]any{"country": "C1"}}, "BAD_USER_INPUT"},
 		{"a locale that is no language tag", map[string]any{"provider": "DIGITAL_RIVER", "email": "loc@example.com", "locale": "english please"}, "BAD_USER_INPUT"},
+		{"a Digital River metadata value that is an object", map[string]any{"provider": "DIGITAL_RIVER", "email": "md@example.com", "metadata": map[string]any{"tier": map[string]any{"a": 1}}}, "BAD_USER_INPUT"},
+		{"a Digital River metadata value that is a fraction", map[string]any{"provider": "DIGITAL_RIVER", "email": "md@example.com", "metadata": map[string]any{"score": 1.5}}, "BAD_USER_INPUT"},
 		{"an email that is no address", map[string]any{"provider": "COMMERCE_LAYER", "email": "not-an-email"}, "BAD_USER_INPUT"},
 		{"a lower-case alpha-2 country is sent upper-cased", map[string]any{"provider": "DIGITAL_RIVER", "email": "cz@example.com", "address": map[string]any{"country": "cz", "city": "Brno"}}, ""},
 	} {

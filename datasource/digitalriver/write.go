@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"regexp"
 	"strings"
@@ -210,9 +211,28 @@ func customerBody(in ds.CustomerInput) (map[string]any, error) {
 		body["locale"] = wireLocale(*in.Locale)
 	}
 	if in.Metadata != nil {
+		for k, v := range in.Metadata {
+			if !metadataValue(v) {
+				return nil, ds.Errorf(ds.CodeBadUserInput, "input.metadata.%s: %s metadata values are strings, booleans or integers", quoteShort(k), ds.DigitalRiver)
+			}
+		}
 		body["metadata"] = in.Metadata
 	}
 	return body, nil
+}
+
+// metadataValue: Digital River documents metadata values as string, bool or int.
+func metadataValue(v any) bool {
+	switch x := v.(type) {
+	case string, bool, int, int32, int64:
+		return true
+	case float64:
+		return x == math.Trunc(x) && math.Abs(x) < 1<<53
+	case json.Number:
+		_, err := x.Int64()
+		return err == nil
+	}
+	return false
 }
 
 // mergeShipping sets name, phone and address (when given) on the current
