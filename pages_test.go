@@ -73,16 +73,17 @@ func TestLastWithoutBeforeIsTheTailOfTheForwardWalk(t *testing.T) {
 }
 
 // A post-filtered page that stops at the scan bound says so; every page with
-// edges ends on its last edge's cursor; the walk ends and finds every match.
+// edges ends on its last edge's cursor; hasPreviousPage is true only after
+// a matching record; the walk ends and finds every match.
 func TestPagesNeverMislead(t *testing.T) {
 	m := gateway(t)
 	const q = `query($first: Int, $after: String, $filter: CustomerFilter) { customers(first: $first, after: $after, filter: $filter) {
-		pageInfo { hasNextPage endCursor } edges { cursor node { provider providerId } } } }`
+		pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { provider providerId } } } }`
 	type page struct {
 		Customers struct {
 			PageInfo struct {
-				HasNextPage bool
-				EndCursor   *string
+				HasNextPage, HasPreviousPage bool
+				EndCursor                    *string
 			}
 			Edges []struct {
 				Cursor string
@@ -108,6 +109,9 @@ func TestPagesNeverMislead(t *testing.T) {
 				r := m.query(t, q, map[string]any{"first": 1, "after": after, "filter": tc.filter})
 				p := mustData[page](t, r)
 				c := p.Customers
+				if c.PageInfo.HasPreviousPage != (len(got) > 0) {
+					t.Fatalf("page %d: hasPreviousPage %v after %d matching records", i, c.PageInfo.HasPreviousPage, len(got))
+				}
 				for _, e := range c.Edges {
 					got = append(got, e.Node)
 				}

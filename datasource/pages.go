@@ -21,3 +21,18 @@ func warnScanBound(ctx context.Context, p *ProviderID, backward bool) {
 	Warn(ctx, Warning{Code: CodeQueryTooComplex, Provider: p, Message: fmt.Sprintf(
 		"%s: this page read %d upstream pages, the most one page may, without finding enough matching records; %s", *p, maxFetchesPerWalk, how)})
 }
+
+// earlierMatch reads a forward page's start: whether a matching record
+// comes before it (hasPreviousPage), and the start to walk from, without
+// the NoneBefore mark (the page's edges have records before them).
+func earlierMatch(start *Position) (*Position, bool) {
+	if start == nil {
+		return nil, false
+	}
+	if !start.NoneBefore {
+		return start, true
+	}
+	s := *start
+	s.NoneBefore = false
+	return &s, false
+}

@@ -270,6 +270,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		}
 		start = &pos
 	}
+	start, earlier := earlierMatch(start)
 	var w Walk[*Customer]
 	if merged {
 		var places []Position
@@ -284,7 +285,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		return nil, err
 	}
 	conn := &CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, kind, fp})}
-	conn.PageInfo = s.pageInfo(fp, kind, start != nil, w.HasNext, w.Resume, len(w.Edges),
+	conn.PageInfo = s.pageInfo(fp, kind, earlier, w.HasNext, w.Resume, len(w.Edges),
 		func(i int) string { return conn.Edges[i].Cursor() })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.PageInfo = endsWhenOnlyFailuresRemain(conn.PageInfo, len(conn.Edges), w.Errs)
@@ -366,6 +367,7 @@ func (s *Service) pageInfo(fp, kind string, hasPrev, hasNext bool, resume Positi
 		pi.StartCursor, pi.EndCursor = &sc, &ec
 	}
 	if hasNext && n == 0 {
+		resume.NoneBefore = !hasPrev
 		// No edge to take a cursor from: the resume position (past skipped
 		// non-matching records, or a provider that failed) goes on. With
 		// edges, endCursor is the last edge's cursor, as Relay says; going
@@ -604,12 +606,13 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 		conn.count = countSegments(segs, nil)
 		return conn, nil
 	}
+	start, earlier := earlierMatch(start)
 	w, err := WalkForward(ctx, segs, start, first)
 	if err != nil {
 		return nil, err
 	}
 	conn.Edges = sourceEdges(w.Edges, &cursorMint{s.Cursors, "s", fp})
-	conn.PageInfo = s.pageInfo(fp, "s", start != nil, w.HasNext, w.Resume, len(w.Edges),
+	conn.PageInfo = s.pageInfo(fp, "s", earlier, w.HasNext, w.Resume, len(w.Edges),
 		func(i int) string { return conn.Edges[i].Cursor() })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.PageInfo = endsWhenOnlyFailuresRemain(conn.PageInfo, len(conn.Edges), w.Errs)
