@@ -164,6 +164,41 @@ func TestAWriteWhoseAnswerIsLostIsReconciledAndNeverDuplicated(t *testing.T) {
 		}
 	})
 
+	t.Run("attach answer cut off after it was applied", func(t *testing.T) {
+		free := m.Sims[ds.DigitalRiver].(*drsim.Sim).FreeSources()
+		if len(free) == 0 {
+			t.Fatal("the simulator has no free payment source")
+		}
+		var custID string
+		for k := range m.simEmails(t, ds.DigitalRiver) {
+			custID = k
+			break
+		}
+		node := ds.CustomerNodeID(ds.DigitalRiver, custID)
+		kit.Reset()
+		kit.Inject(simkit.Fault{Method: "POST", Path: "/customers/" + custID + "/sources/", After: true, CutBody: true})
+		const q = `mutation($c: ID!, $s: String!) { attachCustomerSource(customerId: $c, sourceId: $s, idempotencyKey: "attach-cut") { sourceId } }`
+		got := mustData[struct {
+			AttachCustomerSource struct{ SourceID string } `json:"attachCustomerSource"`
+		}](t, m.mutate(t, q, map[string]any{"c": node, "s": free[0]}, nil))
+		if got.AttachCustomerSource.SourceID != free[0] {
+			t.Errorf("attach answered %+v, want source %s", got.AttachCustomerSource, free[0])
+		}
+		if n := calls(kit, "GET", "/customers/"+custID); n != 1 {
+			t.Errorf("%d read-backs of the customer, want 1 (the cut-off answer reconciled)", n)
+		}
+		sources := mustData[struct {
+			Customer struct{ Sources []struct{ SourceID string } } `json:"customer"`
+		}](t, m.query(t, `query($id: ID!) { customer(id: $id) { sources { sourceId } } }`, map[string]any{"id": node}))
+		attached := false
+		for _, s := range sources.Customer.Sources {
+			attached = attached || s.SourceID == free[0]
+		}
+		if !attached {
+			t.Errorf("the customer's sources %+v do not show %s", sources.Customer.Sources, free[0])
+		}
+	})
+
 	t.Run("create refused every time is NOT_APPLIED and leaves no customer", func(t *testing.T) {
 		kit.Reset()
 		kit.SetDown(&simkit.Fault{Method: "POST", Status: http.StatusServiceUnavailable, Message: "down"})

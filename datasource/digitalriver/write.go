@@ -152,9 +152,43 @@ func (c *Client) AttachSource(ctx context.Context, customerID, sourceID string) 
 	}
 	var raw json.RawMessage
 	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodPost, Path: "/customers/" + customerID + "/sources/" + sourceID, Body: struct{}{}}, &raw); err != nil {
-		return nil, err
+		if !ds.AnswerLost(err) {
+			return nil, err
+		}
+		// The answer was lost: the customer's sources say whether it happened.
+		src, found, rerr := c.attachedSource(ctx, customerID, sourceID)
+		switch {
+		case rerr != nil:
+			return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
+		case found:
+			return mapSource(src, customerID)
+		}
+		return nil, ds.WithOutcome(err, ds.AbsentOutcome(err))
 	}
 	return mapSource(raw, customerID)
+}
+
+// attachedSource reads the customer and finds source id among its sources.
+func (c *Client) attachedSource(ctx context.Context, customerID, sourceID string) (json.RawMessage, bool, error) {
+	raw, err := c.getRaw(ctx, customerID)
+	if err != nil {
+		return nil, false, err
+	}
+	var cur struct {
+		Sources []json.RawMessage `json:"sources"`
+	}
+	if err := json.Unmarshal(raw, &cur); err != nil {
+		return nil, false, unreadable("a customer record that is not a JSON object")
+	}
+	for _, s := range cur.Sources {
+		var id struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(s, &id) == nil && id.ID == sourceID {
+			return s, true, nil
+		}
+	}
+	return nil, false, nil
 }
 
 // DetachSource is DELETE /customers/{id}/sources/{sourceId} (204).
@@ -163,7 +197,18 @@ func (c *Client) DetachSource(ctx context.Context, customerID, sourceID string) 
 		return err
 	}
 	_, err := c.rc.Do(ctx, rest.Request{Method: http.MethodDelete, Path: "/customers/" + customerID + "/sources/" + sourceID}, nil)
-	return err
+	if err == nil || !ds.AnswerLost(err) {
+		return err
+	}
+	// The answer was lost: the source gone from the customer says it happened.
+	_, found, rerr := c.attachedSource(ctx, customerID, sourceID)
+	switch {
+	case rerr != nil:
+		return ds.WithOutcome(err, ds.OutcomeUncertain)
+	case !found:
+		return nil
+	}
+	return ds.WithOutcome(err, ds.AbsentOutcome(err))
 }
 
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
