@@ -3,6 +3,7 @@ package datasource
 import (
 	"context"
 	"slices"
+	"time"
 )
 
 // Segment is one provider's part of a federated list: the one pagination
@@ -103,11 +104,12 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 	// Limits depend on first alone, not on how much of the page is filled,
 	// so the same provider page is the same request (and cache entry) on
 	// every page of a walk.
+	// A fetch ahead that this page turns out not to need is not waited for:
+	// the page is answered as soon as its edges and hasNextPage are known.
+	// That fetch finishes in the background, bounded (aheadBound and the
+	// provider's per-request budget), and its page is cached for the next
+	// page of the walk; its failure is no error of this page.
 	ahead := &lookahead[T]{pending: map[int]chan fetched[T]{}}
-	// A fetch ahead that this page did not need still finishes (it ran beside
-	// the current provider's, so this costs little): its page is cached for
-	// the next one, and the request's report counts its call.
-	defer ahead.wait()
 	var found []Edge[T]
 	failed := map[ProviderID]bool{}
 	fetches := 0
@@ -243,25 +245,26 @@ type lookahead[T any] struct {
 	pending map[int]chan fetched[T]
 }
 
+// aheadBound is the longest a fetch ahead may outlive the page that started
+// it (the provider's per-request budget, at most 25 s, usually ends it first).
+const aheadBound = 30 * time.Second
+
+// start fetches segment i's first page in the background. The fetch keeps
+// the request's values (its report, call budget and provider budgets) but
+// not its cancellation: the page may be answered, and its request end,
+// before this fetch does, and what it reads is cached for the next page.
 func (a *lookahead[T]) start(ctx context.Context, i int, seg Segment[T], limit int) {
 	if _, ok := a.pending[i]; ok {
 		return
 	}
 	ch := make(chan fetched[T], 1)
 	a.pending[i] = ch
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), aheadBound)
 	go func() {
-		page, err := seg.Fetch(ctx, "", limit)
+		defer cancel()
+		page, err := seg.Fetch(actx, "", limit)
 		ch <- fetched[T]{page, err}
 	}()
-}
-
-func (a *lookahead[T]) wait() {
-	for i, ch := range a.pending {
-		if ch != nil {
-			<-ch
-			a.pending[i] = nil
-		}
-	}
 }
 
 // take is segment i's first page: the one fetched ahead, or a fetch now.

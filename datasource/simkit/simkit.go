@@ -209,6 +209,14 @@ func (k *Kit) MaxInFlight() int {
 	return k.maxInFlight
 }
 
+// InFlight is how many requests are being served now (a test reads it to
+// tell a call still held by the simulator from one that has ended).
+func (k *Kit) InFlight() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.inFlight
+}
+
 // Count is the number of requests received so far.
 func (k *Kit) Count() int {
 	k.mu.Lock()
