@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,4 +70,84 @@ func TestAPageNeverWaitsForAFetchAheadItDoesNotNeed(t *testing.T) {
 	if got := providersOf(third); got["DIGITAL_RIVER"] == 0 || got["COMMERCE_LAYER"] == 0 || got["TELNESS"] > 0 {
 		t.Fatalf("third page: providers %v, want the rest of Digital River, then Commerce Layer past Telness", got)
 	}
+}
+
+// recordReads counts, per provider and vendor id, how often the gateway
+// asked a vendor for that record by id: one GET per id (Kintsugi, Telness,
+// a CareCloud customer's source records) or an id in a bulk lookup (Digital
+// River ids=, Commerce Layer id_in, CareCloud external_ids[]).
+func recordReads(t *testing.T, m *Main) map[string]int {
+	t.Helper()
+	reads := map[string]int{}
+	for _, p := range ds.AllProviders {
+		for _, c := range m.kit(t, p).Calls() {
+			q, _ := url.ParseQuery(c.Query)
+			var ids []string
+			switch {
+			case p == ds.Kintsugi && strings.HasPrefix(c.Path, "/v1/customers/"):
+				ids = []string{strings.TrimPrefix(c.Path, "/v1/customers/")}
+			case p == ds.Telness && strings.HasPrefix(c.Path, "/customers/"):
+				ids = []string{strings.TrimPrefix(c.Path, "/customers/")}
+			case p == ds.CareCloud && strings.HasSuffix(c.Path, "/customer-source-records") && strings.Contains(c.Path, "/customers/"):
+				parts := strings.Split(c.Path, "/")
+				ids = []string{"customer " + parts[len(parts)-2]}
+			case p == ds.CareCloud:
+				ids = q["external_ids[]"]
+			case p == ds.DigitalRiver && q.Get("ids") != "":
+				ids = strings.Split(q.Get("ids"), ",")
+			case p == ds.CommerceLayer && q.Get("filter[q][id_in]") != "":
+				ids = strings.Split(q.Get("filter[q][id_in]"), ",")
+			}
+			for _, id := range ids {
+				reads[p.String()+" "+id]++
+			}
+		}
+	}
+	return reads
+}
+
+// With ttl 0 (always live) the deep page reads each record at most once
+// (the list's own records not at all), and makes no more calls than a fresh
+// gateway with the default TTL.
+func TestWithTTLZeroARequestReadsEachRecordOnce(t *testing.T) {
+	const deep = `query($first: Int) { customers(first: $first) { nodes { id sources { sourceId customer { id } } linkedCustomers { id email } } } }`
+	calls := map[string]int{}
+	for _, tc := range []struct{ name, cache string }{
+		{"default TTL", ""},
+		{"ttl 0", "cache: {ttl: 0s}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := gatewayWith(t, map[string]string{"": tc.cache, // quotas lifted: this test counts calls
+				"digitalriver": "upstream: {rate: 100000, burst: 10000}", "commercelayer": "upstream: {rate: 100000, burst: 10000}"}, nil)
+			for run := range 2 { // the second request: nothing cached across requests with ttl 0
+				m.resetKits(t)
+				r := m.query(t, deep, map[string]any{"first": 100})
+				page := mustData[struct {
+					Customers struct{ Nodes []struct{ ID string } }
+				}](t, r)
+				inPage := map[string]bool{}
+				for _, n := range page.Customers.Nodes {
+					k, err := ds.DecodeCustomerID(n.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					inPage[k.Provider.String()+" "+k.ProviderID] = true
+				}
+				for id, n := range recordReads(t, m) {
+					if n > 1 || inPage[id] {
+						t.Errorf("request %d: %s read %d times (in the page: %v), want once at most and never for the page's own records", run, id, n, inPage[id])
+					}
+				}
+				total := 0
+				for _, n := range m.upstreamCalls(t) {
+					total += n
+				}
+				if run == 0 {
+					calls[tc.name] = total
+				}
+				t.Logf("request %d: %d calls %v", run, total, m.upstreamCalls(t))
+			}
+		})
+	}
+	t.Logf("calls: ttl 0 %d, default TTL %d", calls["ttl 0"], calls["default TTL"])
 }
