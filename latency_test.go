@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
 // providersOf counts a page's edges per provider.
@@ -150,4 +154,47 @@ func TestWithTTLZeroARequestReadsEachRecordOnce(t *testing.T) {
 		})
 	}
 	t.Logf("calls: ttl 0 %d, default TTL %d", calls["ttl 0"], calls["default TTL"])
+}
+
+// The frontend's graph page is estimated at hundreds of calls at most but
+// makes a few dozen: it is classed by what it likely makes, so with the
+// default limits it never waits in the costly lane, even while a costly
+// query holds the lane's one slot.
+func TestTheFrontendPageNeverWaitsInTheCostlyLane(t *testing.T) {
+	lifted := "upstream: {rate: 100000, burst: 10000}"
+	m := gatewayWith(t, map[string]string{
+		"kintsugi":     "upstream: {rate: 100000, burst: 10000, timeout: 25s, budget: 25s}",
+		"digitalriver": lifted, "commercelayer": lifted,
+	}, nil)
+	// the costly query: 300 Kintsugi ids no record has, whose lookups hang
+	ki := m.kit(t, ds.Kintsugi)
+	ki.SetDown(&simkit.Fault{Delay: time.Minute, Path: "/v1/customers/nobody"})
+	ctx, cancel := context.WithCancel(context.Background())
+	costlyDone := make(chan struct{})
+	go func() {
+		defer close(costlyDone)
+		body, _ := json.Marshal(map[string]any{"query": `query($a: [ID!]!, $b: [ID!]!, $c: [ID!]!) { a: nodes(ids: $a) { id } b: nodes(ids: $b) { id } c: nodes(ids: $c) { id } }`,
+			"variables": map[string]any{"a": inventedKintsugiIDs(100), "b": inventedKintsugiIDs(100), "c": inventedKintsugiIDs(100)}})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+m.Addr+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-costlyDone })
+	waitFor(t, 10*time.Second, func() bool { return ki.InFlight() > 0 }, "the costly query's hung lookups")
+
+	for _, first := range []int{20, 100} {
+		r := m.queryExt(t, graphQuery, map[string]any{"first": first}, map[string]any{"cost": true})
+		if len(r.Errors) > 0 {
+			t.Fatalf("first %d: %+v", first, r.Errors)
+		}
+		select {
+		case <-costlyDone:
+			t.Fatalf("first %d: answered only once the costly query had ended", first)
+		default:
+		}
+		cost, _ := r.Extensions["cost"].(map[string]any)
+		t.Logf("first %d: estimate %v, likely %v, made %v", first, cost["upstreamCalls"], cost["likelyUpstreamCalls"], r.Extensions["providers"])
+	}
 }
