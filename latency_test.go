@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -197,4 +198,52 @@ func TestTheFrontendPageNeverWaitsInTheCostlyLane(t *testing.T) {
 		cost, _ := r.Extensions["cost"].(map[string]any)
 		t.Logf("first %d: estimate %v, likely %v, made %v", first, cost["upstreamCalls"], cost["likelyUpstreamCalls"], r.Extensions["providers"])
 	}
+}
+
+// waves groups call arrival times (sorted) into rounds: a call more than
+// gap after the previous one starts a new round.
+func waves(ats []time.Duration, gap time.Duration) [][]time.Duration {
+	slices.Sort(ats)
+	var out [][]time.Duration
+	for i, at := range ats {
+		if i == 0 || at-ats[i-1] > gap {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], at)
+	}
+	return out
+}
+
+// Each level of the deep page issues its calls together, across providers
+// and kinds of lookup: from a fresh gateway (no index, nothing cached),
+// with every call taking 250 ms, the calls arrive in four rounds: the list;
+// the CareCloud records naming the page's customers (with its catalogue),
+// the references and emails; each CareCloud customer's records; the linked
+// records. (The Telness page fetched ahead joins the second.)
+func TestTheDeepPageTakesOneRoundPerLevel(t *testing.T) {
+	const latency = 250 * time.Millisecond
+	lifted := "upstream: {rate: 100000, burst: 10000}"
+	m := gatewayWith(t, map[string]string{"kintsugi": lifted, "digitalriver": lifted, "commercelayer": lifted}, nil)
+	first := mustData[customersPage](t, m.query(t, pageQuery, map[string]any{"first": 100}))
+	fresh := gatewayWith(t, map[string]string{"kintsugi": lifted, "digitalriver": lifted, "commercelayer": lifted}, nil)
+	for p := range fresh.Sims {
+		fresh.kit(t, p).SetLatency(latency)
+	}
+	start := time.Now()
+	r := fresh.query(t, `query($after: String) { customers(first: 100, after: $after) { nodes { id sources { sourceId customer { id } } linkedCustomers { id email } } } }`,
+		map[string]any{"after": *first.Customers.PageInfo.EndCursor})
+	if len(r.Errors) > 0 {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	var ats []time.Duration
+	for p := range fresh.Sims {
+		for _, c := range fresh.kit(t, p).Calls() {
+			ats = append(ats, c.At.Sub(start))
+		}
+	}
+	rounds := waves(ats, latency/2)
+	if len(rounds) > 4 {
+		t.Errorf("%d calls in %d rounds, want at most 4: %v", len(ats), len(rounds), rounds)
+	}
+	t.Logf("%d calls in %d rounds: %v", len(ats), len(rounds), rounds)
 }
