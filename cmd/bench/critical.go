@@ -68,10 +68,14 @@ func runCritical(o opts, builds []build, dir string, sims map[ds.ProviderID]sim)
 			continue
 		}
 		path := time.Duration(pg.rounds) * o.latency
-		for i, b := range builds {
-			var cold, warm []time.Duration
-			var calls []int
-			for run := range o.runs {
+		figs := make([]struct {
+			cold, warm []time.Duration
+			calls      []int
+		}, len(builds))
+		// the builds take turns run by run, so a change in the machine's
+		// load weighs on both alike
+		for run := range o.runs {
+			for i, b := range builds {
 				addr, stop, err := startGateway(b.bin, filepath.Join(dir, fmt.Sprintf("crit%d-%d", i, run)), pg.cache, "", sims)
 				if err != nil {
 					return err
@@ -82,22 +86,26 @@ func runCritical(o opts, builds []build, dir string, sims map[ds.ProviderID]sim)
 					stop()
 					return fmt.Errorf("%s (%s): %w", pg.name, b.name, err)
 				}
-				cold = append(cold, took)
-				calls = append(calls, countCalls(sims))
+				f := &figs[i]
+				f.cold = append(f.cold, took)
+				f.calls = append(f.calls, countCalls(sims))
 				for range 7 {
 					took, err := timed(addr, pg.query, vars)
 					if err != nil {
 						stop()
 						return fmt.Errorf("%s (%s), repeated: %w", pg.name, b.name, err)
 					}
-					warm = append(warm, took)
+					f.warm = append(f.warm, took)
 				}
 				stop()
 			}
-			c, w := median(cold), median(warm)
-			slices.Sort(calls)
+		}
+		for i, b := range builds {
+			f := figs[i]
+			c, w := median(f.cold), median(f.warm)
+			slices.Sort(f.calls)
 			fmt.Fprintf(tw, "%s\t%s\t%d x %s\t%.1fms\t%.2fx\t%d\t%.1fms\t%.2fx\t\n", pg.name, b.name, pg.rounds, o.latency,
-				ms(c), float64(c)/float64(path), calls[len(calls)/2], ms(w), float64(w)/float64(path))
+				ms(c), float64(c)/float64(path), f.calls[len(f.calls)/2], ms(w), float64(w)/float64(path))
 		}
 	}
 	return tw.Flush()
