@@ -255,3 +255,28 @@ func TestTheDeepPageTakesOneRoundPerLevel(t *testing.T) {
 	}
 	t.Logf("%d calls in %d rounds: %v", len(ats), len(rounds), rounds)
 }
+
+// quiesce waits until no simulator has received a call for a while and
+// none is in flight: a page answers without waiting for a fetch ahead it
+// did not need, which may still reach its simulator after the answer.
+func (m *Main) quiesce(t *testing.T) {
+	t.Helper()
+	const quiet = 100 * time.Millisecond
+	last, since := -1, time.Now()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		n, busy := 0, false
+		for p := range m.Sims {
+			k := m.kit(t, p)
+			n += k.Count()
+			busy = busy || k.InFlight() > 0
+		}
+		if n != last || busy {
+			last, since = n, time.Now()
+		} else if time.Since(since) >= quiet {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the simulators never went quiet")
+}

@@ -19,21 +19,27 @@ import (
 // the nodes' goroutines into. The node resolvers then find the same loads in
 // the loaders' per-request cache.
 func prefetchLinks(ctx context.Context, conn *ds.CustomerConnection) {
-	if conn == nil || len(conn.Edges) == 0 || !graphql.HasOperationContext(ctx) || !selectsLinks(ctx) {
+	if conn == nil || len(conn.Edges) == 0 || !graphql.HasOperationContext(ctx) {
+		return
+	}
+	sources, links := selectsLinks(ctx)
+	if !sources && !links {
 		return
 	}
 	l := loadersFrom(ctx)
-	ccLive := l.sourcesByExternal != nil && !l.careCloudIndexed(ctx)
+	ccIndexed := l.careCloudIndexed(ctx)
 	for _, e := range conn.Edges {
 		c := e.Node
-		if ccLive {
+		if l.sourcesByExternal != nil && !ccIndexed {
 			l.sourcesByExternal.Load(ctx, c.ProviderID)
 		}
 		if l.index == nil {
 			continue
 		}
-		l.index.ext.Load(ctx, c.ProviderID)
-		if c.Email != nil {
+		if links || ccIndexed {
+			l.index.ext.Load(ctx, c.ProviderID) // references to c, and CareCloud's records once indexed
+		}
+		if links && c.Email != nil {
 			if email := ds.NormalizeEmail(*c.Email); link.Personal(email) {
 				l.index.email.Load(ctx, email)
 			}
@@ -41,37 +47,35 @@ func prefetchLinks(ctx context.Context, conn *ds.CustomerConnection) {
 	}
 }
 
-// selectsLinks reports whether the connection field being resolved selects
-// sources, linkedCustomers or links on its nodes (nodes, or edges.node).
-func selectsLinks(ctx context.Context) bool {
+// selectsLinks reports whether the connection field being resolved selects,
+// on its nodes (nodes, or edges.node), sources, and linkedCustomers or links.
+func selectsLinks(ctx context.Context) (sources, links bool) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
-		return false
+		return false, false
 	}
 	op := graphql.GetOperationContext(ctx)
-	var customerFields func(set ast.SelectionSet) bool
-	customerFields = func(set ast.SelectionSet) bool {
+	customerFields := func(set ast.SelectionSet) {
 		for _, f := range graphql.CollectFields(op, set, []string{"Customer", "Node"}) {
 			switch f.Name {
-			case "sources", "linkedCustomers", "links":
-				return true
+			case "sources":
+				sources = true
+			case "linkedCustomers", "links":
+				links = true
 			}
 		}
-		return false
 	}
 	for _, f := range graphql.CollectFields(op, fc.Field.Selections, []string{"CustomerConnection"}) {
 		switch f.Name {
 		case "nodes":
-			if customerFields(f.Selections) {
-				return true
-			}
+			customerFields(f.Selections)
 		case "edges":
 			for _, g := range graphql.CollectFields(op, f.Selections, []string{"CustomerEdge"}) {
-				if g.Name == "node" && customerFields(g.Selections) {
-					return true
+				if g.Name == "node" {
+					customerFields(g.Selections)
 				}
 			}
 		}
 	}
-	return false
+	return sources, links
 }
