@@ -31,6 +31,8 @@ type criticalPage struct {
 	query  string
 	rounds int
 	cache  string
+	// first: the list's first page, not the one after the first 100
+	first bool
 }
 
 // spanningAfter is where the spanning page starts: after the first 100
@@ -41,10 +43,10 @@ const spanningQuery = `query($after: String) { customers(first: 100, after: $aft
 const deepQuery = `query($after: String) { customers(first: 100, after: $after) { nodes { id sources { sourceId customer { id } } linkedCustomers { id email } } } }`
 
 var criticalPages = []criticalPage{
-	{"spanning page (Kintsugi + Digital River)", spanningQuery, 1, ""},
-	{"deep page (sources, links)", deepQuery, 3, ""},
-	{"deep page, ttl 1ns (always live)", deepQuery, 3, "cache: {ttl: 1ns}"},
-	{"deep page first 20 (frontend)", strings.Replace(deepQuery, "first: 100", "first: 20", 1), 3, ""},
+	{"spanning page (Kintsugi + Digital River)", spanningQuery, 1, "", false},
+	{"deep page (sources, links)", deepQuery, 3, "", false},
+	{"deep page, ttl 1ns (always live)", deepQuery, 3, "cache: {ttl: 1ns}", false},
+	{"first deep page of 20 (frontend)", strings.Replace(deepQuery, "first: 100", "first: 20", 1), 3, "", true},
 }
 
 func runCritical(o opts, builds []build, dir string, sims map[ds.ProviderID]sim) error {
@@ -60,7 +62,6 @@ func runCritical(o opts, builds []build, dir string, sims map[ds.ProviderID]sim)
 	if err != nil {
 		return err
 	}
-	vars := map[string]any{"after": after}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "page (%s per upstream call)\tbuild\tcritical path\tcold p50\tcold / path\tcold calls\twarm p50\twarm / path\t\n", o.latency)
 	for _, pg := range criticalPages {
@@ -68,6 +69,10 @@ func runCritical(o opts, builds []build, dir string, sims map[ds.ProviderID]sim)
 			continue
 		}
 		path := time.Duration(pg.rounds) * o.latency
+		vars := map[string]any{"after": after}
+		if pg.first {
+			vars["after"] = nil
+		}
 		figs := make([]struct {
 			cold, warm []time.Duration
 			calls      []int
