@@ -64,7 +64,7 @@ func runCritical(o opts, builds []build, dir string, sims map[ds.ProviderID]sim)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "page (%s per upstream call)\tbuild\tcritical path\tcold p50\tcold / path\tcold calls\twarm p50\twarm / path\t\n", o.latency)
-	for _, pg := range criticalPages {
+	for pi, pg := range criticalPages {
 		if o.only != "" && !strings.Contains(pg.name, o.only) {
 			continue
 		}
@@ -81,7 +81,11 @@ func runCritical(o opts, builds []build, dir string, sims map[ds.ProviderID]sim)
 		// load weighs on both alike
 		for run := range o.runs {
 			for i, b := range builds {
-				addr, stop, err := startGateway(b.bin, filepath.Join(dir, fmt.Sprintf("crit%d-%d", i, run)), pg.cache, "", sims)
+				prof := ""
+				if o.profile != "" && i == 0 { // older builds may not have -cpuprofile
+					prof = fmt.Sprintf("%s-critical-%d-%d.pprof", o.profile, pi, run)
+				}
+				addr, stop, err := startGateway(b.bin, filepath.Join(dir, fmt.Sprintf("crit%d-%d", i, run)), pg.cache, prof, sims)
 				if err != nil {
 					return err
 				}
