@@ -25,10 +25,11 @@ func providersOf(p customersPage) map[string]int {
 }
 
 // A page that Kintsugi and Digital River fill starts Telness's first page
-// ahead when Digital River becomes current. With Telness hung, that page is
-// answered while Telness's call is still held by its simulator (it cannot
-// end before its 2 s attempt timeout), without an error for Telness; the
-// next page, which needs Telness, reports it.
+// ahead when Digital River becomes current with its page still on the way
+// (here 300 ms). With Telness hung, that page is answered while Telness's
+// call is still held by its simulator (it cannot end before its 2 s attempt
+// timeout), without an error for Telness; the next page, which needs
+// Telness, reports it.
 func TestAPageNeverWaitsForAFetchAheadItDoesNotNeed(t *testing.T) {
 	m := gatewayWith(t, map[string]string{
 		"telness": "upstream: {timeout: 2s, budget: 3s, rate: 100000, burst: 10000}",
@@ -54,6 +55,10 @@ func TestAPageNeverWaitsForAFetchAheadItDoesNotNeed(t *testing.T) {
 	}
 	telness.Reset()
 	telness.SetLatency(time.Minute) // hung: every call is held until the gateway gives up
+	// Digital River's page, fetched ahead by the first page, is read again
+	// and slowly: it is still on the way when Digital River becomes current
+	m.Cache.ForgetPages(context.Background(), []ds.CustomerProvider{m.Service.Customers[ds.DigitalRiver]})
+	m.kit(t, ds.DigitalRiver).SetLatency(300 * time.Millisecond)
 
 	second, r, ended := page(*first.Customers.PageInfo.EndCursor)
 	got := providersOf(second)

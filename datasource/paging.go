@@ -112,7 +112,7 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 	// That fetch finishes in the background, bounded (aheadBound and the
 	// provider's per-request budget), and its page is cached for the next
 	// page of the walk; its failure is no error of this page.
-	ahead := &lookahead[T]{pending: map[int]chan fetched[T]{}}
+	ahead := &lookahead[T]{pending: map[int]chan fetched[T]{}, arrived: map[int]fetched[T]{}}
 	var found []Edge[T]
 	failed := map[ProviderID]bool{}
 	fetches := 0
@@ -126,12 +126,16 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 		}
 		fetches++
 		seg := segs[si]
-		if !cur.Tail && si+1 < len(segs) {
-			ahead.start(ctx, si+1, segs[si+1], want) // the next provider, concurrently
+		fromStart := cur.Token == "" && cur.Skip == 0
+		// The next provider's first page, concurrently; unless this one's
+		// page, fetched ahead, is already here: then reading it first costs
+		// nothing, and the next provider is asked only if the page needs it.
+		if !cur.Tail && si+1 < len(segs) && !(fromStart && ahead.ready(si)) {
+			ahead.start(ctx, si+1, segs[si+1], want)
 		}
 		var page Page[T]
 		var err error
-		if cur.Token == "" && cur.Skip == 0 {
+		if fromStart {
 			page, err = ahead.take(ctx, si, seg, want)
 		} else {
 			page, err = seg.Fetch(ctx, cur.Token, cur.Skip+want)
@@ -246,6 +250,7 @@ type fetched[T any] struct {
 // one round trip, not two. At most one fetch runs ahead.
 type lookahead[T any] struct {
 	pending map[int]chan fetched[T]
+	arrived map[int]fetched[T] // fetched ahead and received, not yet taken
 }
 
 // aheadBound is the longest a fetch ahead may outlive the page that started
@@ -270,8 +275,30 @@ func (a *lookahead[T]) start(ctx context.Context, i int, seg Segment[T], limit i
 	}()
 }
 
+// ready reports whether segment i's first page, fetched ahead, has arrived.
+func (a *lookahead[T]) ready(i int) bool {
+	if _, ok := a.arrived[i]; ok {
+		return true
+	}
+	ch := a.pending[i]
+	if ch == nil {
+		return false
+	}
+	select {
+	case r := <-ch:
+		a.pending[i], a.arrived[i] = nil, r
+		return true
+	default:
+		return false
+	}
+}
+
 // take is segment i's first page: the one fetched ahead, or a fetch now.
 func (a *lookahead[T]) take(ctx context.Context, i int, seg Segment[T], limit int) (Page[T], error) {
+	if r, ok := a.arrived[i]; ok {
+		delete(a.arrived, i)
+		return r.page, r.err
+	}
 	ch, ok := a.pending[i]
 	if !ok || ch == nil {
 		return seg.Fetch(ctx, "", limit)
