@@ -154,6 +154,7 @@ func TestARestartedGatewayOnTheSameDatabaseMakesNoUpstreamCall(t *testing.T) {
 	if len(want.Errors) > 0 {
 		t.Fatalf("%+v", want.Errors)
 	}
+	quiet(t, kits...) // the page's fetch ahead finishes, and is stored, in the background
 	m1.stop(t)
 
 	m2 := gatewayFrom(t, cfg, nil, false)

@@ -255,19 +255,29 @@ func TestTheDeepPageTakesOneRoundPerLevel(t *testing.T) {
 // did not need, which may still reach its simulator after the answer.
 func (m *Main) quiesce(t *testing.T) {
 	t.Helper()
-	const quiet = 100 * time.Millisecond
+	var kits []*simkit.Kit
+	for p := range m.Sims {
+		kits = append(kits, m.kit(t, p))
+	}
+	quiet(t, kits...)
+}
+
+// quiet waits until none of kits has received a call for 100 ms and none
+// is in flight.
+func quiet(t *testing.T, kits ...*simkit.Kit) {
+	t.Helper()
+	const still = 100 * time.Millisecond
 	last, since := -1, time.Now()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		n, busy := 0, false
-		for p := range m.Sims {
-			k := m.kit(t, p)
+		for _, k := range kits {
 			n += k.Count()
 			busy = busy || k.InFlight() > 0
 		}
 		if n != last || busy {
 			last, since = n, time.Now()
-		} else if time.Since(since) >= quiet {
+		} else if time.Since(since) >= still {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
