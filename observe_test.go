@@ -73,6 +73,13 @@ func (m *Main) send(t *testing.T, body map[string]any, header map[string]string)
 	return m.post(t, body, header)
 }
 
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
 const secretKey = "sk_live_0123456789abcdef"
 
 func TestEachRequestWritesOneAccessLogLine(t *testing.T) {
@@ -98,17 +105,17 @@ providers:
 		opType any
 		keyLog any // the key's name in the line; nil: none
 		errors string
-		fresh  map[string]any
-		replay bool // answered from a stored response
+		fresh  string // Kintsugi's freshness in the line ("": none)
+		replay bool   // answered from a stored response
 	}{
 		{"a good request", secretKey, false, "req-good.1", 200, "INFO", "Customers", "query", "frontend", "",
-			map[string]any{"KINTSUGI": "LIVE", "TELNESS": "LIVE"}, false},
+			"LIVE", false},
 		{"a repeat is answered from the cache", secretKey, false, "req-cached.2", 200, "INFO", "Customers", "query", "frontend", "",
-			map[string]any{"KINTSUGI": "CACHE", "TELNESS": "CACHE"}, false},
-		{"the next repeat replays the stored response", secretKey, false, "req-replayed.5", 200, "INFO", "Customers", "query", "frontend", "", nil, true},
+			"CACHE", false},
+		{"the next repeat replays the stored response", secretKey, false, "req-replayed.5", 200, "INFO", "Customers", "query", "frontend", "", "", true},
 		{"a partial failure is a warning with its code", "second-secret-key", true, "req-partial.3", 200, "WARN", "Customers", "query", "key-2",
-			"PROVIDER_UNAVAILABLE:KINTSUGI", map[string]any{"KINTSUGI": "LIVE", "TELNESS": "LIVE"}, false}, // as extensions.providers: the failed calls were live
-		{"a wrong key is refused before any operation", "not-a-key-at-all", false, "req-refused.4", 401, "INFO", nil, nil, nil, "UNAUTHENTICATED", nil, false},
+			"PROVIDER_UNAVAILABLE:KINTSUGI", "LIVE", false}, // as extensions.providers: the failed calls were live
+		{"a wrong key is refused before any operation", "not-a-key-at-all", false, "req-refused.4", 401, "INFO", nil, nil, nil, "UNAUTHENTICATED", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.fault {
@@ -120,7 +127,7 @@ providers:
 				query = `query Customers { customers(first: 4) { nodes { id email } } }`
 			}
 			m.resetKits(t)
-			resp, _ := m.send(t, map[string]any{"query": query}, map[string]string{"X-API-Key": tc.key, "X-Request-Id": tc.id})
+			resp, out := m.send(t, map[string]any{"query": query}, map[string]string{"X-API-Key": tc.key, "X-Request-Id": tc.id})
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
 			}
@@ -138,16 +145,28 @@ providers:
 			if got, _ := l["errors"].(string); got != tc.errors {
 				t.Fatalf("errors %q, want %q", got, tc.errors)
 			}
+			// freshness and upstream calls per provider are what the response
+			// reported in extensions.providers
 			fresh, _ := l["freshness"].(map[string]any)
-			if fmt.Sprint(fresh) != fmt.Sprint(tc.fresh) && !(len(fresh) == 0 && len(tc.fresh) == 0) {
-				t.Fatalf("freshness %v, want %v", fresh, tc.fresh)
-			}
-			// upstream calls per provider are the calls the simulators counted
 			up, _ := l["upstream"].(map[string]any)
-			for p, n := range m.upstreamCalls(t) {
-				if logged, _ := up[p.String()].(float64); int(logged) != n {
-					t.Fatalf("upstream %v; the simulators counted %v", up, m.upstreamCalls(t))
+			if fresh["KINTSUGI"] != nilIfEmpty(tc.fresh) {
+				t.Fatalf("freshness %v, want KINTSUGI %q", fresh, tc.fresh)
+			}
+			reported := freshness(t, out)
+			if tc.replay {
+				reported = nil // a replay calls nothing; its line says replayed, its answer is all CACHE
+			}
+			if len(reported) != len(fresh) || len(reported) != len(up) {
+				t.Fatalf("line: freshness %v, upstream %v; the response: %v", fresh, up, reported)
+			}
+			for p, r := range reported {
+				if fresh[p] != r["freshness"] || up[p] != r["calls"] {
+					t.Fatalf("line: freshness %v, upstream %v; the response: %v", fresh, up, reported)
 				}
+			}
+			// and the calls it logs reached the simulators
+			if n, _ := up["KINTSUGI"].(float64); int(n) > m.upstreamCalls(t)[ds.Kintsugi] {
+				t.Fatalf("logged %v Kintsugi calls, the simulator counted %d", n, m.upstreamCalls(t)[ds.Kintsugi])
 			}
 		})
 	}
