@@ -500,6 +500,7 @@ func records(v any) int {
 // coalesce makes identical calls in flight one upstream call. A follower
 // whose leader was cancelled (its client went away) calls again itself.
 func coalesce[T any](ctx context.Context, l *Layer, key string, fn func(context.Context) (T, error), p ds.ProviderID) (T, error) {
+	defer ds.Spend(ctx, p)() // waiting on another's call spends p's budget too
 	leader := false
 	ch := l.flight.DoChan(key, func() (any, error) {
 		leader = true
