@@ -67,4 +67,3 @@ func pageIDs(t *testing.T, r gqlResponse) []string {
 	sort.Strings(ids)
 	return ids
 }
-
