@@ -6,6 +6,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -16,7 +17,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq" // the database/sql driver "postgres"
 )
 
 //go:embed migrations/*.sql
@@ -32,11 +32,13 @@ type DB struct {
 }
 
 // Open prepares a pool for url (postgres://…); it does not connect yet.
+// Every operation on its connections ends with its context (bounded.go).
 func Open(url string) (*DB, error) {
-	db, err := sqlx.Open("postgres", url)
+	c, err := newConnector(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	db := sqlx.NewDb(sql.OpenDB(c), "postgres")
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
