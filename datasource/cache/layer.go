@@ -55,6 +55,10 @@ type Layer struct {
 	healthy    atomic.Bool
 	stateMu    sync.Mutex
 	lastErr    error
+	reason     string    // why the second level is out
+	since      time.Time // when it last changed state
+	failures   int       // operations failed in a row
+	probeNow   chan struct{}
 	log        *slog.Logger
 	now        func() time.Time
 	flight     singleflight.Group
@@ -83,7 +87,7 @@ func New(o Options) *Layer {
 		o.Log = slog.Default()
 	}
 	l := &Layer{ttl: o.TTL, stale: o.StaleIfError, shared: o.Shared, memIndex: NewMemoryIndex(),
-		log: o.Log, now: o.Now, stop: make(chan struct{}), done: make(chan struct{})}
+		log: o.Log, now: o.Now, stop: make(chan struct{}), done: make(chan struct{}), probeNow: make(chan struct{}, 1)}
 	l.l1 = NewMemory(o.MaxEntries, o.MaxBytes, o.TTL+o.StaleIfError, o.Now)
 	return l
 }
@@ -101,14 +105,17 @@ func (l *Layer) Start() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	err := l.shared.Ping(ctx)
 	cancel()
+	l.stateMu.Lock()
+	l.since = time.Now()
 	if err != nil {
-		l.stateMu.Lock()
-		l.lastErr = err
-		l.stateMu.Unlock()
+		l.lastErr, l.reason = err, "unreachable at start"
+		secondLevelUp.Set(0)
 		l.log.Warn("postgres cache unreachable at start: serving from the in-process cache and live calls until it answers", "error", err)
 	} else {
 		l.healthy.Store(true)
+		secondLevelUp.Set(1)
 	}
+	l.stateMu.Unlock()
 	go l.background()
 }
 
@@ -130,15 +137,11 @@ func (l *Layer) background() {
 		case <-l.stop:
 			return
 		case <-ping.C:
+		case <-l.probeNow:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		err := l.shared.Ping(ctx)
-		cancel()
-		if err != nil {
-			l.fail(err)
+		if !l.probe() {
 			continue
 		}
-		l.recover()
 		if time.Since(lastPurge) >= purgeEvery {
 			lastPurge = time.Now()
 			l.purge()
@@ -177,19 +180,9 @@ func (l *Layer) ForgetPages(ctx context.Context, provs []ds.CustomerProvider) {
 	}
 }
 
-// Ready reports the second level's state for /readyz: nil without one or
-// while it is reachable.
-func (l *Layer) Ready(ctx context.Context) error {
-	if l.shared == nil {
-		return nil
-	}
-	if l.healthy.Load() {
-		return nil
-	}
-	l.stateMu.Lock()
-	defer l.stateMu.Unlock()
-	return fmt.Errorf("postgres cache unreachable (serving from the in-process cache and live calls): %v", l.lastErr)
-}
+// Ready reports the second level's state for /readyz: always nil, since
+// the gateway serves without it (Health says whether it is in service).
+func (l *Layer) Ready(context.Context) error { return nil }
 
 // level2 is the second level while it is reachable, else nil.
 func (l *Layer) level2() Shared {
@@ -197,26 +190,6 @@ func (l *Layer) level2() Shared {
 		return l.shared
 	}
 	return nil
-}
-
-// fail takes the second level out until a probe succeeds; it logs once per
-// change of state, not once per request.
-func (l *Layer) fail(err error) {
-	if l.shared == nil || err == nil {
-		return
-	}
-	l.stateMu.Lock()
-	defer l.stateMu.Unlock()
-	l.lastErr = err
-	if l.healthy.Swap(false) {
-		l.log.Warn("postgres cache unreachable: serving from the in-process cache and live calls", "error", err)
-	}
-}
-
-func (l *Layer) recover() {
-	if !l.healthy.Swap(true) {
-		l.log.Info("postgres cache reachable again")
-	}
 }
 
 // index is where identity look-ups read: the shared index while it is
@@ -274,6 +247,7 @@ func (l *Layer) get(ctx context.Context, keys []string) map[string]Entry {
 		}
 		return got
 	}
+	l.ok()
 	var promote []Entry
 	for k, e := range more {
 		if have, ok := got[k]; !ok || e.StoredAt.After(have.StoredAt) {
@@ -340,7 +314,9 @@ func (l *Layer) write(ctx context.Context, op func(context.Context, Shared) erro
 	defer cancel()
 	if err := op(octx, s); err != nil {
 		l.fail(err)
+		return
 	}
+	l.ok()
 }
 
 func (l *Layer) age(e Entry) time.Duration    { return max(0, l.now().Sub(e.StoredAt)) }
