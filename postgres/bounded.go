@@ -86,14 +86,21 @@ func newDialer() *dialer {
 	}}
 }
 
-func (d *dialer) Dial(network, address string) (net.Conn, error) {
-	return d.DialContext(context.Background(), network, address)
+// dialVia is a DialContext with the other methods lib/pq's Dialer wants.
+type dialVia func(ctx context.Context, network, address string) (net.Conn, error)
+
+func (f dialVia) Dial(network, address string) (net.Conn, error) {
+	return f(context.Background(), network, address)
 }
 
-func (d *dialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+func (f dialVia) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return d.DialContext(ctx, network, address)
+	return f(ctx, network, address)
+}
+
+func (f dialVia) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	return f(ctx, network, address)
 }
 
 func (d *dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
@@ -122,7 +129,7 @@ func newConnector(dsn string) (*connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.Dialer(newDialer())
+	c.Dialer(dialVia(newDialer().DialContext))
 	return &connector{pq: c}, nil
 }
 

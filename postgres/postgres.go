@@ -25,7 +25,9 @@ var migrations embed.FS
 // DB is the shared level. It connects lazily: Open never fails on an
 // unreachable server, and Ping applies the migrations once it is reachable.
 type DB struct {
-	db *sqlx.DB
+	db      *sqlx.DB
+	dsn     string
+	channel string // the invalidation channel (notify.go)
 
 	mu       sync.Mutex
 	migrated bool
@@ -42,7 +44,7 @@ func Open(url string) (*DB, error) {
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{db: db}, nil
+	return &DB{db: db, dsn: url, channel: channelFor(url)}, nil
 }
 
 // Close closes the pool.

@@ -28,6 +28,10 @@ var (
 		Name: "gateway_cache_postgres_failures_total",
 		Help: "Second-level operations and probes that failed.",
 	})
+	invalidationsReceived = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gateway_cache_invalidations_received_total",
+		Help: "Drops published by other replicas and applied to this one's in-process levels.",
+	})
 )
 
 // SecondLevelHealth is the Postgres level's state, for readiness and metrics.
@@ -106,6 +110,20 @@ func (l *Layer) probe() bool {
 		l.stateMu.Unlock()
 		l.leave(err, "probe failed")
 		return false
+	}
+	back := !l.healthy.Load()
+	if back || l.pending.len() > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+		err := l.replayPending(ctx)
+		cancel()
+		if err != nil {
+			secondLevelFailures.Inc()
+			l.leave(err, "drops made while it was out could not be applied")
+			return false
+		}
+	}
+	if back {
+		l.forgetUnvouched() // others' drops may have been missed meanwhile
 	}
 	l.recover()
 	return true

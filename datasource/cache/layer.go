@@ -59,9 +59,14 @@ type Layer struct {
 	since      time.Time // when it last changed state
 	failures   int       // operations failed in a row
 	probeNow   chan struct{}
-	log        *slog.Logger
-	now        func() time.Time
-	flight     singleflight.Group
+	// id tells this replica's published drops from others'; pending holds
+	// drops the second level has not seen (invalidate.go).
+	id          string
+	pending     pendingDrops
+	unsubscribe func()
+	log         *slog.Logger
+	now         func() time.Time
+	flight      singleflight.Group
 
 	stop    chan struct{}
 	done    chan struct{}
@@ -87,7 +92,7 @@ func New(o Options) *Layer {
 		o.Log = slog.Default()
 	}
 	l := &Layer{ttl: o.TTL, stale: o.StaleIfError, shared: o.Shared, memIndex: NewMemoryIndex(),
-		log: o.Log, now: o.Now, stop: make(chan struct{}), done: make(chan struct{}), probeNow: make(chan struct{}, 1)}
+		log: o.Log, now: o.Now, stop: make(chan struct{}), done: make(chan struct{}), probeNow: make(chan struct{}, 1), id: newReplicaID()}
 	l.l1 = NewMemory(o.MaxEntries, o.MaxBytes, o.TTL+o.StaleIfError, o.Now)
 	return l
 }
@@ -116,6 +121,9 @@ func (l *Layer) Start() {
 		secondLevelUp.Set(1)
 	}
 	l.stateMu.Unlock()
+	if n, ok := l.shared.(Notifier); ok {
+		l.unsubscribe = n.Subscribe(l.received, l.forgetUnvouched)
+	}
 	go l.background()
 }
 
@@ -124,6 +132,9 @@ func (l *Layer) Close() {
 	l.once.Do(func() { close(l.stop) })
 	if l.started.Load() {
 		<-l.done
+	}
+	if l.unsubscribe != nil {
+		l.unsubscribe()
 	}
 }
 
@@ -268,7 +279,8 @@ func (l *Layer) Now() time.Time { return l.now() }
 // or a sync state written. New keys do not move them (no answer read them).
 // The response cache stores them with each response (the index one only
 // when the request read the index); another replica's writes reach this
-// one's first level only as its copies expire, and so do stored responses.
+// one's first level, and so its stored responses, as published drops
+// (invalidate.go).
 func (l *Layer) Changes() (records, index uint64) { return l.l1.Changes(), l.memIndex.Changes() }
 
 // put stores entries in both levels.
@@ -280,9 +292,11 @@ func (l *Layer) put(ctx context.Context, entries []Entry) {
 	l.write(ctx, func(ctx context.Context, s Shared) error { return s.Put(ctx, entries) })
 }
 
+// drop removes entries from both levels and from every other replica's
+// first level (invalidate.go).
 func (l *Layer) drop(ctx context.Context, p ds.ProviderID, cred string, kind Kind, ids []string) {
 	_ = l.l1.Drop(ctx, p, cred, kind, ids)
-	l.write(ctx, func(ctx context.Context, s Shared) error { return s.Drop(ctx, p, cred, kind, ids) })
+	l.dropShared(ctx, pendingKey{p, cred, kind}, ids)
 }
 
 // putIdentities feeds the identity index (both levels, as put does).
@@ -299,7 +313,7 @@ func (l *Layer) dropIdentities(ctx context.Context, p ds.ProviderID, cred string
 		return
 	}
 	_ = l.memIndex.DropIdentities(ctx, p, cred, ids)
-	l.write(ctx, func(ctx context.Context, s Shared) error { return s.DropIdentities(ctx, p, cred, ids) })
+	l.dropShared(ctx, pendingKey{p, cred, kindIndex}, ids)
 }
 
 // write runs op on the second level while it is reachable, bounded by
