@@ -171,6 +171,17 @@ func (d *DB) DropIdentities(ctx context.Context, p ds.ProviderID, cred string, v
 	return nil
 }
 
+// PruneIdentities removes one provider credential's rows last seen before
+// seenBefore (a complete sync walk did not see them) and returns their ids.
+func (d *DB) PruneIdentities(ctx context.Context, p ds.ProviderID, cred string, seenBefore time.Time) ([]string, error) {
+	var ids []string
+	if err := d.db.SelectContext(ctx, &ids, `DELETE FROM identities WHERE provider = $1 AND credential = $2 AND seen_at < $3 RETURNING vendor_id`,
+		p.Key(), cred, seenBefore); err != nil {
+		return nil, fmt.Errorf("postgres: prune identities: %w", err)
+	}
+	return ids, nil
+}
+
 type identityRow struct {
 	Provider   string     `db:"provider"`
 	Credential string     `db:"credential"`

@@ -157,6 +157,7 @@ func (s *Syncer) SyncNow(ctx context.Context, p ds.ProviderID) error {
 		st.LastError = &msg
 	} else {
 		st.Complete, st.LastError = true, nil
+		s.l.pruneUnseen(ctx, p, cred, started)
 	}
 	_ = s.l.index().PutSyncState(ctx, p, cred, st)
 	return walkErr
