@@ -64,6 +64,7 @@ type Layer struct {
 	id          string
 	pending     pendingDrops
 	unsubscribe func()
+	claims      localClaims // sync due times without the second level (claim.go)
 	log         *slog.Logger
 	now         func() time.Time
 	flight      singleflight.Group

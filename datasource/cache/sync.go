@@ -56,8 +56,9 @@ func (l *Layer) NewSyncer(opts SyncOptions, customers []ds.CustomerProvider, sou
 	return s
 }
 
-// Run syncs every provider with an interval, at once and then every
-// interval, until ctx ends. It returns at once.
+// Run syncs every provider with an interval, once per interval across all
+// replicas sharing the second level (at once when none walked it within
+// the interval), until ctx ends. It returns at once.
 func (s *Syncer) Run(ctx context.Context) {
 	for p, every := range s.opts.Interval {
 		if every <= 0 || !s.has(p) {
@@ -66,14 +67,19 @@ func (s *Syncer) Run(ctx context.Context) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			t := time.NewTicker(every)
-			defer t.Stop()
+			cred := s.cred(p)
 			for {
-				if err := s.SyncNow(ctx, p); err != nil && ctx.Err() == nil {
-					s.l.log.Warn("sync failed", "provider", p.Key(), "error", err)
+				claimed, wait := s.l.claimSync(ctx, p, cred, every)
+				due := time.Now().Add(wait)
+				if claimed {
+					if err := s.SyncNow(ctx, p); err != nil && ctx.Err() == nil {
+						s.l.log.Warn("sync failed", "provider", p.Key(), "error", err)
+					}
 				}
+				t := time.NewTimer(untilDue(time.Until(due), every))
 				select {
 				case <-ctx.Done():
+					t.Stop()
 					return
 				case <-t.C:
 				}
