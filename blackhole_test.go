@@ -21,7 +21,7 @@ import (
 
 // blackholeConfig is a gateway on Postgres behind proxy, two providers simulated.
 func blackholeConfig(url string) string {
-	return fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {simulate: true}\n  commercelayer: {simulate: true}\n", url)
+	return fmt.Sprintf("database_url: %q\nshutdown_grace: 1s\nproviders:\n  kintsugi: {simulate: true}\n  commercelayer: {simulate: true}\n", url)
 }
 
 // TestRequestsDuringAPostgresBlackholeAnswerLiveWhileItLasts: with Postgres
@@ -154,7 +154,7 @@ func startProcess(t *testing.T, args ...string) *process {
 	}
 }
 
-// stopped sends SIGTERM and returns the exit error and how long it took.
+// terminate sends SIGTERM and returns the exit error; it fails past limit.
 func (p *process) terminate(t *testing.T, limit time.Duration) error {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
