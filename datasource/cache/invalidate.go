@@ -131,6 +131,8 @@ func (l *Layer) dropShared(ctx context.Context, k pendingKey, ids []string) {
 func (l *Layer) applyDrop(ctx context.Context, s Shared, k pendingKey, ids []string) error {
 	var err error
 	if k.kind == kindIndex {
+		// a collapsed index drop (ids nil) cannot name its rows: the next
+		// complete walk removes them (prune.go); others still hear of it
 		if len(ids) > 0 {
 			err = s.DropIdentities(ctx, k.p, k.cred, ids)
 		}
