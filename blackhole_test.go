@@ -39,14 +39,18 @@ func TestRequestsDuringAPostgresBlackholeAnswerLiveWhileItLasts(t *testing.T) {
 	const workers, each = 6, 5
 	var mu sync.Mutex
 	var failures []string
+	var slowest time.Duration
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			for i := range each {
 				first := 10 + w*each + i
+				start := time.Now()
 				r := m.query(t, cachedPageQuery, map[string]any{"first": first})
+				took := time.Since(start)
 				f := freshness(t, r)
 				mu.Lock()
+				slowest = max(slowest, took)
 				if len(r.Errors) > 0 || r.status != http.StatusOK || f["KINTSUGI"]["freshness"] != "LIVE" {
 					failures = append(failures, fmt.Sprintf("first %d: status %d, errors %+v, providers %v", first, r.status, r.Errors, f))
 				}
@@ -64,6 +68,7 @@ func TestRequestsDuringAPostgresBlackholeAnswerLiveWhileItLasts(t *testing.T) {
 	if len(failures) > 0 {
 		t.Fatalf("%d of %d requests failed during the blackhole: %v", len(failures), workers*each, failures)
 	}
+	t.Logf("%d requests (%d at a time) during a Postgres blackhole, all live: slowest %v", workers*each, workers, slowest.Round(time.Millisecond))
 }
 
 // TestAGatewayStartedDuringAPostgresBlackholeListensAndServes: the start's
@@ -79,12 +84,14 @@ func TestAGatewayStartedDuringAPostgresBlackholeListensAndServes(t *testing.T) {
 	}
 	m := &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	started := make(chan error, 1)
+	begin := time.Now()
 	go func() { started <- m.Run(context.Background()) }()
 	select {
 	case err := <-started:
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("listening %v after the start, Postgres silent", time.Since(begin).Round(time.Millisecond))
 	case <-time.After(20 * time.Second):
 		t.Fatal("the gateway does not listen 20 s into a Postgres blackhole")
 	}
@@ -188,7 +195,9 @@ func TestSIGTERMDuringAPostgresBlackholeExitsCleanly(t *testing.T) {
 	proxy.Blackhole()
 	t.Cleanup(proxy.Restore)
 	time.Sleep(1500 * time.Millisecond) // the probe meets the blackhole
+	sent := time.Now()
 	if err := p.terminate(t, 25*time.Second); err != nil {
 		t.Fatalf("exit during a Postgres blackhole: %v\n%s", err, p.logs.String())
 	}
+	t.Logf("exit status 0 %v after SIGTERM (grace 1 s), Postgres silent", time.Since(sent).Round(time.Millisecond))
 }

@@ -101,8 +101,20 @@ func (l *Layer) ok() {
 // probe asks the second level whether it answers; a failure takes it out.
 func (l *Layer) probe() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	go func() { // Close ends a probe at once: a shutdown does not wait on a silent database
+		select {
+		case <-l.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	err := l.shared.Ping(ctx)
-	cancel()
+	select {
+	case <-l.stop:
+		return false // closing: no verdict
+	default:
+	}
 	if err != nil {
 		secondLevelFailures.Inc()
 		l.stateMu.Lock()
