@@ -6,8 +6,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	ds "github.com/federated-customers/gateway/datasource"
 )
+
+// syncWalks counts the walks this replica made: summed over replicas, one
+// per provider per interval.
+var syncWalks = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "gateway_sync_walks_total",
+	Help: "Background sync walks this replica made, by provider (summed over replicas: about one per sync.interval).",
+}, []string{"provider"})
 
 // One walk per provider per interval, whatever the number of replicas: the
 // due time lives in the second level, and the replica that claims a due

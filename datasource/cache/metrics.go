@@ -16,7 +16,7 @@ var cacheAnswers = prometheus.NewCounterVec(prometheus.CounterOpts{
 
 // Collectors are the record store's metrics, for the gateway's registry.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{cacheAnswers, secondLevelUp, secondLevelFailures, invalidationsReceived, syncRemoved}
+	return []prometheus.Collector{cacheAnswers, secondLevelUp, secondLevelFailures, invalidationsReceived, syncRemoved, syncWalks}
 }
 
 func countAnswer(p ds.ProviderID, f ds.Freshness) {

@@ -146,6 +146,7 @@ func (s *Syncer) SyncNow(ctx context.Context, p ds.ProviderID) error {
 		return nil // someone else is syncing this provider credential
 	}
 	defer release()
+	syncWalks.WithLabelValues(p.String()).Inc()
 	started := s.l.now()
 	var walkErr error
 	if c, ok := s.customers[p]; ok {
