@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
@@ -36,6 +37,15 @@ type Syncer struct {
 	customers map[ds.ProviderID]*Provider
 	sources   *Sources
 	wg        sync.WaitGroup
+	walks     sync.Map // ds.ProviderID → *atomic.Int64: walks made here
+}
+
+// Walks is how many walks of provider p this replica has made.
+func (s *Syncer) Walks(p ds.ProviderID) int {
+	if n, ok := s.walks.Load(p); ok {
+		return int(n.(*atomic.Int64).Load())
+	}
+	return 0
 }
 
 type based interface{ base() *Provider }
@@ -147,6 +157,8 @@ func (s *Syncer) SyncNow(ctx context.Context, p ds.ProviderID) error {
 	}
 	defer release()
 	syncWalks.WithLabelValues(p.String()).Inc()
+	n, _ := s.walks.LoadOrStore(p, new(atomic.Int64))
+	n.(*atomic.Int64).Add(1)
 	started := s.l.now()
 	var walkErr error
 	if c, ok := s.customers[p]; ok {
