@@ -75,6 +75,12 @@ func (l *Layer) fail(err error) {
 	if l.shared == nil || err == nil {
 		return
 	}
+	if DataError(err) {
+		// Postgres answered, and refused the statement's data: that
+		// request's (or record's) problem, not evidence against the level
+		l.log.Info("postgres refused a statement's data; the second level stays in use", "error", err)
+		return
+	}
 	secondLevelFailures.Inc()
 	l.stateMu.Lock()
 	l.lastErr = err

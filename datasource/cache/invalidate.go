@@ -112,6 +112,20 @@ func newReplicaID() string {
 // dropShared applies one drop to the second level and publishes it; when
 // the level is out or fails, the drop waits for its return.
 func (l *Layer) dropShared(ctx context.Context, k pendingKey, ids []string) {
+	if ids != nil {
+		// ids Postgres cannot hold (NUL, invalid UTF-8) were never stored
+		// there, and would fail the whole statement
+		var keep []string
+		for _, id := range ids {
+			if storable(id) {
+				keep = append(keep, id)
+			}
+		}
+		if len(keep) == 0 {
+			return
+		}
+		ids = keep
+	}
 	s := l.level2()
 	if s == nil {
 		l.pending.add(k, ids)
@@ -121,7 +135,9 @@ func (l *Layer) dropShared(ctx context.Context, k pendingKey, ids []string) {
 	defer cancel()
 	if err := l.applyDrop(octx, s, k, ids); err != nil {
 		l.fail(err)
-		l.pending.add(k, ids)
+		if !DataError(err) { // a refused statement would be refused again
+			l.pending.add(k, ids)
+		}
 		return
 	}
 	l.ok()
@@ -194,6 +210,9 @@ func (l *Layer) replayPending(ctx context.Context) error {
 			}
 		}
 		if err := l.applyDrop(ctx, l.shared, k, ids); err != nil {
+			if DataError(err) {
+				continue // refused for its data: retrying would not help
+			}
 			for k, d := range drops { // put everything back; drops are idempotent
 				ids := []string(nil)
 				if !d.all {
