@@ -37,6 +37,8 @@ type Report struct {
 	// and a request that waited on another's call does not get a fresh
 	// budget when it calls itself.
 	spent map[ProviderID]*budgetUse
+	// memo is what the request read, reused within it (memo.go).
+	memo requestMemo
 }
 
 // ProviderStats is one provider's line in extensions.providers.
