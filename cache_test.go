@@ -230,20 +230,27 @@ func TestPostgresStoppedInTheMiddleFailsNoRequest(t *testing.T) {
 			t.Fatalf("first %d with Postgres gone: status %d, %+v", first*5, r.status, r.Errors)
 		}
 	}
+	// Postgres out of service degrades the gateway, it does not make it unready
 	if got := ready(); got != api.StatusDegraded {
 		t.Fatalf("/readyz says %s with Postgres gone, want degraded", got)
 	}
+	if h := m.Cache.Health(); h.Up || h.Reason == "" {
+		t.Fatalf("second level with Postgres gone: %+v", h)
+	}
+	if met := m.scrapeMetrics(t); !strings.Contains(met, "gateway_cache_postgres_up 0") {
+		t.Fatal("/metrics does not say Postgres is out of service")
+	}
 	proxy.Restore()
 	deadline := time.Now().Add(10 * time.Second)
-	for ready() != api.StatusReady {
+	for !m.Cache.Health().Up || ready() != api.StatusReady {
 		if time.Now().After(deadline) {
-			t.Fatal("/readyz did not recover after Postgres returned")
+			t.Fatal("the second level did not come back after Postgres returned")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-func TestReadyzSaysWhenTheDatabaseIsUnreachableAtStart(t *testing.T) {
+func TestAnUnreachableDatabaseAtStartDegradesButStaysReady(t *testing.T) {
 	m := gatewayFrom(t, `
 database_url: "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=1"
 providers:
@@ -252,6 +259,9 @@ providers:
 	code, b := m.readyz(t)
 	if code != http.StatusOK || b.Status != api.StatusDegraded || len(b.Dependencies) != 1 || b.Dependencies[0].State != "DOWN" {
 		t.Fatalf("/readyz = %d %+v with an unreachable database_url, want 200 degraded with postgres DOWN", code, b)
+	}
+	if h := m.Cache.Health(); h.Up || h.Reason != "unreachable at start" {
+		t.Fatalf("second level: %+v", h)
 	}
 	if r := m.query(t, cachedPageQuery, map[string]any{"first": 5}); len(r.Errors) > 0 {
 		t.Fatalf("queries must still be answered: %+v", r.Errors)

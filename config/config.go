@@ -30,9 +30,12 @@ type Config struct {
 	Auth          Auth   `yaml:"auth"`
 	Limits        Limits `yaml:"limits"`
 	// CursorSecret signs pagination cursors; replicas must share it.
-	CursorSecret string  `yaml:"cursor_secret"`
-	Log          Log     `yaml:"log"`
-	Tracing      Tracing `yaml:"tracing"`
+	CursorSecret string `yaml:"cursor_secret"`
+	// ShutdownGrace is how long SIGTERM keeps the gateway serving with
+	// /readyz at 503 before the listener closes (default 5s; 0s: none).
+	ShutdownGrace *Duration `yaml:"shutdown_grace"`
+	Log           Log       `yaml:"log"`
+	Tracing       Tracing   `yaml:"tracing"`
 	// Providers holds one block per provider key; an absent key disables it.
 	Providers map[string]yaml.Node `yaml:"providers"`
 }
