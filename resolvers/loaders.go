@@ -40,15 +40,17 @@ func NewLoaders(svc *ds.Service) *Loaders {
 		index:  newIndexLoaders(svc.Index, svc.Scopes()),
 		budget: &budget{limit: limit, used: map[ds.ProviderID]int{}, seen: map[ds.CustomerKey]bool{}}}
 	for p, prov := range svc.Customers {
-		l.customers[p] = dataloader.NewBatchedLoader(customerBatch(prov),
+		l.customers[p] = dataloader.NewBatchedLoader(traced("customers "+p.String(), providerAttr(p.String()), customerBatch(prov)),
 			dataloader.WithWait[string, *ds.Customer](loaderWait),
 			dataloader.WithBatchCapacity[string, *ds.Customer](max(1, prov.MaxBatch())))
 	}
 	if src := svc.Sources; src != nil {
-		l.sourcesByExternal = dataloader.NewBatchedLoader(groupBatch(src.SourcesByExternalIDs, func(s *ds.CustomerSource) []string { return s.ExternalIDs }),
+		l.sourcesByExternal = dataloader.NewBatchedLoader(traced("sources by external id", providerAttr(src.ID().String()),
+			groupBatch(src.SourcesByExternalIDs, func(s *ds.CustomerSource) []string { return s.ExternalIDs })),
 			dataloader.WithWait[string, []*ds.CustomerSource](loaderWait),
 			dataloader.WithBatchCapacity[string, []*ds.CustomerSource](max(1, src.MaxBatch())))
-		l.sourcesByCustomer = dataloader.NewBatchedLoader(groupBatch(src.SourcesByCustomers, func(s *ds.CustomerSource) []string { return []string{s.CustomerID} }),
+		l.sourcesByCustomer = dataloader.NewBatchedLoader(traced("sources by customer", providerAttr(src.ID().String()),
+			groupBatch(src.SourcesByCustomers, func(s *ds.CustomerSource) []string { return []string{s.CustomerID} })),
 			dataloader.WithWait[string, []*ds.CustomerSource](loaderWait),
 			dataloader.WithBatchCapacity[string, []*ds.CustomerSource](max(1, src.MaxBatch())))
 	}
