@@ -73,7 +73,8 @@ type Limits struct {
 
 // APIKey is one caller's key and the providers it may use.
 type APIKey struct {
-	Key       string
+	Key string
+	// Providers the key may use; nil means every configured provider.
 	Providers []ds.ProviderID
 	// Rate is the requests per second the key may make (0: no limit), in
 	// bursts of up to Burst (default twice the rate, at least 1).
@@ -172,7 +173,10 @@ func New(o Options) http.Handler {
 	gql := newGraphQLServer(l, o.Log, o.Health)
 	callers := map[[32]byte]caller{}
 	for _, k := range o.Keys {
-		c := caller{svc: o.Service.Restrict(k.Providers)}
+		c := caller{svc: o.Service} // no providers listed: every configured one
+		if k.Providers != nil {
+			c.svc = o.Service.Restrict(k.Providers)
+		}
 		if k.Rate > 0 {
 			burst := k.Burst
 			if burst == 0 {

@@ -95,7 +95,8 @@ type Auth struct {
 
 // APIKey is one caller's key and the provider keys it may use.
 type APIKey struct {
-	Key       string   `yaml:"key"`
+	Key string `yaml:"key"`
+	// Providers the key may use; absent means every configured provider.
 	Providers []string `yaml:"providers"`
 	// Rate is the requests per second the key may make (0: no limit), with
 	// bursts of up to Burst (default: twice the rate, at least 1).
@@ -171,9 +172,12 @@ func Parse(src []byte) (*Config, error) {
 		if k.Key == "" {
 			return nil, fmt.Errorf("config: auth.api_keys[%d].key is empty%s", i, missingNote(missing))
 		}
+		if k.Providers != nil && len(k.Providers) == 0 {
+			return nil, fmt.Errorf("config: auth.api_keys[%d]: providers: [] allows nothing; leave providers out to allow every configured provider", i)
+		}
 		for _, p := range k.Providers {
 			if q, ok := ds.ParseProvider(p); !ok || q.Key() != p {
-				return nil, fmt.Errorf("config: auth.api_keys[%d]: unknown provider %q", i, p)
+				return nil, fmt.Errorf("config: auth.api_keys[%d]: unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", i, p)
 			}
 		}
 		if k.Rate < 0 || k.Burst < 0 || k.CallsPerMinute < 0 {
