@@ -121,15 +121,6 @@ func (m *Main) Run(ctx context.Context) error {
 	m.startSync(cfg)
 	m.startQuotaShare()
 
-	var keys []api.APIKey
-	for _, k := range cfg.Auth.APIKeys {
-		ak := api.APIKey{Key: k.Key, Rate: k.Rate, Burst: k.Burst, CallsPerMinute: k.CallsPerMinute}
-		for _, p := range k.Providers {
-			q, _ := ds.ParseProvider(p)
-			ak.Providers = append(ak.Providers, q)
-		}
-		keys = append(keys, ak)
-	}
 	limits := api.Limits{
 		MaxCalls: cfg.Limits.MaxUpstreamCalls, MaxDepth: cfg.Limits.MaxDepth,
 		MaxComplexity: cfg.Limits.MaxComplexity, MaxFields: cfg.Limits.MaxFields,
@@ -152,7 +143,8 @@ func (m *Main) Run(ctx context.Context) error {
 		NoMetricsRoute:     reg != nil,
 		Limits:             limits,
 		Service:            built.Service,
-		Keys:               keys,
+		Keys:               apiKeys(cfg),
+		CORS:               m.corsSettings(cfg),
 		Log:                m.Log,
 		Ready:              m.Cache.Ready, // config is loaded; the Postgres level, when configured, answers
 		Health:             built.Health,

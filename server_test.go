@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -684,9 +685,15 @@ func TestThePlaygroundRunsAQueryInABrowser(t *testing.T) {
 	}
 	node := nodeTool(t, "playwright-core", chromium)
 	m := gateway(t)
+	// a frontend app's page on another origin (another port), which calls the gateway with fetch
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, "<!doctype html><title>app</title><p>a frontend on another origin</p>")
+	}))
+	t.Cleanup(app.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("tools", "audit", "playground.mjs"), "http://"+m.Addr+"/")
+	cmd := exec.CommandContext(ctx, node, filepath.Join("tools", "audit", "playground.mjs"), "http://"+m.Addr+"/", app.URL+"/")
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)

@@ -95,7 +95,9 @@ type caller struct {
 type Options struct {
 	Service *ds.Service
 	// Keys, when non-empty, makes the GraphQL endpoint require an API key.
-	Keys   []APIKey
+	Keys []APIKey
+	// CORS, when it allows origins, lets browser pages on them call the gateway.
+	CORS   *CORS
 	Limits Limits
 	Log    *slog.Logger
 	// Ready reports whether the gateway can serve (config loaded, cache reachable).
@@ -152,7 +154,7 @@ func setDefault[T comparable](p *T, v T) {
 }
 
 // New returns the gateway's HTTP handler.
-func New(o Options) http.Handler {
+func New(o Options) *Handler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
@@ -171,29 +173,13 @@ func New(o Options) http.Handler {
 	}
 
 	gql := newGraphQLServer(l, o.Log, o.Health)
-	callers := map[[32]byte]caller{}
-	for _, k := range o.Keys {
-		c := caller{svc: o.Service} // no providers listed: every configured one
-		if k.Providers != nil {
-			c.svc = o.Service.Restrict(k.Providers)
-		}
-		if k.Rate > 0 {
-			burst := k.Burst
-			if burst == 0 {
-				burst = max(1, int(2*k.Rate))
-			}
-			c.rate = rate.NewLimiter(rate.Limit(k.Rate), burst)
-		}
-		if k.CallsPerMinute > 0 {
-			c.calls = newCallQuota(k.CallsPerMinute)
-		}
-		callers[sha256.Sum256([]byte(k.Key))] = c
-	}
+	api := &Handler{svc: o.Service}
+	api.Reload(o.Keys, o.CORS)
 
 	mux := http.NewServeMux()
 	shed := newShedder(l.MaxInFlight, l.MaxQueue, l.QueueWait)
 	responses := newResponseCache(o.Changes, o.Clock, o.ResponseCacheBytes, m.responses)
-	mux.Handle("/graphql", m.instrument(graphqlEndpoint(gql, o.Service, callers, shed, responses, l)))
+	mux.Handle("/graphql", m.instrument(graphqlEndpoint(gql, o.Service, api.callers, shed, responses, l)))
 	mux.HandleFunc("GET /{$}", playgroundHandler)
 	mux.Handle("GET /playground/", playgroundAssets)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -222,9 +208,11 @@ func New(o Options) http.Handler {
 	gz, err := gzhttp.NewWrapper(gzhttp.CompressionLevel(gzip.BestSpeed))
 	if err != nil { // a constant, valid level: not expected
 		o.Log.Error("gzip at level 1 refused; using the default level", "error", err)
-		return gzhttp.GzipHandler(mux)
+		api.Handler = api.withCORS(gzhttp.GzipHandler(mux))
+		return api
 	}
-	return gz(mux)
+	api.Handler = api.withCORS(gz(mux))
+	return api
 }
 
 // persistedQueries is how many APQ query texts are kept (LRU).
@@ -280,7 +268,7 @@ func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (re
 
 // graphqlEndpoint authenticates, bounds the body, checks method and media
 // type, then builds the request's report and dataloaders.
-func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]caller, shed *shedder, responses *responseCache, l Limits) http.Handler {
+func graphqlEndpoint(gql http.Handler, open *ds.Service, callers func() map[[32]byte]caller, shed *shedder, responses *responseCache, l Limits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodPost:
@@ -296,7 +284,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		svc := open
 		var quota *callQuota
 		var who [32]byte // the caller's key hash; zero without keys
-		if len(keyed) > 0 {
+		if keyed := callers(); len(keyed) > 0 {
 			key := apiKey(r)
 			who = sha256.Sum256([]byte(key))
 			s, ok := keyed[who]

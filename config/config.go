@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -29,6 +31,7 @@ type Config struct {
 	Links         Links  `yaml:"links"`
 	Auth          Auth   `yaml:"auth"`
 	Limits        Limits `yaml:"limits"`
+	CORS          CORS   `yaml:"cors"`
 	// CursorSecret signs pagination cursors; replicas must share it.
 	CursorSecret string `yaml:"cursor_secret"`
 	// Providers holds one block per provider key; an absent key disables it.
@@ -86,6 +89,16 @@ type Limits struct {
 	// HeavyCallsPerSecond is how many upstream calls such queries together
 	// start per second, once each has made HeavyUpstreamCalls calls.
 	HeavyCallsPerSecond int `yaml:"heavy_calls_per_second"`
+}
+
+// CORS says which browser origins may call the gateway (none by default;
+// any in demo mode).
+type CORS struct {
+	// AllowOrigins are "https://app.example.com", "https://*.example.com" or "*".
+	AllowOrigins     []string `yaml:"allow_origins"`
+	AllowCredentials bool     `yaml:"allow_credentials"`
+	// MaxAge is how long browsers keep a preflight's answer (default 10m).
+	MaxAge Duration `yaml:"max_age"`
 }
 
 // Auth configures API keys; without keys the endpoint is open.
@@ -184,6 +197,9 @@ func Parse(src []byte) (*Config, error) {
 			return nil, fmt.Errorf("config: auth.api_keys[%d]: rate, burst and calls_per_minute cannot be negative", i)
 		}
 	}
+	if err := c.CORS.check(); err != nil {
+		return nil, err
+	}
 	l := c.Limits
 	for name, v := range map[string]int{"max_upstream_calls": l.MaxUpstreamCalls, "max_depth": l.MaxDepth, "max_complexity": l.MaxComplexity,
 		"max_fields": l.MaxFields, "max_in_flight": l.MaxInFlight, "max_queue": l.MaxQueue, "max_response_bytes": l.MaxResponseBytes,
@@ -194,6 +210,24 @@ func Parse(src []byte) (*Config, error) {
 		}
 	}
 	return &c, nil
+}
+
+// check refuses origins a browser never sends and "*" with credentials,
+// which would let any site act with a user's cookies.
+func (c CORS) check() error {
+	for _, o := range c.AllowOrigins {
+		if o == "*" {
+			if c.AllowCredentials {
+				return errors.New(`config: cors: allow_origins "*" with allow_credentials: true would let any site call with a user's credentials; list the origins`)
+			}
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || strings.Count(o, "*") > 1 {
+			return fmt.Errorf("config: cors: allow_origins: %q is not an origin like https://app.example.com or https://*.example.com", o)
+		}
+	}
+	return nil
 }
 
 func missingNote(missing []string) string {

@@ -1,6 +1,9 @@
 // Opens the gateway's playground in headless Chromium, runs the default
 // query with the execute button and checks the response pane shows
-// customers. Exits 1 otherwise. Usage: node playground.mjs http://127.0.0.1:8080/
+// customers. With a second URL, a page on another origin, it also calls the
+// gateway from there with fetch (a CORS preflight, then the request).
+// Exits 1 otherwise.
+// Usage: node playground.mjs http://127.0.0.1:8080/ [http://127.0.0.1:9999/]
 import { chromium } from 'playwright-core';
 
 const url = process.argv[2];
@@ -42,6 +45,31 @@ try {
   if (errors.length) {
     console.log('browser errors:', errors.join('\n'));
     failed = true;
+  }
+  const other = process.argv[3];
+  if (other) {
+    // a frontend app on another origin: Authorization and a JSON body make
+    // the browser send a preflight first, and read the answer only if the
+    // gateway's CORS headers allow that origin
+    const app = await browser.newPage();
+    await app.goto(other, { waitUntil: 'load' });
+    const got = await app.evaluate(async (endpoint) => {
+      try {
+        const r = await fetch(endpoint, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: 'Bearer from-the-app' },
+          body: JSON.stringify({ query: '{ customers(first: 2) { nodes { id } } }' }),
+        });
+        const body = await r.json();
+        return { status: r.status, nodes: body?.data?.customers?.nodes?.length ?? 0 };
+      } catch (e) {
+        return { error: String(e) };
+      }
+    }, new URL('graphql', url).href);
+    console.log(`cross-origin fetch from ${new URL(other).origin}: ${JSON.stringify(got)}`);
+    if (got.error || got.status !== 200 || got.nodes !== 2) {
+      failed = true;
+    }
   }
 } finally {
   await browser.close();
