@@ -92,6 +92,9 @@ func (m *Main) Run(ctx context.Context) error {
 	dbURL := cfg.DatabaseURL
 	if dbURL == "" {
 		dbURL = os.Getenv("DATABASE_URL")
+		if err := config.CheckDatabaseURL(dbURL); err != nil {
+			return err
+		}
 	}
 	var shared cache.Shared
 	if dbURL != "" {
@@ -278,7 +281,21 @@ func main() {
 	cfgPath := fs.String("config", os.Getenv("GATEWAY_CONFIG"), "YAML configuration file (env GATEWAY_CONFIG); none = demo mode")
 	listen := fs.String("listen", "", "listen address (default :8080, or the config's listen)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for cmd/bench)")
+	checkOnly := fs.Bool("check", false, "validate the --config file and exit, without serving")
+	probe := fs.Bool("probe", false, "with --check: also ask each configured provider for one customer")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	_ = fs.Parse(os.Args[1:])
+	if *showVersion {
+		fmt.Println("gateway", Version())
+		return
+	}
+	if *checkOnly {
+		if err := check(context.Background(), *cfgPath, *probe, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "gateway:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err == nil {

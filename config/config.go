@@ -10,8 +10,8 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -131,22 +131,6 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// Expand replaces ${VAR} with the variable's value; it reports unset variables.
-func Expand(src []byte) ([]byte, []string) {
-	var missing []string
-	out := envRef.ReplaceAllFunc(src, func(m []byte) []byte {
-		name := string(envRef.FindSubmatch(m)[1])
-		v, ok := os.LookupEnv(name)
-		if !ok {
-			missing = append(missing, name)
-		}
-		return []byte(v)
-	})
-	return out, missing
-}
-
 // Load reads and checks a configuration file.
 func Load(path string) (*Config, error) {
 	src, err := os.ReadFile(path)
@@ -156,9 +140,16 @@ func Load(path string) (*Config, error) {
 	return Parse(src)
 }
 
-// Parse checks a configuration document.
+// Parse checks a configuration document. Errors name the line they are about.
 func Parse(src []byte) (*Config, error) {
-	expanded, missing := Expand(src)
+	expanded, err := Expand(src)
+	if err != nil {
+		return nil, err
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(expanded, &root); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
@@ -173,32 +164,24 @@ func Parse(src []byte) (*Config, error) {
 	for _, k := range keys {
 		p, ok := ds.ParseProvider(k)
 		if !ok || p.Key() != k {
-			return nil, fmt.Errorf("config: unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", k)
+			return nil, at(&root, fmt.Errorf("unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", k), "providers", k)
 		}
 	}
 	for k := range c.Sync.Providers {
 		if p, ok := ds.ParseProvider(k); !ok || p.Key() != k {
-			return nil, fmt.Errorf("config: sync.providers: unknown provider %q", k)
+			return nil, at(&root, fmt.Errorf("unknown provider %q", k), "sync", "providers", k)
 		}
 	}
 	for i, k := range c.Auth.APIKeys {
-		if k.Key == "" {
-			return nil, fmt.Errorf("config: auth.api_keys[%d].key is empty%s", i, missingNote(missing))
-		}
-		if k.Providers != nil && len(k.Providers) == 0 {
-			return nil, fmt.Errorf("config: auth.api_keys[%d]: providers: [] allows nothing; leave providers out to allow every configured provider", i)
-		}
-		for _, p := range k.Providers {
-			if q, ok := ds.ParseProvider(p); !ok || q.Key() != p {
-				return nil, fmt.Errorf("config: auth.api_keys[%d]: unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", i, p)
-			}
-		}
-		if k.Rate < 0 || k.Burst < 0 || k.CallsPerMinute < 0 {
-			return nil, fmt.Errorf("config: auth.api_keys[%d]: rate, burst and calls_per_minute cannot be negative", i)
+		if err := k.check(); err != nil {
+			return nil, at(&root, err, "auth", "api_keys", strconv.Itoa(i))
 		}
 	}
 	if err := c.CORS.check(); err != nil {
-		return nil, err
+		return nil, at(&root, err, "cors")
+	}
+	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+		return nil, at(&root, err, "database_url")
 	}
 	l := c.Limits
 	for name, v := range map[string]int{"max_upstream_calls": l.MaxUpstreamCalls, "max_depth": l.MaxDepth, "max_complexity": l.MaxComplexity,
@@ -206,10 +189,55 @@ func Parse(src []byte) (*Config, error) {
 		"heavy_upstream_calls": l.HeavyUpstreamCalls, "max_heavy": l.MaxHeavy, "heavy_fan_out": l.HeavyFanOut,
 		"heavy_calls_per_second": l.HeavyCallsPerSecond} {
 		if v < 0 {
-			return nil, fmt.Errorf("config: limits.%s cannot be negative", name)
+			return nil, at(&root, errors.New("cannot be negative"), "limits", name)
 		}
 	}
+	if len(c.Providers) == 0 {
+		// an empty file would start a gateway that answers nothing
+		return nil, errors.New("config: no providers: configure at least one under providers (simulate: true serves one from the built-in simulator; no --config at all is demo mode)")
+	}
 	return &c, nil
+}
+
+// check names what is wrong with one API key.
+func (k APIKey) check() error {
+	if k.Key == "" {
+		return errors.New("key is empty")
+	}
+	if k.Providers != nil && len(k.Providers) == 0 {
+		return errors.New("providers: [] allows nothing; leave providers out to allow every configured provider")
+	}
+	for _, p := range k.Providers {
+		if q, ok := ds.ParseProvider(p); !ok || q.Key() != p {
+			return fmt.Errorf("unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", p)
+		}
+	}
+	if k.Rate < 0 || k.Burst < 0 || k.CallsPerMinute < 0 {
+		return errors.New("rate, burst and calls_per_minute cannot be negative")
+	}
+	return nil
+}
+
+// checkDatabaseURL refuses a database URL that is not Postgres's: the
+// second cache level is Postgres only, and another database would fail
+// every query later instead of at start.
+func checkDatabaseURL(dsn string) error {
+	scheme, _, ok := strings.Cut(dsn, "://")
+	if dsn == "" || !ok { // "" is none; key=value pairs are lib/pq's other form
+		return nil
+	}
+	if scheme != "postgres" && scheme != "postgresql" {
+		return fmt.Errorf("%s:// is not a Postgres URL (want postgres://user@host:5432/db?sslmode=disable)", scheme)
+	}
+	return nil
+}
+
+// CheckDatabaseURL is checkDatabaseURL for DATABASE_URL, which is read outside the file.
+func CheckDatabaseURL(dsn string) error {
+	if err := checkDatabaseURL(dsn); err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	return nil
 }
 
 // check refuses origins a browser never sends and "*" with credentials,
@@ -218,35 +246,14 @@ func (c CORS) check() error {
 	for _, o := range c.AllowOrigins {
 		if o == "*" {
 			if c.AllowCredentials {
-				return errors.New(`config: cors: allow_origins "*" with allow_credentials: true would let any site call with a user's credentials; list the origins`)
+				return errors.New(`allow_origins "*" with allow_credentials: true would let any site call with a user's credentials; list the origins`)
 			}
 			continue
 		}
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || strings.Count(o, "*") > 1 {
-			return fmt.Errorf("config: cors: allow_origins: %q is not an origin like https://app.example.com or https://*.example.com", o)
+			return fmt.Errorf("allow_origins: %q is not an origin like https://app.example.com or https://*.example.com", o)
 		}
-	}
-	return nil
-}
-
-func missingNote(missing []string) string {
-	if len(missing) == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" (unset environment variables: %v)", missing)
-}
-
-// DecodeProvider decodes one provider block strictly into v.
-func DecodeProvider(n yaml.Node, key string, v any) error {
-	b, err := yaml.Marshal(&n)
-	if err != nil {
-		return fmt.Errorf("config: providers.%s: %w", key, err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config: providers.%s: %w", key, err)
 	}
 	return nil
 }
