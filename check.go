@@ -36,6 +36,9 @@ func check(ctx context.Context, path string, probe bool, out io.Writer) error {
 			return err
 		}
 	}
+	if _, err := (&Main{ConfigPath: path}).persisted(cfg); err != nil {
+		return err
+	}
 	built, err := registry.Build(cfg, demo.People(demo.DefaultSize), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return err

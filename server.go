@@ -133,6 +133,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Limits != (api.Limits{}) {
 		limits = m.Limits
 	}
+	persisted, err := m.persisted(cfg)
+	if err != nil {
+		_ = m.Close(ctx)
+		return err
+	}
 	var reg *prometheus.Registry
 	if cfg.MetricsListen != "" {
 		reg = api.NewRegistry()
@@ -148,6 +153,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Service:            built.Service,
 		Keys:               apiKeys(cfg),
 		CORS:               m.corsSettings(cfg),
+		Persisted:          persisted,
+		NoIntrospection:    cfg.Introspection != nil && !*cfg.Introspection,
 		Log:                m.Log,
 		Ready:              m.Cache.Ready, // config is loaded; the Postgres level, when configured, answers
 		Health:             built.Health,

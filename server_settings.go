@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/federated-customers/gateway/api"
@@ -30,4 +33,29 @@ func (m *Main) corsSettings(cfg *config.Config) *api.CORS {
 		return &api.CORS{AllowOrigins: []string{"*"}}
 	}
 	return &api.CORS{AllowOrigins: cfg.CORS.AllowOrigins, AllowCredentials: cfg.CORS.AllowCredentials, MaxAge: time.Duration(cfg.CORS.MaxAge)}
+}
+
+// persisted reads the trusted documents (a manifest path is relative to
+// the configuration file) and shares APQ registrations through Postgres
+// when it is configured.
+func (m *Main) persisted(cfg *config.Config) (api.Persisted, error) {
+	p := api.Persisted{Require: cfg.PersistedQueries.RequirePersisted}
+	if m.db != nil {
+		p.Store = m.db
+	}
+	path := cfg.PersistedQueries.Manifest
+	if path == "" {
+		return p, nil
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(m.ConfigPath), path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return p, fmt.Errorf("config: persisted_queries.manifest: %w", err)
+	}
+	if p.Manifest, err = api.ParseManifest(b); err != nil {
+		return p, fmt.Errorf("config: persisted_queries.manifest %s: %w", path, err)
+	}
+	return p, nil
 }

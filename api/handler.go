@@ -116,6 +116,10 @@ type Options struct {
 	Clock func() time.Time
 	// ResponseCacheBytes bounds the stored responses (default 32 MiB; negative: none).
 	ResponseCacheBytes int64
+	// Persisted configures persisted queries: the shared APQ store and trusted documents.
+	Persisted Persisted
+	// NoIntrospection refuses __schema and __type queries.
+	NoIntrospection bool
 }
 
 // NewRegistry is a metrics registry with the Go and process collectors.
@@ -172,7 +176,7 @@ func New(o Options) *Handler {
 		}
 	}
 
-	gql := newGraphQLServer(l, o.Log, o.Health)
+	gql := newGraphQLServer(l, o)
 	api := &Handler{svc: o.Service}
 	api.Reload(o.Keys, o.CORS)
 
@@ -218,8 +222,9 @@ func New(o Options) *Handler {
 // persistedQueries is how many APQ query texts are kept (LRU).
 const persistedQueries = 1000
 
-func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (rest.Health, bool)) *handler.Server {
-	cfg := graph.Config{Resolvers: &resolvers.Resolver{Health: health}}
+func newGraphQLServer(l Limits, o Options) *handler.Server {
+	log := o.Log
+	cfg := graph.Config{Resolvers: &resolvers.Resolver{Health: o.Health}}
 	setComplexity(&cfg)
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
@@ -227,10 +232,16 @@ func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (re
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(15000) // security: bounds parser work on huge documents
-	srv.Use(extension.Introspection{})
+	if !o.NoIntrospection {
+		srv.Use(extension.Introspection{})
+	}
+	// Trusted documents first: an id from the manifest is answered from it,
+	// and with Require nothing else runs.
+	srv.Use(newTrustedDocuments(o.Persisted))
 	// Automatic persisted queries (Apollo APQ, sha256, GET and POST): clients
-	// send a query's hash instead of its text once the gateway has seen it.
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](persistedQueries)})
+	// send a query's hash instead of its text once the gateway has seen it;
+	// per API key, and shared by replicas through Postgres when configured.
+	srv.Use(extension.AutomaticPersistedQuery{Cache: newAPQCache(o.Persisted.Store, log)})
 	srv.Use(&queryLimits{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields, MaxCalls: l.MaxCalls,
 		HeavyCalls: l.HeavyCalls, HeavyFanOut: l.HeavyFanOut, heavy: &lane{slots: make(chan struct{}, l.MaxHeavy), wait: l.HeavyWait},
 		pace: rate.NewLimiter(rate.Limit(l.HeavyRate), max(1, l.HeavyFanOut))})
@@ -335,6 +346,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, callers func() map[[32]
 		ctx = withPending(ctx, pend)
 		ctx, _ = ds.WithReport(withErrorsSeen(ctx))
 		ctx = withService(ctx, svc)
+		ctx = withAPQScope(ctx, who)
 		ctx = ds.WithCallBudget(ctx, l.CallBudget)
 		ctx, done := withReleases(ctx)
 		defer done()

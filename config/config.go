@@ -32,6 +32,10 @@ type Config struct {
 	Auth          Auth   `yaml:"auth"`
 	Limits        Limits `yaml:"limits"`
 	CORS          CORS   `yaml:"cors"`
+	// PersistedQueries configures trusted documents.
+	PersistedQueries PersistedQueries `yaml:"persisted_queries"`
+	// Introspection answers __schema and __type (default true).
+	Introspection *bool `yaml:"introspection"`
 	// CursorSecret signs pagination cursors; replicas must share it.
 	CursorSecret string `yaml:"cursor_secret"`
 	// Providers holds one block per provider key; an absent key disables it.
@@ -99,6 +103,15 @@ type CORS struct {
 	AllowCredentials bool     `yaml:"allow_credentials"`
 	// MaxAge is how long browsers keep a preflight's answer (default 10m).
 	MaxAge Duration `yaml:"max_age"`
+}
+
+// PersistedQueries is a trusted-documents list (a BFF's safelist).
+type PersistedQueries struct {
+	// Manifest is an Apollo persisted query manifest or a Relay map of id
+	// to document, relative to the configuration file's directory.
+	Manifest string `yaml:"manifest"`
+	// RequirePersisted refuses every operation not in the manifest.
+	RequirePersisted bool `yaml:"require_persisted"`
 }
 
 // Auth configures API keys; without keys the endpoint is open.
@@ -179,6 +192,9 @@ func Parse(src []byte) (*Config, error) {
 	}
 	if err := c.CORS.check(); err != nil {
 		return nil, at(&root, err, "cors")
+	}
+	if c.PersistedQueries.RequirePersisted && c.PersistedQueries.Manifest == "" {
+		return nil, at(&root, errors.New("require_persisted needs a manifest of the operations to allow"), "persisted_queries")
 	}
 	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
 		return nil, at(&root, err, "database_url")
