@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,40 +66,4 @@ providers:
 	if err := check(context.Background(), good, false, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "${KINTSUGI_ORG}") {
 		t.Fatalf("unset KINTSUGI_ORG: %v", err)
 	}
-}
-
-// TestTheBinaryPrintsItsVersionAndChecksAFile builds the binary the way the
-// Dockerfile does (CGO_ENABLED=0, -trimpath, the version in -ldflags).
-func TestTheBinaryPrintsItsVersionAndChecksAFile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "gateway")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=v9.9.9-test", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	if out, err := exec.Command(bin, "--version").CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "gateway v9.9.9-test" {
-		t.Fatalf("--version: %v %q", err, out)
-	}
-	ok := writeConfig(t, "providers: {telness: {simulate: true}}\n")
-	if out, err := exec.Command(bin, "--check", "--probe", "--config", ok).CombinedOutput(); err != nil || !strings.Contains(string(out), "OK") {
-		t.Fatalf("--check of a good file: %v\n%s", err, out)
-	}
-	bad := writeConfig(t, "providers: {telness: {simulate: true, apikey: x}}\n")
-	out, err := exec.Command(bin, "--check", "--config", bad).CombinedOutput()
-	if code := exitCode(err); code != 1 || !strings.Contains(string(out), `line 1`) || !strings.Contains(string(out), "apikey") {
-		t.Fatalf("--check of a bad file: exit %d\n%s", code, out)
-	}
-}
-
-func exitCode(err error) int {
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
 }
