@@ -58,6 +58,9 @@ type Main struct {
 	Syncer      *cache.Syncer
 
 	built    *registry.Built
+	cfg      *config.Config // the configuration running (Reload replaces auth and cors)
+	handler  *api.Handler
+	reloadMu sync.Mutex
 	db       *postgres.DB
 	stopSync context.CancelFunc
 	quota    *quotaShare
@@ -114,6 +117,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if n == 0 {
 		n = demo.DefaultSize
 	}
+	m.cfg = cfg
 	built, err := registry.Build(cfg, demo.People(n), m.Cache, m.Log)
 	if err != nil {
 		m.closeCache()
@@ -146,7 +150,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	h := api.New(api.Options{
+	m.handler = api.New(api.Options{
 		Registry:           reg,
 		NoMetricsRoute:     reg != nil,
 		Limits:             limits,
@@ -177,7 +181,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Addr = ln.Addr().String()
 	m.srv = &http.Server{
-		Handler:           h,
+		Handler:           m.handler,
 		ReadHeaderTimeout: 10 * time.Second, // security: slowloris
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -326,10 +330,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m := &Main{ConfigPath: *cfgPath, Listen: *listen}
+	hup := listenSIGHUP()
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
 		os.Exit(1)
 	}
+	m.reloadOn(ctx, hup)
 	select {
 	case <-ctx.Done():
 	case err := <-m.done:

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var builtBinary struct {
+	once sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+// gatewayBinary builds the gateway once for the tests that run it as a process.
+func gatewayBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	b := &builtBinary
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "gateway-bin")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(dir, "gateway")
+		b.out, b.err = exec.Command("go", "build", "-o", b.path, ".").CombinedOutput()
+	})
+	if b.err != nil {
+		t.Fatalf("go build: %v\n%s", b.err, b.out)
+	}
+	return b.path
+}
+
+// keyStatus is the HTTP status of a small query with key.
+func keyStatus(t *testing.T, addr, key string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+addr+"/graphql", strings.NewReader(`{"query":"{ providers { provider } }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+const reloadBefore = `
+cache: {ttl: 60s}
+cors: {allow_origins: ["https://old.example"]}
+auth: {api_keys: [{key: "old-key"}]}
+providers: {telness: {simulate: true}}
+`
+
+const reloadAfter = `
+cache: {ttl: 30s}
+cors: {allow_origins: ["https://new.example"]}
+auth: {api_keys: [{key: "new-key", providers: [telness]}]}
+providers: {telness: {simulate: true}}
+`
+
+// TestReloadAppliesKeysAndCORSAndNamesWhatNeedsARestart: in process,
+// Reload swaps the keys and CORS origins, says the cache change needs a
+// restart, and an invalid file leaves the running configuration alone.
+func TestReloadAppliesKeysAndCORSAndNamesWhatNeedsARestart(t *testing.T) {
+	path := writeConfig(t, reloadBefore)
+	log := &lockedLog{}
+	m := startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(log, nil))})
+	if s := keyStatus(t, m.Addr, "old-key"); s != 200 {
+		t.Fatalf("old key before the reload: %d", s)
+	}
+	if err := os.WriteFile(path, []byte(reloadAfter), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]int{"old-key": 401, "new-key": 200} {
+		if s := keyStatus(t, m.Addr, key); s != want {
+			t.Errorf("%s after the reload: %d, want %d", key, s, want)
+		}
+	}
+	for origin, want := range map[string]string{"https://old.example": "", "https://new.example": "https://new.example"} {
+		if got := corsRequest(t, m, http.MethodOptions, origin, preflight).Header.Get("Access-Control-Allow-Origin"); got != want {
+			t.Errorf("preflight from %s: Access-Control-Allow-Origin %q, want %q", origin, got, want)
+		}
+	}
+	if !strings.Contains(log.String(), `need a restart; not applied" sections=cache`) {
+		t.Errorf("the cache change was not named as needing a restart:\n%s", log.String())
+	}
+	// a broken file: an error, and the running configuration stays
+	if err := os.WriteFile(path, []byte("auth: {api_keys: [{key: ${GATEWAY_TEST_UNSET}}]}\nproviders: {telness: {simulate: true}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Reload(); err == nil || !strings.Contains(err.Error(), "GATEWAY_TEST_UNSET") {
+		t.Fatalf("reload of a broken file: %v", err)
+	}
+	if s := keyStatus(t, m.Addr, "new-key"); s != 200 {
+		t.Errorf("new key after a failed reload: %d", s)
+	}
+}
+
+// TestSIGHUPReloadsTheAPIKeys runs the real binary: SIGHUP makes a new key
+// work and the old one stop, with no restart.
+func TestSIGHUPReloadsTheAPIKeys(t *testing.T) {
+	bin := gatewayBinary(t)
+	path := writeConfig(t, reloadBefore)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var logs lockedLog
+	cmd := exec.Command(bin, "--listen", addr, "--config", path)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitFor(t, 20*time.Second, func() bool { return keyStatus(t, addr, "old-key") == 200 }, "the gateway to serve the old key")
+	pid := cmd.Process.Pid
+	if err := os.WriteFile(path, []byte(reloadAfter), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool { return keyStatus(t, addr, "new-key") == 200 }, "the new key after SIGHUP")
+	if s := keyStatus(t, addr, "old-key"); s != 401 {
+		t.Errorf("the old key after SIGHUP: %d, want 401", s)
+	}
+	if out := logs.String(); !strings.Contains(out, "reload: applied") || !strings.Contains(out, "sections=cache") {
+		t.Errorf("logs:\n%s", out)
+	}
+}
