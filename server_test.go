@@ -702,6 +702,30 @@ func TestThePlaygroundRunsAQueryInABrowser(t *testing.T) {
 	}
 }
 
+// TestThePlaygroundKeepsATypedKeyInABrowser: against a gateway that
+// requires keys, the key typed once into Headers fetches the schema again
+// and survives a reload (local storage), used by the very first fetch.
+func TestThePlaygroundKeepsATypedKeyInABrowser(t *testing.T) {
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	node := nodeTool(t, "playwright-core", chromium)
+	m, err := withConfig(t, "auth: {api_keys: [{key: analyst-key}]}\nproviders: {telness: {simulate: true}, kintsugi: {simulate: true}}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("tools", "audit", "playground.mjs"), "http://"+m.Addr+"/")
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "PLAYGROUND_KEY=analyst-key")
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("the playground did not keep the key: %v", err)
+	}
+}
+
 func TestGraphQLOverHTTPAudit(t *testing.T) {
 	node := nodeTool(t, "graphql-http")
 	m := gateway(t)
