@@ -21,6 +21,7 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/simkit"
+	"github.com/federated-customers/gateway/internal/testnote"
 )
 
 const testPeople = 300
@@ -673,6 +674,7 @@ func nodeTool(t *testing.T, pkg string, files ...string) string {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("node, %s or %v missing under CI (.ci/run installs them)", pkg, files)
 		}
+		testnote.Skipped("browser and GraphQL-over-HTTP audit tests", "node, npm ci --prefix tools/audit, apt-get install chromium")
 		t.Skipf("node, %s or %v missing: run npm ci --prefix tools/audit", pkg, files)
 	}
 	return node
