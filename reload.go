@@ -15,8 +15,9 @@ import (
 
 // reloadable are the configuration's sections a reload applies while
 // serving: swapping them drops no request and loses no state but the
-// changed keys' rate and quota counts.
-var reloadable = map[string]bool{"auth": true, "cors": true}
+// changed keys' rate and quota counts (new limits apply to requests that
+// start after the reload).
+var reloadable = map[string]bool{"auth": true, "cors": true, "limits": true}
 
 // listenSIGHUP catches SIGHUP from now on (its default action kills the
 // process); reloadOn acts on them once the gateway runs.
@@ -42,7 +43,7 @@ func (m *Main) reloadOn(ctx context.Context, hup chan os.Signal) {
 }
 
 // Reload reads the configuration file again and applies what can change
-// safely (API keys with their rates and quotas, CORS); it logs the sections
+// safely (API keys with their rates and quotas, CORS, limits); it logs the sections
 // that changed but need a restart. An invalid file changes nothing.
 func (m *Main) Reload() error {
 	if m.ConfigPath == "" {
@@ -56,12 +57,12 @@ func (m *Main) Reload() error {
 	}
 	m.reloadMu.Lock()
 	defer m.reloadMu.Unlock()
-	m.handler.Reload(apiKeys(cfg), m.corsSettings(cfg))
+	m.handler.Reload(apiKeys(cfg), m.corsSettings(cfg), m.limitsOf(cfg))
 	restart := changedSections(m.cfg, cfg, reloadable)
 	running := *m.cfg
-	running.Auth, running.CORS = cfg.Auth, cfg.CORS
+	running.Auth, running.CORS, running.Limits = cfg.Auth, cfg.CORS, cfg.Limits
 	m.cfg = &running
-	m.Log.Info("reload: applied", "sections", "auth, cors", "api_keys", len(cfg.Auth.APIKeys))
+	m.Log.Info("reload: applied", "sections", "auth, cors, limits", "api_keys", len(cfg.Auth.APIKeys))
 	if len(restart) > 0 {
 		m.Log.Warn("reload: these sections changed but need a restart; not applied", "sections", strings.Join(restart, ", "))
 	}

@@ -64,15 +64,18 @@ auth: {api_keys: [{key: "old-key"}]}
 providers: {telness: {simulate: true}}
 `
 
+const deepQuery = `{ customers(first: 1) { nodes { address { city } } } }`
+
 const reloadAfter = `
 cache: {ttl: 30s}
+limits: {max_depth: 2}
 cors: {allow_origins: ["https://new.example"]}
 auth: {api_keys: [{key: "new-key", providers: [telness]}]}
 providers: {telness: {simulate: true}}
 `
 
 // TestReloadAppliesKeysAndCORSAndNamesWhatNeedsARestart: in process,
-// Reload swaps the keys and CORS origins, says the cache change needs a
+// Reload swaps the keys, CORS origins and limits, says the cache change needs a
 // restart, and an invalid file leaves the running configuration alone.
 func TestReloadAppliesKeysAndCORSAndNamesWhatNeedsARestart(t *testing.T) {
 	path := writeConfig(t, reloadBefore)
@@ -80,6 +83,9 @@ func TestReloadAppliesKeysAndCORSAndNamesWhatNeedsARestart(t *testing.T) {
 	m := startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(log, nil))})
 	if s := keyStatus(t, m.Addr, "old-key"); s != 200 {
 		t.Fatalf("old key before the reload: %d", s)
+	}
+	if _, out := m.post(t, map[string]any{"query": deepQuery}, map[string]string{"X-API-Key": "old-key"}); len(out.Errors) > 0 {
+		t.Fatalf("the deep query before the reload: %+v", out.Errors)
 	}
 	if err := os.WriteFile(path, []byte(reloadAfter), 0o600); err != nil {
 		t.Fatal(err)
@@ -91,6 +97,11 @@ func TestReloadAppliesKeysAndCORSAndNamesWhatNeedsARestart(t *testing.T) {
 		if s := keyStatus(t, m.Addr, key); s != want {
 			t.Errorf("%s after the reload: %d, want %d", key, s, want)
 		}
+	}
+	// limits: a query three levels deep is now too deep
+	_, deep := m.post(t, map[string]any{"query": deepQuery}, map[string]string{"X-API-Key": "new-key"})
+	if c := deep.codes(); len(c) != 1 || c[0] != "QUERY_TOO_COMPLEX" {
+		t.Errorf("a deep query after max_depth: 2: %+v", deep.Errors)
 	}
 	for origin, want := range map[string]string{"https://old.example": "", "https://new.example": "https://new.example"} {
 		if got := corsRequest(t, m, http.MethodOptions, origin, preflight).Header.Get("Access-Control-Allow-Origin"); got != want {

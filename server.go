@@ -128,15 +128,6 @@ func (m *Main) Run(ctx context.Context) error {
 	m.startSync(cfg)
 	m.startQuotaShare()
 
-	limits := api.Limits{
-		MaxCalls: cfg.Limits.MaxUpstreamCalls, MaxDepth: cfg.Limits.MaxDepth,
-		MaxComplexity: cfg.Limits.MaxComplexity, MaxFields: cfg.Limits.MaxFields,
-		MaxInFlight: cfg.Limits.MaxInFlight, MaxQueue: cfg.Limits.MaxQueue, MaxResponseBytes: cfg.Limits.MaxResponseBytes,
-		HeavyCalls: cfg.Limits.HeavyUpstreamCalls, MaxHeavy: cfg.Limits.MaxHeavy, HeavyFanOut: cfg.Limits.HeavyFanOut, HeavyRate: cfg.Limits.HeavyCallsPerSecond,
-	}
-	if m.Limits != (api.Limits{}) {
-		limits = m.Limits
-	}
 	persisted, err := m.persisted(cfg)
 	if err != nil {
 		_ = m.Close(ctx)
@@ -153,7 +144,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.handler = api.New(api.Options{
 		Registry:           reg,
 		NoMetricsRoute:     reg != nil,
-		Limits:             limits,
+		Limits:             m.limitsOf(cfg),
 		Service:            built.Service,
 		Keys:               apiKeys(cfg),
 		CORS:               m.corsSettings(cfg),

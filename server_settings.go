@@ -59,3 +59,16 @@ func (m *Main) persisted(cfg *config.Config) (api.Persisted, error) {
 	}
 	return p, nil
 }
+
+// limitsOf are the configuration's request limits (Main.Limits overrides them, in tests).
+func (m *Main) limitsOf(cfg *config.Config) api.Limits {
+	if m.Limits != (api.Limits{}) {
+		return m.Limits
+	}
+	l := cfg.Limits
+	return api.Limits{
+		MaxCalls: l.MaxUpstreamCalls, MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields,
+		MaxInFlight: l.MaxInFlight, MaxQueue: l.MaxQueue, MaxResponseBytes: l.MaxResponseBytes,
+		HeavyCalls: l.HeavyUpstreamCalls, MaxHeavy: l.MaxHeavy, HeavyFanOut: l.HeavyFanOut, HeavyRate: l.HeavyCallsPerSecond,
+	}
+}

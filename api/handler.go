@@ -162,7 +162,6 @@ func New(o Options) *Handler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	l := o.Limits.withDefaults()
 	reg := o.Registry
 	if reg == nil {
 		reg = NewRegistry()
@@ -176,14 +175,12 @@ func New(o Options) *Handler {
 		}
 	}
 
-	gql := newGraphQLServer(l, o)
-	api := &Handler{svc: o.Service}
-	api.Reload(o.Keys, o.CORS)
+	api := &Handler{svc: o.Service, opts: o, apq: newAPQCache(o.Persisted.Store, o.Log)}
+	api.Reload(o.Keys, o.CORS, o.Limits)
 
 	mux := http.NewServeMux()
-	shed := newShedder(l.MaxInFlight, l.MaxQueue, l.QueueWait)
 	responses := newResponseCache(o.Changes, o.Clock, o.ResponseCacheBytes, m.responses)
-	mux.Handle("/graphql", m.instrument(graphqlEndpoint(gql, o.Service, api.callers, shed, responses, l)))
+	mux.Handle("/graphql", m.instrument(graphqlEndpoint(api.serving, o.Service, api.callers, responses)))
 	mux.HandleFunc("GET /{$}", playgroundHandler)
 	mux.Handle("GET /playground/", playgroundAssets)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -222,7 +219,7 @@ func New(o Options) *Handler {
 // persistedQueries is how many APQ query texts are kept (LRU).
 const persistedQueries = 1000
 
-func newGraphQLServer(l Limits, o Options) *handler.Server {
+func newGraphQLServer(l Limits, o Options, apq graphql.Cache[string]) *handler.Server {
 	log := o.Log
 	cfg := graph.Config{Resolvers: &resolvers.Resolver{Health: o.Health}}
 	setComplexity(&cfg)
@@ -241,7 +238,7 @@ func newGraphQLServer(l Limits, o Options) *handler.Server {
 	// Automatic persisted queries (Apollo APQ, sha256, GET and POST): clients
 	// send a query's hash instead of its text once the gateway has seen it;
 	// per API key, and shared by replicas through Postgres when configured.
-	srv.Use(extension.AutomaticPersistedQuery{Cache: newAPQCache(o.Persisted.Store, log)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: apq})
 	srv.Use(&queryLimits{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields, MaxCalls: l.MaxCalls,
 		HeavyCalls: l.HeavyCalls, HeavyFanOut: l.HeavyFanOut, heavy: &lane{slots: make(chan struct{}, l.MaxHeavy), wait: l.HeavyWait},
 		pace: rate.NewLimiter(rate.Limit(l.HeavyRate), max(1, l.HeavyFanOut))})
@@ -279,8 +276,10 @@ func newGraphQLServer(l Limits, o Options) *handler.Server {
 
 // graphqlEndpoint authenticates, bounds the body, checks method and media
 // type, then builds the request's report and dataloaders.
-func graphqlEndpoint(gql http.Handler, open *ds.Service, callers func() map[[32]byte]caller, shed *shedder, responses *responseCache, l Limits) http.Handler {
+func graphqlEndpoint(serving func() *serving, open *ds.Service, callers func() map[[32]byte]caller, responses *responseCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sv := serving() // the limits in force when the request starts
+		gql, shed, l := sv.gql, sv.shed, sv.limits
 		switch r.Method {
 		case http.MethodGet, http.MethodPost:
 		case http.MethodOptions:

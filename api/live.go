@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/rs/cors"
 	"golang.org/x/time/rate"
 
@@ -13,11 +14,21 @@ import (
 )
 
 // Handler is the gateway's HTTP handler; Reload swaps the settings that can
-// change while it serves (API keys, CORS) without dropping a request.
+// change while it serves (API keys, CORS, limits) without dropping a request.
 type Handler struct {
 	http.Handler
 	svc  *ds.Service
+	opts Options
+	apq  *apqCache // outlives reloads: registrations are kept
 	live atomic.Pointer[liveSettings]
+}
+
+// serving is what runs GraphQL requests under one set of limits: the
+// engine (with the depth, cost and heavy-query limits) and the shedder.
+type serving struct {
+	limits Limits // with defaults
+	gql    *handler.Server
+	shed   *shedder
 }
 
 // liveSettings are the parts of the handler a reload replaces whole.
@@ -25,13 +36,23 @@ type liveSettings struct {
 	keys    []APIKey
 	callers map[[32]byte]caller // by the key's SHA-256; empty: the endpoint is open
 	cors    *cors.Cors          // nil: no CORS headers
+	limits  Limits              // as given, before defaults
+	serve   *serving
 }
 
-// Reload replaces the API keys and CORS settings. A key whose settings did
-// not change keeps its rate and quota state.
-func (h *Handler) Reload(keys []APIKey, c *CORS) {
+// Reload replaces the API keys, CORS settings and limits. A key whose
+// settings did not change keeps its rate and quota state. New limits apply
+// to requests that start after the reload (those running finish under
+// theirs, so for a moment both sets may admit requests).
+func (h *Handler) Reload(keys []APIKey, c *CORS, limits Limits) {
 	old := h.live.Load()
-	next := &liveSettings{keys: keys, callers: map[[32]byte]caller{}, cors: newCORS(c)}
+	next := &liveSettings{keys: keys, callers: map[[32]byte]caller{}, cors: newCORS(c), limits: limits}
+	if old != nil && old.limits == limits {
+		next.serve = old.serve
+	} else {
+		l := limits.withDefaults()
+		next.serve = &serving{limits: l, gql: newGraphQLServer(l, h.opts, h.apq), shed: newShedder(l.MaxInFlight, l.MaxQueue, l.QueueWait)}
+	}
 	for _, k := range keys {
 		sum := sha256.Sum256([]byte(k.Key))
 		if old != nil {
@@ -69,6 +90,8 @@ func (h *Handler) newCaller(k APIKey) caller {
 }
 
 func (h *Handler) callers() map[[32]byte]caller { return h.live.Load().callers }
+
+func (h *Handler) serving() *serving { return h.live.Load().serve }
 
 // withCORS answers preflights and adds CORS headers per the live settings.
 func (h *Handler) withCORS(next http.Handler) http.Handler {
