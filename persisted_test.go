@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,6 +122,8 @@ func TestRequirePersistedRunsOnlyTheListedOperations(t *testing.T) {
 			}{
 				{"by id", map[string]any{"extensions": persistedExt(tc.id)}, true},
 				{"by its exact text", map[string]any{"query": listed}, true},
+				{"by documentId (GraphQL over HTTP)", map[string]any{"documentId": tc.id}, true},
+				{"by doc_id (Relay)", map[string]any{"doc_id": tc.id, "variables": map[string]any{}}, true},
 				{"another query", map[string]any{"query": other}, false},
 				{"another query registered with APQ", map[string]any{"query": other, "extensions": persistedExt(hashOf(other))}, false},
 				{"an unknown id", map[string]any{"extensions": persistedExt(hashOf(other))}, false},
@@ -136,6 +139,17 @@ func TestRequirePersistedRunsOnlyTheListedOperations(t *testing.T) {
 				if len(out.Errors) != 1 || out.Errors[0].Extensions["code"] != "FORBIDDEN" || out.Errors[0].Extensions["reason"] != "PERSISTED_QUERY_NOT_IN_LIST" {
 					t.Errorf("%s: %s %+v, want FORBIDDEN PERSISTED_QUERY_NOT_IN_LIST", c.name, out.Data, out.Errors)
 				}
+			}
+			// GET ?documentId=
+			resp, err := http.Get("http://" + m.Addr + "/graphql?documentId=" + url.QueryEscape(tc.id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var get gqlResponse
+			_ = json.NewDecoder(resp.Body).Decode(&get)
+			resp.Body.Close()
+			if len(get.Errors) > 0 || !strings.Contains(string(get.Data), `"nodes"`) {
+				t.Errorf("GET ?documentId=: %s %+v", get.Data, get.Errors)
 			}
 			// the first allowed run calls Telness, the second is answered from
 			// the cache; a refused one would have called for its first: 3

@@ -175,12 +175,12 @@ func New(o Options) *Handler {
 		}
 	}
 
-	api := &Handler{svc: o.Service, opts: o, apq: newAPQCache(o.Persisted.Store, o.Log)}
-	api.Reload(o.Keys, o.CORS, o.Limits)
+	top := &Handler{svc: o.Service, opts: o, apq: newAPQCache(o.Persisted.Store, o.Log)}
+	top.Reload(o.Keys, o.CORS, o.Limits)
 
 	mux := http.NewServeMux()
 	responses := newResponseCache(o.Changes, o.Clock, o.ResponseCacheBytes, m.responses)
-	mux.Handle("/graphql", m.instrument(graphqlEndpoint(api.serving, o.Service, api.callers, responses)))
+	mux.Handle("/graphql", m.instrument(graphqlEndpoint(top.serving, o.Service, top.callers, responses)))
 	mux.HandleFunc("GET /{$}", playgroundHandler)
 	mux.Handle("GET /playground/", playgroundAssets)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -209,11 +209,11 @@ func New(o Options) *Handler {
 	gz, err := gzhttp.NewWrapper(gzhttp.CompressionLevel(gzip.BestSpeed))
 	if err != nil { // a constant, valid level: not expected
 		o.Log.Error("gzip at level 1 refused; using the default level", "error", err)
-		api.Handler = api.withCORS(gzhttp.GzipHandler(mux))
-		return api
+		top.Handler = top.withCORS(gzhttp.GzipHandler(mux))
+		return top
 	}
-	api.Handler = api.withCORS(gz(mux))
-	return api
+	top.Handler = top.withCORS(gz(mux))
+	return top
 }
 
 // persistedQueries is how many APQ query texts are kept (LRU).
@@ -326,10 +326,13 @@ func graphqlEndpoint(serving func() *serving, open *ds.Service, callers func() m
 				writeError(w, r, http.StatusRequestEntityTooLarge, ds.CodeBadUserInput, "the request body is larger than "+humanBytes(l.MaxBodyBytes))
 				return
 			}
+			body = documentIDAsPersistedQuery(body)
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		} else if len(r.URL.RawQuery) > int(l.MaxBodyBytes) {
 			writeError(w, r, http.StatusRequestURITooLong, ds.CodeBadUserInput, "the query string is too long; use POST")
 			return
+		} else {
+			documentIDInURL(r.URL)
 		}
 		pend := &pending{get: r.Method == http.MethodGet, ifNoneMatch: r.Header.Get("If-None-Match")}
 		if responses != nil {
