@@ -198,3 +198,38 @@ func exitCode(err error) int {
 	}
 	return 0
 }
+
+// TestTheREADMEConfigurationIsValid: the README's YAML, with its variables
+// set, passes --check (every provider block read as a start would).
+func TestTheREADMEConfigurationIsValid(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(readme)
+	if block == nil {
+		t.Fatal("no yaml block in the README")
+	}
+	for _, v := range regexp.MustCompile(`\$\{([A-Z_]+)\}`).FindAllSubmatch(block[1], -1) {
+		t.Setenv(string(v[1]), "https://example.test/"+strings.ToLower(string(v[1])))
+	}
+	dir := t.TempDir()
+	manifest, err := os.ReadFile(filepath.Join("examples", "persisted-query-manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "persisted-query-manifest.json"), manifest, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(path, block[1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := check(context.Background(), path, false, &out); err != nil {
+		t.Fatalf("the README's configuration: %v\n%s", err, out.String())
+	}
+	if strings.Count(out.String(), ": configured") != 5 {
+		t.Fatalf("want the five providers configured:\n%s", out.String())
+	}
+}
