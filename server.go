@@ -58,7 +58,7 @@ type Main struct {
 	Syncer      *cache.Syncer
 
 	built    *registry.Built
-	cfg      *config.Config // the configuration running (Reload replaces auth and cors)
+	cfg      *config.Config // the configuration running (Reload replaces auth, cors and limits)
 	handler  *api.Handler
 	reloadMu sync.Mutex
 	db       *postgres.DB

@@ -216,7 +216,7 @@ func New(o Options) *Handler {
 	return top
 }
 
-// persistedQueries is how many APQ query texts are kept (LRU).
+// persistedQueries is how many APQ query texts are kept in process per API key (LRU).
 const persistedQueries = 1000
 
 func newGraphQLServer(l Limits, o Options, apq graphql.Cache[string]) *handler.Server {
