@@ -22,4 +22,5 @@ COPY --from=build /out/gateway /usr/local/bin/gateway
 COPY examples/ /etc/gateway/
 USER nonroot:nonroot
 EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=5s CMD ["/usr/local/bin/gateway", "--health", "http://127.0.0.1:8080/healthz"]
 ENTRYPOINT ["/usr/local/bin/gateway"]

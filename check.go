@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -83,6 +84,21 @@ func probeProvider(ctx context.Context, svc *ds.Service, p ds.ProviderID) error 
 		if _, err := s.ListSources(ctx, ds.ListRequest[ds.SourceFilter]{Limit: 1}); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// probeURL is --health: the image has no shell or curl, so the binary
+// checks its own endpoint for the container's health check.
+func probeURL(url string) error {
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", url, resp.Status)
 	}
 	return nil
 }

@@ -286,9 +286,17 @@ func main() {
 	checkOnly := fs.Bool("check", false, "validate the --config file and exit, without serving")
 	probe := fs.Bool("probe", false, "with --check: also ask each configured provider for one customer")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	health := fs.String("health", "", "GET this URL and exit 0 if it answers 200 (a container health check with no curl)")
 	_ = fs.Parse(os.Args[1:])
 	if *showVersion {
 		fmt.Println("gateway", Version())
+		return
+	}
+	if *health != "" {
+		if err := probeURL(*health); err != nil {
+			fmt.Fprintln(os.Stderr, "gateway:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if *checkOnly {

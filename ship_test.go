@@ -108,6 +108,9 @@ func TestComposeFileStartsPostgresAndTheGatewayInDemoMode(t *testing.T) {
 	if gw.Build.Context != "." || len(gw.Command) != 0 || !contains(gw.Ports, "8080:8080") {
 		t.Errorf("gateway: build %q, command %v (want none: demo mode), ports %v", gw.Build.Context, gw.Command, gw.Ports)
 	}
+	if strings.Join(gw.Healthcheck.Test, " ") != "CMD /usr/local/bin/gateway --health http://127.0.0.1:8080/healthz" {
+		t.Errorf("gateway health check %v", gw.Healthcheck.Test)
+	}
 	if gw.DependsOn["postgres"].Condition != "service_healthy" {
 		t.Errorf("gateway does not wait for a healthy postgres: %+v", gw.DependsOn)
 	}
@@ -181,6 +184,13 @@ func TestTheDockerfilesBinaryIsStaticAndPrintsItsVersion(t *testing.T) {
 	}
 	if out, err := exec.CommandContext(ctx, bin, "--check", "--probe", "--config", filepath.Join("examples", "gateway.yaml")).CombinedOutput(); err != nil {
 		t.Fatalf("--check of the example: %v\n%s", err, out)
+	}
+	// --health, the image's health check (it has no curl): 0 on 200, 1 otherwise
+	m := gateway(t)
+	for path, want := range map[string]int{"/healthz": 0, "/no-such-route": 1} {
+		if code := exitCode(exec.CommandContext(ctx, bin, "--health", "http://"+m.Addr+path).Run()); code != want {
+			t.Errorf("--health %s: exit %d, want %d", path, code, want)
+		}
 	}
 	bad := writeConfig(t, "providers: {telness: {simulate: true, apikey: x}}\n")
 	out, err := exec.CommandContext(ctx, bin, "--check", "--config", bad).CombinedOutput()
