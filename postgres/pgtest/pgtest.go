@@ -45,7 +45,7 @@ func Schema(t testing.TB) string {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("Postgres at TEST_DATABASE_URL is unreachable under CI=true: %v", err)
 		}
-		testnote.Skipped("Postgres tests", "start Postgres and run createdb test, or set TEST_DATABASE_URL")
+		testnote.Skipped("Postgres tests", "start a Postgres server on 127.0.0.1:5432 with trust auth, or set TEST_DATABASE_URL")
 		t.Skipf("Postgres unreachable (set TEST_DATABASE_URL; default %s): %v", DefaultURL, err)
 	}
 	b := make([]byte, 6)
