@@ -64,6 +64,9 @@ func check(ctx context.Context, path string, probe bool, out io.Writer) error {
 		}
 		fmt.Fprintln(out, line)
 	}
+	for _, w := range keyWarnings(cfg) {
+		fmt.Fprintln(out, "warning:", w)
+	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%s: the probe failed", strings.Join(failed, ", "))
 	}

@@ -61,6 +61,12 @@ providers:
 			}
 		})
 	}
+	// a key listing a provider the file does not configure: a warning
+	var out bytes.Buffer
+	if err := check(context.Background(), writeConfig(t, "auth: {api_keys: [{key: k, providers: [telness, carecloud]}]}\nproviders: {telness: {simulate: true}}\n"), false, &out); err != nil ||
+		!strings.Contains(out.String(), "warning: auth.api_keys[0] lists carecloud, which is not configured") {
+		t.Errorf("a key naming an unconfigured provider: %v\n%s", err, out.String())
+	}
 	// an unset variable (not merely empty) is refused with its name
 	os.Unsetenv("KINTSUGI_ORG")
 	if err := check(context.Background(), good, false, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "${KINTSUGI_ORG}") {

@@ -128,6 +128,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.startSync(cfg)
 	m.startQuotaShare()
 
+	for _, w := range keyWarnings(cfg) {
+		m.Log.Warn(w)
+	}
 	persisted, err := m.persisted(cfg)
 	if err != nil {
 		_ = m.Close(ctx)

@@ -72,3 +72,18 @@ func (m *Main) limitsOf(cfg *config.Config) api.Limits {
 		HeavyCalls: l.HeavyUpstreamCalls, MaxHeavy: l.MaxHeavy, HeavyFanOut: l.HeavyFanOut, HeavyRate: l.HeavyCallsPerSecond,
 	}
 }
+
+// keyWarnings name providers a key lists that the file does not configure:
+// valid names, but the key cannot use them here (a typo of intent, or a
+// provider removed from the file and not from the key).
+func keyWarnings(cfg *config.Config) []string {
+	var out []string
+	for i, k := range cfg.Auth.APIKeys {
+		for _, p := range k.Providers {
+			if _, ok := cfg.Providers[p]; !ok {
+				out = append(out, fmt.Sprintf("auth.api_keys[%d] lists %s, which is not configured under providers", i, p))
+			}
+		}
+	}
+	return out
+}
