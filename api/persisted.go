@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -238,6 +240,19 @@ func nonEmpty(m map[string]string) (map[string]string, error) {
 // instead of extensions.persistedQuery: GraphQL over HTTP's persisted
 // documents (documentId) and Relay's examples (doc_id).
 var documentIDs = []string{"documentId", "doc_id"}
+
+// documentID reads a request that names its persisted document by
+// documentId or doc_id (POST body or GET query string) as one with
+// extensions.persistedQuery, and returns the body to use.
+func documentID(r *http.Request, body []byte) []byte {
+	if r.Method != http.MethodPost {
+		documentIDInURL(r.URL)
+		return body
+	}
+	out := documentIDAsPersistedQuery(body)
+	r.Body = io.NopCloser(bytes.NewReader(out))
+	return out
+}
 
 // documentIDAsPersistedQuery turns a POST body naming its document by
 // documentId or doc_id (and carrying no query) into the same request with
