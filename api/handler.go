@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -336,6 +337,7 @@ func graphqlEndpoint(serving func() *serving, open *ds.Service, callers func() m
 		ctx, _ = ds.WithReport(withErrorsSeen(ctx))
 		ctx = withService(ctx, svc)
 		ctx = withAPQScope(ctx, who)
+		ctx = ds.WithIdempotency(ctx, hex.EncodeToString(who[:]), r.Header.Get("Idempotency-Key"))
 		ctx = ds.WithCallBudget(ctx, l.CallBudget)
 		ctx, done := withReleases(ctx)
 		defer done()

@@ -44,6 +44,9 @@ type Service struct {
 	// LookupBudget is how many records one request may look up for links at
 	// a provider without a bulk lookup (default DefaultLookupBudget).
 	LookupBudget int
+	// Idempotency remembers mutations' idempotency keys and outcomes (nil:
+	// keys still reach the vendors, but repeats are not recognised).
+	Idempotency IdempotencyStore
 }
 
 // DefaultLookupBudget is the per-request, per-provider lookup budget of links.
@@ -267,6 +270,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		}
 		start = &pos
 	}
+	start, earlier := earlierMatch(start)
 	var w Walk[*Customer]
 	if merged {
 		var places []Position
@@ -281,10 +285,11 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		return nil, err
 	}
 	conn := &CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, kind, fp})}
-	conn.PageInfo = s.pageInfo(fp, kind, start != nil, w.HasNext, w.Resume, len(w.Edges),
+	conn.PageInfo = s.pageInfo(fp, kind, earlier, w.HasNext, w.Resume, len(w.Edges),
 		func(i int) string { return conn.Edges[i].Cursor() })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.PageInfo = endsWhenOnlyFailuresRemain(conn.PageInfo, len(conn.Edges), w.Errs)
+	warnScanBound(ctx, w.Bounded, false)
 	conn.count = countSegments(segs, w.Totals)
 	return conn, nil
 }
@@ -327,6 +332,7 @@ func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []S
 	}
 	conn := &CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, "c", fp})}
 	conn.PageInfo = backwardPageInfo(w.HasNext, before != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor() })
+	warnScanBound(ctx, w.Bounded, true)
 	conn.count = countSegments(segs, w.Totals)
 	return conn, nil
 }
@@ -360,9 +366,13 @@ func (s *Service) pageInfo(fp, kind string, hasPrev, hasNext bool, resume Positi
 		sc, ec := cursor(0), cursor(n-1)
 		pi.StartCursor, pi.EndCursor = &sc, &ec
 	}
-	if hasNext {
-		// The resume position can lie past the last edge (skipped non-matching
-		// records, or a provider that failed): going on from there repeats nothing.
+	if hasNext && n == 0 {
+		resume.NoneBefore = !hasPrev
+		// No edge to take a cursor from: the resume position (past skipped
+		// non-matching records, or a provider that failed) goes on. With
+		// edges, endCursor is the last edge's cursor, as Relay says; going
+		// on from it reads the skipped records again (cached) and nothing
+		// is lost or repeated.
 		ec := s.Cursors.Encode(kind, fp, resume)
 		pi.EndCursor = &ec
 	}
@@ -597,12 +607,13 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 		conn.count = countSegments(segs, nil)
 		return conn, nil
 	}
+	start, earlier := earlierMatch(start)
 	w, err := WalkForward(ctx, segs, start, first)
 	if err != nil {
 		return nil, err
 	}
 	conn.Edges = sourceEdges(w.Edges, &cursorMint{s.Cursors, "s", fp})
-	conn.PageInfo = s.pageInfo(fp, "s", start != nil, w.HasNext, w.Resume, len(w.Edges),
+	conn.PageInfo = s.pageInfo(fp, "s", earlier, w.HasNext, w.Resume, len(w.Edges),
 		func(i int) string { return conn.Edges[i].Cursor() })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.PageInfo = endsWhenOnlyFailuresRemain(conn.PageInfo, len(conn.Edges), w.Errs)
@@ -673,7 +684,8 @@ func (s *Service) Restrict(allowed []ProviderID) *Service {
 		ok[p] = true
 	}
 	v := &Service{Customers: map[ProviderID]CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ProviderID]bool{},
-		Index: s.Index, SyncStatus: s.SyncStatus, SyncComplete: s.SyncComplete, LookupBudget: s.LookupBudget, Calls: s.Calls}
+		Index: s.Index, SyncStatus: s.SyncStatus, SyncComplete: s.SyncComplete, LookupBudget: s.LookupBudget, Calls: s.Calls,
+		Idempotency: s.Idempotency}
 	for _, p := range AllProviders {
 		if !ok[p] {
 			v.Denied[p] = true

@@ -29,6 +29,8 @@ type Loaders struct {
 
 	ccOnce    sync.Once
 	ccIndexed bool
+	// complete memoizes, per request, which providers the index holds whole.
+	complete indexCompleteness
 }
 
 // NewLoaders builds the loaders for one request.
