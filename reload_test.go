@@ -2,46 +2,13 @@ package main
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-var builtBinary struct {
-	once sync.Once
-	path string
-	err  error
-	out  []byte
-}
-
-// gatewayBinary builds the gateway once for the tests that run it as a process.
-func gatewayBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	b := &builtBinary
-	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "gateway-bin")
-		if err != nil {
-			b.err = err
-			return
-		}
-		b.path = filepath.Join(dir, "gateway")
-		b.out, b.err = exec.Command("go", "build", "-o", b.path, ".").CombinedOutput()
-	})
-	if b.err != nil {
-		t.Fatalf("go build: %v\n%s", b.err, b.out)
-	}
-	return b.path
-}
 
 // keyStatus is the HTTP status of a small query with key.
 func keyStatus(t *testing.T, addr, key string) int {
@@ -126,23 +93,12 @@ func TestReloadAppliesKeysAndCORSAndNamesWhatNeedsARestart(t *testing.T) {
 // TestSIGHUPReloadsTheAPIKeys runs the real binary: SIGHUP makes a new key
 // work and the old one stop, with no restart.
 func TestSIGHUPReloadsTheAPIKeys(t *testing.T) {
-	bin := gatewayBinary(t)
 	path := writeConfig(t, reloadBefore)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	var logs lockedLog
-	cmd := exec.Command(bin, "--listen", addr, "--config", path)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	p := startProcess(t, "--config", path)
+	addr := p.addr
+	logs := p.logs
 	waitFor(t, 20*time.Second, func() bool { return keyStatus(t, addr, "old-key") == 200 }, "the gateway to serve the old key")
-	pid := cmd.Process.Pid
+	pid := p.cmd.Process.Pid
 	if err := os.WriteFile(path, []byte(reloadAfter), 0o600); err != nil {
 		t.Fatal(err)
 	}
