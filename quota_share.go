@@ -27,7 +27,12 @@ type quotaShare struct {
 	byScope map[postgres.QuotaScope]ds.ProviderID
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	failing bool // logged once per change of state
+	mu      sync.Mutex // one beat at a time
+	failing bool       // logged once per change of state
+	// shares is the replica count last seen per provider: the log says
+	// only when it changes (a guard without a rate keeps no share, so
+	// asking it would log every beat, forever).
+	shares map[ds.ProviderID]int
 }
 
 // startQuotaShare heartbeats once (so the first calls already take their
@@ -38,7 +43,7 @@ func (m *Main) startQuotaShare() {
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	q := &quotaShare{db: m.db, m: m, replica: hex.EncodeToString(b), byScope: map[postgres.QuotaScope]ds.ProviderID{}}
+	q := &quotaShare{db: m.db, m: m, replica: hex.EncodeToString(b), byScope: map[postgres.QuotaScope]ds.ProviderID{}, shares: map[ds.ProviderID]int{}}
 	for p, cred := range m.built.Credentials {
 		s := postgres.QuotaScope{Provider: p.Key(), Credential: cred}
 		q.scopes = append(q.scopes, s)
@@ -63,6 +68,8 @@ func (m *Main) startQuotaShare() {
 }
 
 func (q *quotaShare) beat(ctx context.Context) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	hctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	shares, err := q.db.Heartbeat(hctx, q.replica, q.scopes, quotaReplicaTTL)
@@ -78,10 +85,12 @@ func (q *quotaShare) beat(ctx context.Context) {
 		q.failing = false
 	}
 	for s, n := range shares {
-		if g, ok := q.m.built.Guards[q.byScope[s]]; ok {
-			if g.Share() != n {
-				q.m.Log.Info("outbound quota shared", "provider", s.Provider, "replicas", n)
+		p := q.byScope[s]
+		if g, ok := q.m.built.Guards[p]; ok {
+			if was := max(1, q.shares[p]); was != n {
+				q.m.Log.Info("outbound quota shared", "provider", s.Provider, "replicas", n, "was", was)
 			}
+			q.shares[p] = n
 			g.SetShare(n)
 		}
 	}

@@ -66,6 +66,9 @@ type Main struct {
 	Syncer      *cache.Syncer
 
 	built    *registry.Built
+	cfg      *config.Config // the configuration running (Reload replaces auth, cors and limits)
+	handler  *api.Handler
+	reloadMu sync.Mutex
 	db       *postgres.DB
 	stopSync context.CancelFunc
 	quota    *quotaShare
@@ -114,6 +117,9 @@ func (m *Main) Run(ctx context.Context) error {
 	dbURL := cfg.DatabaseURL
 	if dbURL == "" {
 		dbURL = os.Getenv("DATABASE_URL")
+		if err := config.CheckDatabaseURL(dbURL); err != nil {
+			return err
+		}
 	}
 	var shared cache.Shared
 	if dbURL != "" {
@@ -133,6 +139,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if n == 0 {
 		n = demo.DefaultSize
 	}
+	m.cfg = cfg
 	built, err := registry.Build(cfg, demo.People(n), m.Cache, m.Log)
 	if err != nil {
 		m.closeCache()
@@ -147,23 +154,13 @@ func (m *Main) Run(ctx context.Context) error {
 	m.startSync(cfg)
 	m.startQuotaShare()
 
-	var keys []api.APIKey
-	for _, k := range cfg.Auth.APIKeys {
-		ak := api.APIKey{Name: k.Name, Key: k.Key, Rate: k.Rate, Burst: k.Burst, CallsPerMinute: k.CallsPerMinute}
-		for _, p := range k.Providers {
-			q, _ := ds.ParseProvider(p)
-			ak.Providers = append(ak.Providers, q)
-		}
-		keys = append(keys, ak)
+	for _, w := range keyWarnings(cfg) {
+		m.Log.Warn(w)
 	}
-	limits := api.Limits{
-		MaxCalls: cfg.Limits.MaxUpstreamCalls, MaxDepth: cfg.Limits.MaxDepth,
-		MaxComplexity: cfg.Limits.MaxComplexity, MaxFields: cfg.Limits.MaxFields,
-		MaxInFlight: cfg.Limits.MaxInFlight, MaxQueue: cfg.Limits.MaxQueue, MaxResponseBytes: cfg.Limits.MaxResponseBytes,
-		HeavyCalls: cfg.Limits.HeavyUpstreamCalls, MaxHeavy: cfg.Limits.MaxHeavy, HeavyFanOut: cfg.Limits.HeavyFanOut, HeavyRate: cfg.Limits.HeavyCallsPerSecond,
-	}
-	if m.Limits != (api.Limits{}) {
-		limits = m.Limits
+	persisted, err := m.persisted(cfg)
+	if err != nil {
+		_ = m.Close(ctx)
+		return err
 	}
 	var reg *prometheus.Registry
 	if cfg.MetricsListen != "" {
@@ -194,14 +191,17 @@ func (m *Main) Run(ctx context.Context) error {
 		_ = m.Close(ctx)
 		return fmt.Errorf("tracing: %w", err)
 	}
-	h := api.New(api.Options{
+	m.handler = api.New(api.Options{
 		Tracing:            tracing,
 		Readiness:          m.readiness,
 		Registry:           reg,
 		NoMetricsRoute:     reg != nil,
-		Limits:             limits,
+		Limits:             m.limitsOf(cfg),
 		Service:            built.Service,
-		Keys:               keys,
+		Keys:               apiKeys(cfg),
+		CORS:               m.corsSettings(cfg),
+		Persisted:          persisted,
+		NoIntrospection:    cfg.Introspection != nil && !*cfg.Introspection,
 		Log:                m.Log,
 		Ready:              m.ready, // config is loaded and not shutting down
 		Health:             built.Health,
@@ -224,7 +224,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Addr = ln.Addr().String()
 	m.srv = &http.Server{
-		Handler:           h,
+		Handler:           m.handler,
 		ReadHeaderTimeout: 10 * time.Second, // security: slowloris
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -342,7 +342,29 @@ func main() {
 	cfgPath := fs.String("config", os.Getenv("GATEWAY_CONFIG"), "YAML configuration file (env GATEWAY_CONFIG); none = demo mode")
 	listen := fs.String("listen", "", "listen address (default :8080, or the config's listen)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for cmd/bench)")
+	checkOnly := fs.Bool("check", false, "validate the --config file and exit, without serving")
+	probe := fs.Bool("probe", false, "with --check: also ask each configured provider for one customer")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	health := fs.String("health", "", "GET this URL and exit 0 if it answers 200 (a container health check with no curl)")
 	_ = fs.Parse(os.Args[1:])
+	if *showVersion {
+		fmt.Println("gateway", Version())
+		return
+	}
+	if *health != "" {
+		if err := probeURL(*health); err != nil {
+			fmt.Fprintln(os.Stderr, "gateway:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *checkOnly {
+		if err := check(context.Background(), *cfgPath, *probe, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "gateway:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err == nil {
@@ -366,10 +388,12 @@ func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	m := &Main{ConfigPath: *cfgPath, Listen: *listen}
+	hup := listenSIGHUP()
 	if err := m.Run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
 		os.Exit(1)
 	}
+	m.reloadOn(context.Background(), hup) // until the process ends
 	select {
 	case sig := <-sigs:
 		if sig == syscall.SIGTERM { // an orchestrator's stop: drain first (Ctrl-C stops at once)

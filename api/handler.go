@@ -78,8 +78,9 @@ type Limits struct {
 // APIKey is one caller's key and the providers it may use.
 type APIKey struct {
 	// Name stands for the key in logs, traces and metrics.
-	Name      string
-	Key       string
+	Name string
+	Key  string
+	// Providers the key may use; nil means every configured provider.
 	Providers []ds.ProviderID
 	// Rate is the requests per second the key may make (0: no limit), in
 	// bursts of up to Burst (default twice the rate, at least 1).
@@ -101,7 +102,9 @@ type caller struct {
 type Options struct {
 	Service *ds.Service
 	// Keys, when non-empty, makes the GraphQL endpoint require an API key.
-	Keys   []APIKey
+	Keys []APIKey
+	// CORS, when it allows origins, lets browser pages on them call the gateway.
+	CORS   *CORS
 	Limits Limits
 	Log    *slog.Logger
 	// Ready reports whether the gateway can serve (config loaded, cache reachable).
@@ -127,6 +130,10 @@ type Options struct {
 	Readiness *Readiness
 	// Version is gateway_build_info's version (default BuildVersion()).
 	Version string
+	// Persisted configures persisted queries: the shared APQ store and trusted documents.
+	Persisted Persisted
+	// NoIntrospection refuses __schema and __type queries.
+	NoIntrospection bool
 }
 
 // NewRegistry is a metrics registry with the Go and process collectors.
@@ -166,11 +173,10 @@ func setDefault[T comparable](p *T, v T) {
 }
 
 // New returns the gateway's HTTP handler.
-func New(o Options) http.Handler {
+func New(o Options) *Handler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	l := o.Limits.withDefaults()
 	reg := o.Registry
 	if reg == nil {
 		reg = NewRegistry()
@@ -194,28 +200,13 @@ func New(o Options) http.Handler {
 		}
 	}
 
-	gql := newGraphQLServer(l, o.Log, o.Health)
-	callers := map[[32]byte]caller{}
-	for _, k := range o.Keys {
-		c := caller{name: k.Name, svc: o.Service.Restrict(k.Providers)}
-		if k.Rate > 0 {
-			burst := k.Burst
-			if burst == 0 {
-				burst = max(1, int(2*k.Rate))
-			}
-			c.rate = rate.NewLimiter(rate.Limit(k.Rate), burst)
-		}
-		if k.CallsPerMinute > 0 {
-			c.calls = newCallQuota(k.CallsPerMinute)
-		}
-		callers[sha256.Sum256([]byte(k.Key))] = c
-	}
+	top := &Handler{svc: o.Service, opts: o, apq: newAPQCache(o.Persisted.Store, o.Log)}
+	top.Reload(o.Keys, o.CORS, o.Limits)
 
 	mux := http.NewServeMux()
-	shed := newShedder(l.MaxInFlight, l.MaxQueue, l.QueueWait)
 	responses := newResponseCache(o.Changes, o.Clock, o.ResponseCacheBytes, m.responses)
 	obs := &observer{log: o.Log, tracer: o.Tracing.Tracer(TracerName), metrics: m, ops: &opNames{}}
-	mux.Handle("/graphql", obs.wrap(graphqlEndpoint(gql, o.Service, callers, shed, responses, l)))
+	mux.Handle("/graphql", obs.wrap(graphqlEndpoint(top.serving, o.Service, top.callers, responses)))
 	mux.HandleFunc("GET /{$}", playgroundHandler)
 	mux.Handle("GET /playground/", playgroundAssets)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -233,16 +224,19 @@ func New(o Options) http.Handler {
 	gz, err := gzhttp.NewWrapper(gzhttp.CompressionLevel(gzip.BestSpeed))
 	if err != nil { // a constant, valid level: not expected
 		o.Log.Error("gzip at level 1 refused; using the default level", "error", err)
-		return gzhttp.GzipHandler(mux)
+		top.Handler = top.withCORS(gzhttp.GzipHandler(mux))
+		return top
 	}
-	return gz(mux)
+	top.Handler = top.withCORS(gz(mux))
+	return top
 }
 
-// persistedQueries is how many APQ query texts are kept (LRU).
+// persistedQueries is how many APQ query texts are kept in process per API key (LRU).
 const persistedQueries = 1000
 
-func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (rest.Health, bool)) *handler.Server {
-	cfg := graph.Config{Resolvers: &resolvers.Resolver{Health: health}}
+func newGraphQLServer(l Limits, o Options, apq graphql.Cache[string]) *handler.Server {
+	log := o.Log
+	cfg := graph.Config{Resolvers: &resolvers.Resolver{Health: o.Health}}
 	setComplexity(&cfg)
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
@@ -250,10 +244,16 @@ func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (re
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(15000) // security: bounds parser work on huge documents
-	srv.Use(extension.Introspection{})
+	if !o.NoIntrospection {
+		srv.Use(extension.Introspection{})
+	}
+	// Trusted documents first: an id from the manifest is answered from it,
+	// and with Require nothing else runs.
+	srv.Use(newTrustedDocuments(o.Persisted))
 	// Automatic persisted queries (Apollo APQ, sha256, GET and POST): clients
-	// send a query's hash instead of its text once the gateway has seen it.
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](persistedQueries)})
+	// send a query's hash instead of its text once the gateway has seen it;
+	// per API key, and shared by replicas through Postgres when configured.
+	srv.Use(extension.AutomaticPersistedQuery{Cache: apq})
 	srv.Use(&queryLimits{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields, MaxCalls: l.MaxCalls,
 		HeavyCalls: l.HeavyCalls, HeavyFanOut: l.HeavyFanOut, heavy: &lane{slots: make(chan struct{}, l.MaxHeavy), wait: l.HeavyWait},
 		pace: rate.NewLimiter(rate.Limit(l.HeavyRate), max(1, l.HeavyFanOut))})
@@ -294,8 +294,10 @@ func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (re
 
 // graphqlEndpoint authenticates, bounds the body, checks method and media
 // type, then builds the request's report and dataloaders.
-func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]caller, shed *shedder, responses *responseCache, l Limits) http.Handler {
+func graphqlEndpoint(serving func() *serving, open *ds.Service, callers func() map[[32]byte]caller, responses *responseCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sv := serving() // the limits in force when the request starts
+		gql, shed, l := sv.gql, sv.shed, sv.limits
 		switch r.Method {
 		case http.MethodGet, http.MethodPost:
 		case http.MethodOptions:
@@ -310,7 +312,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		svc := open
 		var quota *callQuota
 		var who [32]byte // the caller's key hash; zero without keys
-		if len(keyed) > 0 {
+		if keyed := callers(); len(keyed) > 0 {
 			key := apiKey(r)
 			who = sha256.Sum256([]byte(key))
 			s, ok := keyed[who]
@@ -330,6 +332,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		if !ok {
 			return
 		}
+		body = documentID(r, body)
 		release, ok := shed.admit(w, r)
 		if !ok {
 			return
@@ -350,6 +353,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		ctx, rep := ds.WithReport(withErrorsSeen(ctx))
 		note(ctx, func(a *access) { a.report = rep })
 		ctx = withService(ctx, svc)
+		ctx = withAPQScope(ctx, who)
 		ctx = ds.WithIdempotency(ctx, hex.EncodeToString(who[:]), r.Header.Get("Idempotency-Key"))
 		ctx = ds.WithCallBudget(ctx, l.CallBudget)
 		ctx, done := withReleases(ctx)

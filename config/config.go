@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
-	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -29,6 +31,11 @@ type Config struct {
 	Links         Links  `yaml:"links"`
 	Auth          Auth   `yaml:"auth"`
 	Limits        Limits `yaml:"limits"`
+	CORS          CORS   `yaml:"cors"`
+	// PersistedQueries configures trusted documents.
+	PersistedQueries PersistedQueries `yaml:"persisted_queries"`
+	// Introspection answers __schema and __type (default true).
+	Introspection *bool `yaml:"introspection"`
 	// CursorSecret signs pagination cursors; replicas must share it.
 	CursorSecret string `yaml:"cursor_secret"`
 	// ShutdownGrace is how long SIGTERM keeps the gateway serving with
@@ -107,6 +114,25 @@ type Limits struct {
 	HeavyCallsPerSecond int `yaml:"heavy_calls_per_second"`
 }
 
+// CORS says which browser origins may call the gateway (none by default;
+// any in demo mode).
+type CORS struct {
+	// AllowOrigins are "https://app.example.com", "https://*.example.com" or "*".
+	AllowOrigins     []string `yaml:"allow_origins"`
+	AllowCredentials bool     `yaml:"allow_credentials"`
+	// MaxAge is how long browsers keep a preflight's answer (default 10m).
+	MaxAge Duration `yaml:"max_age"`
+}
+
+// PersistedQueries is a trusted-documents list (a BFF's safelist).
+type PersistedQueries struct {
+	// Manifest is an Apollo persisted query manifest or a Relay map of id
+	// to document, relative to the configuration file's directory.
+	Manifest string `yaml:"manifest"`
+	// RequirePersisted refuses every operation not in the manifest.
+	RequirePersisted bool `yaml:"require_persisted"`
+}
+
 // Auth configures API keys; without keys the endpoint is open.
 type Auth struct {
 	APIKeys []APIKey `yaml:"api_keys"`
@@ -116,8 +142,9 @@ type Auth struct {
 type APIKey struct {
 	// Name stands for the key in logs, traces and metrics, which never show
 	// the key itself (default key-<n>, its place in the list).
-	Name      string   `yaml:"name"`
-	Key       string   `yaml:"key"`
+	Name string `yaml:"name"`
+	Key  string `yaml:"key"`
+	// Providers the key may use; absent means every configured provider.
 	Providers []string `yaml:"providers"`
 	// Rate is the requests per second the key may make (0: no limit), with
 	// bursts of up to Burst (default: twice the rate, at least 1).
@@ -139,22 +166,6 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// Expand replaces ${VAR} with the variable's value; it reports unset variables.
-func Expand(src []byte) ([]byte, []string) {
-	var missing []string
-	out := envRef.ReplaceAllFunc(src, func(m []byte) []byte {
-		name := string(envRef.FindSubmatch(m)[1])
-		v, ok := os.LookupEnv(name)
-		if !ok {
-			missing = append(missing, name)
-		}
-		return []byte(v)
-	})
-	return out, missing
-}
-
 // Load reads and checks a configuration file.
 func Load(path string) (*Config, error) {
 	src, err := os.ReadFile(path)
@@ -164,9 +175,16 @@ func Load(path string) (*Config, error) {
 	return Parse(src)
 }
 
-// Parse checks a configuration document.
+// Parse checks a configuration document. Errors name the line they are about.
 func Parse(src []byte) (*Config, error) {
-	expanded, missing := Expand(src)
+	expanded, err := Expand(src)
+	if err != nil {
+		return nil, err
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(expanded, &root); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
@@ -181,29 +199,30 @@ func Parse(src []byte) (*Config, error) {
 	for _, k := range keys {
 		p, ok := ds.ParseProvider(k)
 		if !ok || p.Key() != k {
-			return nil, fmt.Errorf("config: unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", k)
+			return nil, at(&root, fmt.Errorf("unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", k), "providers", k)
 		}
 	}
 	for k := range c.Sync.Providers {
 		if p, ok := ds.ParseProvider(k); !ok || p.Key() != k {
-			return nil, fmt.Errorf("config: sync.providers: unknown provider %q", k)
+			return nil, at(&root, fmt.Errorf("unknown provider %q", k), "sync", "providers", k)
 		}
 	}
 	for i, k := range c.Auth.APIKeys {
-		if k.Key == "" {
-			return nil, fmt.Errorf("config: auth.api_keys[%d].key is empty%s", i, missingNote(missing))
-		}
-		for _, p := range k.Providers {
-			if q, ok := ds.ParseProvider(p); !ok || q.Key() != p {
-				return nil, fmt.Errorf("config: auth.api_keys[%d]: unknown provider %q", i, p)
-			}
-		}
-		if k.Rate < 0 || k.Burst < 0 || k.CallsPerMinute < 0 {
-			return nil, fmt.Errorf("config: auth.api_keys[%d]: rate, burst and calls_per_minute cannot be negative", i)
+		if err := k.check(); err != nil {
+			return nil, at(&root, err, "auth", "api_keys", strconv.Itoa(i))
 		}
 	}
 	if err := checkObserve(&c); err != nil {
 		return nil, err
+	}
+	if err := c.CORS.check(); err != nil {
+		return nil, at(&root, err, "cors")
+	}
+	if c.PersistedQueries.RequirePersisted && c.PersistedQueries.Manifest == "" {
+		return nil, at(&root, errors.New("require_persisted needs a manifest of the operations to allow"), "persisted_queries")
+	}
+	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+		return nil, at(&root, err, "database_url")
 	}
 	l := c.Limits
 	for name, v := range map[string]int{"max_upstream_calls": l.MaxUpstreamCalls, "max_depth": l.MaxDepth, "max_complexity": l.MaxComplexity,
@@ -211,29 +230,71 @@ func Parse(src []byte) (*Config, error) {
 		"heavy_upstream_calls": l.HeavyUpstreamCalls, "max_heavy": l.MaxHeavy, "heavy_fan_out": l.HeavyFanOut,
 		"heavy_calls_per_second": l.HeavyCallsPerSecond} {
 		if v < 0 {
-			return nil, fmt.Errorf("config: limits.%s cannot be negative", name)
+			return nil, at(&root, errors.New("cannot be negative"), "limits", name)
 		}
+	}
+	if len(c.Providers) == 0 {
+		// an empty file would start a gateway that answers nothing
+		return nil, errors.New("config: no providers: configure at least one under providers (simulate: true serves one from the built-in simulator; no --config at all is demo mode)")
 	}
 	return &c, nil
 }
 
-func missingNote(missing []string) string {
-	if len(missing) == 0 {
-		return ""
+// check names what is wrong with one API key.
+func (k APIKey) check() error {
+	if k.Key == "" {
+		return errors.New("key is empty")
 	}
-	return fmt.Sprintf(" (unset environment variables: %v)", missing)
+	if k.Providers != nil && len(k.Providers) == 0 {
+		return errors.New("providers: [] allows nothing; leave providers out to allow every configured provider")
+	}
+	for _, p := range k.Providers {
+		if q, ok := ds.ParseProvider(p); !ok || q.Key() != p {
+			return fmt.Errorf("unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", p)
+		}
+	}
+	if k.Rate < 0 || k.Burst < 0 || k.CallsPerMinute < 0 {
+		return errors.New("rate, burst and calls_per_minute cannot be negative")
+	}
+	return nil
 }
 
-// DecodeProvider decodes one provider block strictly into v.
-func DecodeProvider(n yaml.Node, key string, v any) error {
-	b, err := yaml.Marshal(&n)
-	if err != nil {
-		return fmt.Errorf("config: providers.%s: %w", key, err)
+// checkDatabaseURL refuses a database URL that is not Postgres's: the
+// second cache level is Postgres only, and another database would fail
+// every query later instead of at start.
+func checkDatabaseURL(dsn string) error {
+	scheme, _, ok := strings.Cut(dsn, "://")
+	if dsn == "" || !ok { // "" is none; key=value pairs are lib/pq's other form
+		return nil
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config: providers.%s: %w", key, err)
+	if scheme != "postgres" && scheme != "postgresql" {
+		return fmt.Errorf("%s:// is not a Postgres URL (want postgres://user@host:5432/db?sslmode=disable)", scheme)
+	}
+	return nil
+}
+
+// CheckDatabaseURL is checkDatabaseURL for DATABASE_URL, which is read outside the file.
+func CheckDatabaseURL(dsn string) error {
+	if err := checkDatabaseURL(dsn); err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	return nil
+}
+
+// check refuses origins a browser never sends and "*" with credentials,
+// which would let any site act with a user's cookies.
+func (c CORS) check() error {
+	for _, o := range c.AllowOrigins {
+		if o == "*" {
+			if c.AllowCredentials {
+				return errors.New(`allow_origins "*" with allow_credentials: true would let any site call with a user's credentials; list the origins`)
+			}
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || strings.Count(o, "*") > 1 {
+			return fmt.Errorf("allow_origins: %q is not an origin like https://app.example.com or https://*.example.com", o)
+		}
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ func TestLogTracingAndKeyNamesAreChecked(t *testing.T) {
 			}
 		})
 	}
-	c, err := Parse([]byte("log: {level: debug, format: json}\ntracing: {otlp_endpoint: \"http://c:4318\", sample_ratio: 0}\nauth:\n  api_keys:\n    - {key: a}\n    - {name: bff, key: b}\n    - {key: c}\n"))
+	c, err := Parse([]byte("log: {level: debug, format: json}\ntracing: {otlp_endpoint: \"http://c:4318\", sample_ratio: 0}\nauth:\n  api_keys:\n    - {key: a}\n    - {name: bff, key: b}\n    - {key: c}\nproviders: {kintsugi: {simulate: true}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -187,6 +187,9 @@ func build[C validator, P any](b *Built, p ds.ProviderID, node yaml.Node, simula
 		return zero, err
 	}
 	if simulate {
+		if err := config.DecodeProvider(node, p.Key(), &cfg); err != nil { // a misspelt key is an error here too
+			return zero, err
+		}
 		h, clientConfig := newSim()
 		url, err := b.serve(p, h)
 		if err != nil {
@@ -198,7 +201,7 @@ func build[C validator, P any](b *Built, p ds.ProviderID, node yaml.Node, simula
 			return zero, err
 		}
 		if err := cfg.Validate(); err != nil {
-			return zero, fmt.Errorf("config: providers.%s: %w", p.Key(), err)
+			return zero, fmt.Errorf("config: line %d: providers.%s: %w", config.LineOf(&node), p.Key(), err)
 		}
 	}
 	var quota rest.Quota

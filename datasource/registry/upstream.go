@@ -1,13 +1,11 @@
 package registry
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/federated-customers/gateway/config"
 	"github.com/federated-customers/gateway/datasource/rest"
 )
 
@@ -33,17 +31,11 @@ func splitUpstream(node yaml.Node, provider string) (yaml.Node, rest.Policy, err
 			out.Content = append(out.Content, n.Content[i], n.Content[i+1])
 			continue
 		}
-		b, err := yaml.Marshal(n.Content[i+1])
-		if err != nil {
-			return node, pol, fmt.Errorf("config: providers.%s.upstream: %w", provider, err)
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(&pol); err != nil && !errors.Is(err, io.EOF) {
-			return node, pol, fmt.Errorf("config: providers.%s.upstream: %w", provider, err)
+		if err := config.DecodeProvider(*n.Content[i+1], provider+"."+upstreamKey, &pol); err != nil {
+			return node, pol, err
 		}
 		if err := pol.Validate(); err != nil {
-			return node, pol, fmt.Errorf("config: providers.%s: %w", provider, err)
+			return node, pol, fmt.Errorf("config: line %d: providers.%s.upstream: %w", n.Content[i].Line, provider, err)
 		}
 	}
 	return out, pol, nil

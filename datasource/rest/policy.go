@@ -3,6 +3,8 @@ package rest
 import (
 	"fmt"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Policy is how the gateway treats one provider's upstream: deadlines,
@@ -46,6 +48,15 @@ func (d *Duration) UnmarshalText(b []byte) error {
 		return fmt.Errorf("%q is not a duration (e.g. 3s): %w", b, err)
 	}
 	*d = Duration(v)
+	return nil
+}
+
+// UnmarshalYAML reads a duration and names the line of a bad one (yaml
+// reports a TextUnmarshaler's error with no line).
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if err := d.UnmarshalText([]byte(n.Value)); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
 	return nil
 }
 

@@ -8,13 +8,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"
+	"github.com/lib/pq"
+
+	"github.com/federated-customers/gateway/internal/testnote"
 )
 
 // DefaultURL is used when TEST_DATABASE_URL is unset.
@@ -33,16 +37,15 @@ func BaseURL() string {
 func Schema(t testing.TB) string {
 	t.Helper()
 	base := BaseURL()
-	db, err := sqlx.Open("postgres", base)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		err = db.PingContext(ctx)
-		cancel()
+	db, err := connect(base)
+	if isMissingDatabase(err) && createDatabase(base) == nil {
+		db, err = connect(base) // a fresh machine: the tests make their database
 	}
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("Postgres at TEST_DATABASE_URL is unreachable under CI=true: %v", err)
 		}
+		testnote.Skipped("Postgres tests", "start a Postgres server on 127.0.0.1:5432 with trust auth, or set TEST_DATABASE_URL")
 		t.Skipf("Postgres unreachable (set TEST_DATABASE_URL; default %s): %v", DefaultURL, err)
 	}
 	b := make([]byte, 6)
@@ -69,4 +72,49 @@ func WithSearchPath(t testing.TB, base, schema string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+func connect(url string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func isMissingDatabase(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "3D000" // invalid_catalog_name
+}
+
+// createDatabase creates base's database through the server's "postgres"
+// database (what createdb does), idempotently across test binaries.
+func createDatabase(base string) error {
+	u, err := url.Parse(base)
+	if err != nil {
+		return err
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	u.Path = "/postgres"
+	db, err := connect(u.String())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec(`CREATE DATABASE ` + pq.QuoteIdentifier(name))
+	if isDuplicateDatabase(err) {
+		return nil
+	}
+	return err
+}
+
+func isDuplicateDatabase(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "42P04" // duplicate_database
 }

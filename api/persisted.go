@@ -1,0 +1,306 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// PersistedStore shares automatic persisted queries between replicas and
+// restarts (postgres.DB); scope is a hash of the caller's API key.
+type PersistedStore interface {
+	PersistedQuery(ctx context.Context, scope, hash string) (string, bool, error)
+	PersistQuery(ctx context.Context, scope, hash, query string) error
+}
+
+// Persisted configures persisted queries.
+type Persisted struct {
+	// Store, when set, shares APQ registrations (nil: per process).
+	Store PersistedStore
+	// Manifest is the trusted documents: operation id → document text.
+	Manifest map[string]string
+	// Require refuses every operation that is not in Manifest.
+	Require bool
+}
+
+// ReasonNotInList says an operation was refused because it is not one of
+// the trusted documents (require_persisted), as Apollo Router says it.
+const ReasonNotInList = "PERSISTED_QUERY_NOT_IN_LIST"
+
+// persistedStoreTimeout bounds one look-up or registration in the shared
+// store: past it the in-process copy answers (or the client resends the text).
+const persistedStoreTimeout = time.Second
+
+// apqScopeKey holds the caller's APQ scope in a request's context.
+type apqScopeKey struct{}
+
+// withAPQScope puts the scope of the caller's key (its SHA-256; zero when
+// the endpoint is open) in ctx, so each key has its own registrations:
+// one caller can neither evict another's nor probe which queries it runs.
+func withAPQScope(ctx context.Context, who [32]byte) context.Context {
+	sum := sha256.Sum256(append([]byte("apq\x00"), who[:]...))
+	return context.WithValue(ctx, apqScopeKey{}, hex.EncodeToString(sum[:16]))
+}
+
+func apqScope(ctx context.Context) string {
+	s, _ := ctx.Value(apqScopeKey{}).(string)
+	return s
+}
+
+// apqCache is gqlgen's APQ cache, per key: an LRU per scope in process in
+// front of the shared store.
+type apqCache struct {
+	store   PersistedStore
+	log     *slog.Logger
+	mu      sync.Mutex
+	local   map[string]*lru.LRU[string] // scopes come from configured keys only
+	failing atomic.Bool                 // the store's state, logged once per change
+}
+
+func newAPQCache(store PersistedStore, log *slog.Logger) *apqCache {
+	return &apqCache{store: store, log: log, local: map[string]*lru.LRU[string]{}}
+}
+
+func (c *apqCache) scoped(ctx context.Context) (string, *lru.LRU[string]) {
+	scope := apqScope(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.local[scope]
+	if !ok {
+		l = lru.New[string](persistedQueries)
+		c.local[scope] = l
+	}
+	return scope, l
+}
+
+func (c *apqCache) Get(ctx context.Context, hash string) (string, bool) {
+	scope, local := c.scoped(ctx)
+	if q, ok := local.Get(ctx, hash); ok {
+		return q, true
+	}
+	if c.store == nil {
+		return "", false
+	}
+	sctx, cancel := context.WithTimeout(ctx, persistedStoreTimeout)
+	defer cancel()
+	q, ok, err := c.store.PersistedQuery(sctx, scope, hash)
+	c.note(err)
+	if ok && sha(q) == hash { // what comes back from the database is checked too
+		local.Add(ctx, hash, q)
+		return q, true
+	}
+	return "", false
+}
+
+func (c *apqCache) Add(ctx context.Context, hash, query string) {
+	scope, local := c.scoped(ctx)
+	local.Add(ctx, hash, query)
+	if c.store == nil {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, persistedStoreTimeout)
+	defer cancel()
+	c.note(c.store.PersistQuery(sctx, scope, hash, query))
+}
+
+// note logs the shared store going down or coming back, once per change.
+func (c *apqCache) note(err error) {
+	if was := c.failing.Swap(err != nil); was != (err != nil) {
+		if err != nil {
+			c.log.Warn("persisted queries: the shared store does not answer; registrations stay in this process", "error", err)
+		} else {
+			c.log.Info("persisted queries: the shared store answers again")
+		}
+	}
+}
+
+func sha(s string) string {
+	b := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(b[:])
+}
+
+// trustedDocuments runs the manifest's operations by id (Apollo's
+// persisted query list, Relay's persisted queries) and, with Require,
+// refuses any other document: a BFF's deployment then runs only the
+// operations its clients were built with.
+type trustedDocuments struct {
+	byID    map[string]string
+	bodies  map[string]bool // SHA-256 of each document: a full text in the list is allowed too
+	require bool
+}
+
+func newTrustedDocuments(p Persisted) *trustedDocuments {
+	t := &trustedDocuments{byID: p.Manifest, bodies: map[string]bool{}, require: p.Require}
+	for _, q := range p.Manifest {
+		t.bodies[sha(q)] = true
+	}
+	return t
+}
+
+var _ interface {
+	graphql.OperationParameterMutator
+	graphql.HandlerExtension
+} = (*trustedDocuments)(nil)
+
+func (t *trustedDocuments) ExtensionName() string                          { return "TrustedDocuments" }
+func (t *trustedDocuments) Validate(schema graphql.ExecutableSchema) error { return nil }
+
+func (t *trustedDocuments) MutateOperationParameters(ctx context.Context, raw *graphql.RawParams) *gqlerror.Error {
+	id := persistedID(raw.Extensions)
+	if q, ok := t.byID[id]; ok && id != "" {
+		if raw.Query != "" && raw.Query != q {
+			return &gqlerror.Error{Message: "the query text is not the persisted document " + id,
+				Err: ds.Errorf(ds.CodeBadUserInput, "the query text is not the persisted document %s", id)}
+		}
+		raw.Query = q
+		// answered from the manifest: APQ (whose ids are SHA-256 only) has nothing to add
+		raw.Extensions = maps.Clone(raw.Extensions)
+		delete(raw.Extensions, "persistedQuery")
+		return nil
+	}
+	if !t.require {
+		return nil
+	}
+	if raw.Query != "" && t.bodies[sha(raw.Query)] {
+		return nil
+	}
+	e := ds.Errorf(ds.CodeForbidden, "this gateway runs only the operations of its persisted-query list (require_persisted): send extensions.persistedQuery.sha256Hash of one of them")
+	e.Reason = ReasonNotInList
+	return &gqlerror.Error{Message: e.Message, Err: e}
+}
+
+// persistedID is extensions.persistedQuery.sha256Hash (Apollo), or .id.
+func persistedID(ext map[string]any) string {
+	pq, _ := ext["persistedQuery"].(map[string]any)
+	if id, _ := pq["sha256Hash"].(string); id != "" {
+		return id
+	}
+	id, _ := pq["id"].(string)
+	return id
+}
+
+// ParseManifest reads trusted documents: Apollo's persisted query manifest
+// ({"format": "apollo-persisted-query-manifest", "operations": [{"id", "body"}]})
+// or Relay's map of id to document text.
+func ParseManifest(b []byte) (map[string]string, error) {
+	var apollo struct {
+		Format     string `json:"format"`
+		Operations []struct {
+			ID   string `json:"id"`
+			Body string `json:"body"`
+		} `json:"operations"`
+	}
+	if err := json.Unmarshal(b, &apollo); err == nil && apollo.Format != "" {
+		if apollo.Format != "apollo-persisted-query-manifest" {
+			return nil, fmt.Errorf("format %q is not apollo-persisted-query-manifest", apollo.Format)
+		}
+		out := make(map[string]string, len(apollo.Operations))
+		for i, op := range apollo.Operations {
+			if op.ID == "" || op.Body == "" {
+				return nil, fmt.Errorf("operations[%d] has no id or no body", i)
+			}
+			out[op.ID] = op.Body
+		}
+		return nonEmpty(out)
+	}
+	var relay map[string]string
+	if err := json.Unmarshal(b, &relay); err != nil {
+		return nil, errors.New(`neither an Apollo persisted query manifest nor a Relay map of id to document: ` + err.Error())
+	}
+	return nonEmpty(relay)
+}
+
+func nonEmpty(m map[string]string) (map[string]string, error) {
+	if len(m) == 0 {
+		return nil, errors.New("no operations")
+	}
+	return m, nil
+}
+
+// documentIDs are the body fields clients name a persisted document by
+// instead of extensions.persistedQuery: GraphQL over HTTP's persisted
+// documents (documentId) and Relay's examples (doc_id).
+var documentIDs = []string{"documentId", "doc_id"}
+
+// documentID reads a request that names its persisted document by
+// documentId or doc_id (POST body or GET query string) as one with
+// extensions.persistedQuery, and returns the body to use.
+func documentID(r *http.Request, body []byte) []byte {
+	if r.Method != http.MethodPost {
+		documentIDInURL(r.URL)
+		return body
+	}
+	out := documentIDAsPersistedQuery(body)
+	r.Body = io.NopCloser(bytes.NewReader(out))
+	return out
+}
+
+// documentIDAsPersistedQuery turns a POST body naming its document by
+// documentId or doc_id (and carrying no query) into the same request with
+// extensions.persistedQuery, which the trusted documents and APQ read.
+func documentIDAsPersistedQuery(body []byte) []byte {
+	if !bytes.Contains(body, []byte(`"documentId"`)) && !bytes.Contains(body, []byte(`"doc_id"`)) {
+		return body // the usual case costs a scan, not a decode
+	}
+	var req map[string]json.RawMessage
+	if json.Unmarshal(body, &req) != nil || req["query"] != nil {
+		return body
+	}
+	for _, name := range documentIDs {
+		var id string
+		if json.Unmarshal(req[name], &id) != nil || id == "" {
+			continue
+		}
+		var ext map[string]any
+		_ = json.Unmarshal(req["extensions"], &ext)
+		if ext == nil {
+			ext = map[string]any{}
+		}
+		ext["persistedQuery"] = map[string]any{"version": 1, "sha256Hash": id}
+		req["extensions"], _ = json.Marshal(ext)
+		delete(req, name)
+		if out, err := json.Marshal(req); err == nil {
+			return out
+		}
+		return body
+	}
+	return body
+}
+
+// documentIDInURL does the same for GET ?documentId=...
+func documentIDInURL(u *url.URL) {
+	if !strings.Contains(u.RawQuery, "documentId=") && !strings.Contains(u.RawQuery, "doc_id=") {
+		return
+	}
+	q := u.Query()
+	for _, name := range documentIDs {
+		id := q.Get(name)
+		if id == "" || q.Get("query") != "" || q.Get("extensions") != "" {
+			continue
+		}
+		ext, _ := json.Marshal(map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": id}})
+		q.Del(name)
+		q.Set("extensions", string(ext))
+		u.RawQuery = q.Encode()
+		return
+	}
+}
