@@ -107,8 +107,9 @@ func (g *Guard) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, g.openError()
 	}
 	deadline, hasBudget := ds.BudgetDeadline(ctx, g.provider, time.Duration(g.policy.Budget))
-	if hasBudget && !time.Now().Before(deadline) {
-		return nil, g.fail(ds.CodeProviderUnavailable, fmt.Sprintf("the provider used up its %s budget for this request", time.Duration(g.policy.Budget)), nil)
+	spent := func() bool { return hasBudget && !time.Now().Before(deadline) }
+	if spent() {
+		return nil, g.spentError()
 	}
 	bctx, bcancel := ctx, context.CancelFunc(func() {})
 	if hasBudget {
@@ -120,6 +121,10 @@ func (g *Guard) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, ctx.Err()
 		}
 		return nil, err
+	}
+	if spent() { // a token was free, but the budget ran out getting here (a busy machine)
+		bcancel()
+		return nil, g.spentError()
 	}
 	done, err := g.breaker.Allow()
 	if err != nil {
@@ -185,6 +190,12 @@ func withAttempt(ctx context.Context, n int) context.Context {
 func attemptOf(ctx context.Context) int {
 	n, _ := ctx.Value(attemptKey{}).(int)
 	return n
+}
+
+// spentError is the answer to an attempt started after the request's
+// budget for the provider ran out.
+func (g *Guard) spentError() *ds.Error {
+	return g.fail(ds.CodeProviderUnavailable, fmt.Sprintf("the provider used up its %s budget for this request", time.Duration(g.policy.Budget)), nil)
 }
 
 func (g *Guard) timeoutError(bctx context.Context) *ds.Error {

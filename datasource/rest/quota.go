@@ -27,7 +27,9 @@ func (g *Guard) waitQuota(ctx context.Context) error {
 		return g.quotaError(0)
 	}
 	delay := r.Delay()
-	if deadline, ok := ctx.Deadline(); ok && start.Add(delay).After(deadline) {
+	// No wait is no quota shortage, even when the deadline has passed (the
+	// caller says so as its own error, not as PROVIDER_RATE_LIMITED).
+	if deadline, ok := ctx.Deadline(); ok && delay > 0 && start.Add(delay).After(deadline) {
 		r.Cancel()
 		return g.quotaError(delay)
 	}

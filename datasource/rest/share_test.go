@@ -1,6 +1,12 @@
 package rest
 
-import "testing"
+import (
+	"context"
+	"testing"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
 
 // Replicas sharing one credential never send more together, in any second,
 // than one gateway alone would (rate + burst), and none takes more than
@@ -30,5 +36,17 @@ func TestReplicasSharingAQuotaNeverBurstPastItTogether(t *testing.T) {
 				t.Fatalf("rate %.4g per replica, want %.4g", r, tc.wantPerRate)
 			}
 		})
+	}
+}
+
+// An attempt that finds a token free is not PROVIDER_RATE_LIMITED, even when
+// its time ran out on the way to the quota (a busy machine): RoundTrip then
+// answers with the budget's or the caller's error, as the quota had room.
+func TestAFreeTokenIsNoQuotaErrorWhenTheDeadlineHasPassed(t *testing.T) {
+	g := NewGuard(ds.Kintsugi, nil, Policy{}, Quota{Rate: 100, Burst: 10}, nil)
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
+	defer cancel()
+	if err := g.waitQuota(ctx); err != nil {
+		t.Fatalf("err %v, want none: a token was free", err)
 	}
 }
