@@ -2,7 +2,10 @@ package resolvers
 
 import (
 	"context"
-	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/graph-gophers/dataloader/v7"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	ds "github.com/federated-customers/gateway/datasource"
 )
@@ -22,12 +25,13 @@ func (l *Loaders) preloadNodes(ctx context.Context, refs []ds.NodeRef) {
 	l.preloadCustomers(ctx, keys)
 }
 
-// preloadCustomers fetches keys known all at once (nodes(ids:)) in one bulk
-// call per provider and batch size, and puts the answers in the customer
-// loaders' caches, so the lookups that follow make no call. The loaders'
-// short window would batch them too when the loop issuing them runs
-// unhindered, but a loop preempted for longer than the window (a busy
-// machine) splits a provider's batch into several calls.
+// preloadCustomers fetches keys known all at once (nodes(ids:), a page's
+// source targets) in one bulk call per provider and batch size, started
+// now, and puts thunks waiting for the answers in the customer loaders'
+// caches, so the lookups that follow make no call of their own. The
+// loaders' short window would batch them too when the goroutines issuing
+// them all run within it, but on a busy machine some run later and split a
+// provider's batch into several calls (more than the cost estimate says).
 func (l *Loaders) preloadCustomers(ctx context.Context, keys []ds.CustomerKey) {
 	byProvider := map[ds.ProviderID][]string{}
 	seen := map[ds.CustomerKey]bool{}
@@ -47,21 +51,73 @@ func (l *Loaders) preloadCustomers(ctx context.Context, keys []ds.CustomerKey) {
 		}
 		byProvider[k.Provider] = append(byProvider[k.Provider], k.ProviderID)
 	}
-	var wg sync.WaitGroup
 	for p, ids := range byProvider {
 		prov := l.svc.Customers[p]
 		size := max(1, prov.MaxBatch())
 		for len(ids) > 0 {
 			chunk := ids[:min(size, len(ids))]
 			ids = ids[len(chunk):]
-			wg.Go(func() {
-				results := customerBatch(prov)(ctx, chunk)
-				for i, id := range chunk {
-					r := results[i]
-					l.customerCache[p].Set(ctx, id, func() (*ds.Customer, error) { return r.Data, r.Error })
-				}
-			})
+			done := make(chan struct{})
+			var results []*dataloader.Result[*ds.Customer]
+			for i, id := range chunk {
+				l.customerCache[p].Set(ctx, id, func() (*ds.Customer, error) {
+					<-done
+					return results[i].Data, results[i].Error
+				})
+			}
+			go func() {
+				defer close(done)
+				results = customerBatch(prov)(ctx, chunk)
+			}()
 		}
 	}
-	wg.Wait()
+}
+
+// prefetchSourceTargets preloads the customers a page of sources points at
+// when its nodes select customer.
+func prefetchSourceTargets(ctx context.Context, conn *ds.CustomerSourceConnection) {
+	if conn == nil || len(conn.Edges) == 0 || !graphql.HasOperationContext(ctx) || !selectsSourceCustomer(ctx) {
+		return
+	}
+	l := loadersFrom(ctx)
+	var keys []ds.CustomerKey
+	for _, e := range conn.Edges {
+		if target := sourceTarget(e.Node); target != nil {
+			keys = append(keys, *target)
+		}
+	}
+	l.preloadCustomers(ctx, keys)
+}
+
+// selectsSourceCustomer reports whether the source connection being
+// resolved selects customer on its nodes (nodes, or edges.node).
+func selectsSourceCustomer(ctx context.Context) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return false
+	}
+	op := graphql.GetOperationContext(ctx)
+	selects := func(set ast.SelectionSet) bool {
+		for _, f := range graphql.CollectFields(op, set, []string{"CustomerSource", "Node"}) {
+			if f.Name == "customer" {
+				return true
+			}
+		}
+		return false
+	}
+	for _, f := range graphql.CollectFields(op, fc.Field.Selections, []string{"CustomerSourceConnection"}) {
+		switch f.Name {
+		case "nodes":
+			if selects(f.Selections) {
+				return true
+			}
+		case "edges":
+			for _, g := range graphql.CollectFields(op, f.Selections, []string{"CustomerSourceEdge"}) {
+				if g.Name == "node" && selects(g.Selections) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -223,6 +223,7 @@ func (r *queryResolver) CustomerSources(ctx context.Context, first *int, after *
 		return nil, err
 	}
 	reportPartial(ctx, conn.PartialErrors)
+	prefetchSourceTargets(ctx, conn)
 	return conn, nil
 }
 
