@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/graph-gophers/dataloader/v7"
@@ -62,11 +63,19 @@ func (l *Loaders) preloadCustomers(ctx context.Context, keys []ds.CustomerKey) {
 			for i, id := range chunk {
 				l.customerCache[p].Set(ctx, id, func() (*ds.Customer, error) {
 					<-done
+					if i >= len(results) { // the lookup panicked (as the loaders do, an error, not a crash)
+						return nil, ds.Errorf(ds.CodeInternal, "looking up %s customers failed", p)
+					}
 					return results[i].Data, results[i].Error
 				})
 			}
 			go func() {
 				defer close(done)
+				defer func() {
+					if r := recover(); r != nil {
+						slog.Error("customer lookup panicked", "provider", p.String(), "panic", r)
+					}
+				}()
 				results = customerBatch(prov)(ctx, chunk)
 			}()
 		}
