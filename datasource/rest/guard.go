@@ -107,13 +107,17 @@ func (g *Guard) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, g.openError()
 	}
 	deadline, hasBudget := ds.BudgetDeadline(ctx, g.provider, time.Duration(g.policy.Budget))
-	spent := func() bool { return hasBudget && !time.Now().Before(deadline) }
-	if spent() {
+	overBudget := func() bool { return hasBudget && !time.Now().Before(deadline) }
+	if overBudget() {
 		return nil, g.spentError()
 	}
-	bctx, bcancel := ctx, context.CancelFunc(func() {})
+	// the attempt spends the provider's budget until it ends (body closed)
+	spent := ds.Spend(ctx, g.provider)
+	bctx, bcancel := ctx, context.CancelFunc(spent)
 	if hasBudget {
-		bctx, bcancel = context.WithDeadline(ctx, deadline)
+		var c context.CancelFunc
+		bctx, c = context.WithDeadline(ctx, deadline)
+		bcancel = func() { c(); spent() }
 	}
 	if err := g.waitQuota(bctx); err != nil {
 		bcancel()
@@ -122,7 +126,7 @@ func (g *Guard) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	if spent() { // a token was free, but the budget ran out getting here (a busy machine)
+	if overBudget() { // a token was free, but the budget ran out getting here (a busy machine)
 		bcancel()
 		return nil, g.spentError()
 	}
