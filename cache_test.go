@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/federated-customers/gateway/api"
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
@@ -211,16 +212,15 @@ providers:
 func TestPostgresStoppedInTheMiddleFailsNoRequest(t *testing.T) {
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
 	m := gatewayFrom(t, fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {simulate: true}\n  commercelayer: {simulate: true}\n", url), nil, false)
-	ready := func() int {
-		resp, err := http.Get("http://" + m.Addr + "/readyz")
-		if err != nil {
-			t.Fatal(err)
+	ready := func() string {
+		code, b := m.readyz(t)
+		if code != http.StatusOK { // Postgres down is degraded, never 503: every request is still answered
+			t.Fatalf("/readyz = %d: %+v", code, b)
 		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return b.Status
 	}
-	if ready() != http.StatusOK {
-		t.Fatal("not ready with Postgres up")
+	if got := ready(); got != api.StatusReady {
+		t.Fatalf("%s with Postgres up", got)
 	}
 	m.query(t, cachedPageQuery, map[string]any{"first": 20})
 	proxy.Cut()
@@ -231,8 +231,8 @@ func TestPostgresStoppedInTheMiddleFailsNoRequest(t *testing.T) {
 		}
 	}
 	// Postgres out of service degrades the gateway, it does not make it unready
-	if got := ready(); got != http.StatusOK {
-		t.Fatalf("/readyz = %d with Postgres gone, want 200 (it serves)", got)
+	if got := ready(); got != api.StatusDegraded {
+		t.Fatalf("/readyz says %s with Postgres gone, want degraded", got)
 	}
 	if h := m.Cache.Health(); h.Up || h.Reason == "" {
 		t.Fatalf("second level with Postgres gone: %+v", h)
@@ -242,7 +242,7 @@ func TestPostgresStoppedInTheMiddleFailsNoRequest(t *testing.T) {
 	}
 	proxy.Restore()
 	deadline := time.Now().Add(10 * time.Second)
-	for !m.Cache.Health().Up {
+	for !m.Cache.Health().Up || ready() != api.StatusReady {
 		if time.Now().After(deadline) {
 			t.Fatal("the second level did not come back after Postgres returned")
 		}
@@ -256,13 +256,9 @@ database_url: "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_time
 providers:
   kintsugi: {simulate: true}
 `, nil, false)
-	resp, err := http.Get("http://" + m.Addr + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/readyz = %d with an unreachable database_url, want 200 (it serves)", resp.StatusCode)
+	code, b := m.readyz(t)
+	if code != http.StatusOK || b.Status != api.StatusDegraded || len(b.Dependencies) != 1 || b.Dependencies[0].State != "DOWN" {
+		t.Fatalf("/readyz = %d %+v with an unreachable database_url, want 200 degraded with postgres DOWN", code, b)
 	}
 	if h := m.Cache.Health(); h.Up || h.Reason != "unreachable at start" {
 		t.Fatalf("second level: %+v", h)

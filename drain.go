@@ -31,6 +31,9 @@ func (m *Main) ready(ctx context.Context) error {
 // keep-alive), which sends them to the other replicas.
 func (m *Main) drain(grace time.Duration, again <-chan os.Signal) {
 	m.draining.Store(true)
+	if m.readiness != nil {
+		m.readiness.ShuttingDown() // /readyz: not_ready, "shutting down"
+	}
 	if m.srv != nil {
 		m.srv.SetKeepAlivesEnabled(false)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/federated-customers/gateway/api"
 	"github.com/federated-customers/gateway/config"
@@ -39,7 +41,12 @@ const demoSyncInterval = 15 * time.Minute
 type Main struct {
 	ConfigPath string // "" = demo mode
 	Listen     string // overrides the config's listen address when set
-	Log        *slog.Logger
+	// Log receives the gateway's lines; nil: one per the configuration's
+	// log: {level, format}, writing to LogOutput (default stderr).
+	Log       *slog.Logger
+	LogOutput io.Writer
+	// Tracing overrides tracing: in the configuration (tests record spans).
+	Tracing trace.TracerProvider
 	// People is the size of the demo world (default demo.DefaultSize).
 	People int
 	// Now is the cache's clock (tests move it); default time.Now.
@@ -69,6 +76,10 @@ type Main struct {
 	// deadline has passed, so no runaway request outlives the process's stop.
 	stopRequests context.CancelFunc
 
+	readiness   *api.Readiness
+	stopTracing func(context.Context) error
+	logLevel    slog.LevelVar // the level of the logger Run made (log.level)
+
 	closeOnce sync.Once
 	closeErr  error
 	// draining turns /readyz 503 after SIGTERM; grace is how long the
@@ -80,9 +91,6 @@ type Main struct {
 // Run loads the configuration, starts the providers and the HTTP server, and
 // returns once the server is listening.
 func (m *Main) Run(ctx context.Context) error {
-	if m.Log == nil {
-		m.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
 	cfg := &config.Config{}
 	if m.ConfigPath != "" {
 		c, err := config.Load(m.ConfigPath)
@@ -92,6 +100,11 @@ func (m *Main) Run(ctx context.Context) error {
 		cfg = c
 	} else {
 		cfg.Providers = registry.DemoProviders()
+	}
+	if m.Log == nil {
+		m.Log = newLogger(cfg.Log, m.LogOutput, &m.logLevel)
+	}
+	if m.ConfigPath == "" {
 		m.Log.Info("no --config given: demo mode, every provider served by its simulator")
 	}
 	m.grace = defaultShutdownGrace
@@ -136,7 +149,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 	var keys []api.APIKey
 	for _, k := range cfg.Auth.APIKeys {
-		ak := api.APIKey{Key: k.Key, Rate: k.Rate, Burst: k.Burst, CallsPerMinute: k.CallsPerMinute}
+		ak := api.APIKey{Name: k.Name, Key: k.Key, Rate: k.Rate, Burst: k.Burst, CallsPerMinute: k.CallsPerMinute}
 		for _, p := range k.Providers {
 			q, _ := ds.ParseProvider(p)
 			ak.Providers = append(ak.Providers, q)
@@ -160,7 +173,30 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	var postgresReady func(context.Context) error
+	if m.db != nil {
+		postgresReady = func(context.Context) error { // out of service degrades, never unreadies
+			if h := m.Cache.Health(); !h.Up {
+				return fmt.Errorf("%s: %s", h.Reason, h.LastError)
+			}
+			return nil
+		}
+	}
+	var configured []ds.ProviderID
+	for _, p := range ds.AllProviders {
+		if _, ok := built.Guards[p]; ok {
+			configured = append(configured, p)
+		}
+	}
+	m.readiness = api.NewReadiness(api.ReadinessOptions{Postgres: postgresReady, Health: built.Health, Providers: configured, Log: m.Log})
+	tracing, err := m.tracerProvider(ctx, cfg.Tracing)
+	if err != nil {
+		_ = m.Close(ctx)
+		return fmt.Errorf("tracing: %w", err)
+	}
 	h := api.New(api.Options{
+		Tracing:            tracing,
+		Readiness:          m.readiness,
 		Registry:           reg,
 		NoMetricsRoute:     reg != nil,
 		Limits:             limits,
@@ -200,6 +236,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.stopRequests = stop
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.srv.Serve(ln) }()
+	m.readiness.Started()
 	m.Log.Info("gateway listening", "addr", m.Addr, "playground", "http://"+m.Addr+"/")
 	return nil
 }
@@ -270,6 +307,9 @@ func (m *Main) Close(ctx context.Context) error {
 
 func (m *Main) close(ctx context.Context) error {
 	var errs []error
+	if m.readiness != nil {
+		m.readiness.ShuttingDown()
+	}
 	if m.srv != nil {
 		errs = append(errs, m.srv.Shutdown(ctx))
 		m.stopRequests() // past the deadline: cancel what still runs
@@ -290,6 +330,9 @@ func (m *Main) close(ctx context.Context) error {
 	m.closeCache()
 	if m.built != nil {
 		errs = append(errs, m.built.Close(ctx))
+	}
+	if m.stopTracing != nil {
+		errs = append(errs, m.stopTracing(ctx)) // flushes the spans still batched
 	}
 	return errors.Join(errs...)
 }

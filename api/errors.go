@@ -16,10 +16,10 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 )
 
-// errorPresenter is the only place that writes extensions.code and
+// presentError is the only place that writes extensions.code and
 // extensions.provider. Unknown errors become INTERNAL with a generic message
 // and a full log line.
-func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		var e *ds.Error
@@ -89,7 +89,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return &gqlerror.Error{Message: "the request was cancelled or timed out", Path: gqlErr.Path,
 				Extensions: map[string]any{"code": string(ds.CodeProviderUnavailable)}}
 		}
-		log.Error("internal error", "error", err.Error(), "path", gqlErr.Path.String(), "requestId", requestID(ctx))
+		log.Error("internal error", "error", err.Error(), "path", gqlErr.Path.String(), "request_id", requestID(ctx))
 		return &gqlerror.Error{Message: internalMessage(ctx), Path: gqlErr.Path,
 			Extensions: map[string]any{"code": string(ds.CodeInternal), "requestId": requestID(ctx)}}
 	}
@@ -109,7 +109,7 @@ func isInputError(msg string) bool {
 // recoverFunc turns a panic into INTERNAL; the stack goes to the log only.
 func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
 	return func(ctx context.Context, v any) error {
-		log.Error("panic in resolver", "panic", v, "requestId", requestID(ctx))
+		log.Error("panic in resolver", "panic", v, "request_id", requestID(ctx))
 		return &ds.Error{Code: ds.CodeInternal, Message: "internal error"}
 	}
 }
@@ -127,8 +127,13 @@ func withErrorsSeen(ctx context.Context) context.Context {
 	return context.WithValue(ctx, errorsSeenKey{}, &errorsSeen{seen: map[string]bool{}, id: newRequestID()})
 }
 
-// requestID is what ties an INTERNAL error to its log line ("" outside a request).
+// requestID is what ties an INTERNAL error to its log line ("" outside a
+// request): the request's X-Request-Id (the one on the response, the access
+// line and the vendors' calls), else one made for the error alone.
 func requestID(ctx context.Context) string {
+	if id := ds.RequestID(ctx); id != "" {
+		return id
+	}
 	if s, ok := ctx.Value(errorsSeenKey{}).(*errorsSeen); ok {
 		return s.id
 	}
@@ -163,7 +168,7 @@ func logOnce(ctx context.Context, log *slog.Logger, e *ds.Error, gqlErr *gqlerro
 			return
 		}
 	}
-	log.Warn("request error", "code", e.Code, "error", e.Error(), "path", gqlErr.Path.String(), "requestId", requestID(ctx))
+	log.Warn("request error", "code", e.Code, "error", e.Error(), "path", gqlErr.Path.String(), "request_id", requestID(ctx))
 }
 
 // failureKey is a provider failure's kind: provider, code and reason.

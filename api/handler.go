@@ -30,6 +30,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"golang.org/x/time/rate"
 
 	ds "github.com/federated-customers/gateway/datasource"
@@ -75,6 +77,8 @@ type Limits struct {
 
 // APIKey is one caller's key and the providers it may use.
 type APIKey struct {
+	// Name stands for the key in logs, traces and metrics.
+	Name      string
 	Key       string
 	Providers []ds.ProviderID
 	// Rate is the requests per second the key may make (0: no limit), in
@@ -87,6 +91,7 @@ type APIKey struct {
 
 // caller is what a key may do: its view of the service and its rate.
 type caller struct {
+	name  string // the key's name, for logs and traces
 	svc   *ds.Service
 	rate  *rate.Limiter // nil: no limit
 	calls *callQuota    // nil: no limit
@@ -115,6 +120,13 @@ type Options struct {
 	Clock func() time.Time
 	// ResponseCacheBytes bounds the stored responses (default 32 MiB; negative: none).
 	ResponseCacheBytes int64
+	// Tracing makes a span per request, root field, resolver batch and
+	// upstream call (nil: no tracing; a caller's traceparent is still passed on).
+	Tracing trace.TracerProvider
+	// Readiness answers /readyz (nil: one built from Ready and Health).
+	Readiness *Readiness
+	// Version is gateway_build_info's version (default BuildVersion()).
+	Version string
 }
 
 // NewRegistry is a metrics registry with the Go and process collectors.
@@ -164,7 +176,17 @@ func New(o Options) http.Handler {
 		reg = NewRegistry()
 	}
 	m := newMetrics(reg)
-	for _, c := range append(rest.Collectors(), cache.Collectors()...) { // per-provider upstream and cache metrics
+	if o.Version == "" {
+		o.Version = BuildVersion()
+	}
+	if o.Tracing == nil {
+		o.Tracing = noop.NewTracerProvider()
+	}
+	if o.Readiness == nil {
+		o.Readiness = NewReadiness(ReadinessOptions{Postgres: o.Ready, Health: o.Health, Providers: configured(o.Service), Log: o.Log})
+		o.Readiness.Started()
+	}
+	for _, c := range append(append(rest.Collectors(), cache.Collectors()...), buildInfo(o.Version), o.Readiness) { // per-provider upstream and cache metrics
 		if err := reg.Register(c); err != nil {
 			if _, dup := err.(prometheus.AlreadyRegisteredError); !dup {
 				panic(err)
@@ -175,7 +197,7 @@ func New(o Options) http.Handler {
 	gql := newGraphQLServer(l, o.Log, o.Health)
 	callers := map[[32]byte]caller{}
 	for _, k := range o.Keys {
-		c := caller{svc: o.Service.Restrict(k.Providers)}
+		c := caller{name: k.Name, svc: o.Service.Restrict(k.Providers)}
 		if k.Rate > 0 {
 			burst := k.Burst
 			if burst == 0 {
@@ -192,25 +214,15 @@ func New(o Options) http.Handler {
 	mux := http.NewServeMux()
 	shed := newShedder(l.MaxInFlight, l.MaxQueue, l.QueueWait)
 	responses := newResponseCache(o.Changes, o.Clock, o.ResponseCacheBytes, m.responses)
-	mux.Handle("/graphql", m.instrument(graphqlEndpoint(gql, o.Service, callers, shed, responses, l)))
+	obs := &observer{log: o.Log, tracer: o.Tracing.Tracer(TracerName), metrics: m, ops: &opNames{}}
+	mux.Handle("/graphql", obs.wrap(graphqlEndpoint(gql, o.Service, callers, shed, responses, l)))
 	mux.HandleFunc("GET /{$}", playgroundHandler)
 	mux.Handle("GET /playground/", playgroundAssets)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if o.Ready != nil {
-			if err := o.Ready(r.Context()); err != nil {
-				o.Log.Warn("not ready", "error", err)
-				w.WriteHeader(http.StatusServiceUnavailable)
-				_, _ = io.WriteString(w, "not ready\n")
-				return
-			}
-		}
-		_, _ = io.WriteString(w, "ready\n")
-	})
+	mux.Handle("GET /readyz", o.Readiness)
 	if !o.NoMetricsRoute {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	}
@@ -247,7 +259,9 @@ func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (re
 		pace: rate.NewLimiter(rate.Limit(l.HeavyRate), max(1, l.HeavyFanOut))})
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
+	srv.AroundRootFields(traceRootField)
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		noteOperation(ctx)
 		if _, dry := wantsCost(graphql.GetOperationContext(ctx)); dry {
 			// extensions: {dryRun: true} shows the estimate and runs nothing
 			done := false
@@ -271,6 +285,7 @@ func newGraphQLServer(l Limits, log *slog.Logger, health func(ds.ProviderID) (re
 			addReport(ctx, resp)
 			addCost(ctx, resp)
 			settle(ctx, resp)
+			noteResponse(ctx, resp)
 		}
 		return resp
 	})
@@ -306,6 +321,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 				return
 			}
 			svc, quota = s.svc, s.calls
+			note(r.Context(), func(a *access) { a.key = s.name })
 			if s.rate != nil && !allow(w, r, s.rate) {
 				return
 			}
@@ -331,7 +347,8 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		ctx, cancel := context.WithTimeout(r.Context(), l.Timeout)
 		defer cancel()
 		ctx = withPending(ctx, pend)
-		ctx, _ = ds.WithReport(withErrorsSeen(ctx))
+		ctx, rep := ds.WithReport(withErrorsSeen(ctx))
+		note(ctx, func(a *access) { a.report = rep })
 		ctx = withService(ctx, svc)
 		ctx = ds.WithIdempotency(ctx, hex.EncodeToString(who[:]), r.Header.Get("Idempotency-Key"))
 		ctx = ds.WithCallBudget(ctx, l.CallBudget)
@@ -462,6 +479,7 @@ func codeless(body map[string]json.RawMessage) bool {
 
 // writeError answers a request the GraphQL engine never saw, still with a GraphQL body.
 func writeError(w http.ResponseWriter, r *http.Request, status int, code ds.Code, msg string) {
+	noteError(r.Context(), string(code), "")
 	w.Header().Set("Content-Type", responseType(r))
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{

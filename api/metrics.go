@@ -2,8 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -12,6 +10,10 @@ type metrics struct {
 	requests  *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 	responses *prometheus.CounterVec
+	// by operation (bounded, see opNames) and by GraphQL error code
+	operations *prometheus.CounterVec
+	opDuration *prometheus.HistogramVec
+	errors     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -26,19 +28,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_response_cache_total", Help: "GraphQL requests answered from a stored response (hit), executed (miss), and responses stored.",
 		}, []string{"result"}),
+		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_graphql_requests_total",
+			Help: "GraphQL requests by operation name (the first 50 names seen, then other), type and result (ok, partial: data with errors, error).",
+		}, []string{"operation", "type", "result"}),
+		opDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "gateway_graphql_request_duration_seconds", Help: "GraphQL request latency by operation name.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"operation"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_graphql_errors_total",
+			Help: "GraphQL responses carrying an error, once per response, code and provider (\"\" when none is to blame).",
+		}, []string{"code", "provider"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.responses)
+	reg.MustRegister(m.requests, m.duration, m.responses, m.operations, m.opDuration, m.errors)
 	return m
-}
-
-func (m *metrics) instrument(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(sw, r)
-		m.requests.WithLabelValues(r.Method, strconv.Itoa(sw.status)).Inc()
-		m.duration.WithLabelValues(r.Method).Observe(time.Since(start).Seconds())
-	})
 }
 
 type statusWriter struct {

@@ -60,6 +60,7 @@ type storedResponse struct {
 	records, index uint64
 	readsIndex     bool
 	until          time.Time
+	opName, opType string // for the replay's access-log line and metrics
 
 	// The last rendering, kept while its ages (whole seconds) still hold:
 	// at thousands of requests a second a body is built and gzipped about
@@ -202,6 +203,7 @@ func (c *responseCache) serve(w http.ResponseWriter, r *http.Request, key [32]by
 		return false
 	}
 	c.counts.WithLabelValues("hit").Inc()
+	note(r.Context(), func(a *access) { a.replayed, a.data, a.opName, a.opType = true, true, s.opName, s.opType })
 	h := w.Header()
 	h.Set("Content-Type", s.contentType)
 	if r.Method == http.MethodGet {
@@ -330,6 +332,7 @@ func settle(ctx context.Context, resp *graphql.Response) {
 	json.HTMLEscape(&data, resp.Data)
 	s := &storedResponse{data: data.Bytes(), contentType: p.ctype, etag: p.etag, records: p.records, index: p.index,
 		readsIndex: rep.ReadsIndex(), until: until}
+	note(ctx, func(a *access) { s.opName, s.opType = a.opName, a.opType })
 	if w, ok := resp.Extensions["warnings"]; ok {
 		s.warnings, _ = json.Marshal(w)
 	}

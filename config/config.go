@@ -34,6 +34,8 @@ type Config struct {
 	// ShutdownGrace is how long SIGTERM keeps the gateway serving with
 	// /readyz at 503 before the listener closes (default 5s; 0s: none).
 	ShutdownGrace *Duration `yaml:"shutdown_grace"`
+	Log           Log       `yaml:"log"`
+	Tracing       Tracing   `yaml:"tracing"`
 	// Providers holds one block per provider key; an absent key disables it.
 	Providers map[string]yaml.Node `yaml:"providers"`
 }
@@ -112,6 +114,9 @@ type Auth struct {
 
 // APIKey is one caller's key and the provider keys it may use.
 type APIKey struct {
+	// Name stands for the key in logs, traces and metrics, which never show
+	// the key itself (default key-<n>, its place in the list).
+	Name      string   `yaml:"name"`
 	Key       string   `yaml:"key"`
 	Providers []string `yaml:"providers"`
 	// Rate is the requests per second the key may make (0: no limit), with
@@ -196,6 +201,9 @@ func Parse(src []byte) (*Config, error) {
 		if k.Rate < 0 || k.Burst < 0 || k.CallsPerMinute < 0 {
 			return nil, fmt.Errorf("config: auth.api_keys[%d]: rate, burst and calls_per_minute cannot be negative", i)
 		}
+	}
+	if err := checkObserve(&c); err != nil {
+		return nil, err
 	}
 	l := c.Limits
 	for name, v := range map[string]int{"max_upstream_calls": l.MaxUpstreamCalls, "max_depth": l.MaxDepth, "max_complexity": l.MaxComplexity,

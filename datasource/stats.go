@@ -4,6 +4,9 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Freshness says where an answer came from.
@@ -101,6 +104,10 @@ func RecordCall(ctx context.Context, p ProviderID, d time.Duration, f Freshness)
 // age of the copy, how many records it held and, for a CACHE answer, when
 // the copy stops being fresh. It counts no upstream call.
 func RecordCached(ctx context.Context, p ProviderID, f Freshness, age time.Duration, records int, freshUntil time.Time) {
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.AddEvent("cached answer", trace.WithAttributes(attribute.String("gateway.provider", p.String()),
+			attribute.String("gateway.freshness", string(f)), attribute.Int("gateway.age_seconds", int(age/time.Second)), attribute.Int("gateway.records", records)))
+	}
 	r := ReportFrom(ctx)
 	if r == nil {
 		return

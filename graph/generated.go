@@ -129,9 +129,11 @@ type ComplexityRoot struct {
 	}
 
 	ProviderHealth struct {
-		LastError func(childComplexity int) int
-		Since     func(childComplexity int) int
-		State     func(childComplexity int) int
+		Configuration func(childComplexity int) int
+		LastError     func(childComplexity int) int
+		Problem       func(childComplexity int) int
+		Since         func(childComplexity int) int
+		State         func(childComplexity int) int
 	}
 
 	ProviderStatus struct {
@@ -572,12 +574,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "ProviderHealth.configuration":
+		if e.ComplexityRoot.ProviderHealth.Configuration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderHealth.Configuration(childComplexity), true
 	case "ProviderHealth.lastError":
 		if e.ComplexityRoot.ProviderHealth.LastError == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ProviderHealth.LastError(childComplexity), true
+	case "ProviderHealth.problem":
+		if e.ComplexityRoot.ProviderHealth.Problem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderHealth.Problem(childComplexity), true
 	case "ProviderHealth.since":
 		if e.ComplexityRoot.ProviderHealth.Since == nil {
 			break
@@ -1047,12 +1061,28 @@ type ProviderHealth {
   lastError: String
   "When the breaker entered its state (or the gateway started)."
   since: DateTime!
+  "OK, or MISCONFIGURED when the provider's answers show the gateway's configuration of it is wrong (problem says how; lastError says it in words). The breaker stays CLOSED for these: the provider answers."
+  configuration: ProviderConfiguration!
+  "What is wrong with the configuration; null when OK."
+  problem: ProviderProblem
 }
 
 enum CircuitState {
   CLOSED
   OPEN
   HALF_OPEN
+}
+
+enum ProviderConfiguration {
+  OK
+  MISCONFIGURED
+}
+
+enum ProviderProblem {
+  "The provider answers 401 or 403 to the gateway's credentials (or its token endpoint refuses them)."
+  CREDENTIALS_REJECTED
+  "The provider answers 404 for its customer list: base_url is wrong."
+  BASE_URL_NOT_FOUND
 }
 
 """
@@ -1289,6 +1319,10 @@ func (ec *executionContext) childFields_ProviderHealth(ctx context.Context, fiel
 		return ec.fieldContext_ProviderHealth_lastError(ctx, field)
 	case "since":
 		return ec.fieldContext_ProviderHealth_since(ctx, field)
+	case "configuration":
+		return ec.fieldContext_ProviderHealth_configuration(ctx, field)
+	case "problem":
+		return ec.fieldContext_ProviderHealth_problem(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProviderHealth", field.Name)
 }
@@ -3337,6 +3371,52 @@ func (ec *executionContext) _ProviderHealth_since(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_ProviderHealth_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProviderHealth", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderHealth_configuration(ctx context.Context, field graphql.CollectedField, obj *model.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderHealth_configuration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Configuration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ProviderConfiguration) graphql.Marshaler {
+			return ec.marshalNProviderConfiguration2githubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐProviderConfiguration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderHealth_configuration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderHealth", field, false, false, errors.New("field of type ProviderConfiguration does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderHealth_problem(ctx context.Context, field graphql.CollectedField, obj *model.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderHealth_problem(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Problem, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProviderProblem) graphql.Marshaler {
+			return ec.marshalOProviderProblem2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐProviderProblem(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderHealth_problem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderHealth", field, false, false, errors.New("field of type ProviderProblem does not have child fields"))
 }
 
 func (ec *executionContext) _ProviderStatus_provider(ctx context.Context, field graphql.CollectedField, obj *model.ProviderStatus) (ret graphql.Marshaler) {
@@ -6279,6 +6359,16 @@ func (ec *executionContext) _ProviderHealth(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "configuration":
+			out.Values[i] = ec._ProviderHealth_configuration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "problem":
+			out.Values[i] = ec._ProviderHealth_problem(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7450,6 +7540,16 @@ func (ec *executionContext) marshalNProvider2githubᚗcomᚋfederatedᚑcustomer
 	return v
 }
 
+func (ec *executionContext) unmarshalNProviderConfiguration2githubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐProviderConfiguration(ctx context.Context, v any) (model.ProviderConfiguration, error) {
+	var res model.ProviderConfiguration
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProviderConfiguration2githubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐProviderConfiguration(ctx context.Context, sel ast.SelectionSet, v model.ProviderConfiguration) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNProviderStatus2ᚕᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐProviderStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProviderStatus) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -7913,6 +8013,22 @@ func (ec *executionContext) marshalOProviderHealth2ᚖgithubᚗcomᚋfederated�
 		return graphql.Null
 	}
 	return ec._ProviderHealth(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOProviderProblem2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐProviderProblem(ctx context.Context, v any) (*model.ProviderProblem, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ProviderProblem)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOProviderProblem2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋgraphᚋmodelᚐProviderProblem(ctx context.Context, sel ast.SelectionSet, v *model.ProviderProblem) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOProviderSync2ᚖgithubᚗcomᚋfederatedᚑcustomersᚋgatewayᚋdatasourceᚐSyncStatus(ctx context.Context, sel ast.SelectionSet, v *datasource.SyncStatus) graphql.Marshaler {

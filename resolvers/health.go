@@ -15,7 +15,11 @@ func (r *Resolver) providerHealth(svc *ds.Service, p ds.ProviderID) *model.Provi
 	if !ok {
 		return nil
 	}
-	out := &model.ProviderHealth{State: model.CircuitState(h.State), Since: h.Since.UTC()}
+	out := &model.ProviderHealth{State: model.CircuitState(h.State), Since: h.Since.UTC(), Configuration: model.ProviderConfigurationOk}
+	if h.Problem != "" {
+		problem := model.ProviderProblem(h.Problem)
+		out.Configuration, out.Problem = model.ProviderConfigurationMisconfigured, &problem
+	}
 	if h.LastError != "" {
 		msg := h.LastError
 		out.LastError = &msg

@@ -25,7 +25,7 @@ func newIndexLoaders(idx ds.IdentityIndex, scopes []ds.Scope) *indexLoaders {
 		return nil
 	}
 	il := &indexLoaders{scopes: scopes}
-	il.byKey = dataloader.NewBatchedLoader(func(ctx context.Context, keys []ds.CustomerKey) []*dataloader.Result[*ds.Identity] {
+	il.byKey = dataloader.NewBatchedLoader(traced("index by key", nil, func(ctx context.Context, keys []ds.CustomerKey) []*dataloader.Result[*ds.Identity] {
 		got, err := idx.ByKeys(ctx, scopes, keys)
 		m := make(map[ds.CustomerKey]*ds.Identity, len(got))
 		for i := range got {
@@ -36,12 +36,12 @@ func newIndexLoaders(idx ds.IdentityIndex, scopes []ds.Scope) *indexLoaders {
 			out[i] = &dataloader.Result[*ds.Identity]{Data: m[k], Error: err}
 		}
 		return out
-	}, dataloader.WithWait[ds.CustomerKey, *ds.Identity](loaderWait), dataloader.WithBatchCapacity[ds.CustomerKey, *ds.Identity](1000))
-	il.email = dataloader.NewBatchedLoader(groupIdentities(func(ctx context.Context, keys []string) ([]ds.Identity, error) {
+	}), dataloader.WithWait[ds.CustomerKey, *ds.Identity](loaderWait), dataloader.WithBatchCapacity[ds.CustomerKey, *ds.Identity](1000))
+	il.email = dataloader.NewBatchedLoader(traced("index by email", nil, groupIdentities(func(ctx context.Context, keys []string) ([]ds.Identity, error) {
 		return idx.ByEmail(ctx, scopes, keys)
-	}, func(id ds.Identity) []string { return []string{id.Email} }),
+	}, func(id ds.Identity) []string { return []string{id.Email} })),
 		dataloader.WithWait[string, []ds.Identity](loaderWait), dataloader.WithBatchCapacity[string, []ds.Identity](1000))
-	il.ext = dataloader.NewBatchedLoader(groupIdentities(func(ctx context.Context, keys []string) ([]ds.Identity, error) {
+	il.ext = dataloader.NewBatchedLoader(traced("index by external id", nil, groupIdentities(func(ctx context.Context, keys []string) ([]ds.Identity, error) {
 		return idx.ByExternalID(ctx, scopes, keys)
 	}, func(id ds.Identity) []string {
 		var out []string
@@ -49,7 +49,7 @@ func newIndexLoaders(idx ds.IdentityIndex, scopes []ds.Scope) *indexLoaders {
 			out = append(out, r.ExternalIDs...)
 		}
 		return out
-	}), dataloader.WithWait[string, []ds.Identity](loaderWait), dataloader.WithBatchCapacity[string, []ds.Identity](1000))
+	})), dataloader.WithWait[string, []ds.Identity](loaderWait), dataloader.WithBatchCapacity[string, []ds.Identity](1000))
 	return il
 }
 

@@ -44,20 +44,28 @@ func NewLoaders(svc *ds.Service) *Loaders {
 		budget:        &budget{limit: limit, used: map[ds.ProviderID]int{}, seen: map[ds.CustomerKey]bool{}}}
 	for p, prov := range svc.Customers {
 		l.customerCache[p] = dataloader.NewCache[string, *ds.Customer]()
-		l.customers[p] = dataloader.NewBatchedLoader(customerBatch(prov),
+		l.customers[p] = dataloader.NewBatchedLoader(customerLookup(p, prov),
 			dataloader.WithWait[string, *ds.Customer](loaderWait),
 			dataloader.WithCache(l.customerCache[p]),
 			dataloader.WithBatchCapacity[string, *ds.Customer](max(1, prov.MaxBatch())))
 	}
 	if src := svc.Sources; src != nil {
-		l.sourcesByExternal = dataloader.NewBatchedLoader(groupBatch(src.SourcesByExternalIDs, func(s *ds.CustomerSource) []string { return s.ExternalIDs }),
+		l.sourcesByExternal = dataloader.NewBatchedLoader(traced("sources by external id", providerAttr(src.ID().String()),
+			groupBatch(src.SourcesByExternalIDs, func(s *ds.CustomerSource) []string { return s.ExternalIDs })),
 			dataloader.WithWait[string, []*ds.CustomerSource](loaderWait),
 			dataloader.WithBatchCapacity[string, []*ds.CustomerSource](max(1, src.MaxBatch())))
-		l.sourcesByCustomer = dataloader.NewBatchedLoader(groupBatch(src.SourcesByCustomers, func(s *ds.CustomerSource) []string { return []string{s.CustomerID} }),
+		l.sourcesByCustomer = dataloader.NewBatchedLoader(traced("sources by customer", providerAttr(src.ID().String()),
+			groupBatch(src.SourcesByCustomers, func(s *ds.CustomerSource) []string { return []string{s.CustomerID} })),
 			dataloader.WithWait[string, []*ds.CustomerSource](loaderWait),
 			dataloader.WithBatchCapacity[string, []*ds.CustomerSource](max(1, src.MaxBatch())))
 	}
 	return l
+}
+
+// customerLookup is provider p's customer batch function, traced; the
+// loaders and preloadCustomers both call it.
+func customerLookup(p ds.ProviderID, prov ds.CustomerProvider) dataloader.BatchFunc[string, *ds.Customer] {
+	return traced("customers "+p.String(), providerAttr(p.String()), customerBatch(prov))
 }
 
 // customerBatch returns exactly one result per key, in key order.

@@ -76,7 +76,7 @@ func (l *Loaders) preloadCustomers(ctx context.Context, keys []ds.CustomerKey) {
 						slog.Error("customer lookup panicked", "provider", p.String(), "panic", r)
 					}
 				}()
-				results = customerBatch(prov)(ctx, chunk)
+				results = customerLookup(p, prov)(ctx, chunk)
 			}()
 		}
 	}

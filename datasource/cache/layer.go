@@ -239,18 +239,17 @@ func (v indexView) ByExternalID(ctx context.Context, scopes []ds.Scope, ids []st
 // get reads keys from the first level, then the second for those missing or
 // past their TTL there, keeping the newer copy of each.
 func (l *Layer) get(ctx context.Context, keys []string) map[string]Entry {
+	done := traceLookup(ctx, len(keys))
 	got, _ := l.l1.Get(ctx, keys)
-	s := l.level2()
-	if s == nil {
-		return got
-	}
 	var ask []string
 	for _, k := range keys {
 		if e, ok := got[k]; !ok || !l.fresh(e) {
 			ask = append(ask, k)
 		}
 	}
-	if len(ask) == 0 {
+	s := l.level2()
+	if s == nil || len(ask) == 0 {
+		done(len(keys)-len(ask), 0)
 		return got
 	}
 	octx, cancel := context.WithTimeout(ctx, opTimeout)
@@ -260,9 +259,11 @@ func (l *Layer) get(ctx context.Context, keys []string) map[string]Entry {
 		if ctx.Err() == nil {
 			l.fail(err)
 		}
+		done(len(keys)-len(ask), 0)
 		return got
 	}
 	l.ok()
+	defer func() { done(len(keys)-len(ask), len(more)) }()
 	var promote []Entry
 	for k, e := range more {
 		if have, ok := got[k]; !ok || e.StoredAt.After(have.StoredAt) {

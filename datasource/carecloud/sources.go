@@ -223,7 +223,7 @@ func setPage(q url.Values, count, offset int, idField string) {
 // fetch makes one list call and maps its records.
 func (c *Client) fetch(ctx context.Context, path string, q url.Values, customerID string, callerInput bool) ([]*ds.CustomerSource, *int, error) {
 	var env recordsEnvelope
-	if _, err := c.api.Do(ctx, rest.Request{Method: http.MethodGet, Path: path, Query: q, Header: header(), CallerInput: callerInput}, &env); err != nil {
+	if _, err := c.api.Do(ctx, rest.Request{Method: http.MethodGet, Path: path, Query: q, Header: header(), CallerInput: callerInput, List: customerID == ""}, &env); err != nil {
 		return nil, nil, err
 	}
 	return c.mapRecords(ctx, &env, customerID)
@@ -371,7 +371,7 @@ func (c *Client) fetchCatalogue(ctx context.Context) (*catalogue, error) {
 		var env sourcesEnvelope
 		q := url.Values{}
 		setPage(q, maxCount, offset, "customer_source_id")
-		if _, err := c.api.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customer-sources", Query: q, Header: header()}, &env); err != nil {
+		if _, err := c.api.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customer-sources", Query: q, Header: header(), List: true}, &env); err != nil {
 			return nil, err
 		}
 		for _, s := range env.Data.Sources {

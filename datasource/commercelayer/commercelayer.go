@@ -370,7 +370,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	exact := pushFilter(q, req.Filter)
 
 	var resp listResponse
-	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q}, &resp); err != nil {
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, List: true}, &resp); err != nil {
 		return page, err
 	}
 	if resp.Data == nil {
@@ -479,7 +479,7 @@ func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer
 		q.Set("filter[q][id_in]", strings.Join(chunk, ","))
 		q.Set("page[size]", strconv.Itoa(MaxPageSize))
 		var resp listResponse
-		if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q}, &resp); err != nil {
+		if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, List: true}, &resp); err != nil {
 			return nil, err
 		}
 		if resp.Data == nil {

@@ -199,7 +199,7 @@ func finish(r *http.Request) {
 // cursor (startingAfter/endingBefore).
 func (c *Client) listPage(ctx context.Context, q url.Values, limit int, cursor bool) ([]*ds.Customer, bool, error) {
 	var resp listResponse
-	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: cursor}, &resp); err != nil {
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: cursor, List: true}, &resp); err != nil {
 		return nil, false, cursorError(err, cursor)
 	}
 	if resp.HasMore == nil && resp.Data == nil {
@@ -286,7 +286,7 @@ func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer
 		q.Set("ids", strings.Join(chunk, ","))
 		q.Set("limit", strconv.Itoa(maxBatch))
 		var resp listResponse
-		if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q}, &resp); err != nil {
+		if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, List: true}, &resp); err != nil {
 			return nil, err
 		}
 		items, err := mapCustomers(resp.Data)

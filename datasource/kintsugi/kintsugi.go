@@ -282,7 +282,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 		return page, nil
 	}
 	var resp pageResponse
-	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: customersPath, Query: q.values}, &resp); err != nil {
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: customersPath, Query: q.values, List: true}, &resp); err != nil {
 		return page, err
 	}
 	if resp.Items == nil || resp.Total == nil || resp.Pages == nil {

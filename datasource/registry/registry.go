@@ -208,7 +208,8 @@ func build[C validator, P any](b *Built, p ds.ProviderID, node yaml.Node, simula
 	g := rest.NewGuard(p, tr, policy, quota, log)
 	b.Guards[p] = g
 	// The guard bounds every attempt; the client timeout is only a backstop.
-	client, err := newClient(cfg, &http.Client{Timeout: 30 * time.Second, Transport: g, CheckRedirect: rest.SameOrigin})
+	// Each attempt is a span (and carries traceparent) around the guard.
+	client, err := newClient(cfg, &http.Client{Timeout: 30 * time.Second, Transport: rest.Traced(p, g), CheckRedirect: rest.SameOrigin})
 	if err != nil {
 		return zero, err
 	}

@@ -45,6 +45,8 @@ type Guard struct {
 	since     time.Time
 	lastError string
 	share     int // replicas sharing the quota (SetShare); 0 = alone
+
+	config configState // what the provider's answers say is misconfigured
 }
 
 // NewGuard wraps base (nil: http.DefaultTransport) with policy for provider p.
@@ -290,14 +292,19 @@ type Health struct {
 	State     string // CLOSED, OPEN, HALF_OPEN
 	LastError string // "" when none
 	Since     time.Time
+	// Problem is a configuration problem the provider's answers show
+	// (ProblemCredentialsRejected, ProblemBaseURLNotFound), "" when none;
+	// Reason says it in words an operator can act on.
+	Problem, Reason string
 }
 
 // Health reports the breaker state, the last failure and since when.
 func (g *Guard) Health() Health {
 	st := g.breaker.State() // may move OPEN to HALF_OPEN (and call OnStateChange) first
+	problem, reason := g.config.get()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return Health{State: stateName(st), LastError: g.lastError, Since: g.since}
+	return Health{State: stateName(st), LastError: g.lastError, Since: g.since, Problem: problem, Reason: reason}
 }
 
 func stateName(s gobreaker.State) string {

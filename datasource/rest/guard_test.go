@@ -22,11 +22,17 @@ import (
 // guarded is a Kintsugi client against its simulator, behind a Guard with pol.
 func guarded(t *testing.T, pol rest.Policy, quota rest.Quota) (*kintsugi.Client, *simkit.Kit, *rest.Guard) {
 	t.Helper()
+	return guardedVia(t, pol, quota, func(g *rest.Guard) http.RoundTripper { return g })
+}
+
+// guardedVia is guarded with the client's transport built around the Guard by wrap.
+func guardedVia(t *testing.T, pol rest.Policy, quota rest.Quota, wrap func(*rest.Guard) http.RoundTripper) (*kintsugi.Client, *simkit.Kit, *rest.Guard) {
+	t.Helper()
 	s := kisim.New(demo.People(60))
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	g := rest.NewGuard(ds.Kintsugi, srv.Client().Transport, pol, quota, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	c, err := kintsugi.New(s.ClientConfig(srv.URL), &http.Client{Transport: g})
+	c, err := kintsugi.New(s.ClientConfig(srv.URL), &http.Client{Transport: wrap(g)})
 	if err != nil {
 		t.Fatal(err)
 	}

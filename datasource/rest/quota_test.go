@@ -67,17 +67,29 @@ func TestAQuotaWaitThatCannotFitTheDeadlineFailsAtOnce(t *testing.T) {
 }
 
 func TestRetriesStayWithinTheirBudget(t *testing.T) {
-	c, kit, _ := guarded(t, rest.Policy{BreakerFailures: 100000, RetryRatio: 0.1}, rest.Quota{})
-	kit.SetDown(&simkit.Fault{Status: 503, Message: "down"})
-	const n = 100
-	for range n {
-		_ = list(context.Background(), c)
+	for _, tc := range []struct {
+		name string
+		wrap func(*rest.Guard) http.RoundTripper
+	}{
+		{"the guard is the transport", func(g *rest.Guard) http.RoundTripper { return g }},
+		// the tracing wrapper must not hide the guard from the client (it once
+		// found it by a type assertion on the transport alone)
+		{"the guard beneath the tracing transport", func(g *rest.Guard) http.RoundTripper { return rest.Traced(ds.Kintsugi, g) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, kit, _ := guardedVia(t, rest.Policy{BreakerFailures: 100000, RetryRatio: 0.1}, rest.Quota{}, tc.wrap)
+			kit.SetDown(&simkit.Fault{Status: 503, Message: "down"})
+			const n = 100
+			for range n {
+				_ = list(context.Background(), c)
+			}
+			// 100 calls may add at most 10% retries (plus the starting balance of 3)
+			if got := kit.Count(); got > n+n/10+3 {
+				t.Fatalf("%d upstream attempts for %d calls", got, n)
+			}
+			t.Logf("%d calls to a provider answering 503: %d upstream attempts", n, kit.Count())
+		})
 	}
-	// 100 calls may add at most 10% retries (plus the starting balance of 3)
-	if got := kit.Count(); got > n+n/10+3 {
-		t.Fatalf("%d upstream attempts for %d calls", got, n)
-	}
-	t.Logf("%d calls to a provider answering 503: %d upstream attempts", n, kit.Count())
 }
 
 func TestCommerceLayerRateHeadersSlowTheBucket(t *testing.T) {

@@ -76,6 +76,10 @@ type Request struct {
 	// caller's input (BAD_USER_INPUT), not a request the gateway got wrong
 	// (INTERNAL). Writes always carry caller input.
 	CallerInput bool
+	// List marks a read of a collection (a list or bulk lookup): a 404 there
+	// means the base_url is wrong, not that a record is missing, and the
+	// provider's health says MISCONFIGURED.
+	List bool
 }
 
 // Response is what a successful call returned.
@@ -91,13 +95,17 @@ type Response struct {
 func (c *Client) Do(ctx context.Context, req Request, out any) (*Response, error) {
 	resp, err := c.do(ctx, req, out)
 	if err != nil {
-		c.noteFailure(req, err)
+		c.noteFailure(ctx, req, err)
 		if g := c.guard(); g != nil {
 			g.noteError(ds.ErrorCode(err))
+			g.noteConfigError(req, err)
 		}
 		return nil, c.Secrets.ScrubError(err)
 	}
 	c.noteSuccess()
+	if g := c.guard(); g != nil {
+		g.noteConfigSuccess(req)
+	}
 	return resp, nil
 }
 
@@ -179,13 +187,25 @@ func isRetryable(e *ds.Error) bool {
 	return false
 }
 
-// guard is the Guard in front of this client's calls, when there is one.
+// guard is the Guard in front of this client's calls, when there is one:
+// the transport itself or one it wraps (Unwrap, as Traced does), so that a
+// wrapper never silently turns the retry budget off.
 func (c *Client) guard() *Guard {
 	if c.HTTP == nil {
 		return nil
 	}
-	g, _ := c.HTTP.Transport.(*Guard)
-	return g
+	rt := c.HTTP.Transport
+	for range 8 { // wrappers do not nest deeper; a cycle must not hang
+		switch t := rt.(type) {
+		case *Guard:
+			return t
+		case interface{ Unwrap() http.RoundTripper }:
+			rt = t.Unwrap()
+		default:
+			return nil
+		}
+	}
+	return nil
 }
 
 // backoff is exponential with full jitter.
@@ -218,6 +238,7 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 		accept = "application/json"
 	}
 	hr.Header.Set("Accept", accept)
+	setRequestHeaders(ctx, hr)
 	if body != nil {
 		ct := c.ContentType
 		if ct == "" {
@@ -304,7 +325,7 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 	if e.RetryAfter == 0 && resp.StatusCode == http.StatusTooManyRequests {
 		e.RetryAfter = rateHintWait(resp.Header) // Commerce Layer: X-Ratelimit-*, no Retry-After
 	}
-	c.logger().Debug("provider error", "provider", c.Provider.String(), "status", resp.StatusCode, "method", req.Method, "path", req.Path, "message", c.Secrets.Scrub(msg))
+	c.logger().Debug("provider error", "request_id", ds.RequestID(ctx), "provider", c.Provider.String(), "status", resp.StatusCode, "method", req.Method, "path", req.Path, "message", c.Secrets.Scrub(msg))
 	return nil, e
 }
 
@@ -404,7 +425,7 @@ func (c *Client) logger() *slog.Logger {
 // noteFailure logs what the operator must know: the vendor rejecting the
 // gateway's credentials (ERROR, once per change of state) and requests the
 // vendor refused as malformed (WARN: a gateway bug). Never a secret.
-func (c *Client) noteFailure(req Request, err error) {
+func (c *Client) noteFailure(ctx context.Context, req Request, err error) {
 	var e *ds.Error
 	if !errors.As(err, &e) {
 		return
@@ -416,7 +437,7 @@ func (c *Client) noteFailure(req Request, err error) {
 				"provider", c.Provider.String(), "status", e.Status, "method", req.Method, "path", req.Path)
 		}
 	case e.Code == ds.CodeInternal && e.Status >= 400:
-		c.logger().Warn("the provider refused a request the gateway built",
+		c.logger().Warn("the provider refused a request the gateway built", "request_id", ds.RequestID(ctx),
 			"provider", c.Provider.String(), "status", e.Status, "method", req.Method, "path", req.Path,
 			"message", c.Secrets.Scrub(e.Message))
 	}

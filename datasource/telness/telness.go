@@ -182,7 +182,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	}
 	var resp listResponse
 	// a cursor came from the caller's (gateway) cursor
-	r, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: req.Token != ""}, &resp)
+	r, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, CallerInput: req.Token != "", List: true}, &resp)
 	if err != nil {
 		return page, err
 	}

@@ -85,6 +85,10 @@ type ProviderHealth struct {
 	LastError *string `json:"lastError,omitempty"`
 	// When the breaker entered its state (or the gateway started).
 	Since time.Time `json:"since"`
+	// OK, or MISCONFIGURED when the provider's answers show the gateway's configuration of it is wrong (problem says how; lastError says it in words). The breaker stays CLOSED for these: the provider answers.
+	Configuration ProviderConfiguration `json:"configuration"`
+	// What is wrong with the configuration; null when OK.
+	Problem *ProviderProblem `json:"problem,omitempty"`
 }
 
 type ProviderStatus struct {
@@ -284,6 +288,118 @@ func (e *OrderDirection) UnmarshalJSON(b []byte) error {
 }
 
 func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ProviderConfiguration string
+
+const (
+	ProviderConfigurationOk            ProviderConfiguration = "OK"
+	ProviderConfigurationMisconfigured ProviderConfiguration = "MISCONFIGURED"
+)
+
+var AllProviderConfiguration = []ProviderConfiguration{
+	ProviderConfigurationOk,
+	ProviderConfigurationMisconfigured,
+}
+
+func (e ProviderConfiguration) IsValid() bool {
+	switch e {
+	case ProviderConfigurationOk, ProviderConfigurationMisconfigured:
+		return true
+	}
+	return false
+}
+
+func (e ProviderConfiguration) String() string {
+	return string(e)
+}
+
+func (e *ProviderConfiguration) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ProviderConfiguration(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ProviderConfiguration", str)
+	}
+	return nil
+}
+
+func (e ProviderConfiguration) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ProviderConfiguration) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ProviderConfiguration) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ProviderProblem string
+
+const (
+	// The provider answers 401 or 403 to the gateway's credentials (or its token endpoint refuses them).
+	ProviderProblemCredentialsRejected ProviderProblem = "CREDENTIALS_REJECTED"
+	// The provider answers 404 for its customer list: base_url is wrong.
+	ProviderProblemBaseURLNotFound ProviderProblem = "BASE_URL_NOT_FOUND"
+)
+
+var AllProviderProblem = []ProviderProblem{
+	ProviderProblemCredentialsRejected,
+	ProviderProblemBaseURLNotFound,
+}
+
+func (e ProviderProblem) IsValid() bool {
+	switch e {
+	case ProviderProblemCredentialsRejected, ProviderProblemBaseURLNotFound:
+		return true
+	}
+	return false
+}
+
+func (e ProviderProblem) String() string {
+	return string(e)
+}
+
+func (e *ProviderProblem) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ProviderProblem(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ProviderProblem", str)
+	}
+	return nil
+}
+
+func (e ProviderProblem) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ProviderProblem) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ProviderProblem) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
