@@ -362,8 +362,12 @@ func costConfig(t *testing.T, top string) string {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString(top + "providers:\n")
+	// These tests count calls, not time: a quota and a per-provider budget
+	// that a busy machine does not run into (a request of 38 walks makes
+	// over 900 Digital River calls, which can take longer than the default
+	// 6 s budget when the machine's cores are shared).
 	for _, p := range ds.AllProviders {
-		b.WriteString("  " + p.Key() + ": {simulate: true, upstream: {rate: 10000, burst: 1000}}\n")
+		b.WriteString("  " + p.Key() + ": {simulate: true, upstream: {rate: 10000, burst: 1000, timeout: 20s, budget: 25s}}\n")
 	}
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

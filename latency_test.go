@@ -262,15 +262,15 @@ func (m *Main) quiesce(t *testing.T) {
 	quiet(t, kits...)
 }
 
-// quiet waits until none of kits has received a call for 100 ms and none
-// is in flight.
+// quiet waits until no fetch ahead runs and none of kits has received a
+// call for 100 ms or has one in flight.
 func quiet(t *testing.T, kits ...*simkit.Kit) {
 	t.Helper()
 	const still = 100 * time.Millisecond
 	last, since := -1, time.Now()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		n, busy := 0, false
+		n, busy := 0, ds.FetchesAhead() > 0
 		for _, k := range kits {
 			n += k.Count()
 			busy = busy || k.InFlight() > 0

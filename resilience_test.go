@@ -120,51 +120,33 @@ func TestAHungProviderLeavesTheOthersAnsweringAndOpensItsCircuit(t *testing.T) {
 		"kintsugi": "upstream: {timeout: 300ms, budget: 600ms, breaker_failures: 3, breaker_open: 1m, rate: 100000, burst: 10000}",
 	}, nil)
 	filter := map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}
+	// Kintsugi holds every call for a minute. Requests answered in under
+	// half the 30 s request deadline were let go by the provider's budget,
+	// not held by the hang or the deadline; a wall-clock bound near the
+	// budget itself flakes on a busy machine.
+	const hang, bound = time.Minute, 15 * time.Second
+	m.kit(t, ds.Kintsugi).SetLatency(hang)
 	const n = 200
-	type result struct {
-		r    gqlResponse
-		took time.Duration
+	results := make([]gqlResponse, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { results[i] = m.query(t, pageQuery, map[string]any{"first": 20, "filter": filter}) })
 	}
-	burst := func(first int) ([]result, time.Duration) {
-		results := make([]result, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				start := time.Now()
-				r := m.query(t, pageQuery, map[string]any{"first": first, "filter": filter})
-				results[i] = result{r, time.Since(start)}
-			})
-		}
-		wg.Wait()
-		var slowest time.Duration
-		for _, res := range results {
-			slowest = max(slowest, res.took)
-		}
-		return results, slowest
+	start := time.Now()
+	wg.Wait()
+	if took := time.Since(start); took >= bound {
+		t.Fatalf("%d requests took %v: a request waited for the hung provider past its %v budget", n, took, budget)
 	}
-	// the same burst with every provider healthy: what 200 requests cost on this machine
-	// (another page size: a page of its own in the cache)
-	_, baseline := burst(19)
-	m.kit(t, ds.Kintsugi).SetLatency(time.Minute)
-	results, slowest := burst(20)
-	for i, res := range results {
+	for i, r := range results {
 		var page customersPage
-		if err := json.Unmarshal(res.r.Data, &page); err != nil || len(page.Customers.Edges) == 0 {
-			t.Fatalf("request %d: no Telness edges (data %s, errors %+v)", i, res.r.Data, res.r.Errors)
+		if err := json.Unmarshal(r.Data, &page); err != nil || len(page.Customers.Edges) == 0 {
+			t.Fatalf("request %d: no Telness edges (data %s, errors %+v)", i, r.Data, r.Errors)
 		}
-		if errs := providerErrors(res.r, ds.Kintsugi); len(errs) != 1 || errs[0].Extensions["code"] != "PROVIDER_UNAVAILABLE" {
+		if errs := providerErrors(r, ds.Kintsugi); len(errs) != 1 || errs[0].Extensions["code"] != "PROVIDER_UNAVAILABLE" {
 			t.Fatalf("request %d: Kintsugi errors %+v, want one PROVIDER_UNAVAILABLE", i, errs)
 		}
 	}
-	// the bound: the provider's budget plus what the burst costs when healthy
-	// (twice: each of the 200 answers also carries an error, which under -race
-	// costs about as much as the answer), plus a second of margin for a
-	// shared 2-core machine. A request held by the hung provider past its
-	// budget would take the simulator's minute.
-	if bound := budget + 2*baseline + time.Second; slowest > bound {
-		t.Fatalf("slowest of %d requests during the hang took %v, want under %v (healthy burst: %v)", n, slowest, bound, baseline)
-	}
-	t.Logf("%d concurrent requests: slowest %v healthy, %v during a hang (budget %v)", n, baseline.Round(time.Millisecond), slowest.Round(time.Millisecond), budget)
+	t.Logf("%d concurrent requests during a hang (budget %v): %v", n, budget, time.Since(start).Round(time.Millisecond))
 
 	// the failures open Kintsugi's circuit; requests are then answered at once
 	for i := 0; i < 10 && m.health(t, ds.Kintsugi) != "OPEN"; i++ {
@@ -176,12 +158,12 @@ func TestAHungProviderLeavesTheOthersAnsweringAndOpensItsCircuit(t *testing.T) {
 	if st := m.health(t, ds.Telness); st != "CLOSED" {
 		t.Fatalf("Telness's circuit is %s", st)
 	}
+	// answered at once: no call to the provider, which would hold it a minute
 	before := m.kit(t, ds.Kintsugi).Count()
-	start := time.Now()
 	r := m.query(t, pageQuery, map[string]any{"first": 20, "filter": filter})
 	errs := providerErrors(r, ds.Kintsugi)
-	if len(errs) != 1 || errs[0].Extensions["reason"] != ds.ReasonCircuitOpen || time.Since(start) > 300*time.Millisecond {
-		t.Fatalf("with the circuit open: %+v after %v", errs, time.Since(start))
+	if len(errs) != 1 || errs[0].Extensions["reason"] != ds.ReasonCircuitOpen {
+		t.Fatalf("with the circuit open: %+v", errs)
 	}
 	if m.kit(t, ds.Kintsugi).Count() != before {
 		t.Fatal("an open circuit still called the provider")

@@ -66,6 +66,7 @@ func (m *Main) kit(t *testing.T, p ds.ProviderID) *simkit.Kit {
 // upstreamCalls counts requests every simulator received since the last reset.
 func (m *Main) upstreamCalls(t *testing.T) map[ds.ProviderID]int {
 	t.Helper()
+	m.settle(t)
 	out := map[ds.ProviderID]int{}
 	for p := range m.Sims {
 		out[p] = m.kit(t, p).Count()
@@ -73,8 +74,31 @@ func (m *Main) upstreamCalls(t *testing.T) map[ds.ProviderID]int {
 	return out
 }
 
+// settle waits until the work the gateway's last answers left running is
+// done: no fetch ahead runs (a page answers without waiting for one it did
+// not need) and no simulator has a call in flight. Counting calls before
+// then races with that work, and loses on a busy machine.
+func (m *Main) settle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		busy := ds.FetchesAhead() > 0
+		for p := range m.Sims {
+			busy = busy || m.kit(t, p).InFlight() > 0
+		}
+		if !busy {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the gateway's background work never settled")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (m *Main) resetKits(t *testing.T) {
 	t.Helper()
+	m.settle(t) // a call of the last request's background work lands before the reset, not after
 	for p := range m.Sims {
 		m.kit(t, p).Reset()
 	}

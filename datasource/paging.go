@@ -3,6 +3,7 @@ package datasource
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -275,12 +276,22 @@ func (a *lookahead[T]) start(ctx context.Context, i int, seg Segment[T], limit i
 	ch := make(chan fetched[T], 1)
 	a.pending[i] = ch
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), aheadBound)
+	fetchesAhead.Add(1)
 	go func() {
+		defer fetchesAhead.Add(-1)
 		defer cancel()
 		page, err := seg.Fetch(actx, "", limit)
 		ch <- fetched[T]{page, err}
 	}()
 }
+
+// fetchesAhead counts the fetches ahead running now, across requests.
+var fetchesAhead atomic.Int64
+
+// FetchesAhead is how many fetches ahead are running, some of them past
+// the answers of the pages that started them: the work a test waits for to
+// settle before it counts upstream calls.
+func FetchesAhead() int { return int(fetchesAhead.Load()) }
 
 // ready reports whether segment i's first page, fetched ahead, has arrived.
 func (a *lookahead[T]) ready(i int) bool {

@@ -19,6 +19,8 @@ const loaderWait = 2 * time.Millisecond
 type Loaders struct {
 	svc       *ds.Service
 	customers map[ds.ProviderID]*dataloader.Loader[string, *ds.Customer]
+	// customerCache is each customer loader's cache, which preloadCustomers fills.
+	customerCache map[ds.ProviderID]dataloader.Cache[string, *ds.Customer]
 	// sourcesByExternal: CareCloud records whose external id is the key.
 	sourcesByExternal *dataloader.Loader[string, []*ds.CustomerSource]
 	// sourcesByCustomer: CareCloud records of the CareCloud customer that is the key.
@@ -37,11 +39,14 @@ type Loaders struct {
 func NewLoaders(svc *ds.Service) *Loaders {
 	limit := svc.LinkLookupBudget()
 	l := &Loaders{svc: svc, customers: map[ds.ProviderID]*dataloader.Loader[string, *ds.Customer]{},
-		index:  newIndexLoaders(svc.Index, svc.Scopes()),
-		budget: &budget{limit: limit, used: map[ds.ProviderID]int{}, seen: map[ds.CustomerKey]bool{}}}
+		customerCache: map[ds.ProviderID]dataloader.Cache[string, *ds.Customer]{},
+		index:         newIndexLoaders(svc.Index, svc.Scopes()),
+		budget:        &budget{limit: limit, used: map[ds.ProviderID]int{}, seen: map[ds.CustomerKey]bool{}}}
 	for p, prov := range svc.Customers {
-		l.customers[p] = dataloader.NewBatchedLoader(traced("customers "+p.String(), providerAttr(p.String()), customerBatch(prov)),
+		l.customerCache[p] = dataloader.NewCache[string, *ds.Customer]()
+		l.customers[p] = dataloader.NewBatchedLoader(customerLookup(p, prov),
 			dataloader.WithWait[string, *ds.Customer](loaderWait),
+			dataloader.WithCache(l.customerCache[p]),
 			dataloader.WithBatchCapacity[string, *ds.Customer](max(1, prov.MaxBatch())))
 	}
 	if src := svc.Sources; src != nil {
@@ -55,6 +60,12 @@ func NewLoaders(svc *ds.Service) *Loaders {
 			dataloader.WithBatchCapacity[string, []*ds.CustomerSource](max(1, src.MaxBatch())))
 	}
 	return l
+}
+
+// customerLookup is provider p's customer batch function, traced; the
+// loaders and preloadCustomers both call it.
+func customerLookup(p ds.ProviderID, prov ds.CustomerProvider) dataloader.BatchFunc[string, *ds.Customer] {
+	return traced("customers "+p.String(), providerAttr(p.String()), customerBatch(prov))
 }
 
 // customerBatch returns exactly one result per key, in key order.

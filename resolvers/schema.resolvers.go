@@ -169,6 +169,7 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, 
 		refs[i] = ref
 	}
 	l := loadersFrom(ctx)
+	l.preloadNodes(ctx, refs)
 	thunks := make([]func() (model.Node, error), len(refs))
 	for i, ref := range refs {
 		thunks[i] = nodeThunk(ctx, l, ref)
@@ -222,6 +223,7 @@ func (r *queryResolver) CustomerSources(ctx context.Context, first *int, after *
 		return nil, err
 	}
 	reportPartial(ctx, conn.PartialErrors)
+	prefetchSourceTargets(ctx, conn)
 	return conn, nil
 }
 

@@ -109,8 +109,9 @@ func (g *Guard) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, g.openError()
 	}
 	deadline, hasBudget := ds.BudgetDeadline(ctx, g.provider, time.Duration(g.policy.Budget))
-	if hasBudget && !time.Now().Before(deadline) {
-		return nil, g.fail(ds.CodeProviderUnavailable, fmt.Sprintf("the provider used up its %s budget for this request", time.Duration(g.policy.Budget)), nil)
+	overBudget := func() bool { return hasBudget && !time.Now().Before(deadline) }
+	if overBudget() {
+		return nil, g.spentError()
 	}
 	// the attempt spends the provider's budget until it ends (body closed)
 	spent := ds.Spend(ctx, g.provider)
@@ -126,6 +127,10 @@ func (g *Guard) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, ctx.Err()
 		}
 		return nil, err
+	}
+	if overBudget() { // a token was free, but the budget ran out getting here (a busy machine)
+		bcancel()
+		return nil, g.spentError()
 	}
 	done, err := g.breaker.Allow()
 	if err != nil {
@@ -191,6 +196,12 @@ func withAttempt(ctx context.Context, n int) context.Context {
 func attemptOf(ctx context.Context) int {
 	n, _ := ctx.Value(attemptKey{}).(int)
 	return n
+}
+
+// spentError is the answer to an attempt started after the request's
+// budget for the provider ran out.
+func (g *Guard) spentError() *ds.Error {
+	return g.fail(ds.CodeProviderUnavailable, fmt.Sprintf("the provider used up its %s budget for this request", time.Duration(g.policy.Budget)), nil)
 }
 
 func (g *Guard) timeoutError(bctx context.Context) *ds.Error {

@@ -45,19 +45,25 @@ func list(ctx context.Context, c *kintsugi.Client) error {
 }
 
 func TestAHungProviderIsGivenUpOnInTime(t *testing.T) {
+	// The simulator holds a hung call for a minute. Which limit ended the
+	// wait is what the error names (the budget or the attempt timeout), and
+	// the answer arriving before the hung call would have is the ordering
+	// that shows the caller did not wait for it; a wall-clock bound near the
+	// limits would flake on a busy machine.
+	const hang = time.Minute
 	for _, tc := range []struct {
 		name    string
 		request bool // inside a GraphQL request (its per-provider budget applies)
 		hang    func(k *simkit.Kit)
-		within  time.Duration
+		calls   int // attempts the simulator sees
 		message string
 	}{
 		// three attempts of 200 ms would be 600 ms+: the 450 ms budget ends it
-		{"hangs, in a request: the budget", true, func(k *simkit.Kit) { k.SetLatency(time.Minute) }, 450*time.Millisecond + 250*time.Millisecond, "budget"},
+		{"hangs, in a request: the budget", true, func(k *simkit.Kit) { k.SetLatency(hang) }, 0, "budget"},
 		// outside a request (background sync) only the call timeout and retries bound it
-		{"hangs, no request: the call timeout", false, func(k *simkit.Kit) { k.SetLatency(time.Minute) }, 3*200*time.Millisecond + 600*time.Millisecond, "within the 200ms attempt timeout"},
+		{"hangs, no request: the call timeout", false, func(k *simkit.Kit) { k.SetLatency(hang) }, 0, "within the 200ms attempt timeout"},
 		// one slow answer, then a fast one: the retry gets the data
-		{"one slow answer is retried", true, func(k *simkit.Kit) { k.Inject(simkit.Fault{Delay: time.Minute}) }, 450 * time.Millisecond, ""},
+		{"one slow answer is retried", true, func(k *simkit.Kit) { k.Inject(simkit.Fault{Delay: hang}) }, 2, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, kit, _ := guarded(t, rest.Policy{Timeout: rest.Duration(200 * time.Millisecond), Budget: rest.Duration(450 * time.Millisecond)}, rest.Quota{})
@@ -68,9 +74,11 @@ func TestAHungProviderIsGivenUpOnInTime(t *testing.T) {
 			}
 			start := time.Now()
 			err := list(ctx, c)
-			took := time.Since(start)
-			if took > tc.within {
-				t.Fatalf("answered after %v, want within %v (%v)", took, tc.within, err)
+			if took := time.Since(start); took >= hang/2 {
+				t.Fatalf("answered after %v: the caller waited for the hung provider (%v)", took, err)
+			}
+			if tc.calls > 0 && kit.Count() != tc.calls {
+				t.Fatalf("%d calls, want %d", kit.Count(), tc.calls)
 			}
 			if tc.message == "" {
 				if err != nil {
@@ -92,14 +100,15 @@ func TestTheBudgetCoversEveryCallOfOneRequest(t *testing.T) {
 	c, kit, _ := guarded(t, rest.Policy{Timeout: rest.Duration(400 * time.Millisecond), Budget: rest.Duration(500 * time.Millisecond)}, rest.Quota{})
 	kit.SetLatency(150 * time.Millisecond)
 	ctx, _ := ds.WithReport(context.Background())
-	start := time.Now()
 	var err error
 	calls := 0
 	for ; calls < 10 && err == nil; calls++ {
 		err = list(ctx, c)
 	}
-	if ds.ErrorCode(err) != ds.CodeProviderUnavailable || time.Since(start) > 800*time.Millisecond {
-		t.Fatalf("after %d calls and %v: %v", calls, time.Since(start), err)
+	// 150 ms calls fit a 500 ms budget at most 3 times; the 4th is cut
+	// short (fewer on a busy machine, where calls take longer)
+	if ds.ErrorCode(err) != ds.CodeProviderUnavailable || !strings.Contains(err.Error(), "budget") || calls > 4 {
+		t.Fatalf("after %d calls: %v", calls, err)
 	}
 	// a new request has a budget of its own
 	ctx2, _ := ds.WithReport(context.Background())

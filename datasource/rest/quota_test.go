@@ -18,8 +18,10 @@ func TestTheQuotaGovernorKeepsABurstUnderTheVendorsLimit(t *testing.T) {
 		quota    rest.Quota
 		want429s bool
 	}{
-		// Digital River's test-key quota: 20/s, bursts of 1 (≤ 21 in any second)
-		{"governed", rest.Quota{Rate: 20, Burst: 1}, false},
+		// Digital River's test-key quota as the gateway sets it (digitalriver.Config.Quota):
+		// 18/s, bursts of 1 (≤ 19 in any second; 20/s left too little headroom
+		// against the 25/s window for calls bunched by a busy machine)
+		{"governed", rest.Quota{Rate: 18, Burst: 1}, false},
 		// the same burst with no governor: the vendor throttles
 		{"ungoverned", rest.Quota{}, true},
 	} {
@@ -51,16 +53,18 @@ func TestTheQuotaGovernorKeepsABurstUnderTheVendorsLimit(t *testing.T) {
 }
 
 func TestAQuotaWaitThatCannotFitTheDeadlineFailsAtOnce(t *testing.T) {
-	c, kit, _ := guarded(t, rest.Policy{}, rest.Quota{Rate: 1, Burst: 1})
+	// the next token is 10 s away, the deadline 2 s: failing before the
+	// deadline passes shows the call did not wait (a wall-clock bound of a
+	// few milliseconds would flake on a busy machine)
+	c, kit, _ := guarded(t, rest.Policy{}, rest.Quota{Rate: 0.1, Burst: 1})
 	if err := list(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	start := time.Now()
 	err := list(ctx, c)
-	if ds.ErrorCode(err) != ds.CodeProviderRateLimited || time.Since(start) > 50*time.Millisecond || kit.Count() != 1 {
-		t.Fatalf("err %v after %v, %d upstream calls", err, time.Since(start), kit.Count())
+	if ds.ErrorCode(err) != ds.CodeProviderRateLimited || ctx.Err() != nil || kit.Count() != 1 {
+		t.Fatalf("err %v (deadline passed: %v), %d upstream calls", err, ctx.Err() != nil, kit.Count())
 	}
 }
 
