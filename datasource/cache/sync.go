@@ -143,7 +143,13 @@ func (s *Syncer) SyncNow(ctx context.Context, p ds.ProviderID) error {
 	started := s.l.now()
 	var walkErr error
 	if c, ok := s.customers[p]; ok {
-		walkErr = s.walkCustomers(ctx, c)
+		var stored bool
+		stored, walkErr = s.walkCustomers(ctx, c)
+		if walkErr == nil && stored {
+			s.l.writeSynced(ctx, func(ctx context.Context, st SyncedShared) error {
+				return st.FinishWalk(ctx, p, cred, started, s.l.now())
+			})
+		}
 	} else {
 		walkErr = s.walkSources(ctx)
 	}
@@ -177,28 +183,35 @@ func (s *Syncer) pause(ctx context.Context) bool {
 	}
 }
 
-func (s *Syncer) walkCustomers(ctx context.Context, c *Provider) error {
+// walkCustomers reads provider c's whole list into the store, the index
+// and the synced store; stored says every page reached the synced store.
+func (s *Syncer) walkCustomers(ctx context.Context, c *Provider) (stored bool, err error) {
 	token := ""
+	stored = true
 	for i := 0; i < maxSyncPages; i++ {
 		if i > 0 && !s.pause(ctx) {
-			return ctx.Err()
+			return false, ctx.Err()
 		}
 		page, err := c.inner.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Token: token, Limit: syncPageLimit})
 		if err != nil {
-			return err
+			return false, err
 		}
-		entries, ids := c.records(page.Items, s.l.now())
+		at := s.l.now()
+		entries, ids := c.records(page.Items, at)
 		s.l.put(ctx, entries)
 		s.l.putIdentities(ctx, ids)
+		stored = s.l.writeSynced(ctx, func(ctx context.Context, st SyncedShared) error {
+			return st.PutSynced(ctx, c.m.p, c.m.cred, page.Items, at)
+		}) && stored
 		if page.Next == "" {
-			return nil
+			return stored, nil
 		}
 		if page.Next == token {
-			return ds.ProviderErrorf(c.m.p, ds.CodeProviderUnavailable, "the provider's pagination did not advance")
+			return false, ds.ProviderErrorf(c.m.p, ds.CodeProviderUnavailable, "the provider's pagination did not advance")
 		}
 		token = page.Next
 	}
-	return ds.ProviderErrorf(c.m.p, ds.CodeProviderUnavailable, "the list did not end after %d pages", maxSyncPages)
+	return false, ds.ProviderErrorf(c.m.p, ds.CodeProviderUnavailable, "the list did not end after %d pages", maxSyncPages)
 }
 
 // walkSources reads every CareCloud source record; each CareCloud customer

@@ -1,0 +1,117 @@
+package cache
+
+import (
+	"context"
+	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
+)
+
+// SyncedShared is a second level that also keeps the synced store (the
+// Postgres level): records of complete walks, sortable and searchable.
+type SyncedShared interface {
+	PutSynced(ctx context.Context, p ds.ProviderID, cred string, cs []*ds.Customer, at time.Time) error
+	DropSynced(ctx context.Context, p ds.ProviderID, cred string, vendorIDs []string, at time.Time) error
+	FinishWalk(ctx context.Context, p ds.ProviderID, cred string, started, finished time.Time) error
+	SyncedWalks(ctx context.Context, scopes []ds.Scope) (map[ds.ProviderID]ds.SyncedWalk, error)
+	SyncedPage(ctx context.Context, q ds.SyncedQuery) ([]ds.SyncedRow, ds.Snapshot, error)
+	SyncedCount(ctx context.Context, q ds.SyncedQuery) (int, error)
+}
+
+// syncWriteTimeout bounds one write of a walk's page to the synced store:
+// longer than opTimeout (a page is up to 1000 rows and their indexes), and
+// below postgres' snapshot lag, so a write stamped before a walk's snapshot
+// has committed when the walk reads.
+const syncWriteTimeout = 4 * time.Second
+
+// syncedReadTimeout bounds one synced read; past it the request is served live.
+const syncedReadTimeout = 2 * time.Second
+
+func (l *Layer) synced() SyncedShared {
+	s, _ := l.level2().(SyncedShared)
+	return s
+}
+
+// writeSynced runs op on the synced store while the second level is
+// reachable; a failure takes the level out, as any write's does. It reports
+// whether op ran and succeeded: a walk whose writes did not all land is not
+// finished (finishing closes the records it did not write).
+func (l *Layer) writeSynced(ctx context.Context, op func(context.Context, SyncedShared) error) bool {
+	s := l.synced()
+	if s == nil {
+		return false
+	}
+	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncWriteTimeout)
+	defer cancel()
+	if err := op(octx, s); err != nil {
+		l.fail(err)
+		return false
+	}
+	return true
+}
+
+// SyncedStore is the synced store the synced read path reads: nil without
+// a second level that keeps one.
+func (l *Layer) SyncedStore() ds.SyncedStore {
+	if _, ok := l.shared.(SyncedShared); !ok {
+		return nil
+	}
+	return syncedView{l}
+}
+
+// syncedView reads the synced store while the second level is reachable;
+// otherwise ds.ErrNotSynced sends the request to the live path.
+type syncedView struct{ l *Layer }
+
+func (v syncedView) store() (SyncedShared, error) {
+	if s := v.l.synced(); s != nil {
+		return s, nil
+	}
+	return nil, ds.ErrNotSynced
+}
+
+func (v syncedView) SyncedWalks(ctx context.Context, scopes []ds.Scope) (map[ds.ProviderID]ds.SyncedWalk, error) {
+	s, err := v.store()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, syncedReadTimeout)
+	defer cancel()
+	return s.SyncedWalks(ctx, scopes)
+}
+
+// snapshotLag puts a new walk's snapshot this far in the past (but not
+// before its floor), so every sync write stamped before it has committed
+// (syncWriteTimeout bounds them below it): a later page of the walk never
+// finds a version an earlier page could not see.
+const snapshotLag = 5 * time.Second
+
+func (v syncedView) SyncedPage(ctx context.Context, q ds.SyncedQuery) ([]ds.SyncedRow, ds.Snapshot, error) {
+	s, err := v.store()
+	if err != nil {
+		return nil, nil, err
+	}
+	if q.AsOf == nil {
+		q.AsOf = ds.Snapshot{}
+		lagged := v.l.now().Add(-snapshotLag)
+		for _, sc := range q.Scopes {
+			q.AsOf[sc.Provider] = lagged
+			if f := q.Floor[sc.Provider]; f.After(lagged) {
+				q.AsOf[sc.Provider] = f
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, syncedReadTimeout)
+	defer cancel()
+	return s.SyncedPage(ctx, q)
+}
+
+func (v syncedView) SyncedCount(ctx context.Context, q ds.SyncedQuery) (int, error) {
+	s, err := v.store()
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, syncedReadTimeout)
+	defer cancel()
+	return s.SyncedCount(ctx, q)
+}
