@@ -465,3 +465,20 @@ func TestASyncOlderThanServeMaxAgeIsNotServedAndTheErrorSaysSo(t *testing.T) {
 		t.Fatalf("errors %+v", r.Errors)
 	}
 }
+
+func TestTheDefaultQuerysTotalCountIsExactOnceSynced(t *testing.T) {
+	m := pgSyncedGateway(t)
+	all := m.truth(t)
+	r := m.query(t, customersQuery, map[string]any{"first": 20})
+	page := mustData[customersPage](t, r)
+	if page.Customers.TotalCount == nil || *page.Customers.TotalCount != len(all) {
+		t.Fatalf("default query totalCount %s, want %d", deref(page.Customers.TotalCount), len(all))
+	}
+	if fr := freshness(t, r)["DIGITAL_RIVER"]; fr["freshness"] != "SYNCED" {
+		t.Fatalf("Digital River's count: %v", fr)
+	}
+	// Without a database it stays null: Digital River's list has no total.
+	if p := mustData[customersPage](t, gateway(t).query(t, customersQuery, map[string]any{"first": 20})); p.Customers.TotalCount != nil {
+		t.Fatalf("without a sync: totalCount %d", *p.Customers.TotalCount)
+	}
+}

@@ -270,7 +270,9 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 			}
 			continue
 		}
-		segs = append(segs, listSegment(prov, f, o, s.Calls[p].ListPage))
+		seg := listSegment(prov, f, o, s.Calls[p].ListPage)
+		seg.Count = s.orSyncedCount(p, f, seg.Count)
+		segs = append(segs, seg)
 	}
 	if backward {
 		return s.listBackward(ctx, provs, segs, f, o, fp, a.Before, first)

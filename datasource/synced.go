@@ -277,3 +277,30 @@ func (s *Service) orderNeedsSync(p ProviderID, cause error) error {
 	}
 	return &Error{Code: CodeUnsupportedByProvider, Provider: &p, Message: fmt.Sprintf("%s; %s", msg, hint)}
 }
+
+// orSyncedCount is a live count that, where the provider cannot count (its
+// list carries no total), falls back to the synced store's exact count of
+// the provider's records matching f, when its sync is recent enough: so the
+// default query's totalCount is a number, not null, once the sync is done.
+func (s *Service) orSyncedCount(p ProviderID, f Filter, live func(context.Context) (*int, error)) func(context.Context) (*int, error) {
+	if s.Synced == nil || s.ServeMaxAge[p] <= 0 {
+		return live
+	}
+	return func(ctx context.Context) (*int, error) {
+		n, err := live(ctx)
+		if err != nil || n != nil {
+			return n, err
+		}
+		ages, scopes, floor, ok := s.syncedAges(ctx, []ProviderID{p})
+		if !ok {
+			return nil, nil
+		}
+		got, err := s.Synced.SyncedCount(ctx, SyncedQuery{Scopes: scopes, Filter: f, Floor: floor})
+		if err != nil {
+			return nil, nil // null, never a guess
+		}
+		RecordCached(ctx, p, Synced, ages[p], 0, time.Time{})
+		Uncacheable(ctx)
+		return &got, nil
+	}
+}

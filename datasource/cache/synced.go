@@ -91,19 +91,26 @@ func (v syncedView) SyncedPage(ctx context.Context, q ds.SyncedQuery) ([]ds.Sync
 	if err != nil {
 		return nil, nil, err
 	}
-	if q.AsOf == nil {
-		q.AsOf = ds.Snapshot{}
-		lagged := v.l.now().Add(-snapshotLag)
-		for _, sc := range q.Scopes {
-			q.AsOf[sc.Provider] = lagged
-			if f := q.Floor[sc.Provider]; f.After(lagged) {
-				q.AsOf[sc.Provider] = f
-			}
-		}
-	}
 	ctx, cancel := context.WithTimeout(ctx, syncedReadTimeout)
 	defer cancel()
-	return s.SyncedPage(ctx, q)
+	return s.SyncedPage(ctx, v.snapshot(q))
+}
+
+// snapshot gives a query without one (a new walk) each provider's
+// snapshot: a moment ago, but not before its last walk finished.
+func (v syncedView) snapshot(q ds.SyncedQuery) ds.SyncedQuery {
+	if q.AsOf != nil {
+		return q
+	}
+	q.AsOf = ds.Snapshot{}
+	lagged := v.l.now().Add(-snapshotLag)
+	for _, sc := range q.Scopes {
+		q.AsOf[sc.Provider] = lagged
+		if f := q.Floor[sc.Provider]; f.After(lagged) {
+			q.AsOf[sc.Provider] = f
+		}
+	}
+	return q
 }
 
 func (v syncedView) SyncedCount(ctx context.Context, q ds.SyncedQuery) (int, error) {
@@ -113,5 +120,5 @@ func (v syncedView) SyncedCount(ctx context.Context, q ds.SyncedQuery) (int, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, syncedReadTimeout)
 	defer cancel()
-	return s.SyncedCount(ctx, q)
+	return s.SyncedCount(ctx, v.snapshot(q))
 }
