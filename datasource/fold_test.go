@@ -47,7 +47,9 @@ func TestOrderPutsMissingValuesLastInBothDirectionsAndBreaksTiesByProviderThenID
 	}
 	ids := func(desc bool) []string {
 		sorted := append([]*Customer(nil), cs...)
-		sort.SliceStable(sorted, func(i, j int) bool { return CustomerLess(Order{Field: OrderName, Descending: desc})(sorted[i], sorted[j]) })
+		sort.SliceStable(sorted, func(i, j int) bool {
+			return CustomerLess(Order{Field: OrderName, Descending: desc})(sorted[i], sorted[j])
+		})
 		var out []string
 		for _, c := range sorted {
 			out = append(out, c.Provider.Key()+"/"+c.ProviderID)
