@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"slices"
 	"sort"
 	"strings"
@@ -480,5 +483,50 @@ func TestTheDefaultQuerysTotalCountIsExactOnceSynced(t *testing.T) {
 	// Without a database it stays null: Digital River's list has no total.
 	if p := mustData[customersPage](t, gateway(t).query(t, customersQuery, map[string]any{"first": 20})); p.Customers.TotalCount != nil {
 		t.Fatalf("without a sync: totalCount %d", *p.Customers.TotalCount)
+	}
+}
+
+// TestTheReadmeExportScriptWritesEveryCustomerOnce runs the README's CSV
+// export against a synced gateway.
+func TestTheReadmeExportScriptWritesEveryCustomerOnce(t *testing.T) {
+	for _, tool := range []string{"sh", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the README's export script needs %s, which this machine lacks", tool)
+		}
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "Export every customer to CSV")
+	_, rest, ok2 := strings.Cut(rest, "```sh\n")
+	script, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README has no export script")
+	}
+	if n := strings.Count(strings.TrimSpace(script), "\n") + 1; n > 10 {
+		t.Fatalf("the export script has %d lines, the README promises ten", n)
+	}
+	m := pgSyncedGateway(t)
+	all := m.truth(t)
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Env = append(os.Environ(), "GATEWAY=http://"+m.Addr)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("script: %v", err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range rows[1:] {
+		if seen[r[0]] {
+			t.Fatalf("%s exported twice", r[0])
+		}
+		seen[r[0]] = true
+	}
+	if len(seen) != len(all) || rows[0][0] != "id" {
+		t.Fatalf("exported %d customers, want %d", len(seen), len(all))
 	}
 }
