@@ -365,8 +365,13 @@ func TestTheTypeAheadMakesNoUpstreamCallWhenSynced(t *testing.T) {
 		}
 	}
 	f := freshness(t, r)
-	if dr := f["DIGITAL_RIVER"]; dr["freshness"] != "SYNCED" || dr["ageSeconds"] == nil {
-		t.Fatalf("extensions.providers: %v", f)
+	if len(f) != 4 {
+		t.Fatalf("extensions.providers: %v, want the four customer providers", f)
+	}
+	for p, fr := range f {
+		if fr["freshness"] != "SYNCED" || fr["ageSeconds"] == nil || fr["calls"].(float64) != 0 {
+			t.Fatalf("%s: %v, want SYNCED with its age and no call", p, fr)
+		}
 	}
 }
 

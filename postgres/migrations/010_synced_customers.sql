@@ -34,6 +34,13 @@ CREATE INDEX synced_customers_email ON synced_customers (email_key, rank, vendor
 CREATE INDEX synced_customers_created ON synced_customers (created_at, rank, vendor_id);
 CREATE INDEX synced_customers_updated ON synced_customers (updated_at, rank, vendor_id);
 CREATE INDEX synced_customers_order ON synced_customers (rank, vendor_id);
+-- Records without a value of an order field, in tie order (they sort last).
+CREATE INDEX synced_customers_no_name ON synced_customers (rank, vendor_id) WHERE name_key IS NULL;
+CREATE INDEX synced_customers_no_email ON synced_customers (rank, vendor_id) WHERE email_key IS NULL;
+CREATE INDEX synced_customers_no_created ON synced_customers (rank, vendor_id) WHERE created_at IS NULL;
+CREATE INDEX synced_customers_no_updated ON synced_customers (rank, vendor_id) WHERE updated_at IS NULL;
+-- Counts read the scope and snapshot columns alone.
+CREATE INDEX synced_customers_scope ON synced_customers (provider, credential, valid_to, valid_from);
 CREATE INDEX synced_customers_email_exact ON synced_customers (email);
 CREATE INDEX synced_customers_valid_to ON synced_customers (valid_to) WHERE valid_to <> 'infinity';
 CREATE INDEX synced_customers_name_trgm ON synced_customers USING gin (name_key public.gin_trgm_ops);
