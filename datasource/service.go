@@ -50,6 +50,9 @@ type Service struct {
 	// (absent: the provider is not served from it). See synced.go.
 	Synced      SyncedStore
 	ServeMaxAge map[ProviderID]time.Duration
+	// PeopleScopeSet names the configuration people are grouped over (all
+	// its providers, whatever an API key may see).
+	PeopleScopeSet string
 }
 
 // DefaultLookupBudget is the per-request, per-provider lookup budget of links.
@@ -691,7 +694,7 @@ func (s *Service) Restrict(allowed []ProviderID) *Service {
 	}
 	v := &Service{Customers: map[ProviderID]CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ProviderID]bool{},
 		Index: s.Index, SyncStatus: s.SyncStatus, SyncComplete: s.SyncComplete, LookupBudget: s.LookupBudget, Calls: s.Calls,
-		Synced: s.Synced, ServeMaxAge: s.ServeMaxAge}
+		Synced: s.Synced, ServeMaxAge: s.ServeMaxAge, PeopleScopeSet: s.PeopleScopeSet}
 	for _, p := range AllProviders {
 		if !ok[p] {
 			v.Denied[p] = true

@@ -29,6 +29,9 @@ type Loaders struct {
 
 	ccOnce    sync.Once
 	ccIndexed bool
+
+	peopleOnce sync.Once
+	people     *dataloader.Loader[ds.CustomerKey, *ds.Person]
 }
 
 // NewLoaders builds the loaders for one request.

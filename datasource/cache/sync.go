@@ -36,6 +36,7 @@ type Syncer struct {
 	customers map[ds.ProviderID]*Provider
 	sources   *Sources
 	wg        sync.WaitGroup
+	regroupMu sync.Mutex
 }
 
 type based interface{ base() *Provider }
@@ -152,6 +153,9 @@ func (s *Syncer) SyncNow(ctx context.Context, p ds.ProviderID) error {
 		}
 	} else {
 		walkErr = s.walkSources(ctx)
+	}
+	if walkErr == nil {
+		s.regroup(ctx)
 	}
 	st, _ := idx.SyncState(ctx, p, cred)
 	st.LastRunAt = &started

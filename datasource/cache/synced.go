@@ -5,6 +5,7 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/link"
 )
 
 // SyncedShared is a second level that also keeps the synced store (the
@@ -70,14 +71,22 @@ func (v syncedView) store() (SyncedShared, error) {
 	return nil, ds.ErrNotSynced
 }
 
-func (v syncedView) SyncedWalks(ctx context.Context, scopes []ds.Scope) (map[ds.ProviderID]ds.SyncedWalk, error) {
-	s, err := v.store()
+// viewRead runs one bounded read on the store get returns.
+func viewRead[S, T any](ctx context.Context, get func() (S, error), op func(context.Context, S) (T, error)) (T, error) {
+	s, err := get()
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, syncedReadTimeout)
 	defer cancel()
-	return s.SyncedWalks(ctx, scopes)
+	return op(ctx, s)
+}
+
+func (v syncedView) SyncedWalks(ctx context.Context, scopes []ds.Scope) (map[ds.ProviderID]ds.SyncedWalk, error) {
+	return viewRead(ctx, v.store, func(ctx context.Context, s SyncedShared) (map[ds.ProviderID]ds.SyncedWalk, error) {
+		return s.SyncedWalks(ctx, scopes)
+	})
 }
 
 // snapshotLag puts a new walk's snapshot this far in the past (but not
@@ -114,11 +123,73 @@ func (v syncedView) snapshot(q ds.SyncedQuery) ds.SyncedQuery {
 }
 
 func (v syncedView) SyncedCount(ctx context.Context, q ds.SyncedQuery) (int, error) {
-	s, err := v.store()
-	if err != nil {
-		return 0, err
+	return viewRead(ctx, v.store, func(ctx context.Context, s SyncedShared) (int, error) { return s.SyncedCount(ctx, v.snapshot(q)) })
+}
+
+// PeopleShared is a second level that groups people (the Postgres level).
+type PeopleShared interface {
+	AllIdentities(ctx context.Context, scopes []ds.Scope) ([]ds.Identity, error)
+	ReplacePeople(ctx context.Context, set string, creds map[ds.ProviderID]string, people map[ds.CustomerKey]string) error
+	ds.PeopleStore
+}
+
+func (v syncedView) peopleStore() (PeopleShared, error) {
+	if s, ok := v.l.level2().(PeopleShared); ok {
+		return s, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, syncedReadTimeout)
-	defer cancel()
-	return s.SyncedCount(ctx, v.snapshot(q))
+	return nil, ds.ErrNotSynced
+}
+
+func (v syncedView) People(ctx context.Context, q ds.PeopleQuery) ([]ds.Person, error) {
+	return viewRead(ctx, v.peopleStore, func(ctx context.Context, s PeopleShared) ([]ds.Person, error) { return s.People(ctx, q) })
+}
+
+func (v syncedView) CountPeople(ctx context.Context, q ds.PeopleQuery) (int, error) {
+	return viewRead(ctx, v.peopleStore, func(ctx context.Context, s PeopleShared) (int, error) { return s.CountPeople(ctx, q) })
+}
+
+func (v syncedView) PeopleOf(ctx context.Context, set string, scopes []ds.Scope, keys []ds.CustomerKey) (map[ds.CustomerKey]ds.Person, error) {
+	return viewRead(ctx, v.peopleStore, func(ctx context.Context, s PeopleShared) (map[ds.CustomerKey]ds.Person, error) {
+		return s.PeopleOf(ctx, set, scopes, keys)
+	})
+}
+
+// Scopes are the provider credentials the syncer walks: the configuration
+// people are grouped over.
+func (s *Syncer) Scopes() []ds.Scope {
+	var out []ds.Scope
+	for _, p := range ds.AllProviders {
+		if s.has(p) {
+			out = append(out, ds.Scope{Provider: p, Credential: s.cred(p)})
+		}
+	}
+	return out
+}
+
+// regroup recomputes every record's person from the whole index after a
+// complete walk (link.Group: the rules links follow), so people stay one
+// connected group each as records change.
+func (s *Syncer) regroup(ctx context.Context) {
+	s.regroupMu.Lock() // the last walk to finish groups from what every walk wrote
+	defer s.regroupMu.Unlock()
+	scopes := s.Scopes()
+	creds := map[ds.ProviderID]string{}
+	for _, sc := range scopes {
+		creds[sc.Provider] = sc.Credential
+	}
+	s.l.writeSynced(ctx, func(ctx context.Context, st SyncedShared) error {
+		ps, ok := st.(PeopleShared)
+		if !ok {
+			return nil
+		}
+		ids, err := ps.AllIdentities(ctx, scopes)
+		if err != nil {
+			return err
+		}
+		people := map[ds.CustomerKey]string{}
+		for k, anchor := range link.Group(ids) {
+			people[k] = ds.PersonAnchor(anchor)
+		}
+		return ps.ReplacePeople(ctx, ds.ScopeSet(scopes), creds, people)
+	})
 }
