@@ -535,3 +535,53 @@ func TestTheReadmeExportScriptWritesEveryCustomerOnce(t *testing.T) {
 		t.Fatalf("exported %d customers, want %d", len(seen), len(all))
 	}
 }
+
+func TestAWalkWhoseWritesDidNotLandIsNotServedFromTheStore(t *testing.T) {
+	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
+	m := gatewayFrom(t, fmt.Sprintf("database_url: %q\nsync: {interval: 1h, gap: 1ms}\nproviders:\n  telness: {simulate: true}\n", url), nil, false)
+	ordered := map[string]any{"first": 5, "orderBy": map[string]any{"field": "NAME", "direction": "ASC"}}
+	proxy.Cut()
+	if err := m.Syncer.SyncNow(t.Context(), ds.Telness); err != nil {
+		t.Fatalf("the walk itself reads Telness: %v", err)
+	}
+	proxy.Restore()
+	deadline := time.Now().Add(10 * time.Second)
+	for m.Cache.Ready(t.Context()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("Postgres did not come back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r := m.query(t, orderedQuery, ordered)
+	if len(r.Errors) != 1 || r.codes()[0] != "UNSUPPORTED_BY_PROVIDER" || !strings.Contains(r.Errors[0].Message, "no complete walk") {
+		t.Fatalf("after a walk whose writes were lost: %+v", r.Errors)
+	}
+	if err := m.Syncer.SyncNow(t.Context(), ds.Telness); err != nil {
+		t.Fatal(err)
+	}
+	page := mustData[orderedPage](t, m.query(t, orderedQuery, ordered))
+	if len(page.Customers.Nodes) != 5 {
+		t.Fatalf("after a walk that landed: %d nodes", len(page.Customers.Nodes))
+	}
+}
+
+func TestASyncedCursorOlderThanTheKeptVersionsIsRefused(t *testing.T) {
+	m := pgSyncedGateway(t)
+	f, err := ds.NormalizeFilter(ds.Filter{Providers: []ds.ProviderID{ds.Telness}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &ds.Order{Field: ds.OrderName}
+	fp := ds.Fingerprint(struct {
+		F ds.Filter
+		O *ds.Order
+	}{f, o})
+	old := time.Now().Add(-25 * time.Hour).UnixMicro()
+	token := fmt.Sprintf(`{"k":{"p":%d,"i":"x","v":"a"},"t":{"telness":%d}}`, int(ds.Telness), old)
+	cursor := m.Service.Cursors.Encode("y", fp, ds.Position{Provider: ds.Telness, Token: token})
+	r := m.query(t, orderedQuery, map[string]any{"first": 5, "after": cursor, "filter": map[string]any{"providers": []string{"TELNESS"}},
+		"orderBy": map[string]any{"field": "NAME", "direction": "ASC"}})
+	if len(r.Errors) != 1 || r.codes()[0] != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "older than") {
+		t.Fatalf("a 25 h old cursor: %+v", r.Errors)
+	}
+}

@@ -174,6 +174,9 @@ func (s *Service) listSynced(ctx context.Context, a ConnectionArgs, f Filter, o 
 	}
 	rows, asOf, err := s.Synced.SyncedPage(ctx, q)
 	if err != nil {
+		if ErrorCode(err) == CodeBadUserInput {
+			return nil, true, err // the cursor's own fault (too old)
+		}
 		if fromSynced {
 			return nil, true, Errorf(CodeInternal, "the synced store failed to read this page; try again")
 		}
