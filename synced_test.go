@@ -585,3 +585,24 @@ func TestASyncedCursorOlderThanTheKeptVersionsIsRefused(t *testing.T) {
 		t.Fatalf("a 25 h old cursor: %+v", r.Errors)
 	}
 }
+
+func TestALiveSearchSaysWhereAccentsMayBeMissed(t *testing.T) {
+	live, synced := gateway(t), pgSyncedGateway(t)
+	f := map[string]any{"search": "kucera", "providers": []string{"KINTSUGI", "DIGITAL_RIVER"}}
+	warned := func(r gqlResponse) []string {
+		var out []string
+		ws, _ := r.Extensions["warnings"].([]any)
+		for _, w := range ws {
+			if m := w.(map[string]any); strings.Contains(fmt.Sprint(m["message"]), "accents") {
+				out = append(out, fmt.Sprint(m["provider"]))
+			}
+		}
+		return out
+	}
+	if got := warned(live.query(t, pageQuery, map[string]any{"first": 5, "filter": f})); !slices.Equal(got, []string{"KINTSUGI"}) {
+		t.Fatalf("live: accent warnings for %v, want KINTSUGI only (Digital River is post-filtered whole)", got)
+	}
+	if got := warned(synced.query(t, pageQuery, map[string]any{"first": 5, "filter": f})); len(got) != 0 {
+		t.Fatalf("synced: accent warnings for %v", got)
+	}
+}

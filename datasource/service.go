@@ -273,6 +273,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 			}
 			continue
 		}
+		warnAccentSensitive(ctx, prov, f)
 		seg := listSegment(prov, f, o, s.Calls[p].ListPage)
 		seg.Count = s.orSyncedCount(p, f, seg.Count)
 		segs = append(segs, seg)

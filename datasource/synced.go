@@ -67,6 +67,23 @@ type SyncedStore interface {
 	SyncedCount(ctx context.Context, q SyncedQuery) (int, error)
 }
 
+// NativeSearcher is implemented by providers that narrow filter.search
+// with the vendor's own free-text search, which ignores case but not
+// accents: records spelling the query with other accents never reach the
+// folding post-filter, so a live search there may miss them.
+type NativeSearcher interface{ NativeSearch() bool }
+
+// warnAccentSensitive says, for a live search at a provider whose own
+// search narrows it, that records spelled with other accents may be missing.
+func warnAccentSensitive(ctx context.Context, prov CustomerProvider, f Filter) {
+	if n, ok := prov.(NativeSearcher); !ok || !n.NativeSearch() || f.Search == nil {
+		return
+	}
+	p := prov.ID()
+	Warn(ctx, Warning{Code: CodeUnsupportedByProvider, Provider: &p, Message: p.String() +
+		"'s own search ignores case but not accents: records that spell the search with other accents may be missing; a complete sync serves search exactly"})
+}
+
 // ErrNotSynced says the synced store cannot answer now (no database, or it
 // is unreachable).
 var ErrNotSynced = errors.New("the synced store is not available")

@@ -110,6 +110,10 @@ func (c *Provider) OffsetPager() (ds.OffsetPager, bool) {
 	o, ok := c.inner.(ds.OffsetPager)
 	return o, ok
 }
+func (c *Provider) NativeSearch() bool {
+	n, ok := c.inner.(ds.NativeSearcher)
+	return ok && n.NativeSearch()
+}
 func (c *Provider) BulkLookup() bool           { return ds.HasBulkLookup(c.inner) }
 func (c *Provider) MaxBatch() int              { return c.inner.MaxBatch() }
 func (c *Provider) CredentialID() string       { return c.m.cred }
