@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -99,6 +100,12 @@ func TestTheCostEstimateIsNeverBelowTheCallsMade(t *testing.T) {
 		{"last page backward", `{ customers(last: 30, filter: {providers: [KINTSUGI, COMMERCE_LAYER]}) { totalCount nodes { id } } }`, nil},
 		{"customerSources backward", `{ customerSources(last: 50) { nodes { sourceId customer { id } } } }`, nil},
 		{"orderBy at Commerce Layer", `{ customers(first: 40, filter: {providers: [COMMERCE_LAYER]}, orderBy: {field: CREATED_AT, direction: DESC}) { nodes { id } } }`, nil},
+		// finding 1 of issue 15: GraphQL coerces one value to a list of one
+		{"coerced single ids", coercedAliases(ids, 20), nil},
+		{"coerced single id in a variable", `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": invented(ds.Kintsugi, "one", 1)[0]}},
+		{"coerced single filter id and provider", `{ customers(first: 5, filter: {ids: "` + invented(ds.Kintsugi, "f", 1)[0] + `", providers: KINTSUGI}) { totalCount nodes { id } } }`, nil},
+		// finding 2: a Digital River id with a comma is a GET of its own
+		{"Digital River ids with commas", `query($ids: [ID!]!) { nodes(ids: $ids) { id } a: customers(filter: {ids: $ids}) { nodes { id } } }`, map[string]any{"ids": invented(ds.DigitalRiver, "a,b", 100)}},
 		{"aliases", `{ a: customers(first: 5) { nodes { id } } b: customers(first: 5, filter: {email: "x@example.com"}) { nodes { id } } c: customer(id: "` + ids[0] + `") { id } }`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,6 +130,28 @@ func TestTheCostEstimateIsNeverBelowTheCallsMade(t *testing.T) {
 			t.Logf("estimate %d %v, made %d %v", total, per, sum, calls)
 		})
 	}
+	t.Run("generated shapes", generatedShapes)
+}
+
+// invented is n ids of customers provider p does not hold.
+func invented(p ds.ProviderID, prefix string, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = ds.CustomerNodeID(p, fmt.Sprintf("%s-%d", prefix, i))
+	}
+	return ids
+}
+
+// coercedAliases is n aliases of nodes given one id where a list is
+// expected (GraphQL coerces it to a list of one), cycling through ids.
+func coercedAliases(ids []string, n int) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, " n%d: nodes(ids: %q) { id }", i, ids[i%len(ids)])
+	}
+	b.WriteString(" }")
+	return b.String()
 }
 
 // amplification is the issue's request shape: aliases of a post-filtered
@@ -324,8 +353,15 @@ providers:
 // 25 req/s would otherwise throttle a query of a hundred calls.
 func costGateway(t *testing.T, l api.Limits) *Main {
 	t.Helper()
+	return startMain(t, &Main{ConfigPath: costConfig(t, ""), Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Limits: l,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+// costConfig is costGateway's configuration file, after top-level YAML top.
+func costConfig(t *testing.T, top string) string {
+	t.Helper()
 	var b strings.Builder
-	b.WriteString("providers:\n")
+	b.WriteString(top + "providers:\n")
 	for _, p := range ds.AllProviders {
 		b.WriteString("  " + p.Key() + ": {simulate: true, upstream: {rate: 10000, burst: 1000}}\n")
 	}
@@ -333,6 +369,79 @@ func costGateway(t *testing.T, l api.Limits) *Main {
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Limits: l,
+	return path
+}
+
+// rekey is cursor c of the customers list filtered by from, signed for
+// the list filtered by to (a test reaches a place deep in a list that a
+// rare filter would take many calls to reach).
+func (m *Main) rekey(t *testing.T, c string, from, to ds.Filter) string {
+	t.Helper()
+	pos, err := m.Service.Cursors.Decode("c", fingerprint(t, from), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Service.Cursors.Encode("c", fingerprint(t, to), pos)
+}
+
+// fingerprint is what a customers cursor of filter f is signed for.
+func fingerprint(t *testing.T, f ds.Filter) string {
+	t.Helper()
+	f, err := ds.NormalizeFilter(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds.Fingerprint(struct {
+		F ds.Filter
+		O *ds.Order
+	}{f, nil})
+}
+
+// Issue 15, finding 3: a backward walk post-filtering a long list was
+// bounded in reads, and each read could take several calls: estimated 28,
+// made 75. The walk is now bounded in calls.
+func TestABackwardScanStaysWithinItsEstimate(t *testing.T) {
+	m := startMain(t, &Main{ConfigPath: costConfig(t, ""), Listen: "127.0.0.1:0", People: 5000, NoSync: true,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// searches no name or email matches: Digital River filters nothing
+	// natively; Kintsugi's search_query also matches phone numbers, so
+	// "+" returns its whole list, all of it post-filtered away
+	for p, nobody := range map[ds.ProviderID]string{ds.Kintsugi: "+", ds.DigitalRiver: "zzzz-nobody"} {
+		t.Run(p.String(), func(t *testing.T) {
+			// a cursor deep in the list: after 30 pages of 100
+			var cursor string
+			for i := 0; i < 30; i++ {
+				vars := map[string]any{"p": []string{p.String()}, "after": nil}
+				if cursor != "" {
+					vars["after"] = cursor
+				}
+				page := mustData[customersPage](t, m.query(t, `query($p: [Provider!], $after: String) {
+					customers(first: 100, after: $after, filter: {providers: $p}) { pageInfo { endCursor } } }`, vars))
+				if page.Customers.PageInfo.EndCursor == nil {
+					break // the end of the list
+				}
+				cursor = *page.Customers.PageInfo.EndCursor
+			}
+			before := m.rekey(t, cursor, ds.Filter{Providers: []ds.ProviderID{p}}, ds.Filter{Providers: []ds.ProviderID{p}, Search: &nobody})
+			if pager, ok := ds.AsOffsetPager(m.Service.Customers[p]); ok {
+				// an offset deep in the list the vendor's own search returns
+				before = m.Service.Cursors.Encode("c", fingerprint(t, ds.Filter{Providers: []ds.ProviderID{p}, Search: &nobody}),
+					ds.Position{Provider: p, Token: pager.OffsetToken(2450)})
+			}
+			m.resetKits(t)
+			m.Cache.ForgetPages(context.Background(), []ds.CustomerProvider{m.Service.Customers[p]})
+			r := m.queryExt(t, `query($p: [Provider!], $before: String, $q: String) {
+				customers(last: 100, before: $before, filter: {providers: $p, search: $q}) { nodes { id } } }`,
+				map[string]any{"p": []string{p.String()}, "before": before, "q": nobody}, map[string]any{"cost": true})
+			if len(r.Errors) > 0 {
+				t.Fatalf("%+v", r.Errors)
+			}
+			total, per := costOf(t, r.Extensions)
+			made := m.upstreamCalls(t)[p]
+			t.Logf("estimate %d (%s %d), made %d", total, p, per[p], made)
+			if made > per[p] || made > total {
+				t.Errorf("%d %s calls made, estimate %d (%d in all)", made, p, per[p], total)
+			}
+		})
+	}
 }

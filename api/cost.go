@@ -8,6 +8,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/link"
@@ -191,7 +192,7 @@ func (e *estimator) field(f *ast.Field, c costCtx) Estimate {
 		id, _ := args["id"].(string)
 		own, child = e.nodes([]string{id}), costCtx{n: 1}
 	case "Query.nodes":
-		ids, _ := args["ids"].([]any)
+		ids := asList(args["ids"])
 		refs := make([]string, 0, len(ids))
 		for _, v := range ids {
 			s, _ := v.(string)
@@ -237,7 +238,7 @@ func (e *estimator) field(f *ast.Field, c costCtx) Estimate {
 // are refused before any call.
 func (e *estimator) nodes(ids []string) Estimate {
 	var out Estimate
-	byProvider := map[ds.ProviderID]int{}
+	byProvider := map[ds.ProviderID][]string{}
 	for _, id := range ids {
 		ref, err := ds.DecodeNodeID(id)
 		if err != nil {
@@ -248,14 +249,44 @@ func (e *estimator) nodes(ids []string) Estimate {
 			out.Total = add(out.Total, 1)
 			continue
 		}
-		byProvider[ref.Provider]++
+		id := ref.ProviderID
+		if ref.Kind != ds.NodeCustomer {
+			id = ref.CustomerID // a source: its customer is read again
+		}
+		byProvider[ref.Provider] = append(byProvider[ref.Provider], id)
 	}
-	for p, k := range byProvider {
-		n := e.model(p).LookupCalls(k, 0)
+	out.merge(e.lookupIDs(byProvider))
+	return out
+}
+
+// lookupIDs is the vendors' ids looked up at their providers.
+func (e *estimator) lookupIDs(byProvider map[ds.ProviderID][]string) Estimate {
+	var out Estimate
+	for p, ids := range byProvider {
+		n := e.model(p).LookupIDs(ids, 0)
 		out.add(p, n)
 		out.Total = add(out.Total, n)
 	}
 	return out
+}
+
+// asList is a list argument as the resolvers see it: GraphQL coerces a
+// single value given where a list is expected (a literal or a variable) to
+// a list of that one value, so the estimate must too.
+func asList(v any) []any {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return v
+	case []string:
+		out := make([]any, len(v))
+		for i, s := range v {
+			out[i] = s
+		}
+		return out
+	}
+	return []any{v}
 }
 
 // page is a connection's first (or last): 20 by default, at most ds.MaxFirst.
@@ -284,7 +315,7 @@ func (e *estimator) customers(args map[string]any) (Estimate, costCtx) {
 	first := page(args)
 	filter, _ := args["filter"].(map[string]any)
 	provs := map[ds.ProviderID]bool{}
-	if list, ok := filter["providers"].([]any); ok {
+	if list := asList(filter["providers"]); filter["providers"] != nil {
 		for _, v := range list {
 			if s, ok := v.(string); ok {
 				if p, ok := ds.ParseProvider(s); ok && e.svc.Customers[p] != nil {
@@ -298,19 +329,15 @@ func (e *estimator) customers(args map[string]any) (Estimate, costCtx) {
 		}
 	}
 	var own, cnt Estimate
-	if ids, ok := filter["ids"].([]any); ok && len(ids) > 0 {
-		byProvider := map[ds.ProviderID]int{}
+	if ids := asList(filter["ids"]); len(ids) > 0 {
+		byProvider := map[ds.ProviderID][]string{}
 		for _, v := range ids {
 			s, _ := v.(string)
 			if k, err := ds.DecodeCustomerID(s); err == nil && provs[k.Provider] {
-				byProvider[k.Provider]++
+				byProvider[k.Provider] = append(byProvider[k.Provider], k.ProviderID)
 			}
 		}
-		for p, k := range byProvider {
-			n := e.model(p).LookupCalls(k, 0)
-			own.add(p, n)
-			own.Total = add(own.Total, n)
-		}
+		own = e.lookupIDs(byProvider)
 		cnt = own
 		return own, costCtx{n: first, count: cnt}
 	}
@@ -388,6 +415,32 @@ func wantsCost(rc *graphql.OperationContext) (cost, dryRun bool) {
 	dry, _ := rc.Extensions["dryRun"].(bool)
 	c, _ := rc.Extensions["cost"].(bool)
 	return c || dry, dry
+}
+
+// badCostExtensions refuses extensions.dryRun or extensions.cost that are
+// not booleans: {dryRun: "true"} read as false would run the mutation the
+// caller meant only to price.
+func badCostExtensions(rc *graphql.OperationContext) *gqlerror.Error {
+	for _, name := range []string{"dryRun", "cost"} {
+		if v, ok := rc.Extensions[name]; ok && v != nil {
+			if _, isBool := v.(bool); !isBool {
+				return &gqlerror.Error{
+					Message:    fmt.Sprintf("extensions.%s must be true or false, not %s", name, jsonText(v)),
+					Extensions: map[string]any{"code": string(ds.CodeBadUserInput)},
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// jsonText is v as the client sent it, cut short.
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	if len(b) > 40 {
+		return string(b[:40]) + "…"
+	}
+	return string(b)
 }
 
 // addCost puts extensions.cost on a response when the request asked for it.

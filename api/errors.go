@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"math"
@@ -37,6 +39,12 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				ext["retryAfter"] = int(math.Ceil(e.RetryAfter.Seconds()))
 			}
 			gqlErr.Extensions = ext
+			if e.Code == ds.CodeInternal {
+				// security: the detail (a vendor's own message among it) goes
+				// to the log line the request id points to, never to the caller
+				gqlErr.Message = internalMessage(ctx)
+				ext["requestId"] = requestID(ctx)
+			}
 			if e.Code == ds.CodeInternal || e.Code == ds.CodeProviderUnavailable {
 				logOnce(ctx, log, e, gqlErr)
 			}
@@ -78,9 +86,9 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return &gqlerror.Error{Message: "the request was cancelled or timed out", Path: gqlErr.Path,
 				Extensions: map[string]any{"code": string(ds.CodeProviderUnavailable)}}
 		}
-		log.Error("internal error", "error", err.Error(), "path", gqlErr.Path.String())
-		return &gqlerror.Error{Message: "internal error", Path: gqlErr.Path,
-			Extensions: map[string]any{"code": string(ds.CodeInternal)}}
+		log.Error("internal error", "error", err.Error(), "path", gqlErr.Path.String(), "requestId", requestID(ctx))
+		return &gqlerror.Error{Message: internalMessage(ctx), Path: gqlErr.Path,
+			Extensions: map[string]any{"code": string(ds.CodeInternal), "requestId": requestID(ctx)}}
 	}
 }
 
@@ -98,7 +106,7 @@ func isInputError(msg string) bool {
 // recoverFunc turns a panic into INTERNAL; the stack goes to the log only.
 func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
 	return func(ctx context.Context, v any) error {
-		log.Error("panic in resolver", "panic", v)
+		log.Error("panic in resolver", "panic", v, "requestId", requestID(ctx))
 		return &ds.Error{Code: ds.CodeInternal, Message: "internal error"}
 	}
 }
@@ -109,10 +117,34 @@ type errorsSeenKey struct{}
 type errorsSeen struct {
 	mu   sync.Mutex
 	seen map[string]bool
+	id   string // the request's id in its INTERNAL errors and log lines
 }
 
 func withErrorsSeen(ctx context.Context) context.Context {
-	return context.WithValue(ctx, errorsSeenKey{}, &errorsSeen{seen: map[string]bool{}})
+	return context.WithValue(ctx, errorsSeenKey{}, &errorsSeen{seen: map[string]bool{}, id: newRequestID()})
+}
+
+// requestID is what ties an INTERNAL error to its log line ("" outside a request).
+func requestID(ctx context.Context) string {
+	if s, ok := ctx.Value(errorsSeenKey{}).(*errorsSeen); ok {
+		return s.id
+	}
+	return ""
+}
+
+// newRequestID is 12 random hex digits: unique enough to find one log line.
+func newRequestID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// internalMessage is what a caller reads of a fault of the gateway's own.
+func internalMessage(ctx context.Context) string {
+	if id := requestID(ctx); id != "" {
+		return "internal error: the gateway's log has the detail under request id " + id
+	}
+	return "internal error"
 }
 
 // logOnce logs a provider failure once per request, provider and kind, not
@@ -128,7 +160,7 @@ func logOnce(ctx context.Context, log *slog.Logger, e *ds.Error, gqlErr *gqlerro
 			return
 		}
 	}
-	log.Warn("request error", "code", e.Code, "error", e.Error(), "path", gqlErr.Path.String())
+	log.Warn("request error", "code", e.Code, "error", e.Error(), "path", gqlErr.Path.String(), "requestId", requestID(ctx))
 }
 
 // failureKey is a provider failure's kind: provider, code and reason.

@@ -5,7 +5,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -69,6 +67,9 @@ type Limits struct {
 	QueueWait   time.Duration
 	// MaxResponseBytes bounds a response's data (default 8 MiB).
 	MaxResponseBytes int
+	// BodyTimeout bounds reading a request's body (default 5s), which
+	// happens before the request takes a slot.
+	BodyTimeout time.Duration
 }
 
 // APIKey is one caller's key and the providers it may use.
@@ -125,6 +126,7 @@ func NewRegistry() *prometheus.Registry {
 // withDefaults fills every zero limit with its default.
 func (l Limits) withDefaults() Limits {
 	setDefault(&l.MaxBodyBytes, 1<<20)
+	setDefault(&l.BodyTimeout, 5*time.Second)
 	setDefault(&l.MaxDepth, 12)
 	setDefault(&l.MaxComplexity, 20000)
 	setDefault(&l.MaxCalls, 1000)
@@ -307,28 +309,15 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 				return
 			}
 		}
+		body, ok := readBody(w, r, l) // before a slot: a slow body holds no capacity
+		if !ok {
+			return
+		}
 		release, ok := shed.admit(w, r)
 		if !ok {
 			return
 		}
 		defer release()
-		var body []byte
-		if r.Method == http.MethodPost {
-			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-			if err != nil || (mt != "application/json" && mt != "application/graphql-response+json") {
-				writeError(w, r, http.StatusUnsupportedMediaType, ds.CodeBadUserInput, "POST /graphql takes Content-Type: application/json")
-				return
-			}
-			body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, l.MaxBodyBytes)) // security: bounded body
-			if err != nil {
-				writeError(w, r, http.StatusRequestEntityTooLarge, ds.CodeBadUserInput, "the request body is larger than "+humanBytes(l.MaxBodyBytes))
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-		} else if len(r.URL.RawQuery) > int(l.MaxBodyBytes) {
-			writeError(w, r, http.StatusRequestURITooLong, ds.CodeBadUserInput, "the query string is too long; use POST")
-			return
-		}
 		pend := &pending{get: r.Method == http.MethodGet, ifNoneMatch: r.Header.Get("If-None-Match")}
 		if responses != nil {
 			key := responseKey(who, r, body)

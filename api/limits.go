@@ -49,6 +49,12 @@ func (q *queryLimits) Validate(schema graphql.ExecutableSchema) error {
 }
 
 func (q *queryLimits) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+	if err := badCostExtensions(rc); err != nil {
+		return err
+	}
+	if err := badBytes(rc); err != nil {
+		return err
+	}
 	if rc.Operation == nil {
 		return nil
 	}

@@ -131,8 +131,9 @@ func TestGraphiQLsIntrospectionQueryPassesTheLimits(t *testing.T) {
 	}
 }
 
-// FuzzGraphQLDocuments sends documents through the whole handler: whatever
-// the text, the answer is quick, never a 500, and every error has a code.
+// FuzzGraphQLDocuments sends documents and their variables (any JSON
+// text, or none) through the whole handler: whatever they hold, the answer
+// is quick, never a 500, and every error has a code.
 func FuzzGraphQLDocuments(f *testing.F) {
 	for _, seed := range []string{
 		fanout(30, "providers { provider }"),
@@ -147,14 +148,29 @@ func FuzzGraphQLDocuments(f *testing.F) {
 		"{ nodes(ids: [\"a\", \"b\"]) { id } }",
 		"{",
 	} {
-		f.Add(seed)
+		f.Add(seed, `{"f": 1}`)
+	}
+	// variables: coerced single values, wrong types, bad bytes, not JSON
+	for _, v := range []struct{ doc, vars string }{
+		{"query($ids: [ID!]!) { nodes(ids: $ids) { id } }", `{"ids": "one"}`},
+		{"query($ids: [ID!]!) { nodes(ids: $ids) { id } }", `{"ids": ["a\u0000b"]}`},
+		{"query($f: CustomerFilter) { customers(filter: $f) { nodes { id } } }", `{"f": {"providers": "KINTSUGI", "ids": "x", "search": "\u0000"}}`},
+		{"query($f: CustomerFilter) { customers(filter: $f) { nodes { id } } }", `{"f": {"country": [1, 2]}}`},
+		{"query($f: Int) { customers(first: $f) { totalCount } }", `{"f": "1"}`},
+		{"query($f: Int) { customers(last: $f) { totalCount } }", `{"f": 1e300}`},
+		{"query($f: Int) { customers(first: $f) { totalCount } }", `null`},
+		{"query($f: Int) { customers(first: $f) { totalCount } }", `[1]`},
+		{"query($f: Int) { customers(first: $f) { totalCount } }", `{"f":`},
+	} {
+		f.Add(v.doc, v.vars)
 	}
 	// one provider that answers at once, so queries run and are costed
 	svc := &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: &gatedProvider{items: 3}},
 		Cursors: ds.CursorCodec{Key: []byte("k")}, Calls: map[ds.ProviderID]ds.CallModel{ds.Kintsugi: {ListPage: 100, LookupBatch: 1}}}
 	h := New(Options{Service: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	f.Fuzz(func(t *testing.T, doc string) {
-		body, _ := json.Marshal(map[string]any{"query": doc, "variables": map[string]any{"f": 1}})
+	f.Fuzz(func(t *testing.T, doc, vars string) {
+		q, _ := json.Marshal(doc)
+		body := []byte(`{"query": ` + string(q) + `, "variables": ` + vars + `}`)
 		req := httptest.NewRequest("POST", "/graphql", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
@@ -185,4 +201,19 @@ func FuzzGraphQLDocuments(f *testing.F) {
 			t.Fatalf("status %d without errors", rec.Code)
 		}
 	})
+}
+
+// Issue 15, finding 4: a request that made more calls than its estimate is
+// charged all of them (it was charged at most the quota, min(made,
+// perMinute)), and the key's next query waits the debt off.
+func TestAKeyIsChargedEveryCallItMade(t *testing.T) {
+	q := newCallQuota(20)
+	if ok, _, _ := q.reserve(4); !ok {
+		t.Fatal("a fresh quota refused 4 of 20")
+	}
+	q.settle(4, 60) // estimated 4, made 60 (retries included)
+	ok, left, wait := q.reserve(1)
+	if ok || left > -39 || wait < 2*time.Minute-time.Second {
+		t.Errorf("after 60 calls against 20 a minute: ok %v, left %.1f, wait %s; want a debt of 40 and a wait of about 2 minutes", ok, left, wait)
+	}
 }

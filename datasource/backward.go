@@ -98,6 +98,9 @@ func (r offsetReader[T]) before(ctx context.Context, pos Position, n int) ([]T, 
 		return nil, nil, pos, false, Errorf(CodeBadUserInput, "invalid cursor")
 	}
 	abs := off + pos.Skip
+	if r.seg.Page > 0 {
+		n = min(n, r.seg.Page) // one vendor page: one call per read
+	}
 	from := max(0, abs-n)
 	// Read [from, abs) forward; a vendor page may be shorter than asked.
 	var items []T
@@ -182,11 +185,14 @@ func WalkBackward[T any](ctx context.Context, segs []backSegment[T], before *Pos
 	}
 	want := last + 1
 	var found []Edge[T] // newest first while collecting
+	// the walk's bound is on the upstream calls it made, as the cost
+	// estimate counts them, not on its reads: a read may take more than one
+	ctx, made := countCalls(ctx)
 	for reads := 0; len(found) < want && si >= 0; reads++ {
 		if err := ctx.Err(); err != nil {
 			return w, err
 		}
-		if reads >= maxFetchesPerWalk {
+		if reads >= maxFetchesPerWalk || made.Load() >= maxFetchesPerWalk {
 			w.HasNext = true // scanned as far as one page may: there may be more before
 			break
 		}

@@ -25,6 +25,24 @@ type CallModel struct {
 	// PagedLookup: a lookup batch is itself paged (CareCloud's source
 	// records), one more call per ListPage records it returns.
 	PagedLookup bool
+	// Alone reports an id one lookup call cannot carry beside others
+	// (Digital River's comma-separated ids filter cannot hold an id with a
+	// comma): each such id is a call of its own. nil: none.
+	Alone func(id string) bool
+}
+
+// LookupIDs is the most calls a lookup of ids makes: LookupCalls for the
+// ids a batch can carry, one call for each id that must go alone.
+func (m CallModel) LookupIDs(ids []string, recordsPerID int) int {
+	alone := 0
+	if m.Alone != nil && max(1, m.LookupBatch) > 1 {
+		for _, id := range ids {
+			if m.Alone(id) {
+				alone++
+			}
+		}
+	}
+	return m.LookupCalls(len(ids)-alone, recordsPerID) + alone
 }
 
 // LookupCalls is the most calls a lookup of k ids makes, the batch window of
@@ -88,6 +106,9 @@ func callsOf(ctx context.Context) *requestCalls {
 // SpendCall takes one upstream call for provider p from the request's
 // budget, or says that the budget is spent: no call may then be made.
 func SpendCall(ctx context.Context, p ProviderID) error {
+	if n, ok := ctx.Value(walkCallsKey{}).(*atomic.Int64); ok {
+		n.Add(1)
+	}
 	b := callsOf(ctx)
 	if b == nil || b.limit == 0 {
 		return nil
@@ -97,6 +118,16 @@ func SpendCall(ctx context.Context, p ProviderID) error {
 			strconv.FormatInt(b.limit, 10) + " upstream calls; " + p.String() + " was not called. Ask for less (smaller first, fewer aliases or nested lists)"}
 	}
 	return nil
+}
+
+type walkCallsKey struct{}
+
+// countCalls returns a context whose upstream calls (SpendCall) are also
+// counted in the returned counter: a walk bounds itself by the calls it
+// made, whatever each of its reads took.
+func countCalls(ctx context.Context) (context.Context, *atomic.Int64) {
+	n := &atomic.Int64{}
+	return context.WithValue(ctx, walkCallsKey{}, n), n
 }
 
 // LimitFanOut lets the request in ctx have at most n upstream calls in

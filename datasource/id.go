@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Global IDs are base64url("v1|<kind>|<provider>|<parts>…"). They depend only
@@ -121,6 +122,9 @@ func DecodeNodeID(id string) (NodeRef, error) {
 		v, ok := unescapePart(s)
 		if !ok || v == "" || len(v) > maxPartLength {
 			return bad("malformed")
+		}
+		if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+			return bad("holds a NUL byte or invalid UTF-8") // no vendor id does; Postgres would refuse it as a key
 		}
 		vals = append(vals, v)
 	}

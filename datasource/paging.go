@@ -14,6 +14,9 @@ type Segment[T any] struct {
 	Fetch func(ctx context.Context, token string, limit int) (Page[T], error)
 	// Match is the exact filter applied to every record the provider returned.
 	Match func(T) bool
+	// Page is the most records one Fetch returns (the vendor's page size;
+	// 0: unknown). A backward read asks no more, so it is one call.
+	Page int
 	// Count returns the exact number of matching records, or nil when the
 	// provider cannot say exactly.
 	Count func(ctx context.Context) (*int, error)

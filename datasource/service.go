@@ -433,6 +433,7 @@ func listSegment(prov CustomerProvider, f Filter, o *Order, vendorPage int) Segm
 		Provider: prov.ID(),
 		Fetch:    fetch,
 		Match:    f.Match,
+		Page:     vendorPage,
 		Exact:    exact != nil && exact.NextIsExact() && f.Email == nil && f.Search == nil && len(f.Country) == 0 && len(f.IDs) == 0,
 		Count: func(ctx context.Context) (*int, error) {
 			page, err := fetch(ctx, "", 1)

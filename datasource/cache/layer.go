@@ -205,6 +205,12 @@ func (l *Layer) fail(err error) {
 	if l.shared == nil || err == nil {
 		return
 	}
+	if DataError(err) {
+		// Postgres answered, and refused the statement's data: that
+		// request's (or record's) problem, not an outage of the level
+		l.log.Info("postgres refused a statement's data; the second level stays in use", "error", err)
+		return
+	}
 	l.stateMu.Lock()
 	defer l.stateMu.Unlock()
 	l.lastErr = err
@@ -303,7 +309,20 @@ func (l *Layer) put(ctx context.Context, entries []Entry) {
 		return
 	}
 	_ = l.l1.Put(ctx, entries)
-	l.write(ctx, func(ctx context.Context, s Shared) error { return s.Put(ctx, entries) })
+	entries, skipped := storableEntries(entries)
+	l.noteUnstorable(skipped)
+	if len(entries) > 0 {
+		l.write(ctx, func(ctx context.Context, s Shared) error { return s.Put(ctx, entries) })
+	}
+}
+
+// noteUnstorable says which records the second level could not hold (they
+// stay in the first level only).
+func (l *Layer) noteUnstorable(skipped []string) {
+	if len(skipped) > 0 && l.shared != nil {
+		l.log.Warn("records hold bytes Postgres cannot store (a NUL byte or invalid UTF-8): kept in process only, the rest stored",
+			"records", fmt.Sprintf("%q", skipped[:min(len(skipped), 5)]), "count", len(skipped))
+	}
 }
 
 func (l *Layer) drop(ctx context.Context, p ds.ProviderID, cred string, kind Kind, ids []string) {
@@ -317,7 +336,11 @@ func (l *Layer) putIdentities(ctx context.Context, ids []ds.Identity) {
 		return
 	}
 	_ = l.memIndex.PutIdentities(ctx, ids)
-	l.write(ctx, func(ctx context.Context, s Shared) error { return s.PutIdentities(ctx, ids) })
+	ids, skipped := storableIdentities(ids)
+	l.noteUnstorable(skipped)
+	if len(ids) > 0 {
+		l.write(ctx, func(ctx context.Context, s Shared) error { return s.PutIdentities(ctx, ids) })
+	}
 }
 
 func (l *Layer) dropIdentities(ctx context.Context, p ds.ProviderID, cred string, ids []string) {

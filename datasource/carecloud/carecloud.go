@@ -159,7 +159,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		return nil, err
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = &http.Client{Timeout: 30 * time.Second, CheckRedirect: rest.SameOrigin}
 	}
 	c := &Client{cfg: cfg, loc: loc, now: time.Now}
 	c.credX = credentialID(cfg)

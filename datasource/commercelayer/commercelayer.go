@@ -144,7 +144,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		return nil, err
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = &http.Client{Timeout: 30 * time.Second, CheckRedirect: rest.SameOrigin}
 	}
 	c := &Client{rc: &rest.Client{
 		Provider:     ds.CommerceLayer,

@@ -100,7 +100,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		return nil, err
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = &http.Client{Timeout: 30 * time.Second, CheckRedirect: rest.SameOrigin}
 	}
 	key := cfg.APIKey
 	sum := sha256.Sum256([]byte(strings.TrimRight(base, "/") + "\x00" + key))
@@ -131,6 +131,10 @@ func (c *Client) CredentialID() string { return c.credID }
 
 // MaxBatch is the bulk lookup size: ids=a,b,c with limit=100 answers up to 100 ids in one call.
 func (c *Client) MaxBatch() int { return maxBatch }
+
+// FetchedAlone reports an id GetCustomers looks up with a call of its
+// own: a comma cannot be expressed in the comma-separated ids filter.
+func FetchedAlone(id string) bool { return strings.Contains(id, ",") }
 
 // BulkLookup is true: GetCustomers filters by many ids in one call.
 func (c *Client) BulkLookup() bool { return true }
@@ -269,7 +273,7 @@ func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer
 			continue
 		}
 		want[id] = true
-		if strings.Contains(id, ",") {
+		if FetchedAlone(id) {
 			single = append(single, id)
 		} else {
 			bulk = append(bulk, id)

@@ -111,7 +111,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		return nil, err
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = &http.Client{Timeout: 30 * time.Second, CheckRedirect: rest.SameOrigin}
 	}
 	key, org := cfg.APIKey, cfg.OrganizationID
 	sum := sha256.Sum256([]byte("kintsugi\x00" + strings.TrimRight(base, "/") + "\x00" + org + "\x00" + key))
@@ -127,7 +127,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 				return nil
 			},
 			ErrorMessage: ErrorMessage,
-			Secrets:      rest.NewSecrets(key),
+			Secrets:      rest.NewSecrets(key, org), // the organization id is sent as a credential header too
 			Accept:       "application/json",
 			ContentType:  "application/json",
 		},

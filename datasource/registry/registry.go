@@ -90,6 +90,10 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 	key := cfg.CursorSecret
 	if key == "" {
 		key = defaultCursorKey
+		if len(cfg.Auth.APIKeys) > 0 {
+			log.Warn("cursor_secret is not set: cursors are signed with a public key, so any caller can forge one; " +
+				"set cursor_secret (the same on every replica) in a deployment with API keys")
+		}
 	}
 	svc := &ds.Service{
 		Customers: map[ds.ProviderID]ds.CustomerProvider{},
@@ -165,7 +169,7 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 var CallModels = map[ds.ProviderID]ds.CallModel{
 	ds.CareCloud:     {ListPage: 100, LookupBatch: carecloud.MaxBatch, PagedLookup: true, Once: 3},
 	ds.Kintsugi:      {ListPage: kintsugi.MaxSize, LookupBatch: 1},
-	ds.DigitalRiver:  {ListPage: digitalriver.MaxLimit, LookupBatch: digitalriver.MaxLimit},
+	ds.DigitalRiver:  {ListPage: digitalriver.MaxLimit, LookupBatch: digitalriver.MaxLimit, Alone: digitalriver.FetchedAlone},
 	ds.Telness:       {ListPage: telness.MaxLimit, LookupBatch: 1, ScanAbove: telness.ScanThreshold},
 	ds.CommerceLayer: {ListPage: commercelayer.MaxPageSize, LookupBatch: commercelayer.MaxPageSize, Once: 1},
 }
@@ -204,7 +208,7 @@ func build[C validator, P any](b *Built, p ds.ProviderID, node yaml.Node, simula
 	g := rest.NewGuard(p, tr, policy, quota, log)
 	b.Guards[p] = g
 	// The guard bounds every attempt; the client timeout is only a backstop.
-	client, err := newClient(cfg, &http.Client{Timeout: 30 * time.Second, Transport: g})
+	client, err := newClient(cfg, &http.Client{Timeout: 30 * time.Second, Transport: g, CheckRedirect: rest.SameOrigin})
 	if err != nil {
 		return zero, err
 	}

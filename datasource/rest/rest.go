@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	ds "github.com/federated-customers/gateway/datasource"
 )
@@ -162,10 +163,11 @@ func (c *Client) do(ctx context.Context, req Request, out any) (*Response, error
 }
 
 // isRetryable: 429, 5xx, timeouts and connection errors; never an open
-// circuit, the gateway's own quota (which already waited what it could) or
-// the gateway's rejected credentials.
+// circuit, the gateway's own quota (which already waited what it could),
+// the gateway's rejected credentials or a refused redirect.
 func isRetryable(e *ds.Error) bool {
-	if e.Reason != "" {
+	var refused *RedirectRefused
+	if e.Reason != "" || errors.As(e.Err, &refused) { // a redirect elsewhere is the vendor's answer, not a glitch
 		return false
 	}
 	switch e.Code {
@@ -255,11 +257,17 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	resp, err := hc.Do(hr)
+	resp, err := withSameOrigin(hc).Do(hr)
 	ds.RecordCall(ctx, c.Provider, time.Since(start), ds.Live)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctxError(c.Provider, ctx.Err())
+		}
+		var refused *RedirectRefused
+		if errors.As(err, &refused) {
+			c.logger().Warn("the provider redirected to another host; not followed, so the gateway's credentials stay with the configured host",
+				"provider", c.Provider.String(), "method", req.Method, "path", req.Path, "target", refused.Target)
+			return nil, c.fail(ds.CodeProviderUnavailable, 0, "the provider answered with a redirect to another host, which the gateway refused to follow", refused)
 		}
 		var ge *ds.Error
 		if errors.As(err, &ge) {
@@ -373,7 +381,9 @@ func (c *Client) statusError(callerInput bool, status int, msg string) *ds.Error
 	}
 	m := def
 	if msg != "" {
-		m = def + ": " + truncate(msg, 300)
+		// scrubbed before it is cut: a cut through a secret would leave
+		// its start, which no longer matches the whole secret
+		m = def + ": " + truncate(c.Secrets.Scrub(msg), 300)
 	}
 	e := &ds.Error{Code: code, Message: m, Status: status, Reason: reason, Err: fmt.Errorf("%s HTTP %d", c.Provider, status)}
 	p := c.Provider
@@ -450,6 +460,9 @@ func parseRetryAfter(v string) time.Duration {
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n-- // never through a character
 	}
 	return s[:n] + "…"
 }

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,14 @@ func TestSecretsAreScrubbedInEveryForm(t *testing.T) {
 		{"GET /x?key=sk_live_a%2Bb%2Fc%3Dd failed", "sk_live_a%2Bb%2Fc%3Dd"},
 		{`Post "https://user:hunter2@api.example.com/v1": refused`, "hunter2"},
 		{"tok_123456tok_123456", "tok_123456"},
+		// issue 15, finding 7: any case, path-escaped, base64 at any
+		// alignment (a Basic header), and the start a cut left
+		{"bad key SK_LIVE_A+B/C=D", "SK_LIVE_A+B/C=D"},
+		{"GET /v1/keys/sk_live_a+b%2Fc=d", "sk_live_a+b%2Fc=d"},
+		{"Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("user:tok_123456")), base64.StdEncoding.EncodeToString([]byte("user:tok_123456"))[8:20]},
+		{"token " + base64.RawURLEncoding.EncodeToString([]byte("tok_123456")), base64.RawURLEncoding.EncodeToString([]byte("tok_123456"))},
+		{"the key was sk_live_a+b…", "sk_live_a+b"},
+		{"the key was tok_1234", "tok_1234"},
 	} {
 		if got := s.Scrub(tc.in); strings.Contains(got, tc.absent) || !strings.Contains(got, redacted) {
 			t.Errorf("Scrub(%q) = %q", tc.in, got)

@@ -30,7 +30,7 @@ type Fault struct {
 }
 
 // credentialHeaders are the headers the vendors take credentials in.
-var credentialHeaders = []string{"Authorization", "X-Api-Key"}
+var credentialHeaders = []string{"Authorization", "X-Api-Key", "X-Organization-Id"}
 
 // credential is what the request carried in its credential headers, the
 // bearer scheme stripped ("" when none).
