@@ -15,7 +15,9 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
+	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
@@ -604,5 +606,34 @@ func TestALiveSearchSaysWhereAccentsMayBeMissed(t *testing.T) {
 	}
 	if got := warned(synced.query(t, pageQuery, map[string]any{"first": 5, "filter": f})); len(got) != 0 {
 		t.Fatalf("synced: accent warnings for %v", got)
+	}
+}
+
+// A vendor record with bytes Postgres text cannot hold (a NUL in its name
+// and email) costs its own keys' exactness, never its page's write or the
+// walk: the provider is still served from the synced store, that record too.
+func TestANulInVendorDataStillSyncsEveryRecord(t *testing.T) {
+	people := demo.People(testPeople)
+	bad, want := -1, 0
+	for i, p := range people {
+		if _, ok := p.IDs[ds.Kintsugi]; ok {
+			want++
+			if bad < 0 {
+				people[i].GivenName, people[i].Email, bad = "Nul\x00", "nul\x00byte@example.com", i
+			}
+		}
+	}
+	sim := kisim.New(people)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	cc := sim.ClientConfig(srv.URL)
+	m := gatewayFrom(t, fmt.Sprintf("database_url: %q\nsync: {interval: 1h, gap: 1ms}\nproviders:\n  kintsugi: {base_url: %q, api_key: %q, organization_id: %q}\n",
+		pgtest.Schema(t), srv.URL, cc.APIKey, cc.OrganizationID), nil, false)
+	if err := m.Syncer.SyncNow(t.Context(), ds.Kintsugi); err != nil {
+		t.Fatal(err)
+	}
+	got, total := m.orderedWalk(t, 100, false, nil, map[string]any{"field": "NAME", "direction": "ASC"})
+	if total == nil || *total != want || len(got) != want || !slices.ContainsFunc(got, func(n fullNode) bool { return n.ProviderID == people[bad].IDs[ds.Kintsugi] }) {
+		t.Fatalf("%d records (totalCount %s), want all %d with the one holding a NUL", len(got), deref(total), want)
 	}
 }

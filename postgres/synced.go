@@ -38,18 +38,25 @@ func syncedRowOf(c *ds.Customer) (syncedRow, error) {
 	sum := sha256.Sum256(b)
 	r := syncedRow{vid: c.ProviderID, digest: hex.EncodeToString(sum[:16]), body: string(b), created: c.CreatedAt, updated: c.UpdatedAt}
 	if c.Name != nil {
-		k := ds.Fold(*c.Name)
+		k := cleanText(ds.Fold(*c.Name))
 		r.nameKey = &k
 	}
 	if c.Email != nil {
-		k, e := ds.Fold(*c.Email), strings.ToLower(*c.Email)
+		k, e := cleanText(ds.Fold(*c.Email)), cleanText(strings.ToLower(*c.Email))
 		r.emailKey, r.email = &k, &e
 	}
 	if c.Address != nil && c.Address.Country != nil {
-		u := strings.ToUpper(*c.Address.Country)
+		u := cleanText(strings.ToUpper(*c.Address.Country))
 		r.country = &u
 	}
 	return r, nil
+}
+
+// cleanText is s as Postgres text can hold it (valid UTF-8, no NUL byte):
+// a vendor's bad bytes cost that record's exact sort or search key, never
+// the page's write (the body, bytea, keeps the record as it came).
+func cleanText(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }
 
 // PutSynced stores records a walk (or a write) read at at: an unchanged

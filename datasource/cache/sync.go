@@ -204,8 +204,9 @@ func (s *Syncer) walkCustomers(ctx context.Context, c *Provider) (stored bool, e
 		entries, ids := c.records(page.Items, at)
 		s.l.put(ctx, entries)
 		s.l.putIdentities(ctx, ids)
+		items := storableCustomers(page.Items)
 		stored = s.l.writeSynced(ctx, func(ctx context.Context, st SyncedShared) error {
-			return st.PutSynced(ctx, c.m.p, c.m.cred, page.Items, at)
+			return st.PutSynced(ctx, c.m.p, c.m.cred, items, at)
 		}) && stored
 		if page.Next == "" {
 			return stored, nil
