@@ -6,9 +6,16 @@
 -- never sees a record twice while the sync writes.
 --
 -- pg_trgm is database-wide: it is created once, in public, under a lock that
--- spans schemas (tests migrate many schemas of one database at once).
+-- spans schemas (tests migrate many schemas of one database at once). A role
+-- that may not create it still gets the synced store, searched without the
+-- trigram indexes (slower over large stores, the same answers).
 SELECT pg_advisory_xact_lock(hashtext('gateway-extensions'));
-CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+EXCEPTION WHEN insufficient_privilege OR undefined_file OR feature_not_supported THEN
+    RAISE NOTICE 'pg_trgm is not available (%): synced search runs without trigram indexes', SQLERRM;
+END $$;
 
 CREATE TABLE synced_customers (
     provider   text        NOT NULL,
@@ -43,8 +50,18 @@ CREATE INDEX synced_customers_no_updated ON synced_customers (rank, vendor_id) W
 CREATE INDEX synced_customers_scope ON synced_customers (provider, credential, valid_to, valid_from);
 CREATE INDEX synced_customers_email_exact ON synced_customers (email);
 CREATE INDEX synced_customers_valid_to ON synced_customers (valid_to) WHERE valid_to <> 'infinity';
-CREATE INDEX synced_customers_name_trgm ON synced_customers USING gin (name_key public.gin_trgm_ops);
-CREATE INDEX synced_customers_email_trgm ON synced_customers USING gin (email_key public.gin_trgm_ops);
+-- Trigram indexes for search, with the operator class from wherever pg_trgm
+-- lives (public, unless it was installed elsewhere before).
+DO $$
+DECLARE ops text;
+BEGIN
+    SELECT format('%I.gin_trgm_ops', n.nspname) INTO ops
+    FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+    IF ops IS NOT NULL THEN
+        EXECUTE format('CREATE INDEX synced_customers_name_trgm ON synced_customers USING gin (name_key %s)', ops);
+        EXECUTE format('CREATE INDEX synced_customers_email_trgm ON synced_customers USING gin (email_key %s)', ops);
+    END IF;
+END $$;
 
 -- When each provider credential's last complete walk started: the synced
 -- read path serves a provider only while this is recent enough.
