@@ -27,7 +27,7 @@ func syncedGatewayWith(t *testing.T, prefix, syncExtra string) *Main {
 		cfg += "  " + p.Key() + ": {simulate: true}\n"
 	}
 	m := gatewayFrom(t, cfg, nil, true)
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // a wait, not a bound: the machine is shared
 	for _, p := range ds.AllProviders {
 		for {
 			st, ok := m.Syncer.Status(t.Context(), p)
