@@ -1,13 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
 type personNode struct {
@@ -190,5 +193,26 @@ func TestPeopleWithoutASyncSayWhy(t *testing.T) {
 	r := gateway(t).query(t, peopleQuery, map[string]any{"first": 5})
 	if len(r.Errors) != 1 || r.codes()[0] != "UNSUPPORTED_BY_PROVIDER" || !strings.Contains(r.Errors[0].Message, "sync") {
 		t.Fatalf("errors %+v", r.Errors)
+	}
+}
+
+func TestPeopleKeepTheirGroupingWhenARegroupCannotBeWritten(t *testing.T) {
+	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
+	m := syncedGatewayWith(t, fmt.Sprintf("database_url: %q\n", url), "")
+	_, before := m.walkPeople(t, 100, nil)
+	proxy.Cut()
+	if err := m.Syncer.SyncNow(t.Context(), ds.Telness); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Restore()
+	deadline := time.Now().Add(10 * time.Second)
+	for m.Cache.Ready(t.Context()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("Postgres did not come back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, after := m.walkPeople(t, 100, nil); after != before || after != len(trueGroups(t)) {
+		t.Fatalf("%d people after a regroup that could not be written, %d before", after, before)
 	}
 }

@@ -25,6 +25,9 @@ type SyncedShared interface {
 // has committed when the walk reads.
 const syncWriteTimeout = 4 * time.Second
 
+// regroupTimeout bounds one regrouping of people (the whole index).
+const regroupTimeout = time.Minute
+
 // syncedReadTimeout bounds one synced read; past it the request is served live.
 const syncedReadTimeout = 2 * time.Second
 
@@ -177,11 +180,16 @@ func (s *Syncer) regroup(ctx context.Context) {
 	for _, sc := range scopes {
 		creds[sc.Provider] = sc.Credential
 	}
-	s.l.writeSynced(ctx, func(ctx context.Context, st SyncedShared) error {
-		ps, ok := st.(PeopleShared)
-		if !ok {
-			return nil
-		}
+	ps, ok := s.l.synced().(PeopleShared)
+	if !ok {
+		return
+	}
+	// Grouping reads the whole index: it has a bound of its own, and a
+	// failure keeps the previous grouping without taking the level out
+	// (the probe judges the database's health).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), regroupTimeout)
+	defer cancel()
+	err := func() error {
 		ids, err := ps.AllIdentities(ctx, scopes)
 		if err != nil {
 			return err
@@ -191,5 +199,8 @@ func (s *Syncer) regroup(ctx context.Context) {
 			people[k] = ds.PersonAnchor(anchor)
 		}
 		return ps.ReplacePeople(ctx, ds.ScopeSet(scopes), creds, people)
-	})
+	}()
+	if err != nil {
+		s.l.log.Warn("grouping people failed; people keep their previous grouping until the next walk", "error", err)
+	}
 }
