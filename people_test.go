@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
@@ -204,14 +203,7 @@ func TestPeopleKeepTheirGroupingWhenARegroupCannotBeWritten(t *testing.T) {
 	if err := m.Syncer.SyncNow(t.Context(), ds.Telness); err != nil {
 		t.Fatal(err)
 	}
-	proxy.Restore()
-	deadline := time.Now().Add(10 * time.Second)
-	for m.Cache.Ready(t.Context()) != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("Postgres did not come back")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	m.restorePostgres(t, proxy)
 	if _, after := m.walkPeople(t, 100, nil); after != before || after != len(trueGroups(t)) {
 		t.Fatalf("%d people after a regroup that could not be written, %d before", after, before)
 	}

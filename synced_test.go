@@ -556,14 +556,7 @@ func TestAWalkWhoseWritesDidNotLandIsNotServedFromTheStore(t *testing.T) {
 	if err := m.Syncer.SyncNow(t.Context(), ds.Telness); err != nil {
 		t.Fatalf("the walk itself reads Telness: %v", err)
 	}
-	proxy.Restore()
-	deadline := time.Now().Add(10 * time.Second)
-	for m.Cache.Ready(t.Context()) != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("Postgres did not come back")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	m.restorePostgres(t, proxy)
 	r := m.query(t, orderedQuery, ordered)
 	if len(r.Errors) != 1 || r.codes()[0] != "UNSUPPORTED_BY_PROVIDER" || !strings.Contains(r.Errors[0].Message, "no complete walk") {
 		t.Fatalf("after a walk whose writes were lost: %+v", r.Errors)
@@ -645,5 +638,19 @@ func TestANulInVendorDataStillSyncsEveryRecord(t *testing.T) {
 	got, total := m.orderedWalk(t, 100, false, nil, map[string]any{"field": "NAME", "direction": "ASC"})
 	if total == nil || *total != want || len(got) != want || !slices.ContainsFunc(got, func(n fullNode) bool { return n.ProviderID == people[bad].IDs[ds.Kintsugi] }) {
 		t.Fatalf("%d records (totalCount %s), want all %d with the one holding a NUL", len(got), deref(total), want)
+	}
+}
+
+// restorePostgres lets the database answer again and waits until the
+// gateway uses it.
+func (m *Main) restorePostgres(t *testing.T, proxy *pgtest.Proxy) {
+	t.Helper()
+	proxy.Restore()
+	deadline := time.Now().Add(10 * time.Second)
+	for m.Cache.Ready(t.Context()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("Postgres did not come back")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
