@@ -186,6 +186,22 @@ func TestPeopleAreTheConnectedGroupsOfTheSimulatorsData(t *testing.T) {
 	if total != len(want) || len(got) != len(want) {
 		t.Fatalf("people matching \"AN\": %d (totalCount %d), want %d", len(got), total, len(want))
 	}
+	// Selected by a provider, a person still lists every record.
+	atTelness := map[string]bool{}
+	for _, p := range people {
+		if slices.Contains(p.Providers, "TELNESS") {
+			atTelness[p.ID] = true
+		}
+	}
+	got, total = m.walkPeople(t, 100, map[string]any{"providers": []string{"TELNESS"}})
+	if total != len(atTelness) || len(got) != len(atTelness) {
+		t.Fatalf("people at Telness: %d (totalCount %d), want %d", len(got), total, len(atTelness))
+	}
+	for _, p := range got {
+		if !atTelness[p.ID] || !slices.Equal(p.keys(), groups[find(groups, p.keys()[0])]) {
+			t.Fatalf("person %s selected at Telness lists %v", p.ID, p.keys())
+		}
+	}
 }
 
 func TestPeopleWithoutASyncSayWhy(t *testing.T) {
@@ -207,4 +223,14 @@ func TestPeopleKeepTheirGroupingWhenARegroupCannotBeWritten(t *testing.T) {
 	if _, after := m.walkPeople(t, 100, nil); after != before || after != len(trueGroups(t)) {
 		t.Fatalf("%d people after a regroup that could not be written, %d before", after, before)
 	}
+}
+
+// find is the group (by its key in groups) that holds record k.
+func find(groups map[string][]string, k string) string {
+	for r, ks := range groups {
+		if slices.Contains(ks, k) {
+			return r
+		}
+	}
+	return ""
 }

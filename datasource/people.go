@@ -77,6 +77,9 @@ type PeopleQuery struct {
 	SyncedQuery
 	ScopeSet string
 	After    string // anchor, "" from the start
+	// RecordScopes are the providers whose records a person lists: every
+	// one the caller may see, whichever the filter selected people by.
+	RecordScopes []Scope
 }
 
 // PeopleStore is the synced store's people side.
@@ -164,7 +167,8 @@ func (s *Service) ListPeople(ctx context.Context, a ConnectionArgs, f Filter) (*
 			"people are grouped from the synced store: %s needs a complete sync within sync.serve_max_age (sync.interval, with database_url)", joinProviders(provs))}
 	}
 	fp := Fingerprint(f)
-	q := PeopleQuery{SyncedQuery: SyncedQuery{Scopes: scopes, Filter: f, Limit: size + 1, AsOf: Snapshot{}}, ScopeSet: s.PeopleScopeSet}
+	q := PeopleQuery{SyncedQuery: SyncedQuery{Scopes: scopes, Filter: f, Limit: size + 1, AsOf: Snapshot{}},
+		ScopeSet: s.PeopleScopeSet, RecordScopes: s.Scopes()}
 	now := time.Now()
 	for _, p := range provs {
 		q.AsOf[p] = now // people read the current records

@@ -72,7 +72,7 @@ func (d *DB) People(ctx context.Context, q ds.PeopleQuery) ([]ds.Person, error) 
 	if q.After != "" {
 		after = " WHERE m.person > " + s.arg(q.After)
 	}
-	provs, creds := scopeArrays(q.Scopes)
+	provs, creds := scopeArrays(q.RecordScopes)
 	query := fmt.Sprintf(`SELECT m.person, array_agg(p.provider || '/' || p.vendor_id ORDER BY p.provider, p.vendor_id) AS recs
 		FROM (SELECT person FROM (%s) AS x ORDER BY person) AS m
 		JOIN synced_people p ON p.scope_set = %s AND p.person = m.person
