@@ -159,7 +159,10 @@ func wantsSynced(a ConnectionArgs, f Filter, o *Order) bool {
 // listSynced serves the page from the synced store; handled false sends it
 // to the live path.
 func (s *Service) listSynced(ctx context.Context, a ConnectionArgs, f Filter, o *Order, provs []ProviderID, fp string) (conn *CustomerConnection, handled bool, err error) {
-	_, fromSynced := s.syncedCursorOf(a, fp)
+	c, fromSynced, err := s.syncedCursorOf(a, fp)
+	if err != nil {
+		return nil, true, err
+	}
 	if !fromSynced && !wantsSynced(a, f, o) {
 		return nil, false, nil
 	}
@@ -175,11 +178,7 @@ func (s *Service) listSynced(ctx context.Context, a ConnectionArgs, f Filter, o 
 		return nil, true, err
 	}
 	q := SyncedQuery{Scopes: scopes, Filter: f, Order: o, Backward: backward, Limit: size + 1, Floor: floor}
-	var c syncedCursor
 	if fromSynced {
-		if c, err = s.decodeSynced(a, fp); err != nil {
-			return nil, true, err
-		}
 		q.After, q.AsOf = &c.K, Snapshot{}
 		for _, p := range provs {
 			t, ok := c.AsOf[p.Key()]
@@ -252,35 +251,24 @@ func syncedPosition(k SyncedKey, asOf Snapshot) Position {
 	return Position{Provider: k.Provider, Token: string(b)}
 }
 
-// syncedCursorOf reports whether the request's cursor is a synced one.
-func (s *Service) syncedCursorOf(a ConnectionArgs, fp string) (string, bool) {
+// syncedCursorOf decodes the request's cursor when it is a synced one
+// (ok false: no cursor, or a live one, which the live path reads).
+func (s *Service) syncedCursorOf(a ConnectionArgs, fp string) (c syncedCursor, ok bool, err error) {
 	cur := a.After
 	if cur == nil {
 		cur = a.Before
 	}
 	if cur == nil {
-		return "", false
+		return c, false, nil
 	}
-	if _, err := s.Cursors.Decode(syncedKind, fp, *cur); err != nil {
-		return "", false
+	pos, derr := s.Cursors.Decode(syncedKind, fp, *cur)
+	if derr != nil {
+		return c, false, nil
 	}
-	return *cur, true
-}
-
-func (s *Service) decodeSynced(a ConnectionArgs, fp string) (syncedCursor, error) {
-	cur := a.After
-	if cur == nil {
-		cur = a.Before
-	}
-	pos, err := s.Cursors.Decode(syncedKind, fp, *cur)
-	if err != nil {
-		return syncedCursor{}, err
-	}
-	var c syncedCursor
 	if err := json.Unmarshal([]byte(pos.Token), &c); err != nil || !c.K.Provider.Valid() || c.K.Provider != pos.Provider {
-		return c, Errorf(CodeBadUserInput, "invalid cursor %s: malformed", quoteShort(*cur))
+		return c, true, Errorf(CodeBadUserInput, "invalid cursor %s: malformed", quoteShort(*cur))
 	}
-	return c, nil
+	return c, true, nil
 }
 
 // orderNeedsSync explains an orderBy the live path cannot serve: the
