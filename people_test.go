@@ -158,6 +158,12 @@ func TestPeopleAreTheConnectedGroupsOfTheSimulatorsData(t *testing.T) {
 	if len(seen) != len(links) {
 		t.Fatalf("%d records in people, want every one of %d", len(seen), len(links))
 	}
+	// node(id) finds a person again.
+	byID := mustData[struct{ Node *personNode }](t, m.query(t, `query($id: ID!) { node(id: $id) { ... on Person { id recordCount records { provider providerId } } } }`,
+		map[string]any{"id": people[3].ID}))
+	if byID.Node == nil || byID.Node.ID != people[3].ID || !slices.Equal(byID.Node.keys(), people[3].keys()) {
+		t.Fatalf("node(%s) = %+v, want %v", people[3].ID, byID.Node, people[3].keys())
+	}
 	// Customer.person names the same person, read in one batch.
 	m.resetKits(t)
 	page := mustData[struct {

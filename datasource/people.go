@@ -55,7 +55,14 @@ func ParseRecordKey(s string) (CustomerKey, bool) {
 }
 
 // ID is the person's opaque, stable id (it names the anchor record).
-func (p Person) ID() string { return encodeID("p", p.Anchor.Provider, p.Anchor.ProviderID) }
+func (p Person) ID() string { return encodeID(kindPerson, p.Anchor.Provider, p.Anchor.ProviderID) }
+
+// IsNode marks Person as a GraphQL Node: node(id) finds the person whose
+// records hold the anchor.
+func (*Person) IsNode() {}
+
+// GetID satisfies gqlgen's generated Node interface.
+func (p *Person) GetID() string { return p.ID() }
 
 // Providers are the providers the person has records at, in enum order.
 func (p Person) Providers() []ProviderID {

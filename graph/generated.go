@@ -1254,7 +1254,7 @@ extend type Customer {
 }
 
 "One person: a connected group of records across providers."
-type Person {
+type Person implements Node {
   "Stable while the person's first record (provider order, then vendor id) stays theirs."
   id: ID!
   records: [Customer!]!
@@ -6001,6 +6001,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case *datasource.Person:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Person(ctx, sel, obj)
 	case *datasource.CustomerSource:
 		if obj == nil {
 			return graphql.Null
@@ -6878,7 +6883,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
-var personImplementors = []string{"Person"}
+var personImplementors = []string{"Person", "Node"}
 
 func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, obj *datasource.Person) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, personImplementors)
