@@ -654,3 +654,28 @@ func (m *Main) restorePostgres(t *testing.T, proxy *pgtest.Proxy) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestASyncedWalkGoesOnThroughABlinkOfPostgres(t *testing.T) {
+	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
+	m := syncedGatewayWith(t, fmt.Sprintf("database_url: %q\n", url), "")
+	o := map[string]any{"field": "NAME", "direction": "ASC"}
+	first := mustData[orderedPage](t, m.query(t, orderedQuery, map[string]any{"first": 50, "orderBy": o}))
+	for attempt := 0; ; attempt++ {
+		// Postgres blinks: a request finds it gone and the gateway marks the
+		// level unreachable; it answers again before the next probe.
+		proxy.Cut()
+		m.query(t, cachedPageQuery, map[string]any{"first": 3 + attempt})
+		proxy.Restore()
+		if m.Cache.Ready(t.Context()) != nil {
+			break
+		}
+		if attempt == 5 {
+			t.Fatal("the gateway never marked Postgres unreachable")
+		}
+	}
+	r := m.query(t, orderedQuery, map[string]any{"first": 50, "after": *first.Customers.PageInfo.EndCursor, "orderBy": o})
+	next := mustData[orderedPage](t, r)
+	if len(next.Customers.Nodes) != 50 || freshness(t, r)["TELNESS"]["freshness"] != "SYNCED" {
+		t.Fatalf("the walk after a blink: %d nodes, %v", len(next.Customers.Nodes), r.Extensions)
+	}
+}

@@ -84,6 +84,13 @@ func warnAccentSensitive(ctx context.Context, prov CustomerProvider, f Filter) {
 		"'s own search ignores case but not accents: records that spell the search with other accents may be missing; a complete sync serves search exactly"})
 }
 
+type resumeKey struct{}
+
+// ResumesSnapshot reports whether ctx reads on from a synced cursor. The
+// store is then tried even while its level is marked unreachable (a blink
+// under load): the alternative is to fail a walk half done, not to answer live.
+func ResumesSnapshot(ctx context.Context) bool { v, _ := ctx.Value(resumeKey{}).(bool); return v }
+
 // ErrNotSynced says the synced store cannot answer now (no database, or it
 // is unreachable).
 var ErrNotSynced = errors.New("the synced store is not available")
@@ -166,6 +173,9 @@ func (s *Service) listSynced(ctx context.Context, a ConnectionArgs, f Filter, o 
 	if !fromSynced && !wantsSynced(a, f, o) {
 		return nil, false, nil
 	}
+	if fromSynced {
+		ctx = context.WithValue(ctx, resumeKey{}, true)
+	}
 	ages, scopes, floor, ok := s.syncedAges(ctx, provs)
 	if !ok {
 		if fromSynced {
@@ -230,6 +240,9 @@ func (s *Service) listSynced(ctx context.Context, a ConnectionArgs, f Filter, o 
 	cq := q
 	cq.After, cq.AsOf = nil, asOf
 	conn.count = func(ctx context.Context) (*int, error) {
+		if fromSynced {
+			ctx = context.WithValue(ctx, resumeKey{}, true)
+		}
 		n, err := s.Synced.SyncedCount(ctx, cq)
 		if err != nil {
 			return nil, Errorf(CodeInternal, "the synced store failed to count; try again")

@@ -67,16 +67,19 @@ func (l *Layer) SyncedStore() ds.SyncedStore {
 // otherwise ds.ErrNotSynced sends the request to the live path.
 type syncedView struct{ l *Layer }
 
-func (v syncedView) store() (SyncedShared, error) {
+func (v syncedView) store(ctx context.Context) (SyncedShared, error) {
 	if s := v.l.synced(); s != nil {
 		return s, nil
+	}
+	if s, ok := v.l.shared.(SyncedShared); ok && ds.ResumesSnapshot(ctx) {
+		return s, nil // a walk goes on if the database answers, whatever the last probe said
 	}
 	return nil, ds.ErrNotSynced
 }
 
 // viewRead runs one bounded read on the store get returns.
-func viewRead[S, T any](ctx context.Context, get func() (S, error), op func(context.Context, S) (T, error)) (T, error) {
-	s, err := get()
+func viewRead[S, T any](ctx context.Context, get func(context.Context) (S, error), op func(context.Context, S) (T, error)) (T, error) {
+	s, err := get(ctx)
 	if err != nil {
 		var zero T
 		return zero, err
@@ -99,7 +102,7 @@ func (v syncedView) SyncedWalks(ctx context.Context, scopes []ds.Scope) (map[ds.
 const snapshotLag = 5 * time.Second
 
 func (v syncedView) SyncedPage(ctx context.Context, q ds.SyncedQuery) ([]ds.SyncedRow, ds.Snapshot, error) {
-	s, err := v.store()
+	s, err := v.store(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -136,7 +139,7 @@ type PeopleShared interface {
 	ds.PeopleStore
 }
 
-func (v syncedView) peopleStore() (PeopleShared, error) {
+func (v syncedView) peopleStore(context.Context) (PeopleShared, error) {
 	if s, ok := v.l.level2().(PeopleShared); ok {
 		return s, nil
 	}
