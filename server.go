@@ -118,6 +118,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.built, m.Service, m.Sims = built, built.Service, built.Sims
 	m.Service.LookupBudget = cfg.Links.LookupBudget
+	m.Service.Idempotency = &ds.MemoryIdempotency{}
+	if m.db != nil {
+		m.Service.Idempotency = &postgres.Idempotency{DB: m.db} // shared by replicas
+	}
 	m.startSync(cfg)
 	m.startQuotaShare()
 

@@ -35,6 +35,9 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if e.Reason != "" {
 				ext["reason"] = e.Reason
 			}
+			if e.Outcome != "" {
+				ext["outcome"] = e.Outcome
+			}
 			if e.RetryAfter > 0 {
 				ext["retryAfter"] = int(math.Ceil(e.RetryAfter.Seconds()))
 			}

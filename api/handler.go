@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -332,6 +333,7 @@ func graphqlEndpoint(gql http.Handler, open *ds.Service, keyed map[[32]byte]call
 		ctx = withPending(ctx, pend)
 		ctx, _ = ds.WithReport(withErrorsSeen(ctx))
 		ctx = withService(ctx, svc)
+		ctx = ds.WithIdempotency(ctx, hex.EncodeToString(who[:]), r.Header.Get("Idempotency-Key"))
 		ctx = ds.WithCallBudget(ctx, l.CallBudget)
 		ctx, done := withReleases(ctx)
 		defer done()

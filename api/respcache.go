@@ -48,8 +48,11 @@ type responseCache struct {
 }
 
 type storedResponse struct {
-	data        []byte
-	providers   []storedProvider
+	data      []byte
+	providers []storedProvider
+	// warnings are the answer's extensions.warnings as JSON (nil: none):
+	// as true on a replay as the data, which is voided with them.
+	warnings    []byte
 	contentType string
 	etag        string
 	// the record cache's counters when the request began; index only
@@ -103,6 +106,10 @@ func (s *storedResponse) body(now time.Time, gz bool) []byte {
 		}
 		l, _ := json.Marshal(lines)
 		b = append(b, l...)
+		if s.warnings != nil {
+			b = append(b, `,"warnings":`...)
+			b = append(b, s.warnings...)
+		}
 		s.plain, s.gzBody, s.ages = append(b, "}}\n"...), nil, ages
 	}
 	if !gz {
@@ -323,6 +330,9 @@ func settle(ctx context.Context, resp *graphql.Response) {
 	json.HTMLEscape(&data, resp.Data)
 	s := &storedResponse{data: data.Bytes(), contentType: p.ctype, etag: p.etag, records: p.records, index: p.index,
 		readsIndex: rep.ReadsIndex(), until: until}
+	if w, ok := resp.Extensions["warnings"]; ok {
+		s.warnings, _ = json.Marshal(w)
+	}
 	for _, id := range ds.AllProviders {
 		if st, ok := stats[id]; ok {
 			s.providers = append(s.providers, storedProvider{p: id, cached: st.Cached, storedAt: now.Add(-st.Age)})
@@ -332,10 +342,11 @@ func settle(ctx context.Context, resp *graphql.Response) {
 }
 
 // onlyProviders reports whether extensions holds nothing but the providers
-// report (no cost estimate, no warnings), which the cache rebuilds.
+// report, which the cache rebuilds, and warnings, which it keeps (no cost
+// estimate).
 func onlyProviders(ext map[string]any) bool {
 	for k := range ext {
-		if k != "providers" {
+		if k != "providers" && k != "warnings" {
 			return false
 		}
 	}

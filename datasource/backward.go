@@ -86,10 +86,14 @@ func (r offsetReader[T]) end(ctx context.Context) (Position, *int, error) {
 	if err != nil {
 		return Position{}, nil, err
 	}
-	if page.Total == nil {
+	n := page.ListLen // the list's length; the filter's count only when exact
+	if n == nil {
+		n = page.Total
+	}
+	if n == nil {
 		return Position{}, nil, ProviderErrorf(r.seg.Provider, CodeUnsupportedByProvider, "%s did not say how long its list is, so it cannot be read from its end", r.seg.Provider)
 	}
-	return Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(*page.Total)}, page.Total, nil
+	return Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(*n)}, page.Total, nil
 }
 
 func (r offsetReader[T]) before(ctx context.Context, pos Position, n int) ([]T, []Position, Position, bool, error) {
@@ -194,6 +198,8 @@ func WalkBackward[T any](ctx context.Context, segs []backSegment[T], before *Pos
 		}
 		if reads >= maxFetchesPerWalk || made.Load() >= maxFetchesPerWalk {
 			w.HasNext = true // scanned as far as one page may: there may be more before
+			p := segs[si].Provider
+			w.Bounded = &p
 			break
 		}
 		seg := segs[si]

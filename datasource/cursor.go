@@ -25,6 +25,9 @@ type Position struct {
 	Skip     int
 	Deferred []Position
 	Tail     bool
+	// NoneBefore marks the resume position of a page with no edges that
+	// nothing matched before: the next page has no previous page.
+	NoneBefore bool
 }
 
 // cursorV1 is the wire form of a cursor: self-contained, so no server-side
@@ -39,6 +42,7 @@ type cursorV1 struct {
 	// D are deferred providers (p, t, s only); E marks the tail pass.
 	D []cursorV1 `json:"d,omitempty"`
 	E bool       `json:"e,omitempty"`
+	N bool       `json:"n,omitempty"` // Position.NoneBefore
 }
 
 const maxCursorLength = 2048 // security: bounds decoding work and vendor tokens we replay
@@ -56,7 +60,7 @@ func (c CursorCodec) mac(payload string) string {
 
 // Encode makes an opaque cursor for pos in a list of kind with fingerprint fp.
 func (c CursorCodec) Encode(kind, fp string, pos Position) string {
-	w := cursorV1{V: 1, K: kind, H: fp, P: int(pos.Provider), T: pos.Token, S: pos.Skip, E: pos.Tail}
+	w := cursorV1{V: 1, K: kind, H: fp, P: int(pos.Provider), T: pos.Token, S: pos.Skip, E: pos.Tail, N: pos.NoneBefore}
 	for _, d := range pos.Deferred {
 		w.D = append(w.D, cursorV1{P: int(d.Provider), T: d.Token, S: d.Skip})
 	}
@@ -98,11 +102,11 @@ func (cc CursorCodec) Decode(kind, fp, s string) (Position, error) {
 	if !p.Valid() || c.S < 0 || c.S > 10000 || len(c.D) > len(AllProviders) {
 		return bad("malformed")
 	}
-	pos := Position{Provider: p, Token: c.T, Skip: c.S, Tail: c.E}
+	pos := Position{Provider: p, Token: c.T, Skip: c.S, Tail: c.E, NoneBefore: c.N}
 	seen := map[ProviderID]bool{p: true}
 	for _, d := range c.D {
 		dp := ProviderID(d.P)
-		if !dp.Valid() || seen[dp] || d.S < 0 || d.S > 10000 || d.D != nil || d.E || d.V != 0 || d.K != "" || d.H != "" {
+		if !dp.Valid() || seen[dp] || d.S < 0 || d.S > 10000 || d.D != nil || d.E || d.N || d.V != 0 || d.K != "" || d.H != "" {
 			return bad("malformed")
 		}
 		seen[dp] = true

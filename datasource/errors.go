@@ -36,7 +36,11 @@ type Error struct {
 	// Reason refines Code for the client (extensions.reason), e.g.
 	// ReasonProviderAuth; "" when there is nothing to add.
 	Reason string
-	Err    error
+	// Outcome says, for a write whose answer was lost, whether the vendor
+	// applied it (OutcomeUncertain, OutcomeApplied, OutcomeNotApplied);
+	// "" for reads and for writes whose answer arrived.
+	Outcome string
+	Err     error
 }
 
 // ReasonProviderAuth says a provider rejected the gateway's own credentials

@@ -47,6 +47,9 @@ type Walk[T any] struct {
 	// Totals holds each provider's exact total, when a page fetched from its
 	// start reported one.
 	Totals map[ProviderID]int
+	// Bounded names the provider where the page stopped at the scan bound
+	// (maxFetchesPerWalk) before it was full: more may match past it.
+	Bounded *ProviderID
 }
 
 // maxFetchesPerWalk bounds the upstream calls one page of a connection may
@@ -120,6 +123,10 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 		}
 		if fetches == maxFetchesPerWalk || failed[cur.Provider] {
 			w.Edges, w.HasNext, w.Resume = found, true, cur
+			if !failed[cur.Provider] {
+				p := cur.Provider
+				w.Bounded = &p
+			}
 			return w, nil
 		}
 		fetches++

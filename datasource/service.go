@@ -53,6 +53,9 @@ type Service struct {
 	// PeopleScopeSet names the configuration people are grouped over (all
 	// its providers, whatever an API key may see).
 	PeopleScopeSet string
+	// Idempotency remembers mutations' idempotency keys and outcomes (nil:
+	// keys still reach the vendors, but repeats are not recognised).
+	Idempotency IdempotencyStore
 }
 
 // DefaultLookupBudget is the per-request, per-provider lookup budget of links.
@@ -289,6 +292,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		}
 		start = &pos
 	}
+	start, earlier := earlierMatch(start)
 	var w Walk[*Customer]
 	if merged {
 		var places []Position
@@ -303,10 +307,11 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		return nil, err
 	}
 	conn := &CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, kind, fp})}
-	conn.PageInfo = s.pageInfo(fp, kind, start != nil, w.HasNext, w.Resume, len(w.Edges),
+	conn.PageInfo = s.pageInfo(fp, kind, earlier, w.HasNext, w.Resume, len(w.Edges),
 		func(i int) string { return conn.Edges[i].Cursor() })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.PageInfo = endsWhenOnlyFailuresRemain(conn.PageInfo, len(conn.Edges), w.Errs)
+	warnScanBound(ctx, w.Bounded, false)
 	conn.count = countSegments(segs, w.Totals)
 	return conn, nil
 }
@@ -349,6 +354,7 @@ func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []S
 	}
 	conn := &CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, "c", fp})}
 	conn.PageInfo = backwardPageInfo(w.HasNext, before != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor() })
+	warnScanBound(ctx, w.Bounded, true)
 	conn.count = countSegments(segs, w.Totals)
 	return conn, nil
 }
@@ -382,9 +388,13 @@ func (s *Service) pageInfo(fp, kind string, hasPrev, hasNext bool, resume Positi
 		sc, ec := cursor(0), cursor(n-1)
 		pi.StartCursor, pi.EndCursor = &sc, &ec
 	}
-	if hasNext {
-		// The resume position can lie past the last edge (skipped non-matching
-		// records, or a provider that failed): going on from there repeats nothing.
+	if hasNext && n == 0 {
+		resume.NoneBefore = !hasPrev
+		// No edge to take a cursor from: the resume position (past skipped
+		// non-matching records, or a provider that failed) goes on. With
+		// edges, endCursor is the last edge's cursor, as Relay says; going
+		// on from it reads the skipped records again (cached) and nothing
+		// is lost or repeated.
 		ec := s.Cursors.Encode(kind, fp, resume)
 		pi.EndCursor = &ec
 	}
@@ -619,12 +629,13 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 		conn.count = countSegments(segs, nil)
 		return conn, nil
 	}
+	start, earlier := earlierMatch(start)
 	w, err := WalkForward(ctx, segs, start, first)
 	if err != nil {
 		return nil, err
 	}
 	conn.Edges = sourceEdges(w.Edges, &cursorMint{s.Cursors, "s", fp})
-	conn.PageInfo = s.pageInfo(fp, "s", start != nil, w.HasNext, w.Resume, len(w.Edges),
+	conn.PageInfo = s.pageInfo(fp, "s", earlier, w.HasNext, w.Resume, len(w.Edges),
 		func(i int) string { return conn.Edges[i].Cursor() })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.PageInfo = endsWhenOnlyFailuresRemain(conn.PageInfo, len(conn.Edges), w.Errs)
@@ -696,7 +707,7 @@ func (s *Service) Restrict(allowed []ProviderID) *Service {
 	}
 	v := &Service{Customers: map[ProviderID]CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ProviderID]bool{},
 		Index: s.Index, SyncStatus: s.SyncStatus, SyncComplete: s.SyncComplete, LookupBudget: s.LookupBudget, Calls: s.Calls,
-		Synced: s.Synced, ServeMaxAge: s.ServeMaxAge, PeopleScopeSet: s.PeopleScopeSet}
+		Synced: s.Synced, ServeMaxAge: s.ServeMaxAge, PeopleScopeSet: s.PeopleScopeSet, Idempotency: s.Idempotency}
 	for _, p := range AllProviders {
 		if !ok[p] {
 			v.Denied[p] = true

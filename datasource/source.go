@@ -27,6 +27,11 @@ type Page[T any] struct {
 	// Total is the exact number of records matching the request filter across
 	// all pages, or nil when the vendor cannot say exactly (never a guess).
 	Total *int
+	// ListLen is the length of the vendor's list as requested (the filter
+	// it was sent, before any post-filter), when the vendor said: what an
+	// offset pager reads a list from its end by, even when Total is nil
+	// because the vendor's count is not the federated filter's.
+	ListLen *int
 }
 
 // Len is the number of records in the page.

@@ -116,11 +116,11 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AttachCustomerSource func(childComplexity int, customerID string, sourceID string) int
-		CreateCustomer       func(childComplexity int, input model.CreateCustomerInput) int
-		DeleteCustomer       func(childComplexity int, id string) int
-		DetachCustomerSource func(childComplexity int, customerID string, sourceID string) int
-		UpdateCustomer       func(childComplexity int, id string, input model.UpdateCustomerInput) int
+		AttachCustomerSource func(childComplexity int, customerID string, sourceID string, idempotencyKey *string) int
+		CreateCustomer       func(childComplexity int, input model.CreateCustomerInput, idempotencyKey *string) int
+		DeleteCustomer       func(childComplexity int, id string, idempotencyKey *string) int
+		DetachCustomerSource func(childComplexity int, customerID string, sourceID string, idempotencyKey *string) int
+		UpdateCustomer       func(childComplexity int, id string, input model.UpdateCustomerInput, idempotencyKey *string) int
 	}
 
 	PageInfo struct {
@@ -201,11 +201,11 @@ type CustomerSourceResolver interface {
 	Customer(ctx context.Context, obj *datasource.CustomerSource) (*datasource.Customer, error)
 }
 type MutationResolver interface {
-	CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*datasource.Customer, error)
-	UpdateCustomer(ctx context.Context, id string, input model.UpdateCustomerInput) (*datasource.Customer, error)
-	DeleteCustomer(ctx context.Context, id string) (string, error)
-	AttachCustomerSource(ctx context.Context, customerID string, sourceID string) (*datasource.CustomerSource, error)
-	DetachCustomerSource(ctx context.Context, customerID string, sourceID string) (string, error)
+	CreateCustomer(ctx context.Context, input model.CreateCustomerInput, idempotencyKey *string) (*datasource.Customer, error)
+	UpdateCustomer(ctx context.Context, id string, input model.UpdateCustomerInput, idempotencyKey *string) (*datasource.Customer, error)
+	DeleteCustomer(ctx context.Context, id string, idempotencyKey *string) (string, error)
+	AttachCustomerSource(ctx context.Context, customerID string, sourceID string, idempotencyKey *string) (*datasource.CustomerSource, error)
+	DetachCustomerSource(ctx context.Context, customerID string, sourceID string, idempotencyKey *string) (string, error)
 }
 type PersonResolver interface {
 	Records(ctx context.Context, obj *datasource.Person) ([]*datasource.Customer, error)
@@ -539,7 +539,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AttachCustomerSource(childComplexity, args["customerId"].(string), args["sourceId"].(string)), true
+		return e.ComplexityRoot.Mutation.AttachCustomerSource(childComplexity, args["customerId"].(string), args["sourceId"].(string), args["idempotencyKey"].(*string)), true
 	case "Mutation.createCustomer":
 		if e.ComplexityRoot.Mutation.CreateCustomer == nil {
 			break
@@ -550,7 +550,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateCustomer(childComplexity, args["input"].(model.CreateCustomerInput)), true
+		return e.ComplexityRoot.Mutation.CreateCustomer(childComplexity, args["input"].(model.CreateCustomerInput), args["idempotencyKey"].(*string)), true
 	case "Mutation.deleteCustomer":
 		if e.ComplexityRoot.Mutation.DeleteCustomer == nil {
 			break
@@ -561,7 +561,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.DeleteCustomer(childComplexity, args["id"].(string)), true
+		return e.ComplexityRoot.Mutation.DeleteCustomer(childComplexity, args["id"].(string), args["idempotencyKey"].(*string)), true
 	case "Mutation.detachCustomerSource":
 		if e.ComplexityRoot.Mutation.DetachCustomerSource == nil {
 			break
@@ -572,7 +572,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.DetachCustomerSource(childComplexity, args["customerId"].(string), args["sourceId"].(string)), true
+		return e.ComplexityRoot.Mutation.DetachCustomerSource(childComplexity, args["customerId"].(string), args["sourceId"].(string), args["idempotencyKey"].(*string)), true
 	case "Mutation.updateCustomer":
 		if e.ComplexityRoot.Mutation.UpdateCustomer == nil {
 			break
@@ -583,7 +583,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateCustomer(childComplexity, args["id"].(string), args["input"].(model.UpdateCustomerInput)), true
+		return e.ComplexityRoot.Mutation.UpdateCustomer(childComplexity, args["id"].(string), args["input"].(model.UpdateCustomerInput), args["idempotencyKey"].(*string)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1195,16 +1195,24 @@ type ProviderSync {
   lastError: String
 }
 
+"""
+Every mutation takes an idempotency key: the idempotencyKey argument or the
+Idempotency-Key HTTP header (1 to 255 printable ASCII characters). A repeat
+with the same key and input within 24 hours returns the first outcome without
+calling the vendor again; the same key with another input is BAD_USER_INPUT.
+A write whose answer was lost is PROVIDER_UNAVAILABLE with
+extensions.outcome UNCERTAIN, APPLIED or NOT_APPLIED.
+"""
 type Mutation {
   "Creates a customer at the provider the input names."
-  createCustomer(input: CreateCustomerInput!): Customer!
-  updateCustomer(id: ID!, input: UpdateCustomerInput!): Customer!
+  createCustomer(input: CreateCustomerInput!, idempotencyKey: String): Customer!
+  updateCustomer(id: ID!, input: UpdateCustomerInput!, idempotencyKey: String): Customer!
   "Deletes a customer; returns its ID."
-  deleteCustomer(id: ID!): ID!
+  deleteCustomer(id: ID!, idempotencyKey: String): ID!
   "Attaches a Digital River payment source to a customer."
-  attachCustomerSource(customerId: ID!, sourceId: String!): CustomerSource!
+  attachCustomerSource(customerId: ID!, sourceId: String!, idempotencyKey: String): CustomerSource!
   "Detaches a Digital River payment source; returns the source id."
-  detachCustomerSource(customerId: ID!, sourceId: String!): ID!
+  detachCustomerSource(customerId: ID!, sourceId: String!, idempotencyKey: String): ID!
 }
 
 input AddressInput {
@@ -1667,6 +1675,14 @@ func (ec *executionContext) field_Mutation_attachCustomerSource_args(ctx context
 		return nil, err
 	}
 	args["sourceId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg2
 	return args, nil
 }
 
@@ -1681,6 +1697,14 @@ func (ec *executionContext) field_Mutation_createCustomer_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
 	return args, nil
 }
 
@@ -1695,6 +1719,14 @@ func (ec *executionContext) field_Mutation_deleteCustomer_args(ctx context.Conte
 		return nil, err
 	}
 	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
 	return args, nil
 }
 
@@ -1717,6 +1749,14 @@ func (ec *executionContext) field_Mutation_detachCustomerSource_args(ctx context
 		return nil, err
 	}
 	args["sourceId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg2
 	return args, nil
 }
 
@@ -1739,6 +1779,14 @@ func (ec *executionContext) field_Mutation_updateCustomer_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg2
 	return args, nil
 }
 
@@ -3191,7 +3239,7 @@ func (ec *executionContext) _Mutation_createCustomer(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateCustomer(ctx, fc.Args["input"].(model.CreateCustomerInput))
+			return ec.Resolvers.Mutation().CreateCustomer(ctx, fc.Args["input"].(model.CreateCustomerInput), fc.Args["idempotencyKey"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *datasource.Customer) graphql.Marshaler {
@@ -3235,7 +3283,7 @@ func (ec *executionContext) _Mutation_updateCustomer(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateCustomer(ctx, fc.Args["id"].(string), fc.Args["input"].(model.UpdateCustomerInput))
+			return ec.Resolvers.Mutation().UpdateCustomer(ctx, fc.Args["id"].(string), fc.Args["input"].(model.UpdateCustomerInput), fc.Args["idempotencyKey"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *datasource.Customer) graphql.Marshaler {
@@ -3279,7 +3327,7 @@ func (ec *executionContext) _Mutation_deleteCustomer(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().DeleteCustomer(ctx, fc.Args["id"].(string))
+			return ec.Resolvers.Mutation().DeleteCustomer(ctx, fc.Args["id"].(string), fc.Args["idempotencyKey"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -3323,7 +3371,7 @@ func (ec *executionContext) _Mutation_attachCustomerSource(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AttachCustomerSource(ctx, fc.Args["customerId"].(string), fc.Args["sourceId"].(string))
+			return ec.Resolvers.Mutation().AttachCustomerSource(ctx, fc.Args["customerId"].(string), fc.Args["sourceId"].(string), fc.Args["idempotencyKey"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *datasource.CustomerSource) graphql.Marshaler {
@@ -3367,7 +3415,7 @@ func (ec *executionContext) _Mutation_detachCustomerSource(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().DetachCustomerSource(ctx, fc.Args["customerId"].(string), fc.Args["sourceId"].(string))
+			return ec.Resolvers.Mutation().DetachCustomerSource(ctx, fc.Args["customerId"].(string), fc.Args["sourceId"].(string), fc.Args["idempotencyKey"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {

@@ -73,6 +73,9 @@ func toInput(email, name, phone, locale *string, typ *ds.CustomerType, addr *mod
 			return in, ds.Errorf(ds.CodeBadUserInput, "input.%s is longer than 256 bytes", field)
 		}
 	}
+	if err := ds.CheckWriteInput(&in); err != nil {
+		return in, err
+	}
 	if len(metadata) > 0 && string(metadata) != "null" {
 		if err := json.Unmarshal(metadata, &in.Metadata); err != nil || in.Metadata == nil {
 			return in, ds.Errorf(ds.CodeBadUserInput, "input.metadata must be a JSON object")

@@ -114,6 +114,7 @@ func (e linkEnv) Refs(ctx context.Context, k ds.CustomerKey) ([]ds.Ref, bool, er
 }
 
 func (e linkEnv) ByEmail(ctx context.Context, email string) ([]ds.Identity, error) {
+	e.l.warnIndexGaps(ctx, "EMAIL")
 	if e.l.index == nil {
 		return nil, nil
 	}
@@ -124,6 +125,7 @@ func (e linkEnv) ByEmail(ctx context.Context, email string) ([]ds.Identity, erro
 // carry k's vendor id, under k's provider or under a system that names no
 // provider.
 func (e linkEnv) ReferencedBy(ctx context.Context, k ds.CustomerKey) ([]ds.CustomerKey, error) {
+	e.l.warnIndexGaps(ctx, "REFERENCE")
 	if e.l.index == nil {
 		return nil, nil
 	}
@@ -150,6 +152,7 @@ func (e linkEnv) ReferencedBy(ctx context.Context, k ds.CustomerKey) ([]ds.Custo
 // Resolve finds the records with vendor id id at every served provider, in
 // the index.
 func (e linkEnv) Resolve(ctx context.Context, id string) ([]ds.CustomerKey, error) {
+	e.l.warnIndexGaps(ctx, "REFERENCE")
 	if e.l.index == nil {
 		return nil, nil
 	}
@@ -288,4 +291,43 @@ func careCloudPointsAt(ids []ds.Identity, k ds.CustomerKey) bool {
 		}
 	}
 	return false
+}
+
+// indexCompleteness remembers, for one request, whether the identity index
+// holds every record of a provider (a sync walk of it has finished).
+type indexCompleteness struct {
+	mu    sync.Mutex
+	known map[ds.ProviderID]bool
+}
+
+// indexed reports whether the index holds all of provider p.
+func (l *Loaders) indexed(ctx context.Context, p ds.ProviderID) bool {
+	l.complete.mu.Lock()
+	defer l.complete.mu.Unlock()
+	if v, ok := l.complete.known[p]; ok {
+		return v
+	}
+	v := l.index != nil && l.svc.SyncComplete != nil && l.svc.SyncComplete(ctx, p)
+	if l.complete.known == nil {
+		l.complete.known = map[ds.ProviderID]bool{}
+	}
+	l.complete.known[p] = v
+	return v
+}
+
+// warnIndexGaps says which providers' links by reason (EMAIL: the same
+// email; REFERENCE: a record naming another, read backward or resolved by
+// id) may be missing: links of those kinds are found in the identity index,
+// which holds every record of a provider only once a sync walk of it has
+// finished; before that it holds only the records this gateway has read.
+func (l *Loaders) warnIndexGaps(ctx context.Context, reason string) {
+	for _, p := range ds.AllProviders {
+		if p == ds.CareCloud || l.customers[p] == nil || l.indexed(ctx, p) {
+			continue
+		}
+		pp := p
+		ds.Warn(ctx, ds.Warning{Code: ds.CodeUnsupportedByProvider, Provider: &pp, Message: fmt.Sprintf(
+			"links by %s to %s records may be incomplete: the identity index does not hold all of %s yet (its sync is off or has not finished a walk); sync makes links complete",
+			reason, p, p)})
+	}
 }

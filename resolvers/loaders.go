@@ -29,6 +29,8 @@ type Loaders struct {
 
 	ccOnce    sync.Once
 	ccIndexed bool
+	// complete memoizes, per request, which providers the index holds whole.
+	complete indexCompleteness
 
 	peopleOnce sync.Once
 	people     *dataloader.Loader[ds.CustomerKey, *ds.Person]

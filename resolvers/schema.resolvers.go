@@ -65,7 +65,7 @@ func (r *customerSourceResolver) Customer(ctx context.Context, obj *ds.CustomerS
 }
 
 // CreateCustomer is the resolver for the createCustomer field.
-func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*ds.Customer, error) {
+func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.CreateCustomerInput, idempotencyKey *string) (*ds.Customer, error) {
 	in, err := toInput(input.Email, input.Name, input.Phone, input.Locale, input.Type, input.Address, input.Metadata)
 	if err != nil {
 		return nil, err
@@ -74,11 +74,11 @@ func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.Creat
 	if err != nil {
 		return nil, err
 	}
-	return w.CreateCustomer(ctx, in)
+	return idempotent(ctx, idempotencyKey, input, func(ctx context.Context) (*ds.Customer, error) { return w.CreateCustomer(ctx, in) })
 }
 
 // UpdateCustomer is the resolver for the updateCustomer field.
-func (r *mutationResolver) UpdateCustomer(ctx context.Context, id string, input model.UpdateCustomerInput) (*ds.Customer, error) {
+func (r *mutationResolver) UpdateCustomer(ctx context.Context, id string, input model.UpdateCustomerInput, idempotencyKey *string) (*ds.Customer, error) {
 	k, err := ds.DecodeCustomerID(id)
 	if err != nil {
 		return nil, err
@@ -91,11 +91,13 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, id string, input 
 	if err != nil {
 		return nil, err
 	}
-	return w.UpdateCustomer(ctx, k.ProviderID, in)
+	return idempotent(ctx, idempotencyKey, []any{id, input}, func(ctx context.Context) (*ds.Customer, error) {
+		return w.UpdateCustomer(ctx, k.ProviderID, in)
+	})
 }
 
 // DeleteCustomer is the resolver for the deleteCustomer field.
-func (r *mutationResolver) DeleteCustomer(ctx context.Context, id string) (string, error) {
+func (r *mutationResolver) DeleteCustomer(ctx context.Context, id string, idempotencyKey *string) (string, error) {
 	k, err := ds.DecodeCustomerID(id)
 	if err != nil {
 		return "", err
@@ -104,14 +106,13 @@ func (r *mutationResolver) DeleteCustomer(ctx context.Context, id string) (strin
 	if err != nil {
 		return "", err
 	}
-	if err := w.DeleteCustomer(ctx, k.ProviderID); err != nil {
-		return "", err
-	}
-	return id, nil
+	return idempotent(ctx, idempotencyKey, id, func(ctx context.Context) (string, error) {
+		return id, w.DeleteCustomer(ctx, k.ProviderID)
+	})
 }
 
 // AttachCustomerSource is the resolver for the attachCustomerSource field.
-func (r *mutationResolver) AttachCustomerSource(ctx context.Context, customerID string, sourceID string) (*ds.CustomerSource, error) {
+func (r *mutationResolver) AttachCustomerSource(ctx context.Context, customerID string, sourceID string, idempotencyKey *string) (*ds.CustomerSource, error) {
 	k, err := ds.DecodeCustomerID(customerID)
 	if err != nil {
 		return nil, err
@@ -120,11 +121,13 @@ func (r *mutationResolver) AttachCustomerSource(ctx context.Context, customerID 
 	if err != nil {
 		return nil, err
 	}
-	return a.AttachSource(ctx, k.ProviderID, sourceID)
+	return idempotent(ctx, idempotencyKey, []string{customerID, sourceID}, func(ctx context.Context) (*ds.CustomerSource, error) {
+		return a.AttachSource(ctx, k.ProviderID, sourceID)
+	})
 }
 
 // DetachCustomerSource is the resolver for the detachCustomerSource field.
-func (r *mutationResolver) DetachCustomerSource(ctx context.Context, customerID string, sourceID string) (string, error) {
+func (r *mutationResolver) DetachCustomerSource(ctx context.Context, customerID string, sourceID string, idempotencyKey *string) (string, error) {
 	k, err := ds.DecodeCustomerID(customerID)
 	if err != nil {
 		return "", err
@@ -133,10 +136,9 @@ func (r *mutationResolver) DetachCustomerSource(ctx context.Context, customerID 
 	if err != nil {
 		return "", err
 	}
-	if err := a.DetachSource(ctx, k.ProviderID, sourceID); err != nil {
-		return "", err
-	}
-	return sourceID, nil
+	return idempotent(ctx, idempotencyKey, []string{customerID, sourceID}, func(ctx context.Context) (string, error) {
+		return sourceID, a.DetachSource(ctx, k.ProviderID, sourceID)
+	})
 }
 
 // Records is the resolver for the records field.

@@ -323,6 +323,9 @@ func pageBody(p ds.Page[*ds.Customer], records []Entry) []byte {
 	b.WriteString(`,"Total":`)
 	total, _ := json.Marshal(p.Total)
 	b.Write(total)
+	b.WriteString(`,"ListLen":`)
+	n, _ := json.Marshal(p.ListLen)
+	b.Write(n)
 	b.WriteByte('}')
 	return b.Bytes()
 }

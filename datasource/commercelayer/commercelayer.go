@@ -392,18 +392,24 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 		// which is always past the offset, so a walk cannot stand still.
 		page.Next = strconv.Itoa(number * size)
 	}
-	if exact && p.recordCount >= 0 {
+	if p.recordCount >= 0 {
 		total := p.recordCount
-		page.Total = &total
+		page.ListLen = &total
+		if exact {
+			page.Total = &total
+		}
 	}
 	return page, nil
 }
 
 // pushFilter adds the Ransack form of f to q and reports whether Commerce
 // Layer's answer is then exactly f (so meta.record_count is the exact total).
-//   - email: filter[q][email_eq] with the lower-cased address. Commerce Layer
-//     stores emails lower-cased, so this is the federated case-insensitive
-//     exact match.
+//   - email: filter[q][email_matches] (LIKE, as documented) with every cased
+//     letter of the address a one-character wildcard: a superset of the
+//     address in any case, whatever case Commerce Layer stores and however
+//     LIKE treats case there (nothing documents either; email_eq is exact,
+//     so the caller's spelling would miss DAAN@… for daan@…). The caller
+//     post-filters exactly, and the vendor's count is not the filter's.
 //   - search: filter[q][email_cont] with the lower-cased value. Ransack's
 //     _cont is a case-insensitive LIKE and a customer has no name, so this
 //     matches what Filter.Match does; the docs do not say _cont ignores
@@ -419,7 +425,8 @@ func pushFilter(q url.Values, f ds.Filter) (exact bool) {
 		if *e == "" {
 			exact = false
 		} else {
-			q.Set("filter[q][email_eq]", strings.ToLower(*e))
+			q.Set("filter[q][email_matches]", anyCaseLike(*e))
+			exact = false
 		}
 	}
 	if s := f.Search; s != nil && *s != "" {
@@ -581,3 +588,21 @@ func (c *Client) OffsetToken(n int) string { return ds.OffsetToken(n) }
 
 // TokenOffset reads a token this client issued.
 func (c *Client) TokenOffset(token string) (int, error) { return parseOffset(token) }
+
+// anyCaseLike is a LIKE pattern matching s in any letter case: each letter
+// that has case becomes _, and LIKE's own %, _ and \ are escaped.
+func anyCaseLike(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case unicode.ToUpper(r) != unicode.ToLower(r):
+			b.WriteByte('_')
+		case r == '%' || r == '_' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -540,7 +540,7 @@ func TestSimRendersDemoPeople(t *testing.T) {
 		if d["id"] != id || d["type"] != "customers" || !idRE.MatchString(id) {
 			t.Errorf("id %v type %v", d["id"], d["type"])
 		}
-		if a["email"] != strings.ToLower(p.EmailAt(ds.CommerceLayer)) || a["created_at"] != p.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z") {
+		if e, _ := a["email"].(string); !strings.EqualFold(e, p.EmailAt(ds.CommerceLayer)) || a["created_at"] != p.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z") {
 			t.Errorf("%s: email %v created_at %v", id, a["email"], a["created_at"])
 		}
 		if q, other, ok := p.Other(ds.CommerceLayer); ok {
@@ -761,8 +761,8 @@ func TestFilterPushDown(t *testing.T) {
 		want    map[string]string // "" = must be absent
 		noTotal bool
 	}{
-		{"email is email_eq lower-cased", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email}},
-			map[string]string{"filter[q][email_eq]": "some.one@example.com", "page[size]": "5", "page[number]": "1", "filter[q][email_cont]": "", "sort": ""}, false},
+		{"email is email_matches with every letter a wildcard, and the total is not claimed", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email}},
+			map[string]string{"filter[q][email_matches]": "____.___@_______.___", "filter[q][email_eq]": "", "page[size]": "5", "page[number]": "1", "filter[q][email_cont]": "", "sort": ""}, true},
 		{"search is email_cont lower-cased and the total is not claimed", ds.ListRequest[ds.Filter]{Limit: 50, Filter: ds.Filter{Search: &search}},
 			map[string]string{"filter[q][email_cont]": "anna", "page[size]": "25"}, true},
 		{"an empty email is not sent (Ransack would ignore it)", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &empty}},
@@ -1171,15 +1171,15 @@ func TestWritesRoundTrip(t *testing.T) {
 	if call := f.sim.Kit().Calls()[0]; call.Method != "POST" || call.Path != "/api/customers" {
 		t.Errorf("create call = %+v", call)
 	}
-	if !regexp.MustCompile(`^[A-Za-z0-9]{10}$`).MatchString(created.ProviderID) || deref(created.Email) != "new.person@example.com" ||
+	if !regexp.MustCompile(`^[A-Za-z0-9]{10}$`).MatchString(created.ProviderID) || deref(created.Email) != email ||
 		created.Metadata["tier"] != "gold" || deref(created.Status) != "prospect" || created.CreatedAt == nil {
 		t.Fatalf("created %+v", created)
 	}
 	id := created.ProviderID
 
 	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: ptr("NEW.PERSON@example.com")}})
-	if err != nil || len(page.Items) != 1 || page.Items[0].ProviderID != id || page.Total == nil || *page.Total != 1 {
-		t.Fatalf("email filter after create: %v %v", page.Items, err)
+	if err != nil || len(page.Items) == 0 || page.Items[0].ProviderID != id || page.Total != nil {
+		t.Fatalf("email filter after create: %v %v (a superset with no claimed total)", page.Items, err)
 	}
 
 	for _, tc := range []struct {
@@ -1280,6 +1280,8 @@ func TestWriteRetries(t *testing.T) {
 		do    func() error
 		calls int
 	}{
+		// a lost create or delete is not retried but looked up (one GET):
+		// the 503 came before the write, so it is NOT_APPLIED
 		{"a create is not retried after a 503", func() error {
 			_, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("retry@example.com")})
 			return err
@@ -1294,10 +1296,16 @@ func TestWriteRetries(t *testing.T) {
 			f.sim.Kit().Reset()
 			f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "down"})
 			err := tc.do()
-			if n := f.sim.Kit().Count(); n != tc.calls {
-				t.Errorf("%d calls, want %d (err %v)", n, tc.calls, err)
+			writes := 0
+			for _, c := range f.sim.Kit().Calls() {
+				if c.Method != http.MethodGet {
+					writes++
+				}
 			}
-			if tc.calls == 1 && ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+			if writes != tc.calls {
+				t.Errorf("%d writes, want %d (err %v)", writes, tc.calls, err)
+			}
+			if tc.calls == 1 && (ds.ErrorCode(err) != ds.CodeProviderUnavailable || !strings.Contains(err.Error(), "not applied")) {
 				t.Errorf("err = %v", err)
 			}
 			if tc.calls == 2 && err != nil {

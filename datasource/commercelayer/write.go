@@ -67,7 +67,22 @@ func (c *Client) CreateCustomer(ctx context.Context, in ds.CustomerInput) (*ds.C
 		return nil, ds.Errorf(ds.CodeBadUserInput, "%s needs an email to create a customer", ds.CommerceLayer)
 	}
 	body := writeBody{Data: writeData{Type: "customers", Attributes: attrs}}
-	return c.write(ctx, rest.Request{Method: http.MethodPost, Path: "/customers", Body: body})
+	cu, err := c.write(ctx, rest.Request{Method: http.MethodPost, Path: "/customers", Body: body})
+	if err == nil || !ds.AnswerLost(err) {
+		return cu, err
+	}
+	// The answer was lost: the email is unique at Commerce Layer, so the
+	// customer holding it, showing the input, is the one this create made.
+	page, lerr := c.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: MaxPageSize, Filter: ds.Filter{Email: in.Email}})
+	if lerr != nil {
+		return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
+	}
+	for _, got := range page.Items {
+		if ds.InputApplied(in, got) {
+			return got, nil
+		}
+	}
+	return nil, ds.WithOutcome(err, ds.AbsentOutcome(err))
 }
 
 // UpdateCustomer is PATCH /customers/{id}; nil fields are left unchanged and
@@ -83,7 +98,16 @@ func (c *Client) UpdateCustomer(ctx context.Context, id string, in ds.CustomerIn
 		return nil, err
 	}
 	body := writeBody{Data: writeData{Type: "customers", ID: id, Attributes: attrs}}
-	return c.write(ctx, rest.Request{Method: http.MethodPatch, Path: "/customers/" + id, Body: body, Idempotent: true})
+	cu, err := c.write(ctx, rest.Request{Method: http.MethodPatch, Path: "/customers/" + id, Body: body, Idempotent: true})
+	if err == nil || !ds.AnswerLost(err) {
+		return cu, err
+	}
+	// The answer was lost (after the retries): read the customer back and compare.
+	got, gerr := c.GetCustomers(ctx, []string{id})
+	if gerr == nil && len(got) == 1 && ds.InputApplied(in, got[0]) {
+		return got[0], nil
+	}
+	return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
 }
 
 // DeleteCustomer is DELETE /customers/{id} (204); an unknown id is NOT_FOUND.
@@ -93,7 +117,18 @@ func (c *Client) DeleteCustomer(ctx context.Context, id string) error {
 		return badCustomerID(id)
 	}
 	_, err := c.rc.Do(ctx, rest.Request{Method: http.MethodDelete, Path: "/customers/" + id}, nil)
-	return err
+	if err == nil || !ds.AnswerLost(err) {
+		return err
+	}
+	// The answer was lost: the customer being gone says the delete happened.
+	got, gerr := c.GetCustomers(ctx, []string{id})
+	switch {
+	case gerr != nil:
+		return ds.WithOutcome(err, ds.OutcomeUncertain)
+	case len(got) == 0:
+		return nil
+	}
+	return ds.WithOutcome(err, ds.AbsentOutcome(err))
 }
 
 func (c *Client) write(ctx context.Context, req rest.Request) (*ds.Customer, error) {

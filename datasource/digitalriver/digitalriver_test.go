@@ -850,12 +850,21 @@ func TestVendorErrors(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
-	t.Run("writes are not retried", func(t *testing.T) {
+	t.Run("a create carries the id it makes, so it is retried and made once", func(t *testing.T) {
 		f.sim.Kit().Reset()
 		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "down"})
-		_, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("x@example.com")})
-		if ds.ErrorCode(err) != ds.CodeProviderUnavailable || f.sim.Kit().Count() != 1 {
-			t.Errorf("err %v after %d calls", err, f.sim.Kit().Count())
+		cu, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("x@example.com")})
+		if err != nil || f.sim.Kit().Count() != 2 || !strings.HasPrefix(cu.ProviderID, "gw") {
+			t.Errorf("customer %+v, err %v after %d calls; want it made on the retry", cu, err, f.sim.Kit().Count())
+		}
+		n := 0
+		for _, e := range f.sim.Emails() {
+			if e == "x@example.com" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("the simulator holds %d customers with the email, want 1", n)
 		}
 	})
 }

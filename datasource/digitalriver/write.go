@@ -3,6 +3,8 @@ package digitalriver
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"math"
 	"net/http"
 	"regexp"
 	"strings"
@@ -11,7 +13,12 @@ import (
 	"github.com/federated-customers/gateway/datasource/rest"
 )
 
-// CreateCustomer is POST /customers (201 Customer). Digital River generates the id.
+// CreateCustomer is POST /customers (201 Customer) with an id the gateway
+// chooses, as Digital River allows: derived from the caller's idempotency
+// key (ds.WriteKey), else random. The id makes the create safe to repeat: a
+// second POST with it is 409, never a second customer, so the create is
+// retried like a read, and a create whose answer was lost is reconciled by
+// reading that id (see reconcileCreate).
 func (c *Client) CreateCustomer(ctx context.Context, in ds.CustomerInput) (*ds.Customer, error) {
 	body, err := customerBody(in)
 	if err != nil {
@@ -20,7 +27,58 @@ func (c *Client) CreateCustomer(ctx context.Context, in ds.CustomerInput) (*ds.C
 	if in.Name != nil || in.Phone != nil || in.Address != nil {
 		body["shipping"] = mergeShipping(nil, in)
 	}
-	return c.writeCustomer(ctx, "/customers", body)
+	key, _ := ds.WriteKey(ctx)
+	id := ds.NewWriteID(key, createdIDPrefix)
+	body["id"] = id
+	cu, err := c.writeCustomer(ctx, "/customers", body)
+	if err == nil {
+		return cu, nil
+	}
+	return c.reconcileCreate(ctx, id, in, err)
+}
+
+// createdIDPrefix marks the ids of customers the gateway created.
+const createdIDPrefix = "gw"
+
+// reconcileCreate settles a create that failed with err: a 409 on the
+// chosen id (an earlier attempt, or an earlier request with the same
+// idempotency key, created it) or a lost answer. The customer with that id,
+// if it is there and shows the input, is the answer; else the error, with
+// NOT_APPLIED when the read says it is not there, UNCERTAIN when the read
+// fails too.
+func (c *Client) reconcileCreate(ctx context.Context, id string, in ds.CustomerInput, err error) (*ds.Customer, error) {
+	var e *ds.Error
+	conflict := errors.As(err, &e) && e.Status == http.StatusConflict
+	if !conflict && !ds.AnswerLost(err) {
+		return nil, err
+	}
+	cu, rerr := c.readBack(ctx, id)
+	switch {
+	case rerr != nil && ds.ErrorCode(rerr) == ds.CodeNotFound:
+		if conflict {
+			return nil, err
+		}
+		return nil, ds.WithOutcome(err, ds.AbsentOutcome(err))
+	case rerr != nil:
+		if conflict {
+			return nil, rerr
+		}
+		return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
+	case ds.InputApplied(in, cu):
+		return cu, nil
+	case conflict:
+		return nil, err // someone else's customer holds the id
+	}
+	return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
+}
+
+// readBack is GET /customers/{id}, mapped.
+func (c *Client) readBack(ctx context.Context, id string) (*ds.Customer, error) {
+	raw, err := c.getRaw(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return mapCustomer(raw)
 }
 
 // UpdateCustomer is POST /customers/{id} (200 Customer); nil fields are left
@@ -49,7 +107,19 @@ func (c *Client) UpdateCustomer(ctx context.Context, id string, in ds.CustomerIn
 		}
 		body["shipping"] = mergeShipping(cur.Shipping, in)
 	}
-	return c.writeCustomer(ctx, "/customers/"+id, body)
+	cu, err := c.writeCustomer(ctx, "/customers/"+id, body)
+	if err == nil || !ds.AnswerLost(err) {
+		return cu, err
+	}
+	// The answer was lost: read the customer back and compare.
+	got, rerr := c.readBack(ctx, id)
+	switch {
+	case rerr != nil:
+		return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
+	case ds.InputApplied(in, got):
+		return got, nil
+	}
+	return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
 }
 
 // DeleteCustomer is DELETE /customers/{id} (204); an unknown id is NOT_FOUND.
@@ -58,7 +128,18 @@ func (c *Client) DeleteCustomer(ctx context.Context, id string) error {
 		return badCustomerID(id, err)
 	}
 	_, err := c.rc.Do(ctx, rest.Request{Method: http.MethodDelete, Path: "/customers/" + id}, nil)
-	return err
+	if err == nil || !ds.AnswerLost(err) {
+		return err
+	}
+	// The answer was lost: the customer being gone says the delete happened.
+	_, rerr := c.getRaw(ctx, id)
+	switch {
+	case ds.ErrorCode(rerr) == ds.CodeNotFound:
+		return nil
+	case rerr == nil:
+		return ds.WithOutcome(err, ds.AbsentOutcome(err))
+	}
+	return ds.WithOutcome(err, ds.OutcomeUncertain)
 }
 
 // AttachSource is POST /customers/{id}/sources/{sourceId} (200 Source). The
@@ -71,9 +152,43 @@ func (c *Client) AttachSource(ctx context.Context, customerID, sourceID string) 
 	}
 	var raw json.RawMessage
 	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodPost, Path: "/customers/" + customerID + "/sources/" + sourceID, Body: struct{}{}}, &raw); err != nil {
-		return nil, err
+		if !ds.AnswerLost(err) {
+			return nil, err
+		}
+		// The answer was lost: the customer's sources say whether it happened.
+		src, found, rerr := c.attachedSource(ctx, customerID, sourceID)
+		switch {
+		case rerr != nil:
+			return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
+		case found:
+			return mapSource(src, customerID)
+		}
+		return nil, ds.WithOutcome(err, ds.AbsentOutcome(err))
 	}
 	return mapSource(raw, customerID)
+}
+
+// attachedSource reads the customer and finds source id among its sources.
+func (c *Client) attachedSource(ctx context.Context, customerID, sourceID string) (json.RawMessage, bool, error) {
+	raw, err := c.getRaw(ctx, customerID)
+	if err != nil {
+		return nil, false, err
+	}
+	var cur struct {
+		Sources []json.RawMessage `json:"sources"`
+	}
+	if err := json.Unmarshal(raw, &cur); err != nil {
+		return nil, false, unreadable("a customer record that is not a JSON object")
+	}
+	for _, s := range cur.Sources {
+		var id struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(s, &id) == nil && id.ID == sourceID {
+			return s, true, nil
+		}
+	}
+	return nil, false, nil
 }
 
 // DetachSource is DELETE /customers/{id}/sources/{sourceId} (204).
@@ -82,7 +197,18 @@ func (c *Client) DetachSource(ctx context.Context, customerID, sourceID string) 
 		return err
 	}
 	_, err := c.rc.Do(ctx, rest.Request{Method: http.MethodDelete, Path: "/customers/" + customerID + "/sources/" + sourceID}, nil)
-	return err
+	if err == nil || !ds.AnswerLost(err) {
+		return err
+	}
+	// The answer was lost: the source gone from the customer says it happened.
+	_, found, rerr := c.attachedSource(ctx, customerID, sourceID)
+	switch {
+	case rerr != nil:
+		return ds.WithOutcome(err, ds.OutcomeUncertain)
+	case !found:
+		return nil
+	}
+	return ds.WithOutcome(err, ds.AbsentOutcome(err))
 }
 
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -99,7 +225,9 @@ func (c *Client) checkSourcePath(customerID, sourceID string) error {
 
 func (c *Client) writeCustomer(ctx context.Context, path string, body map[string]any) (*ds.Customer, error) {
 	var raw json.RawMessage
-	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodPost, Path: path, Body: body}, &raw); err != nil {
+	// Idempotent: a create carries the id it makes, and an update the same
+	// fields each time, so sending either twice cannot apply it twice.
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodPost, Path: path, Body: body, Idempotent: true}, &raw); err != nil {
 		return nil, err
 	}
 	if len(raw) == 0 {
@@ -128,9 +256,28 @@ func customerBody(in ds.CustomerInput) (map[string]any, error) {
 		body["locale"] = wireLocale(*in.Locale)
 	}
 	if in.Metadata != nil {
+		for k, v := range in.Metadata {
+			if !metadataValue(v) {
+				return nil, ds.Errorf(ds.CodeBadUserInput, "input.metadata.%s: %s metadata values are strings, booleans or integers", quoteShort(k), ds.DigitalRiver)
+			}
+		}
 		body["metadata"] = in.Metadata
 	}
 	return body, nil
+}
+
+// metadataValue: Digital River documents metadata values as string, bool or int.
+func metadataValue(v any) bool {
+	switch x := v.(type) {
+	case string, bool, int, int32, int64:
+		return true
+	case float64:
+		return x == math.Trunc(x) && math.Abs(x) < 1<<53
+	case json.Number:
+		_, err := x.Int64()
+		return err == nil
+	}
+	return false
 }
 
 // mergeShipping sets name, phone and address (when given) on the current

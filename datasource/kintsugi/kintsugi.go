@@ -282,7 +282,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	}
 	if q.empty {
 		zero := 0
-		page.Total = &zero
+		page.Total, page.ListLen = &zero, &zero
 		return page, nil
 	}
 	var resp pageResponse
@@ -319,6 +319,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 		}
 		page.Next = strconv.Itoa(next)
 	}
+	page.ListLen = &total
 	if q.exact {
 		page.Total = &total
 	}

@@ -12,7 +12,10 @@ import (
 
 // CreateCustomer is POST /v1/customers, which answers 200 (not 201) with the
 // CustomerRead; Kintsugi generates the cust_… id. It is not retried: the API
-// documents no idempotency key, so a retry could create the customer twice.
+// documents no idempotency key, so a retry could create the customer twice,
+// and nothing the gateway sends identifies the customer afterwards (no
+// client id, no metadata; names and emails need not be unique), so a create
+// whose answer was lost is UNCERTAIN.
 func (c *Client) CreateCustomer(ctx context.Context, in ds.CustomerInput) (*ds.Customer, error) {
 	body, err := writeBody(in)
 	if err != nil {
@@ -39,7 +42,15 @@ func (c *Client) UpdateCustomer(ctx context.Context, id string, in ds.CustomerIn
 	}
 	resp, err := c.rc.Do(ctx, rest.Request{Method: http.MethodPut, Path: customersPath + "/" + id, Body: body, Idempotent: true}, nil)
 	if err != nil {
-		return nil, err
+		if !ds.AnswerLost(err) {
+			return nil, err
+		}
+		// The answer was lost (after the retries): read the customer back and compare.
+		got, gerr := c.GetCustomers(ctx, []string{id})
+		if gerr == nil && len(got) == 1 && ds.InputApplied(in, got[0]) {
+			return got[0], nil
+		}
+		return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
 	}
 	return mapCustomer(resp.Body)
 }

@@ -188,9 +188,11 @@ func attemptOf(ctx context.Context) int {
 }
 
 func (g *Guard) timeoutError(bctx context.Context) *ds.Error {
-	msg := fmt.Sprintf("the provider did not answer within %s", time.Duration(g.policy.Timeout))
+	// Name the limit that was hit: the attempt's timeout, or the request's
+	// budget for the provider running out before the attempt's timeout.
+	msg := fmt.Sprintf("the provider did not answer within the %s attempt timeout", time.Duration(g.policy.Timeout))
 	if bctx.Err() != nil {
-		msg = fmt.Sprintf("the provider did not answer within its %s budget for this request", time.Duration(g.policy.Budget))
+		msg = fmt.Sprintf("the provider did not answer before this request's %s budget for it ran out", time.Duration(g.policy.Budget))
 	}
 	return g.fail(ds.CodeProviderUnavailable, msg, context.DeadlineExceeded)
 }

@@ -49,7 +49,7 @@ func TestAHungProviderIsGivenUpOnInTime(t *testing.T) {
 		// three attempts of 200 ms would be 600 ms+: the 450 ms budget ends it
 		{"hangs, in a request: the budget", true, func(k *simkit.Kit) { k.SetLatency(time.Minute) }, 450*time.Millisecond + 250*time.Millisecond, "budget"},
 		// outside a request (background sync) only the call timeout and retries bound it
-		{"hangs, no request: the call timeout", false, func(k *simkit.Kit) { k.SetLatency(time.Minute) }, 3*200*time.Millisecond + 600*time.Millisecond, "within 200ms"},
+		{"hangs, no request: the call timeout", false, func(k *simkit.Kit) { k.SetLatency(time.Minute) }, 3*200*time.Millisecond + 600*time.Millisecond, "within the 200ms attempt timeout"},
 		// one slow answer, then a fast one: the retry gets the data
 		{"one slow answer is retried", true, func(k *simkit.Kit) { k.Inject(simkit.Fault{Delay: time.Minute}) }, 450 * time.Millisecond, ""},
 	} {

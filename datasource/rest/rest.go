@@ -436,7 +436,7 @@ func (c *Client) fail(code ds.Code, status int, msg string, cause error) *ds.Err
 
 func ctxError(p ds.ProviderID, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p, Message: "the provider did not answer in time", Err: err}
+		return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p, Message: "the provider did not answer before the request's deadline", Err: err}
 	}
 	return err
 }

@@ -4,9 +4,11 @@
 package simkit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +26,15 @@ type Fault struct {
 	Delay time.Duration
 	// Path restricts the fault to requests whose path has this prefix ("" = any).
 	Path string
+	// Method restricts the fault to requests of this method ("" = any).
+	Method string
+	// After lets the simulator act first (a write is applied), then holds
+	// its answer Delay and replaces it by Status, or cuts it (CutBody): a
+	// vendor whose answer is lost after it acted.
+	After bool
+	// CutBody sends the status, the headers (with the full Content-Length)
+	// and half the body, then drops the connection.
+	CutBody bool
 	// EchoCredentials appends the request's credential headers to Message,
 	// as some vendors do ("bad key <key>"): the client must scrub them.
 	EchoCredentials bool
@@ -87,14 +98,14 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 		k.calls = append(k.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Credential: credential(r), Header: r.Header.Clone()})
 		var f *Fault
 		for i := range k.faults {
-			if strings.HasPrefix(r.URL.Path, k.faults[i].Path) {
+			if k.faults[i].matches(r) {
 				ff := k.faults[i]
 				f = &ff
 				k.faults = append(k.faults[:i], k.faults[i+1:]...)
 				break
 			}
 		}
-		if f == nil && k.sticky != nil && strings.HasPrefix(r.URL.Path, k.sticky.Path) {
+		if f == nil && k.sticky != nil && k.sticky.matches(r) {
 			ff := *k.sticky
 			f = &ff
 		}
@@ -104,6 +115,13 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 		if limited {
 			w.Header().Set("Retry-After", "1")
 			k.writeError(w, http.StatusTooManyRequests, "rate limit exceeded")
+			return
+		}
+		if f != nil && f.After {
+			if lat > 0 && !wait(r.Context(), lat) {
+				return
+			}
+			k.after(w, r, h, f)
 			return
 		}
 		if f != nil && f.Delay > lat {
@@ -125,6 +143,58 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+func (f *Fault) matches(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, f.Path) && (f.Method == "" || f.Method == r.Method)
+}
+
+// after serves r with h, then applies f to the answer (see Fault.After).
+func (k *Kit) after(w http.ResponseWriter, r *http.Request, h http.Handler, f *Fault) {
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	h.ServeHTTP(rec, r)
+	if f.Delay > 0 && !wait(r.Context(), f.Delay) {
+		return // the client gave up; the write stands
+	}
+	if f.Status != 0 {
+		k.writeError(w, f.Status, f.Message)
+		return
+	}
+	for name, vs := range rec.header {
+		w.Header()[name] = vs
+	}
+	body := rec.body.Bytes()
+	if !f.CutBody {
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(body)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(rec.status)
+	_, _ = w.Write(body[:len(body)/2])
+	if fl, ok := w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	panic(http.ErrAbortHandler) // drops the connection: the client reads a cut-off body
+}
+
+// recorder keeps a handler's answer for after.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.body.Write(b)
+}
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
 }
 
 func wait(ctx context.Context, d time.Duration) bool {

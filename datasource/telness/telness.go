@@ -309,10 +309,19 @@ func (c *Client) getCustomer(ctx context.Context, id string) (*ds.Customer, erro
 	return mapCustomer(raw)
 }
 
-// CreateCustomer is POST /customers with a fresh X-Idempotency-Key, reused
-// by the transport's retries so a retried create never makes two customers.
+// CreateCustomer is POST /customers with an X-Idempotency-Key, reused by the
+// transport's retries so a retried create never makes two customers: the
+// key derived from the caller's idempotency key (ds.WriteKey), so a repeat
+// of the mutation (another request, another replica) is the same write at
+// Telness too, else a fresh one. A create whose answer was still lost after
+// the retries is UNCERTAIN: a repeat with the same key settles it.
 func (c *Client) CreateCustomer(ctx context.Context, in ds.CustomerInput) (*ds.Customer, error) {
-	key := c.newKey()
+	key, ok := ds.WriteKey(ctx)
+	if ok {
+		key = "gw-" + key
+	} else {
+		key = c.newKey()
+	}
 	if key == "" || len(key) > MaxIdempotencyKeyLength {
 		return nil, ds.ProviderErrorf(ds.Telness, ds.CodeInternal, "could not make an idempotency key for %s", ds.Telness)
 	}
@@ -320,6 +329,9 @@ func (c *Client) CreateCustomer(ctx context.Context, in ds.CustomerInput) (*ds.C
 	h.Set(IdempotencyHeader, key)
 	var raw json.RawMessage
 	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodPost, Path: "/customers", Body: createBody(in), Header: h, Idempotent: true}, &raw); err != nil {
+		if ds.AnswerLost(err) {
+			return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
+		}
 		return nil, err
 	}
 	return mapCustomer(raw)

@@ -68,6 +68,12 @@ type CustomerSourceFilter struct {
 	ExternalIds []string `json:"externalIds,omitempty"`
 }
 
+// Every mutation takes an idempotency key: the idempotencyKey argument or the
+// Idempotency-Key HTTP header (1 to 255 printable ASCII characters). A repeat
+// with the same key and input within 24 hours returns the first outcome without
+// calling the vendor again; the same key with another input is BAD_USER_INPUT.
+// A write whose answer was lost is PROVIDER_UNAVAILABLE with
+// extensions.outcome UNCERTAIN, APPLIED or NOT_APPLIED.
 type Mutation struct {
 }
 

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -216,8 +217,8 @@ func compare(k attrKind, a, b *string) int {
 
 // predicates are the Ransack predicates the simulator evaluates, longest
 // first so that not_eq is found before eq.
-var predicates = []string{"not_null", "not_cont", "not_eq", "not_in", "present", "blank", "null",
-	"cont", "start", "end", "gteq", "lteq", "eq", "in", "gt", "lt"}
+var predicates = []string{"does_not_match", "not_null", "not_cont", "not_eq", "not_in", "present", "blank", "null",
+	"matches", "cont", "start", "end", "gteq", "lteq", "eq", "in", "gt", "lt"}
 
 // filter is one filter[q][…] condition.
 type filter func(c *customer) bool
@@ -358,6 +359,17 @@ func predicate(at attr, pred, value string) (func(c *customer) bool, error) {
 				return strings.HasPrefix(s, lower)
 			}
 			return strings.HasSuffix(s, lower)
+		}, nil
+	case "matches", "does_not_match":
+		// LIKE, as the docs say: % any run, _ any one character, \ escapes;
+		// case-sensitive.
+		re, err := likeRegexp(value)
+		if err != nil {
+			return nil, err
+		}
+		return func(c *customer) bool {
+			v := at.get(c)
+			return v != nil && re.MatchString(*v) == (pred == "matches")
 		}, nil
 	case "null", "not_null", "present", "blank":
 		want, err := boolean()
@@ -560,7 +572,7 @@ func (s *Sim) apply(w http.ResponseWriter, c *customer, attrs map[string]any, cr
 		switch k {
 		case "email":
 			e, ok := v.(string)
-			e = strings.ToLower(strings.TrimSpace(e))
+			e = strings.TrimSpace(e) // stored as sent: nothing documents that Commerce Layer lower-cases emails
 			local, domain, found := strings.Cut(e, "@")
 			if !ok || !found || local == "" || !strings.Contains(domain, ".") || strings.ContainsAny(e, " \t\r\n") {
 				validation(w, "email", "is invalid", "invalid")
@@ -727,4 +739,31 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request) {
 func hashHex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// likeRegexp compiles a SQL LIKE pattern (backslash escapes) to a regexp.
+func likeRegexp(p string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^(?s)")
+	esc := false
+	for _, r := range p {
+		switch {
+		case esc:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+			esc = false
+		case r == '\\':
+			esc = true
+		case r == '%':
+			b.WriteString(".*")
+		case r == '_':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	if esc {
+		return nil, fmt.Errorf("%q ends in an escape", p)
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
 }

@@ -90,7 +90,8 @@ type customer struct {
 	metadata         map[string]any
 }
 
-// New renders the demo people known at Commerce Layer: email lower-cased,
+// New renders the demo people known at Commerce Layer: email as given (some
+// in upper case, as customers type them: see storedEmail),
 // status and total_orders_count from the person's index, reference and
 // reference_origin naming the person's id at the next provider that knows
 // them (demo.Person.Other) by its config key.
@@ -108,7 +109,7 @@ func New(people []demo.Person) *Sim {
 		orders := p.Index % 4
 		c := &customer{
 			id:       id,
-			email:    strings.ToLower(p.EmailAt(ds.CommerceLayer)),
+			email:    storedEmail(p),
 			status:   statusFor(orders),
 			orders:   orders,
 			created:  p.CreatedAt.UTC().Truncate(time.Millisecond),
@@ -371,4 +372,26 @@ func writeOAuthError(w http.ResponseWriter, status int, message string) {
 		code = "server_error"
 	}
 	simkit.WriteJSON(w, status, "application/json", map[string]string{"error": code, "error_description": message})
+}
+
+// Emails is every customer's id and email as stored (tests' ground truth).
+func (s *Sim) Emails() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.customers))
+	for id, c := range s.customers {
+		out[id] = c.email
+	}
+	return out
+}
+
+// storedEmail is the person's email as a Commerce Layer customer holds it:
+// every ninth person's in upper case. Nothing documents that Commerce Layer
+// lower-cases emails, so the demo world has some that differ in case from
+// the same person's records elsewhere.
+func storedEmail(p demo.Person) string {
+	if p.Index%9 == 4 {
+		return strings.ToUpper(p.EmailAt(ds.CommerceLayer))
+	}
+	return p.EmailAt(ds.CommerceLayer)
 }

@@ -346,3 +346,14 @@ func badRequest(w http.ResponseWriter, format string, args ...any) {
 func notFound(w http.ResponseWriter, param, format string, args ...any) {
 	writeErr(w, http.StatusNotFound, "not_found", "not_found", param, fmt.Sprintf(format, args...))
 }
+
+// Emails is every customer's id and email as stored (tests' ground truth).
+func (s *Sim) Emails() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.customers))
+	for id, c := range s.customers {
+		out[id] = c.email
+	}
+	return out
+}

@@ -620,3 +620,18 @@ func str(s string) *string {
 	}
 	return &s
 }
+
+// Emails is every customer's id and email as stored (tests' ground truth).
+func (s *Sim) Emails() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.list))
+	for _, r := range s.list {
+		if r.Email != nil {
+			out[r.ID] = *r.Email
+		} else {
+			out[r.ID] = ""
+		}
+	}
+	return out
+}

@@ -601,3 +601,14 @@ func isLocale(s string) bool {
 	}
 	return true
 }
+
+// Emails is every customer's id and email as stored (tests' ground truth).
+func (s *Sim) Emails() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.customers))
+	for _, c := range s.customers {
+		out[c.CustomerID] = c.Contact.Email
+	}
+	return out
+}
