@@ -273,7 +273,7 @@ func head(s []string) []string { return s[:min(len(s), 8)] }
 func TestTheSyncedOrderEqualsTheLiveMergeWhereLiveCanServeIt(t *testing.T) {
 	synced, live := pgSyncedGateway(t), gateway(t)
 	f := map[string]any{"providers": []string{"COMMERCE_LAYER"}}
-	for _, field := range []string{"EMAIL", "CREATED_AT", "UPDATED_AT"} {
+	for _, field := range []string{"CREATED_AT", "UPDATED_AT"} { // its EMAIL sort keeps case: not the federated order
 		for _, dir := range []string{"ASC", "DESC"} {
 			o := map[string]any{"field": field, "direction": dir}
 			got, _ := synced.orderedWalk(t, 7, false, f, o)
