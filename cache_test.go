@@ -80,6 +80,7 @@ func TestARepeatedQueryIsServedFromTheCache(t *testing.T) {
 	m := gateway(t)
 	vars := map[string]any{"first": 100}
 	first := m.query(t, cachedPageQuery, vars)
+	m.quiesce(t) // the page's fetch ahead, finishing in the background, is the first query's
 	m.resetKits(t)
 	again := m.query(t, cachedPageQuery, vars)
 	if string(again.Data) != string(first.Data) {
@@ -153,6 +154,7 @@ func TestARestartedGatewayOnTheSameDatabaseMakesNoUpstreamCall(t *testing.T) {
 	if len(want.Errors) > 0 {
 		t.Fatalf("%+v", want.Errors)
 	}
+	quiet(t, kits...) // the page's fetch ahead finishes, and is stored, in the background
 	m1.stop(t)
 
 	m2 := gatewayFrom(t, cfg, nil, false)

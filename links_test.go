@@ -173,11 +173,13 @@ func TestTheGraphQueryTakesAHandfulOfCallsWithTheIndexWarm(t *testing.T) {
 	m := syncedGateway(t)
 	var at10 map[ds.ProviderID]int
 	for _, first := range []int{10, 100} {
+		m.quiesce(t) // the previous page's fetch ahead, if any, is not this one's
 		m.resetKits(t)
 		r := m.query(t, graphQuery, map[string]any{"first": first})
 		if len(r.Errors) > 0 || r.Extensions["warnings"] != nil {
 			t.Fatalf("first %d: errors %+v warnings %v", first, r.Errors, r.Extensions["warnings"])
 		}
+		m.quiesce(t)
 		calls := m.upstreamCalls(t)
 		total := 0
 		for p, n := range calls {

@@ -102,7 +102,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.db, shared = db, db
 	}
 	m.Cache = cache.New(cache.Options{
-		TTL: time.Duration(cfg.Cache.TTL), StaleIfError: time.Duration(cfg.Cache.StaleIfError),
+		TTL: cfg.Cache.TTLOption(), StaleIfError: time.Duration(cfg.Cache.StaleIfError),
 		MaxEntries: cfg.Cache.MaxEntries, MaxBytes: cfg.Cache.MaxBytes,
 		Shared: shared, Log: m.Log, Now: m.Now,
 	})

@@ -66,6 +66,9 @@ const recordsPerID = sourcesPerCustomer
 type costCtx struct {
 	n     int
 	count Estimate
+	// perParent is how many of n each parent object was assumed to have
+	// (the likely estimate takes one)
+	perParent int
 }
 
 type costKey struct {
@@ -81,10 +84,16 @@ type estimator struct {
 	vars   map[string]any
 	memo   map[costKey]Estimate
 	active map[string]bool
+	// likely: what the query will probably make, not the most (likely.go)
+	likely bool
 }
 
 func estimate(svc *ds.Service, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) Estimate {
-	e := &estimator{svc: svc, doc: doc, vars: vars, memo: map[costKey]Estimate{}, active: map[string]bool{}}
+	return (&estimator{svc: svc, doc: doc, vars: vars, memo: map[costKey]Estimate{}, active: map[string]bool{}}).run(op)
+}
+
+func (e *estimator) run(op *ast.OperationDefinition) Estimate {
+	svc := e.svc
 	est := e.set(op.SelectionSet, costCtx{n: 1})
 	for _, p := range ds.AllProviders {
 		if est.PerProvider[p] > 0 {
@@ -145,6 +154,9 @@ func (e *estimator) lookups(k int) Estimate {
 // lookup budget; at bulk providers and CareCloud's external-id lookups, one
 // batched round per reference hop.
 func (e *estimator) links(n int) Estimate {
+	if e.likely {
+		return e.likelyLinks(n)
+	}
 	var out Estimate
 	keys := mul(n, linksPerCustomer)
 	budget := e.svc.LinkLookupBudget()
@@ -169,6 +181,9 @@ func (e *estimator) ccLookups(k int) Estimate {
 	var out Estimate
 	if e.svc.Sources == nil {
 		return out
+	}
+	if e.likely {
+		return e.likelyCC(k)
 	}
 	n := e.model(ds.CareCloud).LookupCalls(k, recordsPerID)
 	out.add(ds.CareCloud, n)
@@ -203,12 +218,12 @@ func (e *estimator) field(f *ast.Field, c costCtx) Estimate {
 		return c.count
 	case "Customer.sources":
 		own = e.ccLookups(c.n)
-		child = costCtx{n: mul(c.n, sourcesPerCustomer)}
+		child = costCtx{n: mul(c.n, sourcesPerCustomer), perParent: sourcesPerCustomer}
 	case "Customer.linkedCustomers", "Customer.links":
 		own = e.links(c.n)
 		child = costCtx{n: mul(c.n, linksPerCustomer)}
 	case "CustomerSource.customer":
-		own = e.lookups(c.n)
+		own = e.sourceCustomers(c)
 		child = costCtx{n: c.n}
 	case "Query.people":
 		child = costCtx{n: page(args)} // served from the synced store: no call of its own
@@ -407,6 +422,9 @@ const costExtension = "UpstreamCost"
 type costStats struct {
 	Estimate Estimate
 	Limit    int
+	// Likely is what the query will probably make (likely.go): it decides
+	// the costly lane.
+	Likely Estimate
 }
 
 // wantsCost reports whether the request asked for extensions.cost, and
@@ -459,5 +477,7 @@ func addCost(ctx context.Context, resp *graphql.Response) {
 	if resp.Extensions == nil {
 		resp.Extensions = map[string]any{}
 	}
-	resp.Extensions["cost"] = st.Estimate.Extension(st.Limit)
+	ext := st.Estimate.Extension(st.Limit)
+	ext["likelyUpstreamCalls"] = st.Likely.Total
+	resp.Extensions["cost"] = ext
 }

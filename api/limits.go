@@ -72,7 +72,11 @@ func (q *queryLimits) MutateOperationContext(ctx context.Context, rc *graphql.Op
 		return nil
 	}
 	est := estimate(svc, rc.Doc, rc.Operation, rc.Variables)
-	rc.Stats.SetExtension(costExtension, &costStats{Estimate: est, Limit: q.MaxCalls})
+	likely := est
+	if est.Total > q.HeavyCalls {
+		likely = likelyEstimate(svc, rc.Doc, rc.Operation, rc.Variables)
+	}
+	rc.Stats.SetExtension(costExtension, &costStats{Estimate: est, Limit: q.MaxCalls, Likely: likely})
 	if _, dry := wantsCost(rc); dry {
 		return nil // a dry run makes no call: no limit, quota or turn applies
 	}
@@ -85,7 +89,9 @@ func (q *queryLimits) MutateOperationContext(ctx context.Context, rc *graphql.Op
 	if err := quotaFrom(ctx).admit(est.Total); err != nil {
 		return err
 	}
-	if est.Total > q.HeavyCalls && q.heavy != nil {
+	// the costly lane takes what is likely costly; the upper bound above
+	// refused and reserved, and the run-time budget bounds the rest
+	if likely.Total > q.HeavyCalls && q.heavy != nil {
 		release, ok := q.heavy.enter(ctx)
 		if !ok {
 			quotaFrom(ctx).refuse(http.StatusServiceUnavailable, 1)

@@ -37,14 +37,28 @@ type Config struct {
 
 // Cache configures the record store.
 type Cache struct {
-	TTL          Duration `yaml:"ttl"`
-	StaleIfError Duration `yaml:"stale_if_error"`
+	// TTL is nil when absent (the default); 0 means always live across
+	// requests (a request still reads each record once).
+	TTL          *Duration `yaml:"ttl"`
+	StaleIfError Duration  `yaml:"stale_if_error"`
 	// MaxEntries and MaxBytes bound the in-process first level.
 	MaxEntries int   `yaml:"max_entries"`
 	MaxBytes   int64 `yaml:"max_bytes"`
 	// ResponseMaxBytes bounds the responses kept for replay (default 32 MiB;
 	// -1 turns the response cache off).
 	ResponseMaxBytes int64 `yaml:"response_max_bytes"`
+}
+
+// TTLOption is cache.ttl as the cache takes it: 0 when absent (its
+// default), negative for an explicit 0 (always live).
+func (c Cache) TTLOption() time.Duration {
+	switch {
+	case c.TTL == nil:
+		return 0
+	case *c.TTL == 0:
+		return -1
+	}
+	return time.Duration(*c.TTL)
 }
 
 // Links configures linkedCustomers and links.

@@ -33,7 +33,7 @@ providers:
 	if l := c.Limits; l.MaxUpstreamCalls != 500 || l.MaxInFlight != 8 || l.MaxQueue != 4 || l.MaxResponseBytes != 1<<20 {
 		t.Fatalf("limits %+v", l)
 	}
-	if time.Duration(c.Cache.TTL) != time.Minute || time.Duration(c.Cache.StaleIfError) != 24*time.Hour {
+	if c.Cache.TTLOption() != time.Minute || time.Duration(c.Cache.StaleIfError) != 24*time.Hour {
 		t.Fatalf("cache %+v", c.Cache)
 	}
 	if _, ok := c.Providers["digitalriver"]; ok || len(c.Providers) != 2 {

@@ -3,6 +3,7 @@ package datasource
 import (
 	"context"
 	"slices"
+	"time"
 )
 
 // Segment is one provider's part of a federated list: the one pagination
@@ -109,11 +110,12 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 	// Limits depend on first alone, not on how much of the page is filled,
 	// so the same provider page is the same request (and cache entry) on
 	// every page of a walk.
-	ahead := &lookahead[T]{pending: map[int]chan fetched[T]{}}
-	// A fetch ahead that this page did not need still finishes (it ran beside
-	// the current provider's, so this costs little): its page is cached for
-	// the next one, and the request's report counts its call.
-	defer ahead.wait()
+	// A fetch ahead that this page turns out not to need is not waited for:
+	// the page is answered as soon as its edges and hasNextPage are known.
+	// That fetch finishes in the background, bounded (aheadBound and the
+	// provider's per-request budget), and its page is cached for the next
+	// page of the walk; its failure is no error of this page.
+	ahead := &lookahead[T]{pending: map[int]chan fetched[T]{}, arrived: map[int]fetched[T]{}}
 	var found []Edge[T]
 	failed := map[ProviderID]bool{}
 	fetches := 0
@@ -131,12 +133,16 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 		}
 		fetches++
 		seg := segs[si]
-		if !cur.Tail && si+1 < len(segs) {
-			ahead.start(ctx, si+1, segs[si+1], want) // the next provider, concurrently
+		fromStart := cur.Token == "" && cur.Skip == 0
+		// The next provider's first page, concurrently; unless this one's
+		// page, fetched ahead, is already here: then reading it first costs
+		// nothing, and the next provider is asked only if the page needs it.
+		if !cur.Tail && si+1 < len(segs) && !(fromStart && ahead.ready(si)) {
+			ahead.start(ctx, si+1, segs[si+1], want)
 		}
 		var page Page[T]
 		var err error
-		if cur.Token == "" && cur.Skip == 0 {
+		if fromStart {
 			page, err = ahead.take(ctx, si, seg, want)
 		} else {
 			page, err = seg.Fetch(ctx, cur.Token, cur.Skip+want)
@@ -251,31 +257,55 @@ type fetched[T any] struct {
 // one round trip, not two. At most one fetch runs ahead.
 type lookahead[T any] struct {
 	pending map[int]chan fetched[T]
+	arrived map[int]fetched[T] // fetched ahead and received, not yet taken
 }
 
+// aheadBound is the longest a fetch ahead may outlive the page that started
+// it (the provider's per-request budget, at most 25 s, usually ends it first).
+const aheadBound = 30 * time.Second
+
+// start fetches segment i's first page in the background. The fetch keeps
+// the request's values (its report, call budget and provider budgets) but
+// not its cancellation: the page may be answered, and its request end,
+// before this fetch does, and what it reads is cached for the next page.
 func (a *lookahead[T]) start(ctx context.Context, i int, seg Segment[T], limit int) {
 	if _, ok := a.pending[i]; ok {
 		return
 	}
 	ch := make(chan fetched[T], 1)
 	a.pending[i] = ch
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), aheadBound)
 	go func() {
-		page, err := seg.Fetch(ctx, "", limit)
+		defer cancel()
+		page, err := seg.Fetch(actx, "", limit)
 		ch <- fetched[T]{page, err}
 	}()
 }
 
-func (a *lookahead[T]) wait() {
-	for i, ch := range a.pending {
-		if ch != nil {
-			<-ch
-			a.pending[i] = nil
-		}
+// ready reports whether segment i's first page, fetched ahead, has arrived.
+func (a *lookahead[T]) ready(i int) bool {
+	if _, ok := a.arrived[i]; ok {
+		return true
+	}
+	ch := a.pending[i]
+	if ch == nil {
+		return false
+	}
+	select {
+	case r := <-ch:
+		a.pending[i], a.arrived[i] = nil, r
+		return true
+	default:
+		return false
 	}
 }
 
 // take is segment i's first page: the one fetched ahead, or a fetch now.
 func (a *lookahead[T]) take(ctx context.Context, i int, seg Segment[T], limit int) (Page[T], error) {
+	if r, ok := a.arrived[i]; ok {
+		delete(a.arrived, i)
+		return r.page, r.err
+	}
 	ch, ok := a.pending[i]
 	if !ok || ch == nil {
 		return seg.Fetch(ctx, "", limit)

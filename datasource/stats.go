@@ -32,6 +32,8 @@ type Report struct {
 	until       time.Time
 	uncacheable bool
 	readsIndex  bool
+	// memo is what the request read, reused within it (memo.go).
+	memo requestMemo
 	// start is when the request began: each provider's per-request budget
 	// counts from it (so a request that waited on another's call, coalesced
 	// by the cache, does not get a fresh budget when it calls itself).

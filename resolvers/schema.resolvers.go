@@ -229,6 +229,7 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *string
 		return nil, err
 	}
 	reportPartial(ctx, conn.PartialErrors)
+	prefetchLinks(ctx, conn)
 	return conn, nil
 }
 

@@ -60,12 +60,16 @@ func main() {
 	loadMode := flag.Bool("load", false, "run issue 8's load test instead: normal traffic beside 4 costly queries, the simulators out of the gateway's process")
 	gen := flag.String("generator", "vegeta", "load generator: vegeta (Go, in this process) or wrk (Debian's wrk, a process of its own, with a Lua script)")
 	profile := flag.String("cpuprofile", "", "write the working tree's gateway CPU profile to <this>-this-<cold|warm>.pprof")
+	critical := flag.Bool("critical", false, "time the spanning and the deep page one request at a time, every upstream call delayed by -latency, against their critical path")
+	latency := flag.Duration("latency", 20*time.Millisecond, "with -critical: the delay of every simulator call")
+	runs := flag.Int("runs", 5, "with -critical: fresh gateways per page and build (the median is printed)")
 	flag.Parse()
 	if *gen != "vegeta" && *gen != "wrk" {
 		fmt.Fprintln(os.Stderr, "bench: -generator is vegeta or wrk")
 		os.Exit(2)
 	}
-	if err := run(opts{dur: *dur, conns: *conns, baseline: *baseline, only: *only, profile: *profile, wrk: *gen == "wrk", load: *loadMode}); err != nil {
+	if err := run(opts{dur: *dur, conns: *conns, baseline: *baseline, only: *only, profile: *profile, wrk: *gen == "wrk", load: *loadMode,
+		critical: *critical, latency: *latency, runs: max(1, *runs)}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -78,6 +82,9 @@ type opts struct {
 	profile        string
 	wrk            bool
 	load           bool
+	critical       bool
+	latency        time.Duration
+	runs           int
 }
 
 type build struct{ name, bin string }
@@ -132,6 +139,9 @@ func run(o opts) error {
 			return err
 		}
 		builds = append(builds, b)
+	}
+	if o.critical {
+		return runCritical(o, builds, dir, sims)
 	}
 
 	var clIDs []string

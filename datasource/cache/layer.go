@@ -34,7 +34,7 @@ const (
 
 // Options configure a Layer.
 type Options struct {
-	TTL          time.Duration // default 60s
+	TTL          time.Duration // default 60s when 0; negative: always live (config ttl: 0)
 	StaleIfError time.Duration // default 24h
 	// MaxEntries and MaxBytes bound the first level (defaults 50,000 and 256 MiB).
 	MaxEntries int
@@ -67,8 +67,11 @@ type Layer struct {
 
 // New returns a layer; Start runs its background work (probe, purge).
 func New(o Options) *Layer {
-	if o.TTL <= 0 {
+	switch {
+	case o.TTL == 0:
 		o.TTL = DefaultTTL
+	case o.TTL < 0:
+		o.TTL = 0 // no copy is ever fresh; the request memo still reads each record once
 	}
 	if o.StaleIfError <= 0 {
 		o.StaleIfError = DefaultStaleIfError

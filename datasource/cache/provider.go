@@ -141,17 +141,47 @@ func (c *Provider) records(cs []*ds.Customer, at time.Time) ([]Entry, []ds.Ident
 // page and every record in it.
 func (c *Provider) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
 	key := entryKey(c.m.p, c.m.cred, KindPage, hashKey(req))
-	return one(ctx, c.m, KindPage, key, func(ctx context.Context) (ds.Page[*ds.Customer], error) {
+	if p, ok := recalled[ds.Page[*ds.Customer]](ctx, key); ok {
+		return p, nil
+	}
+	p, err := one(ctx, c.m, KindPage, key, func(ctx context.Context) (ds.Page[*ds.Customer], error) {
 		return c.inner.ListCustomers(ctx, req)
 	}, func(p ds.Page[*ds.Customer], at time.Time) ([]Entry, []ds.Identity, []byte) {
 		entries, ids := c.records(p.Items, at)
 		return entries, ids, pageBody(p, entries)
 	})
+	if err == nil {
+		c.rememberPage(ctx, key, p)
+	}
+	return p, err
 }
 
 // GetCustomers serves records from the cache and looks up only the rest, in
 // one call; ids the vendor no longer has are dropped from the store.
 func (c *Provider) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {
+	have, ask := c.splitRecalled(ctx, ids)
+	got := map[string]*ds.Customer{}
+	var err error
+	if len(ask) > 0 {
+		got, err = c.lookUp(ctx, ask)
+	}
+	for id, cu := range have {
+		got[id] = cu
+	}
+	out := make([]*ds.Customer, 0, len(got))
+	seen := make(map[string]bool, len(got))
+	for _, id := range ids {
+		if cu := got[id]; cu != nil && !seen[id] {
+			seen[id] = true
+			out = append(out, cu)
+		}
+	}
+	return out, err
+}
+
+// lookUp reads records through the cache and remembers them for the
+// request, and, when the lookup succeeded, the ids the vendor does not have.
+func (c *Provider) lookUp(ctx context.Context, ids []string) (map[string]*ds.Customer, error) {
 	got, err := batch(ctx, c.m, KindRecord, ids, c.recordKey,
 		func(ctx context.Context, missing []string) (map[string]*ds.Customer, error) {
 			ask := c.absent.split(missing, c.m.l.now(), min(negativeTTL, c.m.l.ttl))
@@ -180,21 +210,21 @@ func (c *Provider) GetCustomers(ctx context.Context, ids []string) ([]*ds.Custom
 				c.m.l.dropIdentities(ctx, c.m.p, c.m.cred, fresh)
 			}
 		})
-	out := make([]*ds.Customer, 0, len(got))
-	seen := make(map[string]bool, len(got))
 	for _, id := range ids {
-		if cu := got[id]; cu != nil && !seen[id] {
-			seen[id] = true
-			out = append(out, cu)
+		if cu, ok := got[id]; ok || err == nil {
+			ds.Remember(ctx, c.recordKey(id), cu) // nil: the vendor does not have it
 		}
 	}
-	return out, err
+	return got, err
 }
 
 // Peek answers from the first level alone, when it holds a fresh copy.
 func (c *Provider) Peek(ctx context.Context, id string) (*ds.Customer, bool) {
 	l := c.m.l
 	key := c.recordKey(id)
+	if cu, ok := recalled[*ds.Customer](ctx, key); ok && cu != nil {
+		return cu, true // read earlier in this request
+	}
 	got, _ := l.l1.Get(ctx, []string{key})
 	e, ok := got[key]
 	if !ok || !l.fresh(e) {
@@ -212,6 +242,7 @@ func (c *Provider) Peek(ctx context.Context, id string) (*ds.Customer, bool) {
 // invalidate forgets what a write changed: the record and every list page
 // of this provider credential (a page may hold the record, or miss a new one).
 func (c *Provider) invalidate(ctx context.Context, ids ...string) {
+	ds.ForgetRemembered(ctx)
 	l := c.m.l
 	if len(ids) > 0 {
 		l.drop(ctx, c.m.p, c.m.cred, KindRecord, ids)

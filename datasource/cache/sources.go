@@ -31,9 +31,16 @@ func (s *Sources) OffsetPager() (ds.OffsetPager, bool) {
 // ListSources serves a page of source records from the cache or reads it.
 func (s *Sources) ListSources(ctx context.Context, req ds.ListRequest[ds.SourceFilter]) (ds.Page[*ds.CustomerSource], error) {
 	key := entryKey(s.m.p, s.m.cred, KindPage, hashKey(req))
-	return one(ctx, s.m, KindPage, key, func(ctx context.Context) (ds.Page[*ds.CustomerSource], error) {
+	if p, ok := recalled[ds.Page[*ds.CustomerSource]](ctx, key); ok {
+		return p, nil
+	}
+	p, err := one(ctx, s.m, KindPage, key, func(ctx context.Context) (ds.Page[*ds.CustomerSource], error) {
 		return s.inner.ListSources(ctx, req)
 	}, nil)
+	if err == nil {
+		ds.Remember(ctx, key, p)
+	}
+	return p, err
 }
 
 // SourcesByExternalIDs serves each external id's records from the cache and
@@ -65,6 +72,40 @@ func (s *Sources) SourcesByCustomers(ctx context.Context, ids []string) ([]*ds.C
 func (s *Sources) lookup(ctx context.Context, prefix string, ids []string,
 	fetch func(context.Context, []string) ([]*ds.CustomerSource, error), keysOf func(*ds.CustomerSource) []string) ([]*ds.CustomerSource, error) {
 	keyOf := func(id string) string { return entryKey(s.m.p, s.m.cred, KindLookup, prefix+id) }
+	got := map[string][]*ds.CustomerSource{}
+	var ask []string
+	for _, id := range ids {
+		if rs, ok := recalled[[]*ds.CustomerSource](ctx, keyOf(id)); ok {
+			got[id] = rs // looked up earlier in this request
+		} else {
+			ask = append(ask, id)
+		}
+	}
+	var err error
+	if len(ask) > 0 {
+		var read map[string][]*ds.CustomerSource
+		read, err = s.read(ctx, ask, keyOf, fetch, keysOf)
+		for id, rs := range read {
+			got[id] = rs
+		}
+	}
+	var out []*ds.CustomerSource
+	seen := map[string]bool{}
+	for _, id := range ids {
+		for _, r := range got[id] {
+			if k := r.NodeID(); !seen[k] {
+				seen[k] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out, err
+}
+
+// read looks source records up through the cache and remembers each id's
+// records for the request.
+func (s *Sources) read(ctx context.Context, ids []string, keyOf func(string) string,
+	fetch func(context.Context, []string) ([]*ds.CustomerSource, error), keysOf func(*ds.CustomerSource) []string) (map[string][]*ds.CustomerSource, error) {
 	got, err := batch(ctx, s.m, KindLookup, ids, keyOf,
 		func(ctx context.Context, missing []string) (map[string][]*ds.CustomerSource, error) {
 			rs, err := fetch(ctx, missing)
@@ -95,15 +136,13 @@ func (s *Sources) lookup(ctx context.Context, prefix string, ids []string,
 			}
 			return []Entry{e}, nil
 		}, nil)
-	var out []*ds.CustomerSource
-	seen := map[string]bool{}
 	for _, id := range ids {
-		for _, r := range got[id] {
-			if k := r.NodeID(); !seen[k] {
-				seen[k] = true
-				out = append(out, r)
+		if rs, ok := got[id]; ok {
+			if rs == nil {
+				rs = []*ds.CustomerSource{}
 			}
+			ds.Remember(ctx, keyOf(id), rs)
 		}
 	}
-	return out, err
+	return got, err
 }

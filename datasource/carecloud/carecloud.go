@@ -35,8 +35,10 @@ const (
 	maxBatch = MaxBatch
 	// maxExternalIDs is the API's documented maxItems for external_ids[].
 	maxExternalIDs = 1000
-	// lookupConcurrency bounds the per-customer GETs of SourcesByCustomers.
-	lookupConcurrency = 8
+	// lookupConcurrency bounds the per-customer GETs of SourcesByCustomers:
+	// the default links lookup budget, so one request's lookups go out
+	// together (one round) rather than eight at a time.
+	lookupConcurrency = 20
 	// catalogueTTL is how long the customer-source catalogue is reused.
 	catalogueTTL = 10 * time.Minute
 	// catalogueMinAge is how old the catalogue must be before a record naming

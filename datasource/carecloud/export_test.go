@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// LookupConcurrency bounds the per-customer lookups in flight.
+const LookupConcurrency = lookupConcurrency
+
 // SetNow replaces the client's clock (token expiry, catalogue age); call it
 // before the client is used.
 func SetNow(c *Client, now func() time.Time) { c.now = now }

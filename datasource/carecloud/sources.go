@@ -170,6 +170,7 @@ func (c *Client) gather(ctx context.Context, n int, one func(context.Context, in
 	if n == 0 {
 		return nil, nil
 	}
+	c.warmCatalogue(ctx)
 	parts := make([][]*ds.CustomerSource, n)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(lookupConcurrency)
@@ -338,6 +339,19 @@ func (c *Client) catalogue(ctx context.Context, need []string) (map[string]sourc
 			return nil, res.Err
 		}
 		return res.Val.(*catalogue).byID, nil
+	}
+}
+
+// warmCatalogue starts fetching the catalogue beside the lookups that will
+// need it, when no fresh one is held, so the calls overlap instead of
+// following each other (the graph's sources and links wait one round less);
+// the lookups then wait on the same fetch.
+func (c *Client) warmCatalogue(ctx context.Context) {
+	c.mu.Lock()
+	fresh := c.cat != nil && c.now().Sub(c.cat.at) < catalogueTTL
+	c.mu.Unlock()
+	if !fresh {
+		go func() { _, _ = c.catalogue(ctx, nil) }()
 	}
 }
 

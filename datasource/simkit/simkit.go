@@ -66,6 +66,8 @@ type Call struct {
 	// Header is the request's headers, so a benchmark can replay the very
 	// requests the gateway made against the simulator alone.
 	Header http.Header
+	// At is when the request arrived (a call log's timeline).
+	At time.Time
 }
 
 // Kit wraps a simulator's handler.
@@ -95,7 +97,7 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 		k.inFlight++
 		k.maxInFlight = max(k.maxInFlight, k.inFlight)
 		defer func() { k.mu.Lock(); k.inFlight--; k.mu.Unlock() }()
-		k.calls = append(k.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Credential: credential(r), Header: r.Header.Clone()})
+		k.calls = append(k.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Credential: credential(r), Header: r.Header.Clone(), At: time.Now()})
 		var f *Fault
 		for i := range k.faults {
 			if k.faults[i].matches(r) {
@@ -277,6 +279,14 @@ func (k *Kit) MaxInFlight() int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.maxInFlight
+}
+
+// InFlight is how many requests are being served now (a test reads it to
+// tell a call still held by the simulator from one that has ended).
+func (k *Kit) InFlight() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.inFlight
 }
 
 // Count is the number of requests received so far.

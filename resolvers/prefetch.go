@@ -1,0 +1,81 @@
+package resolvers
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/link"
+)
+
+// prefetchLinks starts, for every customer of a page whose nodes select
+// sources, linkedCustomers or links, the first lookups those fields make:
+// CareCloud's records naming the customer and the index reads by email and
+// by reference. Started together as soon as the page is known, they fall in
+// one batch per loader (one round of calls, however the node resolvers are
+// scheduled) instead of as many batches as the loaders' short window cuts
+// the nodes' goroutines into. The node resolvers then find the same loads in
+// the loaders' per-request cache.
+func prefetchLinks(ctx context.Context, conn *ds.CustomerConnection) {
+	if conn == nil || len(conn.Edges) == 0 || !graphql.HasOperationContext(ctx) {
+		return
+	}
+	sources, links := selectsLinks(ctx)
+	if !sources && !links {
+		return
+	}
+	l := loadersFrom(ctx)
+	ccIndexed := l.careCloudIndexed(ctx)
+	for _, e := range conn.Edges {
+		c := e.Node
+		if l.sourcesByExternal != nil && !ccIndexed {
+			l.sourcesByExternal.Load(ctx, c.ProviderID)
+		}
+		if l.index == nil {
+			continue
+		}
+		if links || ccIndexed {
+			l.index.ext.Load(ctx, c.ProviderID) // references to c, and CareCloud's records once indexed
+		}
+		if links && c.Email != nil {
+			if email := ds.NormalizeEmail(*c.Email); link.Personal(email) {
+				l.index.email.Load(ctx, email)
+			}
+		}
+	}
+}
+
+// selectsLinks reports whether the connection field being resolved selects,
+// on its nodes (nodes, or edges.node), sources, and linkedCustomers or links.
+func selectsLinks(ctx context.Context) (sources, links bool) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return false, false
+	}
+	op := graphql.GetOperationContext(ctx)
+	customerFields := func(set ast.SelectionSet) {
+		for _, f := range graphql.CollectFields(op, set, []string{"Customer", "Node"}) {
+			switch f.Name {
+			case "sources":
+				sources = true
+			case "linkedCustomers", "links":
+				links = true
+			}
+		}
+	}
+	for _, f := range graphql.CollectFields(op, fc.Field.Selections, []string{"CustomerConnection"}) {
+		switch f.Name {
+		case "nodes":
+			customerFields(f.Selections)
+		case "edges":
+			for _, g := range graphql.CollectFields(op, f.Selections, []string{"CustomerEdge"}) {
+				if g.Name == "node" {
+					customerFields(g.Selections)
+				}
+			}
+		}
+	}
+	return sources, links
+}
