@@ -230,20 +230,27 @@ func TestPostgresStoppedInTheMiddleFailsNoRequest(t *testing.T) {
 			t.Fatalf("first %d with Postgres gone: status %d, %+v", first*5, r.status, r.Errors)
 		}
 	}
-	if got := ready(); got != http.StatusServiceUnavailable {
-		t.Fatalf("/readyz = %d with Postgres gone, want 503", got)
+	// Postgres out of service degrades the gateway, it does not make it unready
+	if got := ready(); got != http.StatusOK {
+		t.Fatalf("/readyz = %d with Postgres gone, want 200 (it serves)", got)
+	}
+	if h := m.Cache.Health(); h.Up || h.Reason == "" {
+		t.Fatalf("second level with Postgres gone: %+v", h)
+	}
+	if met := m.scrapeMetrics(t); !strings.Contains(met, "gateway_cache_postgres_up 0") {
+		t.Fatal("/metrics does not say Postgres is out of service")
 	}
 	proxy.Restore()
 	deadline := time.Now().Add(10 * time.Second)
-	for ready() != http.StatusOK {
+	for !m.Cache.Health().Up {
 		if time.Now().After(deadline) {
-			t.Fatal("/readyz did not recover after Postgres returned")
+			t.Fatal("the second level did not come back after Postgres returned")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-func TestReadyzSaysWhenTheDatabaseIsUnreachableAtStart(t *testing.T) {
+func TestAnUnreachableDatabaseAtStartDegradesButStaysReady(t *testing.T) {
 	m := gatewayFrom(t, `
 database_url: "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=1"
 providers:
@@ -254,8 +261,11 @@ providers:
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("/readyz = %d with an unreachable database_url, want 503", resp.StatusCode)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz = %d with an unreachable database_url, want 200 (it serves)", resp.StatusCode)
+	}
+	if h := m.Cache.Health(); h.Up || h.Reason != "unreachable at start" {
+		t.Fatalf("second level: %+v", h)
 	}
 	if r := m.query(t, cachedPageQuery, map[string]any{"first": 5}); len(r.Errors) > 0 {
 		t.Fatalf("queries must still be answered: %+v", r.Errors)

@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -70,6 +71,10 @@ type Main struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	// draining turns /readyz 503 after SIGTERM; grace is how long the
+	// gateway then keeps serving (drain.go).
+	draining atomic.Bool
+	grace    time.Duration
 }
 
 // Run loads the configuration, starts the providers and the HTTP server, and
@@ -88,6 +93,10 @@ func (m *Main) Run(ctx context.Context) error {
 	} else {
 		cfg.Providers = registry.DemoProviders()
 		m.Log.Info("no --config given: demo mode, every provider served by its simulator")
+	}
+	m.grace = defaultShutdownGrace
+	if cfg.ShutdownGrace != nil {
+		m.grace = time.Duration(*cfg.ShutdownGrace)
 	}
 	dbURL := cfg.DatabaseURL
 	if dbURL == "" {
@@ -158,7 +167,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Service:            built.Service,
 		Keys:               keys,
 		Log:                m.Log,
-		Ready:              m.Cache.Ready, // config is loaded; the Postgres level, when configured, answers
+		Ready:              m.ready, // config is loaded and not shutting down
 		Health:             built.Health,
 		Changes:            m.Cache.Changes,
 		Clock:              m.Cache.Now,
@@ -316,20 +325,23 @@ func main() {
 		// GOGC and GOMEMLIMIT still override.
 		debug.SetGCPercent(200)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	m := &Main{ConfigPath: *cfgPath, Listen: *listen}
-	if err := m.Run(ctx); err != nil {
+	if err := m.Run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
 		os.Exit(1)
 	}
 	select {
-	case <-ctx.Done():
+	case sig := <-sigs:
+		if sig == syscall.SIGTERM { // an orchestrator's stop: drain first (Ctrl-C stops at once)
+			m.drain(m.grace, sigs)
+		}
 	case err := <-m.done:
 		m.done <- err // let Close see it
 	}
 	m.Log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := m.Close(shutdownCtx); err != nil {
 		m.Log.Error("shutdown", "error", err)

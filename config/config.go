@@ -31,6 +31,9 @@ type Config struct {
 	Limits        Limits `yaml:"limits"`
 	// CursorSecret signs pagination cursors; replicas must share it.
 	CursorSecret string `yaml:"cursor_secret"`
+	// ShutdownGrace is how long SIGTERM keeps the gateway serving with
+	// /readyz at 503 before the listener closes (default 5s; 0s: none).
+	ShutdownGrace *Duration `yaml:"shutdown_grace"`
 	// Providers holds one block per provider key; an absent key disables it.
 	Providers map[string]yaml.Node `yaml:"providers"`
 }

@@ -32,12 +32,16 @@ type Report struct {
 	until       time.Time
 	uncacheable bool
 	readsIndex  bool
+	// spent is each provider's budget use in this request: the time during
+	// which at least one call to it (or a wait on another request's
+	// coalesced call to it) was in flight. A provider's per-request budget
+	// is spent only while the request waits on it, so a provider reached
+	// late in the request (after a hung one) still has its whole budget,
+	// and a request that waited on another's call does not get a fresh
+	// budget when it calls itself.
+	spent map[ProviderID]*budgetUse
 	// memo is what the request read, reused within it (memo.go).
 	memo requestMemo
-	// start is when the request began: each provider's per-request budget
-	// counts from it (so a request that waited on another's call, coalesced
-	// by the cache, does not get a fresh budget when it calls itself).
-	start time.Time
 }
 
 // ProviderStats is one provider's line in extensions.providers.
@@ -63,7 +67,7 @@ type reportKey struct{}
 
 // WithReport returns a context that collects a Report.
 func WithReport(ctx context.Context) (context.Context, *Report) {
-	r := &Report{providers: map[ProviderID]*ProviderStats{}, start: time.Now()}
+	r := &Report{providers: map[ProviderID]*ProviderStats{}, spent: map[ProviderID]*budgetUse{}}
 	return context.WithValue(ctx, reportKey{}, r), r
 }
 
@@ -153,16 +157,69 @@ func Warn(ctx context.Context, w Warning) {
 	r.warnings = append(r.warnings, w)
 }
 
+// budgetUse is one provider's budget use in one request.
+type budgetUse struct {
+	inFlight int
+	since    time.Time     // when inFlight last went from 0 to 1
+	spent    time.Duration // closed spans
+}
+
+func (u *budgetUse) at(now time.Time) time.Duration {
+	if u.inFlight > 0 {
+		return u.spent + now.Sub(u.since)
+	}
+	return u.spent
+}
+
 // BudgetDeadline is when provider p's per-request budget of the request in
-// ctx runs out: budget after the request began. All of the request's calls
-// to p, retries and quota waits included, end by then. ok is false when ctx
-// carries no request (a background sync), which has no such budget.
+// ctx runs out if the request keeps waiting on p from now on: budget minus
+// what the request has spent waiting on p so far (see Spend). ok is false
+// when ctx carries no request (a background sync), which has no such budget.
 func BudgetDeadline(ctx context.Context, p ProviderID, budget time.Duration) (deadline time.Time, ok bool) {
 	r := ReportFrom(ctx)
 	if r == nil || budget <= 0 {
 		return time.Time{}, false
 	}
-	return r.start.Add(budget), true
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	spent := time.Duration(0)
+	if u := r.spent[p]; u != nil {
+		spent = u.at(now)
+	}
+	return now.Add(budget - spent), true
+}
+
+// Spend notes that the request in ctx waits on provider p (a call, its
+// quota wait, or another request's coalesced call) until the returned
+// func is called (more than once is harmless): that time is spent from p's
+// per-request budget.
+func Spend(ctx context.Context, p ProviderID) (done func()) {
+	r := ReportFrom(ctx)
+	if r == nil {
+		return func() {}
+	}
+	r.mu.Lock()
+	u := r.spent[p]
+	if u == nil {
+		u = &budgetUse{}
+		r.spent[p] = u
+	}
+	if u.inFlight == 0 {
+		u.since = time.Now()
+	}
+	u.inFlight++
+	r.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if u.inFlight--; u.inFlight == 0 {
+				u.spent += time.Since(u.since)
+			}
+		})
+	}
 }
 
 // Uncacheable marks the request's answer as not a function of the cache's

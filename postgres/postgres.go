@@ -6,6 +6,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -16,7 +17,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq" // the database/sql driver "postgres"
 )
 
 //go:embed migrations/*.sql
@@ -25,22 +25,26 @@ var migrations embed.FS
 // DB is the shared level. It connects lazily: Open never fails on an
 // unreachable server, and Ping applies the migrations once it is reachable.
 type DB struct {
-	db *sqlx.DB
+	db      *sqlx.DB
+	dsn     string
+	channel string // the invalidation channel (notify.go)
 
 	mu       sync.Mutex
 	migrated bool
 }
 
 // Open prepares a pool for url (postgres://…); it does not connect yet.
+// Every operation on its connections ends with its context (bounded.go).
 func Open(url string) (*DB, error) {
-	db, err := sqlx.Open("postgres", url)
+	c, err := newConnector(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	db := sqlx.NewDb(sql.OpenDB(c), "postgres")
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{db: db}, nil
+	return &DB{db: db, dsn: url, channel: channelFor(url)}, nil
 }
 
 // Close closes the pool.

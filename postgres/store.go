@@ -171,6 +171,17 @@ func (d *DB) DropIdentities(ctx context.Context, p ds.ProviderID, cred string, v
 	return nil
 }
 
+// PruneIdentities removes one provider credential's rows last seen before
+// seenBefore (a complete sync walk did not see them) and returns their ids.
+func (d *DB) PruneIdentities(ctx context.Context, p ds.ProviderID, cred string, seenBefore time.Time) ([]string, error) {
+	var ids []string
+	if err := d.db.SelectContext(ctx, &ids, `DELETE FROM identities WHERE provider = $1 AND credential = $2 AND seen_at < $3 RETURNING vendor_id`,
+		p.Key(), cred, seenBefore); err != nil {
+		return nil, fmt.Errorf("postgres: prune identities: %w", err)
+	}
+	return ids, nil
+}
+
 type identityRow struct {
 	Provider   string     `db:"provider"`
 	Credential string     `db:"credential"`
@@ -313,4 +324,29 @@ func (d *DB) TryLock(ctx context.Context, name string) (func(), bool, error) {
 		_, _ = conn.ExecContext(ctx, `SELECT pg_advisory_unlock(hashtext(current_schema() || ':' || $1))`, name)
 		_ = conn.Close()
 	}, true, nil
+}
+
+// ClaimSync claims one provider credential's walk when it is due (no due
+// time yet, or the due time passed), moving the due time every on, in one
+// statement; replicas race for it and one wins. wait is how long until the
+// walk is due (every when claimed), by the database's clock.
+func (d *DB) ClaimSync(ctx context.Context, p ds.ProviderID, cred string, every time.Duration) (claimed bool, wait time.Duration, err error) {
+	var row struct {
+		Claimed bool    `db:"claimed"`
+		Wait    float64 `db:"wait"`
+	}
+	err = d.db.GetContext(ctx, &row, `
+		WITH claim AS (
+			INSERT INTO sync_state (provider, credential, next_run_at) VALUES ($1, $2, now() + make_interval(secs => $3))
+			ON CONFLICT (provider, credential) DO UPDATE SET next_run_at = EXCLUDED.next_run_at
+			WHERE sync_state.next_run_at IS NULL OR sync_state.next_run_at <= now()
+			RETURNING next_run_at)
+		SELECT EXISTS (SELECT 1 FROM claim) AS claimed,
+			GREATEST(0, EXTRACT(EPOCH FROM (COALESCE((SELECT next_run_at FROM claim),
+				(SELECT next_run_at FROM sync_state WHERE provider = $1 AND credential = $2)) - now())))::float8 AS wait`,
+		p.Key(), cred, every.Seconds())
+	if err != nil {
+		return false, 0, fmt.Errorf("postgres: claim sync: %w", err)
+	}
+	return row.Claimed, time.Duration(row.Wait * float64(time.Second)), nil
 }

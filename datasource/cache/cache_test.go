@@ -404,8 +404,8 @@ func TestPostgresStoppedMidwayFailsNoRequest(t *testing.T) {
 	l := newLayer(t, pg(t, url), newClock())
 	p := l.Wrap(f)
 	list(t, reqCtx(), p, "", 50)
-	if err := l.Ready(context.Background()); err != nil {
-		t.Fatalf("ready before the cut: %v", err)
+	if h := l.Health(); !h.Up {
+		t.Fatalf("out of service before the cut: %+v", h)
 	}
 	proxy.Cut()
 	for i := 1; i < 6; i++ { // pages not yet cached: live calls, no failure
@@ -417,12 +417,15 @@ func TestPostgresStoppedMidwayFailsNoRequest(t *testing.T) {
 	if page := list(t, reqCtx(), p, "", 50); len(page.Items) != 50 {
 		t.Fatal("the first level still serves what it has")
 	}
-	if err := l.Ready(context.Background()); err == nil {
-		t.Fatal("Ready says nothing while Postgres is unreachable")
+	if h := l.Health(); h.Up || h.Reason == "" {
+		t.Fatalf("Health says nothing while Postgres is unreachable: %+v", h)
+	}
+	if err := l.Ready(context.Background()); err != nil {
+		t.Fatalf("Postgres down makes the gateway unready: %v", err)
 	}
 	proxy.Restore()
 	deadline := time.Now().Add(10 * time.Second)
-	for l.Ready(context.Background()) != nil {
+	for !l.Health().Up {
 		if time.Now().After(deadline) {
 			t.Fatal("the layer did not take Postgres back after it returned")
 		}

@@ -20,9 +20,12 @@ func read[T any](ctx context.Context, g guardedIndex, shared func(context.Contex
 	defer cancel()
 	v, err := shared(octx)
 	if err != nil {
-		g.l.fail(err)
+		if ctx.Err() == nil { // the caller going away says nothing of the database
+			g.l.fail(err)
+		}
 		return local()
 	}
+	g.l.ok()
 	return v, nil
 }
 

@@ -55,9 +55,19 @@ type Layer struct {
 	healthy    atomic.Bool
 	stateMu    sync.Mutex
 	lastErr    error
-	log        *slog.Logger
-	now        func() time.Time
-	flight     singleflight.Group
+	reason     string    // why the second level is out
+	since      time.Time // when it last changed state
+	failures   int       // operations failed in a row
+	probeNow   chan struct{}
+	// id tells this replica's published drops from others'; pending holds
+	// drops the second level has not seen (invalidate.go).
+	id          string
+	pending     pendingDrops
+	unsubscribe func()
+	claims      localClaims // sync due times without the second level (claim.go)
+	log         *slog.Logger
+	now         func() time.Time
+	flight      singleflight.Group
 
 	stop    chan struct{}
 	done    chan struct{}
@@ -86,7 +96,7 @@ func New(o Options) *Layer {
 		o.Log = slog.Default()
 	}
 	l := &Layer{ttl: o.TTL, stale: o.StaleIfError, shared: o.Shared, memIndex: NewMemoryIndex(),
-		log: o.Log, now: o.Now, stop: make(chan struct{}), done: make(chan struct{})}
+		log: o.Log, now: o.Now, stop: make(chan struct{}), done: make(chan struct{}), probeNow: make(chan struct{}, 1), id: newReplicaID()}
 	l.l1 = NewMemory(o.MaxEntries, o.MaxBytes, o.TTL+o.StaleIfError, o.Now)
 	return l
 }
@@ -104,13 +114,19 @@ func (l *Layer) Start() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	err := l.shared.Ping(ctx)
 	cancel()
+	l.stateMu.Lock()
+	l.since = time.Now()
 	if err != nil {
-		l.stateMu.Lock()
-		l.lastErr = err
-		l.stateMu.Unlock()
+		l.lastErr, l.reason = err, "unreachable at start"
+		secondLevelUp.Set(0)
 		l.log.Warn("postgres cache unreachable at start: serving from the in-process cache and live calls until it answers", "error", err)
 	} else {
 		l.healthy.Store(true)
+		secondLevelUp.Set(1)
+	}
+	l.stateMu.Unlock()
+	if n, ok := l.shared.(Notifier); ok {
+		l.unsubscribe = n.Subscribe(l.received, l.forgetUnvouched)
 	}
 	go l.background()
 }
@@ -120,6 +136,9 @@ func (l *Layer) Close() {
 	l.once.Do(func() { close(l.stop) })
 	if l.started.Load() {
 		<-l.done
+	}
+	if l.unsubscribe != nil {
+		l.unsubscribe()
 	}
 }
 
@@ -133,15 +152,11 @@ func (l *Layer) background() {
 		case <-l.stop:
 			return
 		case <-ping.C:
+		case <-l.probeNow:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		err := l.shared.Ping(ctx)
-		cancel()
-		if err != nil {
-			l.fail(err)
+		if !l.probe() {
 			continue
 		}
-		l.recover()
 		if time.Since(lastPurge) >= purgeEvery {
 			lastPurge = time.Now()
 			l.purge()
@@ -180,19 +195,9 @@ func (l *Layer) ForgetPages(ctx context.Context, provs []ds.CustomerProvider) {
 	}
 }
 
-// Ready reports the second level's state for /readyz: nil without one or
-// while it is reachable.
-func (l *Layer) Ready(ctx context.Context) error {
-	if l.shared == nil {
-		return nil
-	}
-	if l.healthy.Load() {
-		return nil
-	}
-	l.stateMu.Lock()
-	defer l.stateMu.Unlock()
-	return fmt.Errorf("postgres cache unreachable (serving from the in-process cache and live calls): %v", l.lastErr)
-}
+// Ready reports the second level's state for /readyz: always nil, since
+// the gateway serves without it (Health says whether it is in service).
+func (l *Layer) Ready(context.Context) error { return nil }
 
 // level2 is the second level while it is reachable, else nil.
 func (l *Layer) level2() Shared {
@@ -200,32 +205,6 @@ func (l *Layer) level2() Shared {
 		return l.shared
 	}
 	return nil
-}
-
-// fail takes the second level out until a probe succeeds; it logs once per
-// change of state, not once per request.
-func (l *Layer) fail(err error) {
-	if l.shared == nil || err == nil {
-		return
-	}
-	if DataError(err) {
-		// Postgres answered, and refused the statement's data: that
-		// request's (or record's) problem, not an outage of the level
-		l.log.Info("postgres refused a statement's data; the second level stays in use", "error", err)
-		return
-	}
-	l.stateMu.Lock()
-	defer l.stateMu.Unlock()
-	l.lastErr = err
-	if l.healthy.Swap(false) {
-		l.log.Warn("postgres cache unreachable: serving from the in-process cache and live calls", "error", err)
-	}
-}
-
-func (l *Layer) recover() {
-	if !l.healthy.Swap(true) {
-		l.log.Info("postgres cache reachable again")
-	}
 }
 
 // index is where identity look-ups read: the shared index while it is
@@ -283,6 +262,7 @@ func (l *Layer) get(ctx context.Context, keys []string) map[string]Entry {
 		}
 		return got
 	}
+	l.ok()
 	var promote []Entry
 	for k, e := range more {
 		if have, ok := got[k]; !ok || e.StoredAt.After(have.StoredAt) {
@@ -303,7 +283,8 @@ func (l *Layer) Now() time.Time { return l.now() }
 // or a sync state written. New keys do not move them (no answer read them).
 // The response cache stores them with each response (the index one only
 // when the request read the index); another replica's writes reach this
-// one's first level only as its copies expire, and so do stored responses.
+// one's first level, and so its stored responses, as published drops
+// (invalidate.go).
 func (l *Layer) Changes() (records, index uint64) { return l.l1.Changes(), l.memIndex.Changes() }
 
 // put stores entries in both levels.
@@ -328,9 +309,11 @@ func (l *Layer) noteUnstorable(skipped []string) {
 	}
 }
 
+// drop removes entries from both levels and from every other replica's
+// first level (invalidate.go).
 func (l *Layer) drop(ctx context.Context, p ds.ProviderID, cred string, kind Kind, ids []string) {
 	_ = l.l1.Drop(ctx, p, cred, kind, ids)
-	l.write(ctx, func(ctx context.Context, s Shared) error { return s.Drop(ctx, p, cred, kind, ids) })
+	l.dropShared(ctx, pendingKey{p, cred, kind}, ids)
 }
 
 // putIdentities feeds the identity index (both levels, as put does).
@@ -351,7 +334,7 @@ func (l *Layer) dropIdentities(ctx context.Context, p ds.ProviderID, cred string
 		return
 	}
 	_ = l.memIndex.DropIdentities(ctx, p, cred, ids)
-	l.write(ctx, func(ctx context.Context, s Shared) error { return s.DropIdentities(ctx, p, cred, ids) })
+	l.dropShared(ctx, pendingKey{p, cred, kindIndex}, ids)
 }
 
 // write runs op on the second level while it is reachable, bounded by
@@ -366,7 +349,9 @@ func (l *Layer) write(ctx context.Context, op func(context.Context, Shared) erro
 	defer cancel()
 	if err := op(octx, s); err != nil {
 		l.fail(err)
+		return
 	}
+	l.ok()
 }
 
 func (l *Layer) age(e Entry) time.Duration    { return max(0, l.now().Sub(e.StoredAt)) }
@@ -526,6 +511,7 @@ func records(v any) int {
 // coalesce makes identical calls in flight one upstream call. A follower
 // whose leader was cancelled (its client went away) calls again itself.
 func coalesce[T any](ctx context.Context, l *Layer, key string, fn func(context.Context) (T, error), p ds.ProviderID) (T, error) {
+	defer ds.Spend(ctx, p)() // waiting on another's call spends p's budget too
 	leader := false
 	ch := l.flight.DoChan(key, func() (any, error) {
 		leader = true

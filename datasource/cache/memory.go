@@ -141,6 +141,14 @@ func (m *Memory) Drop(_ context.Context, p ds.ProviderID, cred string, kind Kind
 	return nil
 }
 
+// Clear drops every entry.
+func (m *Memory) Clear() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lru.Purge()
+	m.changes.Add(1)
+}
+
 // Len is the number of entries held (for tests and metrics).
 func (m *Memory) Len() int {
 	m.mu.Lock()

@@ -15,7 +15,9 @@ var cacheAnswers = prometheus.NewCounterVec(prometheus.CounterOpts{
 }, []string{"provider", "freshness"})
 
 // Collectors are the record store's metrics, for the gateway's registry.
-func Collectors() []prometheus.Collector { return []prometheus.Collector{cacheAnswers} }
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{cacheAnswers, secondLevelUp, secondLevelFailures, invalidationsReceived, syncRemoved, syncWalks}
+}
 
 func countAnswer(p ds.ProviderID, f ds.Freshness) {
 	cacheAnswers.WithLabelValues(p.String(), string(f)).Inc()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
@@ -37,6 +38,15 @@ type Syncer struct {
 	sources   *Sources
 	wg        sync.WaitGroup
 	regroupMu sync.Mutex
+	walks     sync.Map // ds.ProviderID → *atomic.Int64: walks made here
+}
+
+// Walks is how many walks of provider p this replica has made.
+func (s *Syncer) Walks(p ds.ProviderID) int {
+	if n, ok := s.walks.Load(p); ok {
+		return int(n.(*atomic.Int64).Load())
+	}
+	return 0
 }
 
 type based interface{ base() *Provider }
@@ -57,8 +67,9 @@ func (l *Layer) NewSyncer(opts SyncOptions, customers []ds.CustomerProvider, sou
 	return s
 }
 
-// Run syncs every provider with an interval, at once and then every
-// interval, until ctx ends. It returns at once.
+// Run syncs every provider with an interval, once per interval across all
+// replicas sharing the second level (at once when none walked it within
+// the interval), until ctx ends. It returns at once.
 func (s *Syncer) Run(ctx context.Context) {
 	for p, every := range s.opts.Interval {
 		if every <= 0 || !s.has(p) {
@@ -67,14 +78,19 @@ func (s *Syncer) Run(ctx context.Context) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			t := time.NewTicker(every)
-			defer t.Stop()
+			cred := s.cred(p)
 			for {
-				if err := s.SyncNow(ctx, p); err != nil && ctx.Err() == nil {
-					s.l.log.Warn("sync failed", "provider", p.Key(), "error", err)
+				claimed, wait := s.l.claimSync(ctx, p, cred, every)
+				due := time.Now().Add(wait)
+				if claimed {
+					if err := s.SyncNow(ctx, p); err != nil && ctx.Err() == nil {
+						s.l.log.Warn("sync failed", "provider", p.Key(), "error", err)
+					}
 				}
+				t := time.NewTimer(untilDue(time.Until(due), every))
 				select {
 				case <-ctx.Done():
+					t.Stop()
 					return
 				case <-t.C:
 				}
@@ -141,6 +157,9 @@ func (s *Syncer) SyncNow(ctx context.Context, p ds.ProviderID) error {
 		return nil // someone else is syncing this provider credential
 	}
 	defer release()
+	syncWalks.WithLabelValues(p.String()).Inc()
+	n, _ := s.walks.LoadOrStore(p, new(atomic.Int64))
+	n.(*atomic.Int64).Add(1)
 	started := s.l.now()
 	var walkErr error
 	if c, ok := s.customers[p]; ok {
@@ -154,9 +173,6 @@ func (s *Syncer) SyncNow(ctx context.Context, p ds.ProviderID) error {
 	} else {
 		walkErr = s.walkSources(ctx)
 	}
-	if walkErr == nil {
-		s.regroup(ctx)
-	}
 	st, _ := idx.SyncState(ctx, p, cred)
 	st.LastRunAt = &started
 	if walkErr != nil {
@@ -167,6 +183,8 @@ func (s *Syncer) SyncNow(ctx context.Context, p ds.ProviderID) error {
 		st.LastError = &msg
 	} else {
 		st.Complete, st.LastError = true, nil
+		s.l.pruneUnseen(ctx, p, cred, started)
+		s.regroup(ctx) // after the prune: a record the vendor no longer has is nobody's
 	}
 	_ = s.l.index().PutSyncState(ctx, p, cred, st)
 	return walkErr

@@ -110,9 +110,13 @@ func (g *Guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if hasBudget && !time.Now().Before(deadline) {
 		return nil, g.fail(ds.CodeProviderUnavailable, fmt.Sprintf("the provider used up its %s budget for this request", time.Duration(g.policy.Budget)), nil)
 	}
-	bctx, bcancel := ctx, context.CancelFunc(func() {})
+	// the attempt spends the provider's budget until it ends (body closed)
+	spent := ds.Spend(ctx, g.provider)
+	bctx, bcancel := ctx, context.CancelFunc(spent)
 	if hasBudget {
-		bctx, bcancel = context.WithDeadline(ctx, deadline)
+		var c context.CancelFunc
+		bctx, c = context.WithDeadline(ctx, deadline)
+		bcancel = func() { c(); spent() }
 	}
 	if err := g.waitQuota(bctx); err != nil {
 		bcancel()
