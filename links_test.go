@@ -15,12 +15,19 @@ import (
 // identity index and the record store are warm.
 func syncedGateway(t *testing.T) *Main {
 	t.Helper()
-	cfg := "sync: {interval: 1h, gap: 1ms}\nproviders:\n"
+	return syncedGatewayWith(t, "", "")
+}
+
+// syncedGatewayWith is syncedGateway with more configuration lines first
+// (a database_url, for one) and more sync settings.
+func syncedGatewayWith(t *testing.T, prefix, syncExtra string) *Main {
+	t.Helper()
+	cfg := prefix + "sync: {interval: 1h, gap: 1ms" + syncExtra + "}\nproviders:\n"
 	for _, p := range ds.AllProviders {
 		cfg += "  " + p.Key() + ": {simulate: true}\n"
 	}
 	m := gatewayFrom(t, cfg, nil, true)
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // a wait, not a bound: the machine is shared
 	for _, p := range ds.AllProviders {
 		for {
 			st, ok := m.Syncer.Status(t.Context(), p)

@@ -281,6 +281,11 @@ func (m *Main) startSync(cfg *config.Config) {
 	m.Service.Index = m.Cache.Index()
 	m.Service.SyncStatus = m.Syncer.Status
 	m.Service.SyncComplete = m.Syncer.Complete
+	m.Service.Synced, m.Service.ServeMaxAge = m.Cache.SyncedStore(), map[ds.ProviderID]time.Duration{}
+	m.Service.PeopleScopeSet = ds.ScopeSet(m.Syncer.Scopes())
+	for p, every := range opts.Interval {
+		m.Service.ServeMaxAge[p] = cfg.Sync.ServeMaxAgeFor(every)
+	}
 	if m.NoSync {
 		return
 	}

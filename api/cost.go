@@ -225,6 +225,13 @@ func (e *estimator) field(f *ast.Field, c costCtx) Estimate {
 	case "CustomerSource.customer":
 		own = e.sourceCustomers(c)
 		child = costCtx{n: c.n}
+	case "Query.people":
+		child = costCtx{n: page(args)} // served from the synced store: no call of its own
+	case "Person.records":
+		// a person's records, read through the loaders like linked customers
+		// (emails and names read the same loads)
+		own = e.lookups(mul(c.n, 1+linksPerCustomer))
+		child = costCtx{n: mul(c.n, 1+linksPerCustomer)}
 	case "Mutation.createCustomer", "Mutation.updateCustomer", "Mutation.deleteCustomer",
 		"Mutation.attachCustomerSource", "Mutation.detachCustomerSource":
 		// a write, and a read back where the vendor needs one, at one provider

@@ -89,6 +89,27 @@ type Sync struct {
 	Providers map[string]Duration `yaml:"providers"`
 	// Gap is the pause between two calls of one walk (default 200ms).
 	Gap Duration `yaml:"gap"`
+	// ServeMaxAge is how old a provider's last complete walk may be for the
+	// synced store to answer for it (default DefaultServeMaxAgeFactor times
+	// its interval; negative: never served from the synced store).
+	ServeMaxAge Duration `yaml:"serve_max_age"`
+}
+
+// DefaultServeMaxAgeFactor: by default the synced store serves a provider
+// while its last complete walk is at most this many intervals old, so one
+// slow or failed walk does not send every analyst query back to live calls.
+const DefaultServeMaxAgeFactor = 3
+
+// ServeMaxAgeFor is the serve_max_age of a provider synced every interval
+// (0: not served from the synced store).
+func (s Sync) ServeMaxAgeFor(interval time.Duration) time.Duration {
+	switch {
+	case interval <= 0 || s.ServeMaxAge < 0:
+		return 0
+	case s.ServeMaxAge > 0:
+		return time.Duration(s.ServeMaxAge)
+	}
+	return DefaultServeMaxAgeFactor * interval
 }
 
 // Limits bound what one request may cost; zero keeps the default.

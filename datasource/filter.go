@@ -12,12 +12,23 @@ type Filter struct {
 	Providers []ProviderID `json:"p,omitempty"`
 	// Email matches case-insensitively and exactly.
 	Email *string `json:"e,omitempty"`
-	// Search matches a case-insensitive substring of name or email.
+	// Search matches a substring of name or email, ignoring case and accents (Fold).
 	Search *string `json:"q,omitempty"`
 	// Country is a set of ISO 3166-1 alpha-2 codes (upper case) of the address.
 	Country []string `json:"c,omitempty"`
 	// IDs restricts to these records.
 	IDs []CustomerKey `json:"i,omitempty"`
+	// searchKey is Fold(*Search), set by NormalizeFilter so Match folds
+	// the query once, not once per record.
+	searchKey string
+}
+
+// SearchKey is the folded search text ("" without one).
+func (f Filter) SearchKey() string {
+	if f.searchKey != "" || f.Search == nil {
+		return f.searchKey
+	}
+	return Fold(*f.Search)
 }
 
 // Selects reports whether provider p is selected by the filter.
@@ -53,9 +64,11 @@ func (f Filter) Match(c *Customer) bool {
 		return false
 	}
 	if f.Search != nil && *f.Search != "" {
-		q := strings.ToLower(*f.Search)
-		hit := (c.Name != nil && strings.Contains(strings.ToLower(*c.Name), q)) ||
-			(c.Email != nil && strings.Contains(strings.ToLower(*c.Email), q))
+		// Case- and accent-insensitive, over name and email: "vaclav kucera"
+		// finds "Václav Kučera" (the synced store compares the same keys).
+		q := f.SearchKey()
+		hit := (c.Name != nil && strings.Contains(Fold(*c.Name), q)) ||
+			(c.Email != nil && strings.Contains(Fold(*c.Email), q))
 		if !hit {
 			return false
 		}

@@ -15,6 +15,7 @@ const (
 	idVersion     = "v1"
 	kindCustomer  = "c"
 	kindSource    = "s"
+	kindPerson    = "p"
 	maxIDLength   = 1024 // security: bounds the work a hostile id can cause
 	maxPartLength = 256
 )
@@ -25,6 +26,8 @@ type NodeKind int
 const (
 	NodeCustomer NodeKind = iota + 1
 	NodeSource
+	// NodePerson: a person, named by their anchor record (Provider, ProviderID).
+	NodePerson
 )
 
 // NodeRef is a decoded global ID.
@@ -131,6 +134,8 @@ func DecodeNodeID(id string) (NodeRef, error) {
 	switch {
 	case parts[1] == kindCustomer && len(vals) == 1:
 		return NodeRef{Kind: NodeCustomer, Provider: p, ProviderID: vals[0]}, nil
+	case parts[1] == kindPerson && len(vals) == 1:
+		return NodeRef{Kind: NodePerson, Provider: p, ProviderID: vals[0]}, nil
 	case parts[1] == kindSource && len(vals) == 2:
 		return NodeRef{Kind: NodeSource, Provider: p, CustomerID: vals[0], RecordID: vals[1]}, nil
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"time"
 )
 
 // mergeState is one provider's place in an ordered walk: the page read at
@@ -188,58 +187,63 @@ func places[T any](states []*mergeState[T]) []Position {
 	return out
 }
 
-// CustomerLess orders customers by o's field, missing values last, ties
-// broken by provider and id so the merged order is total.
+// CustomerLess is the federated order, the same live and synced: o's field
+// ascending or descending, records without a value last in both directions,
+// ties by provider (enum order) then vendor id. Descending is ascending
+// reversed, except that missing values stay last. NAME and EMAIL compare
+// their Fold keys byte by byte (no collation).
 func CustomerLess(o Order) func(a, b *Customer) bool {
 	return func(a, b *Customer) bool {
-		c := compareField(o.Field, a, b)
+		an, bn := orderValueMissing(o.Field, a), orderValueMissing(o.Field, b)
+		if an != bn {
+			return bn
+		}
+		c := 0
+		if !an {
+			c = compareField(o.Field, a, b)
+		}
+		if c == 0 && a.Provider != b.Provider {
+			c = -1
+			if a.Provider > b.Provider {
+				c = 1
+			}
+		}
+		if c == 0 {
+			c = strings.Compare(a.ProviderID, b.ProviderID)
+		}
 		if o.Descending {
 			c = -c
 		}
-		if c != 0 {
-			return c < 0
-		}
-		if a.Provider != b.Provider {
-			return a.Provider < b.Provider
-		}
-		return a.ProviderID < b.ProviderID
+		return c < 0
 	}
 }
 
+// orderValueMissing reports whether c has no value for field f.
+func orderValueMissing(f OrderField, c *Customer) bool {
+	switch f {
+	case OrderCreatedAt:
+		return c.CreatedAt == nil
+	case OrderUpdatedAt:
+		return c.UpdatedAt == nil
+	case OrderEmail:
+		return c.Email == nil
+	case OrderName:
+		return c.Name == nil
+	}
+	return true
+}
+
+// compareField compares two present values of field f.
 func compareField(f OrderField, a, b *Customer) int {
 	switch f {
 	case OrderCreatedAt:
-		return compareTime(a.CreatedAt, b.CreatedAt)
+		return a.CreatedAt.Compare(*b.CreatedAt)
 	case OrderUpdatedAt:
-		return compareTime(a.UpdatedAt, b.UpdatedAt)
+		return a.UpdatedAt.Compare(*b.UpdatedAt)
 	case OrderEmail:
-		return compareText(a.Email, b.Email)
+		return strings.Compare(Fold(*a.Email), Fold(*b.Email))
 	case OrderName:
-		return compareText(a.Name, b.Name)
+		return strings.Compare(Fold(*a.Name), Fold(*b.Name))
 	}
 	return 0
-}
-
-func compareTime(a, b *time.Time) int {
-	switch {
-	case a == nil && b == nil:
-		return 0
-	case a == nil:
-		return 1
-	case b == nil:
-		return -1
-	}
-	return a.Compare(*b)
-}
-
-func compareText(a, b *string) int {
-	switch {
-	case a == nil && b == nil:
-		return 0
-	case a == nil:
-		return 1
-	case b == nil:
-		return -1
-	}
-	return strings.Compare(strings.ToLower(*a), strings.ToLower(*b))
 }

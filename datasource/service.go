@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -44,6 +45,14 @@ type Service struct {
 	// LookupBudget is how many records one request may look up for links at
 	// a provider without a bulk lookup (default DefaultLookupBudget).
 	LookupBudget int
+	// Synced is the synced store (nil without Postgres), and ServeMaxAge
+	// how old each provider's last complete walk may be for it to serve
+	// (absent: the provider is not served from it). See synced.go.
+	Synced      SyncedStore
+	ServeMaxAge map[ProviderID]time.Duration
+	// PeopleScopeSet names the configuration people are grouped over (all
+	// its providers, whatever an API key may see).
+	PeopleScopeSet string
 	// Idempotency remembers mutations' idempotency keys and outcomes (nil:
 	// keys still reach the vendors, but repeats are not recognised).
 	Idempotency IdempotencyStore
@@ -102,7 +111,10 @@ type ConnectionArgs struct {
 // size is the page size a connection asks for, and whether it pages
 // backward (last/before); first and last are both checked here so the two
 // connections name the argument the caller got wrong alike.
-func (a ConnectionArgs) size() (n int, backward bool, err error) {
+func (a ConnectionArgs) size() (n int, backward bool, err error) { return a.sizeUpTo(MaxFirst) }
+
+// sizeUpTo is size with a page bound of most (the synced path's is larger).
+func (a ConnectionArgs) sizeUpTo(most int) (n int, backward bool, err error) {
 	backward = a.Last != nil || a.Before != nil
 	if backward && (a.First != nil || a.After != nil) {
 		return 0, backward, Errorf(CodeBadUserInput, "page with first/after or with last/before, not both")
@@ -114,8 +126,12 @@ func (a ConnectionArgs) size() (n int, backward bool, err error) {
 	if v == nil {
 		return DefaultFirst, backward, nil
 	}
-	if *v < 1 || *v > MaxFirst {
-		return 0, backward, Errorf(CodeBadUserInput, "%s must be between 1 and %d, got %d", name, MaxFirst, *v)
+	if *v < 1 || *v > most {
+		msg := ""
+		if most == MaxFirst && *v > MaxFirst {
+			msg = fmt.Sprintf(" (up to %d when every selected provider is served from the synced store)", MaxSyncedFirst)
+		}
+		return 0, backward, Errorf(CodeBadUserInput, "%s must be between 1 and %d, got %d%s", name, most, *v, msg)
 	}
 	return *v, backward, nil
 }
@@ -151,7 +167,7 @@ func NormalizeFilter(f Filter) (Filter, error) {
 		} else if len(q) > maxFilterText || !utf8.ValidString(q) {
 			return f, Errorf(CodeBadUserInput, "filter.search must be valid text of at most %d bytes", maxFilterText)
 		} else {
-			f.Search = &q
+			f.Search, f.searchKey = &q, Fold(q)
 		}
 	}
 	if f.Country != nil {
@@ -222,18 +238,21 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 	if err != nil {
 		return nil, err
 	}
-	first, backward, err := a.size()
-	if err != nil {
-		return nil, err
-	}
 	fp := Fingerprint(struct {
 		F Filter
 		O *Order
 	}{f, o})
+	if conn, handled, err := s.listSynced(ctx, a, f, o, provs, fp); handled {
+		return conn, err
+	}
+	first, backward, err := a.size()
+	if err != nil {
+		return nil, err
+	}
 	if o != nil {
 		for _, p := range provs {
 			if err := s.Customers[p].CanOrder(*o); err != nil {
-				return nil, err
+				return nil, s.orderNeedsSync(p, err)
 			}
 		}
 	}
@@ -257,7 +276,10 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 			}
 			continue
 		}
-		segs = append(segs, listSegment(prov, f, o, s.Calls[p].ListPage))
+		warnAccentSensitive(ctx, prov, f)
+		seg := listSegment(prov, f, o, s.Calls[p].ListPage)
+		seg.Count = s.orSyncedCount(p, f, seg.Count)
+		segs = append(segs, seg)
 	}
 	if backward {
 		return s.listBackward(ctx, provs, segs, f, o, fp, a.Before, first)
@@ -685,7 +707,7 @@ func (s *Service) Restrict(allowed []ProviderID) *Service {
 	}
 	v := &Service{Customers: map[ProviderID]CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ProviderID]bool{},
 		Index: s.Index, SyncStatus: s.SyncStatus, SyncComplete: s.SyncComplete, LookupBudget: s.LookupBudget, Calls: s.Calls,
-		Idempotency: s.Idempotency}
+		Synced: s.Synced, ServeMaxAge: s.ServeMaxAge, PeopleScopeSet: s.PeopleScopeSet, Idempotency: s.Idempotency}
 	for _, p := range AllProviders {
 		if !ok[p] {
 			v.Denied[p] = true

@@ -16,6 +16,9 @@ const (
 	Live  Freshness = "LIVE"
 	Cache Freshness = "CACHE"
 	Stale Freshness = "STALE"
+	// Synced is an answer from the complete synced store (synced.go); its
+	// age is that of the provider's last complete sync walk.
+	Synced Freshness = "SYNCED"
 )
 
 // Report collects, for one GraphQL request, what each provider cost and how
@@ -137,8 +140,10 @@ func rank(f Freshness) int {
 	switch f {
 	case Cache:
 		return 1
-	case Stale:
+	case Synced:
 		return 2
+	case Stale:
+		return 3
 	}
 	return 0
 }

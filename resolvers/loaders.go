@@ -33,6 +33,9 @@ type Loaders struct {
 	ccIndexed bool
 	// complete memoizes, per request, which providers the index holds whole.
 	complete indexCompleteness
+
+	peopleOnce sync.Once
+	people     *dataloader.Loader[ds.CustomerKey, *ds.Person]
 }
 
 // NewLoaders builds the loaders for one request.

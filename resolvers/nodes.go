@@ -22,6 +22,14 @@ func nodeThunk(ctx context.Context, l *Loaders, ref ds.NodeRef) func() (model.No
 			}
 			return c, nil
 		}
+	case ds.NodePerson:
+		return func() (model.Node, error) {
+			p, err := l.personOf(ctx, ds.CustomerKey{Provider: ref.Provider, ProviderID: ref.ProviderID})
+			if err != nil || p == nil {
+				return nil, err
+			}
+			return p, nil
+		}
 	default:
 		return func() (model.Node, error) {
 			s, err := loadSource(ctx, l, ref)

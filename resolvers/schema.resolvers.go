@@ -46,6 +46,11 @@ func (r *customerResolver) Links(ctx context.Context, obj *ds.Customer) ([]*link
 	return out, nil
 }
 
+// Person is the resolver for the person field.
+func (r *customerResolver) Person(ctx context.Context, obj *ds.Customer) (*ds.Person, error) {
+	return loadersFrom(ctx).personOf(ctx, ds.CustomerKey{Provider: obj.Provider, ProviderID: obj.ProviderID})
+}
+
 // Customer is the resolver for the customer field.
 func (r *customerSourceResolver) Customer(ctx context.Context, obj *ds.CustomerSource) (*ds.Customer, error) {
 	target := sourceTarget(obj)
@@ -134,6 +139,23 @@ func (r *mutationResolver) DetachCustomerSource(ctx context.Context, customerID 
 	return idempotent(ctx, idempotencyKey, []string{customerID, sourceID}, func(ctx context.Context) (string, error) {
 		return sourceID, a.DetachSource(ctx, k.ProviderID, sourceID)
 	})
+}
+
+// Records is the resolver for the records field.
+func (r *personResolver) Records(ctx context.Context, obj *ds.Person) ([]*ds.Customer, error) {
+	return loadersFrom(ctx).personRecords(ctx, obj)
+}
+
+// Emails is the resolver for the emails field.
+func (r *personResolver) Emails(ctx context.Context, obj *ds.Person) ([]string, error) {
+	cs, err := loadersFrom(ctx).personRecords(ctx, obj)
+	return distinct(cs, func(c *ds.Customer) *string { return c.Email }), err
+}
+
+// Names is the resolver for the names field.
+func (r *personResolver) Names(ctx context.Context, obj *ds.Person) ([]string, error) {
+	cs, err := loadersFrom(ctx).personRecords(ctx, obj)
+	return distinct(cs, func(c *ds.Customer) *string { return c.Name }), err
 }
 
 // Sync is the resolver for the sync field.
@@ -233,6 +255,15 @@ func (r *queryResolver) Providers(ctx context.Context) ([]*model.ProviderStatus,
 	return providerStatuses(service(ctx)), nil
 }
 
+// People is the resolver for the people field.
+func (r *queryResolver) People(ctx context.Context, first *int, after *string, filter *model.CustomerFilter) (*ds.PersonConnection, error) {
+	f, err := toFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	return service(ctx).ListPeople(ctx, ds.ConnectionArgs{First: first, After: after}, f)
+}
+
 // Customer returns graph.CustomerResolver implementation.
 func (r *Resolver) Customer() graph.CustomerResolver { return &customerResolver{r} }
 
@@ -241,6 +272,9 @@ func (r *Resolver) CustomerSource() graph.CustomerSourceResolver { return &custo
 
 // Mutation returns graph.MutationResolver implementation.
 func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
+
+// Person returns graph.PersonResolver implementation.
+func (r *Resolver) Person() graph.PersonResolver { return &personResolver{r} }
 
 // ProviderStatus returns graph.ProviderStatusResolver implementation.
 func (r *Resolver) ProviderStatus() graph.ProviderStatusResolver { return &providerStatusResolver{r} }
@@ -252,6 +286,7 @@ type (
 	customerResolver       struct{ *Resolver }
 	customerSourceResolver struct{ *Resolver }
 	mutationResolver       struct{ *Resolver }
+	personResolver         struct{ *Resolver }
 	providerStatusResolver struct{ *Resolver }
 	queryResolver          struct{ *Resolver }
 )

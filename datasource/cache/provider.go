@@ -110,6 +110,10 @@ func (c *Provider) OffsetPager() (ds.OffsetPager, bool) {
 	o, ok := c.inner.(ds.OffsetPager)
 	return o, ok
 }
+func (c *Provider) NativeSearch() bool {
+	n, ok := c.inner.(ds.NativeSearcher)
+	return ok && n.NativeSearch()
+}
 func (c *Provider) BulkLookup() bool           { return ds.HasBulkLookup(c.inner) }
 func (c *Provider) MaxBatch() int              { return c.inner.MaxBatch() }
 func (c *Provider) CredentialID() string       { return c.m.cred }
@@ -250,9 +254,14 @@ func (c *Provider) stored(ctx context.Context, cu *ds.Customer) {
 	if cu == nil {
 		return
 	}
-	entries, ids := c.records([]*ds.Customer{cu}, c.m.l.now())
+	at := c.m.l.now()
+	entries, ids := c.records([]*ds.Customer{cu}, at)
 	c.m.l.put(ctx, entries)
 	c.m.l.putIdentities(ctx, ids)
+	// A gateway write shows in the synced store at once, not at the next walk.
+	c.m.l.writeSynced(ctx, func(ctx context.Context, s SyncedShared) error {
+		return s.PutSynced(ctx, c.m.p, c.m.cred, []*ds.Customer{cu}, at)
+	})
 }
 
 type writing struct {
@@ -283,6 +292,10 @@ func (c *writing) DeleteCustomer(ctx context.Context, id string) error {
 	c.invalidate(ctx, id)
 	if err == nil {
 		c.m.l.dropIdentities(ctx, c.m.p, c.m.cred, []string{id})
+		at := c.m.l.now()
+		c.m.l.writeSynced(ctx, func(ctx context.Context, s SyncedShared) error {
+			return s.DropSynced(ctx, c.m.p, c.m.cred, []string{id}, at)
+		})
 	}
 	return err
 }

@@ -75,6 +75,19 @@ func storableIdentities(ids []ds.Identity) (keep []ds.Identity, skipped []string
 	return keep, skipped
 }
 
+// storableCustomers are the records the synced store can key (their
+// vendor id is storable text); the others are left out of it and stay
+// in the first level (put already said which).
+func storableCustomers(cs []*ds.Customer) []*ds.Customer {
+	keep := make([]*ds.Customer, 0, len(cs))
+	for _, c := range cs {
+		if storable(c.ProviderID) {
+			keep = append(keep, c)
+		}
+	}
+	return keep
+}
+
 func refsStorable(refs []ds.Ref) bool {
 	for _, r := range refs {
 		if !storable(r.SourceID) || !storable(r.SourceName) {

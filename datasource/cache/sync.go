@@ -37,6 +37,7 @@ type Syncer struct {
 	customers map[ds.ProviderID]*Provider
 	sources   *Sources
 	wg        sync.WaitGroup
+	regroupMu sync.Mutex
 	walks     sync.Map // ds.ProviderID → *atomic.Int64: walks made here
 }
 
@@ -162,7 +163,13 @@ func (s *Syncer) SyncNow(ctx context.Context, p ds.ProviderID) error {
 	started := s.l.now()
 	var walkErr error
 	if c, ok := s.customers[p]; ok {
-		walkErr = s.walkCustomers(ctx, c)
+		var stored bool
+		stored, walkErr = s.walkCustomers(ctx, c)
+		if walkErr == nil && stored {
+			s.l.writeSynced(ctx, func(ctx context.Context, st SyncedShared) error {
+				return st.FinishWalk(ctx, p, cred, started, s.l.now())
+			})
+		}
 	} else {
 		walkErr = s.walkSources(ctx)
 	}
@@ -177,6 +184,7 @@ func (s *Syncer) SyncNow(ctx context.Context, p ds.ProviderID) error {
 	} else {
 		st.Complete, st.LastError = true, nil
 		s.l.pruneUnseen(ctx, p, cred, started)
+		s.regroup(ctx) // after the prune: a record the vendor no longer has is nobody's
 	}
 	_ = s.l.index().PutSyncState(ctx, p, cred, st)
 	return walkErr
@@ -197,28 +205,36 @@ func (s *Syncer) pause(ctx context.Context) bool {
 	}
 }
 
-func (s *Syncer) walkCustomers(ctx context.Context, c *Provider) error {
+// walkCustomers reads provider c's whole list into the store, the index
+// and the synced store; stored says every page reached the synced store.
+func (s *Syncer) walkCustomers(ctx context.Context, c *Provider) (stored bool, err error) {
 	token := ""
+	stored = true
 	for i := 0; i < maxSyncPages; i++ {
 		if i > 0 && !s.pause(ctx) {
-			return ctx.Err()
+			return false, ctx.Err()
 		}
 		page, err := c.inner.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Token: token, Limit: syncPageLimit})
 		if err != nil {
-			return err
+			return false, err
 		}
-		entries, ids := c.records(page.Items, s.l.now())
+		at := s.l.now()
+		entries, ids := c.records(page.Items, at)
 		s.l.put(ctx, entries)
 		s.l.putIdentities(ctx, ids)
+		items := storableCustomers(page.Items)
+		stored = s.l.writeSynced(ctx, func(ctx context.Context, st SyncedShared) error {
+			return st.PutSynced(ctx, c.m.p, c.m.cred, items, at)
+		}) && stored
 		if page.Next == "" {
-			return nil
+			return stored, nil
 		}
 		if page.Next == token {
-			return ds.ProviderErrorf(c.m.p, ds.CodeProviderUnavailable, "the provider's pagination did not advance")
+			return false, ds.ProviderErrorf(c.m.p, ds.CodeProviderUnavailable, "the provider's pagination did not advance")
 		}
 		token = page.Next
 	}
-	return ds.ProviderErrorf(c.m.p, ds.CodeProviderUnavailable, "the list did not end after %d pages", maxSyncPages)
+	return false, ds.ProviderErrorf(c.m.p, ds.CodeProviderUnavailable, "the list did not end after %d pages", maxSyncPages)
 }
 
 // walkSources reads every CareCloud source record; each CareCloud customer

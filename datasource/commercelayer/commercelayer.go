@@ -245,8 +245,16 @@ var sortKeys = map[ds.OrderField]string{
 	ds.OrderEmail:     "email",
 }
 
-// CanOrder: created_at, updated_at and email are sortable; customers have no name.
+// CanOrder: created_at and updated_at are sortable; customers have no
+// name. Its email sort compares addresses as stored, case and all (nothing
+// documents otherwise, and emails keep the case customers typed), which is
+// not the federated EMAIL order (case- and accent-insensitive): the synced
+// store serves that one.
 func (c *Client) CanOrder(o ds.Order) error {
+	if o.Field == ds.OrderEmail {
+		return ds.ProviderErrorf(ds.CommerceLayer, ds.CodeUnsupportedByProvider,
+			"%s cannot order customers by EMAIL: it sorts emails as stored, case and all, not case-insensitively", ds.CommerceLayer)
+	}
 	if _, ok := sortKeys[o.Field]; !ok {
 		return ds.ProviderErrorf(ds.CommerceLayer, ds.CodeUnsupportedByProvider,
 			"%s cannot order customers by %s: its customers have no such attribute", ds.CommerceLayer, o.Field)

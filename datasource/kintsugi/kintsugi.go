@@ -152,6 +152,10 @@ func (c *Client) BulkLookup() bool { return false }
 // other details" and so returns a superset the caller post-filters.
 func (c *Client) CanFilter(ds.Filter) error { return nil }
 
+// NativeSearch: filter.search is narrowed by search_query, documented only
+// as a search of name and other details (case, not accents, in practice).
+func (c *Client) NativeSearch() bool { return true }
+
 // CanOrder: no federated order can be served natively. Kintsugi's customer
 // schema has no created_at/updated_at (order_by's example names created_at,
 // but records do not carry it), and how order_by sorts name or email

@@ -139,6 +139,9 @@ func (c *Client) BulkLookup() bool { return false }
 // caller. Every record can carry every field, so nothing is unsupported.
 func (c *Client) CanFilter(ds.Filter) error { return nil }
 
+// NativeSearch: filter.search is narrowed by the list's free-text search.
+func (c *Client) NativeSearch() bool { return true }
+
 // CanOrder: the customer list has no sort parameter.
 func (c *Client) CanOrder(o ds.Order) error {
 	return ds.ProviderErrorf(ds.Telness, ds.CodeUnsupportedByProvider,
