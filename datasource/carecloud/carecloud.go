@@ -161,7 +161,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		return nil, err
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second, CheckRedirect: rest.SameOrigin}
+		hc = rest.DefaultHTTPClient()
 	}
 	c := &Client{cfg: cfg, loc: loc, now: time.Now}
 	c.credX = credentialID(cfg)

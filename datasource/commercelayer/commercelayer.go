@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	ds "github.com/federated-customers/gateway/datasource"
@@ -144,7 +143,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		return nil, err
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second, CheckRedirect: rest.SameOrigin}
+		hc = rest.DefaultHTTPClient()
 	}
 	c := &Client{rc: &rest.Client{
 		Provider:     ds.CommerceLayer,

@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -100,7 +99,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		return nil, err
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second, CheckRedirect: rest.SameOrigin}
+		hc = rest.DefaultHTTPClient()
 	}
 	key := cfg.APIKey
 	sum := sha256.Sum256([]byte(strings.TrimRight(base, "/") + "\x00" + key))

@@ -112,11 +112,7 @@ func (c *Client) UpdateCustomer(ctx context.Context, id string, in ds.CustomerIn
 		return cu, err
 	}
 	// The answer was lost: read the customer back and compare.
-	got, rerr := c.readBack(ctx, id)
-	switch {
-	case rerr != nil:
-		return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
-	case ds.InputApplied(in, got):
+	if got, rerr := c.readBack(ctx, id); rerr == nil && ds.InputApplied(in, got) {
 		return got, nil
 	}
 	return nil, ds.WithOutcome(err, ds.OutcomeUncertain)

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unicode"
 
 	"golang.org/x/sync/errgroup"
@@ -111,7 +110,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		return nil, err
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second, CheckRedirect: rest.SameOrigin}
+		hc = rest.DefaultHTTPClient()
 	}
 	key, org := cfg.APIKey, cfg.OrganizationID
 	sum := sha256.Sum256([]byte("kintsugi\x00" + strings.TrimRight(base, "/") + "\x00" + org + "\x00" + key))

@@ -46,7 +46,9 @@ type Guard struct {
 	lastError string
 	share     int // replicas sharing the quota (SetShare); 0 = alone
 
-	config configState // what the provider's answers say is misconfigured
+	// problem and reason: what the provider's answers say is misconfigured
+	// (misconfig.go), until an answer shows it fixed
+	problem, reason string
 }
 
 // NewGuard wraps base (nil: http.DefaultTransport) with policy for provider p.
@@ -301,10 +303,9 @@ type Health struct {
 // Health reports the breaker state, the last failure and since when.
 func (g *Guard) Health() Health {
 	st := g.breaker.State() // may move OPEN to HALF_OPEN (and call OnStateChange) first
-	problem, reason := g.config.get()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return Health{State: stateName(st), LastError: g.lastError, Since: g.since, Problem: problem, Reason: reason}
+	return Health{State: stateName(st), LastError: g.lastError, Since: g.since, Problem: g.problem, Reason: g.reason}
 }
 
 func stateName(s gobreaker.State) string {

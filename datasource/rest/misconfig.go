@@ -3,7 +3,6 @@ package rest
 import (
 	"errors"
 	"fmt"
-	"sync"
 
 	ds "github.com/federated-customers/gateway/datasource"
 )
@@ -19,26 +18,6 @@ const (
 	// exists at any correct base_url.
 	ProblemBaseURLNotFound = "BASE_URL_NOT_FOUND"
 )
-
-// configState is the configuration problem the provider's last answers
-// showed, until an answer shows it fixed.
-type configState struct {
-	mu      sync.Mutex
-	problem string
-	reason  string
-}
-
-func (s *configState) set(problem, reason string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.problem, s.reason = problem, reason
-}
-
-func (s *configState) get() (problem, reason string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.problem, s.reason
-}
 
 // noteConfigError records a failed call that shows a configuration problem.
 // The reason names the method and, for a list, its path (never a record's id
@@ -63,16 +42,17 @@ func (g *Guard) noteConfigError(req Request, err error) {
 	default:
 		return
 	}
-	g.config.set(problem, reason)
-	g.record(reason)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.problem, g.reason, g.lastError = problem, reason, reason
 }
 
 // noteConfigSuccess clears a problem an answer shows fixed: any answer
 // proves the credentials, a list's answer proves the base_url too.
 func (g *Guard) noteConfigSuccess(req Request) {
-	g.config.mu.Lock()
-	defer g.config.mu.Unlock()
-	if g.config.problem == ProblemCredentialsRejected || (req.List && g.config.problem != "") {
-		g.config.problem, g.config.reason = "", ""
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.problem == ProblemCredentialsRejected || (req.List && g.problem != "") {
+		g.problem, g.reason = "", ""
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // maxRedirects is how many same-origin redirects one call follows (Go's own bound).
@@ -42,4 +43,11 @@ func withSameOrigin(hc *http.Client) *http.Client {
 	c := *hc
 	c.CheckRedirect = SameOrigin
 	return &c
+}
+
+// DefaultHTTPClient is a vendor client's HTTP client when it is given none:
+// the guard (if any) bounds each attempt, the timeout is a backstop, and
+// redirects are followed only within their origin.
+func DefaultHTTPClient() *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, CheckRedirect: SameOrigin}
 }

@@ -18,7 +18,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -99,7 +98,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		return nil, err
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second, CheckRedirect: rest.SameOrigin}
+		hc = rest.DefaultHTTPClient()
 	}
 	key := cfg.APIKey
 	sum := sha256.Sum256([]byte(strings.TrimRight(cfg.BaseURL, "/") + "\x00" + key))
