@@ -107,8 +107,6 @@ type Options struct {
 	CORS   *CORS
 	Limits Limits
 	Log    *slog.Logger
-	// Ready reports whether the gateway can serve (config loaded, cache reachable).
-	Ready func(ctx context.Context) error
 	// Registry receives the gateway's metrics; nil makes a new one.
 	Registry *prometheus.Registry
 	// NoMetricsRoute leaves GET /metrics out (metrics_listen serves it elsewhere).
@@ -126,7 +124,7 @@ type Options struct {
 	// Tracing makes a span per request, root field, resolver batch and
 	// upstream call (nil: no tracing; a caller's traceparent is still passed on).
 	Tracing trace.TracerProvider
-	// Readiness answers /readyz (nil: one built from Ready and Health).
+	// Readiness answers /readyz (nil: one built from Health).
 	Readiness *Readiness
 	// Version is gateway_build_info's version (default BuildVersion()).
 	Version string
@@ -189,7 +187,7 @@ func New(o Options) *Handler {
 		o.Tracing = noop.NewTracerProvider()
 	}
 	if o.Readiness == nil {
-		o.Readiness = NewReadiness(ReadinessOptions{Postgres: o.Ready, Health: o.Health, Providers: configured(o.Service), Log: o.Log})
+		o.Readiness = NewReadiness(ReadinessOptions{Health: o.Health, Providers: configured(o.Service), Log: o.Log})
 		o.Readiness.Started()
 	}
 	for _, c := range append(append(rest.Collectors(), cache.Collectors()...), buildInfo(o.Version), o.Readiness) { // per-provider upstream and cache metrics
