@@ -246,8 +246,10 @@ func newGraphQLServer(l Limits, o Options, apq graphql.Cache[string]) *handler.S
 		srv.Use(extension.Introspection{})
 	}
 	// Trusted documents first: an id from the manifest is answered from it,
-	// and with Require nothing else runs.
-	srv.Use(newTrustedDocuments(o.Persisted))
+	// and with Require nothing else runs (no list and no Require: nothing to do).
+	if len(o.Persisted.Manifest) > 0 || o.Persisted.Require {
+		srv.Use(newTrustedDocuments(o.Persisted))
+	}
 	// Automatic persisted queries (Apollo APQ, sha256, GET and POST): clients
 	// send a query's hash instead of its text once the gateway has seen it;
 	// per API key, and shared by replicas through Postgres when configured.
