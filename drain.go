@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"os"
 	"time"
 )
@@ -15,22 +13,11 @@ const defaultShutdownGrace = 5 * time.Second
 // finish within it, then whatever still runs is cancelled.
 const shutdownTimeout = 15 * time.Second
 
-var errDraining = errors.New("shutting down")
-
-// ready is /readyz: 503 once draining, else the cache's view.
-func (m *Main) ready(ctx context.Context) error {
-	if m.draining.Load() {
-		return errDraining
-	}
-	return m.Cache.Ready(ctx)
-}
-
 // drain turns /readyz 503 at once and keeps serving for grace (ended
 // early by another signal), so a load balancer stops sending before the
 // listener closes; responses meanwhile ask clients to reconnect (no
 // keep-alive), which sends them to the other replicas.
 func (m *Main) drain(grace time.Duration, again <-chan os.Signal) {
-	m.draining.Store(true)
 	if m.readiness != nil {
 		m.readiness.ShuttingDown() // /readyz: not_ready, "shutting down"
 	}

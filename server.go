@@ -17,7 +17,6 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -85,10 +84,8 @@ type Main struct {
 
 	closeOnce sync.Once
 	closeErr  error
-	// draining turns /readyz 503 after SIGTERM; grace is how long the
-	// gateway then keeps serving (drain.go).
-	draining atomic.Bool
-	grace    time.Duration
+	// grace is how long the gateway keeps serving after SIGTERM (drain.go).
+	grace time.Duration
 }
 
 // Run loads the configuration, starts the providers and the HTTP server, and
@@ -203,7 +200,6 @@ func (m *Main) Run(ctx context.Context) error {
 		Persisted:          persisted,
 		NoIntrospection:    cfg.Introspection != nil && !*cfg.Introspection,
 		Log:                m.Log,
-		Ready:              m.ready, // config is loaded and not shutting down
 		Health:             built.Health,
 		Changes:            m.Cache.Changes,
 		Clock:              m.Cache.Now,

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"math"
@@ -120,31 +118,17 @@ type errorsSeenKey struct{}
 type errorsSeen struct {
 	mu   sync.Mutex
 	seen map[string]bool
-	id   string // the request's id in its INTERNAL errors and log lines
 }
 
 func withErrorsSeen(ctx context.Context) context.Context {
-	return context.WithValue(ctx, errorsSeenKey{}, &errorsSeen{seen: map[string]bool{}, id: newRequestID()})
+	return context.WithValue(ctx, errorsSeenKey{}, &errorsSeen{seen: map[string]bool{}})
 }
 
 // requestID is what ties an INTERNAL error to its log line ("" outside a
 // request): the request's X-Request-Id (the one on the response, the access
-// line and the vendors' calls), else one made for the error alone.
+// line and the vendors' calls), which the observer gives every /graphql request.
 func requestID(ctx context.Context) string {
-	if id := ds.RequestID(ctx); id != "" {
-		return id
-	}
-	if s, ok := ctx.Value(errorsSeenKey{}).(*errorsSeen); ok {
-		return s.id
-	}
-	return ""
-}
-
-// newRequestID is 12 random hex digits: unique enough to find one log line.
-func newRequestID() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return ds.RequestID(ctx)
 }
 
 // internalMessage is what a caller reads of a fault of the gateway's own.

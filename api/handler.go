@@ -107,8 +107,6 @@ type Options struct {
 	CORS   *CORS
 	Limits Limits
 	Log    *slog.Logger
-	// Ready reports whether the gateway can serve (config loaded, cache reachable).
-	Ready func(ctx context.Context) error
 	// Registry receives the gateway's metrics; nil makes a new one.
 	Registry *prometheus.Registry
 	// NoMetricsRoute leaves GET /metrics out (metrics_listen serves it elsewhere).
@@ -126,7 +124,7 @@ type Options struct {
 	// Tracing makes a span per request, root field, resolver batch and
 	// upstream call (nil: no tracing; a caller's traceparent is still passed on).
 	Tracing trace.TracerProvider
-	// Readiness answers /readyz (nil: one built from Ready and Health).
+	// Readiness answers /readyz (nil: one built from Health).
 	Readiness *Readiness
 	// Version is gateway_build_info's version (default BuildVersion()).
 	Version string
@@ -189,7 +187,7 @@ func New(o Options) *Handler {
 		o.Tracing = noop.NewTracerProvider()
 	}
 	if o.Readiness == nil {
-		o.Readiness = NewReadiness(ReadinessOptions{Postgres: o.Ready, Health: o.Health, Providers: configured(o.Service), Log: o.Log})
+		o.Readiness = NewReadiness(ReadinessOptions{Health: o.Health, Providers: configured(o.Service), Log: o.Log})
 		o.Readiness.Started()
 	}
 	for _, c := range append(append(rest.Collectors(), cache.Collectors()...), buildInfo(o.Version), o.Readiness) { // per-provider upstream and cache metrics
@@ -248,8 +246,10 @@ func newGraphQLServer(l Limits, o Options, apq graphql.Cache[string]) *handler.S
 		srv.Use(extension.Introspection{})
 	}
 	// Trusted documents first: an id from the manifest is answered from it,
-	// and with Require nothing else runs.
-	srv.Use(newTrustedDocuments(o.Persisted))
+	// and with Require nothing else runs (no list and no Require: nothing to do).
+	if len(o.Persisted.Manifest) > 0 || o.Persisted.Require {
+		srv.Use(newTrustedDocuments(o.Persisted))
+	}
 	// Automatic persisted queries (Apollo APQ, sha256, GET and POST): clients
 	// send a query's hash instead of its text once the gateway has seen it;
 	// per API key, and shared by replicas through Postgres when configured.

@@ -187,12 +187,15 @@ func (o *observer) finish(r *http.Request, id string, span trace.Span, a *access
 	attrs = append(attrs, slog.String("method", r.Method), slog.Int("status", status), slog.String("result", result),
 		slog.Float64("duration_ms", float64(took.Microseconds())/1000))
 	var calls, fresh []any
+	recording := span.IsRecording() // without tracing, no attribute names are built
 	for _, p := range ds.AllProviders {
 		if s, ok := stats[p]; ok {
 			calls = append(calls, slog.Int(p.String(), s.Calls))
 			fresh = append(fresh, slog.String(p.String(), string(s.Freshness)))
-			span.SetAttributes(attribute.Int("gateway.provider."+p.Key()+".calls", s.Calls),
-				attribute.String("gateway.provider."+p.Key()+".freshness", string(s.Freshness)))
+			if recording {
+				span.SetAttributes(attribute.Int("gateway.provider."+p.Key()+".calls", s.Calls),
+					attribute.String("gateway.provider."+p.Key()+".freshness", string(s.Freshness)))
+			}
 		}
 	}
 	attrs = append(attrs, slog.Group("upstream", calls...), slog.Group("freshness", fresh...))
