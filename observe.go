@@ -15,7 +15,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/federated-customers/gateway/api"
 	"github.com/federated-customers/gateway/config"
 )
 
@@ -71,7 +70,7 @@ func (m *Main) tracerProvider(ctx context.Context, c config.Tracing) (trace.Trac
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithBatcher(exp),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))),
-		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", name), attribute.String("service.version", api.BuildVersion()))),
+		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", name), attribute.String("service.version", Version()))),
 	)
 	m.stopTracing = tp.Shutdown
 	m.Log.Info("tracing", "otlp_endpoint", endpoint, "sample_ratio", ratio, "service_name", name)

@@ -190,6 +190,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.handler = api.New(api.Options{
 		Tracing:            tracing,
+		Version:            Version(), // one version for --version, logs, build_info and traces
 		Readiness:          m.readiness,
 		Registry:           reg,
 		NoMetricsRoute:     reg != nil,
