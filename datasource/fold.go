@@ -43,12 +43,3 @@ func Fold(s string) string {
 	}
 	return b.String()
 }
-
-// foldPtr is Fold of a present value, nil for an absent one.
-func foldPtr(s *string) *string {
-	if s == nil {
-		return nil
-	}
-	f := Fold(*s)
-	return &f
-}

@@ -126,7 +126,7 @@ func DecodeNodeID(id string) (NodeRef, error) {
 		if !ok || v == "" || len(v) > maxPartLength {
 			return bad("malformed")
 		}
-		if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+		if !CleanText(v) {
 			return bad("holds a NUL byte or invalid UTF-8") // no vendor id does; Postgres would refuse it as a key
 		}
 		vals = append(vals, v)
@@ -153,6 +153,11 @@ func DecodeCustomerID(id string) (CustomerKey, error) {
 	}
 	return CustomerKey{Provider: ref.Provider, ProviderID: ref.ProviderID}, nil
 }
+
+// CleanText reports whether s is valid UTF-8 without NUL bytes: what
+// Postgres text holds (it refuses the whole statement otherwise), and what
+// every vendor id and customer field is.
+func CleanText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
 // quoteShort quotes user input for an error message without echoing megabytes.
 func quoteShort(s string) string {

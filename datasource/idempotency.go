@@ -132,7 +132,7 @@ func Idempotent[T any](ctx context.Context, store IdempotencyStore, op, field st
 			break
 		}
 		if rec.Fingerprint != fingerprint {
-			return zero, Errorf(CodeBadUserInput, "idempotency key %q was already used with a different request (another mutation or input); use a new key", shortKey(key))
+			return zero, Errorf(CodeBadUserInput, "idempotency key %s was already used with a different request (another mutation or input); use a new key", quoteShort(key))
 		}
 		if rec.Done {
 			return replay[T](rec.Outcome)
@@ -208,13 +208,6 @@ func checkIdempotencyKey(k string) error {
 		}
 	}
 	return nil
-}
-
-func shortKey(k string) string {
-	if len(k) > 64 {
-		return k[:64] + "…"
-	}
-	return k
 }
 
 // storedOutcome is the JSON a store keeps: the value or the coded error.

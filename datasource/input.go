@@ -12,17 +12,25 @@ var localeRE = regexp.MustCompile(`^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$`)
 // passes.
 func CheckWriteInput(in *CustomerInput) error {
 	if a := in.Address; a != nil && a.Country != nil && *a.Country != "" {
-		c := *a.Country
-		if len(c) != 2 || !isLetter(c[0]) || !isLetter(c[1]) {
-			return Errorf(CodeBadUserInput, "input.address.country %s is not an ISO 3166-1 alpha-2 code (e.g. CZ, SE, US)", quoteShort(c))
+		u, ok := alpha2(*a.Country)
+		if !ok {
+			return Errorf(CodeBadUserInput, "input.address.country %s is not an ISO 3166-1 alpha-2 code (e.g. CZ, SE, US)", quoteShort(*a.Country))
 		}
-		u := string([]byte{c[0] &^ 0x20, c[1] &^ 0x20})
 		a.Country = &u
 	}
 	if in.Locale != nil && *in.Locale != "" && !localeRE.MatchString(*in.Locale) {
 		return Errorf(CodeBadUserInput, "input.locale %s is not a BCP-47 language tag (e.g. en-US)", quoteShort(*in.Locale))
 	}
 	return nil
+}
+
+// alpha2 is c upper-cased, when it is two ASCII letters (an ISO 3166-1
+// alpha-2 code's shape); filters and write input both check countries so.
+func alpha2(c string) (string, bool) {
+	if len(c) != 2 || !isLetter(c[0]) || !isLetter(c[1]) {
+		return "", false
+	}
+	return string([]byte{c[0] &^ 0x20, c[1] &^ 0x20}), true
 }
 
 func isLetter(b byte) bool { return b|0x20 >= 'a' && b|0x20 <= 'z' }

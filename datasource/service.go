@@ -174,8 +174,8 @@ func NormalizeFilter(f Filter) (Filter, error) {
 		var cs []string
 		have := map[string]bool{}
 		for _, c := range f.Country {
-			u := strings.ToUpper(strings.TrimSpace(c))
-			if len(u) != 2 || u[0] < 'A' || u[0] > 'Z' || u[1] < 'A' || u[1] > 'Z' {
+			u, ok := alpha2(strings.ToUpper(strings.TrimSpace(c)))
+			if !ok {
 				return f, Errorf(CodeBadUserInput, "filter.country %s is not an ISO 3166-1 alpha-2 code", quoteShort(c))
 			}
 			if !have[u] {

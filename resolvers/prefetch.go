@@ -50,32 +50,41 @@ func prefetchLinks(ctx context.Context, conn *ds.CustomerConnection) {
 // selectsLinks reports whether the connection field being resolved selects,
 // on its nodes (nodes, or edges.node), sources, and linkedCustomers or links.
 func selectsLinks(ctx context.Context) (sources, links bool) {
+	nodeFields(ctx, "CustomerConnection", "CustomerEdge", []string{"Customer", "Node"}, func(name string) {
+		switch name {
+		case "sources":
+			sources = true
+		case "linkedCustomers", "links":
+			links = true
+		}
+	})
+	return sources, links
+}
+
+// nodeFields calls fn with each field the connection field being resolved
+// (of type conn, its edges of type edge) selects on its nodes (nodes, or
+// edges.node), those of types node.
+func nodeFields(ctx context.Context, conn, edge string, node []string, fn func(name string)) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
-		return false, false
+		return
 	}
 	op := graphql.GetOperationContext(ctx)
-	customerFields := func(set ast.SelectionSet) {
-		for _, f := range graphql.CollectFields(op, set, []string{"Customer", "Node"}) {
-			switch f.Name {
-			case "sources":
-				sources = true
-			case "linkedCustomers", "links":
-				links = true
-			}
+	fields := func(set ast.SelectionSet) {
+		for _, f := range graphql.CollectFields(op, set, node) {
+			fn(f.Name)
 		}
 	}
-	for _, f := range graphql.CollectFields(op, fc.Field.Selections, []string{"CustomerConnection"}) {
+	for _, f := range graphql.CollectFields(op, fc.Field.Selections, []string{conn}) {
 		switch f.Name {
 		case "nodes":
-			customerFields(f.Selections)
+			fields(f.Selections)
 		case "edges":
-			for _, g := range graphql.CollectFields(op, f.Selections, []string{"CustomerEdge"}) {
+			for _, g := range graphql.CollectFields(op, f.Selections, []string{edge}) {
 				if g.Name == "node" {
-					customerFields(g.Selections)
+					fields(g.Selections)
 				}
 			}
 		}
 	}
-	return sources, links
 }

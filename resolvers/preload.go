@@ -6,7 +6,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/graph-gophers/dataloader/v7"
-	"github.com/vektah/gqlparser/v2/ast"
 
 	ds "github.com/federated-customers/gateway/datasource"
 )
@@ -101,32 +100,9 @@ func prefetchSourceTargets(ctx context.Context, conn *ds.CustomerSourceConnectio
 // selectsSourceCustomer reports whether the source connection being
 // resolved selects customer on its nodes (nodes, or edges.node).
 func selectsSourceCustomer(ctx context.Context) bool {
-	fc := graphql.GetFieldContext(ctx)
-	if fc == nil {
-		return false
-	}
-	op := graphql.GetOperationContext(ctx)
-	selects := func(set ast.SelectionSet) bool {
-		for _, f := range graphql.CollectFields(op, set, []string{"CustomerSource", "Node"}) {
-			if f.Name == "customer" {
-				return true
-			}
-		}
-		return false
-	}
-	for _, f := range graphql.CollectFields(op, fc.Field.Selections, []string{"CustomerSourceConnection"}) {
-		switch f.Name {
-		case "nodes":
-			if selects(f.Selections) {
-				return true
-			}
-		case "edges":
-			for _, g := range graphql.CollectFields(op, f.Selections, []string{"CustomerSourceEdge"}) {
-				if g.Name == "node" && selects(g.Selections) {
-					return true
-				}
-			}
-		}
-	}
-	return false
+	customer := false
+	nodeFields(ctx, "CustomerSourceConnection", "CustomerSourceEdge", []string{"CustomerSource", "Node"}, func(name string) {
+		customer = customer || name == "customer"
+	})
+	return customer
 }

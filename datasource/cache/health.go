@@ -63,9 +63,6 @@ func (l *Layer) Health() SecondLevelHealth {
 	if l.lastErr != nil {
 		h.LastError = l.lastErr.Error()
 	}
-	if h.Up {
-		h.Reason = ""
-	}
 	return h
 }
 

@@ -3,7 +3,6 @@ package cache
 import (
 	"errors"
 	"strings"
-	"unicode/utf8"
 
 	ds "github.com/federated-customers/gateway/datasource"
 )
@@ -20,7 +19,7 @@ func DataError(err error) bool {
 // storable reports whether s can be a text value of the second level:
 // Postgres text holds valid UTF-8 without NUL bytes, and refuses the whole
 // statement otherwise.
-func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+func storable(s string) bool { return ds.CleanText(s) }
 
 // storableEntries are the entries the second level can store (bodies are
 // bytes, any bytes; keys and record ids are text), and the record ids of
