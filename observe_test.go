@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -59,10 +57,7 @@ func (s *lockedLog) accessLine(t *testing.T, id string) map[string]any {
 // section) goes to the returned buffer; tp, when set, records its spans.
 func observed(t *testing.T, yaml string, tp trace.TracerProvider) (*Main, *lockedLog) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, yaml)
 	buf := &lockedLog{}
 	return startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, LogOutput: buf, Tracing: tp}), buf
 }
