@@ -78,10 +78,7 @@ func TestAGatewayStartedDuringAPostgresBlackholeListensAndServes(t *testing.T) {
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
 	proxy.Blackhole()
 	t.Cleanup(proxy.Restore)
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(path, []byte(blackholeConfig(url)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, blackholeConfig(url))
 	m := &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	started := make(chan error, 1)
 	begin := time.Now()
@@ -181,10 +178,7 @@ func (p *process) terminate(t *testing.T, limit time.Duration) error {
 // the process exits with status 0 within its shutdown deadline (15 s).
 func TestSIGTERMDuringAPostgresBlackholeExitsCleanly(t *testing.T) {
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
-	cfg := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(cfg, []byte(blackholeConfig(url)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, blackholeConfig(url))
 	p := startProcess(t, "--config", cfg)
 	body := []byte(`{"query":"{ customers(first: 5) { nodes { id } } }"}`)
 	resp, err := http.Post("http://"+p.addr+"/graphql", "application/json", bytes.NewReader(body))

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -43,11 +41,7 @@ func (c *testClock) Advance(d time.Duration) { c.Now(); c.mu.Lock(); c.t = c.t.A
 // gatewayFrom starts the gateway from a YAML file; sync off unless sync is set.
 func gatewayFrom(t *testing.T, yaml string, now func() time.Time, sync bool) *Main {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, Now: now, NoSync: !sync,
+	m := &Main{ConfigPath: writeConfig(t, yaml), Listen: "127.0.0.1:0", People: testPeople, Now: now, NoSync: !sync,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)

@@ -8,8 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -369,11 +367,7 @@ func costConfig(t *testing.T, top string) string {
 	for _, p := range ds.AllProviders {
 		b.WriteString("  " + p.Key() + ": {simulate: true, upstream: {rate: 10000, burst: 1000, timeout: 20s, budget: 25s}}\n")
 	}
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeConfig(t, b.String())
 }
 
 // rekey is cursor c of the customers list filtered by from, signed for

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,10 +14,7 @@ import (
 // 503 at once while requests are still answered for shutdown_grace, then
 // the process exits cleanly.
 func TestSIGTERMDrainsBeforeTheListenerCloses(t *testing.T) {
-	cfg := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(cfg, []byte("shutdown_grace: 3s\nproviders:\n  kintsugi: {simulate: true}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, "shutdown_grace: 3s\nproviders:\n  kintsugi: {simulate: true}\n")
 	p := startProcess(t, "--config", cfg)
 	get := func(path string) (int, error) {
 		resp, err := http.Get("http://" + p.addr + path)

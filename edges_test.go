@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -276,11 +274,7 @@ func TestAPIKeysWithoutACursorSecretWarnAtStart(t *testing.T) {
 		warn         bool
 	}{{"no secret", "", true}, {"a secret", "cursor_secret: s3cret-for-cursors\n", false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "gateway.yaml")
-			yaml := tc.secret + "auth:\n  api_keys:\n    - {key: \"k\"}\nproviders:\n  kintsugi: {simulate: true}\n"
-			if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			path := writeConfig(t, tc.secret+"auth:\n  api_keys:\n    - {key: \"k\"}\nproviders:\n  kintsugi: {simulate: true}\n")
 			logs := &lockedLog{}
 			startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(logs, nil))})
 			warned := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "cursor_secret is not set")

@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -59,18 +56,9 @@ func (s *lockedLog) accessLine(t *testing.T, id string) map[string]any {
 // section) goes to the returned buffer; tp, when set, records its spans.
 func observed(t *testing.T, yaml string, tp trace.TracerProvider) (*Main, *lockedLog) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, yaml)
 	buf := &lockedLog{}
 	return startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, LogOutput: buf, Tracing: tp}), buf
-}
-
-// send posts a GraphQL request with headers and returns the response and its body.
-func (m *Main) send(t *testing.T, body map[string]any, header map[string]string) (*http.Response, gqlResponse) {
-	t.Helper()
-	return m.post(t, body, header)
 }
 
 func nilIfEmpty(s string) any {
@@ -127,7 +115,7 @@ providers:
 				query = `query Customers { customers(first: 4) { nodes { id email } } }`
 			}
 			m.resetKits(t)
-			resp, out := m.send(t, map[string]any{"query": query}, map[string]string{"X-API-Key": tc.key, "X-Request-Id": tc.id})
+			resp, out := m.post(t, map[string]any{"query": query}, map[string]string{"X-API-Key": tc.key, "X-Request-Id": tc.id})
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
 			}
@@ -190,8 +178,8 @@ func TestLogLevelAndFormatFollowTheConfiguration(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, logs := observed(t, "log: "+tc.log+"\nproviders:\n  kintsugi: {simulate: true}\n", nil)
-			m.send(t, map[string]any{"query": `{ providers { provider } }`}, map[string]string{"X-Request-Id": "lvl-1"})
-			m.send(t, map[string]any{"query": `{ providers { provider } }`}, map[string]string{"X-Request-Id": "lvl-2"})
+			m.post(t, map[string]any{"query": `{ providers { provider } }`}, map[string]string{"X-Request-Id": "lvl-1"})
+			m.post(t, map[string]any{"query": `{ providers { provider } }`}, map[string]string{"X-Request-Id": "lvl-2"})
 			deadline := time.Now().Add(2 * time.Second)
 			for tc.access && !strings.Contains(logs.String(), "lvl-2") && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
@@ -237,7 +225,7 @@ func TestARequestIDIsKeptOrMadeReturnedAndSentUpstream(t *testing.T) {
 				h["X-Request-Id"] = tc.sent
 			}
 			// a page not read before, so the request reaches the vendor
-			resp, out := m.send(t, map[string]any{"query": fmt.Sprintf(`{ customers(first: %d) { nodes { id } } }`, page)}, h)
+			resp, out := m.post(t, map[string]any{"query": fmt.Sprintf(`{ customers(first: %d) { nodes { id } } }`, page)}, h)
 			if len(out.Errors) > 0 {
 				t.Fatal(out.Errors)
 			}
@@ -275,7 +263,7 @@ func TestTraceparentReachesTheVendor(t *testing.T) {
 				tp, rec = recordingTracer(t)
 			}
 			m, _ := observed(t, "providers:\n  kintsugi: {simulate: true}\n", tp)
-			m.send(t, map[string]any{"query": `{ customers(first: 5) { nodes { id } } }`}, map[string]string{"traceparent": parent})
+			m.post(t, map[string]any{"query": `{ customers(first: 5) { nodes { id } } }`}, map[string]string{"traceparent": parent})
 			calls := m.kit(t, ds.Kintsugi).Calls()
 			if len(calls) == 0 {
 				t.Fatal("no upstream call")

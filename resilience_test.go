@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -55,10 +53,7 @@ func gatewayWith(t *testing.T, blocks map[string]string, log io.Writer) *Main {
 			b.WriteString("    " + strings.ReplaceAll(strings.TrimSpace(extra), "\n", "\n    ") + "\n")
 		}
 	}
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, b.String())
 	if log == nil {
 		log = io.Discard
 	}

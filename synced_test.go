@@ -377,7 +377,10 @@ func TestTheTypeAheadMakesNoUpstreamCallWhenSynced(t *testing.T) {
 	}
 }
 
-func TestTotalCountOfTheDefaultQueryIsExactWhenSynced(t *testing.T) {
+// A page up to ds.MaxSyncedFirst (past the live ds.MaxFirst) is answered whole
+// from the synced store; the default query's count is
+// TestTheDefaultQuerysTotalCountIsExactOnceSynced.
+func TestAnOrderedPageOfAThousandIsWholeWithAnExactTotalCountWhenSynced(t *testing.T) {
 	m := pgSyncedGateway(t)
 	all := m.truth(t)
 	page := mustData[orderedPage](t, m.query(t, orderedQuery, map[string]any{"first": 1000, "orderBy": map[string]any{"field": "NAME", "direction": "ASC"}}))
