@@ -2,8 +2,6 @@ package api
 
 import (
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -69,13 +67,11 @@ func badBytesError(where string) *gqlerror.Error {
 	}
 }
 
-func cleanString(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
-
 // cleanValue checks a decoded variable: strings, and those in lists and objects.
 func cleanValue(v any) bool {
 	switch v := v.(type) {
 	case string:
-		return cleanString(v)
+		return ds.CleanText(v)
 	case []any:
 		for _, e := range v {
 			if !cleanValue(e) {
@@ -84,7 +80,7 @@ func cleanValue(v any) bool {
 		}
 	case map[string]any:
 		for k, e := range v {
-			if !cleanString(k) || !cleanValue(e) {
+			if !ds.CleanText(k) || !cleanValue(e) {
 				return false
 			}
 		}
@@ -97,11 +93,11 @@ func cleanLiteral(v *ast.Value) bool {
 	if v == nil {
 		return true
 	}
-	if (v.Kind == ast.StringValue || v.Kind == ast.BlockValue || v.Kind == ast.EnumValue) && !cleanString(v.Raw) {
+	if (v.Kind == ast.StringValue || v.Kind == ast.BlockValue || v.Kind == ast.EnumValue) && !ds.CleanText(v.Raw) {
 		return false
 	}
 	for _, c := range v.Children {
-		if !cleanString(c.Name) || !cleanLiteral(c.Value) {
+		if !ds.CleanText(c.Name) || !cleanLiteral(c.Value) {
 			return false
 		}
 	}
