@@ -17,6 +17,7 @@ import (
 	"github.com/federated-customers/gateway/datasource/demo"
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
 	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
+	"github.com/federated-customers/gateway/datasource/registry"
 	"github.com/federated-customers/gateway/datasource/simkit"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
@@ -342,7 +343,7 @@ providers:
 	}
 	// one replica leaves: the other takes the whole quota back
 	b.stop(t)
-	waitFor(t, quotaReplicaTTL+5*time.Second, func() bool { return share(a) == 1 }, "the remaining replica to take the whole quota back")
+	waitFor(t, registry.QuotaReplicaTTL+5*time.Second, func() bool { return share(a) == 1 }, "the remaining replica to take the whole quota back")
 }
 
 // waitFor polls cond until it holds or d has passed.

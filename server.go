@@ -70,7 +70,7 @@ type Main struct {
 	reloadMu sync.Mutex
 	db       *postgres.DB
 	stopSync context.CancelFunc
-	quota    *quotaShare
+	quota    *registry.QuotaShare // replicas on one database share vendor quotas
 	srv      *http.Server
 	done     chan error
 	metrics  *http.Server
@@ -149,7 +149,9 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Service.Idempotency = &postgres.Idempotency{DB: m.db} // shared by replicas
 	}
 	m.startSync(cfg)
-	m.startQuotaShare()
+	if m.db != nil {
+		m.quota = built.ShareQuota(m.db, m.Log)
+	}
 
 	for _, w := range keyWarnings(cfg) {
 		m.Log.Warn(w)
@@ -327,7 +329,7 @@ func (m *Main) close(ctx context.Context) error {
 		m.Syncer.Wait()
 	}
 	if m.quota != nil {
-		m.quota.stop()
+		m.quota.Stop()
 	}
 	m.closeCache()
 	if m.built != nil {
