@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,25 +17,6 @@ import (
 	"github.com/federated-customers/gateway/datasource/demo"
 	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
 )
-
-// withConfig starts the gateway from a YAML file, as go run . --config does.
-func withConfig(t *testing.T, yaml string) (*Main, error) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if err := m.Run(context.Background()); err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = m.Close(ctx)
-	})
-	return m, nil
-}
 
 // externalKintsugi serves a Kintsugi simulator at its own URL, as a real
 // vendor, and puts its base URL and credentials in KINTSUGI_URL, _KEY, _ORG.
@@ -56,12 +36,12 @@ func TestAConfigFileSelectsProvidersAndReachesRealBaseURLs(t *testing.T) {
 	// Kintsugi is "real" here: a vendor server at its own URL, reached with
 	// credentials from the environment, as in production.
 	sim := externalKintsugi(t)
-	m, err := withConfig(t, `
+	m, err := tryGateway(t, withConfig(`
 cursor_secret: "${KINTSUGI_KEY}-cursor"
 providers:
   kintsugi: {base_url: "${KINTSUGI_URL}", api_key: "${KINTSUGI_KEY}", organization_id: "${KINTSUGI_ORG}"}
   commercelayer: {simulate: true}
-`)
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +71,7 @@ func TestABadConfigFileStopsTheGatewayWithAClearMessage(t *testing.T) {
 		{"relative base_url", `providers: {digitalriver: {base_url: "api.digitalriver.com", api_key: "sk"}}`, "base_url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := withConfig(t, tc.yaml)
+			_, err := tryGateway(t, withConfig(tc.yaml))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}
@@ -113,7 +93,7 @@ func TestMetricsListenServesMetricsApart(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	m, err := withConfig(t, "metrics_listen: \"127.0.0.1:0\"\nproviders:\n  telness: {simulate: true}\n")
+	m, err := tryGateway(t, withConfig("metrics_listen: \"127.0.0.1:0\"\nproviders:\n  telness: {simulate: true}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +107,7 @@ func TestMetricsListenServesMetricsApart(t *testing.T) {
 	if status, _ := get(t, "http://"+m.Addr+"/metrics"); status != http.StatusNotFound {
 		t.Errorf("the public address still serves /metrics: %d", status)
 	}
-	if _, err := withConfig(t, "metrics_listen: \"256.0.0.1:99999\"\nproviders:\n  telness: {simulate: true}\n"); err == nil || !strings.Contains(err.Error(), "metrics_listen") {
+	if _, err := tryGateway(t, withConfig("metrics_listen: \"256.0.0.1:99999\"\nproviders:\n  telness: {simulate: true}\n")); err == nil || !strings.Contains(err.Error(), "metrics_listen") {
 		t.Errorf("a bad metrics_listen: %v", err)
 	}
 }
@@ -135,10 +115,10 @@ func TestMetricsListenServesMetricsApart(t *testing.T) {
 func TestShutdownCancelsARunawayRequestAtItsDeadline(t *testing.T) {
 	// a vendor outside the gateway (not a simulator it closes) answering in 10s
 	externalKintsugi(t).Kit().SetLatency(10 * time.Second)
-	m, err := withConfig(t, `
+	m, err := tryGateway(t, withConfig(`
 providers:
   kintsugi: {base_url: "${KINTSUGI_URL}", api_key: "${KINTSUGI_KEY}", organization_id: "${KINTSUGI_ORG}"}
-`)
+`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 // corsRequest sends a request with an Origin header, as a browser would.
-func corsRequest(t *testing.T, m *Main, method, origin string, header map[string]string) *http.Response {
+func corsRequest(t *testing.T, m *testGateway, method, origin string, header map[string]string) *http.Response {
 	t.Helper()
 	var body *strings.Reader
 	if method == http.MethodPost {
@@ -34,11 +34,11 @@ func corsRequest(t *testing.T, m *Main, method, origin string, header map[string
 var preflight = map[string]string{"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"}
 
 func TestCORSPreflightAndActualRequest(t *testing.T) {
-	m, err := withConfig(t, `
+	m, err := tryGateway(t, withConfig(`
 cors: {allow_origins: ["https://app.example.com", "https://*.shop.example"], allow_credentials: true, max_age: 5m}
 auth: {api_keys: [{key: "frontend"}]}
 providers: {telness: {simulate: true}}
-`)
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,11 +89,11 @@ providers: {telness: {simulate: true}}
 }
 
 func TestCORSIsOpenInDemoModeAndClosedByDefaultWithAConfig(t *testing.T) {
-	demoGW := gateway(t)
+	demoGW := startGateway(t)
 	if got := corsRequest(t, demoGW, http.MethodOptions, "http://localhost:3000", preflight).Header.Get("Access-Control-Allow-Origin"); got != "*" {
 		t.Errorf("demo mode: Access-Control-Allow-Origin %q, want *", got)
 	}
-	configured, err := withConfig(t, "providers: {telness: {simulate: true}}\n")
+	configured, err := tryGateway(t, withConfig("providers: {telness: {simulate: true}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestABadCORSSectionIsAConfigError(t *testing.T) {
 		{"misspelt key", `{allow_origin: ["https://app.example.com"]}`, "allow_origin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := withConfig(t, "cors: "+tc.cors+"\nproviders: {telness: {simulate: true}}\n")
+			_, err := tryGateway(t, withConfig("cors: "+tc.cors+"\nproviders: {telness: {simulate: true}}\n"))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}

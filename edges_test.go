@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -26,15 +25,15 @@ import (
 
 // quotaGateway is a gateway whose key "k" may make perMinute upstream
 // calls a minute, at a Kintsugi simulator with room for far more.
-func quotaGateway(t *testing.T, perMinute int) *Main {
+func quotaGateway(t *testing.T, perMinute int) *testGateway {
 	t.Helper()
-	m, err := withConfig(t, `
+	m, err := tryGateway(t, withConfig(`
 auth:
   api_keys:
     - {key: "k", providers: [kintsugi], calls_per_minute: `+strconv.Itoa(perMinute)+`}
 providers:
   kintsugi: {simulate: true, upstream: {rate: 10000, burst: 1000}}
-`)
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,11 +103,10 @@ func TestAKeysRetryAfterIsTheTimeUntilTheEstimateIsCovered(t *testing.T) {
 }
 
 // loggedGateway is the demo gateway (no sync) logging into a buffer.
-func loggedGateway(t *testing.T) (*Main, *lockedLog) {
+func loggedGateway(t *testing.T) (*testGateway, *lockedLog) {
 	t.Helper()
 	logs := &lockedLog{}
-	m := startMain(t, &Main{Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(logs, nil))})
-	return m, logs
+	return startGateway(t, withLog(logs)), logs
 }
 
 // Issue 15, finding 8: a vendor answering 302 to another host had
@@ -152,13 +150,13 @@ func TestCredentialsNeverFollowARedirectToAnotherHost(t *testing.T) {
 // and queue slot and every other caller got 503. Bodies are read (bounded
 // in size and time) before a request takes a slot.
 func TestTricklingBodiesHoldNoCapacity(t *testing.T) {
-	m, err := withConfig(t, `
+	m, err := tryGateway(t, withConfig(`
 auth:
   api_keys:
     - {key: "k"}
 providers:
   kintsugi: {simulate: true}
-`)
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +245,7 @@ func TestInternalErrorsAreGenericWithARequestIDInTheLog(t *testing.T) {
 // Issue 15, finding 10: extensions: {dryRun: "true"} (a string) ran a
 // mutation that created customers; dryRun and cost take booleans only.
 func TestDryRunAndCostTakeOnlyBooleans(t *testing.T) {
-	m := gateway(t)
+	m := startGateway(t)
 	for _, ext := range []map[string]any{{"dryRun": "true"}, {"dryRun": 1}, {"cost": "yes"}, {"dryRun": map[string]any{}}} {
 		m.resetKits(t)
 		r := m.queryExt(t, `mutation { createCustomer(input: {provider: KINTSUGI, email: "dry@example.com", name: "Dry"}) { id } }`, nil, ext)
@@ -274,9 +272,8 @@ func TestAPIKeysWithoutACursorSecretWarnAtStart(t *testing.T) {
 		warn         bool
 	}{{"no secret", "", true}, {"a secret", "cursor_secret: s3cret-for-cursors\n", false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := writeConfig(t, tc.secret+"auth:\n  api_keys:\n    - {key: \"k\"}\nproviders:\n  kintsugi: {simulate: true}\n")
 			logs := &lockedLog{}
-			startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(logs, nil))})
+			startGateway(t, withConfig(tc.secret+"auth:\n  api_keys:\n    - {key: \"k\"}\nproviders:\n  kintsugi: {simulate: true}\n"), withLog(logs))
 			warned := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "cursor_secret is not set")
 			if warned != tc.warn {
 				t.Errorf("warned %v, want %v:\n%s", warned, tc.warn, logs.String())
@@ -296,7 +293,7 @@ func TestEchoedCredentialsAreScrubbedBeforeTheMessageIsCut(t *testing.T) {
 	for _, p := range ds.AllProviders { // every failure reaches the vendor: no open circuit, no retry
 		blocks[p.Key()] = "upstream: {breaker_failures: 100000, retry_ratio: 0.0001}"
 	}
-	m := gatewayWith(t, blocks, logs)
+	m := startGateway(t, withSimulated(blocks), withLog(logs))
 	for _, p := range []ds.ProviderID{ds.Kintsugi, ds.DigitalRiver, ds.Telness, ds.CommerceLayer, ds.CareCloud} {
 		t.Run(p.String(), func(t *testing.T) {
 			kit := m.kit(t, p)
@@ -354,14 +351,14 @@ func TestEchoedCredentialsAreScrubbedBeforeTheMessageIsCut(t *testing.T) {
 // any call, and Postgres stays in use.
 func TestBadBytesInInputAreBadUserInputAndNoOutage(t *testing.T) {
 	schema := pgtest.Schema(t)
-	m := gatewayFrom(t, fmt.Sprintf(`
+	m := startGateway(t, withConfig(fmt.Sprintf(`
 database_url: %q
 auth:
   api_keys:
     - {key: "k", providers: [kintsugi]}
 providers:
   kintsugi: {simulate: true}
-`, schema), nil, false)
+`, schema)))
 	nul := ds.CustomerNodeID(ds.Kintsugi, "cust_\x00abc")
 	for _, tc := range []struct {
 		name  string
@@ -400,7 +397,7 @@ providers:
 // class 22) is that statement's problem: the second level stays in use.
 func TestAStatementPostgresRefusesForItsDataIsNoOutage(t *testing.T) {
 	schema := pgtest.Schema(t)
-	m := gatewayFrom(t, fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {simulate: true}\n", schema), nil, false)
+	m := startGateway(t, withConfig(fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {simulate: true}\n", schema)))
 	scope := []ds.Scope{{Provider: ds.Kintsugi, Credential: m.built.Credentials[ds.Kintsugi]}}
 	// external ids come from vendor data, whatever bytes it holds
 	if _, err := m.Cache.Index().ByExternalID(context.Background(), scope, []string{"ext\x00"}); err != nil {
@@ -430,8 +427,8 @@ func TestANulInVendorDataFailsNothingElse(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	cc := sim.ClientConfig(srv.URL)
-	m := gatewayFrom(t, fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {base_url: %q, api_key: %q, organization_id: %q}\n",
-		schema, srv.URL, cc.APIKey, cc.OrganizationID), nil, false)
+	m := startGateway(t, withConfig(fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {base_url: %q, api_key: %q, organization_id: %q}\n",
+		schema, srv.URL, cc.APIKey, cc.OrganizationID)))
 	r := m.query(t, `{ customers(first: 50) { edges { node { id providerId email } } } }`, nil)
 	if len(r.Errors) > 0 {
 		t.Fatalf("%+v", r.Errors)

@@ -14,7 +14,7 @@ import (
 // configured provider's customers and sees them enabled, while a key that
 // names providers is held to them.
 func TestAKeyWithoutProvidersMayUseEveryConfiguredProvider(t *testing.T) {
-	m, err := withConfig(t, `
+	m, err := tryGateway(t, withConfig(`
 auth:
   api_keys:
     - {key: "everything"}
@@ -22,7 +22,7 @@ auth:
 providers:
   telness: {simulate: true}
   kintsugi: {simulate: true}
-`)
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestAKeyNamingAnUnknownOrNoProviderIsAConfigError(t *testing.T) {
 		{"empty list", `[{key: "k", providers: []}]`, "leave providers out"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := withConfig(t, "auth: {api_keys: "+tc.keys+"}\nproviders: {kintsugi: {simulate: true}}\n")
+			_, err := tryGateway(t, withConfig("auth: {api_keys: "+tc.keys+"}\nproviders: {kintsugi: {simulate: true}}\n"))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}

@@ -13,20 +13,20 @@ import (
 
 // syncedGateway is the demo gateway with every provider synced once, so the
 // identity index and the record store are warm.
-func syncedGateway(t *testing.T) *Main {
+func syncedGateway(t *testing.T) *testGateway {
 	t.Helper()
 	return syncedGatewayWith(t, "", "")
 }
 
 // syncedGatewayWith is syncedGateway with more configuration lines first
 // (a database_url, for one) and more sync settings.
-func syncedGatewayWith(t *testing.T, prefix, syncExtra string) *Main {
+func syncedGatewayWith(t *testing.T, prefix, syncExtra string) *testGateway {
 	t.Helper()
 	cfg := prefix + "sync: {interval: 1h, gap: 1ms" + syncExtra + "}\nproviders:\n"
 	for _, p := range ds.AllProviders {
 		cfg += "  " + p.Key() + ": {simulate: true}\n"
 	}
-	m := gatewayFrom(t, cfg, nil, true)
+	m := startGateway(t, withConfig(cfg), withSync())
 	deadline := time.Now().Add(60 * time.Second) // a wait, not a bound: the machine is shared
 	for _, p := range ds.AllProviders {
 		for {
@@ -203,7 +203,7 @@ func TestTheGraphQueryTakesAHandfulOfCallsWithTheIndexWarm(t *testing.T) {
 }
 
 func TestWithoutAnIndexLinksStayWithinTheBudgetAndSaySo(t *testing.T) {
-	m := gateway(t)
+	m := startGateway(t)
 	m.resetKits(t)
 	r := m.query(t, graphQuery, map[string]any{"first": 100})
 	if len(r.Errors) > 0 {
@@ -248,7 +248,7 @@ func TestWithoutAnIndexLinksStayWithinTheBudgetAndSaySo(t *testing.T) {
 }
 
 func TestDuplicateIDsGiveEachCustomerOnceAndOneCall(t *testing.T) {
-	m := gateway(t)
+	m := startGateway(t)
 	var ids []string
 	for _, p := range demo.People(testPeople) {
 		if id, ok := p.IDs[ds.CommerceLayer]; ok {
@@ -277,7 +277,7 @@ func TestDuplicateIDsGiveEachCustomerOnceAndOneCall(t *testing.T) {
 }
 
 func TestAPaymentSourcePointsBackToItsCustomer(t *testing.T) {
-	m := gateway(t)
+	m := startGateway(t)
 	var owner string
 	for _, p := range demo.People(testPeople) {
 		if p.PaymentSourceID != "" {
@@ -309,7 +309,7 @@ func TestAPaymentSourcePointsBackToItsCustomer(t *testing.T) {
 }
 
 func TestLastBeforeWalksBackwardOverProvidersThatCanDoIt(t *testing.T) {
-	m := gateway(t)
+	m := startGateway(t)
 	filter := map[string]any{"providers": []string{"KINTSUGI", "COMMERCE_LAYER"}}
 	forward := keys(m.walk(t, 40, filter))
 	const q = `query($last: Int, $before: String, $filter: CustomerFilter) { customers(last: $last, before: $before, filter: $filter) {
@@ -363,7 +363,7 @@ func TestLastBeforeWalksBackwardOverProvidersThatCanDoIt(t *testing.T) {
 }
 
 func TestLastBeforeWalksBackwardFromACursorInsideDigitalRiver(t *testing.T) {
-	m := gateway(t)
+	m := startGateway(t)
 	filter := map[string]any{"providers": []string{"KINTSUGI", "DIGITAL_RIVER"}}
 	forward := m.walk(t, 50, filter)
 	// the cursor of the last Digital River record: everything before it, backward
@@ -413,7 +413,7 @@ func TestLastBeforeWalksBackwardFromACursorInsideDigitalRiver(t *testing.T) {
 }
 
 func TestCustomerSourcesPageBackward(t *testing.T) {
-	m := gateway(t)
+	m := startGateway(t)
 	var forward []string
 	var after any
 	for {

@@ -54,11 +54,10 @@ func (s *lockedLog) accessLine(t *testing.T, id string) map[string]any {
 
 // observed starts a gateway from yaml whose log (per the file's log:
 // section) goes to the returned buffer; tp, when set, records its spans.
-func observed(t *testing.T, yaml string, tp trace.TracerProvider) (*Main, *lockedLog) {
+func observed(t *testing.T, yaml string, tp trace.TracerProvider) (*testGateway, *lockedLog) {
 	t.Helper()
-	path := writeConfig(t, yaml)
 	buf := &lockedLog{}
-	return startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, LogOutput: buf, Tracing: tp}), buf
+	return startGateway(t, withConfig(yaml), withLogOutput(buf), withTracing(tp)), buf
 }
 
 func nilIfEmpty(s string) any {

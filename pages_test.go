@@ -28,7 +28,7 @@ type backPage struct {
 // last without before reads from the end of every provider that pages
 // backward, post-filtered or not, and is the tail of the forward walk.
 func TestLastWithoutBeforeIsTheTailOfTheForwardWalk(t *testing.T) {
-	m := gateway(t)
+	m := startGateway(t)
 	var clEmail string
 	for _, p := range demo.People(testPeople) {
 		if p.At(ds.CommerceLayer) {
@@ -76,7 +76,7 @@ func TestLastWithoutBeforeIsTheTailOfTheForwardWalk(t *testing.T) {
 // edges ends on its last edge's cursor; hasPreviousPage is true only after
 // a matching record; the walk ends and finds every match.
 func TestPagesNeverMislead(t *testing.T) {
-	m := gateway(t)
+	m := startGateway(t)
 	const q = `query($first: Int, $after: String, $filter: CustomerFilter) { customers(first: $first, after: $after, filter: $filter) {
 		pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { provider providerId } } } }`
 	type page struct {

@@ -53,7 +53,7 @@ const peopleQuery = `query($first: Int, $after: String, $filter: CustomerFilter)
 }`
 
 // walkPeople pages through people and returns them with the first page's totalCount.
-func (m *Main) walkPeople(t *testing.T, first int, filter map[string]any) ([]personNode, int) {
+func (m *testGateway) walkPeople(t *testing.T, first int, filter map[string]any) ([]personNode, int) {
 	t.Helper()
 	var out []personNode
 	total := -1
@@ -211,7 +211,7 @@ func TestPeopleAreTheConnectedGroupsOfTheSimulatorsData(t *testing.T) {
 }
 
 func TestPeopleWithoutASyncSayWhy(t *testing.T) {
-	r := gateway(t).query(t, peopleQuery, map[string]any{"first": 5})
+	r := startGateway(t).query(t, peopleQuery, map[string]any{"first": 5})
 	if len(r.Errors) != 1 || r.codes()[0] != "UNSUPPORTED_BY_PROVIDER" || !strings.Contains(r.Errors[0].Message, "sync") {
 		t.Fatalf("errors %+v", r.Errors)
 	}

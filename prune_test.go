@@ -34,7 +34,7 @@ func indexRows(t *testing.T, url, vendorID string) int {
 }
 
 // syncRecords is what { providers { sync { records } } } says for Digital River.
-func syncRecords(t *testing.T, m *Main) int {
+func syncRecords(t *testing.T, m *testGateway) int {
 	t.Helper()
 	d := mustData[struct {
 		Providers []struct {
@@ -67,16 +67,16 @@ func deleteAtVendor(t *testing.T, base, id string) {
 	}
 }
 
-func drGateway(t *testing.T, dbURL string) (*Main, string) {
+func drGateway(t *testing.T, dbURL string) (*testGateway, string) {
 	t.Helper()
 	srv := httptest.NewServer(drsim.New(demo.People(testPeople)))
 	t.Cleanup(srv.Close)
-	m := gatewayFrom(t, fmt.Sprintf(`
+	m := startGateway(t, withConfig(fmt.Sprintf(`
 database_url: %q
 sync: {interval: 1h, gap: 1ms}
 providers:
   digitalriver: {base_url: %q, api_key: %q}
-`, dbURL, srv.URL, drsim.APIKey), nil, false)
+`, dbURL, srv.URL, drsim.APIKey)))
 	return m, srv.URL
 }
 

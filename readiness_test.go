@@ -18,7 +18,7 @@ import (
 )
 
 // readyz is GET /readyz: its status and its JSON body.
-func (m *Main) readyz(t *testing.T) (int, api.ReadyBody) {
+func (m *testGateway) readyz(t *testing.T) (int, api.ReadyBody) {
 	t.Helper()
 	resp, err := http.Get("http://" + m.Addr + "/readyz")
 	if err != nil {

@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -22,45 +20,6 @@ import (
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
-// lockedLog is a log the gateway writes to and a test reads.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// gatewayWith starts the gateway with every provider simulated and the
-// given extra YAML per provider key (e.g. its upstream: block); key ""
-// holds top-level YAML.
-func gatewayWith(t *testing.T, blocks map[string]string, log io.Writer) *Main {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString(blocks[""] + "\n")
-	b.WriteString("providers:\n")
-	for _, p := range ds.AllProviders {
-		b.WriteString("  " + p.Key() + ":\n    simulate: true\n")
-		if extra, ok := blocks[p.Key()]; ok {
-			b.WriteString("    " + strings.ReplaceAll(strings.TrimSpace(extra), "\n", "\n    ") + "\n")
-		}
-	}
-	path := writeConfig(t, b.String())
-	if log == nil {
-		log = io.Discard
-	}
-	return startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(log, nil))})
-}
-
 const healthQuery = `{ providers { provider health { state lastError since } } }`
 
 type healthData struct {
@@ -74,7 +33,7 @@ type healthData struct {
 	} `json:"providers"`
 }
 
-func (m *Main) health(t *testing.T, p ds.ProviderID) string {
+func (m *testGateway) health(t *testing.T, p ds.ProviderID) string {
 	t.Helper()
 	for _, s := range mustData[healthData](t, m.query(t, healthQuery, nil)).Providers {
 		if s.Provider == p.String() && s.Health != nil {
@@ -83,17 +42,6 @@ func (m *Main) health(t *testing.T, p ds.ProviderID) string {
 	}
 	t.Fatalf("no health for %s", p)
 	return ""
-}
-
-func (m *Main) scrapeMetrics(t *testing.T) string {
-	t.Helper()
-	resp, err := http.Get("http://" + m.Addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 // providerErrors are the errors of r that name provider p.
@@ -109,12 +57,12 @@ func providerErrors(r gqlResponse, p ds.ProviderID) []gqlError {
 
 func TestAHungProviderLeavesTheOthersAnsweringAndOpensItsCircuit(t *testing.T) {
 	const budget = 600 * time.Millisecond
-	m := gatewayWith(t, map[string]string{
+	m := startGateway(t, withSimulated(map[string]string{
 		"": "limits: {max_in_flight: 256, max_queue: 256}", // a burst of 200, not shed
 		// a quota far above the burst: this test is about the hang, and a
 		// request's wait for a quota slot must not eat its budget
 		"kintsugi": "upstream: {timeout: 300ms, budget: 600ms, breaker_failures: 3, breaker_open: 1m, rate: 100000, burst: 10000}",
-	}, nil)
+	}))
 	filter := map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}
 	// Kintsugi holds every call for a minute. Requests answered in under
 	// half the 30 s request deadline were let go by the provider's budget,
@@ -172,7 +120,7 @@ func TestAHungProviderLeavesTheOthersAnsweringAndOpensItsCircuit(t *testing.T) {
 
 func TestRejectedGatewayCredentialsAreTheProvidersProblemAndNeverShown(t *testing.T) {
 	logs := &lockedLog{}
-	m := gatewayWith(t, nil, logs)
+	m := startGateway(t, withSimulated(nil), withLog(logs))
 	// the vendor rejects the gateway's key and echoes it, as some do
 	m.kit(t, ds.Kintsugi).SetDown(&simkit.Fault{Status: 401, Message: "bad key", EchoCredentials: true})
 	filter := map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}
@@ -201,10 +149,10 @@ func TestRejectedGatewayCredentialsAreTheProvidersProblemAndNeverShown(t *testin
 }
 
 func TestABurstOfRequestsStaysUnderTheVendorsRateLimit(t *testing.T) {
-	m := gatewayWith(t, map[string]string{
+	m := startGateway(t, withSimulated(map[string]string{
 		"":             "cache: {ttl: 1ns}\nlimits: {max_in_flight: 256, max_queue: 256}", // every request goes upstream; a burst of 200, not shed
 		"digitalriver": "upstream: {budget: 20s}",
-	}, nil)
+	}))
 	// Digital River's customers, by node id
 	var ids []string
 	var after any
@@ -260,12 +208,12 @@ func TestABurstOfRequestsStaysUnderTheVendorsRateLimit(t *testing.T) {
 
 func TestAnOpenCircuitIsAnsweredStaleFromTheCache(t *testing.T) {
 	clock := &testClock{}
-	m := gatewayFrom(t, `
+	m := startGateway(t, withConfig(`
 cache: {ttl: 60s, stale_if_error: 24h}
 providers:
   kintsugi: {simulate: true, upstream: {breaker_failures: 1, breaker_open: 1m}}
   telness: {simulate: true}
-`, clock.Now, false)
+`), withClock(clock.Now))
 	vars := map[string]any{"first": 30, "filter": map[string]any{"providers": []string{"KINTSUGI"}}}
 	want := m.query(t, pageQuery, vars)
 	clock.Advance(2 * time.Minute)
@@ -303,9 +251,9 @@ limits: {max_in_flight: 256, max_queue: 256}
 providers:
   digitalriver: {base_url: %q, api_key: %q, upstream: {budget: 25s}}
 `, schema, srv.URL, drsim.APIKey)
-	a := gatewayFrom(t, yaml, nil, false)
-	b := gatewayFrom(t, yaml, nil, false)
-	share := func(m *Main) int { return m.built.Guards[ds.DigitalRiver].Share() }
+	a := startGateway(t, withConfig(yaml))
+	b := startGateway(t, withConfig(yaml))
+	share := func(m *testGateway) int { return m.built.Guards[ds.DigitalRiver].Share() }
 	// both take half the quota once each has seen the other's heartbeat
 	waitFor(t, 10*time.Second, func() bool { return share(a) == 2 && share(b) == 2 }, "both replicas to take half the quota")
 	var ids []string
@@ -321,7 +269,7 @@ providers:
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range n {
-		m := []*Main{a, b}[i%2]
+		m := []*testGateway{a, b}[i%2]
 		wg.Go(func() {
 			results[i] = m.query(t, `query($id: ID!) { customer(id: $id) { id } }`, map[string]any{"id": ids[i%len(ids)]})
 		})
@@ -346,21 +294,9 @@ providers:
 	waitFor(t, registry.QuotaReplicaTTL+5*time.Second, func() bool { return share(a) == 1 }, "the remaining replica to take the whole quota back")
 }
 
-// waitFor polls cond until it holds or d has passed.
-func waitFor(t *testing.T, d time.Duration, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestAFailingProviderIsOneErrorPerRequestNotOnePerField(t *testing.T) {
 	logs := &lockedLog{}
-	m := gatewayWith(t, map[string]string{"telness": "upstream: {breaker_failures: 1000}"}, logs)
+	m := startGateway(t, withSimulated(map[string]string{"telness": "upstream: {breaker_failures: 1000}"}), withLog(logs))
 	var ids []string
 	for _, p := range demo.People(testPeople) {
 		if id, ok := p.IDs[ds.Telness]; ok && len(ids) < 40 {
@@ -382,7 +318,7 @@ func TestAFailingProviderIsOneErrorPerRequestNotOnePerField(t *testing.T) {
 }
 
 func TestAWalkEndsWhenOnlyAFailingProviderRemainsAndResumesThere(t *testing.T) {
-	m := gatewayWith(t, nil, nil)
+	m := startGateway(t, withSimulated(nil))
 	filter := map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}
 	m.kit(t, ds.Telness).SetDown(&simkit.Fault{Status: http.StatusInternalServerError, Message: "broken"})
 	var got []customerNode

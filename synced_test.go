@@ -23,7 +23,7 @@ import (
 
 // pgSyncedGateway is the demo gateway on a Postgres schema of its own with
 // every provider's sync complete, so the synced read path serves.
-func pgSyncedGateway(t *testing.T) *Main {
+func pgSyncedGateway(t *testing.T) *testGateway {
 	t.Helper()
 	return syncedGatewayWith(t, fmt.Sprintf("database_url: %q\n", pgtest.Schema(t)), "")
 }
@@ -64,7 +64,7 @@ type orderedPage struct {
 
 // orderedWalk walks customers forward (or backward with last/before) and
 // returns the records in list order, and the first page's totalCount.
-func (m *Main) orderedWalk(t *testing.T, size int, backward bool, filter, order map[string]any) ([]fullNode, *int) {
+func (m *testGateway) orderedWalk(t *testing.T, size int, backward bool, filter, order map[string]any) ([]fullNode, *int) {
 	t.Helper()
 	var out []fullNode
 	var total *int
@@ -109,7 +109,7 @@ func (m *Main) orderedWalk(t *testing.T, size int, backward bool, filter, order 
 
 // truth reads every customer live (a plain walk: each provider in its
 // native order) and applies the filter with the test's own reading of it.
-func (m *Main) truth(t *testing.T) []fullNode {
+func (m *testGateway) truth(t *testing.T) []fullNode {
 	t.Helper()
 	const q = `query($after: String) { customers(first: 100, after: $after) {
 	  pageInfo { hasNextPage endCursor } nodes { provider providerId name email createdAt updatedAt address { country } } } }`
@@ -271,7 +271,7 @@ func TestSyncedOrderByEveryFieldAndDirectionMatchesTheSimulatorsData(t *testing.
 func head(s []string) []string { return s[:min(len(s), 8)] }
 
 func TestTheSyncedOrderEqualsTheLiveMergeWhereLiveCanServeIt(t *testing.T) {
-	synced, live := pgSyncedGateway(t), gateway(t)
+	synced, live := pgSyncedGateway(t), startGateway(t)
 	f := map[string]any{"providers": []string{"COMMERCE_LAYER"}}
 	for _, field := range []string{"CREATED_AT", "UPDATED_AT"} { // its EMAIL sort keeps case: not the federated order
 		for _, dir := range []string{"ASC", "DESC"} {
@@ -295,7 +295,7 @@ func TestTheSyncedOrderEqualsTheLiveMergeWhereLiveCanServeIt(t *testing.T) {
 }
 
 func TestAnOrderLiveCannotServeNamesTheProviderAndTheSync(t *testing.T) {
-	m := gateway(t) // no database: nothing synced
+	m := startGateway(t) // no database: nothing synced
 	r := m.query(t, orderedQuery, map[string]any{"first": 5, "orderBy": map[string]any{"field": "NAME", "direction": "ASC"}})
 	if len(r.Errors) != 1 || r.codes()[0] != "UNSUPPORTED_BY_PROVIDER" || r.Errors[0].Extensions["provider"] == nil ||
 		!strings.Contains(r.Errors[0].Message, "sync") {
@@ -304,7 +304,7 @@ func TestAnOrderLiveCannotServeNamesTheProviderAndTheSync(t *testing.T) {
 }
 
 func TestSearchFoldsAccentsAndCaseTheSameLiveAndSynced(t *testing.T) {
-	synced, live := pgSyncedGateway(t), gateway(t)
+	synced, live := pgSyncedGateway(t), startGateway(t)
 	all := synced.truth(t)
 	// A demo person whose name carries diacritics, asked for in plain ASCII.
 	var accented string
@@ -391,7 +391,7 @@ func TestAnOrderedPageOfAThousandIsWholeWithAnExactTotalCountWhenSynced(t *testi
 
 // drUpdate changes a record at the Digital River simulator directly, as
 // someone outside the gateway would.
-func drUpdate(t *testing.T, m *Main, id, email string) {
+func drUpdate(t *testing.T, m *testGateway, id, email string) {
 	t.Helper()
 	body := fmt.Sprintf(`{"email": %q}`, email)
 	req := httptest.NewRequest(http.MethodPost, "/customers/"+id, bytes.NewReader([]byte(body)))
@@ -501,7 +501,7 @@ func TestTheDefaultQuerysTotalCountIsExactOnceSynced(t *testing.T) {
 		t.Fatalf("Digital River's count: %v", fr)
 	}
 	// Without a database it stays null: Digital River's list has no total.
-	if p := mustData[customersPage](t, gateway(t).query(t, customersQuery, map[string]any{"first": 20})); p.Customers.TotalCount != nil {
+	if p := mustData[customersPage](t, startGateway(t).query(t, customersQuery, map[string]any{"first": 20})); p.Customers.TotalCount != nil {
 		t.Fatalf("without a sync: totalCount %d", *p.Customers.TotalCount)
 	}
 }
@@ -553,7 +553,7 @@ func TestTheReadmeExportScriptWritesEveryCustomerOnce(t *testing.T) {
 
 func TestAWalkWhoseWritesDidNotLandIsNotServedFromTheStore(t *testing.T) {
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
-	m := gatewayFrom(t, fmt.Sprintf("database_url: %q\nsync: {interval: 1h, gap: 1ms}\nproviders:\n  telness: {simulate: true}\n", url), nil, false)
+	m := startGateway(t, withConfig(fmt.Sprintf("database_url: %q\nsync: {interval: 1h, gap: 1ms}\nproviders:\n  telness: {simulate: true}\n", url)))
 	ordered := map[string]any{"first": 5, "orderBy": map[string]any{"field": "NAME", "direction": "ASC"}}
 	proxy.Cut()
 	if err := m.Syncer.SyncNow(t.Context(), ds.Telness); err != nil {
@@ -595,7 +595,7 @@ func TestASyncedCursorOlderThanTheKeptVersionsIsRefused(t *testing.T) {
 }
 
 func TestALiveSearchSaysWhereAccentsMayBeMissed(t *testing.T) {
-	live, synced := gateway(t), pgSyncedGateway(t)
+	live, synced := startGateway(t), pgSyncedGateway(t)
 	f := map[string]any{"search": "kucera", "providers": []string{"KINTSUGI", "DIGITAL_RIVER"}}
 	warned := func(r gqlResponse) []string {
 		var out []string
@@ -633,8 +633,8 @@ func TestANulInVendorDataStillSyncsEveryRecord(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	cc := sim.ClientConfig(srv.URL)
-	m := gatewayFrom(t, fmt.Sprintf("database_url: %q\nsync: {interval: 1h, gap: 1ms}\nproviders:\n  kintsugi: {base_url: %q, api_key: %q, organization_id: %q}\n",
-		pgtest.Schema(t), srv.URL, cc.APIKey, cc.OrganizationID), nil, false)
+	m := startGateway(t, withConfig(fmt.Sprintf("database_url: %q\nsync: {interval: 1h, gap: 1ms}\nproviders:\n  kintsugi: {base_url: %q, api_key: %q, organization_id: %q}\n",
+		pgtest.Schema(t), srv.URL, cc.APIKey, cc.OrganizationID)))
 	if err := m.Syncer.SyncNow(t.Context(), ds.Kintsugi); err != nil {
 		t.Fatal(err)
 	}
@@ -646,7 +646,7 @@ func TestANulInVendorDataStillSyncsEveryRecord(t *testing.T) {
 
 // restorePostgres lets the database answer again and waits until the
 // gateway uses it.
-func (m *Main) restorePostgres(t *testing.T, proxy *pgtest.Proxy) {
+func (m *testGateway) restorePostgres(t *testing.T, proxy *pgtest.Proxy) {
 	t.Helper()
 	proxy.Restore()
 	deadline := time.Now().Add(10 * time.Second)

@@ -63,9 +63,9 @@ func TestReplicasShareOneWalkPerInterval(t *testing.T) {
 	yaml := fmt.Sprintf("database_url: %q\nsync: {interval: 2s, gap: 1ms}\n%s", pgtest.Schema(t), sharedSimulators(t))
 	const window, interval = 10 * time.Second, 2 * time.Second
 	start := time.Now()
-	var ms []*Main
+	var ms []*testGateway
 	for range 3 {
-		ms = append(ms, gatewayFrom(t, yaml, nil, true))
+		ms = append(ms, startGateway(t, withConfig(yaml), withSync()))
 	}
 	time.Sleep(window - time.Since(start))
 	met := ms[0].scrapeMetrics(t)
