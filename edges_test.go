@@ -102,13 +102,6 @@ func TestAKeysRetryAfterIsTheTimeUntilTheEstimateIsCovered(t *testing.T) {
 	}
 }
 
-// loggedGateway is the demo gateway (no sync) logging into a buffer.
-func loggedGateway(t *testing.T) (*testGateway, *lockedLog) {
-	t.Helper()
-	logs := &lockedLog{}
-	return startGateway(t, withLog(logs)), logs
-}
-
 // Issue 15, finding 8: a vendor answering 302 to another host had
 // Kintsugi's X-Api-Key and X-Organization-Id and Telness's X-Api-Key
 // follow it there (Go strips only Authorization and cookies).
@@ -122,7 +115,8 @@ func TestCredentialsNeverFollowARedirectToAnotherHost(t *testing.T) {
 		http.Error(w, "elsewhere", http.StatusNotFound)
 	}))
 	t.Cleanup(other.Close)
-	m, logs := loggedGateway(t)
+	logs := &lockedLog{}
+	m := startGateway(t, withLog(logs))
 	for _, p := range []ds.ProviderID{ds.Kintsugi, ds.Telness, ds.DigitalRiver} {
 		t.Run(p.String(), func(t *testing.T) {
 			m.resetKits(t)
@@ -223,7 +217,8 @@ func trickle(ctx context.Context, t *testing.T, addr, key string) string {
 // Issue 15, finding 10: an INTERNAL error carried the vendor's own message
 // text; it is now generic, with a request id that its log line carries too.
 func TestInternalErrorsAreGenericWithARequestIDInTheLog(t *testing.T) {
-	m, logs := loggedGateway(t)
+	logs := &lockedLog{}
+	m := startGateway(t, withLog(logs))
 	m.kit(t, ds.Kintsugi).Inject(simkit.Fault{Status: http.StatusBadRequest, Message: "column secret_internal_name is unknown"})
 	r := m.query(t, `{ customers(first: 2, filter: {providers: [KINTSUGI]}) { nodes { id } } }`, nil)
 	if len(r.Errors) != 1 || r.codes()[0] != "INTERNAL" {

@@ -134,10 +134,10 @@ func withPostgres(url ...string) gatewayOption {
 // withSync runs the background sync per the configuration.
 func withSync() gatewayOption { return func(_ testing.TB, s *gatewaySetup) { s.m.NoSync = false } }
 
-// synced runs the background sync every hour and returns once every
+// withSynced runs the background sync every hour and returns once every
 // provider's first walk is complete (the identity index and the record
 // store warm), with the simulators' counts reset; extra adds sync: keys.
-func synced(extra ...string) gatewayOption {
+func withSynced(extra ...string) gatewayOption {
 	return func(_ testing.TB, s *gatewaySetup) {
 		s.m.NoSync, s.synced = false, true
 		s.yaml = append(s.yaml, "sync: {interval: 1h, gap: 1ms"+strings.Join(extra, "")+"}")

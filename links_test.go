@@ -5,44 +5,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
 )
-
-// syncedGateway is the demo gateway with every provider synced once, so the
-// identity index and the record store are warm.
-func syncedGateway(t *testing.T) *testGateway {
-	t.Helper()
-	return syncedGatewayWith(t, "", "")
-}
-
-// syncedGatewayWith is syncedGateway with more configuration lines first
-// (a database_url, for one) and more sync settings.
-func syncedGatewayWith(t *testing.T, prefix, syncExtra string) *testGateway {
-	t.Helper()
-	cfg := prefix + "sync: {interval: 1h, gap: 1ms" + syncExtra + "}\nproviders:\n"
-	for _, p := range ds.AllProviders {
-		cfg += "  " + p.Key() + ": {simulate: true}\n"
-	}
-	m := startGateway(t, withConfig(cfg), withSync())
-	deadline := time.Now().Add(60 * time.Second) // a wait, not a bound: the machine is shared
-	for _, p := range ds.AllProviders {
-		for {
-			st, ok := m.Syncer.Status(t.Context(), p)
-			if ok && st.Complete {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s sync did not complete: %+v", p, st)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	m.resetKits(t)
-	return m
-}
 
 // expectedLinks is the truth of the demo world: for each record, the
 // person's records at other providers that its data can link, and why.
@@ -126,7 +92,7 @@ type linksPage struct {
 }
 
 func TestLinksFindEveryTrueLinkAndNoFalseOne(t *testing.T) {
-	m := syncedGateway(t)
+	m := startGateway(t, withSimulated(nil), withSynced())
 	want := expectedLinks(demo.People(testPeople))
 	kinds := map[string]int{}
 	var after any
@@ -170,7 +136,7 @@ func TestLinksFindEveryTrueLinkAndNoFalseOne(t *testing.T) {
 const graphQuery = `query($first: Int) { customers(first: $first) { nodes { id sources { sourceId customer { id } } linkedCustomers { id email } } } }`
 
 func TestTheGraphQueryTakesAHandfulOfCallsWithTheIndexWarm(t *testing.T) {
-	m := syncedGateway(t)
+	m := startGateway(t, withSimulated(nil), withSynced())
 	var at10 map[ds.ProviderID]int
 	for _, first := range []int{10, 100} {
 		m.quiesce(t) // the previous page's fetch ahead, if any, is not this one's

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -109,7 +108,7 @@ func trueGroups(t *testing.T) map[string][]string {
 }
 
 func TestPeopleAreTheConnectedGroupsOfTheSimulatorsData(t *testing.T) {
-	m := pgSyncedGateway(t)
+	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	groups := trueGroups(t)
 	links := expectedLinks(demo.People(testPeople))
 	people, total := m.walkPeople(t, 37, nil)
@@ -219,7 +218,7 @@ func TestPeopleWithoutASyncSayWhy(t *testing.T) {
 
 func TestPeopleKeepTheirGroupingWhenARegroupCannotBeWritten(t *testing.T) {
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
-	m := syncedGatewayWith(t, fmt.Sprintf("database_url: %q\n", url), "")
+	m := startGateway(t, withPostgres(url), withSimulated(nil), withSynced())
 	_, before := m.walkPeople(t, 100, nil)
 	proxy.Cut()
 	if err := m.Syncer.SyncNow(t.Context(), ds.Telness); err != nil {

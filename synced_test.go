@@ -21,13 +21,6 @@ import (
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
-// pgSyncedGateway is the demo gateway on a Postgres schema of its own with
-// every provider's sync complete, so the synced read path serves.
-func pgSyncedGateway(t *testing.T) *testGateway {
-	t.Helper()
-	return syncedGatewayWith(t, fmt.Sprintf("database_url: %q\n", pgtest.Schema(t)), "")
-}
-
 // fullNode is a customer with every field an order or filter reads.
 type fullNode struct {
 	Provider   string  `json:"provider"`
@@ -230,7 +223,7 @@ func nodeKeys(ns []fullNode) []string {
 }
 
 func TestSyncedOrderByEveryFieldAndDirectionMatchesTheSimulatorsData(t *testing.T) {
-	m := pgSyncedGateway(t)
+	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	all := m.truth(t)
 	if len(all) < 300 {
 		t.Fatalf("truth has %d records", len(all))
@@ -271,7 +264,7 @@ func TestSyncedOrderByEveryFieldAndDirectionMatchesTheSimulatorsData(t *testing.
 func head(s []string) []string { return s[:min(len(s), 8)] }
 
 func TestTheSyncedOrderEqualsTheLiveMergeWhereLiveCanServeIt(t *testing.T) {
-	synced, live := pgSyncedGateway(t), startGateway(t)
+	synced, live := startGateway(t, withPostgres(), withSimulated(nil), withSynced()), startGateway(t)
 	f := map[string]any{"providers": []string{"COMMERCE_LAYER"}}
 	for _, field := range []string{"CREATED_AT", "UPDATED_AT"} { // its EMAIL sort keeps case: not the federated order
 		for _, dir := range []string{"ASC", "DESC"} {
@@ -304,7 +297,7 @@ func TestAnOrderLiveCannotServeNamesTheProviderAndTheSync(t *testing.T) {
 }
 
 func TestSearchFoldsAccentsAndCaseTheSameLiveAndSynced(t *testing.T) {
-	synced, live := pgSyncedGateway(t), startGateway(t)
+	synced, live := startGateway(t, withPostgres(), withSimulated(nil), withSynced()), startGateway(t)
 	all := synced.truth(t)
 	// A demo person whose name carries diacritics, asked for in plain ASCII.
 	var accented string
@@ -350,7 +343,7 @@ func TestSearchFoldsAccentsAndCaseTheSameLiveAndSynced(t *testing.T) {
 }
 
 func TestTheTypeAheadMakesNoUpstreamCallWhenSynced(t *testing.T) {
-	m := pgSyncedGateway(t)
+	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	r := m.query(t, `{ customers(first: 2, filter: {search: "nomatch"}) { totalCount nodes { id } } }`, nil)
 	page := mustData[struct {
 		Customers struct {
@@ -381,7 +374,7 @@ func TestTheTypeAheadMakesNoUpstreamCallWhenSynced(t *testing.T) {
 // from the synced store; the default query's count is
 // TestTheDefaultQuerysTotalCountIsExactOnceSynced.
 func TestAnOrderedPageOfAThousandIsWholeWithAnExactTotalCountWhenSynced(t *testing.T) {
-	m := pgSyncedGateway(t)
+	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	all := m.truth(t)
 	page := mustData[orderedPage](t, m.query(t, orderedQuery, map[string]any{"first": 1000, "orderBy": map[string]any{"field": "NAME", "direction": "ASC"}}))
 	if page.Customers.TotalCount == nil || *page.Customers.TotalCount != len(all) || len(page.Customers.Nodes) != len(all) {
@@ -406,7 +399,7 @@ func drUpdate(t *testing.T, m *testGateway, id, email string) {
 }
 
 func TestAChangeShowsAfterTheNextSyncAndNeverTwiceInAWalkSpanningIt(t *testing.T) {
-	m := pgSyncedGateway(t)
+	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	f := map[string]any{"providers": []string{"DIGITAL_RIVER"}}
 	o := map[string]any{"field": "UPDATED_AT", "direction": "ASC"}
 	first := mustData[orderedPage](t, m.query(t, orderedQuery, map[string]any{"first": 7, "filter": f, "orderBy": o}))
@@ -446,7 +439,7 @@ func TestAChangeShowsAfterTheNextSyncAndNeverTwiceInAWalkSpanningIt(t *testing.T
 
 func TestWithPostgresGoneTheSyncedQueriesAreServedLive(t *testing.T) {
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
-	m := syncedGatewayWith(t, fmt.Sprintf("database_url: %q\n", url), "")
+	m := startGateway(t, withPostgres(url), withSimulated(nil), withSynced())
 	f := map[string]any{"search": "an", "providers": []string{"DIGITAL_RIVER", "TELNESS"}}
 	var page orderedPage
 	// Under load the shared level may blink out for a moment (an operation
@@ -481,7 +474,7 @@ func TestWithPostgresGoneTheSyncedQueriesAreServedLive(t *testing.T) {
 }
 
 func TestASyncOlderThanServeMaxAgeIsNotServedAndTheErrorSaysSo(t *testing.T) {
-	m := syncedGatewayWith(t, fmt.Sprintf("database_url: %q\n", pgtest.Schema(t)), ", serve_max_age: 1ms")
+	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced(", serve_max_age: 1ms"))
 	time.Sleep(5 * time.Millisecond)
 	r := m.query(t, orderedQuery, map[string]any{"first": 5, "orderBy": map[string]any{"field": "NAME", "direction": "ASC"}})
 	if len(r.Errors) != 1 || r.codes()[0] != "UNSUPPORTED_BY_PROVIDER" || !strings.Contains(r.Errors[0].Message, "serve_max_age") {
@@ -490,7 +483,7 @@ func TestASyncOlderThanServeMaxAgeIsNotServedAndTheErrorSaysSo(t *testing.T) {
 }
 
 func TestTheDefaultQuerysTotalCountIsExactOnceSynced(t *testing.T) {
-	m := pgSyncedGateway(t)
+	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	all := m.truth(t)
 	r := m.query(t, customersQuery, map[string]any{"first": 20})
 	page := mustData[customersPage](t, r)
@@ -527,7 +520,7 @@ func TestTheReadmeExportScriptWritesEveryCustomerOnce(t *testing.T) {
 	if n := strings.Count(strings.TrimSpace(script), "\n") + 1; n > 10 {
 		t.Fatalf("the export script has %d lines, the README promises ten", n)
 	}
-	m := pgSyncedGateway(t)
+	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	all := m.truth(t)
 	cmd := exec.Command("sh", "-c", script)
 	cmd.Env = append(os.Environ(), "GATEWAY=http://"+m.Addr)
@@ -574,7 +567,7 @@ func TestAWalkWhoseWritesDidNotLandIsNotServedFromTheStore(t *testing.T) {
 }
 
 func TestASyncedCursorOlderThanTheKeptVersionsIsRefused(t *testing.T) {
-	m := pgSyncedGateway(t)
+	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	f, err := ds.NormalizeFilter(ds.Filter{Providers: []ds.ProviderID{ds.Telness}})
 	if err != nil {
 		t.Fatal(err)
@@ -595,7 +588,7 @@ func TestASyncedCursorOlderThanTheKeptVersionsIsRefused(t *testing.T) {
 }
 
 func TestALiveSearchSaysWhereAccentsMayBeMissed(t *testing.T) {
-	live, synced := startGateway(t), pgSyncedGateway(t)
+	live, synced := startGateway(t), startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	f := map[string]any{"search": "kucera", "providers": []string{"KINTSUGI", "DIGITAL_RIVER"}}
 	warned := func(r gqlResponse) []string {
 		var out []string
@@ -660,7 +653,7 @@ func (m *testGateway) restorePostgres(t *testing.T, proxy *pgtest.Proxy) {
 
 func TestASyncedWalkGoesOnThroughABlinkOfPostgres(t *testing.T) {
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
-	m := syncedGatewayWith(t, fmt.Sprintf("database_url: %q\n", url), "")
+	m := startGateway(t, withPostgres(url), withSimulated(nil), withSynced())
 	o := map[string]any{"field": "NAME", "direction": "ASC"}
 	first := mustData[orderedPage](t, m.query(t, orderedQuery, map[string]any{"first": 50, "orderBy": o}))
 	// Postgres blinks: requests find it gone and the gateway takes the level
