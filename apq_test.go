@@ -33,6 +33,7 @@ func (m *testGateway) postRaw(t *testing.T, body any, header http.Header) (*http
 }
 
 func TestAutomaticPersistedQueries(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	const q = `{ customers(first: 3) { nodes { id email } } }`
 	sum := sha256.Sum256([]byte(q))
@@ -82,6 +83,7 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 }
 
 func TestResponsesAreGzippedWhenTheClientAcceptsIt(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	body := map[string]any{"query": `{ customers(first: 50) { nodes { id email name raw } } }`}
 	plainResp, plain := m.postRaw(t, body, nil)
@@ -110,6 +112,7 @@ func TestResponsesAreGzippedWhenTheClientAcceptsIt(t *testing.T) {
 // Compression is negotiated the same way whether the answer is executed or
 // replayed from a stored response (the second and later requests here).
 func TestCompressionIsNegotiatedForExecutedAndReplayedAnswers(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	body := map[string]any{"query": `{ customers(first: 30, filter: {providers: [KINTSUGI]}) { nodes { id email name raw } } }`}
 	_, plain := m.postRaw(t, body, nil)

@@ -133,6 +133,7 @@ func TestARestartedGatewayOnTheSameDatabaseMakesNoUpstreamCall(t *testing.T) {
 }
 
 func TestAProviderDownPastTheTTLIsServedStaleWithItsAge(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{}
 	m := startGateway(t, withConfig(fmt.Sprintf(`
 database_url: %q
@@ -205,6 +206,7 @@ func TestPostgresStoppedInTheMiddleFailsNoRequest(t *testing.T) {
 }
 
 func TestAnUnreachableDatabaseAtStartDegradesButStaysReady(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t, withConfig(`
 database_url: "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=1"
 providers:
@@ -223,6 +225,7 @@ providers:
 }
 
 func TestSyncMakesTheIndexCompleteAndSaysSo(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t, withConfig(`
 sync: {interval: 1h, gap: 1ms, providers: {telness: 0s}}
 providers:

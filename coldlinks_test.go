@@ -13,6 +13,7 @@ import (
 // found or covered by a warning naming its provider and reason; no link is
 // false.
 func TestColdLinksAreFoundOrSaidToBeIncomplete(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t) // no sync: the identity index holds only what requests read
 	want := expectedLinks(demo.People(testPeople))
 	var after any

@@ -61,6 +61,7 @@ providers:
 }
 
 func TestABadConfigFileStopsTheGatewayWithAClearMessage(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, yaml, want string
 	}{
@@ -83,6 +84,7 @@ func TestABadConfigFileStopsTheGatewayWithAClearMessage(t *testing.T) {
 }
 
 func TestMetricsListenServesMetricsApart(t *testing.T) {
+	t.Parallel()
 	get := func(t *testing.T, url string) (int, string) {
 		t.Helper()
 		resp, err := http.Get(url)

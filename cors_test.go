@@ -34,6 +34,7 @@ func corsRequest(t *testing.T, m *testGateway, method, origin string, header map
 var preflight = map[string]string{"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"}
 
 func TestCORSPreflightAndActualRequest(t *testing.T) {
+	t.Parallel()
 	m, err := tryGateway(t, withConfig(`
 cors: {allow_origins: ["https://app.example.com", "https://*.shop.example"], allow_credentials: true, max_age: 5m}
 auth: {api_keys: [{key: "frontend"}]}
@@ -89,6 +90,7 @@ providers: {telness: {simulate: true}}
 }
 
 func TestCORSIsOpenInDemoModeAndClosedByDefaultWithAConfig(t *testing.T) {
+	t.Parallel()
 	demoGW := startGateway(t)
 	if got := corsRequest(t, demoGW, http.MethodOptions, "http://localhost:3000", preflight).Header.Get("Access-Control-Allow-Origin"); got != "*" {
 		t.Errorf("demo mode: Access-Control-Allow-Origin %q, want *", got)
@@ -104,6 +106,7 @@ func TestCORSIsOpenInDemoModeAndClosedByDefaultWithAConfig(t *testing.T) {
 }
 
 func TestABadCORSSectionIsAConfigError(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, cors, want string }{
 		{"any origin with credentials", `{allow_origins: ["*"], allow_credentials: true}`, "list the origins"},
 		{"a path is no origin", `{allow_origins: ["https://app.example.com/login"]}`, "is not an origin"},

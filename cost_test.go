@@ -138,6 +138,7 @@ func amplification(searches, nodes int) string {
 }
 
 func TestTheAmplificationRequestIsRefusedBeforeAnyCall(t *testing.T) {
+	t.Parallel()
 	m := costGateway(t, api.Limits{})
 	for _, tc := range []struct {
 		name, query, code, message string

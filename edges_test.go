@@ -106,6 +106,7 @@ func TestAKeysRetryAfterIsTheTimeUntilTheEstimateIsCovered(t *testing.T) {
 // Kintsugi's X-Api-Key and X-Organization-Id and Telness's X-Api-Key
 // follow it there (Go strips only Authorization and cookies).
 func TestCredentialsNeverFollowARedirectToAnotherHost(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var got []http.Header
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -217,6 +218,7 @@ func trickle(ctx context.Context, t *testing.T, addr, key string) string {
 // Issue 15, finding 10: an INTERNAL error carried the vendor's own message
 // text; it is now generic, with a request id that its log line carries too.
 func TestInternalErrorsAreGenericWithARequestIDInTheLog(t *testing.T) {
+	t.Parallel()
 	logs := &lockedLog{}
 	m := startGateway(t, withLog(logs))
 	m.kit(t, ds.Kintsugi).Inject(simkit.Fault{Status: http.StatusBadRequest, Message: "column secret_internal_name is unknown"})
@@ -240,6 +242,7 @@ func TestInternalErrorsAreGenericWithARequestIDInTheLog(t *testing.T) {
 // Issue 15, finding 10: extensions: {dryRun: "true"} (a string) ran a
 // mutation that created customers; dryRun and cost take booleans only.
 func TestDryRunAndCostTakeOnlyBooleans(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	for _, ext := range []map[string]any{{"dryRun": "true"}, {"dryRun": 1}, {"cost": "yes"}, {"dryRun": map[string]any{}}} {
 		m.resetKits(t)
@@ -262,6 +265,7 @@ func TestDryRunAndCostTakeOnlyBooleans(t *testing.T) {
 // signed with a public key; the gateway says so loudly at start (see
 // docs/reference.md for why a warning, not an error).
 func TestAPIKeysWithoutACursorSecretWarnAtStart(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, secret string
 		warn         bool
@@ -283,6 +287,7 @@ func TestAPIKeysWithoutACursorSecretWarnAtStart(t *testing.T) {
 // header) was not scrubbed at all. Each simulator here echoes the request's
 // credentials (Commerce Layer's: a fetched token) at every offset around the cut.
 func TestEchoedCredentialsAreScrubbedBeforeTheMessageIsCut(t *testing.T) {
+	t.Parallel()
 	logs := &lockedLog{}
 	blocks := map[string]string{}
 	for _, p := range ds.AllProviders { // every failure reaches the vendor: no open circuit, no retry
@@ -345,6 +350,7 @@ func TestEchoedCredentialsAreScrubbedBeforeTheMessageIsCut(t *testing.T) {
 // UTF-8 in ids, filters and mutation input are now BAD_USER_INPUT before
 // any call, and Postgres stays in use.
 func TestBadBytesInInputAreBadUserInputAndNoOutage(t *testing.T) {
+	t.Parallel()
 	schema := pgtest.Schema(t)
 	m := startGateway(t, withConfig(fmt.Sprintf(`
 database_url: %q
@@ -391,6 +397,7 @@ providers:
 // Issue 15, finding 5: a statement Postgres refuses for its data (SQLSTATE
 // class 22) is that statement's problem: the second level stays in use.
 func TestAStatementPostgresRefusesForItsDataIsNoOutage(t *testing.T) {
+	t.Parallel()
 	schema := pgtest.Schema(t)
 	m := startGateway(t, withConfig(fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {simulate: true}\n", schema)))
 	scope := []ds.Scope{{Provider: ds.Kintsugi, Credential: m.built.Credentials[ds.Kintsugi]}}
@@ -408,6 +415,7 @@ func TestAStatementPostgresRefusesForItsDataIsNoOutage(t *testing.T) {
 // the record itself, without the email Postgres cannot hold), and
 // readiness holds.
 func TestANulInVendorDataFailsNothingElse(t *testing.T) {
+	t.Parallel()
 	schema := pgtest.Schema(t)
 	people := demo.People(testPeople)
 	bad := -1

@@ -14,6 +14,7 @@ import (
 // configured provider's customers and sees them enabled, while a key that
 // names providers is held to them.
 func TestAKeyWithoutProvidersMayUseEveryConfiguredProvider(t *testing.T) {
+	t.Parallel()
 	m, err := tryGateway(t, withConfig(`
 auth:
   api_keys:
@@ -76,6 +77,7 @@ providers:
 }
 
 func TestAKeyNamingAnUnknownOrNoProviderIsAConfigError(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, keys, want string }{
 		{"unknown provider", `[{key: "k", providers: [kintsugi, stripe]}]`, `unknown provider "stripe"`},
 		{"enum spelling", `[{key: "k", providers: [DIGITAL_RIVER]}]`, `unknown provider "DIGITAL_RIVER"`},

@@ -92,6 +92,7 @@ type linksPage struct {
 }
 
 func TestLinksFindEveryTrueLinkAndNoFalseOne(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t, withSimulated(nil), withSynced())
 	want := expectedLinks(demo.People(testPeople))
 	kinds := map[string]int{}
@@ -243,6 +244,7 @@ func TestDuplicateIDsGiveEachCustomerOnceAndOneCall(t *testing.T) {
 }
 
 func TestAPaymentSourcePointsBackToItsCustomer(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	var owner string
 	for _, p := range demo.People(testPeople) {
@@ -275,6 +277,7 @@ func TestAPaymentSourcePointsBackToItsCustomer(t *testing.T) {
 }
 
 func TestLastBeforeWalksBackwardOverProvidersThatCanDoIt(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	filter := map[string]any{"providers": []string{"KINTSUGI", "COMMERCE_LAYER"}}
 	forward := keys(m.walk(t, 40, filter))
@@ -329,6 +332,7 @@ func TestLastBeforeWalksBackwardOverProvidersThatCanDoIt(t *testing.T) {
 }
 
 func TestLastBeforeWalksBackwardFromACursorInsideDigitalRiver(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	filter := map[string]any{"providers": []string{"KINTSUGI", "DIGITAL_RIVER"}}
 	forward := m.walk(t, 50, filter)
@@ -379,6 +383,7 @@ func TestLastBeforeWalksBackwardFromACursorInsideDigitalRiver(t *testing.T) {
 }
 
 func TestCustomerSourcesPageBackward(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	var forward []string
 	var after any

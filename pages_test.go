@@ -28,6 +28,7 @@ type backPage struct {
 // last without before reads from the end of every provider that pages
 // backward, post-filtered or not, and is the tail of the forward walk.
 func TestLastWithoutBeforeIsTheTailOfTheForwardWalk(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	var clEmail string
 	for _, p := range demo.People(testPeople) {
@@ -76,6 +77,7 @@ func TestLastWithoutBeforeIsTheTailOfTheForwardWalk(t *testing.T) {
 // edges ends on its last edge's cursor; hasPreviousPage is true only after
 // a matching record; the walk ends and finds every match.
 func TestPagesNeverMislead(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	const q = `query($first: Int, $after: String, $filter: CustomerFilter) { customers(first: $first, after: $after, filter: $filter) {
 		pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { provider providerId } } } }`

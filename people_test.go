@@ -108,6 +108,7 @@ func trueGroups(t *testing.T) map[string][]string {
 }
 
 func TestPeopleAreTheConnectedGroupsOfTheSimulatorsData(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	groups := trueGroups(t)
 	links := expectedLinks(demo.People(testPeople))
@@ -210,6 +211,7 @@ func TestPeopleAreTheConnectedGroupsOfTheSimulatorsData(t *testing.T) {
 }
 
 func TestPeopleWithoutASyncSayWhy(t *testing.T) {
+	t.Parallel()
 	r := startGateway(t).query(t, peopleQuery, map[string]any{"first": 5})
 	if len(r.Errors) != 1 || r.codes()[0] != "UNSUPPORTED_BY_PROVIDER" || !strings.Contains(r.Errors[0].Message, "sync") {
 		t.Fatalf("errors %+v", r.Errors)
@@ -217,6 +219,7 @@ func TestPeopleWithoutASyncSayWhy(t *testing.T) {
 }
 
 func TestPeopleKeepTheirGroupingWhenARegroupCannotBeWritten(t *testing.T) {
+	t.Parallel()
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
 	m := startGateway(t, withPostgres(url), withSimulated(nil), withSynced())
 	_, before := m.walkPeople(t, 100, nil)

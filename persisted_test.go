@@ -43,6 +43,7 @@ func waitReady(t *testing.T, m *testGateway) {
 // database; a query registered (hash and text) on one is answered by its
 // hash alone on the other, for the same key only.
 func TestAPQRegisteredOnOneGatewayIsUsedOnASecond(t *testing.T) {
+	t.Parallel()
 	schema := pgtest.Schema(t)
 	yaml := fmt.Sprintf(`
 database_url: %q
@@ -97,6 +98,7 @@ func writeManifest(t *testing.T, v any) string {
 // runs by its id or its exact text; anything else is FORBIDDEN with no
 // upstream call, and APQ cannot register new documents.
 func TestRequirePersistedRunsOnlyTheListedOperations(t *testing.T) {
+	t.Parallel()
 	const listed = `query Two { customers(first: 2) { nodes { id } } }`
 	const other = `{ customers(first: 3) { nodes { id email } } }`
 	for _, tc := range []struct {
@@ -166,6 +168,7 @@ func TestRequirePersistedRunsOnlyTheListedOperations(t *testing.T) {
 }
 
 func TestIntrospectionCanBeTurnedOff(t *testing.T) {
+	t.Parallel()
 	const q = `{ __schema { queryType { name } } }`
 	on := startGateway(t)
 	if out := on.query(t, q, nil); len(out.Errors) > 0 {
@@ -184,6 +187,7 @@ func TestIntrospectionCanBeTurnedOff(t *testing.T) {
 // registration and its hash still work on the replica that saw it, and the
 // outage is logged once.
 func TestAPQWorksInProcessWhileTheDatabaseIsCut(t *testing.T) {
+	t.Parallel()
 	proxy, dbURL := pgtest.NewProxy(t, pgtest.Schema(t))
 	log := &lockedLog{}
 	m := startGateway(t, withPostgres(dbURL), withConfig("providers: {telness: {simulate: true}}\n"), withLog(log))

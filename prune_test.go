@@ -121,6 +121,7 @@ func TestACompleteWalkForgetsRecordsDeletedAtTheVendor(t *testing.T) {
 // gateway while Postgres is down drops the index row in process at once
 // and in Postgres once it answers again.
 func TestADropPostgresMissedIsAppliedWhenItReturns(t *testing.T) {
+	t.Parallel()
 	url := pgtest.Schema(t)
 	proxy, via := pgtest.NewProxy(t, url)
 	m, _ := drGateway(t, via)

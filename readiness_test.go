@@ -45,6 +45,7 @@ func component(b api.ReadyBody, name string) api.ComponentState {
 }
 
 func TestPostgresDownIsDegradedNotUnready(t *testing.T) {
+	t.Parallel()
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
 	m, logs := observed(t, fmt.Sprintf("log: {format: json}\ndatabase_url: %q\nproviders:\n  kintsugi: {simulate: true}\n", url), nil)
 	if code, b := m.readyz(t); code != 200 || b.Status != api.StatusReady || component(b, "postgres").State != "UP" || component(b, "KINTSUGI").State != "OK" {
@@ -92,6 +93,7 @@ func TestPostgresDownIsDegradedNotUnready(t *testing.T) {
 }
 
 func TestRejectedCredentialsAndAWrongBaseURLShowAsMisconfigured(t *testing.T) {
+	t.Parallel()
 	people := demo.People(testPeople)
 	ki, dr := kisim.New(people), drsim.New(people)
 	kiSrv, drSrv := httptest.NewServer(ki), httptest.NewServer(dr)
@@ -160,6 +162,7 @@ providers:
 }
 
 func TestNotReadyOnlyWhenTheGatewayCannotServe(t *testing.T) {
+	t.Parallel()
 	// No provider configured is refused by config.Parse before a gateway
 	// starts; api's TestReadinessIsUnreadyOnlyWhileItCannotServe covers the
 	// readiness answer for it.

@@ -44,6 +44,7 @@ providers: {telness: {simulate: true}}
 // Reload swaps the keys, CORS origins and limits, says the cache change needs a
 // restart, and an invalid file leaves the running configuration alone.
 func TestReloadAppliesKeysAndCORSAndNamesWhatNeedsARestart(t *testing.T) {
+	t.Parallel()
 	path := writeConfig(t, reloadBefore)
 	log := &lockedLog{}
 	m := startGateway(t, withConfigFile(path), withLog(log))

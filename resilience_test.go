@@ -119,6 +119,7 @@ func TestAHungProviderLeavesTheOthersAnsweringAndOpensItsCircuit(t *testing.T) {
 }
 
 func TestRejectedGatewayCredentialsAreTheProvidersProblemAndNeverShown(t *testing.T) {
+	t.Parallel()
 	logs := &lockedLog{}
 	m := startGateway(t, withSimulated(nil), withLog(logs))
 	// the vendor rejects the gateway's key and echoes it, as some do
@@ -207,6 +208,7 @@ func TestABurstOfRequestsStaysUnderTheVendorsRateLimit(t *testing.T) {
 }
 
 func TestAnOpenCircuitIsAnsweredStaleFromTheCache(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{}
 	m := startGateway(t, withConfig(`
 cache: {ttl: 60s, stale_if_error: 24h}
@@ -295,6 +297,7 @@ providers:
 }
 
 func TestAFailingProviderIsOneErrorPerRequestNotOnePerField(t *testing.T) {
+	t.Parallel()
 	logs := &lockedLog{}
 	m := startGateway(t, withSimulated(map[string]string{"telness": "upstream: {breaker_failures: 1000}"}), withLog(logs))
 	var ids []string
@@ -318,6 +321,7 @@ func TestAFailingProviderIsOneErrorPerRequestNotOnePerField(t *testing.T) {
 }
 
 func TestAWalkEndsWhenOnlyAFailingProviderRemainsAndResumesThere(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t, withSimulated(nil))
 	filter := map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}
 	m.kit(t, ds.Telness).SetDown(&simkit.Fault{Status: http.StatusInternalServerError, Message: "broken"})

@@ -28,6 +28,7 @@ func responseHits(t *testing.T, m *testGateway) int {
 const drPageQuery = `{ customers(first: 5, filter: {providers: [DIGITAL_RIVER]}) { nodes { id email } } }`
 
 func TestARepeatedWarmQueryIsAnsweredFromTheStoredResponseUntilSomethingChanges(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{}
 	m := startGateway(t, withConfig("providers:\n  digitalriver: {simulate: true, upstream: {rate: 1000, burst: 100}}\n"), withClock(clock.Now))
 	m.query(t, drPageQuery, nil)          // live: the page is stored in the record cache
@@ -85,6 +86,7 @@ func TestARepeatedWarmQueryIsAnsweredFromTheStoredResponseUntilSomethingChanges(
 }
 
 func TestAStoredResponseIsNeverAnotherKeysAnswer(t *testing.T) {
+	t.Parallel()
 	m, err := tryGateway(t, withConfig(`
 auth:
   api_keys:
@@ -111,6 +113,7 @@ providers:
 }
 
 func TestAnswersThatDependOnMoreThanTheCacheAreNeverReplayed(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	for name, q := range map[string]string{
 		"provider health": `{ customers(first: 2, filter: {providers: [KINTSUGI]}) { nodes { id } } providers { provider health { state } } }`,
@@ -129,6 +132,7 @@ func TestAnswersThatDependOnMoreThanTheCacheAreNeverReplayed(t *testing.T) {
 }
 
 func TestGETAnswersCarryCacheHeadersAndRevalidate(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	get := func(t *testing.T, q, etag string) (*http.Response, string) {
 		t.Helper()
@@ -175,6 +179,7 @@ func TestGETAnswersCarryCacheHeadersAndRevalidate(t *testing.T) {
 // A stored response that read the identity index (links) is voided by a
 // new index row; one that did not read it is not.
 func TestANewIndexRowVoidsOnlyTheResponsesThatReadTheIndex(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	plain := `{ customers(first: 5, filter: {providers: [KINTSUGI]}) { nodes { id email } } }`
 	linked := `{ customers(first: 5, filter: {providers: [KINTSUGI]}) { nodes { id linkedCustomers { id } } } }`

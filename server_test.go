@@ -103,6 +103,7 @@ func keys(nodes []customerNode) []string {
 }
 
 func TestWalkingCustomersReturnsEveryDemoCustomerOnce(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	for _, tc := range []struct {
 		name      string
@@ -222,6 +223,7 @@ func TestNodesBatchOneCallPerBulkProvider(t *testing.T) {
 }
 
 func TestBadInputIsBadUserInputWithNoUpstreamCall(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	page := mustData[customersPage](t, m.query(t, customersQuery, map[string]any{"first": 2}))
 	cursor := page.Customers.Edges[1].Cursor
@@ -294,6 +296,7 @@ func TestBadInputIsBadUserInputWithNoUpstreamCall(t *testing.T) {
 // The error for a bad page size names the argument the caller sent, on both
 // connections.
 func TestABadPageSizeNamesTheArgument(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	for _, tc := range []struct{ name, q, says string }{
 		{"customers first", `{ customers(first: 0) { totalCount } }`, "first must be"},
@@ -319,6 +322,7 @@ func repeat(s string, n int) []string {
 }
 
 func TestHTTPBadInputGetsAGraphQLErrorBody(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	url := "http://" + m.Addr + "/graphql"
 	deep := "{ customers { nodes { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { id } } } } } } } } } } } } }"
@@ -362,6 +366,7 @@ func TestHTTPBadInputGetsAGraphQLErrorBody(t *testing.T) {
 }
 
 func TestAFailingProviderLeavesTheOthersDataAndIsWalkedLater(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	filter := map[string]any{"providers": []string{"KINTSUGI", "DIGITAL_RIVER", "TELNESS"}}
 	// Digital River is down until the first page that reports it
@@ -413,6 +418,7 @@ func TestAFailingProviderLeavesTheOthersDataAndIsWalkedLater(t *testing.T) {
 }
 
 func TestCustomerByIDMatchesTheListAndReportsProviderCalls(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	page := mustData[customersPage](t, m.query(t, customersQuery, map[string]any{"first": 3, "filter": map[string]any{"providers": []string{"COMMERCE_LAYER"}}}))
 	want := page.Customers.Edges[2].Node
@@ -462,6 +468,7 @@ func TestCustomerByIDMatchesTheListAndReportsProviderCalls(t *testing.T) {
 }
 
 func TestTotalCountIsExactOrNull(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	for _, tc := range []struct {
 		providers []string
@@ -488,6 +495,7 @@ func deref(p *int) string {
 }
 
 func TestFiltersAreExact(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	people := demo.People(testPeople)
 	target := people[10]
@@ -531,6 +539,7 @@ func TestFiltersAreExact(t *testing.T) {
 }
 
 func TestHealthReadyAndMetrics(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "go_goroutines"} {
 		resp, err := http.Get("http://" + m.Addr + path)
@@ -629,6 +638,7 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 }
 
 func TestWalkingCustomerSourcesReturnsEveryCareCloudRecordOnce(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	var want []string
 	for _, p := range demo.People(testPeople) {

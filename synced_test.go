@@ -223,6 +223,7 @@ func nodeKeys(ns []fullNode) []string {
 }
 
 func TestSyncedOrderByEveryFieldAndDirectionMatchesTheSimulatorsData(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	all := m.truth(t)
 	if len(all) < 300 {
@@ -264,6 +265,7 @@ func TestSyncedOrderByEveryFieldAndDirectionMatchesTheSimulatorsData(t *testing.
 func head(s []string) []string { return s[:min(len(s), 8)] }
 
 func TestTheSyncedOrderEqualsTheLiveMergeWhereLiveCanServeIt(t *testing.T) {
+	t.Parallel()
 	synced, live := startGateway(t, withPostgres(), withSimulated(nil), withSynced()), startGateway(t)
 	f := map[string]any{"providers": []string{"COMMERCE_LAYER"}}
 	for _, field := range []string{"CREATED_AT", "UPDATED_AT"} { // its EMAIL sort keeps case: not the federated order
@@ -288,6 +290,7 @@ func TestTheSyncedOrderEqualsTheLiveMergeWhereLiveCanServeIt(t *testing.T) {
 }
 
 func TestAnOrderLiveCannotServeNamesTheProviderAndTheSync(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t) // no database: nothing synced
 	r := m.query(t, orderedQuery, map[string]any{"first": 5, "orderBy": map[string]any{"field": "NAME", "direction": "ASC"}})
 	if len(r.Errors) != 1 || r.codes()[0] != "UNSUPPORTED_BY_PROVIDER" || r.Errors[0].Extensions["provider"] == nil ||
@@ -297,6 +300,7 @@ func TestAnOrderLiveCannotServeNamesTheProviderAndTheSync(t *testing.T) {
 }
 
 func TestSearchFoldsAccentsAndCaseTheSameLiveAndSynced(t *testing.T) {
+	t.Parallel()
 	synced, live := startGateway(t, withPostgres(), withSimulated(nil), withSynced()), startGateway(t)
 	all := synced.truth(t)
 	// A demo person whose name carries diacritics, asked for in plain ASCII.
@@ -343,6 +347,7 @@ func TestSearchFoldsAccentsAndCaseTheSameLiveAndSynced(t *testing.T) {
 }
 
 func TestTheTypeAheadMakesNoUpstreamCallWhenSynced(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	r := m.query(t, `{ customers(first: 2, filter: {search: "nomatch"}) { totalCount nodes { id } } }`, nil)
 	page := mustData[struct {
@@ -374,6 +379,7 @@ func TestTheTypeAheadMakesNoUpstreamCallWhenSynced(t *testing.T) {
 // from the synced store; the default query's count is
 // TestTheDefaultQuerysTotalCountIsExactOnceSynced.
 func TestAnOrderedPageOfAThousandIsWholeWithAnExactTotalCountWhenSynced(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	all := m.truth(t)
 	page := mustData[orderedPage](t, m.query(t, orderedQuery, map[string]any{"first": 1000, "orderBy": map[string]any{"field": "NAME", "direction": "ASC"}}))
@@ -399,6 +405,7 @@ func drUpdate(t *testing.T, m *testGateway, id, email string) {
 }
 
 func TestAChangeShowsAfterTheNextSyncAndNeverTwiceInAWalkSpanningIt(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	f := map[string]any{"providers": []string{"DIGITAL_RIVER"}}
 	o := map[string]any{"field": "UPDATED_AT", "direction": "ASC"}
@@ -438,6 +445,7 @@ func TestAChangeShowsAfterTheNextSyncAndNeverTwiceInAWalkSpanningIt(t *testing.T
 }
 
 func TestWithPostgresGoneTheSyncedQueriesAreServedLive(t *testing.T) {
+	t.Parallel()
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
 	m := startGateway(t, withPostgres(url), withSimulated(nil), withSynced())
 	f := map[string]any{"search": "an", "providers": []string{"DIGITAL_RIVER", "TELNESS"}}
@@ -474,6 +482,7 @@ func TestWithPostgresGoneTheSyncedQueriesAreServedLive(t *testing.T) {
 }
 
 func TestASyncOlderThanServeMaxAgeIsNotServedAndTheErrorSaysSo(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced(", serve_max_age: 1ms"))
 	time.Sleep(5 * time.Millisecond)
 	r := m.query(t, orderedQuery, map[string]any{"first": 5, "orderBy": map[string]any{"field": "NAME", "direction": "ASC"}})
@@ -483,6 +492,7 @@ func TestASyncOlderThanServeMaxAgeIsNotServedAndTheErrorSaysSo(t *testing.T) {
 }
 
 func TestTheDefaultQuerysTotalCountIsExactOnceSynced(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	all := m.truth(t)
 	r := m.query(t, customersQuery, map[string]any{"first": 20})
@@ -545,6 +555,7 @@ func TestTheReadmeExportScriptWritesEveryCustomerOnce(t *testing.T) {
 }
 
 func TestAWalkWhoseWritesDidNotLandIsNotServedFromTheStore(t *testing.T) {
+	t.Parallel()
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
 	m := startGateway(t, withConfig(fmt.Sprintf("database_url: %q\nsync: {interval: 1h, gap: 1ms}\nproviders:\n  telness: {simulate: true}\n", url)))
 	ordered := map[string]any{"first": 5, "orderBy": map[string]any{"field": "NAME", "direction": "ASC"}}
@@ -567,6 +578,7 @@ func TestAWalkWhoseWritesDidNotLandIsNotServedFromTheStore(t *testing.T) {
 }
 
 func TestASyncedCursorOlderThanTheKeptVersionsIsRefused(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	f, err := ds.NormalizeFilter(ds.Filter{Providers: []ds.ProviderID{ds.Telness}})
 	if err != nil {
@@ -588,6 +600,7 @@ func TestASyncedCursorOlderThanTheKeptVersionsIsRefused(t *testing.T) {
 }
 
 func TestALiveSearchSaysWhereAccentsMayBeMissed(t *testing.T) {
+	t.Parallel()
 	live, synced := startGateway(t), startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	f := map[string]any{"search": "kucera", "providers": []string{"KINTSUGI", "DIGITAL_RIVER"}}
 	warned := func(r gqlResponse) []string {
@@ -612,6 +625,7 @@ func TestALiveSearchSaysWhereAccentsMayBeMissed(t *testing.T) {
 // and email) costs its own keys' exactness, never its page's write or the
 // walk: the provider is still served from the synced store, that record too.
 func TestANulInVendorDataStillSyncsEveryRecord(t *testing.T) {
+	t.Parallel()
 	people := demo.People(testPeople)
 	bad, want := -1, 0
 	for i, p := range people {

@@ -85,6 +85,7 @@ func attr(s tracetest.SpanStub, k attribute.Key) string {
 }
 
 func TestATracedCustomersRequestIsOneTree(t *testing.T) {
+	t.Parallel()
 	tp, exp := recordingTracer(t)
 	m, _ := observed(t, `
 providers:

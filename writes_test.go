@@ -314,6 +314,7 @@ func TestAnIdempotencyKeyReplaysWaitsAndRefusesAnotherInput(t *testing.T) {
 // case each vendor stores: records created in mixed case at each are all
 // found, and nothing else, against the simulators' own data.
 func TestTheEmailFilterFindsEveryCaseAtEveryProvider(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	spellings := map[ds.ProviderID]string{
 		ds.Kintsugi:      "Mixed.Case.Person@Example.com",
@@ -359,6 +360,7 @@ func TestTheEmailFilterFindsEveryCaseAtEveryProvider(t *testing.T) {
 
 // Write input is checked like filters before anything is sent.
 func TestWriteInputIsCheckedBeforeAnythingIsSent(t *testing.T) {
+	t.Parallel()
 	m := startGateway(t)
 	for _, tc := range []struct {
 		name string
@@ -400,6 +402,7 @@ func TestWriteInputIsCheckedBeforeAnythingIsSent(t *testing.T) {
 // With database_url, a key is shared by replicas: a repeat on another
 // replica replays the first outcome without a vendor call.
 func TestAnIdempotencyKeyIsSharedByReplicasOnOneDatabase(t *testing.T) {
+	t.Parallel()
 	schema := pgtest.Schema(t)
 	sim := drsim.New(demo.People(testPeople))
 	srv := httptest.NewServer(sim)
