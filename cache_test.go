@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +10,6 @@ import (
 	"github.com/federated-customers/gateway/api"
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
-	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
-	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/datasource/simkit"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
@@ -81,30 +78,12 @@ func TestARepeatedQueryIsServedFromTheCache(t *testing.T) {
 	}
 }
 
-// vendors starts Kintsugi and Digital River simulators at URLs of their own,
-// so that two gateway processes reach the same upstreams with the same
-// credentials (and so the same cache keys).
-func vendors(t *testing.T) (yaml string, kits []*simkit.Kit) {
-	t.Helper()
-	people := demo.People(testPeople)
-	ki, dr := kisim.New(people), drsim.New(people)
-	kiSrv, drSrv := httptest.NewServer(ki), httptest.NewServer(dr)
-	t.Cleanup(kiSrv.Close)
-	t.Cleanup(drSrv.Close)
-	kc, dc := ki.ClientConfig(kiSrv.URL), dr.ClientConfig(drSrv.URL)
-	yaml = fmt.Sprintf(`
-providers:
-  kintsugi: {base_url: %q, api_key: %q, organization_id: %q}
-  digitalriver: {base_url: %q, api_key: %q}
-`, kc.BaseURL, kc.APIKey, kc.OrganizationID, dc.BaseURL, dc.APIKey)
-	return yaml, []*simkit.Kit{ki.Kit(), dr.Kit()}
-}
-
 func TestARestartedGatewayOnTheSameDatabaseMakesNoUpstreamCall(t *testing.T) {
-	providers, kits := vendors(t)
-	cfg := fmt.Sprintf("database_url: %q\n", pgtest.Schema(t)) + providers
+	providers, sims := vendors(t, nil, nil, ds.Kintsugi, ds.DigitalRiver)
+	kits := sims.Kits()
+	schema := pgtest.Schema(t)
 	vars := map[string]any{"first": 100}
-	m1 := startGateway(t, withConfig(cfg))
+	m1 := startGateway(t, withPostgres(schema), withConfig(providers))
 	want := m1.query(t, cachedPageQuery, vars)
 	if len(want.Errors) > 0 {
 		t.Fatalf("%+v", want.Errors)
@@ -112,7 +91,7 @@ func TestARestartedGatewayOnTheSameDatabaseMakesNoUpstreamCall(t *testing.T) {
 	quiet(t, kits...) // the page's fetch ahead finishes, and is stored, in the background
 	m1.stop(t)
 
-	m2 := startGateway(t, withConfig(cfg))
+	m2 := startGateway(t, withPostgres(schema), withConfig(providers))
 	for _, k := range kits {
 		k.Reset()
 	}

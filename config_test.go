@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,28 +13,26 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
-	"github.com/federated-customers/gateway/datasource/demo"
-	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
+	"github.com/federated-customers/gateway/datasource/kintsugi"
+	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
 // externalKintsugi serves a Kintsugi simulator at its own URL, as a real
 // vendor, and puts its base URL and credentials in KINTSUGI_URL, _KEY, _ORG.
-func externalKintsugi(t *testing.T) *kisim.Sim {
+func externalKintsugi(t *testing.T) *simkit.Kit {
 	t.Helper()
-	sim := kisim.New(demo.People(testPeople))
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	cc := sim.ClientConfig(srv.URL)
+	_, sims := vendors(t, nil, nil, ds.Kintsugi)
+	cc := sims[ds.Kintsugi].Config.(kintsugi.Config)
 	t.Setenv("KINTSUGI_URL", cc.BaseURL)
 	t.Setenv("KINTSUGI_KEY", cc.APIKey)
 	t.Setenv("KINTSUGI_ORG", cc.OrganizationID)
-	return sim
+	return sims[ds.Kintsugi].Kit
 }
 
 func TestAConfigFileSelectsProvidersAndReachesRealBaseURLs(t *testing.T) {
 	// Kintsugi is "real" here: a vendor server at its own URL, reached with
 	// credentials from the environment, as in production.
-	sim := externalKintsugi(t)
+	kit := externalKintsugi(t)
 	m, err := tryGateway(t, withConfig(`
 cursor_secret: "${KINTSUGI_KEY}-cursor"
 providers:
@@ -50,7 +47,7 @@ providers:
 	if want := expected(ds.Kintsugi, ds.CommerceLayer); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("walked %d customers, want the %d of Kintsugi and Commerce Layer", len(got), len(want))
 	}
-	if sim.Kit().Count() == 0 {
+	if kit.Count() == 0 {
 		t.Fatal("the configured Kintsugi URL was never called")
 	}
 	// a disabled provider's customer is NOT_FOUND, with no call anywhere
@@ -116,7 +113,7 @@ func TestMetricsListenServesMetricsApart(t *testing.T) {
 
 func TestShutdownCancelsARunawayRequestAtItsDeadline(t *testing.T) {
 	// a vendor outside the gateway (not a simulator it closes) answering in 10s
-	externalKintsugi(t).Kit().SetLatency(10 * time.Second)
+	externalKintsugi(t).SetLatency(10 * time.Second)
 	m, err := tryGateway(t, withConfig(`
 providers:
   kintsugi: {base_url: "${KINTSUGI_URL}", api_key: "${KINTSUGI_KEY}", organization_id: "${KINTSUGI_ORG}"}
@@ -139,6 +136,7 @@ providers:
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
+	m.stopped = true
 	_ = m.Close(ctx) // past its deadline: an error, and the request is cancelled
 	select {
 	case out := <-answered:

@@ -18,7 +18,6 @@ import (
 	"github.com/federated-customers/gateway/api"
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
-	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/datasource/simkit"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
@@ -426,12 +425,8 @@ func TestANulInVendorDataFailsNothingElse(t *testing.T) {
 			break
 		}
 	}
-	sim := kisim.New(people)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	cc := sim.ClientConfig(srv.URL)
-	m := startGateway(t, withConfig(fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {base_url: %q, api_key: %q, organization_id: %q}\n",
-		schema, srv.URL, cc.APIKey, cc.OrganizationID)))
+	providers, _ := vendors(t, people, nil, ds.Kintsugi)
+	m := startGateway(t, withPostgres(schema), withConfig(providers))
 	r := m.query(t, `{ customers(first: 50) { edges { node { id providerId email } } } }`, nil)
 	if len(r.Errors) > 0 {
 		t.Fatalf("%+v", r.Errors)

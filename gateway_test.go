@@ -16,9 +16,12 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
+	"gopkg.in/yaml.v3"
 
 	"github.com/federated-customers/gateway/api"
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/registry"
 	"github.com/federated-customers/gateway/datasource/simkit"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
@@ -171,6 +174,36 @@ func withLogOutput(w io.Writer) gatewayOption {
 // withTracing records the gateway's spans with tp.
 func withTracing(tp trace.TracerProvider) gatewayOption {
 	return func(_ testing.TB, s *gatewaySetup) { s.m.Tracing = tp }
+}
+
+// vendors serves simulators at URLs of their own, as real vendors (see
+// registry.ServeSimulators), over people (nil: the demo world of
+// testPeople): gateways sharing them share their credentials, and so their
+// cache keys and quotas. It returns them and the providers: section that
+// points a gateway at them; blocks[key] adds YAML to one provider's block.
+func vendors(t testing.TB, people []demo.Person, blocks map[string]string, providers ...ds.ProviderID) (string, registry.Simulators) {
+	t.Helper()
+	if people == nil {
+		people = demo.People(testPeople)
+	}
+	sims, err := registry.ServeSimulators(people, providers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sims.Close)
+	provs := map[string]any{}
+	for p, s := range sims {
+		b := s.Block()
+		if err := yaml.Unmarshal([]byte(blocks[p.Key()]), &b); err != nil {
+			t.Fatal(err)
+		}
+		provs[p.Key()] = b
+	}
+	y, err := yaml.Marshal(map[string]any{"providers": provs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(y), sims
 }
 
 // waitSynced waits until every configured provider's sync is complete.

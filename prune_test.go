@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"testing"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	ds "github.com/federated-customers/gateway/datasource"
-	"github.com/federated-customers/gateway/datasource/demo"
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
@@ -69,15 +66,8 @@ func deleteAtVendor(t *testing.T, base, id string) {
 
 func drGateway(t *testing.T, dbURL string) (*testGateway, string) {
 	t.Helper()
-	srv := httptest.NewServer(drsim.New(demo.People(testPeople)))
-	t.Cleanup(srv.Close)
-	m := startGateway(t, withConfig(fmt.Sprintf(`
-database_url: %q
-sync: {interval: 1h, gap: 1ms}
-providers:
-  digitalriver: {base_url: %q, api_key: %q}
-`, dbURL, srv.URL, drsim.APIKey)))
-	return m, srv.URL
+	providers, sims := vendors(t, nil, nil, ds.DigitalRiver)
+	return startGateway(t, withPostgres(dbURL), withConfig("sync: {interval: 1h, gap: 1ms}\n"+providers)), sims[ds.DigitalRiver].URL
 }
 
 // TestACompleteWalkForgetsRecordsDeletedAtTheVendor: the index, the

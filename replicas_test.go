@@ -2,13 +2,10 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/federated-customers/gateway/datasource/demo"
-	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
+	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
@@ -16,19 +13,11 @@ import (
 // one Digital River simulator.
 func replicaSet(t *testing.T, n int, extra string) ([]*testGateway, *pgtest.Proxy) {
 	t.Helper()
-	sim := drsim.New(demo.People(testPeople))
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
+	providers, _ := vendors(t, nil, nil, ds.DigitalRiver)
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
-	yaml := fmt.Sprintf(`
-database_url: %q
-%s
-providers:
-  digitalriver: {base_url: %q, api_key: %q}
-`, url, extra, srv.URL, drsim.APIKey)
 	var ms []*testGateway
 	for range n {
-		ms = append(ms, startGateway(t, withConfig(yaml)))
+		ms = append(ms, startGateway(t, withPostgres(url), withConfig(extra), withConfig(providers)))
 	}
 	return ms, proxy
 }

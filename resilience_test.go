@@ -2,9 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -13,7 +11,6 @@ import (
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
-	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
 	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/datasource/registry"
 	"github.com/federated-customers/gateway/datasource/simkit"
@@ -243,18 +240,10 @@ providers:
 func TestTwoReplicasOnOneDatabaseShareTheVendorsRateLimit(t *testing.T) {
 	schema := pgtest.Schema(t)
 	// one Digital River (test key: 25 req/s) that both replicas call
-	sim := drsim.New(demo.People(testPeople))
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	yaml := fmt.Sprintf(`
-database_url: %q
-cache: {ttl: 1ns}
-limits: {max_in_flight: 256, max_queue: 256}
-providers:
-  digitalriver: {base_url: %q, api_key: %q, upstream: {budget: 25s}}
-`, schema, srv.URL, drsim.APIKey)
-	a := startGateway(t, withConfig(yaml))
-	b := startGateway(t, withConfig(yaml))
+	providers, sims := vendors(t, nil, map[string]string{"digitalriver": "upstream: {budget: 25s}"}, ds.DigitalRiver)
+	cfg := withConfig("cache: {ttl: 1ns}\nlimits: {max_in_flight: 256, max_queue: 256}\n" + providers)
+	a := startGateway(t, withPostgres(schema), cfg)
+	b := startGateway(t, withPostgres(schema), cfg)
 	share := func(m *testGateway) int { return m.built.Guards[ds.DigitalRiver].Share() }
 	// both take half the quota once each has seen the other's heartbeat
 	waitFor(t, 10*time.Second, func() bool { return share(a) == 2 && share(b) == 2 }, "both replicas to take half the quota")
@@ -263,7 +252,7 @@ providers:
 	for _, e := range page.Customers.Edges {
 		ids = append(ids, e.Node.ID)
 	}
-	kit := sim.Kit()
+	kit := sims[ds.DigitalRiver].Kit
 	kit.Reset()
 	kit.SetRateLimit(25, time.Second)
 	const n = 200

@@ -17,7 +17,6 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
-	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
@@ -636,12 +635,8 @@ func TestANulInVendorDataStillSyncsEveryRecord(t *testing.T) {
 			}
 		}
 	}
-	sim := kisim.New(people)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	cc := sim.ClientConfig(srv.URL)
-	m := startGateway(t, withConfig(fmt.Sprintf("database_url: %q\nsync: {interval: 1h, gap: 1ms}\nproviders:\n  kintsugi: {base_url: %q, api_key: %q, organization_id: %q}\n",
-		pgtest.Schema(t), srv.URL, cc.APIKey, cc.OrganizationID)))
+	providers, _ := vendors(t, people, nil, ds.Kintsugi)
+	m := startGateway(t, withPostgres(), withConfig("sync: {interval: 1h, gap: 1ms}\n"+providers))
 	if err := m.Syncer.SyncNow(t.Context(), ds.Kintsugi); err != nil {
 		t.Fatal(err)
 	}

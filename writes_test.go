@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
-	"github.com/federated-customers/gateway/datasource/demo"
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
 	"github.com/federated-customers/gateway/datasource/simkit"
 	"github.com/federated-customers/gateway/postgres/pgtest"
@@ -404,23 +402,21 @@ func TestWriteInputIsCheckedBeforeAnythingIsSent(t *testing.T) {
 func TestAnIdempotencyKeyIsSharedByReplicasOnOneDatabase(t *testing.T) {
 	t.Parallel()
 	schema := pgtest.Schema(t)
-	sim := drsim.New(demo.People(testPeople))
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	yaml := fmt.Sprintf("database_url: %q\nproviders:\n  digitalriver: {base_url: %q, api_key: %q}\n", schema, srv.URL, drsim.APIKey)
-	a := startGateway(t, withConfig(yaml))
-	b := startGateway(t, withConfig(yaml))
+	providers, sims := vendors(t, nil, nil, ds.DigitalRiver)
+	kit := sims[ds.DigitalRiver].Kit
+	a := startGateway(t, withPostgres(schema), withConfig(providers))
+	b := startGateway(t, withPostgres(schema), withConfig(providers))
 	for _, m := range []*testGateway{a, b} {
 		waitFor(t, 10*time.Second, func() bool { return m.Cache.Ready(t.Context()) == nil }, "Postgres to be ready")
 	}
 	vars := map[string]any{"in": map[string]any{"provider": "DIGITAL_RIVER", "email": "replicas@example.com"}, "key": "shared-key"}
 	first := mustData[createdData](t, a.mutate(t, createMutation, vars, nil))
-	posts := calls(sim.Kit(), "POST", "/customers")
+	posts := calls(kit, "POST", "/customers")
 	again := mustData[createdData](t, b.mutate(t, createMutation, vars, nil))
 	if again.CreateCustomer == nil || first.CreateCustomer == nil || again.CreateCustomer.ID != first.CreateCustomer.ID {
 		t.Errorf("replica B answered %+v, want replica A's outcome %+v", again.CreateCustomer, first.CreateCustomer)
 	}
-	if n := calls(sim.Kit(), "POST", "/customers"); n != posts {
+	if n := calls(kit, "POST", "/customers"); n != posts {
 		t.Errorf("replica B made %d creates, want none", n-posts)
 	}
 	vars["in"] = map[string]any{"provider": "DIGITAL_RIVER", "email": "other@example.com"}
