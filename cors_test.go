@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,25 +10,13 @@ import (
 // corsRequest sends a request with an Origin header, as a browser would.
 func corsRequest(t *testing.T, m *testGateway, method, origin string, header map[string]string) *http.Response {
 	t.Helper()
-	var body *strings.Reader
+	h := map[string]string{"Origin": origin}
+	body := ""
 	if method == http.MethodPost {
-		body = strings.NewReader(`{"query":"{ customers(first: 1) { nodes { id } } }"}`)
-	} else {
-		body = strings.NewReader("")
+		body, h["Content-Type"] = `{"query":"{ customers(first: 1) { nodes { id } } }"}`, "application/json"
 	}
-	req, _ := http.NewRequest(method, "http://"+m.Addr+"/graphql", body)
-	req.Header.Set("Origin", origin)
-	if method == http.MethodPost {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	maps.Copy(h, header)
+	resp, _ := m.send(t, method, strings.NewReader(body), h)
 	return resp
 }
 

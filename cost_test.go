@@ -194,10 +194,7 @@ func TestARequestAtExactlyItsLimitRunsWithinItsEstimate(t *testing.T) {
 			m := costGateway(t, api.Limits{MaxCalls: tc.limit})
 			m.resetKits(t)
 			r := m.query(t, q, nil)
-			sum := 0
-			for _, n := range m.upstreamCalls(t) {
-				sum += n
-			}
+			sum := m.upstreamTotal(t)
 			if !tc.ok {
 				if len(r.Errors) != 1 || r.codes()[0] != "QUERY_TOO_COMPLEX" || sum != 0 {
 					t.Fatalf("limit %d, estimate %d: want QUERY_TOO_COMPLEX and no call, got %+v and %d calls", tc.limit, est, r.Errors, sum)
@@ -236,10 +233,7 @@ func TestTheRunTimeBudgetStopsUpstreamCallsAndSaysSo(t *testing.T) {
 			m := costGateway(t, api.Limits{CallBudget: tc.budget})
 			m.resetKits(t)
 			r := m.query(t, tc.query, tc.vars)
-			sum := 0
-			for _, n := range m.upstreamCalls(t) {
-				sum += n
-			}
+			sum := m.upstreamTotal(t)
 			if sum > tc.budget {
 				t.Errorf("%d upstream calls, budget %d", sum, tc.budget)
 			}

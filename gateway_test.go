@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/federated-customers/gateway/api"
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/providertest"
 	"github.com/federated-customers/gateway/datasource/registry"
 	"github.com/federated-customers/gateway/datasource/simkit"
 	"github.com/federated-customers/gateway/postgres/pgtest"
@@ -277,6 +279,30 @@ func (g *testGateway) upstreamCalls(t testing.TB) map[ds.ProviderID]int {
 	return out
 }
 
+// noUpstreamCall fails for each simulator called since the last reset;
+// false when one was.
+func (g *testGateway) noUpstreamCall(t testing.TB, after string) bool {
+	t.Helper()
+	ok := true
+	for p, n := range g.upstreamCalls(t) {
+		if n != 0 {
+			t.Errorf("%s: %d upstream calls %s, want none", p, n, after)
+			ok = false
+		}
+	}
+	return ok
+}
+
+// upstreamTotal is the calls every simulator received since the last reset.
+func (g *testGateway) upstreamTotal(t testing.TB) int {
+	t.Helper()
+	n := 0
+	for _, c := range g.upstreamCalls(t) {
+		n += c
+	}
+	return n
+}
+
 // settle waits until the work the gateway's last answers left running is
 // done: no fetch ahead runs (a page answers without waiting for one it did
 // not need) and no simulator has a call in flight. Counting calls before
@@ -368,12 +394,11 @@ func (g *testGateway) mutate(t testing.TB, q string, vars map[string]any, header
 	return out
 }
 
-// post sends a GraphQL request body with extra headers.
-func (g *testGateway) post(t testing.TB, req map[string]any, header map[string]string) (*http.Response, gqlResponse) {
+// send is an HTTP request to /graphql with headers; it returns the answer
+// and its body, read and closed.
+func (g *testGateway) send(t testing.TB, method string, body io.Reader, header map[string]string) (*http.Response, []byte) {
 	t.Helper()
-	body, _ := json.Marshal(req)
-	hr, _ := http.NewRequest("POST", "http://"+g.Addr+"/graphql", bytes.NewReader(body))
-	hr.Header.Set("Content-Type", "application/json")
+	hr, _ := http.NewRequest(method, "http://"+g.Addr+"/graphql", body)
 	for k, v := range header {
 		hr.Header.Set(k, v)
 	}
@@ -383,6 +408,16 @@ func (g *testGateway) post(t testing.TB, req map[string]any, header map[string]s
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	return resp, raw
+}
+
+// post sends a GraphQL request body with extra headers.
+func (g *testGateway) post(t testing.TB, req map[string]any, header map[string]string) (*http.Response, gqlResponse) {
+	t.Helper()
+	body, _ := json.Marshal(req)
+	h := map[string]string{"Content-Type": "application/json"}
+	maps.Copy(h, header)
+	resp, raw := g.send(t, "POST", bytes.NewReader(body), h)
 	var out gqlResponse
 	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatalf("status %d, body not JSON: %.300s", resp.StatusCode, raw)
@@ -431,22 +466,7 @@ func mustData[T any](t testing.TB, r gqlResponse) T {
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 // lockedLog is a log the gateway writes to and a test reads.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedLog struct{ providertest.SyncBuffer }
 
 // testClock is the cache's clock in tests that step past the TTL.
 type testClock struct {

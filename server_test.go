@@ -102,6 +102,16 @@ func keys(nodes []customerNode) []string {
 	return out
 }
 
+// onceEach fails unless nodes are the demo world's customers at providers, each once.
+func onceEach(t testing.TB, nodes []customerNode, providers ...ds.ProviderID) {
+	t.Helper()
+	got := keys(nodes)
+	sort.Strings(got)
+	if want := expected(providers...); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("got %d customers, want the %d at %v once each", len(got), len(want), providers)
+	}
+}
+
 func TestWalkingCustomersReturnsEveryDemoCustomerOnce(t *testing.T) {
 	t.Parallel()
 	m := startGateway(t)
@@ -146,11 +156,7 @@ func TestWalkingCustomersReturnsEveryDemoCustomerOnce(t *testing.T) {
 					t.Fatalf("%s/%s: email %q, want %q", n.Provider, n.ProviderID, n.Email, e)
 				}
 			}
-			sort.Strings(k)
-			want := expected(tc.providers...)
-			if strings.Join(k, ",") != strings.Join(want, ",") {
-				t.Fatalf("got %d customers, want %d", len(k), len(want))
-			}
+			onceEach(t, got, tc.providers...)
 		})
 	}
 }
@@ -284,11 +290,7 @@ func TestBadInputIsBadUserInputWithNoUpstreamCall(t *testing.T) {
 			if r.status >= 500 {
 				t.Fatalf("status %d", r.status)
 			}
-			for p, n := range m.upstreamCalls(t) {
-				if n != 0 {
-					t.Errorf("%s got %d upstream calls", p, n)
-				}
-			}
+			m.noUpstreamCall(t, "for bad input")
 		})
 	}
 }
@@ -356,11 +358,7 @@ func TestHTTPBadInputGetsAGraphQLErrorBody(t *testing.T) {
 			if resp.StatusCode != tc.wantStatus || len(r.Errors) == 0 || r.codes()[0] != tc.wantCode {
 				t.Fatalf("status %d codes %v, want %d %s (%+v)", resp.StatusCode, r.codes(), tc.wantStatus, tc.wantCode, r.Errors)
 			}
-			for p, n := range m.upstreamCalls(t) {
-				if n != 0 {
-					t.Errorf("%s got %d upstream calls", p, n)
-				}
-			}
+			m.noUpstreamCall(t, "for bad input")
 		})
 	}
 }
@@ -410,11 +408,7 @@ func TestAFailingProviderLeavesTheOthersDataAndIsWalkedLater(t *testing.T) {
 		t.Fatal("the page that met the outage has no Telness customers: one provider's failure hid another's data")
 	}
 	// walking on completes the list exactly once, Digital River included
-	all := keys(got)
-	sort.Strings(all)
-	if want := expected(ds.Kintsugi, ds.DigitalRiver, ds.Telness); strings.Join(all, ",") != strings.Join(want, ",") {
-		t.Fatalf("walk got %d customers, want %d once each", len(all), len(want))
-	}
+	onceEach(t, got, ds.Kintsugi, ds.DigitalRiver, ds.Telness)
 }
 
 func TestCustomerByIDMatchesTheListAndReportsProviderCalls(t *testing.T) {

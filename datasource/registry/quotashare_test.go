@@ -6,34 +6,16 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/federated-customers/gateway/config"
 	"github.com/federated-customers/gateway/datasource/demo"
 	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
+	"github.com/federated-customers/gateway/datasource/providertest"
 	tesim "github.com/federated-customers/gateway/datasource/telness/sim"
 	"github.com/federated-customers/gateway/postgres"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
-
-// syncBuffer is a log two goroutines write and the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestReplicasLogTheQuotaShareOnlyWhenItChanges: two replicas on one
 // database calling the same vendors (as in production), with a rate
@@ -63,14 +45,14 @@ providers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs [2]*syncBuffer
+	var logs [2]*providertest.SyncBuffer
 	var shares [2]*QuotaShare
 	for i := range shares {
 		b, err := Build(cfg, people, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		logs[i] = &syncBuffer{}
+		logs[i] = &providertest.SyncBuffer{}
 		shares[i] = b.ShareQuota(db, slog.New(slog.NewTextHandler(logs[i], nil)))
 		t.Cleanup(shares[i].Stop)
 	}
