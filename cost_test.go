@@ -261,9 +261,7 @@ auth:
   api_keys:
     - {key: "bff", providers: [telness, kintsugi], calls_per_minute: 30}
     - {key: "other", providers: [kintsugi]}
-providers:
-  telness: {simulate: true}
-  kintsugi: {simulate: true}
+providers: {telness: {simulate: true}, kintsugi: {simulate: true}}
 `))
 	if err != nil {
 		t.Fatal(err)

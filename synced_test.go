@@ -21,16 +21,11 @@ import (
 )
 
 // fullNode is a customer with every field an order or filter reads.
+// (JSON matches the GraphQL names to the fields without tags, ignoring case.)
 type fullNode struct {
-	Provider   string  `json:"provider"`
-	ProviderID string  `json:"providerId"`
-	Name       *string `json:"name"`
-	Email      *string `json:"email"`
-	CreatedAt  *string `json:"createdAt"`
-	UpdatedAt  *string `json:"updatedAt"`
-	Address    *struct {
-		Country *string `json:"country"`
-	} `json:"address"`
+	Provider, ProviderID              string
+	Name, Email, CreatedAt, UpdatedAt *string
+	Address                           *struct{ Country *string }
 }
 
 func (n fullNode) key() string { return n.Provider + "/" + n.ProviderID }
