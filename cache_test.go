@@ -106,13 +106,13 @@ func TestARestartedGatewayOnTheSameDatabaseMakesNoUpstreamCall(t *testing.T) {
 func TestAProviderDownPastTheTTLIsServedStaleWithItsAge(t *testing.T) {
 	t.Parallel()
 	clock := &testClock{}
-	m := startGateway(t, withConfig(fmt.Sprintf(`
+	m := startGateway(t, withConfigf(`
 database_url: %q
 cache: {ttl: 60s, stale_if_error: 24h}
 providers:
   kintsugi: {simulate: true}
   telness: {simulate: true}
-`, pgtest.Schema(t))), withClock(clock.Now))
+`, pgtest.Schema(t)), withClock(clock.Now))
 	vars := map[string]any{"first": 30, "filter": map[string]any{"providers": []string{"KINTSUGI"}}}
 	want := m.query(t, cachedPageQuery, vars)
 	clock.Advance(2 * time.Minute)
@@ -137,7 +137,7 @@ providers:
 
 func TestPostgresStoppedInTheMiddleFailsNoRequest(t *testing.T) {
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
-	m := startGateway(t, withConfig(fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {simulate: true}\n  commercelayer: {simulate: true}\n", url)))
+	m := startGateway(t, withPostgres(url), withConfig("providers:\n  kintsugi: {simulate: true}\n  commercelayer: {simulate: true}\n"))
 	ready := func() string {
 		code, b := m.readyz(t)
 		if code != http.StatusOK { // Postgres down is degraded, never 503: every request is still answered

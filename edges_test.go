@@ -347,14 +347,14 @@ func TestEchoedCredentialsAreScrubbedBeforeTheMessageIsCut(t *testing.T) {
 func TestBadBytesInInputAreBadUserInputAndNoOutage(t *testing.T) {
 	t.Parallel()
 	schema := pgtest.Schema(t)
-	m := startGateway(t, withConfig(fmt.Sprintf(`
+	m := startGateway(t, withConfigf(`
 database_url: %q
 auth:
   api_keys:
     - {key: "k", providers: [kintsugi]}
 providers:
   kintsugi: {simulate: true}
-`, schema)))
+`, schema))
 	nul := ds.CustomerNodeID(ds.Kintsugi, "cust_\x00abc")
 	for _, tc := range []struct {
 		name  string
@@ -394,7 +394,7 @@ providers:
 func TestAStatementPostgresRefusesForItsDataIsNoOutage(t *testing.T) {
 	t.Parallel()
 	schema := pgtest.Schema(t)
-	m := startGateway(t, withConfig(fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {simulate: true}\n", schema)))
+	m := startGateway(t, withPostgres(schema), withConfig("providers:\n  kintsugi: {simulate: true}\n"))
 	scope := []ds.Scope{{Provider: ds.Kintsugi, Credential: m.built.Credentials[ds.Kintsugi]}}
 	// external ids come from vendor data, whatever bytes it holds
 	if _, err := m.Cache.Index().ByExternalID(context.Background(), scope, []string{"ext\x00"}); err != nil {

@@ -35,8 +35,7 @@ const testPeople = 300
 // helpers tests use to talk to it and to its simulators.
 type testGateway struct {
 	*Main
-	DatabaseURL string // withPostgres's schema
-	stopped     bool   // stop was called: the cleanup does not judge the close
+	stopped bool // stop was called: the cleanup does not judge the close
 }
 
 // gatewaySetup is what the options of startGateway set.
@@ -44,7 +43,6 @@ type gatewaySetup struct {
 	m      *Main
 	yaml   []string // the configuration file's parts; none: demo mode
 	path   string   // a configuration file as is (withConfigFile)
-	dbURL  string
 	synced bool
 }
 
@@ -74,7 +72,7 @@ func tryGateway(t testing.TB, opts ...gatewayOption) (*testGateway, error) {
 	if len(s.yaml) > 0 {
 		s.m.ConfigPath = writeConfig(t, strings.Join(s.yaml, "\n"))
 	}
-	g := &testGateway{Main: s.m, DatabaseURL: s.dbURL}
+	g := &testGateway{Main: s.m}
 	if err := g.Run(context.Background()); err != nil {
 		return nil, err
 	}
@@ -128,11 +126,13 @@ func withSimulated(blocks map[string]string) gatewayOption {
 // given database URL, shared with other gateways or behind a proxy).
 func withPostgres(url ...string) gatewayOption {
 	return func(t testing.TB, s *gatewaySetup) {
-		s.dbURL = pgtest.Schema(t)
+		db := ""
 		if len(url) > 0 {
-			s.dbURL = url[0]
+			db = url[0]
+		} else {
+			db = pgtest.Schema(t)
 		}
-		s.yaml = append(s.yaml, fmt.Sprintf("database_url: %q", s.dbURL))
+		s.yaml = append(s.yaml, fmt.Sprintf("database_url: %q", db))
 	}
 }
 

@@ -111,7 +111,7 @@ func TestRequirePersistedRunsOnlyTheListedOperations(t *testing.T) {
 		{"relay map", map[string]string{"7f0e2a": listed}, "7f0e2a"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := tryGateway(t, withConfig(fmt.Sprintf("persisted_queries: {manifest: %q, require_persisted: true}\nproviders: {telness: {simulate: true}}\n", writeManifest(t, tc.manifest))))
+			m, err := tryGateway(t, withConfigf("persisted_queries: {manifest: %q, require_persisted: true}\nproviders: {telness: {simulate: true}}\n", writeManifest(t, tc.manifest)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,7 +162,7 @@ func TestRequirePersistedRunsOnlyTheListedOperations(t *testing.T) {
 	if _, err := tryGateway(t, withConfig("persisted_queries: {require_persisted: true}\nproviders: {telness: {simulate: true}}\n")); err == nil {
 		t.Error("require_persisted without a manifest started")
 	}
-	if _, err := tryGateway(t, withConfig(fmt.Sprintf("persisted_queries: {manifest: %q}\nproviders: {telness: {simulate: true}}\n", writeManifest(t, map[string]any{"format": "other"})))); err == nil {
+	if _, err := tryGateway(t, withConfigf("persisted_queries: {manifest: %q}\nproviders: {telness: {simulate: true}}\n", writeManifest(t, map[string]any{"format": "other"}))); err == nil {
 		t.Error("a manifest of an unknown format was accepted")
 	}
 }

@@ -225,32 +225,37 @@ func TestSyncedOrderByEveryFieldAndDirectionMatchesTheSimulatorsData(t *testing.
 	}
 	m.resetKits(t)
 	filters := []testFilter{{}, {search: "an"}, {country: "SE"}, {search: "a", country: "US"}}
-	for _, field := range []string{"NAME", "EMAIL", "CREATED_AT", "UPDATED_AT"} {
-		for _, dir := range []string{"ASC", "DESC"} {
-			for fi, f := range filters {
-				want := sortedTruth(t, all, f, field, dir == "DESC")
-				sizes := []int{7, 100}
-				switch {
-				case fi == 0 && field != "NAME":
-					sizes = []int{100} // every list at 7 is walked once, by NAME: the shared machine's time
-				case fi > 1:
-					sizes = append(sizes, 1) // page size 1 on the small filtered lists
-				}
-				for _, size := range sizes {
-					for _, backward := range []bool{false, true} {
-						name := fmt.Sprintf("%s %s filter %+v size %d backward %v", field, dir, f, size, backward)
-						got, total := m.orderedWalk(t, size, backward, f.vars(), map[string]any{"field": field, "direction": dir})
-						if !slices.Equal(nodeKeys(got), want) {
-							t.Fatalf("%s: %d records, want %d in the documented order\n got %v\nwant %v", name, len(got), len(want), head(nodeKeys(got)), head(want))
+	t.Run("orders", func(t *testing.T) { // returns once every field's walks are done
+		for _, field := range []string{"NAME", "EMAIL", "CREATED_AT", "UPDATED_AT"} {
+			t.Run(field, func(t *testing.T) {
+				t.Parallel() // read-only walks of the synced store
+				for _, dir := range []string{"ASC", "DESC"} {
+					for fi, f := range filters {
+						want := sortedTruth(t, all, f, field, dir == "DESC")
+						sizes := []int{7, 100}
+						switch {
+						case fi == 0 && field != "NAME":
+							sizes = []int{100} // every list at 7 is walked once, by NAME: the shared machine's time
+						case fi > 1:
+							sizes = append(sizes, 1) // page size 1 on the small filtered lists
 						}
-						if total == nil || *total != len(want) {
-							t.Fatalf("%s: totalCount %s, want %d", name, deref(total), len(want))
+						for _, size := range sizes {
+							for _, backward := range []bool{false, true} {
+								name := fmt.Sprintf("%s %s filter %+v size %d backward %v", field, dir, f, size, backward)
+								got, total := m.orderedWalk(t, size, backward, f.vars(), map[string]any{"field": field, "direction": dir})
+								if !slices.Equal(nodeKeys(got), want) {
+									t.Fatalf("%s: %d records, want %d in the documented order\n got %v\nwant %v", name, len(got), len(want), head(nodeKeys(got)), head(want))
+								}
+								if total == nil || *total != len(want) {
+									t.Fatalf("%s: totalCount %s, want %d", name, deref(total), len(want))
+								}
+							}
 						}
 					}
 				}
-			}
+			})
 		}
-	}
+	})
 	if calls := m.upstreamCalls(t); calls[ds.DigitalRiver]+calls[ds.Kintsugi]+calls[ds.Telness]+calls[ds.CommerceLayer] != 0 {
 		t.Fatalf("synced walks called providers: %v", calls)
 	}
@@ -260,25 +265,30 @@ func head(s []string) []string { return s[:min(len(s), 8)] }
 
 func TestTheSyncedOrderEqualsTheLiveMergeWhereLiveCanServeIt(t *testing.T) {
 	t.Parallel()
-	synced, live := startGateway(t, withPostgres(), withSimulated(nil), withSynced()), startGateway(t)
+	synced := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	f := map[string]any{"providers": []string{"COMMERCE_LAYER"}}
 	for _, field := range []string{"CREATED_AT", "UPDATED_AT"} { // its EMAIL sort keeps case: not the federated order
 		for _, dir := range []string{"ASC", "DESC"} {
-			o := map[string]any{"field": field, "direction": dir}
-			got, _ := synced.orderedWalk(t, 7, false, f, o)
-			var want []fullNode
-			var after any
-			for {
-				page := mustData[orderedPage](t, live.query(t, orderedQuery, map[string]any{"first": 7, "after": after, "filter": f, "orderBy": o}))
-				want = append(want, page.Customers.Nodes...)
-				if !page.Customers.PageInfo.HasNextPage {
-					break
+			t.Run(field+" "+dir, func(t *testing.T) {
+				// four long walks of pages of 7, each live one under a vendor quota of its own
+				t.Parallel()
+				live := startGateway(t)
+				o := map[string]any{"field": field, "direction": dir}
+				got, _ := synced.orderedWalk(t, 7, false, f, o)
+				var want []fullNode
+				var after any
+				for {
+					page := mustData[orderedPage](t, live.query(t, orderedQuery, map[string]any{"first": 7, "after": after, "filter": f, "orderBy": o}))
+					want = append(want, page.Customers.Nodes...)
+					if !page.Customers.PageInfo.HasNextPage {
+						break
+					}
+					after = *page.Customers.PageInfo.EndCursor
 				}
-				after = *page.Customers.PageInfo.EndCursor
-			}
-			if len(want) == 0 || !slices.Equal(nodeKeys(got), nodeKeys(want)) {
-				t.Fatalf("%s %s: synced %v, live %v", field, dir, head(nodeKeys(got)), head(nodeKeys(want)))
-			}
+				if len(want) == 0 || !slices.Equal(nodeKeys(got), nodeKeys(want)) {
+					t.Fatalf("%s %s: synced %v, live %v", field, dir, head(nodeKeys(got)), head(nodeKeys(want)))
+				}
+			})
 		}
 	}
 }
@@ -549,7 +559,7 @@ func TestTheReadmeExportScriptWritesEveryCustomerOnce(t *testing.T) {
 func TestAWalkWhoseWritesDidNotLandIsNotServedFromTheStore(t *testing.T) {
 	t.Parallel()
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
-	m := startGateway(t, withConfig(fmt.Sprintf("database_url: %q\nsync: {interval: 1h, gap: 1ms}\nproviders:\n  telness: {simulate: true}\n", url)))
+	m := startGateway(t, withPostgres(url), withConfig("sync: {interval: 1h, gap: 1ms}\nproviders:\n  telness: {simulate: true}\n"))
 	ordered := map[string]any{"first": 5, "orderBy": map[string]any{"field": "NAME", "direction": "ASC"}}
 	proxy.Cut()
 	if err := m.Syncer.SyncNow(t.Context(), ds.Telness); err != nil {
