@@ -1,14 +1,15 @@
-package datasource
+package federate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	ds "github.com/federated-customers/gateway/datasource"
 )
 
 // Pagination limits of the federated connections.
@@ -24,38 +25,38 @@ const (
 // one customer connection and one customer-source connection.
 type Service struct {
 	// Customers holds the configured providers with a customer list.
-	Customers map[ProviderID]CustomerProvider
+	Customers map[ds.ProviderID]ds.CustomerProvider
 	// Sources is the customer-source provider (CareCloud), nil when not configured.
-	Sources SourceProvider
+	Sources ds.SourceProvider
 	// Simulated marks providers served by the built-in simulator.
-	Simulated map[ProviderID]bool
+	Simulated map[ds.ProviderID]bool
 	Cursors   CursorCodec
 	// Denied are providers outside the caller's scope (see Restrict).
-	Denied map[ProviderID]bool
+	Denied map[ds.ProviderID]bool
 	// Index is the identity index (nil when none is kept).
-	Index IdentityIndex
+	Index ds.IdentityIndex
 	// SyncStatus reports a provider's background sync; ok false when the
 	// provider is not synced at all. Nil when there is no syncer.
-	SyncStatus func(ctx context.Context, p ProviderID) (st SyncStatus, ok bool)
+	SyncStatus func(ctx context.Context, p ds.ProviderID) (st ds.SyncStatus, ok bool)
 	// SyncComplete reports whether a full walk of provider p has finished: a
 	// single lookup, for the hot path (SyncStatus also counts the index).
-	SyncComplete func(ctx context.Context, p ProviderID) bool
+	SyncComplete func(ctx context.Context, p ds.ProviderID) bool
 	// Calls is each provider's call model, for the cost estimate.
-	Calls map[ProviderID]CallModel
+	Calls map[ds.ProviderID]ds.CallModel
 	// LookupBudget is how many records one request may look up for links at
 	// a provider without a bulk lookup (default DefaultLookupBudget).
 	LookupBudget int
 	// Synced is the synced store (nil without Postgres), and ServeMaxAge
 	// how old each provider's last complete walk may be for it to serve
 	// (absent: the provider is not served from it). See synced.go.
-	Synced      SyncedStore
-	ServeMaxAge map[ProviderID]time.Duration
+	Synced      ds.SyncedStore
+	ServeMaxAge map[ds.ProviderID]time.Duration
 	// PeopleScopeSet names the configuration people are grouped over (all
 	// its providers, whatever an API key may see).
 	PeopleScopeSet string
 	// Idempotency remembers mutations' idempotency keys and outcomes (nil:
 	// keys still reach the vendors, but repeats are not recognised).
-	Idempotency IdempotencyStore
+	Idempotency ds.IdempotencyStore
 }
 
 // DefaultLookupBudget is the per-request, per-provider lookup budget of links.
@@ -71,32 +72,20 @@ func (s *Service) LinkLookupBudget() int {
 	return DefaultLookupBudget
 }
 
-// BulkLooker is implemented by providers whose GetCustomers takes one call
-// per MaxBatch ids (a bulk id filter), as opposed to one call per id.
-type BulkLooker interface {
-	BulkLookup() bool
-}
-
-// HasBulkLookup reports whether p looks ids up in bulk.
-func HasBulkLookup(p any) bool {
-	b, ok := p.(BulkLooker)
-	return ok && b.BulkLookup()
-}
-
 // Scopes are the provider credentials of this service, for index look-ups.
-func (s *Service) Scopes() []Scope {
-	var out []Scope
-	for _, p := range AllProviders {
+func (s *Service) Scopes() []ds.Scope {
+	var out []ds.Scope
+	for _, p := range ds.AllProviders {
 		if prov, ok := s.Customers[p]; ok {
-			c, _ := prov.(Credentialed)
+			c, _ := prov.(ds.Credentialed)
 			if c != nil {
-				out = append(out, Scope{Provider: p, Credential: c.CredentialID()})
+				out = append(out, ds.Scope{Provider: p, Credential: c.CredentialID()})
 			}
 		}
 	}
 	if s.Sources != nil {
-		if c, ok := s.Sources.(Credentialed); ok {
-			out = append(out, Scope{Provider: s.Sources.ID(), Credential: c.CredentialID()})
+		if c, ok := s.Sources.(ds.Credentialed); ok {
+			out = append(out, ds.Scope{Provider: s.Sources.ID(), Credential: c.CredentialID()})
 		}
 	}
 	return out
@@ -117,7 +106,7 @@ func (a ConnectionArgs) size() (n int, backward bool, err error) { return a.size
 func (a ConnectionArgs) sizeUpTo(most int) (n int, backward bool, err error) {
 	backward = a.Last != nil || a.Before != nil
 	if backward && (a.First != nil || a.After != nil) {
-		return 0, backward, Errorf(CodeBadUserInput, "page with first/after or with last/before, not both")
+		return 0, backward, ds.Errorf(ds.CodeBadUserInput, "page with first/after or with last/before, not both")
 	}
 	name, v := "first", a.First
 	if backward {
@@ -129,21 +118,21 @@ func (a ConnectionArgs) sizeUpTo(most int) (n int, backward bool, err error) {
 	if *v < 1 || *v > most {
 		msg := ""
 		if most == MaxFirst && *v > MaxFirst {
-			msg = fmt.Sprintf(" (up to %d when every selected provider is served from the synced store)", MaxSyncedFirst)
+			msg = fmt.Sprintf(" (up to %d when every selected provider is served from the synced store)", ds.MaxSyncedFirst)
 		}
-		return 0, backward, Errorf(CodeBadUserInput, "%s must be between 1 and %d, got %d%s", name, most, *v, msg)
+		return 0, backward, ds.Errorf(ds.CodeBadUserInput, "%s must be between 1 and %d, got %d%s", name, most, *v, msg)
 	}
 	return *v, backward, nil
 }
 
 // NormalizeFilter validates a filter and puts it in canonical form (so equal
 // filters have equal cursor fingerprints). Bad input is BAD_USER_INPUT.
-func NormalizeFilter(f Filter) (Filter, error) {
-	seen := map[ProviderID]bool{}
-	var ps []ProviderID
+func NormalizeFilter(f ds.Filter) (ds.Filter, error) {
+	seen := map[ds.ProviderID]bool{}
+	var ps []ds.ProviderID
 	for _, p := range f.Providers {
 		if !p.Valid() {
-			return f, Errorf(CodeBadUserInput, "unknown provider %d", p)
+			return f, ds.Errorf(ds.CodeBadUserInput, "unknown provider %d", p)
 		}
 		if !seen[p] {
 			seen[p] = true
@@ -155,7 +144,7 @@ func NormalizeFilter(f Filter) (Filter, error) {
 	if f.Email != nil {
 		e := strings.TrimSpace(*f.Email)
 		if e == "" || len(e) > 254 || !strings.Contains(e, "@") {
-			return f, Errorf(CodeBadUserInput, "filter.email %s is not an email address", quoteShort(*f.Email))
+			return f, ds.Errorf(ds.CodeBadUserInput, "filter.email %s is not an email address", ds.QuoteShort(*f.Email))
 		}
 		e = strings.ToLower(e)
 		f.Email = &e
@@ -165,18 +154,18 @@ func NormalizeFilter(f Filter) (Filter, error) {
 		if q == "" {
 			f.Search = nil
 		} else if len(q) > maxFilterText || !utf8.ValidString(q) {
-			return f, Errorf(CodeBadUserInput, "filter.search must be valid text of at most %d bytes", maxFilterText)
+			return f, ds.Errorf(ds.CodeBadUserInput, "filter.search must be valid text of at most %d bytes", maxFilterText)
 		} else {
-			f.Search, f.searchKey = &q, Fold(q)
+			f = f.WithSearch(q)
 		}
 	}
 	if f.Country != nil {
 		var cs []string
 		have := map[string]bool{}
 		for _, c := range f.Country {
-			u, ok := alpha2(strings.ToUpper(strings.TrimSpace(c)))
+			u, ok := ds.CountryCode(strings.ToUpper(strings.TrimSpace(c)))
 			if !ok {
-				return f, Errorf(CodeBadUserInput, "filter.country %s is not an ISO 3166-1 alpha-2 code", quoteShort(c))
+				return f, ds.Errorf(ds.CodeBadUserInput, "filter.country %s is not an ISO 3166-1 alpha-2 code", ds.QuoteShort(c))
 			}
 			if !have[u] {
 				have[u] = true
@@ -184,27 +173,27 @@ func NormalizeFilter(f Filter) (Filter, error) {
 			}
 		}
 		if len(cs) == 0 {
-			return f, Errorf(CodeBadUserInput, "filter.country must name at least one country")
+			return f, ds.Errorf(ds.CodeBadUserInput, "filter.country must name at least one country")
 		}
 		sort.Strings(cs)
 		f.Country = cs
 	}
 	if len(f.IDs) > MaxFilterIDs {
-		return f, Errorf(CodeBadUserInput, "filter.ids takes at most %d ids, got %d", MaxFilterIDs, len(f.IDs))
+		return f, ds.Errorf(ds.CodeBadUserInput, "filter.ids takes at most %d ids, got %d", MaxFilterIDs, len(f.IDs))
 	}
 	return f, nil
 }
 
 // SelectedProviders returns the configured customer providers the filter
 // selects, in enum order, warning about selected ones that cannot take part.
-func (s *Service) selectedProviders(ctx context.Context, f Filter) ([]ProviderID, error) {
+func (s *Service) selectedProviders(ctx context.Context, f ds.Filter) ([]ds.ProviderID, error) {
 	for _, k := range f.IDs {
 		if s.Denied[k.Provider] {
 			return nil, s.Unavailable(k.Provider) // an id outside the key is refused, not dropped
 		}
 	}
-	var out []ProviderID
-	for _, p := range AllProviders {
+	var out []ds.ProviderID
+	for _, p := range ds.AllProviders {
 		if !f.Selects(p) {
 			continue
 		}
@@ -219,17 +208,17 @@ func (s *Service) selectedProviders(ctx context.Context, f Filter) ([]ProviderID
 			return nil, s.Unavailable(p)
 		}
 		msg := p.String() + " is not configured in this gateway; left out"
-		if p == CareCloud && s.Sources != nil {
+		if p == ds.CareCloud && s.Sources != nil {
 			msg = "CARECLOUD has no customer list (it holds customer source records: see customerSources); left out"
 		}
 		pp := p
-		Warn(ctx, Warning{Code: CodeUnsupportedByProvider, Provider: &pp, Message: msg})
+		ds.Warn(ctx, ds.Warning{Code: ds.CodeUnsupportedByProvider, Provider: &pp, Message: msg})
 	}
 	return out, nil
 }
 
 // ListCustomers returns one page of the federated customer list.
-func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter, o *Order) (*CustomerConnection, error) {
+func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f ds.Filter, o *ds.Order) (*ds.CustomerConnection, error) {
 	f, err := NormalizeFilter(f)
 	if err != nil {
 		return nil, err
@@ -238,9 +227,9 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 	if err != nil {
 		return nil, err
 	}
-	fp := Fingerprint(struct {
-		F Filter
-		O *Order
+	fp := ds.Fingerprint(struct {
+		F ds.Filter
+		O *ds.Order
 	}{f, o})
 	if conn, handled, err := s.listSynced(ctx, a, f, o, provs, fp); handled {
 		return conn, err
@@ -262,12 +251,12 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		kind = "m" // a k-way merge: the cursor holds every provider's place
 	}
 
-	var segs []Segment[*Customer]
+	var segs []Segment[*ds.Customer]
 	for _, p := range provs {
 		prov := s.Customers[p]
 		if err := prov.CanFilter(f); err != nil {
 			pp := p
-			Warn(ctx, Warning{Code: CodeUnsupportedByProvider, Provider: &pp, Message: err.Error()})
+			ds.Warn(ctx, ds.Warning{Code: ds.CodeUnsupportedByProvider, Provider: &pp, Message: err.Error()})
 			continue
 		}
 		if len(f.IDs) > 0 {
@@ -284,7 +273,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 	if backward {
 		return s.listBackward(ctx, provs, segs, f, o, fp, a.Before, first)
 	}
-	var start *Position
+	var start *ds.Position
 	if a.After != nil {
 		pos, err := s.Cursors.Decode(kind, fp, *a.After)
 		if err != nil {
@@ -293,9 +282,9 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 		start = &pos
 	}
 	start, earlier := earlierMatch(start)
-	var w Walk[*Customer]
+	var w Walk[*ds.Customer]
 	if merged {
-		var places []Position
+		var places []ds.Position
 		if start != nil {
 			places = decodeMerge(*start)
 		}
@@ -306,41 +295,41 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 	if err != nil {
 		return nil, err
 	}
-	conn := &CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, kind, fp})}
+	conn := &ds.CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, kind, fp})}
 	conn.PageInfo = s.pageInfo(fp, kind, earlier, w.HasNext, w.Resume, len(w.Edges),
 		func(i int) string { return conn.Edges[i].Cursor() })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.PageInfo = endsWhenOnlyFailuresRemain(conn.PageInfo, len(conn.Edges), w.Errs)
 	warnScanBound(ctx, w.Bounded, false)
-	conn.count = countSegments(segs, w.Totals)
+	conn.Count = countSegments(segs, w.Totals)
 	return conn, nil
 }
 
 // listBackward serves last/before: every selected provider must page
 // backward (offset arithmetic), in a list that is not a merge or an id list.
-func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []Segment[*Customer], f Filter, o *Order, fp string, before *string, last int) (*CustomerConnection, error) {
+func (s *Service) listBackward(ctx context.Context, provs []ds.ProviderID, segs []Segment[*ds.Customer], f ds.Filter, o *ds.Order, fp string, before *string, last int) (*ds.CustomerConnection, error) {
 	if o != nil && len(provs) > 1 {
 		return nil, s.unsupported(provs, "backward pagination (last/before) of an orderBy across several providers")
 	}
 	if len(f.IDs) > 0 {
-		return nil, Errorf(CodeUnsupportedByProvider, "backward pagination (last/before) with filter.ids is not supported: page forward")
+		return nil, ds.Errorf(ds.CodeUnsupportedByProvider, "backward pagination (last/before) with filter.ids is not supported: page forward")
 	}
-	var back []backSegment[*Customer]
+	var back []backSegment[*ds.Customer]
 	for _, seg := range segs {
 		prov := s.Customers[seg.Provider]
-		if pager, ok := AsOffsetPager(prov); ok {
-			back = append(back, backSegment[*Customer]{Segment: seg, reader: offsetReader[*Customer]{seg: seg, pager: pager}})
+		if pager, ok := ds.AsOffsetPager(prov); ok {
+			back = append(back, backSegment[*ds.Customer]{Segment: seg, reader: offsetReader[*ds.Customer]{seg: seg, pager: pager}})
 			continue
 		}
-		if l, ok := AsBackwardLister(prov); ok {
-			back = append(back, backSegment[*Customer]{Segment: seg, reader: listerReader{p: seg.Provider, l: l, f: f}})
+		if l, ok := ds.AsBackwardLister(prov); ok {
+			back = append(back, backSegment[*ds.Customer]{Segment: seg, reader: listerReader{p: seg.Provider, l: l, f: f}})
 			continue
 		}
 		p := seg.Provider
-		return nil, &Error{Code: CodeUnsupportedByProvider, Provider: &p, Message: fmt.Sprintf(
+		return nil, &ds.Error{Code: ds.CodeUnsupportedByProvider, Provider: &p, Message: fmt.Sprintf(
 			"backward pagination (last/before) is not supported by %s: its list pages forward only", p)}
 	}
-	var pos *Position
+	var pos *ds.Position
 	if before != nil {
 		p, err := s.Cursors.Decode("c", fp, *before)
 		if err != nil {
@@ -352,10 +341,10 @@ func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []S
 	if err != nil {
 		return nil, err
 	}
-	conn := &CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, "c", fp})}
+	conn := &ds.CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, "c", fp})}
 	conn.PageInfo = backwardPageInfo(w.HasNext, before != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor() })
 	warnScanBound(ctx, w.Bounded, true)
-	conn.count = countSegments(segs, w.Totals)
+	conn.Count = countSegments(segs, w.Totals)
 	return conn, nil
 }
 
@@ -363,7 +352,7 @@ func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []S
 // edges because the only providers left failed says hasNextPage false, and
 // keeps the endCursor that resumes exactly there; its errors say which
 // providers failed and, where known, when to retry (extensions.retryAfter).
-func endsWhenOnlyFailuresRemain(pi PageInfo, edges int, errs []error) PageInfo {
+func endsWhenOnlyFailuresRemain(pi ds.PageInfo, edges int, errs []error) ds.PageInfo {
 	if edges == 0 && pi.HasNextPage && len(errs) > 0 {
 		pi.HasNextPage = false
 	}
@@ -373,8 +362,8 @@ func endsWhenOnlyFailuresRemain(pi PageInfo, edges int, errs []error) PageInfo {
 // backwardPageInfo is a last/before page's info: the cursors of its first
 // and last edges, whether records come before it, and whether any come after
 // (always, when it ends at a before cursor).
-func backwardPageInfo(hasPrev, hasNext bool, n int, cursor func(int) string) PageInfo {
-	pi := PageInfo{HasPreviousPage: hasPrev, HasNextPage: hasNext}
+func backwardPageInfo(hasPrev, hasNext bool, n int, cursor func(int) string) ds.PageInfo {
+	pi := ds.PageInfo{HasPreviousPage: hasPrev, HasNextPage: hasNext}
 	if n > 0 {
 		sc, ec := cursor(0), cursor(n-1)
 		pi.StartCursor, pi.EndCursor = &sc, &ec
@@ -382,8 +371,8 @@ func backwardPageInfo(hasPrev, hasNext bool, n int, cursor func(int) string) Pag
 	return pi
 }
 
-func (s *Service) pageInfo(fp, kind string, hasPrev, hasNext bool, resume Position, n int, cursor func(int) string) PageInfo {
-	pi := PageInfo{HasNextPage: hasNext, HasPreviousPage: hasPrev}
+func (s *Service) pageInfo(fp, kind string, hasPrev, hasNext bool, resume ds.Position, n int, cursor func(int) string) ds.PageInfo {
+	pi := ds.PageInfo{HasNextPage: hasNext, HasPreviousPage: hasPrev}
 	if n > 0 {
 		sc, ec := cursor(0), cursor(n-1)
 		pi.StartCursor, pi.EndCursor = &sc, &ec
@@ -401,16 +390,16 @@ func (s *Service) pageInfo(fp, kind string, hasPrev, hasNext bool, resume Positi
 	return pi
 }
 
-func (s *Service) unsupported(provs []ProviderID, what string) error {
+func (s *Service) unsupported(provs []ds.ProviderID, what string) error {
 	if len(provs) == 0 {
-		return Errorf(CodeUnsupportedByProvider, "%s is not supported", what)
+		return ds.Errorf(ds.CodeUnsupportedByProvider, "%s is not supported", what)
 	}
 	p := provs[0]
-	return &Error{Code: CodeUnsupportedByProvider, Provider: &p,
+	return &ds.Error{Code: ds.CodeUnsupportedByProvider, Provider: &p,
 		Message: fmt.Sprintf("%s is not supported by %s", what, joinProviders(provs))}
 }
 
-func joinProviders(ps []ProviderID) string {
+func joinProviders(ps []ds.ProviderID) string {
 	names := make([]string, len(ps))
 	for i, p := range ps {
 		names[i] = p.String()
@@ -430,16 +419,16 @@ const maxEmailScanPage = 100
 // cursors and cache entries stay stable. search and country keep first+1:
 // they are exploratory, and large pages would multiply what a costly query
 // of many aliases holds (issue 8).
-func listSegment(prov CustomerProvider, f Filter, o *Order, vendorPage int) Segment[*Customer] {
+func listSegment(prov ds.CustomerProvider, f ds.Filter, o *ds.Order, vendorPage int) Segment[*ds.Customer] {
 	scan := 0
 	if f.Email != nil {
 		scan = min(vendorPage, maxEmailScanPage)
 	}
-	fetch := func(ctx context.Context, token string, limit int) (Page[*Customer], error) {
-		return prov.ListCustomers(ctx, ListRequest[Filter]{Token: token, Limit: max(limit, scan), Filter: f, Order: o})
+	fetch := func(ctx context.Context, token string, limit int) (ds.Page[*ds.Customer], error) {
+		return prov.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Token: token, Limit: max(limit, scan), Filter: f, Order: o})
 	}
-	exact, _ := prov.(ExactPager)
-	return Segment[*Customer]{
+	exact, _ := prov.(ds.ExactPager)
+	return Segment[*ds.Customer]{
 		Provider: prov.ID(),
 		Fetch:    fetch,
 		Match:    f.Match,
@@ -457,13 +446,13 @@ func listSegment(prov CustomerProvider, f Filter, o *Order, vendorPage int) Segm
 
 // idsSegment serves filter.ids from batched lookups: the token is an offset
 // into the provider's requested ids, in the order the client gave them.
-func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool, o *Order) Segment[*Customer] {
-	fetch := func(ctx context.Context, token string, limit int) (Page[*Customer], error) {
+func idsSegment(prov ds.CustomerProvider, ids []string, match func(*ds.Customer) bool, o *ds.Order) Segment[*ds.Customer] {
+	fetch := func(ctx context.Context, token string, limit int) (ds.Page[*ds.Customer], error) {
 		off := 0
 		if token != "" {
 			n, err := strconv.Atoi(token)
 			if err != nil || n < 0 || n > len(ids) {
-				return Page[*Customer]{}, Errorf(CodeBadUserInput, "invalid cursor")
+				return ds.Page[*ds.Customer]{}, ds.Errorf(ds.CodeBadUserInput, "invalid cursor")
 			}
 			off = n
 		}
@@ -473,12 +462,12 @@ func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool,
 			// slice of what the lookup returned, with no second lookup.
 			got, err := GetCustomersBatched(ctx, prov, ids)
 			if err != nil {
-				return Page[*Customer]{}, err
+				return ds.Page[*ds.Customer]{}, err
 			}
 			sort.SliceStable(got, func(i, j int) bool { return CustomerLess(*o)(got[i], got[j]) })
 			off = min(off, len(got))
 			end := min(off+limit, len(got))
-			page := Page[*Customer]{Items: got[off:end:end]}
+			page := ds.Page[*ds.Customer]{Items: got[off:end:end]}
 			if end < len(got) {
 				page.Next = strconv.Itoa(end)
 			}
@@ -487,13 +476,13 @@ func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool,
 		end := min(off+limit, len(ids))
 		got, err := GetCustomersBatched(ctx, prov, ids[off:end])
 		if err != nil {
-			return Page[*Customer]{}, err
+			return ds.Page[*ds.Customer]{}, err
 		}
-		byID := make(map[string]*Customer, len(got))
+		byID := make(map[string]*ds.Customer, len(got))
 		for _, c := range got {
 			byID[c.ProviderID] = c
 		}
-		var page Page[*Customer]
+		var page ds.Page[*ds.Customer]
 		for _, id := range ids[off:end] {
 			if c := byID[id]; c != nil {
 				page.Items = append(page.Items, c)
@@ -504,7 +493,7 @@ func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool,
 		}
 		return page, nil
 	}
-	return Segment[*Customer]{
+	return Segment[*ds.Customer]{
 		Provider: prov.ID(),
 		Fetch:    fetch,
 		Match:    match,
@@ -525,12 +514,12 @@ func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool,
 }
 
 // GetCustomersBatched calls GetCustomers in chunks of the provider's bulk size.
-func GetCustomersBatched(ctx context.Context, prov CustomerProvider, ids []string) ([]*Customer, error) {
+func GetCustomersBatched(ctx context.Context, prov ds.CustomerProvider, ids []string) ([]*ds.Customer, error) {
 	size := prov.MaxBatch()
 	if size < 1 {
 		size = 1
 	}
-	var out []*Customer
+	var out []*ds.Customer
 	for i := 0; i < len(ids); i += size {
 		got, err := prov.GetCustomers(ctx, ids[i:min(i+size, len(ids))])
 		if err != nil {
@@ -542,7 +531,7 @@ func GetCustomersBatched(ctx context.Context, prov CustomerProvider, ids []strin
 }
 
 // countSegments sums exact totals; any provider that cannot count makes it nil.
-func countSegments[T any](segs []Segment[T], known map[ProviderID]int) func(context.Context) (*int, error) {
+func countSegments[T any](segs []Segment[T], known map[ds.ProviderID]int) func(context.Context) (*int, error) {
 	return func(ctx context.Context) (*int, error) {
 		sum := 0
 		for _, seg := range segs {
@@ -567,21 +556,21 @@ func countSegments[T any](segs []Segment[T], known map[ProviderID]int) func(cont
 }
 
 // ListSources returns one page of the customer-source list.
-func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFilter) (*CustomerSourceConnection, error) {
+func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f ds.SourceFilter) (*ds.CustomerSourceConnection, error) {
 	first, backward, err := a.size()
 	if err != nil {
 		return nil, err
 	}
 	if len(f.ExternalIDs) > maxExternalID {
-		return nil, Errorf(CodeBadUserInput, "filter.externalIds takes at most %d ids", maxExternalID)
+		return nil, ds.Errorf(ds.CodeBadUserInput, "filter.externalIds takes at most %d ids", maxExternalID)
 	}
 	for _, v := range []*string{f.CustomerID, f.SourceID} {
 		if v != nil && (*v == "" || len(*v) > maxFilterText) {
-			return nil, Errorf(CodeBadUserInput, "filter.customerId and filter.sourceId must be non-empty ids of at most %d bytes", maxFilterText)
+			return nil, ds.Errorf(ds.CodeBadUserInput, "filter.customerId and filter.sourceId must be non-empty ids of at most %d bytes", maxFilterText)
 		}
 	}
-	fp := Fingerprint(f)
-	var start *Position
+	fp := ds.Fingerprint(f)
+	var start *ds.Position
 	if cur := a.After; cur != nil || a.Before != nil {
 		if cur == nil {
 			cur = a.Before
@@ -592,20 +581,20 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 		}
 		start = &pos
 	}
-	conn := &CustomerSourceConnection{}
-	if s.Denied[CareCloud] {
-		return nil, s.Unavailable(CareCloud)
+	conn := &ds.CustomerSourceConnection{}
+	if s.Denied[ds.CareCloud] {
+		return nil, s.Unavailable(ds.CareCloud)
 	}
 	if s.Sources == nil {
-		p := CareCloud
-		Warn(ctx, Warning{Code: CodeUnsupportedByProvider, Provider: &p, Message: "CARECLOUD is not configured in this gateway: there are no customer source records"})
+		p := ds.CareCloud
+		ds.Warn(ctx, ds.Warning{Code: ds.CodeUnsupportedByProvider, Provider: &p, Message: "CARECLOUD is not configured in this gateway: there are no customer source records"})
 		return conn, nil
 	}
 	src := s.Sources
-	fetch := func(ctx context.Context, token string, limit int) (Page[*CustomerSource], error) {
-		return src.ListSources(ctx, ListRequest[SourceFilter]{Token: token, Limit: limit, Filter: f})
+	fetch := func(ctx context.Context, token string, limit int) (ds.Page[*ds.CustomerSource], error) {
+		return src.ListSources(ctx, ds.ListRequest[ds.SourceFilter]{Token: token, Limit: limit, Filter: f})
 	}
-	segs := []Segment[*CustomerSource]{{
+	segs := []Segment[*ds.CustomerSource]{{
 		Provider: src.ID(),
 		Fetch:    fetch,
 		Match:    f.Match,
@@ -615,18 +604,18 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 		},
 	}}
 	if backward {
-		pager, ok := AsOffsetPager(src)
+		pager, ok := ds.AsOffsetPager(src)
 		if !ok {
 			p := src.ID()
-			return nil, &Error{Code: CodeUnsupportedByProvider, Provider: &p, Message: p.String() + " cannot page its source records backward"}
+			return nil, &ds.Error{Code: ds.CodeUnsupportedByProvider, Provider: &p, Message: p.String() + " cannot page its source records backward"}
 		}
-		w, err := WalkBackward(ctx, []backSegment[*CustomerSource]{{Segment: segs[0], reader: offsetReader[*CustomerSource]{seg: segs[0], pager: pager}}}, start, first)
+		w, err := WalkBackward(ctx, []backSegment[*ds.CustomerSource]{{Segment: segs[0], reader: offsetReader[*ds.CustomerSource]{seg: segs[0], pager: pager}}}, start, first)
 		if err != nil {
 			return nil, err
 		}
 		conn.Edges = sourceEdges(w.Edges, &cursorMint{s.Cursors, "s", fp})
 		conn.PageInfo = backwardPageInfo(w.HasNext, start != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor() })
-		conn.count = countSegments(segs, nil)
+		conn.Count = countSegments(segs, nil)
 		return conn, nil
 	}
 	start, earlier := earlierMatch(start)
@@ -639,40 +628,34 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 		func(i int) string { return conn.Edges[i].Cursor() })
 	conn.PartialErrors = append(conn.PartialErrors, w.Errs...)
 	conn.PageInfo = endsWhenOnlyFailuresRemain(conn.PageInfo, len(conn.Edges), w.Errs)
-	conn.count = countSegments(segs, w.Totals)
+	conn.Count = countSegments(segs, w.Totals)
 	return conn, nil
 }
 
-// IsNotFound reports whether err means the record does not exist.
-func IsNotFound(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Code == CodeNotFound
-}
-
 // Writer returns provider p's write side, or UNSUPPORTED_BY_PROVIDER.
-func (s *Service) Writer(p ProviderID) (CustomerWriter, error) {
+func (s *Service) Writer(p ds.ProviderID) (ds.CustomerWriter, error) {
 	if err := s.Unavailable(p); err != nil {
 		return nil, err
 	}
 	prov := s.Customers[p]
-	w, ok := prov.(CustomerWriter)
+	w, ok := prov.(ds.CustomerWriter)
 	if !ok {
-		return nil, ProviderErrorf(p, CodeUnsupportedByProvider, "%s does not support writing customers", p)
+		return nil, ds.ProviderErrorf(p, ds.CodeUnsupportedByProvider, "%s does not support writing customers", p)
 	}
 	return w, nil
 }
 
 // Attacher returns provider p's payment-source side, or UNSUPPORTED_BY_PROVIDER.
-func (s *Service) Attacher(p ProviderID, sourceID string) (SourceAttacher, error) {
+func (s *Service) Attacher(p ds.ProviderID, sourceID string) (ds.SourceAttacher, error) {
 	if sourceID == "" || len(sourceID) > maxFilterText {
-		return nil, Errorf(CodeBadUserInput, "sourceId must be a non-empty id of at most %d bytes", maxFilterText)
+		return nil, ds.Errorf(ds.CodeBadUserInput, "sourceId must be a non-empty id of at most %d bytes", maxFilterText)
 	}
 	if err := s.Unavailable(p); err != nil {
 		return nil, err
 	}
-	a, ok := s.Customers[p].(SourceAttacher)
+	a, ok := s.Customers[p].(ds.SourceAttacher)
 	if !ok {
-		return nil, ProviderErrorf(p, CodeUnsupportedByProvider, "%s has no payment sources to attach or detach", p)
+		return nil, ds.ProviderErrorf(p, ds.CodeUnsupportedByProvider, "%s has no payment sources to attach or detach", p)
 	}
 	return a, nil
 }
@@ -681,15 +664,15 @@ func (s *Service) Attacher(p ProviderID, sourceID string) (SourceAttacher, error
 // is reported once rather than once per node.
 func DedupeErrors(errs []error) []error {
 	type key struct {
-		p    ProviderID
+		p    ds.ProviderID
 		ok   bool
-		code Code
+		code ds.Code
 	}
 	seen := map[key]bool{}
 	var out []error
 	for _, err := range errs {
-		p, ok := ErrorProvider(err)
-		k := key{p, ok, ErrorCode(err)}
+		p, ok := ds.ErrorProvider(err)
+		k := key{p, ok, ds.ErrorCode(err)}
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, err)
@@ -700,15 +683,15 @@ func DedupeErrors(errs []error) []error {
 
 // Restrict returns a view of the service limited to the allowed providers
 // (an API key's scope). Asking for another provider is FORBIDDEN.
-func (s *Service) Restrict(allowed []ProviderID) *Service {
-	ok := map[ProviderID]bool{}
+func (s *Service) Restrict(allowed []ds.ProviderID) *Service {
+	ok := map[ds.ProviderID]bool{}
 	for _, p := range allowed {
 		ok[p] = true
 	}
-	v := &Service{Customers: map[ProviderID]CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ProviderID]bool{},
+	v := &Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}, Simulated: s.Simulated, Cursors: s.Cursors, Denied: map[ds.ProviderID]bool{},
 		Index: s.Index, SyncStatus: s.SyncStatus, SyncComplete: s.SyncComplete, LookupBudget: s.LookupBudget, Calls: s.Calls,
 		Synced: s.Synced, ServeMaxAge: s.ServeMaxAge, PeopleScopeSet: s.PeopleScopeSet, Idempotency: s.Idempotency}
-	for _, p := range AllProviders {
+	for _, p := range ds.AllProviders {
 		if !ok[p] {
 			v.Denied[p] = true
 		}
@@ -727,9 +710,9 @@ func (s *Service) Restrict(allowed []ProviderID) *Service {
 // Unavailable explains why provider p cannot be used in this request:
 // FORBIDDEN for a provider outside the caller's scope, NOT_FOUND-style for
 // one this gateway does not serve; nil when it can be used.
-func (s *Service) Unavailable(p ProviderID) error {
+func (s *Service) Unavailable(p ds.ProviderID) error {
 	if s.Denied[p] {
-		return ProviderErrorf(p, CodeForbidden, "this API key may not use %s", p)
+		return ds.ProviderErrorf(p, ds.CodeForbidden, "this API key may not use %s", p)
 	}
 	if _, ok := s.Customers[p]; ok {
 		return nil
@@ -737,5 +720,5 @@ func (s *Service) Unavailable(p ProviderID) error {
 	if s.Sources != nil && s.Sources.ID() == p {
 		return nil
 	}
-	return ProviderErrorf(p, CodeNotFound, "%s is not configured in this gateway", p)
+	return ds.ProviderErrorf(p, ds.CodeNotFound, "%s is not configured in this gateway", p)
 }

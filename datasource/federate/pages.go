@@ -1,8 +1,10 @@
-package datasource
+package federate
 
 import (
 	"context"
 	"fmt"
+
+	ds "github.com/federated-customers/gateway/datasource"
 )
 
 // warnScanBound says why a page stopped before it was full while saying
@@ -10,7 +12,7 @@ import (
 // provider p as one page may (maxFetchesPerWalk) without filling it. A
 // forward page's hasNextPage, or a backward page's hasPreviousPage, then
 // means "may be", not "is".
-func warnScanBound(ctx context.Context, p *ProviderID, backward bool) {
+func warnScanBound(ctx context.Context, p *ds.ProviderID, backward bool) {
 	if p == nil {
 		return
 	}
@@ -18,14 +20,14 @@ func warnScanBound(ctx context.Context, p *ProviderID, backward bool) {
 	if backward {
 		how = "hasPreviousPage is true because records remain to be read there (some may not match): page on with before: startCursor"
 	}
-	Warn(ctx, Warning{Code: CodeQueryTooComplex, Provider: p, Message: fmt.Sprintf(
+	ds.Warn(ctx, ds.Warning{Code: ds.CodeQueryTooComplex, Provider: p, Message: fmt.Sprintf(
 		"%s: this page read %d upstream pages, the most one page may, without finding enough matching records; %s", *p, maxFetchesPerWalk, how)})
 }
 
 // earlierMatch reads a forward page's start: whether a matching record
 // comes before it (hasPreviousPage), and the start to walk from, without
 // the NoneBefore mark (the page's edges have records before them).
-func earlierMatch(start *Position) (*Position, bool) {
+func earlierMatch(start *ds.Position) (*ds.Position, bool) {
 	if start == nil {
 		return nil, false
 	}
