@@ -1,3 +1,5 @@
+// LookupByScan: finding ids by reading a list from its start, for vendors with no bulk id filter.
+
 package datasource
 
 import (

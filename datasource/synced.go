@@ -1,3 +1,6 @@
+// The synced store as the engine reads it: keys, queries, snapshots and the SyncedStore interface
+// that postgres implements (the read path itself is federate/synced.go).
+
 package datasource
 
 import (

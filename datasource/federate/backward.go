@@ -1,7 +1,10 @@
+// Backward walks (last/before): offset and native readers, WalkBackward, and the customer list's backward page.
+
 package federate
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	ds "github.com/federated-customers/gateway/datasource"
@@ -187,4 +190,47 @@ func WalkBackward[T any](ctx context.Context, segs []backSegment[T], before *ds.
 	slices.Reverse(found)
 	w.Edges = found
 	return w, nil
+}
+
+// listBackward serves last/before: every selected provider must page
+// backward (offset arithmetic), in a list that is not a merge or an id list.
+func (s *Service) listBackward(ctx context.Context, provs []ds.ProviderID, segs []Segment[*ds.Customer], f ds.Filter, o *ds.Order, fp string, before *string, last int) (*ds.CustomerConnection, error) {
+	if o != nil && len(provs) > 1 {
+		return nil, s.unsupported(provs, "backward pagination (last/before) of an orderBy across several providers")
+	}
+	if len(f.IDs) > 0 {
+		return nil, ds.Errorf(ds.CodeUnsupportedByProvider, "backward pagination (last/before) with filter.ids is not supported: page forward")
+	}
+	var back []backSegment[*ds.Customer]
+	for _, seg := range segs {
+		prov := s.Customers[seg.Provider]
+		if pager, ok := ds.AsOffsetPager(prov); ok {
+			back = append(back, backSegment[*ds.Customer]{Segment: seg, reader: offsetReader[*ds.Customer]{seg: seg, pager: pager}})
+			continue
+		}
+		if l, ok := ds.AsBackwardLister(prov); ok {
+			back = append(back, backSegment[*ds.Customer]{Segment: seg, reader: listerReader{p: seg.Provider, l: l, f: f}})
+			continue
+		}
+		p := seg.Provider
+		return nil, &ds.Error{Code: ds.CodeUnsupportedByProvider, Provider: &p, Message: fmt.Sprintf(
+			"backward pagination (last/before) is not supported by %s: its list pages forward only", p)}
+	}
+	var pos *ds.Position
+	if before != nil {
+		p, err := s.Cursors.Decode("c", fp, *before)
+		if err != nil {
+			return nil, err
+		}
+		pos = &p
+	}
+	w, err := WalkBackward(ctx, back, pos, last)
+	if err != nil {
+		return nil, err
+	}
+	conn := &ds.CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, "c", fp})}
+	conn.PageInfo = backwardPageInfo(w.HasNext, before != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor() })
+	warnScanBound(ctx, w.Bounded, true)
+	conn.Count = countSegments(segs, w.Totals)
+	return conn, nil
 }

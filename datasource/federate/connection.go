@@ -1,3 +1,5 @@
+// Edges of a page, with a cursorMint that signs their cursors only when asked for.
+
 package federate
 
 import (

@@ -1,3 +1,5 @@
+// Cursors: CursorCodec signs and checks positions, bound to a connection kind and filter fingerprint.
+
 package federate
 
 import (

@@ -1,3 +1,5 @@
+// Merged walks (orderBy across providers): MergeForward and CustomerLess.
+
 package federate
 
 import (

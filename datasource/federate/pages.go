@@ -1,3 +1,5 @@
+// Page info: cursors, hasNext/hasPrevious, and the scan-bound warning.
+
 package federate
 
 import (
@@ -37,4 +39,46 @@ func earlierMatch(start *ds.Position) (*ds.Position, bool) {
 	s := *start
 	s.NoneBefore = false
 	return &s, false
+}
+
+// endsWhenOnlyFailuresRemain keeps a walk from looping: a page with no
+// edges because the only providers left failed says hasNextPage false, and
+// keeps the endCursor that resumes exactly there; its errors say which
+// providers failed and, where known, when to retry (extensions.retryAfter).
+func endsWhenOnlyFailuresRemain(pi ds.PageInfo, edges int, errs []error) ds.PageInfo {
+	if edges == 0 && pi.HasNextPage && len(errs) > 0 {
+		pi.HasNextPage = false
+	}
+	return pi
+}
+
+// backwardPageInfo is a last/before page's info: the cursors of its first
+// and last edges, whether records come before it, and whether any come after
+// (always, when it ends at a before cursor).
+func backwardPageInfo(hasPrev, hasNext bool, n int, cursor func(int) string) ds.PageInfo {
+	pi := ds.PageInfo{HasPreviousPage: hasPrev, HasNextPage: hasNext}
+	if n > 0 {
+		sc, ec := cursor(0), cursor(n-1)
+		pi.StartCursor, pi.EndCursor = &sc, &ec
+	}
+	return pi
+}
+
+func (s *Service) pageInfo(fp, kind string, hasPrev, hasNext bool, resume ds.Position, n int, cursor func(int) string) ds.PageInfo {
+	pi := ds.PageInfo{HasNextPage: hasNext, HasPreviousPage: hasPrev}
+	if n > 0 {
+		sc, ec := cursor(0), cursor(n-1)
+		pi.StartCursor, pi.EndCursor = &sc, &ec
+	}
+	if hasNext && n == 0 {
+		resume.NoneBefore = !hasPrev
+		// No edge to take a cursor from: the resume position (past skipped
+		// non-matching records, or a provider that failed) goes on. With
+		// edges, endCursor is the last edge's cursor, as Relay says; going
+		// on from it reads the skipped records again (cached) and nothing
+		// is lost or repeated.
+		ec := s.Cursors.Encode(kind, fp, resume)
+		pi.EndCursor = &ec
+	}
+	return pi
 }

@@ -1,3 +1,5 @@
+// Forward walks: Segment, Walk, WalkForward and the next provider's lookahead.
+
 package federate
 
 import (

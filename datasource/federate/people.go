@@ -1,3 +1,5 @@
+// People: ListPeople and PeopleOf, from the synced store.
+
 package federate
 
 import (

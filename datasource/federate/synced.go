@@ -1,3 +1,5 @@
+// The synced read path: pages, cursors and counts served from the synced store.
+
 package federate
 
 import (
