@@ -22,6 +22,7 @@ import (
 	"github.com/federated-customers/gateway/api"
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/providertest"
 	"github.com/federated-customers/gateway/datasource/registry"
 	"github.com/federated-customers/gateway/datasource/simkit"
@@ -325,7 +326,7 @@ func quietFor(t testing.TB, still time.Duration, kits ...*simkit.Kit) {
 	last, since := -1, time.Now()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		n, busy := 0, ds.FetchesAhead() > 0
+		n, busy := 0, federate.FetchesAhead() > 0
 		for _, k := range kits {
 			n += k.Count()
 			busy = busy || k.InFlight() > 0

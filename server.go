@@ -24,6 +24,7 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/registry"
 	"github.com/federated-customers/gateway/postgres"
 )
@@ -54,7 +55,7 @@ type Main struct {
 	Addr string // the address actually listened on, set by Run
 	// MetricsAddr is where /metrics is served when metrics_listen is set.
 	MetricsAddr string
-	Service     *ds.Service
+	Service     *federate.Service
 	Sims        map[ds.ProviderID]http.Handler
 	Cache       *cache.Layer
 	Syncer      *cache.Syncer
