@@ -9,12 +9,17 @@ import (
 	"gopkg.in/yaml.v3"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/carecloud"
 	ccsim "github.com/federated-customers/gateway/datasource/carecloud/sim"
+	"github.com/federated-customers/gateway/datasource/commercelayer"
 	clsim "github.com/federated-customers/gateway/datasource/commercelayer/sim"
 	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/digitalriver"
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
+	"github.com/federated-customers/gateway/datasource/kintsugi"
 	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/datasource/simkit"
+	"github.com/federated-customers/gateway/datasource/telness"
 	tesim "github.com/federated-customers/gateway/datasource/telness/sim"
 )
 
@@ -64,21 +69,24 @@ func ServeSimulators(people []demo.Person, providers ...ds.ProviderID) (Simulato
 func newSimulator(p ds.ProviderID, people []demo.Person) (kitted, func(string) any) {
 	switch p {
 	case ds.CareCloud:
-		s := ccsim.New(people)
-		return s, func(u string) any { return s.ClientConfig(u) }
+		return served[carecloud.Config](ccsim.New(people))
 	case ds.Kintsugi:
-		s := kisim.New(people)
-		return s, func(u string) any { return s.ClientConfig(u) }
+		return served[kintsugi.Config](kisim.New(people))
 	case ds.DigitalRiver:
-		s := drsim.New(people)
-		return s, func(u string) any { return s.ClientConfig(u) }
+		return served[digitalriver.Config](drsim.New(people))
 	case ds.Telness:
-		s := tesim.New(people)
-		return s, func(u string) any { return s.ClientConfig(u) }
+		return served[telness.Config](tesim.New(people))
 	default:
-		s := clsim.New(people)
-		return s, func(u string) any { return s.ClientConfig(u) }
+		return served[commercelayer.Config](clsim.New(people))
 	}
+}
+
+// served is a simulator and its ClientConfig, whatever the vendor's Config.
+func served[C any, S interface {
+	kitted
+	ClientConfig(string) C
+}](s S) (kitted, func(string) any) {
+	return s, func(url string) any { return s.ClientConfig(url) }
 }
 
 // Block is the simulator's providers: entry of a configuration file (the
