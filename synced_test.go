@@ -226,11 +226,11 @@ func TestSyncedOrderByEveryFieldAndDirectionMatchesTheSimulatorsData(t *testing.
 	}
 	m.resetKits(t)
 	filters := []testFilter{{}, {search: "an"}, {country: "SE"}, {search: "a", country: "US"}}
-	t.Run("orders", func(t *testing.T) { // returns once every field's walks are done
+	t.Run("orders", func(t *testing.T) { // returns once every order's walks are done
 		for _, field := range []string{"NAME", "EMAIL", "CREATED_AT", "UPDATED_AT"} {
-			t.Run(field, func(t *testing.T) {
-				t.Parallel() // read-only walks of the synced store
-				for _, dir := range []string{"ASC", "DESC"} {
+			for _, dir := range []string{"ASC", "DESC"} {
+				t.Run(field+" "+dir, func(t *testing.T) {
+					t.Parallel() // read-only walks of the synced store
 					for fi, f := range filters {
 						want := sortedTruth(t, all, f, field, dir == "DESC")
 						sizes := []int{7, 100}
@@ -253,8 +253,8 @@ func TestSyncedOrderByEveryFieldAndDirectionMatchesTheSimulatorsData(t *testing.
 							}
 						}
 					}
-				}
-			})
+				})
+			}
 		}
 	})
 	if calls := m.upstreamCalls(t); calls[ds.DigitalRiver]+calls[ds.Kintsugi]+calls[ds.Telness]+calls[ds.CommerceLayer] != 0 {
