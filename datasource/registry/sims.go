@@ -9,17 +9,12 @@ import (
 	"gopkg.in/yaml.v3"
 
 	ds "github.com/federated-customers/gateway/datasource"
-	"github.com/federated-customers/gateway/datasource/carecloud"
 	ccsim "github.com/federated-customers/gateway/datasource/carecloud/sim"
-	"github.com/federated-customers/gateway/datasource/commercelayer"
 	clsim "github.com/federated-customers/gateway/datasource/commercelayer/sim"
 	"github.com/federated-customers/gateway/datasource/demo"
-	"github.com/federated-customers/gateway/datasource/digitalriver"
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
-	"github.com/federated-customers/gateway/datasource/kintsugi"
 	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/datasource/simkit"
-	"github.com/federated-customers/gateway/datasource/telness"
 	tesim "github.com/federated-customers/gateway/datasource/telness/sim"
 )
 
@@ -69,15 +64,15 @@ func ServeSimulators(people []demo.Person, providers ...ds.ProviderID) (Simulato
 func newSimulator(p ds.ProviderID, people []demo.Person) (kitted, func(string) any) {
 	switch p {
 	case ds.CareCloud:
-		return served[carecloud.Config](ccsim.New(people))
+		return served(ccsim.New(people))
 	case ds.Kintsugi:
-		return served[kintsugi.Config](kisim.New(people))
+		return served(kisim.New(people))
 	case ds.DigitalRiver:
-		return served[digitalriver.Config](drsim.New(people))
+		return served(drsim.New(people))
 	case ds.Telness:
-		return served[telness.Config](tesim.New(people))
+		return served(tesim.New(people))
 	default:
-		return served[commercelayer.Config](clsim.New(people))
+		return served(clsim.New(people))
 	}
 }
 
