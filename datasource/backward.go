@@ -6,50 +6,6 @@ import (
 	"strconv"
 )
 
-// OffsetPager is implemented by providers whose page token is an absolute
-// offset into their list (page numbers or offsets: Kintsugi, Commerce
-// Layer): they page backward by arithmetic.
-type OffsetPager interface {
-	// OffsetToken is the token of absolute offset n.
-	OffsetToken(n int) string
-	// TokenOffset reads a token it issued.
-	TokenOffset(token string) (int, error)
-}
-
-// BackwardLister is implemented by providers that read their list backward
-// natively (Digital River's endingBefore).
-type BackwardLister interface {
-	// ListBefore returns up to limit records right before the position
-	// (token, skip) in native order, each with the position right after it,
-	// and the position right before the first of them (atStart when that is
-	// the start of the list).
-	ListBefore(ctx context.Context, f Filter, token string, skip, limit int) (items []*Customer, after []Position, start Position, atStart bool, err error)
-}
-
-// AsOffsetPager returns p's offset arithmetic: p's own, or that of the
-// provider a layer (the cache) wraps.
-func AsOffsetPager(p any) (OffsetPager, bool) {
-	if o, ok := p.(OffsetPager); ok {
-		return o, true
-	}
-	if w, ok := p.(interface{ OffsetPager() (OffsetPager, bool) }); ok {
-		return w.OffsetPager()
-	}
-	return nil, false
-}
-
-// AsBackwardLister returns p's native backward listing, or that of the
-// provider a layer wraps.
-func AsBackwardLister(p any) (BackwardLister, bool) {
-	if b, ok := p.(BackwardLister); ok {
-		return b, true
-	}
-	if w, ok := p.(interface{ BackwardLister() (BackwardLister, bool) }); ok {
-		return w.BackwardLister()
-	}
-	return nil, false
-}
-
 // OffsetToken is the shared decimal form of offset tokens ("" for 0).
 func OffsetToken(n int) string {
 	if n <= 0 {
@@ -75,10 +31,11 @@ type backSegment[T any] struct {
 	reader backReader[T]
 }
 
-// offsetReader reads backward by offset arithmetic and forward fetches.
+// offsetReader reads backward by offset arithmetic and forward fetches;
+// parse reads the vendor's offset tokens (Capabilities.ParseOffset).
 type offsetReader[T any] struct {
 	seg   Segment[T]
-	pager OffsetPager
+	parse func(token string) (int, error)
 }
 
 func (r offsetReader[T]) end(ctx context.Context) (Position, *int, error) {
@@ -93,11 +50,11 @@ func (r offsetReader[T]) end(ctx context.Context) (Position, *int, error) {
 	if n == nil {
 		return Position{}, nil, ProviderErrorf(r.seg.Provider, CodeUnsupportedByProvider, "%s did not say how long its list is, so it cannot be read from its end", r.seg.Provider)
 	}
-	return Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(*n)}, page.Total, nil
+	return Position{Provider: r.seg.Provider, Token: OffsetToken(*n)}, page.Total, nil
 }
 
 func (r offsetReader[T]) before(ctx context.Context, pos Position, n int) ([]T, []Position, Position, bool, error) {
-	off, err := r.pager.TokenOffset(pos.Token)
+	off, err := r.parse(pos.Token)
 	if err != nil {
 		return nil, nil, pos, false, Errorf(CodeBadUserInput, "invalid cursor")
 	}
@@ -108,7 +65,7 @@ func (r offsetReader[T]) before(ctx context.Context, pos Position, n int) ([]T, 
 	from := max(0, abs-n)
 	// Read [from, abs) forward; a vendor page may be shorter than asked.
 	var items []T
-	tok := r.pager.OffsetToken(from)
+	tok := OffsetToken(from)
 	for len(items) < abs-from {
 		page, err := r.seg.Fetch(ctx, tok, abs-from-len(items))
 		if err != nil {
@@ -123,15 +80,15 @@ func (r offsetReader[T]) before(ctx context.Context, pos Position, n int) ([]T, 
 	items = items[:min(len(items), abs-from)]
 	after := make([]Position, len(items))
 	for i := range items {
-		after[i] = Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(from + i + 1)}
+		after[i] = Position{Provider: r.seg.Provider, Token: OffsetToken(from + i + 1)}
 	}
-	return items, after, Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(from)}, from == 0, nil
+	return items, after, Position{Provider: r.seg.Provider, Token: OffsetToken(from)}, from == 0, nil
 }
 
 // listerReader reads backward with the provider's own backward listing.
 type listerReader struct {
 	p ProviderID
-	l BackwardLister
+	l ListBeforeFunc
 	f Filter
 }
 
@@ -141,7 +98,7 @@ func (r listerReader) end(context.Context) (Position, *int, error) {
 }
 
 func (r listerReader) before(ctx context.Context, pos Position, n int) ([]*Customer, []Position, Position, bool, error) {
-	return r.l.ListBefore(ctx, r.f, pos.Token, pos.Skip, n)
+	return r.l(ctx, r.f, pos.Token, pos.Skip, n)
 }
 
 // end is seg's end position; the list length its read told is kept in

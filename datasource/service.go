@@ -71,18 +71,6 @@ func (s *Service) LinkLookupBudget() int {
 	return DefaultLookupBudget
 }
 
-// BulkLooker is implemented by providers whose GetCustomers takes one call
-// per MaxBatch ids (a bulk id filter), as opposed to one call per id.
-type BulkLooker interface {
-	BulkLookup() bool
-}
-
-// HasBulkLookup reports whether p looks ids up in bulk.
-func HasBulkLookup(p any) bool {
-	b, ok := p.(BulkLooker)
-	return ok && b.BulkLookup()
-}
-
 // Scopes are the provider credentials of this service, for index look-ups.
 func (s *Service) Scopes() []Scope {
 	var out []Scope
@@ -251,7 +239,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 	}
 	if o != nil {
 		for _, p := range provs {
-			if err := s.Customers[p].CanOrder(*o); err != nil {
+			if err := s.Customers[p].Capabilities().CanOrder(*o); err != nil {
 				return nil, s.orderNeedsSync(p, err)
 			}
 		}
@@ -265,7 +253,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f Filter,
 	var segs []Segment[*Customer]
 	for _, p := range provs {
 		prov := s.Customers[p]
-		if err := prov.CanFilter(f); err != nil {
+		if err := prov.Capabilities().CanFilter(f); err != nil {
 			pp := p
 			Warn(ctx, Warning{Code: CodeUnsupportedByProvider, Provider: &pp, Message: err.Error()})
 			continue
@@ -328,12 +316,12 @@ func (s *Service) listBackward(ctx context.Context, provs []ProviderID, segs []S
 	var back []backSegment[*Customer]
 	for _, seg := range segs {
 		prov := s.Customers[seg.Provider]
-		if pager, ok := AsOffsetPager(prov); ok {
-			back = append(back, backSegment[*Customer]{Segment: seg, reader: offsetReader[*Customer]{seg: seg, pager: pager}})
+		switch caps := prov.Capabilities(); caps.Backward {
+		case BackwardOffset:
+			back = append(back, backSegment[*Customer]{Segment: seg, reader: offsetReader[*Customer]{seg: seg, parse: caps.ParseOffset}})
 			continue
-		}
-		if l, ok := AsBackwardLister(prov); ok {
-			back = append(back, backSegment[*Customer]{Segment: seg, reader: listerReader{p: seg.Provider, l: l, f: f}})
+		case BackwardNative:
+			back = append(back, backSegment[*Customer]{Segment: seg, reader: listerReader{p: seg.Provider, l: caps.ListBefore, f: f}})
 			continue
 		}
 		p := seg.Provider
@@ -438,13 +426,12 @@ func listSegment(prov CustomerProvider, f Filter, o *Order, vendorPage int) Segm
 	fetch := func(ctx context.Context, token string, limit int) (Page[*Customer], error) {
 		return prov.ListCustomers(ctx, ListRequest[Filter]{Token: token, Limit: max(limit, scan), Filter: f, Order: o})
 	}
-	exact, _ := prov.(ExactPager)
 	return Segment[*Customer]{
 		Provider: prov.ID(),
 		Fetch:    fetch,
 		Match:    f.Match,
 		Page:     vendorPage,
-		Exact:    exact != nil && exact.NextIsExact() && f.Email == nil && f.Search == nil && len(f.Country) == 0 && len(f.IDs) == 0,
+		Exact:    prov.Capabilities().ExactNext && f.Email == nil && f.Search == nil && len(f.Country) == 0 && len(f.IDs) == 0,
 		Count: func(ctx context.Context) (*int, error) {
 			page, err := fetch(ctx, "", 1)
 			if err != nil {
@@ -524,12 +511,9 @@ func idsSegment(prov CustomerProvider, ids []string, match func(*Customer) bool,
 	}
 }
 
-// GetCustomersBatched calls GetCustomers in chunks of the provider's bulk size.
+// GetCustomersBatched calls GetCustomers in chunks of the provider's loader cap.
 func GetCustomersBatched(ctx context.Context, prov CustomerProvider, ids []string) ([]*Customer, error) {
-	size := prov.MaxBatch()
-	if size < 1 {
-		size = 1
-	}
+	size := max(1, prov.Capabilities().LoaderCap)
 	var out []*Customer
 	for i := 0; i < len(ids); i += size {
 		got, err := prov.GetCustomers(ctx, ids[i:min(i+size, len(ids))])
@@ -615,12 +599,12 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f SourceFil
 		},
 	}}
 	if backward {
-		pager, ok := AsOffsetPager(src)
-		if !ok {
+		caps := src.Capabilities()
+		if caps.Backward != BackwardOffset {
 			p := src.ID()
 			return nil, &Error{Code: CodeUnsupportedByProvider, Provider: &p, Message: p.String() + " cannot page its source records backward"}
 		}
-		w, err := WalkBackward(ctx, []backSegment[*CustomerSource]{{Segment: segs[0], reader: offsetReader[*CustomerSource]{seg: segs[0], pager: pager}}}, start, first)
+		w, err := WalkBackward(ctx, []backSegment[*CustomerSource]{{Segment: segs[0], reader: offsetReader[*CustomerSource]{seg: segs[0], parse: caps.ParseOffset}}}, start, first)
 		if err != nil {
 			return nil, err
 		}
@@ -656,7 +640,7 @@ func (s *Service) Writer(p ProviderID) (CustomerWriter, error) {
 	}
 	prov := s.Customers[p]
 	w, ok := prov.(CustomerWriter)
-	if !ok {
+	if !ok || !prov.Capabilities().Writes {
 		return nil, ProviderErrorf(p, CodeUnsupportedByProvider, "%s does not support writing customers", p)
 	}
 	return w, nil
@@ -670,8 +654,9 @@ func (s *Service) Attacher(p ProviderID, sourceID string) (SourceAttacher, error
 	if err := s.Unavailable(p); err != nil {
 		return nil, err
 	}
-	a, ok := s.Customers[p].(SourceAttacher)
-	if !ok {
+	prov := s.Customers[p]
+	a, ok := prov.(SourceAttacher)
+	if !ok || !prov.Capabilities().Attaches {
 		return nil, ProviderErrorf(p, CodeUnsupportedByProvider, "%s has no payment sources to attach or detach", p)
 	}
 	return a, nil

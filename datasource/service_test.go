@@ -19,7 +19,6 @@ type memProvider struct {
 }
 
 func (m *memProvider) ID() ProviderID { return m.id }
-func (m *memProvider) MaxBatch() int  { return 10 }
 func (m *memProvider) ListCustomers(ctx context.Context, req ListRequest[Filter]) (Page[*Customer], error) {
 	m.calls++
 	off, _ := strconv.Atoi(req.Token)
@@ -46,17 +45,15 @@ func (m *memProvider) GetCustomers(ctx context.Context, ids []string) ([]*Custom
 	}
 	return out, nil
 }
-func (m *memProvider) CanFilter(f Filter) error {
-	if m.noFilter && len(f.Country) > 0 {
-		return ProviderErrorf(m.id, CodeUnsupportedByProvider, "no addresses")
+func (m *memProvider) Capabilities() Capabilities {
+	c := Capabilities{Provider: m.id, PageLimit: m.page, LookupBatch: 10, LoaderCap: 10, NoSort: "cannot order"}
+	if m.noFilter {
+		c.NoCountry = "no addresses"
 	}
-	return nil
-}
-func (m *memProvider) CanOrder(o Order) error {
-	if !m.canOrder {
-		return ProviderErrorf(m.id, CodeUnsupportedByProvider, "cannot order")
+	if m.canOrder {
+		c.Sort = map[OrderField]string{OrderCreatedAt: "", OrderUpdatedAt: "", OrderEmail: "", OrderName: ""}
 	}
-	return nil
+	return c
 }
 
 func mem(p ProviderID, n int) *memProvider {

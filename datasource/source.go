@@ -14,7 +14,7 @@ type ListRequest[F any] struct {
 	// Filter is pushed down as far as the vendor can; the caller post-filters.
 	Filter F
 	// Order is nil for native order. A provider that cannot order natively
-	// returns UNSUPPORTED_BY_PROVIDER (see CanOrder).
+	// returns UNSUPPORTED_BY_PROVIDER (see Capabilities.CanOrder).
 	Order *Order
 }
 
@@ -46,15 +46,9 @@ type CustomerProvider interface {
 	// vendor allows (a bulk filter where it has one, bounded concurrency where
 	// not). Missing ids are simply absent from the result; order is free.
 	GetCustomers(ctx context.Context, ids []string) ([]*Customer, error)
-	// CanFilter returns nil when ListCustomers returns the exact result or a
-	// superset of it for f (ignoring f.Providers and f.IDs), and an
-	// UNSUPPORTED_BY_PROVIDER *Error when the vendor's records cannot be
-	// filtered that way at all; the provider is then left out with a warning.
-	CanFilter(f Filter) error
-	// CanOrder returns nil when ListCustomers can return o natively.
-	CanOrder(o Order) error
-	// MaxBatch is the most ids one GetCustomers call should get (the vendor's bulk size).
-	MaxBatch() int
+	// Capabilities is what the vendor can do (filters, orders, lookup
+	// batches, backward paging, writes), declared in its caps.go.
+	Capabilities() Capabilities
 }
 
 // SourceProvider is what a vendor with customer-source records implements (CareCloud).
@@ -65,7 +59,7 @@ type SourceProvider interface {
 	SourcesByExternalIDs(ctx context.Context, ids []string) ([]*CustomerSource, error)
 	// SourcesByCustomers returns every record of the given provider-side customers.
 	SourcesByCustomers(ctx context.Context, customerIDs []string) ([]*CustomerSource, error)
-	MaxBatch() int
+	Capabilities() Capabilities
 }
 
 // CustomerInput is what createCustomer/updateCustomer carry; nil fields are
@@ -80,15 +74,17 @@ type CustomerInput struct {
 	Metadata map[string]any
 }
 
-// CustomerWriter is implemented by vendors whose API can write customers.
-// A vendor that lacks one operation returns UNSUPPORTED_BY_PROVIDER for it.
+// CustomerWriter is implemented by vendors whose API can write customers
+// (Capabilities.Writes) and by the cache around every provider. A vendor
+// that lacks one operation returns UNSUPPORTED_BY_PROVIDER for it.
 type CustomerWriter interface {
 	CreateCustomer(ctx context.Context, in CustomerInput) (*Customer, error)
 	UpdateCustomer(ctx context.Context, id string, in CustomerInput) (*Customer, error)
 	DeleteCustomer(ctx context.Context, id string) error
 }
 
-// SourceAttacher is implemented by vendors that attach payment sources (Digital River).
+// SourceAttacher is implemented by vendors that attach payment sources
+// (Capabilities.Attaches: Digital River) and by the cache around every provider.
 type SourceAttacher interface {
 	AttachSource(ctx context.Context, customerID, sourceID string) (*CustomerSource, error)
 	DetachSource(ctx context.Context, customerID, sourceID string) error
@@ -100,14 +96,6 @@ type SourceAttacher interface {
 type Peeker interface {
 	// Peek returns a fresh in-process copy of the record, or false.
 	Peek(ctx context.Context, id string) (*Customer, bool)
-}
-
-// ExactPager is implemented by providers whose Page.Next is set only when at
-// least one more record follows (page numbers or offsets with totals, or
-// hasMore): a walk may then end a full page there without reading one record
-// ahead to learn whether there is a next page.
-type ExactPager interface {
-	NextIsExact() bool
 }
 
 // Credentialed providers say which credential they use, without revealing it,

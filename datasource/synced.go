@@ -67,16 +67,11 @@ type SyncedStore interface {
 	SyncedCount(ctx context.Context, q SyncedQuery) (int, error)
 }
 
-// NativeSearcher is implemented by providers that narrow filter.search
-// with the vendor's own free-text search, which ignores case but not
-// accents: records spelling the query with other accents never reach the
-// folding post-filter, so a live search there may miss them.
-type NativeSearcher interface{ NativeSearch() bool }
-
 // warnAccentSensitive says, for a live search at a provider whose own
-// search narrows it, that records spelled with other accents may be missing.
+// search narrows it (Pushdown.NativeSearch), that records spelled with other
+// accents may be missing: they never reach the folding post-filter.
 func warnAccentSensitive(ctx context.Context, prov CustomerProvider, f Filter) {
-	if n, ok := prov.(NativeSearcher); !ok || !n.NativeSearch() || f.Search == nil {
+	if !prov.Capabilities().Pushdown.NativeSearch || f.Search == nil {
 		return
 	}
 	p := prov.ID()

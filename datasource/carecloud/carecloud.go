@@ -197,9 +197,6 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 // ID is CARECLOUD.
 func (c *Client) ID() ds.ProviderID { return ds.CareCloud }
 
-// MaxBatch is how many ids one SourcesByExternalIDs call is meant to carry.
-func (c *Client) MaxBatch() int { return maxBatch }
-
 // CredentialID identifies the configured credential without revealing it.
 func (c *Client) CredentialID() string { return c.credX }
 

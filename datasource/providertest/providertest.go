@@ -35,11 +35,6 @@ type Harness struct {
 	// Start starts a simulator serving people and returns a client for it and
 	// the simulator's kit (call counts, fault injection). Cleanup via t.Cleanup.
 	Start func(t *testing.T, people []demo.Person, o Options) (ds.CustomerProvider, *simkit.Kit)
-	// MaxPage is the vendor's documented maximum page size.
-	MaxPage int
-	// BulkLookup is true when the vendor has a bulk id filter, so GetCustomers
-	// of n ids must take ceil(n/MaxBatch) calls.
-	BulkLookup bool
 	// ValidationStatus is the status the vendor uses for validation errors (400 or 422).
 	ValidationStatus int
 	// RetryAfterHeader is true when the vendor documents Retry-After on 429.
@@ -87,11 +82,14 @@ func run(t *testing.T, h Harness) {
 	if len(want) == 0 {
 		t.Fatalf("demo world has no %s customers", h.Provider)
 	}
+	probe, _ := h.Start(t, people, Options{})
+	caps := probe.Capabilities()
+	maxPage := caps.PageLimit
 
 	t.Run("walks every customer exactly once whatever the page size", func(t *testing.T) {
 		prov, _ := h.Start(t, people, Options{})
 		var firstOrder []string
-		for _, limit := range []int{1, 7, h.MaxPage, h.MaxPage + 50} {
+		for _, limit := range []int{1, 7, maxPage, maxPage + 50} {
 			got := walk(t, prov, ds.Filter{}, limit)
 			if firstOrder == nil {
 				firstOrder = got
@@ -108,8 +106,8 @@ func run(t *testing.T, h Harness) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(page.Items) == 0 || len(page.Items) > h.MaxPage {
-			t.Errorf("got %d items for limit 1000, want 1..%d", len(page.Items), h.MaxPage)
+		if len(page.Items) == 0 || len(page.Items) > maxPage {
+			t.Errorf("got %d items for limit 1000, want 1..%d", len(page.Items), maxPage)
 		}
 	})
 
@@ -126,7 +124,7 @@ func run(t *testing.T, h Harness) {
 
 	t.Run("maps every record with its provider, id and raw body", func(t *testing.T) {
 		prov, _ := h.Start(t, people, Options{})
-		page, err := prov.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: h.MaxPage})
+		page, err := prov.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: maxPage})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,20 +162,20 @@ func run(t *testing.T, h Harness) {
 	} {
 		t.Run("filter by "+tc.name+" returns exactly the matching records", func(t *testing.T) {
 			prov, _ := h.Start(t, people, Options{})
-			if err := prov.CanFilter(tc.f); err != nil {
+			if err := prov.Capabilities().CanFilter(tc.f); err != nil {
 				if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 					t.Fatalf("CanFilter error code = %s, want UNSUPPORTED_BY_PROVIDER", ds.ErrorCode(err))
 				}
 				t.Skipf("provider cannot filter by %s: %v", tc.name, err)
 			}
-			all := walkCustomers(t, prov, ds.Filter{}, h.MaxPage)
+			all := walkCustomers(t, prov, ds.Filter{}, maxPage)
 			var expect []string
 			for _, c := range all {
 				if tc.f.Match(c) {
 					expect = append(expect, c.ProviderID)
 				}
 			}
-			got := walk(t, prov, tc.f, h.MaxPage)
+			got := walk(t, prov, tc.f, maxPage)
 			assertSameSet(t, got, expect)
 		})
 	}
@@ -199,10 +197,10 @@ func run(t *testing.T, h Harness) {
 			gotIDs = append(gotIDs, c.ProviderID)
 		}
 		assertSameSet(t, gotIDs, ids[:len(ids)-1])
-		if h.BulkLookup {
-			max := (len(ids) + prov.MaxBatch() - 1) / prov.MaxBatch()
+		if caps.BulkLookup() {
+			max := (len(ids) + caps.LookupBatch - 1) / caps.LookupBatch
 			if kit.Count() > max {
-				t.Errorf("%d ids took %d calls, want at most %d (batch size %d)", len(ids), kit.Count(), max, prov.MaxBatch())
+				t.Errorf("%d ids took %d calls, want at most %d (batch size %d)", len(ids), kit.Count(), max, caps.LookupBatch)
 			}
 		}
 	})

@@ -21,8 +21,6 @@ type SourceHarness struct {
 	// Start starts a simulator serving people and returns a client for it and
 	// the simulator's kit (call counts, fault injection). Cleanup via t.Cleanup.
 	Start func(t *testing.T, people []demo.Person, o Options) (ds.SourceProvider, *simkit.Kit)
-	// MaxPage is the most records the client returns in one page.
-	MaxPage int
 	// ValidationStatus is the status the vendor uses for validation errors (400 or 422).
 	ValidationStatus int
 	// RetryAfterHeader is true when the vendor documents Retry-After on 429.
@@ -119,6 +117,8 @@ func runSources(t *testing.T, h SourceHarness) {
 		}
 		return prov, kit
 	}
+	probe, _ := start(t, Options{})
+	caps := probe.Capabilities()
 	// ready starts a provider and makes one successful call, so that logins
 	// and catalogue fetches are done before a test counts calls or injects faults.
 	ready := func(t *testing.T) (ds.SourceProvider, *simkit.Kit) {
@@ -134,7 +134,7 @@ func runSources(t *testing.T, h SourceHarness) {
 	t.Run("walks every record exactly once whatever the page size", func(t *testing.T) {
 		prov, _ := start(t, Options{})
 		var firstOrder []string
-		for _, limit := range []int{1, 7, h.MaxPage, h.MaxPage + 50} {
+		for _, limit := range []int{1, 7, caps.PageLimit, caps.PageLimit + 50} {
 			got, total := walkSources(t, prov, ds.SourceFilter{}, limit)
 			order := nodeIDs(got)
 			if firstOrder == nil {
@@ -156,10 +156,10 @@ func runSources(t *testing.T, h SourceHarness) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(page.Items) == 0 || len(page.Items) > h.MaxPage {
-			t.Errorf("got %d items for limit 1000, want 1..%d", len(page.Items), h.MaxPage)
+		if len(page.Items) == 0 || len(page.Items) > caps.PageLimit {
+			t.Errorf("got %d items for limit 1000, want 1..%d", len(page.Items), caps.PageLimit)
 		}
-		if page.Next == "" && len(all) > h.MaxPage {
+		if page.Next == "" && len(all) > caps.PageLimit {
 			t.Errorf("no next page after %d of %d records", len(page.Items), len(all))
 		}
 	})
@@ -179,7 +179,7 @@ func runSources(t *testing.T, h SourceHarness) {
 
 	t.Run("maps every record with its provider, ids, system, target and raw body", func(t *testing.T) {
 		prov, _ := start(t, Options{})
-		got, _ := walkSources(t, prov, ds.SourceFilter{}, h.MaxPage)
+		got, _ := walkSources(t, prov, ds.SourceFilter{}, caps.PageLimit)
 		for _, s := range got {
 			if s.Provider != h.Provider || s.Kind != ds.SourceSystem || s.RecordID == "" || s.CustomerID == "" || s.SourceID == "" {
 				t.Fatalf("bad mapping: provider=%v kind=%s record=%q customer=%q source=%q", s.Provider, s.Kind, s.RecordID, s.CustomerID, s.SourceID)
@@ -229,7 +229,7 @@ func runSources(t *testing.T, h SourceHarness) {
 		t.Run("filter by "+tc.name+" returns exactly the matching records", func(t *testing.T) {
 			prov, _ := start(t, Options{})
 			want := expectedKeys(exp, tc.f, h.Provider)
-			for _, limit := range []int{2, h.MaxPage} {
+			for _, limit := range []int{2, caps.PageLimit} {
 				got, total := walkSources(t, prov, tc.f, limit)
 				assertUniqueNodes(t, got)
 				assertSameSet(t, keys(got), want)
@@ -245,7 +245,7 @@ func runSources(t *testing.T, h SourceHarness) {
 		seen := map[string]bool{}
 		var ids []string
 		for _, e := range exp {
-			if !seen[e.ExternalID] && len(ids) < prov.MaxBatch()+prov.MaxBatch()/2 {
+			if !seen[e.ExternalID] && len(ids) < caps.LookupBatch+caps.LookupBatch/2 {
 				seen[e.ExternalID] = true
 				ids = append(ids, e.ExternalID)
 			}
@@ -258,9 +258,9 @@ func runSources(t *testing.T, h SourceHarness) {
 		want := expectedKeys(exp, ds.SourceFilter{ExternalIDs: ids}, h.Provider)
 		assertUniqueNodes(t, got)
 		assertSameSet(t, keys(got), want)
-		batches := (len(ids) + prov.MaxBatch() - 1) / prov.MaxBatch()
-		if limit := batches + len(want)/h.MaxPage; kit.Count() > limit {
-			t.Errorf("%d ids took %d calls, want at most %d (batch size %d)", len(ids), kit.Count(), limit, prov.MaxBatch())
+		batches := (len(ids) + caps.LookupBatch - 1) / caps.LookupBatch
+		if limit := batches + len(want)/caps.PageLimit; kit.Count() > limit {
+			t.Errorf("%d ids took %d calls, want at most %d (batch size %d)", len(ids), kit.Count(), limit, caps.LookupBatch)
 		}
 		kit.Reset()
 		if got, err := prov.SourcesByExternalIDs(context.Background(), nil); err != nil || len(got) != 0 || kit.Count() != 0 {
@@ -305,7 +305,7 @@ func runSources(t *testing.T, h SourceHarness) {
 				switch i % 3 {
 				case 0:
 					var page ds.Page[*ds.CustomerSource]
-					page, err = prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: h.MaxPage})
+					page, err = prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: caps.PageLimit})
 					results[i] = keys(page.Items)
 				case 1:
 					var got []*ds.CustomerSource
