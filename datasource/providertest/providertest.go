@@ -5,20 +5,13 @@
 package providertest
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io"
-	"log/slog"
-	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
-	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
@@ -59,16 +52,6 @@ func Run(t *testing.T, h Harness) {
 	t.Run("through the cache", func(t *testing.T) { run(t, cached) })
 }
 
-// NewCache is a cache layer for one test (shared: nil keeps it in process),
-// closed when the test ends.
-func NewCache(t *testing.T, shared cache.Shared) *cache.Layer {
-	t.Helper()
-	l := cache.New(cache.Options{Shared: shared, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	l.Start()
-	t.Cleanup(l.Close)
-	return l
-}
-
 func run(t *testing.T, h Harness) {
 	t.Helper()
 	people := People()
@@ -97,17 +80,6 @@ func run(t *testing.T, h Harness) {
 				t.Errorf("limit %d: native order differs between walks", limit)
 			}
 			assertSameSet(t, got, want)
-		}
-	})
-
-	t.Run("never returns more than the vendor maximum in one page", func(t *testing.T) {
-		prov, _ := h.Start(t, people, Options{})
-		page, err := prov.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page.Items) == 0 || len(page.Items) > maxPage {
-			t.Errorf("got %d items for limit 1000, want 1..%d", len(page.Items), maxPage)
 		}
 	})
 
@@ -205,123 +177,22 @@ func run(t *testing.T, h Harness) {
 		}
 	})
 
-	// The gateway's own credentials being rejected is not the caller's fault:
-	// UNAUTHENTICATED is kept for the caller's own API key.
-	t.Run("rejected gateway credentials are PROVIDER_UNAVAILABLE with reason PROVIDER_AUTH", func(t *testing.T) {
-		prov, _ := h.Start(t, people, Options{BadCredentials: true})
-		_, err := prov.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
-		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
-		assertReason(t, err, ds.ReasonProviderAuth)
-	})
+	runFaults(t, faultSuite{provider: h.Provider, validationStatus: h.ValidationStatus, retryAfterHeader: h.RetryAfterHeader,
+		start: func(t *testing.T, o Options) (reads, *simkit.Kit) {
+			prov, kit := h.Start(t, people, o)
+			return customerReads(prov), kit
+		},
+		badTokens: []string{"-1", "zz", "%00", strings.Repeat("9", 40)}})
+	runCapabilities(t, h, people, want)
+}
 
-	// A list request the gateway built and the vendor refuses is a gateway bug.
-	t.Run("vendor validation error on a list is INTERNAL with the vendor's message", func(t *testing.T) {
-		prov, kit := h.Start(t, people, Options{})
-		kit.Inject(simkit.Fault{Status: h.ValidationStatus, Message: "Input should be sane"})
-		_, err := prov.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
-		assertCode(t, err, ds.CodeInternal, h.Provider)
-		if err != nil && !strings.Contains(err.Error(), "Input should be sane") {
-			t.Errorf("error %q does not carry the vendor's message", err)
-		}
-	})
-
-	t.Run("a vendor message echoing the gateway's credential reaches neither caller nor log", func(t *testing.T) {
-		for _, tc := range []struct {
-			name   string
-			status int
-			sticky bool
-		}{
-			{"bad request", h.ValidationStatus, false},
-			{"server error", http.StatusInternalServerError, true}, // retried: it must stay down
-			{"rejected credential", http.StatusUnauthorized, true},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				prov, kit := h.Start(t, people, Options{})
-				logs := CaptureLog(t)
-				kit.Reset()
-				f := simkit.Fault{Status: tc.status, Message: "bad key", EchoCredentials: true}
-				if tc.sticky {
-					kit.SetDown(&f)
-					t.Cleanup(func() { kit.SetDown(nil) })
-				} else {
-					kit.Inject(f)
-				}
-				_, err := prov.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
-				if err == nil {
-					t.Fatal("no error")
-				}
-				AssertNoCredential(t, kit, err.Error(), logs.String())
-			})
-		}
-	})
-
-	t.Run("rate limiting is retried and then succeeds", func(t *testing.T) {
-		prov, kit := h.Start(t, people, Options{})
-		hdr := http.Header{}
-		if h.RetryAfterHeader {
-			hdr.Set("Retry-After", "0")
-		}
-		kit.Reset()
-		kit.Inject(simkit.Fault{Status: 429, Message: "slow down", Header: hdr})
-		if _, err := prov.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5}); err != nil {
-			t.Fatalf("after one 429: %v", err)
-		}
-		if n := kit.Count(); n != 2 {
-			t.Errorf("calls = %d, want 2 (one 429, one retry)", n)
-		}
-	})
-
-	t.Run("a long Retry-After is PROVIDER_RATE_LIMITED, not a long wait", func(t *testing.T) {
-		prov, kit := h.Start(t, people, Options{})
-		hdr := http.Header{}
-		hdr.Set("Retry-After", "120")
-		kit.Inject(simkit.Fault{Status: 429, Message: "slow down", Header: hdr})
-		start := time.Now()
-		_, err := prov.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
-		// Even vendors that do not document Retry-After may send one; the
-		// client must not hold a request for two minutes either way.
-		assertCode(t, err, ds.CodeProviderRateLimited, h.Provider)
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("waited %v before giving up", d)
-		}
-	})
-
-	t.Run("a provider that stays down is PROVIDER_UNAVAILABLE", func(t *testing.T) {
-		prov, kit := h.Start(t, people, Options{})
-		for i := 0; i < 5; i++ {
-			kit.Inject(simkit.Fault{Status: 503, Message: "maintenance"})
-		}
-		_, err := prov.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
-		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
-	})
-
-	t.Run("a bad page token is BAD_USER_INPUT or the vendor's rejection, never a panic", func(t *testing.T) {
-		prov, _ := h.Start(t, people, Options{})
-		for _, tok := range []string{"-1", "zz", "%00", strings.Repeat("9", 40)} {
-			_, err := prov.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tok, Limit: 5})
-			if err != nil && ds.ErrorCode(err) != ds.CodeBadUserInput {
-				t.Errorf("token %q: code %s, want BAD_USER_INPUT (or success)", tok, ds.ErrorCode(err))
-			}
-		}
-	})
-
-	t.Run("honours context cancellation", func(t *testing.T) {
-		prov, kit := h.Start(t, people, Options{})
-		kit.SetLatency(5 * time.Second)
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		defer cancel()
-		start := time.Now()
-		_, err := prov.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5})
-		if err == nil {
-			t.Fatal("want an error")
-		}
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("returned after %v", d)
-		}
-		if !errors.Is(err, context.DeadlineExceeded) && ds.ErrorCode(err) != ds.CodeProviderUnavailable {
-			t.Errorf("error = %v", err)
-		}
-	})
+// customerReads are the reads the fault subtests make of a customer provider.
+func customerReads(prov ds.CustomerProvider) reads {
+	listAt := func(ctx context.Context, token string) error {
+		_, err := prov.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Token: token, Limit: 5})
+		return err
+	}
+	return reads{calls: []call{{"ListCustomers", func(ctx context.Context) error { return listAt(ctx, "") }}}, listAt: listAt}
 }
 
 // walk pages through the provider with the federation layer's walker and returns ids.
@@ -364,119 +235,4 @@ func walkCustomers(t *testing.T, prov ds.CustomerProvider, f ds.Filter, limit in
 	}
 	t.Fatal("walk did not end after 1000 pages")
 	return nil
-}
-
-func assertSameSet(t *testing.T, got, want []string) {
-	t.Helper()
-	seen := map[string]int{}
-	for _, id := range got {
-		seen[id]++
-		if seen[id] == 2 {
-			t.Errorf("id %s returned twice", id)
-		}
-	}
-	w := map[string]bool{}
-	for _, id := range want {
-		w[id] = true
-		if seen[id] == 0 {
-			t.Errorf("id %s missing", id)
-		}
-	}
-	for id := range seen {
-		if !w[id] {
-			t.Errorf("id %s not expected", id)
-		}
-	}
-	if t.Failed() {
-		t.Logf("got %d ids, want %d", len(got), len(want))
-	}
-}
-
-func assertCode(t *testing.T, err error, code ds.Code, p ds.ProviderID) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("want %s error, got none", code)
-	}
-	if got := ds.ErrorCode(err); got != code {
-		t.Fatalf("code = %s, want %s (%v)", got, code, err)
-	}
-	if got, ok := ds.ErrorProvider(err); !ok || got != p {
-		t.Fatalf("error does not name provider %s: %v", p, err)
-	}
-}
-
-// CaptureLog sends slog's default logger to a buffer for the test.
-func CaptureLog(t *testing.T) *SyncBuffer {
-	t.Helper()
-	buf := &SyncBuffer{}
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return buf
-}
-
-// SyncBuffer is a bytes.Buffer safe for concurrent writers.
-type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// AssertNoCredential fails when any credential the simulator received
-// appears in one of the texts (an error message, the log).
-func AssertNoCredential(t *testing.T, kit *simkit.Kit, texts ...string) {
-	t.Helper()
-	seen := 0
-	for _, c := range kit.Calls() {
-		for _, cred := range strings.Fields(c.Credential) {
-			seen++
-			for _, s := range texts {
-				if strings.Contains(s, cred) {
-					t.Fatalf("the credential %.4s… leaked: %s", cred, s)
-				}
-			}
-		}
-	}
-	if seen == 0 {
-		t.Fatal("the simulator saw no credential: the test proves nothing")
-	}
-}
-
-func assertReason(t *testing.T, err error, reason string) {
-	t.Helper()
-	if got := ds.ErrorReason(err); got != reason {
-		t.Fatalf("reason = %q, want %q (%v)", got, reason, err)
-	}
-}
-
-func missingID(p ds.ProviderID) string {
-	switch p {
-	case ds.DigitalRiver:
-		return "5899999999"
-	case ds.Kintsugi:
-		return "cust_doesnotexist"
-	case ds.CommerceLayer:
-		return "ZZZZZZZZZZ"
-	}
-	return "00000000-0000-4000-a000-000000000000"
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref(s *string) string {
-	if s == nil {
-		return "<nil>"
-	}
-	return *s
 }

@@ -2,13 +2,10 @@ package providertest
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
@@ -329,228 +326,34 @@ func runSources(t *testing.T, h SourceHarness) {
 		}
 	})
 
-	t.Run("rejected gateway credentials are PROVIDER_UNAVAILABLE with reason PROVIDER_AUTH", func(t *testing.T) {
-		prov, _ := start(t, Options{BadCredentials: true})
-		_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
-		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
-		assertReason(t, err, ds.ReasonProviderAuth)
-		_, err = prov.SourcesByExternalIDs(context.Background(), someExternal)
-		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
-		assertReason(t, err, ds.ReasonProviderAuth)
-		_, err = prov.SourcesByCustomers(context.Background(), customers[:2])
-		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
-		assertReason(t, err, ds.ReasonProviderAuth)
-	})
-
-	t.Run("vendor validation error on a read is INTERNAL with the vendor's message", func(t *testing.T) {
-		prov, kit := ready(t)
-		calls := []struct {
-			name string
-			do   func() error
-		}{
-			{"ListSources", func() error {
-				_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
-				return err
-			}},
-			{"SourcesByExternalIDs", func() error {
-				_, err := prov.SourcesByExternalIDs(context.Background(), someExternal)
-				return err
-			}},
-			{"SourcesByCustomers", func() error {
-				_, err := prov.SourcesByCustomers(context.Background(), customers[:1])
-				return err
-			}},
-		}
-		for _, c := range calls {
-			kit.Inject(simkit.Fault{Status: h.ValidationStatus, Message: "Input should be sane"})
-			err := c.do()
-			if ds.ErrorCode(err) != ds.CodeInternal {
-				t.Errorf("%s: code %s, want INTERNAL (%v)", c.name, ds.ErrorCode(err), err)
-				continue
+	runFaults(t, faultSuite{provider: h.Provider, validationStatus: h.ValidationStatus, retryAfterHeader: h.RetryAfterHeader,
+		start: func(t *testing.T, o Options) (reads, *simkit.Kit) {
+			if o.BadCredentials {
+				prov, kit := start(t, o)
+				return sourceReads(prov, someExternal, customers), kit
 			}
-			assertCode(t, err, ds.CodeInternal, h.Provider)
-			if !strings.Contains(err.Error(), "Input should be sane") {
-				t.Errorf("%s: error %q does not carry the vendor's message", c.name, err)
-			}
-		}
-	})
-
-	t.Run("a vendor message echoing the gateway's credential reaches neither caller nor log", func(t *testing.T) {
-		for _, status := range []int{h.ValidationStatus, http.StatusInternalServerError, http.StatusUnauthorized} {
-			t.Run(http.StatusText(status), func(t *testing.T) {
-				prov, kit := ready(t)
-				logs := CaptureLog(t)
-				kit.Reset()
-				f := simkit.Fault{Status: status, Message: "bad key", EchoCredentials: true}
-				kit.SetDown(&f)
-				t.Cleanup(func() { kit.SetDown(nil) })
-				_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
-				if err == nil {
-					t.Fatal("no error")
-				}
-				AssertNoCredential(t, kit, err.Error(), logs.String())
-			})
-		}
-	})
-
-	t.Run("rate limiting is retried and then succeeds", func(t *testing.T) {
-		prov, kit := ready(t)
-		hdr := http.Header{}
-		if h.RetryAfterHeader {
-			hdr.Set("Retry-After", "0")
-		}
-		kit.Inject(simkit.Fault{Status: 429, Message: "slow down", Header: hdr})
-		if _, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5}); err != nil {
-			t.Fatalf("after one 429: %v", err)
-		}
-		if n := kit.Count(); n != 2 {
-			t.Errorf("calls = %d, want 2 (one 429, one retry)", n)
-		}
-	})
-
-	t.Run("a long Retry-After is PROVIDER_RATE_LIMITED, not a long wait", func(t *testing.T) {
-		// Even a vendor that does not document Retry-After may send one.
-		prov, kit := ready(t)
-		hdr := http.Header{}
-		hdr.Set("Retry-After", "120")
-		kit.Inject(simkit.Fault{Status: 429, Message: "slow down", Header: hdr})
-		begin := time.Now()
-		_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
-		assertCode(t, err, ds.CodeProviderRateLimited, h.Provider)
-		if time.Since(begin) > 2*time.Second {
-			t.Errorf("waited %v", time.Since(begin))
-		}
-	})
-
-	t.Run("a provider that stays down is PROVIDER_UNAVAILABLE", func(t *testing.T) {
-		prov, kit := ready(t)
-		for range 10 {
-			kit.Inject(simkit.Fault{Status: 503, Message: "maintenance"})
-		}
-		_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
-		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
-		kit.Reset()
-		for range 10 {
-			kit.Inject(simkit.Fault{Status: 503, Message: "maintenance"})
-		}
-		_, err = prov.SourcesByCustomers(context.Background(), customers[:1])
-		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
-	})
-
-	t.Run("a bad page token is BAD_USER_INPUT, never a panic", func(t *testing.T) {
-		prov, _ := ready(t)
-		for _, tok := range []string{"-1", "zz", "%00", "1e3", " 5", strings.Repeat("9", 40)} {
-			_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Token: tok, Limit: 5})
-			if ds.ErrorCode(err) != ds.CodeBadUserInput {
-				t.Errorf("token %q: code %s, want BAD_USER_INPUT (%v)", tok, ds.ErrorCode(err), err)
-			}
-		}
-	})
-
-	t.Run("honours context cancellation", func(t *testing.T) {
-		prov, kit := ready(t)
-		kit.SetLatency(5 * time.Second)
-		for name, call := range map[string]func(context.Context) error{
-			"ListSources": func(ctx context.Context) error {
-				_, err := prov.ListSources(ctx, ds.ListRequest[ds.SourceFilter]{Limit: 5})
-				return err
-			},
-			"SourcesByExternalIDs": func(ctx context.Context) error {
-				_, err := prov.SourcesByExternalIDs(ctx, someExternal)
-				return err
-			},
-			"SourcesByCustomers": func(ctx context.Context) error {
-				_, err := prov.SourcesByCustomers(ctx, customers[:min(20, len(customers))])
-				return err
-			},
-		} {
-			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-			begin := time.Now()
-			err := call(ctx)
-			cancel()
-			if err == nil {
-				t.Fatalf("%s: want an error", name)
-			}
-			if d := time.Since(begin); d > time.Second {
-				t.Errorf("%s: returned after %v", name, d)
-			}
-			if !errors.Is(err, context.DeadlineExceeded) && ds.ErrorCode(err) != ds.CodeProviderUnavailable {
-				t.Errorf("%s: error = %v", name, err)
-			}
-		}
-	})
-}
-
-// walkSources pages through the provider with the federation layer's walker
-// (post-filtering with f.Match, as the service does) and returns the records
-// and the total the first page reported.
-func walkSources(t *testing.T, prov ds.SourceProvider, f ds.SourceFilter, limit int) ([]*ds.CustomerSource, *int) {
-	t.Helper()
-	seg := ds.Segment[*ds.CustomerSource]{
-		Provider: prov.ID(),
-		Fetch: func(ctx context.Context, token string, n int) (ds.Page[*ds.CustomerSource], error) {
-			return prov.ListSources(ctx, ds.ListRequest[ds.SourceFilter]{Token: token, Limit: n, Filter: f})
+			prov, kit := ready(t)
+			return sourceReads(prov, someExternal, customers), kit
 		},
-		Match: f.Match,
-	}
-	var out []*ds.CustomerSource
-	var total *int
-	var pos *ds.Position
-	for i := 0; i < 2000; i++ {
-		w, err := ds.WalkForward(context.Background(), []ds.Segment[*ds.CustomerSource]{seg}, pos, limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(w.Errs) > 0 {
-			t.Fatal(w.Errs[0])
-		}
-		if n, ok := w.Totals[prov.ID()]; ok && pos == nil {
-			total = &n
-		}
-		for _, e := range w.Edges {
-			out = append(out, e.Node)
-		}
-		if !w.HasNext {
-			return out, total
-		}
-		r := w.Resume
-		pos = &r
-	}
-	t.Fatal("walk did not end after 2000 pages")
-	return nil, nil
+		badTokens: []string{"-1", "zz", "%00", "1e3", " 5", strings.Repeat("9", 40)}, tokensFail: true})
+	runSourceCapabilities(t, h, start, exp)
 }
 
-func keys(ss []*ds.CustomerSource) []string {
-	out := make([]string, 0, len(ss))
-	for _, s := range ss {
-		out = append(out, sourceKey(s))
+// sourceReads are the reads the fault subtests make of a source provider.
+func sourceReads(prov ds.SourceProvider, external, customers []string) reads {
+	listAt := func(ctx context.Context, token string) error {
+		_, err := prov.ListSources(ctx, ds.ListRequest[ds.SourceFilter]{Token: token, Limit: 5})
+		return err
 	}
-	return out
-}
-
-func nodeIDs(ss []*ds.CustomerSource) []string {
-	out := make([]string, 0, len(ss))
-	for _, s := range ss {
-		out = append(out, s.NodeID())
-	}
-	return out
-}
-
-// assertUniqueNodes checks that no record (by global id) comes twice.
-func assertUniqueNodes(t *testing.T, ss []*ds.CustomerSource) {
-	t.Helper()
-	seen := map[string]bool{}
-	for _, s := range ss {
-		id := s.NodeID()
-		if seen[id] {
-			t.Errorf("record %s (%s) returned twice", s.RecordID, sourceKey(s))
-		}
-		seen[id] = true
-	}
-}
-
-func sortedCopy(s []string) []string {
-	out := append([]string(nil), s...)
-	slices.Sort(out)
-	return out
+	return reads{listAt: listAt, calls: []call{
+		{"ListSources", func(ctx context.Context) error { return listAt(ctx, "") }},
+		{"SourcesByExternalIDs", func(ctx context.Context) error {
+			_, err := prov.SourcesByExternalIDs(ctx, external)
+			return err
+		}},
+		{"SourcesByCustomers", func(ctx context.Context) error {
+			_, err := prov.SourcesByCustomers(ctx, customers[:min(20, len(customers))])
+			return err
+		}},
+	}}
 }
