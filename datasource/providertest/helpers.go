@@ -109,14 +109,12 @@ func assertReason(t *testing.T, err error, reason string) {
 	}
 }
 
+// missingIDs are well-formed ids no simulator has (a UUID where not listed).
+var missingIDs = map[ds.ProviderID]string{ds.DigitalRiver: "5899999999", ds.Kintsugi: "cust_doesnotexist", ds.CommerceLayer: "ZZZZZZZZZZ"}
+
 func missingID(p ds.ProviderID) string {
-	switch p {
-	case ds.DigitalRiver:
-		return "5899999999"
-	case ds.Kintsugi:
-		return "cust_doesnotexist"
-	case ds.CommerceLayer:
-		return "ZZZZZZZZZZ"
+	if id, ok := missingIDs[p]; ok {
+		return id
 	}
 	return "00000000-0000-4000-a000-000000000000"
 }
@@ -145,25 +143,28 @@ func NewCache(t *testing.T, shared cache.Shared) *cache.Layer {
 // and the total the first page reported.
 func walkSources(t *testing.T, prov ds.SourceProvider, f ds.SourceFilter, limit int) ([]*ds.CustomerSource, *int) {
 	t.Helper()
-	seg := ds.Segment[*ds.CustomerSource]{
-		Provider: prov.ID(),
-		Fetch: func(ctx context.Context, token string, n int) (ds.Page[*ds.CustomerSource], error) {
-			return prov.ListSources(ctx, ds.ListRequest[ds.SourceFilter]{Token: token, Limit: n, Filter: f})
-		},
-		Match: f.Match,
-	}
-	var out []*ds.CustomerSource
+	return walkAll(t, prov.ID(), prov.ListSources, f, f.Match, limit)
+}
+
+// walkAll reads a provider's whole list with the federation layer's walker,
+// pages of limit, and returns the matching records and the first total.
+func walkAll[T, F any](t *testing.T, p ds.ProviderID, list func(context.Context, ds.ListRequest[F]) (ds.Page[T], error), f F, match func(T) bool, limit int) ([]T, *int) {
+	t.Helper()
+	seg := ds.Segment[T]{Provider: p, Match: match, Fetch: func(ctx context.Context, token string, n int) (ds.Page[T], error) {
+		return list(ctx, ds.ListRequest[F]{Token: token, Limit: n, Filter: f})
+	}}
+	var out []T
 	var total *int
 	var pos *ds.Position
-	for i := 0; i < 2000; i++ {
-		w, err := ds.WalkForward(context.Background(), []ds.Segment[*ds.CustomerSource]{seg}, pos, limit)
+	for range 2000 {
+		w, err := ds.WalkForward(context.Background(), []ds.Segment[T]{seg}, pos, limit)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(w.Errs) > 0 {
 			t.Fatal(w.Errs[0])
 		}
-		if n, ok := w.Totals[prov.ID()]; ok && pos == nil {
+		if n, ok := w.Totals[p]; ok && pos == nil {
 			total = &n
 		}
 		for _, e := range w.Edges {

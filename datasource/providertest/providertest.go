@@ -12,6 +12,7 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
@@ -42,14 +43,27 @@ func People() []demo.Person { return demo.People(120) }
 // the same to every caller.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	t.Run("direct", func(t *testing.T) { run(t, h) })
-	cached := h
-	cached.Start = func(t *testing.T, people []demo.Person, o Options) (ds.CustomerProvider, *simkit.Kit) {
-		t.Helper()
-		prov, kit := h.Start(t, people, o)
-		return NewCache(t, nil).Wrap(prov), kit
-	}
-	t.Run("through the cache", func(t *testing.T) { run(t, cached) })
+	bothWays(t, h.Start, (*cache.Layer).Wrap, func(t *testing.T, start starter[ds.CustomerProvider]) {
+		h.Start = start
+		run(t, h)
+	})
+}
+
+// starter starts a simulator serving people and a provider for it.
+type starter[P any] func(t *testing.T, people []demo.Person, o Options) (P, *simkit.Kit)
+
+// bothWays runs suite against the provider itself, and through a fresh
+// in-process cache layer per subtest, which must behave the same to every caller.
+func bothWays[P any](t *testing.T, start starter[P], wrap func(*cache.Layer, P) P, suite func(*testing.T, starter[P])) {
+	t.Helper()
+	t.Run("direct", func(t *testing.T) { suite(t, start) })
+	t.Run("through the cache", func(t *testing.T) {
+		suite(t, func(t *testing.T, people []demo.Person, o Options) (P, *simkit.Kit) {
+			t.Helper()
+			prov, kit := start(t, people, o)
+			return wrap(NewCache(t, nil), prov), kit
+		})
+	})
 }
 
 func run(t *testing.T, h Harness) {
@@ -207,32 +221,8 @@ func walk(t *testing.T, prov ds.CustomerProvider, f ds.Filter, limit int) []stri
 
 func walkCustomers(t *testing.T, prov ds.CustomerProvider, f ds.Filter, limit int) []*ds.Customer {
 	t.Helper()
-	seg := ds.Segment[*ds.Customer]{
-		Provider: prov.ID(),
-		Fetch: func(ctx context.Context, token string, n int) (ds.Page[*ds.Customer], error) {
-			return prov.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Token: token, Limit: n, Filter: f})
-		},
-		Match: f.Match,
-	}
-	var out []*ds.Customer
-	var pos *ds.Position
-	for i := 0; i < 1000; i++ {
-		w, err := ds.WalkForward(context.Background(), []ds.Segment[*ds.Customer]{seg}, pos, limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(w.Errs) > 0 {
-			t.Fatal(w.Errs[0])
-		}
-		for _, e := range w.Edges {
-			out = append(out, e.Node)
-		}
-		if !w.HasNext {
-			return out
-		}
-		r := w.Resume
-		pos = &r
-	}
-	t.Fatal("walk did not end after 1000 pages")
-	return nil
+	out, _ := walkAll(t, prov.ID(), func(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
+		return prov.ListCustomers(ctx, req)
+	}, f, f.Match, limit)
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
@@ -78,14 +79,11 @@ func expectedKeys(exp []expectedSource, f ds.SourceFilter, p ds.ProviderID) []st
 // directly and through the cache layer.
 func RunSources(t *testing.T, h SourceHarness) {
 	t.Helper()
-	t.Run("direct", func(t *testing.T) { runSources(t, h) })
-	cached := h
-	cached.Start = func(t *testing.T, people []demo.Person, o Options) (ds.SourceProvider, *simkit.Kit) {
-		t.Helper()
-		prov, kit := h.Start(t, people, o)
-		return NewCache(t, nil).WrapSources(prov), kit
-	}
-	t.Run("through the cache", func(t *testing.T) { runSources(t, cached) })
+	wrap := func(l *cache.Layer, p ds.SourceProvider) ds.SourceProvider { return l.WrapSources(p) }
+	bothWays(t, h.Start, wrap, func(t *testing.T, start starter[ds.SourceProvider]) {
+		h.Start = start
+		runSources(t, h)
+	})
 }
 
 func runSources(t *testing.T, h SourceHarness) {
