@@ -107,18 +107,24 @@ func (c *Provider) records(cs []*ds.Customer, at time.Time) ([]Entry, []ds.Ident
 // ListCustomers serves a page from the cache, or reads it and stores the
 // page and every record in it.
 func (c *Provider) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
-	key := entryKey(c.m.p, c.m.cred, KindPage, hashKey(req))
-	if p, ok := recalled[ds.Page[*ds.Customer]](ctx, key); ok {
-		return p, nil
-	}
-	p, err := one(ctx, c.m, KindPage, key, func(ctx context.Context) (ds.Page[*ds.Customer], error) {
-		return c.inner.ListCustomers(ctx, req)
-	}, func(p ds.Page[*ds.Customer], at time.Time) ([]Entry, []ds.Identity, []byte) {
+	return listPage(ctx, c.m, req, c.inner.ListCustomers, func(p ds.Page[*ds.Customer], at time.Time) ([]Entry, []ds.Identity, []byte) {
 		entries, ids := c.records(p.Items, at)
 		return entries, ids, pageBody(p, entries)
-	})
+	}, c.rememberPage)
+}
+
+// listPage serves a page from the request memo or the cache, or reads it
+// with list (store: the entries to keep beside it), and remembers it for
+// the request.
+func listPage[T, F any](ctx context.Context, m meta, req ds.ListRequest[F], list func(context.Context, ds.ListRequest[F]) (ds.Page[T], error),
+	store func(ds.Page[T], time.Time) ([]Entry, []ds.Identity, []byte), remember func(context.Context, string, ds.Page[T])) (ds.Page[T], error) {
+	key := entryKey(m.p, m.cred, KindPage, hashKey(req))
+	if p, ok := recalled[ds.Page[T]](ctx, key); ok {
+		return p, nil
+	}
+	p, err := one(ctx, m, KindPage, key, func(ctx context.Context) (ds.Page[T], error) { return list(ctx, req) }, store)
 	if err == nil {
-		c.rememberPage(ctx, key, p)
+		remember(ctx, key, p)
 	}
 	return p, err
 }

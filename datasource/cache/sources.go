@@ -24,17 +24,9 @@ func (s *Sources) CredentialID() string          { return s.m.cred }
 
 // ListSources serves a page of source records from the cache or reads it.
 func (s *Sources) ListSources(ctx context.Context, req ds.ListRequest[ds.SourceFilter]) (ds.Page[*ds.CustomerSource], error) {
-	key := entryKey(s.m.p, s.m.cred, KindPage, hashKey(req))
-	if p, ok := recalled[ds.Page[*ds.CustomerSource]](ctx, key); ok {
-		return p, nil
-	}
-	p, err := one(ctx, s.m, KindPage, key, func(ctx context.Context) (ds.Page[*ds.CustomerSource], error) {
-		return s.inner.ListSources(ctx, req)
-	}, nil)
-	if err == nil {
+	return listPage(ctx, s.m, req, s.inner.ListSources, nil, func(ctx context.Context, key string, p ds.Page[*ds.CustomerSource]) {
 		ds.Remember(ctx, key, p)
-	}
-	return p, err
+	})
 }
 
 // SourcesByExternalIDs serves each external id's records from the cache and

@@ -130,7 +130,7 @@ func dedupe(ids []string) []string {
 }
 
 // SourcesByExternalIDs returns every record whose external id is one of ids:
-// external_ids[] batches of MaxBatch, each paged by offset to its total.
+// external_ids[] batches of maxBatch, each paged by offset to its total.
 func (c *Client) SourcesByExternalIDs(ctx context.Context, ids []string) ([]*ds.CustomerSource, error) {
 	ids = dedupe(ids)
 	var batches [][]string

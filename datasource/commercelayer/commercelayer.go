@@ -423,7 +423,7 @@ func parseOffset(tok string) (int, error) {
 }
 
 // GetCustomers looks ids up with filter[q][id_in]=a,b,c and page[size]=25,
-// MaxBatch ids per call. Ids Commerce Layer cannot hold (empty, too long,
+// MaxPageSize ids per call. Ids Commerce Layer cannot hold (empty, too long,
 // with a comma, a path or query character, whitespace or control
 // characters) are absent without a call.
 func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {

@@ -244,7 +244,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 }
 
 // GetCustomers looks ids up with the bulk ids filter (ids=a,b,c, limit=100),
-// MaxBatch ids per call. Ids Digital River cannot hold (empty, longer than
+// maxBatch ids per call. Ids Digital River cannot hold (empty, longer than
 // 40 characters, control characters) are dropped without a call; an id with
 // a comma cannot be expressed in the comma-separated list and is fetched alone.
 func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {
@@ -392,7 +392,7 @@ func errorMessage(_ int, body []byte) string {
 	return strings.Join(msgs, "; ")
 }
 
-// ListBefore reads backward with endingBefore (a ds.BackwardLister). The
+// ListBefore reads backward with endingBefore (Caps.Backward is ds.BackwardNative). The
 // position (token, skip) is "skip records after the customer token"; the
 // records between the token and the position are read first
 // (startingAfter=token, limit=skip, when skip > 0), then endingBefore the

@@ -373,7 +373,7 @@ func TestConfig(t *testing.T) {
 		t.Errorf("credential ids %q %q", a.CredentialID(), c.CredentialID())
 	}
 	if a.ID() != ds.DigitalRiver || a.Capabilities().LoaderCap != 100 {
-		t.Errorf("ID %v MaxBatch %d", a.ID(), a.Capabilities().LoaderCap)
+		t.Errorf("ID %v LoaderCap %d", a.ID(), a.Capabilities().LoaderCap)
 	}
 }
 

@@ -677,7 +677,7 @@ func TestGetCustomers(t *testing.T) {
 		}
 	})
 	if c.Capabilities().LoaderCap != 100 {
-		t.Errorf("MaxBatch = %d", c.Capabilities().LoaderCap)
+		t.Errorf("LoaderCap = %d", c.Capabilities().LoaderCap)
 	}
 }
 
