@@ -1,6 +1,9 @@
 package datasource
 
-import "context"
+import (
+	"context"
+	"strconv"
+)
 
 // ListRequest asks a provider for one page of its native list.
 type ListRequest[F any] struct {
@@ -102,4 +105,33 @@ type Peeker interface {
 // so caches can key on it and two configurations never share data.
 type Credentialed interface {
 	CredentialID() string
+}
+
+// OffsetToken is the shared decimal form of offset tokens ("" for 0).
+func OffsetToken(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// Position is a place in a federated list: inside provider Provider, Skip raw
+// (pre-filter) items after the provider-native position Token ("" = start).
+// Every pagination style maps to it: offsets and page numbers (CareCloud,
+// Kintsugi, Commerce Layer) encode the absolute offset in Token, Digital River
+// the id to start after, Telness its opaque nextCursor. Skip lets a cursor
+// point inside a vendor page without the vendor supporting that.
+//
+// Deferred holds providers a walk passed over because they failed, each with
+// where it goes on; they are walked after the last provider (Tail marks that
+// the main pass is over), so one provider's outage does not hide the others.
+type Position struct {
+	Provider ProviderID
+	Token    string
+	Skip     int
+	Deferred []Position
+	Tail     bool
+	// NoneBefore marks the resume position of a page with no edges that
+	// nothing matched before: the next page has no previous page.
+	NoneBefore bool
 }

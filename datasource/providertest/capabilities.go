@@ -10,6 +10,7 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -147,7 +148,7 @@ func runCapabilities(t *testing.T, h Harness, people []demo.Person, want []strin
 				if err != nil || !sentValue(kit, param) {
 					t.Fatalf("%+v: %v; calls %+v do not carry %q", o, err, kit.Calls(), param)
 				}
-				if !slices.IsSortedFunc(page.Items, func(a, b *ds.Customer) int { return less(ds.CustomerLess(o), a, b) }) {
+				if !slices.IsSortedFunc(page.Items, func(a, b *ds.Customer) int { return less(federate.CustomerLess(o), a, b) }) {
 					t.Errorf("%+v: the page is not in that order", o)
 				}
 			}

@@ -12,6 +12,7 @@ import (
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/cache"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -150,14 +151,14 @@ func walkSources(t *testing.T, prov ds.SourceProvider, f ds.SourceFilter, limit 
 // pages of limit, and returns the matching records and the first total.
 func walkAll[T, F any](t *testing.T, p ds.ProviderID, list func(context.Context, ds.ListRequest[F]) (ds.Page[T], error), f F, match func(T) bool, limit int) ([]T, *int) {
 	t.Helper()
-	seg := ds.Segment[T]{Provider: p, Match: match, Fetch: func(ctx context.Context, token string, n int) (ds.Page[T], error) {
+	seg := federate.Segment[T]{Provider: p, Match: match, Fetch: func(ctx context.Context, token string, n int) (ds.Page[T], error) {
 		return list(ctx, ds.ListRequest[F]{Token: token, Limit: n, Filter: f})
 	}}
 	var out []T
 	var total *int
 	var pos *ds.Position
 	for range 2000 {
-		w, err := ds.WalkForward(context.Background(), []ds.Segment[T]{seg}, pos, limit)
+		w, err := federate.WalkForward(context.Background(), []federate.Segment[T]{seg}, pos, limit)
 		if err != nil {
 			t.Fatal(err)
 		}
