@@ -59,7 +59,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f ds.Filt
 			continue
 		}
 		warnAccentSensitive(ctx, prov, f)
-		seg := listSegment(prov, f, o, s.Calls[p].ListPage)
+		seg := listSegment(prov, f, o, prov.Capabilities().PageLimit)
 		seg.Count = s.orSyncedCount(p, f, seg.Count)
 		segs = append(segs, seg)
 	}
@@ -102,7 +102,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f ds.Filt
 const maxEmailScanPage = 100
 
 // listSegment reads prov's list. An email-filtered walk reads pages of the
-// vendor's largest size (vendorPage, from its CallModel), up to
+// vendor's largest size (vendorPage, its PageLimit), up to
 // maxEmailScanPage, whatever first is: where the vendor cannot apply the
 // email filter and it is post-filtered, "find this person" is then answered
 // in a few calls, not an empty page after 25 calls of first+1 records; where

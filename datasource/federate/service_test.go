@@ -278,7 +278,6 @@ func TestAnEmailFilteredWalkReadsWholeVendorPages(t *testing.T) {
 	k := mem(ds.Kintsugi, 230)
 	k.page = 100
 	s := testService(k)
-	s.Calls = map[ds.ProviderID]ds.CallModel{ds.Kintsugi: {ListPage: 100}}
 	email := "P217@example.com"
 	one := 1
 	conn, err := s.ListCustomers(context.Background(), ConnectionArgs{First: &one}, ds.Filter{Email: &email}, nil)
