@@ -143,9 +143,3 @@ func (c Capabilities) Check() error {
 	}
 	return errors.Join(errs...)
 }
-
-// Capable is anything that declares its capabilities: every customer and
-// source provider, and the cache around one (which forwards them).
-type Capable interface {
-	Capabilities() Capabilities
-}
