@@ -457,40 +457,6 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func TestCredentialIDNamesTheCredentialWithoutRevealingIt(t *testing.T) {
-	base := "https://p.example/webservice/rest-api/enterprise-interface/v1.0"
-	id := func(cfg carecloud.Config) string {
-		c, err := carecloud.New(cfg, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c.CredentialID()
-	}
-	a := id(carecloud.Config{BaseURL: base, BearerToken: "secret-token-a"})
-	if a != id(carecloud.Config{BaseURL: base, BearerToken: "secret-token-a"}) {
-		t.Error("not stable")
-	}
-	others := []string{
-		id(carecloud.Config{BaseURL: base, BearerToken: "secret-token-b"}),
-		id(carecloud.Config{BaseURL: "https://q.example/webservice/rest-api/enterprise-interface/v1.0", BearerToken: "secret-token-a"}),
-		id(carecloud.Config{BaseURL: base, Login: "l", Password: "p", UserExternalApplicationID: "a"}),
-		id(carecloud.Config{BaseURL: base, Login: "l", Password: "q", UserExternalApplicationID: "a"}),
-	}
-	seen := map[string]bool{}
-	for i, o := range append(others, a) {
-		if strings.Contains(o, "secret") || len(o) < 12 || len(o) > 64 {
-			t.Errorf("credential id %q", o)
-		}
-		if seen[o] {
-			t.Errorf("config %d shares its credential id with another", i)
-		}
-		seen[o] = true
-	}
-	if others[2] == others[3] {
-		t.Error("different passwords share a credential id")
-	}
-}
-
 // counter wraps a handler and counts requests by path suffix and in flight.
 type counter struct {
 	h             http.Handler

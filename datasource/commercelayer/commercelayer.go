@@ -7,8 +7,6 @@ package commercelayer
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,7 +120,6 @@ func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 // Client is the Commerce Layer customer provider.
 type Client struct {
 	rc     *rest.Client
-	credID string
 	tokens *tokenSource // nil with a static access token
 }
 
@@ -137,51 +134,48 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.BaseURL = apiBase(cfg.BaseURL)
-	u, err := rest.ParseBaseURL(ds.CommerceLayer, cfg.BaseURL)
+	base, err := rest.ParseBaseURL(ds.CommerceLayer, apiBase(cfg.BaseURL))
 	if err != nil {
 		return nil, err
 	}
-	if hc == nil {
-		hc = rest.DefaultHTTPClient()
-	}
-	c := &Client{rc: &rest.Client{
-		Provider:     ds.CommerceLayer,
-		BaseURL:      u,
-		HTTP:         hc,
+	c := &Client{}
+	o := rest.Options{
+		Provider: ds.CommerceLayer, BaseURL: base.String(), HTTP: hc,
+		Credential: []string{"access_token", cfg.AccessToken}, // security: only its hash is kept (CredentialID)
+		Secrets:    []string{cfg.AccessToken, cfg.ClientSecret},
+		Authorize: func(ctx context.Context, r *http.Request) error {
+			tok := cfg.AccessToken
+			if c.tokens != nil {
+				var err error
+				if tok, err = c.tokens.token(ctx); err != nil {
+					return err
+				}
+			}
+			r.Header.Set("Authorization", "Bearer "+tok) // security: the token goes only to base_url
+			return nil
+		},
 		ErrorMessage: errorMessage,
-		Secrets:      rest.NewSecrets(cfg.AccessToken, cfg.ClientSecret),
 		Accept:       MediaType,
 		ContentType:  MediaType,
-	}}
-	credential := cfg.AccessToken // security: only its hash leaves this function (CredentialID)
+	}
+	tokenURL := cfg.TokenURL
 	if cfg.AccessToken == "" {
-		tokenURL := cfg.TokenURL
 		if tokenURL == "" {
-			tokenURL = tokenURLFor(u)
+			tokenURL = tokenURLFor(base)
 		}
-		c.tokens = &tokenSource{url: tokenURL, hc: hc, secrets: c.rc.Secrets, req: tokenRequest{
+		o.Credential = []string{"client_credentials", tokenURL, cfg.ClientID, cfg.ClientSecret, cfg.Scope}
+	}
+	if c.rc, err = rest.NewClient(o); err != nil {
+		return nil, err
+	}
+	if cfg.AccessToken == "" {
+		c.tokens = &tokenSource{url: tokenURL, hc: c.rc.HTTP, secrets: c.rc.Secrets, req: tokenRequest{
 			GrantType: "client_credentials", ClientID: cfg.ClientID,
 			ClientSecret: cfg.ClientSecret, // security: sent only to the token endpoint
 			Scope:        cfg.Scope,
 		}}
 		c.rc.Reauthorize = c.tokens.drop
-		credential = tokenURL + "\x00" + cfg.ClientID + "\x00" + cfg.ClientSecret + "\x00" + cfg.Scope
 	}
-	static := cfg.AccessToken
-	c.rc.Authorize = func(ctx context.Context, r *http.Request) error {
-		tok := static
-		if c.tokens != nil {
-			var err error
-			if tok, err = c.tokens.token(ctx); err != nil {
-				return err
-			}
-		}
-		r.Header.Set("Authorization", "Bearer "+tok) // security: the token goes only to base_url
-		return nil
-	}
-	sum := sha256.Sum256([]byte(strings.TrimRight(cfg.BaseURL, "/") + "\x00" + credential))
-	c.credID = hex.EncodeToString(sum[:8])
 	return c, nil
 }
 
@@ -215,8 +209,8 @@ func tokenURLFor(base *url.URL) string {
 // ID is ds.CommerceLayer.
 func (c *Client) ID() ds.ProviderID { return ds.CommerceLayer }
 
-// CredentialID is a short hash of base URL and credential; never the secret.
-func (c *Client) CredentialID() string { return c.credID }
+// CredentialID is rest's hash of base URL and credential; never the secret.
+func (c *Client) CredentialID() string { return c.rc.CredentialID() }
 
 // MaxBatch is the bulk lookup size: one full page of filter[q][id_in].
 func (c *Client) MaxBatch() int { return MaxPageSize }

@@ -6,8 +6,6 @@ package digitalriver
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,8 +72,7 @@ func (c Config) Validate() error {
 
 // Client is the Digital River customer provider.
 type Client struct {
-	rc     *rest.Client
-	credID string
+	rc *rest.Client
 }
 
 var (
@@ -90,43 +87,28 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	base := cfg.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	u, err := rest.ParseBaseURL(ds.DigitalRiver, base)
+	key := cfg.APIKey
+	rc, err := rest.NewClient(rest.Options{
+		Provider: ds.DigitalRiver, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTP: hc,
+		Credential: []string{key}, Secrets: []string{key},
+		Authorize: func(_ context.Context, r *http.Request) error {
+			r.Header.Set("Authorization", "Bearer "+key)
+			finish(r)
+			return nil
+		},
+		ErrorMessage: errorMessage,
+	})
 	if err != nil {
 		return nil, err
 	}
-	if hc == nil {
-		hc = rest.DefaultHTTPClient()
-	}
-	key := cfg.APIKey
-	sum := sha256.Sum256([]byte(strings.TrimRight(base, "/") + "\x00" + key))
-	return &Client{
-		credID: hex.EncodeToString(sum[:8]),
-		rc: &rest.Client{
-			Provider: ds.DigitalRiver,
-			BaseURL:  u,
-			HTTP:     hc,
-			Authorize: func(_ context.Context, r *http.Request) error {
-				r.Header.Set("Authorization", "Bearer "+key)
-				finish(r)
-				return nil
-			},
-			ErrorMessage: errorMessage,
-			Secrets:      rest.NewSecrets(key),
-			Accept:       "application/json",
-			ContentType:  "application/json",
-		},
-	}, nil
+	return &Client{rc: rc}, nil
 }
 
 // ID is ds.DigitalRiver.
 func (c *Client) ID() ds.ProviderID { return ds.DigitalRiver }
 
-// CredentialID is a short hash of base URL and key; never the key itself.
-func (c *Client) CredentialID() string { return c.credID }
+// CredentialID is rest's hash of base URL and key; never the key itself.
+func (c *Client) CredentialID() string { return c.rc.CredentialID() }
 
 // MaxBatch is the bulk lookup size: ids=a,b,c with limit=100 answers up to 100 ids in one call.
 func (c *Client) MaxBatch() int { return maxBatch }

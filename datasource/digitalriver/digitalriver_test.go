@@ -366,14 +366,6 @@ func TestConfig(t *testing.T) {
 		}
 	}
 	a, _ := digitalriver.New(digitalriver.Config{APIKey: "sk_test_secret"}, nil)
-	b, _ := digitalriver.New(digitalriver.Config{APIKey: "sk_test_secret", BaseURL: digitalriver.DefaultBaseURL}, nil)
-	c, _ := digitalriver.New(digitalriver.Config{APIKey: "sk_test_other"}, nil)
-	if a.CredentialID() != b.CredentialID() {
-		t.Error("an empty base_url is not the default base URL")
-	}
-	if a.CredentialID() == c.CredentialID() || strings.Contains(a.CredentialID(), "secret") || a.CredentialID() == "" {
-		t.Errorf("credential ids %q %q", a.CredentialID(), c.CredentialID())
-	}
 	if a.ID() != ds.DigitalRiver || a.MaxBatch() != 100 {
 		t.Errorf("ID %v MaxBatch %d", a.ID(), a.MaxBatch())
 	}

@@ -6,8 +6,6 @@ package kintsugi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -86,8 +84,7 @@ func headerSafe(s string) bool {
 
 // Client is the Kintsugi customer provider.
 type Client struct {
-	rc     *rest.Client
-	credID string
+	rc *rest.Client
 }
 
 var (
@@ -101,43 +98,29 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	base := cfg.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	u, err := rest.ParseBaseURL(ds.Kintsugi, base)
+	key, org := cfg.APIKey, cfg.OrganizationID
+	rc, err := rest.NewClient(rest.Options{
+		Provider: ds.Kintsugi, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTP: hc,
+		Credential: []string{org, key},
+		Secrets:    []string{key, org}, // the organization id is sent as a credential header too
+		Authorize: func(_ context.Context, r *http.Request) error {
+			r.Header.Set(HeaderAPIKey, key)
+			r.Header.Set(HeaderOrganization, org)
+			return nil
+		},
+		ErrorMessage: ErrorMessage,
+	})
 	if err != nil {
 		return nil, err
 	}
-	if hc == nil {
-		hc = rest.DefaultHTTPClient()
-	}
-	key, org := cfg.APIKey, cfg.OrganizationID
-	sum := sha256.Sum256([]byte("kintsugi\x00" + strings.TrimRight(base, "/") + "\x00" + org + "\x00" + key))
-	return &Client{
-		credID: hex.EncodeToString(sum[:8]),
-		rc: &rest.Client{
-			Provider: ds.Kintsugi,
-			BaseURL:  u,
-			HTTP:     hc,
-			Authorize: func(_ context.Context, r *http.Request) error {
-				r.Header.Set(HeaderAPIKey, key)
-				r.Header.Set(HeaderOrganization, org)
-				return nil
-			},
-			ErrorMessage: ErrorMessage,
-			Secrets:      rest.NewSecrets(key, org), // the organization id is sent as a credential header too
-			Accept:       "application/json",
-			ContentType:  "application/json",
-		},
-	}, nil
+	return &Client{rc: rc}, nil
 }
 
 // ID is ds.Kintsugi.
 func (c *Client) ID() ds.ProviderID { return ds.Kintsugi }
 
-// CredentialID is a short hash of base URL, organization and key; never the key itself.
-func (c *Client) CredentialID() string { return c.credID }
+// CredentialID is rest's hash of base URL, organization and key; never the key itself.
+func (c *Client) CredentialID() string { return c.rc.CredentialID() }
 
 // MaxBatch is the dataloader's cap: Kintsugi has no bulk id filter, so
 // GetCustomers makes one GET per id with bounded concurrency.

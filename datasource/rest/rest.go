@@ -57,6 +57,8 @@ type Client struct {
 	// Secrets are scrubbed from every error returned and every line logged.
 	Secrets *Secrets
 
+	credID string // see CredentialID
+
 	// authFailing is set while the provider rejects the gateway's credentials,
 	// so the ERROR line is written once per change of state, not per call.
 	authFailing atomic.Bool
@@ -486,13 +488,4 @@ func truncate(s string, n int) string {
 		n-- // never through a character
 	}
 	return s[:n] + "…"
-}
-
-// ParseBaseURL checks a configured base URL.
-func ParseBaseURL(p ds.ProviderID, s string) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s: base_url %q must be an absolute http(s) URL", p.Key(), s)
-	}
-	return u, nil
 }

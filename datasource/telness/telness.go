@@ -9,7 +9,6 @@ package telness
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -76,8 +75,7 @@ func (c Config) Validate() error {
 
 // Client is the Telness customer provider.
 type Client struct {
-	rc     *rest.Client
-	credID string
+	rc *rest.Client
 	// newKey makes the idempotency key of one logical write.
 	newKey func() string
 }
@@ -93,39 +91,27 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	u, err := rest.ParseBaseURL(ds.Telness, cfg.BaseURL)
+	key := cfg.APIKey
+	rc, err := rest.NewClient(rest.Options{
+		Provider: ds.Telness, BaseURL: cfg.BaseURL, HTTP: hc,
+		Credential: []string{key}, Secrets: []string{key},
+		Authorize: func(_ context.Context, r *http.Request) error {
+			r.Header.Set("X-Api-Key", key)
+			return nil
+		},
+		ErrorMessage: errorMessage,
+	})
 	if err != nil {
 		return nil, err
 	}
-	if hc == nil {
-		hc = rest.DefaultHTTPClient()
-	}
-	key := cfg.APIKey
-	sum := sha256.Sum256([]byte(strings.TrimRight(cfg.BaseURL, "/") + "\x00" + key))
-	return &Client{
-		credID: hex.EncodeToString(sum[:8]),
-		newKey: randomKey,
-		rc: &rest.Client{
-			Provider: ds.Telness,
-			BaseURL:  u,
-			HTTP:     hc,
-			Authorize: func(_ context.Context, r *http.Request) error {
-				r.Header.Set("X-Api-Key", key)
-				return nil
-			},
-			ErrorMessage: errorMessage,
-			Secrets:      rest.NewSecrets(key),
-			Accept:       "application/json",
-			ContentType:  "application/json",
-		},
-	}, nil
+	return &Client{rc: rc, newKey: randomKey}, nil
 }
 
 // ID is ds.Telness.
 func (c *Client) ID() ds.ProviderID { return ds.Telness }
 
-// CredentialID is a short hash of base URL and key; never the key itself.
-func (c *Client) CredentialID() string { return c.credID }
+// CredentialID is rest's hash of base URL and key; never the key itself.
+func (c *Client) CredentialID() string { return c.rc.CredentialID() }
 
 // MaxBatch is how many ids one GetCustomers call takes (single GETs, 8 at a time).
 func (c *Client) MaxBatch() int { return maxBatch }

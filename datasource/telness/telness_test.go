@@ -182,18 +182,6 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func TestCredentialID(t *testing.T) {
-	a, _ := telness.New(telness.Config{BaseURL: "https://a.example.com", APIKey: "secret-one"}, nil)
-	b, _ := telness.New(telness.Config{BaseURL: "https://a.example.com", APIKey: "secret-two"}, nil)
-	c, _ := telness.New(telness.Config{BaseURL: "https://b.example.com", APIKey: "secret-one"}, nil)
-	if a.CredentialID() == b.CredentialID() || a.CredentialID() == c.CredentialID() {
-		t.Error("different credentials share a CredentialID")
-	}
-	if strings.Contains(a.CredentialID(), "secret") || a.CredentialID() == "" {
-		t.Errorf("CredentialID %q", a.CredentialID())
-	}
-}
-
 func TestSimulatorIsStrict(t *testing.T) {
 	e := start(t, nil)
 	_, b, _ := e.raw(t, "GET", "/customers?limit=2", authed(), "")
