@@ -256,7 +256,7 @@ func (c *Client) mapRecords(ctx context.Context, env *recordsEnvelope, customerI
 
 // mapRecord turns one record into a SYSTEM source; Target comes from the
 // catalogue entry whose customer_source_text_id names a provider.
-func (c *Client) mapRecord(rec *ds.Record[wireRecord], cat map[string]sourceInfo, customerID string) *ds.CustomerSource {
+func (c *Client) mapRecord(rec *rest.Record[wireRecord], cat map[string]sourceInfo, customerID string) *ds.CustomerSource {
 	w := &rec.V
 	s := &ds.CustomerSource{
 		Provider:    ds.CareCloud,
@@ -265,7 +265,7 @@ func (c *Client) mapRecord(rec *ds.Record[wireRecord], cat map[string]sourceInfo
 		CustomerID:  w.CustomerID,
 		SourceID:    w.CustomerSourceID,
 		ExternalIDs: []string{},
-		Raw:         rec.Raw, // the record as received, not a copy (see ds.Record)
+		Raw:         rec.Raw, // the record as received, not a copy (see rest.Record)
 	}
 	if s.CustomerID == "" {
 		s.CustomerID = customerID

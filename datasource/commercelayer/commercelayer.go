@@ -269,9 +269,9 @@ func sortParam(o ds.Order) string {
 // meta and links are read liberally by readPagination, so a shape the docs
 // do not show costs the count or the hint, never the page.
 type listResponse struct {
-	Data  []ds.Record[resource] `json:"data"`
-	Meta  json.RawMessage       `json:"meta"`
-	Links json.RawMessage       `json:"links"`
+	Data  []rest.Record[resource] `json:"data"`
+	Meta  json.RawMessage         `json:"meta"`
+	Links json.RawMessage         `json:"links"`
 }
 
 // pagination is what a list response says about what follows it.
@@ -312,7 +312,7 @@ func isLink(raw json.RawMessage) bool {
 
 // count is a non-negative integer sent as a JSON number or a numeric string; -1 otherwise.
 func count(raw json.RawMessage) int {
-	if n, ok := ds.WholeNumber(raw, true, maxOffset*MaxPageSize); ok {
+	if n, ok := rest.WholeNumber(raw, true, maxOffset*MaxPageSize); ok {
 		return n
 	}
 	return -1

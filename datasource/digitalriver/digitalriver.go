@@ -133,8 +133,8 @@ func (c *Client) CanOrder(o ds.Order) error {
 
 // listResponse is the ListCustomersResponse envelope; it carries no total.
 type listResponse struct {
-	HasMore *bool                     `json:"hasMore"`
-	Data    []ds.Record[wireCustomer] `json:"data"`
+	HasMore *bool                       `json:"hasMore"`
+	Data    []rest.Record[wireCustomer] `json:"data"`
 }
 
 // listQuery is GET /customers' query for a limit. No filter is pushed down.

@@ -150,11 +150,11 @@ func (c *Client) CanOrder(o ds.Order) error {
 
 // pageResponse is fastapi-pagination's Page_CustomerRead_ envelope.
 type pageResponse struct {
-	Items *[]ds.Record[CustomerRead] `json:"items"`
-	Total *count                     `json:"total"`
-	Page  *count                     `json:"page"`
-	Size  *count                     `json:"size"`
-	Pages *count                     `json:"pages"`
+	Items *[]rest.Record[CustomerRead] `json:"items"`
+	Total *count                       `json:"total"`
+	Page  *count                       `json:"page"`
+	Size  *count                       `json:"size"`
+	Pages *count                       `json:"pages"`
 }
 
 // count is one of the envelope's integers. The schema says "integer", which
@@ -164,7 +164,7 @@ type pageResponse struct {
 type count int
 
 func (n *count) UnmarshalJSON(b []byte) error {
-	v, ok := ds.WholeNumber(b, false, maxToken)
+	v, ok := rest.WholeNumber(b, false, maxToken)
 	if !ok {
 		return fmt.Errorf("%s is not a non-negative integer", truncate(string(b), 40))
 	}

@@ -344,7 +344,7 @@ const maxScratch = 4 << 20
 // into a pooled scratch buffer and copied out once at its final size, rather
 // than grown and copied as io.ReadAll does (15% of the cold walk's bytes).
 // The returned buffer is the caller's and never reused: decoded records
-// keep pointing into it (ds.Record), so only the scratch is pooled.
+// keep pointing into it (Record), so only the scratch is pooled.
 func readBody(r io.Reader, n int64, limit int) ([]byte, error) {
 	if n < 0 || n > int64(limit) {
 		buf := scratch.Get().(*bytes.Buffer)
