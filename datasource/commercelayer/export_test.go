@@ -1,6 +1,10 @@
 package commercelayer
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/federated-customers/gateway/datasource/rest"
+)
 
 // DecodePage is what ListCustomers does with a page body once rest.Client
 // has read it: decode the envelope, map every record. It returns the count.
@@ -9,6 +13,6 @@ func DecodePage(body []byte) (int, error) {
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return 0, err
 	}
-	cs, err := mapCustomers(resp.Data)
+	cs, err := rest.MapAll(resp.Data, mapRecord)
 	return len(cs), err
 }

@@ -135,7 +135,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	if resp.Data == nil {
 		return page, unreadable("a customer list without data")
 	}
-	items, err := mapCustomers(resp.Data)
+	items, err := rest.MapAll(resp.Data, mapRecord)
 	if err != nil {
 		return page, err
 	}

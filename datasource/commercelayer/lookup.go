@@ -39,7 +39,7 @@ func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer
 		if resp.Data == nil {
 			return nil, unreadable("a customer list without data")
 		}
-		items, err := mapCustomers(resp.Data)
+		items, err := rest.MapAll(resp.Data, mapRecord)
 		if err != nil {
 			return nil, err
 		}

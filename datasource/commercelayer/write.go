@@ -139,5 +139,5 @@ func (c *Client) write(ctx context.Context, req rest.Request) (*ds.Customer, err
 	if len(resp.Data) == 0 || string(resp.Data) == "null" {
 		return nil, unreadable("a write answered without the customer")
 	}
-	return mapCustomer(resp.Data)
+	return rest.MapOne(resp.Data, mapRecord)
 }

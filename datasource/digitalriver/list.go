@@ -67,7 +67,7 @@ func (c *Client) listPage(ctx context.Context, q url.Values, limit int, cursor b
 	if resp.HasMore == nil && resp.Data == nil {
 		return nil, false, unreadable("a customer list with neither hasMore nor data")
 	}
-	items, err := mapCustomers(resp.Data)
+	items, err := rest.MapAll(resp.Data, mapRecord)
 	if err != nil {
 		return nil, false, err
 	}

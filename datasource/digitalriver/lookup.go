@@ -44,7 +44,7 @@ func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer
 		if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, List: true}, &resp); err != nil {
 			return nil, err
 		}
-		items, err := mapCustomers(resp.Data)
+		items, err := rest.MapAll(resp.Data, mapRecord)
 		if err != nil {
 			return nil, err
 		}
@@ -65,7 +65,7 @@ func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer
 		if err != nil {
 			return nil, err
 		}
-		cu, err := mapCustomer(raw)
+		cu, err := rest.MapOne(raw, mapRecord)
 		if err != nil {
 			return nil, err
 		}

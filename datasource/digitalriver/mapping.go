@@ -43,26 +43,6 @@ type wireSource struct {
 	CustomerID string `json:"customerId"`
 }
 
-func mapCustomers(data []rest.Record[wireCustomer]) ([]*ds.Customer, error) {
-	out := make([]*ds.Customer, 0, len(data))
-	for i := range data {
-		c, err := mapRecord(&data[i])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
-
-// mapCustomer maps one Customer object body; Raw is raw itself, not a copy
-// (a response body we own).
-func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
-	var rec rest.Record[wireCustomer]
-	_ = rec.UnmarshalJSON(raw) // never fails: a bad record is rec.Err
-	return mapRecord(&rec)
-}
-
 // mapRecord maps one decoded Customer object; Raw keeps it exactly as received.
 func mapRecord(rec *rest.Record[wireCustomer]) (*ds.Customer, error) {
 	if err := rec.Err; err != nil {

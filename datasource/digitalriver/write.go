@@ -78,7 +78,7 @@ func (c *Client) readBack(ctx context.Context, id string) (*ds.Customer, error) 
 	if err != nil {
 		return nil, err
 	}
-	return mapCustomer(raw)
+	return rest.MapOne(raw, mapRecord)
 }
 
 // UpdateCustomer is POST /customers/{id} (200 Customer); nil fields are left
@@ -229,7 +229,7 @@ func (c *Client) writeCustomer(ctx context.Context, path string, body map[string
 	if len(raw) == 0 {
 		return nil, unreadable("an empty customer")
 	}
-	return mapCustomer(raw)
+	return rest.MapOne(raw, mapRecord)
 }
 
 // customerBody maps the top-level fields of in (everything but shipping).

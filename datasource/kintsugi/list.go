@@ -151,7 +151,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	} else {
 		recs = nil
 	}
-	items, err := mapCustomers(recs)
+	items, err := rest.MapAll(recs, mapRecord)
 	if err != nil {
 		return page, err
 	}

@@ -58,7 +58,7 @@ func (c *Client) getOne(ctx context.Context, id string) (*ds.Customer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mapCustomer(resp.Body)
+	return rest.MapOne(resp.Body, mapRecord)
 }
 
 func isNotFound(err error) bool {

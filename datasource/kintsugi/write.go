@@ -25,7 +25,7 @@ func (c *Client) CreateCustomer(ctx context.Context, in ds.CustomerInput) (*ds.C
 	if err != nil {
 		return nil, err
 	}
-	return mapCustomer(resp.Body)
+	return rest.MapOne(resp.Body, mapRecord)
 }
 
 // UpdateCustomer is PUT /v1/customers/{id} with a CustomerUpdate, whose
@@ -52,7 +52,7 @@ func (c *Client) UpdateCustomer(ctx context.Context, id string, in ds.CustomerIn
 		}
 		return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
 	}
-	return mapCustomer(resp.Body)
+	return rest.MapOne(resp.Body, mapRecord)
 }
 
 // DeleteCustomer: the Kintsugi API has no way to delete a customer.

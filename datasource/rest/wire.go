@@ -80,3 +80,25 @@ func WholeNumber(raw []byte, quoted bool, max int) (n int, ok bool) {
 	}
 	return int(f), true
 }
+
+// MapAll maps a page's records in order with the vendor's mapRecord; the
+// first record it refuses fails the page.
+func MapAll[T, U any](recs []Record[T], mapRecord func(*Record[T]) (U, error)) ([]U, error) {
+	out := make([]U, 0, len(recs))
+	for i := range recs {
+		u, err := mapRecord(&recs[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// MapOne maps one record body (a single lookup's or a write's answer); its
+// Raw is raw itself, not a copy (a response body the caller owns).
+func MapOne[T, U any](raw []byte, mapRecord func(*Record[T]) (U, error)) (U, error) {
+	var rec Record[T]
+	_ = rec.UnmarshalJSON(raw) // never fails: a bad record is rec.Err
+	return mapRecord(&rec)
+}

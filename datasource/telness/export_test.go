@@ -1,6 +1,10 @@
 package telness
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/federated-customers/gateway/datasource/rest"
+)
 
 // SetIdempotencyKeys replaces the client's idempotency-key source (tests only).
 func SetIdempotencyKeys(c *Client, f func() string) { c.newKey = f }
@@ -12,6 +16,6 @@ func DecodePage(body []byte) (int, error) {
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return 0, err
 	}
-	cs, err := mapCustomers(resp.Items.list)
+	cs, err := rest.MapAll(resp.Items.list, mapRecord)
 	return len(cs), err
 }

@@ -62,7 +62,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	if resp.Items.notArray {
 		return page, unreadable("a customer list whose items are not an array")
 	}
-	items, err := mapCustomers(resp.Items.list)
+	items, err := rest.MapAll(resp.Items.list, mapRecord)
 	if err != nil {
 		return page, err
 	}

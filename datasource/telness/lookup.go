@@ -82,7 +82,7 @@ func (c *Client) getCustomer(ctx context.Context, id string) (*ds.Customer, erro
 	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers/" + id}, &raw); err != nil {
 		return nil, err
 	}
-	return mapCustomer(raw)
+	return rest.MapOne(raw, mapRecord)
 }
 
 // checkID refuses ids that cannot be one path segment of GET /customers/{id}.

@@ -152,26 +152,6 @@ func (it *customerItems) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func mapCustomers(recs []rest.Record[customer]) ([]*ds.Customer, error) {
-	out := make([]*ds.Customer, 0, len(recs))
-	for i := range recs {
-		c, err := mapRecord(&recs[i])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
-
-// mapCustomer maps one record body; Raw is raw itself, not a copy (a
-// response body we own).
-func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
-	var rec rest.Record[customer]
-	_ = rec.UnmarshalJSON(raw) // never fails: a bad record is rec.Err
-	return mapRecord(&rec)
-}
-
 // mapRecord maps one decoded record; Raw is its exact bytes.
 func mapRecord(rec *rest.Record[customer]) (*ds.Customer, error) {
 	if raw := rec.Raw; len(raw) == 0 || raw[0] != '{' || rec.Err != nil {

@@ -36,7 +36,7 @@ func (c *Client) CreateCustomer(ctx context.Context, in ds.CustomerInput) (*ds.C
 		}
 		return nil, err
 	}
-	return mapCustomer(raw)
+	return rest.MapOne(raw, mapRecord)
 }
 
 // UpdateCustomer is not in the Connect API: the only customer write after
