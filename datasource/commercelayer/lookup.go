@@ -17,40 +17,22 @@ import (
 // with a comma, a path or query character, whitespace or control
 // characters) are absent without a call.
 func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {
-	want := map[string]bool{}
-	var list []string
-	for _, id := range ids {
-		if want[id] || !validID(id) {
-			continue
-		}
-		want[id] = true
-		list = append(list, id)
+	return rest.InChunks(ctx, rest.UniqueIDs(ids, validID), MaxPageSize, c.getChunk)
+}
+
+// getChunk is one filter[q][id_in] call.
+func (c *Client) getChunk(ctx context.Context, chunk []string) ([]*ds.Customer, error) {
+	q := url.Values{}
+	q.Set("filter[q][id_in]", strings.Join(chunk, ","))
+	q.Set("page[size]", strconv.Itoa(MaxPageSize))
+	var resp listResponse
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, List: true}, &resp); err != nil {
+		return nil, err
 	}
-	var out []*ds.Customer
-	for i := 0; i < len(list); i += MaxPageSize {
-		chunk := list[i:min(i+MaxPageSize, len(list))]
-		q := url.Values{}
-		q.Set("filter[q][id_in]", strings.Join(chunk, ","))
-		q.Set("page[size]", strconv.Itoa(MaxPageSize))
-		var resp listResponse
-		if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, List: true}, &resp); err != nil {
-			return nil, err
-		}
-		if resp.Data == nil {
-			return nil, unreadable("a customer list without data")
-		}
-		items, err := rest.MapAll(resp.Data, mapRecord)
-		if err != nil {
-			return nil, err
-		}
-		for _, cu := range items {
-			if want[cu.ProviderID] {
-				out = append(out, cu)
-				delete(want, cu.ProviderID) // a record sent twice is returned once
-			}
-		}
+	if resp.Data == nil {
+		return nil, unreadable("a customer list without data")
 	}
-	return out, nil
+	return rest.MapAll(resp.Data, mapRecord)
 }
 
 func validID(id string) bool {

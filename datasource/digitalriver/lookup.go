@@ -21,57 +21,44 @@ import (
 // 40 characters, control characters) are dropped without a call; an id with
 // a comma cannot be expressed in the comma-separated list and is fetched alone.
 func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {
-	want := map[string]bool{}
 	var bulk, single []string
-	for _, id := range ids {
-		if want[id] || checkID(id) != nil {
-			continue
-		}
-		want[id] = true
+	for _, id := range rest.UniqueIDs(ids, func(id string) bool { return checkID(id) == nil }) {
 		if FetchedAlone(id) {
 			single = append(single, id)
 		} else {
 			bulk = append(bulk, id)
 		}
 	}
-	var out []*ds.Customer
-	for i := 0; i < len(bulk); i += maxBatch {
-		chunk := bulk[i:min(i+maxBatch, len(bulk))]
-		q := url.Values{}
-		q.Set("ids", strings.Join(chunk, ","))
-		q.Set("limit", strconv.Itoa(maxBatch))
-		var resp listResponse
-		if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, List: true}, &resp); err != nil {
-			return nil, err
-		}
-		items, err := rest.MapAll(resp.Data, mapRecord)
-		if err != nil {
-			return nil, err
-		}
-		for _, cu := range items {
-			if want[cu.ProviderID] {
-				out = append(out, cu)
-			}
-		}
+	out, err := rest.InChunks(ctx, bulk, maxBatch, c.getChunk)
+	if err != nil {
+		return nil, err
 	}
-	for _, id := range single {
-		if checkPathID(id) != nil {
-			continue
-		}
-		raw, err := c.getRaw(ctx, id)
-		if ds.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		cu, err := rest.MapOne(raw, mapRecord)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, cu)
+	alone, err := rest.EachID(ctx, rest.UniqueIDs(single, func(id string) bool { return checkPathID(id) == nil }), 1, c.getOne)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return append(out, alone...), nil
+}
+
+// getChunk is one ids=a,b,c call.
+func (c *Client) getChunk(ctx context.Context, chunk []string) ([]*ds.Customer, error) {
+	q := url.Values{}
+	q.Set("ids", strings.Join(chunk, ","))
+	q.Set("limit", strconv.Itoa(maxBatch))
+	var resp listResponse
+	if _, err := c.rc.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/customers", Query: q, List: true}, &resp); err != nil {
+		return nil, err
+	}
+	return rest.MapAll(resp.Data, mapRecord)
+}
+
+// getOne is GET /customers/{id}, mapped.
+func (c *Client) getOne(ctx context.Context, id string) (*ds.Customer, error) {
+	raw, err := c.getRaw(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return rest.MapOne(raw, mapRecord)
 }
 
 // getRaw is GET /customers/{id}: the record as received.

@@ -2,55 +2,19 @@ package kintsugi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"unicode"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/rest"
-	"golang.org/x/sync/errgroup"
 )
 
 // GetCustomers looks ids up one GET /v1/customers/{id} at a time (Kintsugi
 // has no bulk id filter), at most 8 at once. A 404 means absent; ids that
 // cannot be a Kintsugi id in a URL path are absent without a call.
 func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {
-	seen := map[string]bool{}
-	var todo []string
-	for _, id := range ids {
-		if seen[id] || !pathID(id) {
-			continue
-		}
-		seen[id] = true
-		todo = append(todo, id)
-	}
-	var (
-		mu  sync.Mutex
-		out = make([]*ds.Customer, 0, len(todo))
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(lookupConcurrency)
-	for _, id := range todo {
-		g.Go(func() error {
-			cust, err := c.getOne(gctx, id)
-			if err != nil {
-				if isNotFound(err) {
-					return nil
-				}
-				return err
-			}
-			mu.Lock()
-			out = append(out, cust)
-			mu.Unlock()
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return rest.EachID(ctx, rest.UniqueIDs(ids, pathID), lookupConcurrency, c.getOne)
 }
 
 func (c *Client) getOne(ctx context.Context, id string) (*ds.Customer, error) {
@@ -59,11 +23,6 @@ func (c *Client) getOne(ctx context.Context, id string) (*ds.Customer, error) {
 		return nil, err
 	}
 	return rest.MapOne(resp.Body, mapRecord)
-}
-
-func isNotFound(err error) bool {
-	var e *ds.Error
-	return errors.As(err, &e) && e.Code == ds.CodeNotFound && e.Status == http.StatusNotFound
 }
 
 // pathID reports whether id can stand as one path segment: not empty, no

@@ -12,69 +12,30 @@ import (
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/rest"
-	"golang.org/x/sync/errgroup"
 )
 
 // GetCustomers fetches GET /customers/{customerId} one id at a time, at most
 // eight at once (the API has no bulk lookup). A 404 means the id is absent;
 // ids that cannot be a Telness id in a path are absent without a call.
 func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {
-	seen := map[string]bool{}
-	var todo []string
-	for _, id := range ids {
-		if seen[id] || checkID(id) != nil {
-			continue
-		}
-		seen[id] = true
-		todo = append(todo, id)
-	}
+	todo := rest.UniqueIDs(ids, func(id string) bool { return checkID(id) == nil })
 	if len(todo) > scanThreshold {
 		// Telness has no bulk id filter but pages up to 1000: reading the
 		// list costs far fewer calls than a GET per id. The scan is bounded;
 		// ids it did not reach fall back to single GETs.
-		got, rest, err := ds.LookupByScan(ctx, func(ctx context.Context, token string) (ds.Page[*ds.Customer], error) {
+		got, left, err := ds.LookupByScan(ctx, func(ctx context.Context, token string) (ds.Page[*ds.Customer], error) {
 			return c.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Token: token, Limit: MaxLimit})
 		}, todo, max(1, len(todo)/scanThreshold))
 		if err != nil {
 			return nil, err
 		}
-		if len(rest) == 0 {
+		if len(left) == 0 {
 			return got, nil
 		}
-		more, err := c.getEach(ctx, rest)
+		more, err := rest.EachID(ctx, left, lookupConcurrency, c.getCustomer)
 		return append(got, more...), err
 	}
-	return c.getEach(ctx, todo)
-}
-
-// getEach looks ids up one GET each, a few at a time.
-func (c *Client) getEach(ctx context.Context, todo []string) ([]*ds.Customer, error) {
-	found := make([]*ds.Customer, len(todo))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(lookupConcurrency)
-	for i, id := range todo {
-		g.Go(func() error {
-			cu, err := c.getCustomer(gctx, id)
-			if ds.IsNotFound(err) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			found[i] = cu
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	out := make([]*ds.Customer, 0, len(found))
-	for _, cu := range found {
-		if cu != nil {
-			out = append(out, cu)
-		}
-	}
-	return out, nil
+	return rest.EachID(ctx, todo, lookupConcurrency, c.getCustomer)
 }
 
 func (c *Client) getCustomer(ctx context.Context, id string) (*ds.Customer, error) {
