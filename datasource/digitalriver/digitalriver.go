@@ -86,8 +86,8 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	rc, err := rest.NewClient(rest.Options{
 		Provider: ds.DigitalRiver, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTP: hc,
 		Credential: []string{key}, Secrets: []string{key},
+		Header: http.Header{"Authorization": {"Bearer " + key}},
 		Authorize: func(_ context.Context, r *http.Request) error {
-			r.Header.Set("Authorization", "Bearer "+key)
 			finish(r)
 			return nil
 		},

@@ -5,7 +5,6 @@
 package kintsugi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -95,13 +94,9 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	key, org := cfg.APIKey, cfg.OrganizationID
 	rc, err := rest.NewClient(rest.Options{
 		Provider: ds.Kintsugi, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTP: hc,
-		Credential: []string{org, key},
-		Secrets:    []string{key, org}, // the organization id is sent as a credential header too
-		Authorize: func(_ context.Context, r *http.Request) error {
-			r.Header.Set(HeaderAPIKey, key)
-			r.Header.Set(HeaderOrganization, org)
-			return nil
-		},
+		Credential:   []string{org, key},
+		Secrets:      []string{key, org}, // the organization id is sent as a credential header too
+		Header:       http.Header{HeaderAPIKey: {key}, HeaderOrganization: {org}},
 		ErrorMessage: ErrorMessage,
 	})
 	if err != nil {

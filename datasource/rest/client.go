@@ -36,6 +36,10 @@ type Options struct {
 	// Secrets are scrubbed from every error and log line; more can be
 	// added at run time (Client.Secrets.Add, for fetched tokens).
 	Secrets []string
+	// Header is the static credential headers (an API key), set on every
+	// request; Authorize is for credentials that need code (a token fetched
+	// first, a signature).
+	Header http.Header
 
 	Authorize    func(ctx context.Context, r *http.Request) error
 	Reauthorize  func()
@@ -75,6 +79,7 @@ func NewClient(o Options) (*Client, error) {
 		Provider:     o.Provider,
 		BaseURL:      u,
 		HTTP:         hc,
+		Header:       o.Header,
 		Authorize:    o.Authorize,
 		Reauthorize:  o.Reauthorize,
 		ErrorMessage: o.ErrorMessage,

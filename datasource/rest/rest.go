@@ -35,6 +35,8 @@ type Client struct {
 	Provider ds.ProviderID
 	BaseURL  *url.URL
 	HTTP     *http.Client
+	// Header holds static credential headers, set on every request.
+	Header http.Header
 	// Authorize sets credentials on the request (may fetch a token first).
 	Authorize func(ctx context.Context, r *http.Request) error
 	// Reauthorize drops a cached token after a 401; nil for static credentials.
@@ -229,6 +231,12 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 		hr.Header.Set("Content-Type", ct)
 	}
 	for k, vs := range req.Header {
+		for _, v := range vs {
+			hr.Header.Add(k, v)
+		}
+	}
+	for k, vs := range c.Header {
+		hr.Header.Del(k)
 		for _, v := range vs {
 			hr.Header.Add(k, v)
 		}

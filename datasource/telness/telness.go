@@ -7,7 +7,6 @@
 package telness
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -86,10 +85,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	rc, err := rest.NewClient(rest.Options{
 		Provider: ds.Telness, BaseURL: cfg.BaseURL, HTTP: hc,
 		Credential: []string{key}, Secrets: []string{key},
-		Authorize: func(_ context.Context, r *http.Request) error {
-			r.Header.Set("X-Api-Key", key)
-			return nil
-		},
+		Header:       http.Header{"X-Api-Key": {key}},
 		ErrorMessage: errorMessage,
 	})
 	if err != nil {
