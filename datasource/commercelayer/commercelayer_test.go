@@ -22,6 +22,7 @@ import (
 	"github.com/federated-customers/gateway/datasource/commercelayer/sim"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -45,12 +46,7 @@ func start(t *testing.T, cfg configFor) *fixture {
 	t.Helper()
 	people := providertest.People()
 	s := sim.New(people)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	c, err := commercelayer.New(cfg(s, srv.URL), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, srv := resttest.Start(t, s, func(u string) commercelayer.Config { return cfg(s, u) }, nil, commercelayer.New)
 	return &fixture{sim: s, srv: srv, client: c, people: people}
 }
 
@@ -89,18 +85,9 @@ func TestConformance(t *testing.T) {
 			providertest.Run(t, providertest.Harness{
 				Provider: ds.CommerceLayer,
 				Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
-					t.Helper()
 					s := sim.New(people)
-					srv := httptest.NewServer(s)
-					t.Cleanup(srv.Close)
-					cfg := tc.good(s, srv.URL)
-					if o.BadCredentials {
-						cfg = tc.bad(cfg)
-					}
-					c, err := commercelayer.New(cfg, nil)
-					if err != nil {
-						t.Fatal(err)
-					}
+					c, _ := resttest.Start(t, s, func(u string) commercelayer.Config { return tc.good(s, u) },
+						resttest.Spoil(o, func(c *commercelayer.Config) { *c = tc.bad(*c) }), commercelayer.New)
 					return c, s.Kit()
 				},
 				MaxPage:          commercelayer.MaxPageSize,
@@ -128,42 +115,12 @@ func goodHeaders() map[string]string {
 // raw sends a request straight to the simulator; hdr entries with "" remove a header.
 func (f *fixture) raw(t *testing.T, method, path string, hdr map[string]string, body string) rawResp {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, f.srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := goodHeaders()
 	if body != "" {
 		h["Content-Type"] = commercelayer.MediaType
 	}
-	for k, v := range hdr {
-		h[k] = v
-	}
-	for k, v := range h {
-		if v != "" {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := rawResp{status: resp.StatusCode, header: resp.Header}
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &out.body); err != nil {
-			t.Fatalf("%s %s: body is not a JSON object: %q", method, path, b)
-		}
-	}
-	return out
+	r := resttest.Call(t, method, f.srv.URL+path, resttest.Headers(h, hdr), body)
+	return rawResp{status: r.Status, header: r.Header, body: r.Object(t)}
 }
 
 // errInfo returns errors[0].code, .status (a string in CL's body) and .source.pointer.
@@ -181,14 +138,7 @@ func errInfo(b map[string]any) (code string, status any, pointer string) {
 }
 
 func dataIDs(b map[string]any) []string {
-	var out []string
-	data, _ := b["data"].([]any)
-	for _, d := range data {
-		m, _ := d.(map[string]any)
-		id, _ := m["id"].(string)
-		out = append(out, id)
-	}
-	return out
+	return resttest.IDs(b, "data", "id")
 }
 
 func TestSimRejects(t *testing.T) {

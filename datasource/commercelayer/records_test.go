@@ -3,21 +3,20 @@ package commercelayer_test
 import (
 	"testing"
 
-	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/commercelayer"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 )
 
 func TestMalformedRecords(t *testing.T) {
 	const a, b = `{ "id" : "AAAAAAAAAA",	"type":"customers", "attributes":{"email":"ann@example.com","metadata":{"k":"v"}} }`, `{"id":"BBBBBBBBBB","attributes":{}}`
 	const unreadable = "COMMERCE_LAYER: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: "
 	const bad = unreadable + "commercelayer: "
-	providertest.RunCustomerRecordCases(t, func(items string) string {
+	resttest.RecordCases(t, func(items string) string {
 		return `{"data":` + items + `,"links":{}}`
-	}, func(url string) (ds.CustomerProvider, error) {
-		c, err := commercelayer.New(commercelayer.Config{BaseURL: url + "/api", AccessToken: "t"}, nil)
-		return c, err
-	}, []providertest.RecordCase{
+	}, func(url string) commercelayer.Config {
+		return commercelayer.Config{BaseURL: url + "/api", AccessToken: "t"}
+	}, commercelayer.New, []providertest.RecordCase{
 		{Name: "records as sent", Items: "[ " + a + " ,\n" + b + "]", Raws: []string{a, b}},
 		{Name: "a number", Items: `[` + a + `,1]`, Err: bad + "a customer that is not a resource object: json: cannot unmarshal number into Go value of type commercelayer.resource"},
 		{Name: "a string", Items: `["AAAAAAAAAA"]`, Err: bad + "a customer that is not a resource object: json: cannot unmarshal string into Go value of type commercelayer.resource"},

@@ -20,6 +20,7 @@ import (
 	"github.com/federated-customers/gateway/datasource/digitalriver"
 	"github.com/federated-customers/gateway/datasource/digitalriver/sim"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -34,12 +35,7 @@ func start(t *testing.T) *fixture {
 	t.Helper()
 	people := providertest.People()
 	s := sim.New(people)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	c, err := digitalriver.New(s.ClientConfig(srv.URL), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, srv := resttest.Start(t, s, s.ClientConfig, nil, digitalriver.New)
 	return &fixture{sim: s, srv: srv, client: c, people: people}
 }
 
@@ -47,18 +43,8 @@ func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
 		Provider: ds.DigitalRiver,
 		Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
-			t.Helper()
 			s := sim.New(people)
-			srv := httptest.NewServer(s)
-			t.Cleanup(srv.Close)
-			cfg := s.ClientConfig(srv.URL)
-			if o.BadCredentials {
-				cfg.APIKey = "sk_test_wrong"
-			}
-			c, err := digitalriver.New(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, _ := resttest.Start(t, s, s.ClientConfig, resttest.Spoil(o, func(c *digitalriver.Config) { c.APIKey = "sk_test_wrong" }), digitalriver.New)
 			return c, s.Kit()
 		},
 		MaxPage:          100,
@@ -78,39 +64,9 @@ type rawResp struct {
 
 func (f *fixture) raw(t *testing.T, method, path string, hdr map[string]string, body string) rawResp {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, f.srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+sim.APIKey)
-	req.Header.Set("Content-Type", "application/json") // documented for every request
-	for k, v := range hdr {
-		if v == "" {
-			req.Header.Del(k)
-		} else {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := rawResp{status: resp.StatusCode, header: resp.Header}
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &out.body); err != nil {
-			t.Fatalf("%s %s: body is not a JSON object: %q", method, path, b)
-		}
-	}
-	return out
+	good := map[string]string{"Authorization": "Bearer " + sim.APIKey, "Content-Type": "application/json"} // documented for every request
+	r := resttest.Call(t, method, f.srv.URL+path, resttest.Headers(good, hdr), body)
+	return rawResp{status: r.Status, header: r.Header, body: r.Object(t)}
 }
 
 // errInfo returns type, errors[0].code and errors[0].parameter of a DR Errors body.
@@ -129,14 +85,7 @@ func errInfo(b map[string]any) (typ, code, param string) {
 }
 
 func ids(b map[string]any) []string {
-	var out []string
-	data, _ := b["data"].([]any)
-	for _, d := range data {
-		m, _ := d.(map[string]any)
-		id, _ := m["id"].(string)
-		out = append(out, id)
-	}
-	return out
+	return resttest.IDs(b, "data", "id")
 }
 
 func TestSimRejects(t *testing.T) {

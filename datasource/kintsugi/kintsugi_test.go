@@ -20,6 +20,7 @@ import (
 	"github.com/federated-customers/gateway/datasource/kintsugi"
 	"github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -27,16 +28,8 @@ func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
 		Provider: ds.Kintsugi,
 		Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
-			t.Helper()
-			s, srv := serve(t, people)
-			cfg := s.ClientConfig(srv.URL)
-			if o.BadCredentials {
-				cfg.APIKey = "sk_wrong"
-			}
-			c, err := kintsugi.New(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := sim.New(people)
+			c, _ := resttest.Start(t, s, s.ClientConfig, resttest.Spoil(o, func(c *kintsugi.Config) { c.APIKey = "sk_wrong" }), kintsugi.New)
 			return c, s.Kit()
 		},
 		MaxPage:          kintsugi.MaxSize,
@@ -44,15 +37,6 @@ func TestConformance(t *testing.T) {
 		ValidationStatus: http.StatusUnprocessableEntity,
 		RetryAfterHeader: false,
 	})
-}
-
-// serve starts the simulator over people on an httptest server.
-func serve(t *testing.T, people []demo.Person) (*sim.Sim, *httptest.Server) {
-	t.Helper()
-	s := sim.New(people)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return s, srv
 }
 
 // fixture is a simulator, its server and a client with valid credentials.
@@ -66,11 +50,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	people := providertest.People()
-	s, srv := serve(t, people)
-	c, err := kintsugi.New(s.ClientConfig(srv.URL), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := sim.New(people)
+	c, srv := resttest.Start(t, s, s.ClientConfig, nil, kintsugi.New)
 	return &fixture{sim: s, srv: srv, client: c, people: people}
 }
 
@@ -124,33 +105,14 @@ func (r rawResponse) firstError(t *testing.T) map[string]any {
 // raw sends one request with the given headers (nil: valid auth).
 func raw(t *testing.T, method, u string, hdr map[string]string, body string) rawResponse {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if hdr == nil {
 		hdr = map[string]string{kintsugi.HeaderAPIKey: sim.APIKey, kintsugi.HeaderOrganization: sim.OrganizationID}
 		if body != "" {
 			hdr["Content-Type"] = "application/json"
 		}
 	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rawResponse{status: resp.StatusCode, header: resp.Header, body: b}
+	r := resttest.Call(t, method, u, hdr, body)
+	return rawResponse{status: r.Status, header: r.Header, body: r.Body}
 }
 
 func TestSimulatorAuth(t *testing.T) {

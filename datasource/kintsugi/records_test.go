@@ -3,19 +3,18 @@ package kintsugi_test
 import (
 	"testing"
 
-	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/kintsugi"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 )
 
 func TestMalformedRecords(t *testing.T) {
 	const a, b = `{ "id" : "cust_a",	"organization_id":"o", "name":"Ann\u00e9" }`, `{"id":"cust_b","organization_id":"o","name":null}`
-	providertest.RunCustomerRecordCases(t, func(items string) string {
+	resttest.RecordCases(t, func(items string) string {
 		return `{"items":` + items + `,"total":2,"page":1,"size":100,"pages":1}`
-	}, func(url string) (ds.CustomerProvider, error) {
-		c, err := kintsugi.New(kintsugi.Config{BaseURL: url, APIKey: "sk_x", OrganizationID: "orgn_x"}, nil)
-		return c, err
-	}, []providertest.RecordCase{
+	}, func(url string) kintsugi.Config {
+		return kintsugi.Config{BaseURL: url, APIKey: "sk_x", OrganizationID: "orgn_x"}
+	}, kintsugi.New, []providertest.RecordCase{
 		{Name: "records as sent", Items: "[ " + a + " ,\n" + b + "]", Raws: []string{a, b}},
 		{Name: "a number", Items: `[` + a + `,1]`, Err: "KINTSUGI: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: a customer record that is not a CustomerRead object"},
 		{Name: "a string", Items: `["cust_a"]`, Err: "KINTSUGI: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: a customer record that is not a CustomerRead object"},

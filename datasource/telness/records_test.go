@@ -3,20 +3,17 @@ package telness_test
 import (
 	"testing"
 
-	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 	"github.com/federated-customers/gateway/datasource/telness"
 )
 
 func TestMalformedRecords(t *testing.T) {
 	const a, b = `{ "customerId" : "c-a",	"name":"Ann\u00e9", "metadata":{"k":1} }`, `{"customerId":"c-b","contact":null}`
 	const bad = "TELNESS: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: telness: "
-	providertest.RunCustomerRecordCases(t, func(items string) string {
+	resttest.RecordCases(t, func(items string) string {
 		return `{"items":` + items + `,"pagination":{}}`
-	}, func(url string) (ds.CustomerProvider, error) {
-		c, err := telness.New(telness.Config{BaseURL: url, APIKey: "fake-key"}, nil)
-		return c, err
-	}, []providertest.RecordCase{
+	}, func(url string) telness.Config { return telness.Config{BaseURL: url, APIKey: "fake-key"} }, telness.New, []providertest.RecordCase{
 		{Name: "records as sent", Items: "[ " + a + " ,\n" + b + "]", Raws: []string{a, b}},
 		{Name: "a number", Items: `[` + a + `,1]`, Err: bad + "a customer that is not a JSON object"},
 		{Name: "a string", Items: `["c-a"]`, Err: bad + "a customer that is not a JSON object"},

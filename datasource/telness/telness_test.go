@@ -20,6 +20,7 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 	"github.com/federated-customers/gateway/datasource/simkit"
 	"github.com/federated-customers/gateway/datasource/telness"
 	"github.com/federated-customers/gateway/datasource/telness/sim"
@@ -29,18 +30,8 @@ func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
 		Provider: ds.Telness,
 		Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
-			t.Helper()
 			s := sim.New(people)
-			srv := httptest.NewServer(s)
-			t.Cleanup(srv.Close)
-			cfg := s.ClientConfig(srv.URL)
-			if o.BadCredentials {
-				cfg.APIKey = "not-the-right-key"
-			}
-			c, err := telness.New(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, _ := resttest.Start(t, s, s.ClientConfig, resttest.Spoil(o, func(c *telness.Config) { c.APIKey = "not-the-right-key" }), telness.New)
 			return c, s.Kit()
 		},
 		MaxPage:          telness.MaxLimit,
@@ -67,12 +58,7 @@ func start(t *testing.T, wrap func(http.Handler) http.Handler) *env {
 	if wrap != nil {
 		h = wrap(s)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	c, err := telness.New(s.ClientConfig(srv.URL), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, srv := resttest.Start(t, h, s.ClientConfig, nil, telness.New)
 	return &env{sim: s, srv: srv, client: c, people: people}
 }
 
@@ -89,27 +75,8 @@ func (e *env) telnessPeople() []demo.Person {
 // raw calls the simulator directly.
 func (e *env) raw(t *testing.T, method, path string, hdr map[string]string, body string) (int, []byte, http.Header) {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b, resp.Header
+	r := resttest.Call(t, method, e.srv.URL+path, hdr, body)
+	return r.Status, r.Body, r.Header
 }
 
 func authed(extra ...string) map[string]string {
