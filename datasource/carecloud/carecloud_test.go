@@ -20,19 +20,9 @@ import (
 	"github.com/federated-customers/gateway/datasource/carecloud/sim"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
-
-// serve starts s on an httptest.Server (optionally behind wrap) closed at cleanup.
-func serve(t *testing.T, h http.Handler) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-	})
-	return srv
-}
 
 func newClient(t *testing.T, cfg carecloud.Config, srv *httptest.Server) *carecloud.Client {
 	t.Helper()
@@ -49,7 +39,7 @@ func harness(login bool) providertest.SourceHarness {
 		Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.SourceProvider, *simkit.Kit) {
 			t.Helper()
 			s := sim.New(people)
-			srv := serve(t, s)
+			srv := resttest.Serve(t, s)
 			cfg := s.ClientConfig(srv.URL)
 			if login {
 				cfg = s.LoginConfig(srv.URL)
@@ -183,7 +173,7 @@ func externalIDsQuery(key string, ids ...string) string {
 func TestSimulatorIsAsStrictAsTheDocs(t *testing.T) {
 	people := providertest.People()
 	s := sim.New(people)
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	// the demo world's first records (in an explicit order: the default is unspecified)
 	_, _, _, all := do(t, srv, rawReq{path: "/customer-source-records", query: "count=1000&sort_field=customer_source_record_id"})
 	recs := all.Data.Records
@@ -420,41 +410,18 @@ func wantExternal(ids ...string) func(*testing.T, http.Header, []byte, envelope)
 
 func TestConfigValidate(t *testing.T) {
 	base := "https://sandbox.crmcarecloud.com/webservice/rest-api/enterprise-interface/v1.0"
-	for _, tc := range []struct {
-		name string
-		cfg  carecloud.Config
-		want string // "" = valid
-	}{
-		{"bearer", carecloud.Config{BaseURL: base, BearerToken: "t"}, ""},
-		{"login", carecloud.Config{BaseURL: base, Login: "l", Password: "p", UserExternalApplicationID: "a", Timezone: "Europe/Prague"}, ""},
-		{"no base_url", carecloud.Config{BearerToken: "t"}, "base_url is required"},
-		{"bad base_url", carecloud.Config{BaseURL: "sandbox.crmcarecloud.com", BearerToken: "t"}, "base_url"},
-		{"no credentials", carecloud.Config{BaseURL: base}, "bearer_token"},
-		{"both forms", carecloud.Config{BaseURL: base, BearerToken: "t", Login: "l", Password: "p", UserExternalApplicationID: "a"}, "not both"},
-		{"login without password", carecloud.Config{BaseURL: base, Login: "l", UserExternalApplicationID: "a"}, "password is required"},
-		{"login without application id", carecloud.Config{BaseURL: base, Login: "l", Password: "p"}, "user_external_application_id is required"},
-		{"bad timezone", carecloud.Config{BaseURL: base, BearerToken: "t", Timezone: "Mars/Olympus"}, "timezone"},
-		{"Local is not a project time zone", carecloud.Config{BaseURL: base, BearerToken: "t", Timezone: "Local"}, "timezone"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.Validate()
-			if tc.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := carecloud.New(tc.cfg, nil); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "carecloud: ") {
-				t.Fatalf("error %v, want one naming %q", err, tc.want)
-			}
-			if _, err := carecloud.New(tc.cfg, nil); err == nil {
-				t.Fatal("New accepted an invalid config")
-			}
-		})
-	}
+	resttest.CheckConfigs(t, "carecloud: ", carecloud.Config.Validate, carecloud.New, []resttest.ConfigCase[carecloud.Config]{
+		{Name: "bearer", Cfg: carecloud.Config{BaseURL: base, BearerToken: "t"}, Want: ""},
+		{Name: "login", Cfg: carecloud.Config{BaseURL: base, Login: "l", Password: "p", UserExternalApplicationID: "a", Timezone: "Europe/Prague"}, Want: ""},
+		{Name: "no base_url", Cfg: carecloud.Config{BearerToken: "t"}, Want: "base_url is required"},
+		{Name: "bad base_url", Cfg: carecloud.Config{BaseURL: "sandbox.crmcarecloud.com", BearerToken: "t"}, Want: "base_url"},
+		{Name: "no credentials", Cfg: carecloud.Config{BaseURL: base}, Want: "bearer_token"},
+		{Name: "both forms", Cfg: carecloud.Config{BaseURL: base, BearerToken: "t", Login: "l", Password: "p", UserExternalApplicationID: "a"}, Want: "not both"},
+		{Name: "login without password", Cfg: carecloud.Config{BaseURL: base, Login: "l", UserExternalApplicationID: "a"}, Want: "password is required"},
+		{Name: "login without application id", Cfg: carecloud.Config{BaseURL: base, Login: "l", Password: "p"}, Want: "user_external_application_id is required"},
+		{Name: "bad timezone", Cfg: carecloud.Config{BaseURL: base, BearerToken: "t", Timezone: "Mars/Olympus"}, Want: "timezone"},
+		{Name: "Local is not a project time zone", Cfg: carecloud.Config{BaseURL: base, BearerToken: "t", Timezone: "Local"}, Want: "timezone"},
+	})
 }
 
 // counter wraps a handler and counts requests by path suffix and in flight.
@@ -528,30 +495,16 @@ func list(t *testing.T, c *carecloud.Client, req ds.ListRequest[ds.SourceFilter]
 func TestLogsInOnceUnderConcurrency(t *testing.T) {
 	s := sim.New(providertest.People())
 	cnt := &counter{h: s, delay: 5 * time.Millisecond}
-	srv := serve(t, cnt)
+	srv := resttest.Serve(t, cnt)
 	c := newClient(t, s.LoginConfig(srv.URL), srv)
-	var wg sync.WaitGroup
-	errs := make(chan error, 32)
-	for i := range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
-			if i%2 == 0 {
-				_, err = c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 10, Token: strconv.Itoa(i)})
-			} else {
-				_, err = c.SourcesByExternalIDs(context.Background(), []string{"x"})
-			}
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
+	resttest.Concurrently(t, 32, func(i int) error {
+		if i%2 == 0 {
+			_, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 10, Token: strconv.Itoa(i)})
+			return err
 		}
-	}
+		_, err := c.SourcesByExternalIDs(context.Background(), []string{"x"})
+		return err
+	})
 	if n := cnt.count(loginPath); n != 1 {
 		t.Errorf("logins = %d, want 1", n)
 	}
@@ -563,7 +516,7 @@ func TestLogsInOnceUnderConcurrency(t *testing.T) {
 func TestLogsInAgainAfterTheTokenExpires(t *testing.T) {
 	s := sim.New(providertest.People())
 	cnt := &counter{h: s}
-	srv := serve(t, cnt)
+	srv := resttest.Serve(t, cnt)
 	c := newClient(t, s.LoginConfig(srv.URL), srv)
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 5})
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 5})
@@ -587,7 +540,7 @@ func TestLogsInAgainAfterTheTokenExpires(t *testing.T) {
 func TestAnUnavailableLoginIsRetriedByTheCallThatNeedsIt(t *testing.T) {
 	s := sim.New(providertest.People())
 	cnt := &counter{h: s}
-	srv := serve(t, cnt)
+	srv := resttest.Serve(t, cnt)
 	c := newClient(t, s.LoginConfig(srv.URL), srv)
 	s.Kit().Inject(simkit.Fault{Status: 503, Path: sim.BasePath + loginPath})
 	if _, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5}); err != nil {
@@ -601,7 +554,7 @@ func TestAnUnavailableLoginIsRetriedByTheCallThatNeedsIt(t *testing.T) {
 func TestBearerTokenIsNotRetriedOn401(t *testing.T) {
 	s := sim.New(providertest.People())
 	cnt := &counter{h: s}
-	srv := serve(t, cnt)
+	srv := resttest.Serve(t, cnt)
 	cfg := s.ClientConfig(srv.URL)
 	cfg.BearerToken = "revoked"
 	c := newClient(t, cfg, srv)
@@ -617,7 +570,7 @@ func TestBearerTokenIsNotRetriedOn401(t *testing.T) {
 func TestARejectedLoginIsNotRepeatedOnEveryCall(t *testing.T) {
 	s := sim.New(providertest.People())
 	cnt := &counter{h: s}
-	srv := serve(t, cnt)
+	srv := resttest.Serve(t, cnt)
 	cfg := s.LoginConfig(srv.URL)
 	cfg.Password = "wrong-password"
 	c := newClient(t, cfg, srv)
@@ -658,7 +611,7 @@ func TestTokenValidToIsReadInTheProjectTimeZone(t *testing.T) {
 			s.SetTimeZone(la)
 			s.SetTokenLifetime(10 * time.Minute)
 			cnt := &counter{h: s}
-			srv := serve(t, cnt)
+			srv := resttest.Serve(t, cnt)
 			cfg := s.LoginConfig(srv.URL)
 			cfg.Timezone = tc.timezone
 			c, err := carecloud.New(cfg, srv.Client())
@@ -687,7 +640,7 @@ func TestTokenValidToIsReadInTheProjectTimeZone(t *testing.T) {
 func TestLastChangeIsConvertedFromTheProjectTimeZoneToUTC(t *testing.T) {
 	people := providertest.People()
 	s := sim.New(people) // Europe/Prague
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	cfg := s.ClientConfig(srv.URL)
 	if cfg.Timezone != "Europe/Prague" {
 		t.Fatalf("sim timezone %q", cfg.Timezone)
@@ -744,7 +697,7 @@ func TestTargetsAndNamesComeFromTheCatalogue(t *testing.T) {
 	s.AddSource("cafe0000000000000000000001", "Web shop", "eshop")
 	s.AddSource("cafe0000000000000000000002", "Kintsugi EU", "kintsugi")
 	s.AddSource("cafe0000000000000000000003", "Ourselves", "carecloud")
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	c := newClient(t, s.ClientConfig(srv.URL), srv)
 
 	var person demo.Person
@@ -806,7 +759,7 @@ func TestCatalogueIsCachedAndRefreshed(t *testing.T) {
 	people := providertest.People()
 	s := sim.New(people)
 	cnt := &counter{h: s}
-	srv := serve(t, cnt)
+	srv := resttest.Serve(t, cnt)
 	c, err := carecloud.New(s.ClientConfig(srv.URL), srv.Client())
 	if err != nil {
 		t.Fatal(err)
@@ -861,7 +814,7 @@ func TestCatalogueIsCachedAndRefreshed(t *testing.T) {
 
 func TestFiltersArePushedDownInCareCloudSyntax(t *testing.T) {
 	s := sim.New(providertest.People())
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	c := newClient(t, s.ClientConfig(srv.URL), srv)
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 1}) // warm the catalogue
 	for _, tc := range []struct {
@@ -935,7 +888,7 @@ func TestFiltersArePushedDownInCareCloudSyntax(t *testing.T) {
 
 func TestPageTokens(t *testing.T) {
 	s := sim.New(providertest.People())
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	c := newClient(t, s.ClientConfig(srv.URL), srv)
 	first := list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 10})
 	if first.Next != "10" || first.Total == nil {
@@ -972,7 +925,7 @@ func TestPageTokens(t *testing.T) {
 func TestSourcesByExternalIDsBatchesOf100(t *testing.T) {
 	people := providertest.People()
 	s := sim.New(people)
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	c := newClient(t, s.ClientConfig(srv.URL), srv)
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 1})
 	var ids []string
@@ -1019,7 +972,7 @@ func TestSourcesByCustomersIsBoundedAndSkipsImpossibleIDs(t *testing.T) {
 	people := providertest.People()
 	s := sim.New(people)
 	cnt := &counter{h: s, delay: 20 * time.Millisecond}
-	srv := serve(t, cnt)
+	srv := resttest.Serve(t, cnt)
 	c := newClient(t, s.ClientConfig(srv.URL), srv)
 	var ids []string
 	want := 0
@@ -1073,7 +1026,7 @@ func TestErrorMessage(t *testing.T) {
 
 func TestForbiddenAndNotFoundAreTyped(t *testing.T) {
 	s := sim.New(providertest.People())
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	c := newClient(t, s.ClientConfig(srv.URL), srv)
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 1})
 	s.Kit().Inject(simkit.Fault{Status: 403, Message: "The resource is not allowed for this interface."})

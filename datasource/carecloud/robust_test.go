@@ -15,6 +15,7 @@ import (
 	"github.com/federated-customers/gateway/datasource/carecloud"
 	"github.com/federated-customers/gateway/datasource/carecloud/sim"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -36,7 +37,7 @@ func serveFake(t *testing.T, f fakeVendor) (*httptest.Server, carecloud.Config) 
 	if f.sources == "" {
 		f.sources = fakeSources
 	}
-	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := resttest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		switch path := strings.TrimPrefix(r.URL.Path, sim.BasePath); {
 		case path == "/customer-sources":
@@ -160,7 +161,7 @@ func TestAFilterNamingAnIDCareCloudDoesNotHaveMatchesNothing(t *testing.T) {
 		}
 	}
 	s := sim.New(providertest.People())
-	simSrv := serve(t, s)
+	simSrv := resttest.Serve(t, s)
 	simClient := newClient(t, s.ClientConfig(simSrv.URL), simSrv)
 	list(t, simClient, ds.ListRequest[ds.SourceFilter]{Limit: 1}) // warm the catalogue
 
@@ -239,7 +240,7 @@ func TestAFilterNamingAnIDCareCloudDoesNotHaveMatchesNothing(t *testing.T) {
 func TestEveryListAsksForAnExplicitOrder(t *testing.T) {
 	people := providertest.People()
 	s := sim.New(people)
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	c := newClient(t, s.ClientConfig(srv.URL), srv)
 	var cc string
 	for _, p := range people {

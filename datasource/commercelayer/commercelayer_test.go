@@ -565,23 +565,10 @@ func TestTokenRefreshAfterExpiry(t *testing.T) {
 
 func TestConcurrentCallsShareOneToken(t *testing.T) {
 	f := start(t, clientCredentials)
-	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for i := 0; i < 16; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 3})
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	resttest.Concurrently(t, 16, func(int) error {
+		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 3})
+		return err
+	})
 	if n := f.sim.AuthKit().Count(); n != 1 {
 		t.Errorf("%d token requests for 16 concurrent calls, want 1", n)
 	}
@@ -1281,44 +1268,21 @@ func TestWriteRetries(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	base := "https://acme.commercelayer.io/api"
-	for _, tc := range []struct {
-		name string
-		cfg  commercelayer.Config
-		want string // "" means valid
-	}{
-		{"client credentials are valid", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s"}, ""},
-		{"client credentials with token_url and scope are valid", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s", TokenURL: "https://auth.example.com/oauth/token", Scope: "market:id:x"}, ""},
-		{"an access token is valid", commercelayer.Config{BaseURL: base, AccessToken: "t"}, ""},
-		{"base_url is required", commercelayer.Config{AccessToken: "t"}, "commercelayer: base_url is required"},
-		{"a relative base_url is refused", commercelayer.Config{BaseURL: "/api", AccessToken: "t"}, "commercelayer: base_url"},
-		{"an ftp base_url is refused", commercelayer.Config{BaseURL: "ftp://acme/api", AccessToken: "t"}, "commercelayer: base_url"},
-		{"credentials are required", commercelayer.Config{BaseURL: base}, "commercelayer: set access_token or client_id and client_secret"},
-		{"both forms are refused", commercelayer.Config{BaseURL: base, AccessToken: "t", ClientID: "id", ClientSecret: "s"}, "not both"},
-		{"client_id needs client_secret", commercelayer.Config{BaseURL: base, ClientID: "id"}, "commercelayer: client_secret is required"},
-		{"client_secret needs client_id", commercelayer.Config{BaseURL: base, ClientSecret: "s"}, "commercelayer: client_id is required"},
-		{"access_token with a space is refused", commercelayer.Config{BaseURL: base, AccessToken: "a b"}, "commercelayer: access_token must not contain"},
-		{"client_secret with a newline is refused", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s\n"}, "commercelayer: client_secret must not contain"},
-		{"a relative token_url is refused", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s", TokenURL: "auth"}, "commercelayer: token_url"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.Validate()
-			if tc.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := commercelayer.New(tc.cfg, nil); err != nil {
-					t.Fatalf("New: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want %q", err, tc.want)
-			}
-			if _, err := commercelayer.New(tc.cfg, nil); err == nil {
-				t.Fatal("New accepted an invalid config")
-			}
-		})
-	}
+	resttest.CheckConfigs(t, "commercelayer: ", commercelayer.Config.Validate, commercelayer.New, []resttest.ConfigCase[commercelayer.Config]{
+		{Name: "client credentials are valid", Cfg: commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s"}, Want: ""},
+		{Name: "client credentials with token_url and scope are valid", Cfg: commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s", TokenURL: "https://auth.example.com/oauth/token", Scope: "market:id:x"}, Want: ""},
+		{Name: "an access token is valid", Cfg: commercelayer.Config{BaseURL: base, AccessToken: "t"}, Want: ""},
+		{Name: "base_url is required", Cfg: commercelayer.Config{AccessToken: "t"}, Want: "commercelayer: base_url is required"},
+		{Name: "a relative base_url is refused", Cfg: commercelayer.Config{BaseURL: "/api", AccessToken: "t"}, Want: "commercelayer: base_url"},
+		{Name: "an ftp base_url is refused", Cfg: commercelayer.Config{BaseURL: "ftp://acme/api", AccessToken: "t"}, Want: "commercelayer: base_url"},
+		{Name: "credentials are required", Cfg: commercelayer.Config{BaseURL: base}, Want: "commercelayer: set access_token or client_id and client_secret"},
+		{Name: "both forms are refused", Cfg: commercelayer.Config{BaseURL: base, AccessToken: "t", ClientID: "id", ClientSecret: "s"}, Want: "not both"},
+		{Name: "client_id needs client_secret", Cfg: commercelayer.Config{BaseURL: base, ClientID: "id"}, Want: "commercelayer: client_secret is required"},
+		{Name: "client_secret needs client_id", Cfg: commercelayer.Config{BaseURL: base, ClientSecret: "s"}, Want: "commercelayer: client_id is required"},
+		{Name: "access_token with a space is refused", Cfg: commercelayer.Config{BaseURL: base, AccessToken: "a b"}, Want: "commercelayer: access_token must not contain"},
+		{Name: "client_secret with a newline is refused", Cfg: commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s\n"}, Want: "commercelayer: client_secret must not contain"},
+		{Name: "a relative token_url is refused", Cfg: commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s", TokenURL: "auth"}, Want: "commercelayer: token_url"},
+	})
 }
 
 func TestSecretsAreNeverPrinted(t *testing.T) {

@@ -295,25 +295,14 @@ func TestSimRendersDemoPeople(t *testing.T) {
 // --- the client ---
 
 func TestConfig(t *testing.T) {
-	for _, tc := range []struct {
-		cfg  digitalriver.Config
-		want string
-	}{
-		{digitalriver.Config{}, "digitalriver: api_key is required"},
-		{digitalriver.Config{APIKey: "sk test"}, "digitalriver: api_key must not contain"},
-		{digitalriver.Config{APIKey: "sk", BaseURL: "ftp://x"}, "digitalriver: base_url"},
-		{digitalriver.Config{APIKey: "sk", BaseURL: "/relative"}, "digitalriver: base_url"},
-		{digitalriver.Config{APIKey: "sk"}, ""},
-		{digitalriver.Config{APIKey: "sk", BaseURL: "https://api.digitalriver.com"}, ""},
-	} {
-		err := tc.cfg.Validate()
-		if (err == nil) != (tc.want == "") || (err != nil && !strings.HasPrefix(err.Error(), tc.want)) {
-			t.Errorf("Validate(%+v) = %v, want %q", tc.cfg, err, tc.want)
-		}
-		if _, nerr := digitalriver.New(tc.cfg, nil); (nerr == nil) != (err == nil) {
-			t.Errorf("New(%+v) = %v, Validate = %v", tc.cfg, nerr, err)
-		}
-	}
+	resttest.CheckConfigs(t, "digitalriver: ", digitalriver.Config.Validate, digitalriver.New, []resttest.ConfigCase[digitalriver.Config]{
+		{Name: "no key", Cfg: digitalriver.Config{}, Want: "digitalriver: api_key is required"},
+		{Name: "a key with a space", Cfg: digitalriver.Config{APIKey: "sk test"}, Want: "digitalriver: api_key must not contain"},
+		{Name: "an ftp base", Cfg: digitalriver.Config{APIKey: "sk", BaseURL: "ftp://x"}, Want: "digitalriver: base_url"},
+		{Name: "a relative base", Cfg: digitalriver.Config{APIKey: "sk", BaseURL: "/relative"}, Want: "digitalriver: base_url"},
+		{Name: "the default base", Cfg: digitalriver.Config{APIKey: "sk"}, Want: ""},
+		{Name: "an explicit base", Cfg: digitalriver.Config{APIKey: "sk", BaseURL: "https://api.digitalriver.com"}, Want: ""},
+	})
 	a, _ := digitalriver.New(digitalriver.Config{APIKey: "sk_test_secret"}, nil)
 	if a.ID() != ds.DigitalRiver || a.MaxBatch() != 100 {
 		t.Errorf("ID %v MaxBatch %d", a.ID(), a.MaxBatch())

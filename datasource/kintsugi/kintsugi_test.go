@@ -807,38 +807,15 @@ func TestWrites(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	ok := kintsugi.Config{APIKey: "sk_1", OrganizationID: "orgn_1"}
-	for _, tc := range []struct {
-		name string
-		cfg  kintsugi.Config
-		want string // "" = valid
-	}{
-		{"valid with the default base", ok, ""},
-		{"valid with a base", kintsugi.Config{BaseURL: "http://127.0.0.1:9", APIKey: "k", OrganizationID: "o"}, ""},
-		{"no key", kintsugi.Config{OrganizationID: "o"}, "kintsugi: api_key is required"},
-		{"blank key", kintsugi.Config{APIKey: "  ", OrganizationID: "o"}, "kintsugi: api_key is required"},
-		{"key with a newline", kintsugi.Config{APIKey: "k\nX-Evil: 1", OrganizationID: "o"}, "kintsugi: api_key must not contain"},
-		{"no organization", kintsugi.Config{APIKey: "k"}, "kintsugi: organization_id is required"},
-		{"bad base", kintsugi.Config{BaseURL: "ftp://x", APIKey: "k", OrganizationID: "o"}, "kintsugi: base_url"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.Validate()
-			if tc.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := kintsugi.New(tc.cfg, nil); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-				t.Errorf("err = %v, want %q", err, tc.want)
-			}
-			if _, err := kintsugi.New(tc.cfg, nil); err == nil {
-				t.Error("New accepted an invalid config")
-			}
-		})
-	}
+	resttest.CheckConfigs(t, "kintsugi: ", kintsugi.Config.Validate, kintsugi.New, []resttest.ConfigCase[kintsugi.Config]{
+		{Name: "valid with the default base", Cfg: ok, Want: ""},
+		{Name: "valid with a base", Cfg: kintsugi.Config{BaseURL: "http://127.0.0.1:9", APIKey: "k", OrganizationID: "o"}, Want: ""},
+		{Name: "no key", Cfg: kintsugi.Config{OrganizationID: "o"}, Want: "kintsugi: api_key is required"},
+		{Name: "blank key", Cfg: kintsugi.Config{APIKey: "  ", OrganizationID: "o"}, Want: "kintsugi: api_key is required"},
+		{Name: "key with a newline", Cfg: kintsugi.Config{APIKey: "k\nX-Evil: 1", OrganizationID: "o"}, Want: "kintsugi: api_key must not contain"},
+		{Name: "no organization", Cfg: kintsugi.Config{APIKey: "k"}, Want: "kintsugi: organization_id is required"},
+		{Name: "bad base", Cfg: kintsugi.Config{BaseURL: "ftp://x", APIKey: "k", OrganizationID: "o"}, Want: "kintsugi: base_url"},
+	})
 
 }
 

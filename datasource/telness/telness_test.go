@@ -115,38 +115,15 @@ func nextCursor(t *testing.T, p rawPage) (string, bool) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		cfg  telness.Config
-		want string // substring of the error; "" = valid
-	}{
-		{"valid", telness.Config{BaseURL: "https://api.example.com", APIKey: "k"}, ""},
-		{"no base_url", telness.Config{APIKey: "k"}, "base_url is required"},
-		{"relative base_url", telness.Config{BaseURL: "api.example.com", APIKey: "k"}, "base_url"},
-		{"ftp base_url", telness.Config{BaseURL: "ftp://api.example.com", APIKey: "k"}, "base_url"},
-		{"no api_key", telness.Config{BaseURL: "https://api.example.com"}, "api_key is required"},
-		{"blank api_key", telness.Config{BaseURL: "https://api.example.com", APIKey: "  "}, "api_key is required"},
-		{"api_key with newline", telness.Config{BaseURL: "https://api.example.com", APIKey: "a\nb"}, "api_key must not"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.Validate()
-			if tc.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := telness.New(tc.cfg, nil); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "telness: ") {
-				t.Fatalf("error = %v, want one naming %q", err, tc.want)
-			}
-			if _, err := telness.New(tc.cfg, nil); err == nil {
-				t.Fatal("New accepted an invalid config")
-			}
-		})
-	}
+	resttest.CheckConfigs(t, "telness: ", telness.Config.Validate, telness.New, []resttest.ConfigCase[telness.Config]{
+		{Name: "valid", Cfg: telness.Config{BaseURL: "https://api.example.com", APIKey: "k"}, Want: ""},
+		{Name: "no base_url", Cfg: telness.Config{APIKey: "k"}, Want: "base_url is required"},
+		{Name: "relative base_url", Cfg: telness.Config{BaseURL: "api.example.com", APIKey: "k"}, Want: "base_url"},
+		{Name: "ftp base_url", Cfg: telness.Config{BaseURL: "ftp://api.example.com", APIKey: "k"}, Want: "base_url"},
+		{Name: "no api_key", Cfg: telness.Config{BaseURL: "https://api.example.com"}, Want: "api_key is required"},
+		{Name: "blank api_key", Cfg: telness.Config{BaseURL: "https://api.example.com", APIKey: "  "}, Want: "api_key is required"},
+		{Name: "api_key with newline", Cfg: telness.Config{BaseURL: "https://api.example.com", APIKey: "a\nb"}, Want: "api_key must not"},
+	})
 }
 
 func TestSimulatorIsStrict(t *testing.T) {
