@@ -826,7 +826,7 @@ func TestFiltersArePushedDownInCareCloudSyntax(t *testing.T) {
 		{"limit is capped at 100, in an explicit order", ds.ListRequest[ds.SourceFilter]{Limit: 1000},
 			url.Values{"count": {"100"}, "offset": {"0"}, "sort_field": {"customer_source_record_id"}, "sort_direction": {"ASC"}}, []string{"sort", "order"}},
 		{"token is the offset", ds.ListRequest[ds.SourceFilter]{Token: "42", Limit: 7}, url.Values{"count": {"7"}, "offset": {"42"}}, nil},
-		{"customer and source", ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: ds.SourceFilter{CustomerID: ptr("abc"), SourceID: ptr("def")}},
+		{"customer and source", ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: ds.SourceFilter{CustomerID: resttest.Ptr("abc"), SourceID: resttest.Ptr("def")}},
 			url.Values{"customer_id": {"abc"}, "customer_source_id": {"def"}}, []string{"external_id"}},
 		{"external ids as a repeated array, deduplicated", ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: ds.SourceFilter{ExternalIDs: []string{"A", "B", "A", ""}}},
 			url.Values{"external_ids[]": {"A", "B"}}, []string{"external_id", "external_ids"}},
@@ -874,7 +874,7 @@ func TestFiltersArePushedDownInCareCloudSyntax(t *testing.T) {
 
 	t.Run("an empty id matches nothing, without a call", func(t *testing.T) {
 		s.Kit().Reset()
-		for _, f := range []ds.SourceFilter{{CustomerID: ptr("")}, {SourceID: ptr("")}, {ExternalIDs: []string{""}}} {
+		for _, f := range []ds.SourceFilter{{CustomerID: resttest.Ptr("")}, {SourceID: resttest.Ptr("")}, {ExternalIDs: []string{""}}} {
 			page := list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: f})
 			if len(page.Items) != 0 || page.Total == nil || *page.Total != 0 || page.Next != "" {
 				t.Errorf("%+v: %+v", f, page)
@@ -1042,8 +1042,6 @@ func TestForbiddenAndNotFoundAreTyped(t *testing.T) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // fakeVendor is CareCloud as someone else might implement it from the docs:
 // fixed answers under the documented base path, in the documented envelopes.
 type fakeVendor struct {
@@ -1194,9 +1192,9 @@ func TestAFilterNamingAnIDCareCloudDoesNotHaveMatchesNothing(t *testing.T) {
 		name string
 		f    ds.SourceFilter
 	}{
-		{"an unknown customer (the simulator answers 400 not_found)", ds.SourceFilter{CustomerID: ptr("00000000000000000000000000")}},
-		{"an unknown source (the simulator answers 400 not_found)", ds.SourceFilter{SourceID: ptr("00000000000000000000000000")}},
-		{"an unknown customer with external ids", ds.SourceFilter{CustomerID: ptr("nope"), ExternalIDs: []string{"A"}}},
+		{"an unknown customer (the simulator answers 400 not_found)", ds.SourceFilter{CustomerID: resttest.Ptr("00000000000000000000000000")}},
+		{"an unknown source (the simulator answers 400 not_found)", ds.SourceFilter{SourceID: resttest.Ptr("00000000000000000000000000")}},
+		{"an unknown customer with external ids", ds.SourceFilter{CustomerID: resttest.Ptr("nope"), ExternalIDs: []string{"A"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logs := providertest.CaptureLog(t)
@@ -1228,8 +1226,8 @@ func TestAFilterNamingAnIDCareCloudDoesNotHaveMatchesNothing(t *testing.T) {
 		name, param string
 		f           ds.SourceFilter
 	}{
-		{"a vendor answering 400 customer_id not_found", "customer_id", ds.SourceFilter{CustomerID: ptr("x")}},
-		{"a vendor answering 400 customer_source_id not_found", "customer_source_id", ds.SourceFilter{SourceID: ptr("x")}},
+		{"a vendor answering 400 customer_id not_found", "customer_id", ds.SourceFilter{CustomerID: resttest.Ptr("x")}},
+		{"a vendor answering 400 customer_source_id not_found", "customer_source_id", ds.SourceFilter{SourceID: resttest.Ptr("x")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, cfg := serveFake(t, fakeVendor{status: http.StatusBadRequest, body: notFound(tc.param)})
@@ -1251,7 +1249,7 @@ func TestAFilterNamingAnIDCareCloudDoesNotHaveMatchesNothing(t *testing.T) {
 	t.Run("a 400 about another parameter is still an error", func(t *testing.T) {
 		srv, cfg := serveFake(t, fakeVendor{status: http.StatusBadRequest, body: notFound("external_ids")})
 		c := newClient(t, cfg, srv)
-		if _, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: ds.SourceFilter{CustomerID: ptr("x")}}); err == nil {
+		if _, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: ds.SourceFilter{CustomerID: resttest.Ptr("x")}}); err == nil {
 			t.Error("no error")
 		}
 		if _, err := c.SourcesByCustomers(context.Background(), []string{"x"}); ds.ErrorCode(err) != ds.CodeInternal {

@@ -923,7 +923,7 @@ func TestMapping(t *testing.T) {
 	for name, v := range map[string][2]any{
 		"provider": {c.Provider, ds.CommerceLayer},
 		"id":       {c.ProviderID, id},
-		"email":    {deref(c.Email), strings.ToLower(p.EmailAt(ds.CommerceLayer))},
+		"email":    {resttest.Deref(c.Email), strings.ToLower(p.EmailAt(ds.CommerceLayer))},
 		"created":  {*c.CreatedAt, p.CreatedAt.UTC().Truncate(time.Millisecond)},
 		"updated":  {*c.UpdatedAt, p.UpdatedAt.UTC().Truncate(time.Millisecond)},
 		"utc":      {c.CreatedAt.Location(), time.UTC},
@@ -934,10 +934,10 @@ func TestMapping(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, v[0], v[1])
 		}
 	}
-	switch deref(c.Status) {
+	switch resttest.Deref(c.Status) {
 	case "prospect", "acquired", "repeat":
 	default:
-		t.Errorf("status = %s", deref(c.Status))
+		t.Errorf("status = %s", resttest.Deref(c.Status))
 	}
 	r := c.Refs[0]
 	if r.Kind != ds.SourceSystem || r.SourceID != q.Key() || len(r.ExternalIDs) != 1 || r.ExternalIDs[0] != other {
@@ -1019,7 +1019,7 @@ func TestMappingOfVendorRecords(t *testing.T) {
 			if cu.CreatedAt.Location() != time.UTC || cu.CreatedAt.Format(time.RFC3339Nano) != "2018-01-01T12:00:00.123Z" {
 				t.Errorf("created = %v", cu.CreatedAt)
 			}
-			if deref(cu.Status) != "repeat" || cu.Metadata["foo"] != "bar" || page.Next != "" || page.Total == nil || *page.Total != 1 {
+			if resttest.Deref(cu.Status) != "repeat" || cu.Metadata["foo"] != "bar" || page.Next != "" || page.Total == nil || *page.Total != 1 {
 				t.Errorf("customer %+v page next %q total %v", cu, page.Next, page.Total)
 			}
 			switch {
@@ -1109,13 +1109,13 @@ func TestWritesRoundTrip(t *testing.T) {
 	if call := f.sim.Kit().Calls()[0]; call.Method != "POST" || call.Path != "/api/customers" {
 		t.Errorf("create call = %+v", call)
 	}
-	if !regexp.MustCompile(`^[A-Za-z0-9]{10}$`).MatchString(created.ProviderID) || deref(created.Email) != email ||
-		created.Metadata["tier"] != "gold" || deref(created.Status) != "prospect" || created.CreatedAt == nil {
+	if !regexp.MustCompile(`^[A-Za-z0-9]{10}$`).MatchString(created.ProviderID) || resttest.Deref(created.Email) != email ||
+		created.Metadata["tier"] != "gold" || resttest.Deref(created.Status) != "prospect" || created.CreatedAt == nil {
 		t.Fatalf("created %+v", created)
 	}
 	id := created.ProviderID
 
-	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: ptr("NEW.PERSON@example.com")}})
+	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: resttest.Ptr("NEW.PERSON@example.com")}})
 	if err != nil || len(page.Items) == 0 || page.Items[0].ProviderID != id || page.Total != nil {
 		t.Fatalf("email filter after create: %v %v (a superset with no claimed total)", page.Items, err)
 	}
@@ -1127,7 +1127,7 @@ func TestWritesRoundTrip(t *testing.T) {
 		msg  string
 	}{
 		{"a taken email is BAD_USER_INPUT with the vendor's message", ds.CustomerInput{Email: &email}, ds.CodeBadUserInput, "has already been taken"},
-		{"a bad email is BAD_USER_INPUT naming the attribute", ds.CustomerInput{Email: ptr("nope")}, ds.CodeBadUserInput, "email - is invalid"},
+		{"a bad email is BAD_USER_INPUT naming the attribute", ds.CustomerInput{Email: resttest.Ptr("nope")}, ds.CodeBadUserInput, "email - is invalid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.client.CreateCustomer(ctx, tc.in)
@@ -1139,9 +1139,9 @@ func TestWritesRoundTrip(t *testing.T) {
 	t.Run("fields a customer cannot hold are UNSUPPORTED_BY_PROVIDER with no call", func(t *testing.T) {
 		biz := ds.Business
 		for _, in := range []ds.CustomerInput{
-			{Email: ptr("x@example.com"), Name: ptr("X")}, {Email: ptr("x@example.com"), Phone: ptr("+1")},
-			{Email: ptr("x@example.com"), Type: &biz}, {Email: ptr("x@example.com"), Locale: ptr("en-US")},
-			{Email: ptr("x@example.com"), Address: &ds.Address{Country: ptr("SE")}},
+			{Email: resttest.Ptr("x@example.com"), Name: resttest.Ptr("X")}, {Email: resttest.Ptr("x@example.com"), Phone: resttest.Ptr("+1")},
+			{Email: resttest.Ptr("x@example.com"), Type: &biz}, {Email: resttest.Ptr("x@example.com"), Locale: resttest.Ptr("en-US")},
+			{Email: resttest.Ptr("x@example.com"), Address: &ds.Address{Country: resttest.Ptr("SE")}},
 		} {
 			f.sim.Kit().Reset()
 			if _, err := f.client.CreateCustomer(ctx, in); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
@@ -1171,15 +1171,15 @@ func TestWritesRoundTrip(t *testing.T) {
 	if call := f.sim.Kit().Calls()[0]; call.Method != "PATCH" || call.Path != "/api/customers/"+id {
 		t.Errorf("update call = %+v", call)
 	}
-	if deref(updated.Email) != changed || updated.Metadata["tier"] != "gold" || !updated.UpdatedAt.After(*created.CreatedAt) && !updated.UpdatedAt.Equal(*created.CreatedAt) {
+	if resttest.Deref(updated.Email) != changed || updated.Metadata["tier"] != "gold" || !updated.UpdatedAt.After(*created.CreatedAt) && !updated.UpdatedAt.Equal(*created.CreatedAt) {
 		t.Errorf("after the email update: %s", updated.Raw)
 	}
 	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Metadata: map[string]any{"tier": "silver"}})
-	if err != nil || updated.Metadata["tier"] != "silver" || deref(updated.Email) != changed {
+	if err != nil || updated.Metadata["tier"] != "silver" || resttest.Deref(updated.Email) != changed {
 		t.Fatalf("after the metadata update: %v %v", updated, err)
 	}
 	got, err := f.client.GetCustomers(ctx, []string{id})
-	if err != nil || len(got) != 1 || deref(got[0].Email) != changed || got[0].Metadata["tier"] != "silver" {
+	if err != nil || len(got) != 1 || resttest.Deref(got[0].Email) != changed || got[0].Metadata["tier"] != "silver" {
 		t.Fatalf("read after update: %+v %v", got, err)
 	}
 
@@ -1195,18 +1195,7 @@ func TestWritesRoundTrip(t *testing.T) {
 	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Email: &changed}); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("update after delete: %v", err)
 	}
-	f.sim.Kit().Reset()
-	for _, bad := range []string{"", "a/b", "..", "a,b", strings.Repeat("x", 65)} {
-		if err := f.client.DeleteCustomer(ctx, bad); ds.ErrorCode(err) != ds.CodeBadUserInput {
-			t.Errorf("delete %q: %v", bad, err)
-		}
-		if _, err := f.client.UpdateCustomer(ctx, bad, ds.CustomerInput{}); ds.ErrorCode(err) != ds.CodeBadUserInput {
-			t.Errorf("update %q: %v", bad, err)
-		}
-	}
-	if n := f.sim.Kit().Count(); n != 0 {
-		t.Errorf("%d calls for impossible ids", n)
-	}
+	resttest.RefusesIDs(t, f.client, f.sim.Kit().Count, []string{"", "a/b", "..", "a,b", strings.Repeat("x", 65)})
 }
 
 func TestWriteRetries(t *testing.T) {
@@ -1221,7 +1210,7 @@ func TestWriteRetries(t *testing.T) {
 		// a lost create or delete is not retried but looked up (one GET):
 		// the 503 came before the write, so it is NOT_APPLIED
 		{"a create is not retried after a 503", func() error {
-			_, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("retry@example.com")})
+			_, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("retry@example.com")})
 			return err
 		}, 1},
 		{"a delete is not retried after a 503", func() error { return f.client.DeleteCustomer(ctx, id) }, 1},
@@ -1258,7 +1247,7 @@ func TestWriteRetries(t *testing.T) {
 		}
 		g.sim.ExpireTokens()
 		g.sim.Kit().Reset()
-		if _, err := g.client.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("after.expiry@example.com")}); err != nil {
+		if _, err := g.client.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("after.expiry@example.com")}); err != nil {
 			t.Fatal(err)
 		}
 		if n := g.sim.Kit().Count(); n != 2 {
@@ -1304,15 +1293,6 @@ func TestSecretsAreNeverPrinted(t *testing.T) {
 			t.Errorf("credential id %q", c.CredentialID())
 		}
 	}
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref(s *string) string {
-	if s == nil {
-		return "<nil>"
-	}
-	return *s
 }
 
 func TestBaseURLWorksWithOrWithoutTheAPISuffix(t *testing.T) {

@@ -344,7 +344,7 @@ func TestListQuery(t *testing.T) {
 		{"token is startingAfter", ds.ListRequest[ds.Filter]{Limit: 5, Token: tok}, url.Values{"limit": {"5"}, "startingAfter": {tok}}},
 		{"email is not sent: its exact match may not ignore case", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email}}, url.Values{"limit": {"5"}}},
 		{"search, country, providers and ids are not sent", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{
-			Search: ptr("an"), Country: []string{"SE"}, Providers: []ds.ProviderID{ds.DigitalRiver},
+			Search: resttest.Ptr("an"), Country: []string{"SE"}, Providers: []ds.ProviderID{ds.DigitalRiver},
 			IDs: []ds.CustomerKey{{Provider: ds.DigitalRiver, ProviderID: tok}}}}, url.Values{"limit": {"5"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -402,7 +402,7 @@ func TestBadTokens(t *testing.T) {
 
 func TestFilterAndOrderSupport(t *testing.T) {
 	f := start(t)
-	for _, fl := range []ds.Filter{{Email: ptr("a@b.c")}, {Search: ptr("x")}, {Country: []string{"SE"}}} {
+	for _, fl := range []ds.Filter{{Email: resttest.Ptr("a@b.c")}, {Search: resttest.Ptr("x")}, {Country: []string{"SE"}}} {
 		if err := f.client.CanFilter(fl); err != nil {
 			t.Errorf("CanFilter(%+v) = %v", fl, err)
 		}
@@ -511,16 +511,16 @@ func TestMapping(t *testing.T) {
 	for name, v := range map[string][2]any{
 		"provider": {c.Provider, ds.DigitalRiver},
 		"id":       {c.ProviderID, p.IDs[ds.DigitalRiver]},
-		"email":    {deref(c.Email), strings.ToLower(p.Email)},
-		"name":     {deref(c.Name), p.Name()},
-		"phone":    {deref(c.Phone), p.Phone},
+		"email":    {resttest.Deref(c.Email), strings.ToLower(p.Email)},
+		"name":     {resttest.Deref(c.Name), p.Name()},
+		"phone":    {resttest.Deref(c.Phone), p.Phone},
 		"type":     {*c.Type, wantType},
-		"status":   {deref(c.Status), "enabled"},
-		"locale":   {deref(c.Locale), strings.ReplaceAll(p.Locale, "-", "_")},
-		"line1":    {deref(c.Address.Line1), p.Street1},
-		"city":     {deref(c.Address.City), p.City},
-		"postal":   {deref(c.Address.PostalCode), p.PostalCode},
-		"country":  {deref(c.Address.Country), p.Country},
+		"status":   {resttest.Deref(c.Status), "enabled"},
+		"locale":   {resttest.Deref(c.Locale), strings.ReplaceAll(p.Locale, "-", "_")},
+		"line1":    {resttest.Deref(c.Address.Line1), p.Street1},
+		"city":     {resttest.Deref(c.Address.City), p.City},
+		"postal":   {resttest.Deref(c.Address.PostalCode), p.PostalCode},
+		"country":  {resttest.Deref(c.Address.Country), p.Country},
 		"county":   {c.Address.County == nil, true},
 		"created":  {*c.CreatedAt, p.CreatedAt.UTC().Truncate(time.Second)},
 		"updated":  {*c.UpdatedAt, p.UpdatedAt.UTC().Truncate(time.Second)},
@@ -554,12 +554,12 @@ func TestWriteRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	biz := ds.Business
 	in := ds.CustomerInput{
-		Email:    ptr("New.Person@Example.com"),
-		Name:     ptr("New Person AB"),
-		Phone:    ptr("+46700000001"),
+		Email:    resttest.Ptr("New.Person@Example.com"),
+		Name:     resttest.Ptr("New Person AB"),
+		Phone:    resttest.Ptr("+46700000001"),
 		Type:     &biz,
-		Locale:   ptr("sv-SE"),
-		Address:  &ds.Address{Line1: ptr("1 Storgatan"), City: ptr("Stockholm"), PostalCode: ptr("11122"), Country: ptr("se"), County: ptr("Stockholms län")},
+		Locale:   resttest.Ptr("sv-SE"),
+		Address:  &ds.Address{Line1: resttest.Ptr("1 Storgatan"), City: resttest.Ptr("Stockholm"), PostalCode: resttest.Ptr("11122"), Country: resttest.Ptr("se"), County: resttest.Ptr("Stockholms län")},
 		Metadata: map[string]any{"crmId": "abc", "vip": true, "tier": 2},
 	}
 	f.sim.Kit().Reset()
@@ -576,22 +576,22 @@ func TestWriteRoundTrip(t *testing.T) {
 	if raw["locale"] != "sv_SE" || raw["type"] != "business" {
 		t.Errorf("raw = %s", created.Raw)
 	}
-	if created.ProviderID == "" || deref(created.Name) != "New Person AB" || deref(created.Locale) != "sv_SE" ||
-		*created.Type != ds.Business || deref(created.Address.Country) != "SE" || deref(created.Phone) != "+46700000001" ||
-		created.Metadata["vip"] != true || created.Metadata["tier"] != float64(2) || deref(created.Status) != "enabled" {
+	if created.ProviderID == "" || resttest.Deref(created.Name) != "New Person AB" || resttest.Deref(created.Locale) != "sv_SE" ||
+		*created.Type != ds.Business || resttest.Deref(created.Address.Country) != "SE" || resttest.Deref(created.Phone) != "+46700000001" ||
+		created.Metadata["vip"] != true || created.Metadata["tier"] != float64(2) || resttest.Deref(created.Status) != "enabled" {
 		t.Errorf("created = %+v (raw %s)", created, created.Raw)
 	}
 	id := created.ProviderID
 
 	got, err := f.client.GetCustomers(ctx, []string{id})
-	if err != nil || len(got) != 1 || deref(got[0].Email) != "New.Person@Example.com" {
+	if err != nil || len(got) != 1 || resttest.Deref(got[0].Email) != "New.Person@Example.com" {
 		t.Fatalf("get after create: %v %v", got, err)
 	}
 	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 1})
 	if err != nil || page.Items[0].ProviderID != id {
 		t.Errorf("the newest customer is not first: %v", err)
 	}
-	byEmail := ds.Filter{Email: ptr("NEW.PERSON@example.com")}
+	byEmail := ds.Filter{Email: resttest.Ptr("NEW.PERSON@example.com")}
 	page, err = f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: byEmail})
 	var matched []string
 	for _, c := range page.Items {
@@ -604,37 +604,37 @@ func TestWriteRoundTrip(t *testing.T) {
 	}
 
 	// update only the name: the address and the rest of shipping stay
-	updated, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("Renamed AB")})
+	updated, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("Renamed AB")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if deref(updated.Name) != "Renamed AB" || deref(updated.Phone) != "+46700000001" || updated.Address == nil ||
-		deref(updated.Address.City) != "Stockholm" || deref(updated.Email) != "New.Person@Example.com" {
+	if resttest.Deref(updated.Name) != "Renamed AB" || resttest.Deref(updated.Phone) != "+46700000001" || updated.Address == nil ||
+		resttest.Deref(updated.Address.City) != "Stockholm" || resttest.Deref(updated.Email) != "New.Person@Example.com" {
 		t.Errorf("after name update: %s", updated.Raw)
 	}
 	// update the type and locale only: no read first, shipping untouched
 	f.sim.Kit().Reset()
 	ind := ds.Individual
-	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Type: &ind, Locale: ptr("en-us")})
+	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Type: &ind, Locale: resttest.Ptr("en-us")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := f.sim.Kit().Count(); n != 1 {
 		t.Errorf("%d calls for an update without shipping fields, want 1", n)
 	}
-	if *updated.Type != ds.Individual || deref(updated.Locale) != "en_US" || deref(updated.Name) != "Renamed AB" {
+	if *updated.Type != ds.Individual || resttest.Deref(updated.Locale) != "en_US" || resttest.Deref(updated.Name) != "Renamed AB" {
 		t.Errorf("after type update: %s", updated.Raw)
 	}
 	// a new address replaces the old one as a unit
-	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Address: &ds.Address{City: ptr("Brno"), Country: ptr("CZ")}})
+	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Address: &ds.Address{City: resttest.Ptr("Brno"), Country: resttest.Ptr("CZ")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if deref(updated.Address.City) != "Brno" || updated.Address.Line1 != nil || deref(updated.Name) != "Renamed AB" {
+	if resttest.Deref(updated.Address.City) != "Brno" || updated.Address.Line1 != nil || resttest.Deref(updated.Name) != "Renamed AB" {
 		t.Errorf("after address update: %s", updated.Raw)
 	}
 	// the vendor's validation message reaches the caller
-	_, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: ptr("swedish")})
+	_, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: resttest.Ptr("swedish")})
 	if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "not a valid locale") {
 		t.Errorf("bad locale: %v", err)
 	}
@@ -649,24 +649,13 @@ func TestWriteRoundTrip(t *testing.T) {
 	if err := f.client.DeleteCustomer(ctx, id); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("second delete: %v", err)
 	}
-	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("x")}); ds.ErrorCode(err) != ds.CodeNotFound {
+	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("x")}); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("update after delete: %v", err)
 	}
-	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: ptr("en-US")}); ds.ErrorCode(err) != ds.CodeNotFound {
+	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: resttest.Ptr("en-US")}); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("update without read after delete: %v", err)
 	}
-	f.sim.Kit().Reset()
-	for _, bad := range []string{"", strings.Repeat("1", 41), "a/b", ".."} {
-		if err := f.client.DeleteCustomer(ctx, bad); ds.ErrorCode(err) != ds.CodeBadUserInput {
-			t.Errorf("delete %q: %v", bad, err)
-		}
-		if _, err := f.client.UpdateCustomer(ctx, bad, ds.CustomerInput{}); ds.ErrorCode(err) != ds.CodeBadUserInput {
-			t.Errorf("update %q: %v", bad, err)
-		}
-	}
-	if n := f.sim.Kit().Count(); n != 0 {
-		t.Errorf("%d calls for impossible ids", n)
-	}
+	resttest.RefusesIDs(t, f.client, f.sim.Kit().Count, []string{"", strings.Repeat("1", 41), "a/b", ".."})
 }
 
 func TestAttachDetach(t *testing.T) {
@@ -695,7 +684,7 @@ func TestAttachDetach(t *testing.T) {
 		t.Fatal(err)
 	}
 	if src.Provider != ds.DigitalRiver || src.Kind != ds.SourcePayment || src.RecordID != srcID || src.SourceID != srcID ||
-		src.CustomerID != cust.ProviderID || deref(src.SourceName) != "payPal" || len(src.ExternalIDs) != 1 ||
+		src.CustomerID != cust.ProviderID || resttest.Deref(src.SourceName) != "payPal" || len(src.ExternalIDs) != 1 ||
 		src.ExternalIDs[0] != srcID || len(src.Raw) == 0 {
 		t.Errorf("source = %+v", src)
 	}
@@ -783,7 +772,7 @@ func TestVendorErrors(t *testing.T) {
 	t.Run("a create carries the id it makes, so it is retried and made once", func(t *testing.T) {
 		f.sim.Kit().Reset()
 		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "down"})
-		cu, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("x@example.com")})
+		cu, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("x@example.com")})
 		if err != nil || f.sim.Kit().Count() != 2 || !strings.HasPrefix(cu.ProviderID, "gw") {
 			t.Errorf("customer %+v, err %v after %d calls; want it made on the retry", cu, err, f.sim.Kit().Count())
 		}
@@ -797,15 +786,6 @@ func TestVendorErrors(t *testing.T) {
 			t.Errorf("the simulator holds %d customers with the email, want 1", n)
 		}
 	})
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref(s *string) string {
-	if s == nil {
-		return "<nil>"
-	}
-	return *s
 }
 
 func TestUnreadableResponses(t *testing.T) {
@@ -932,7 +912,7 @@ func TestEmailFilterFindsARecordStoredInAnyCase(t *testing.T) {
 		{"as stored", stored},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := walkMatching(t, f.client, ds.Filter{Email: ptr(tc.email)})
+			got := walkMatching(t, f.client, ds.Filter{Email: resttest.Ptr(tc.email)})
 			if len(got) != 1 || got[0] != id {
 				t.Errorf("got %v, want [%s]", got, id)
 			}
@@ -1023,7 +1003,7 @@ func TestEveryRequestCarriesJSONContentType(t *testing.T) {
 	}{
 		{"list", func() error { _, err := c.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5}); return err }},
 		{"create", func() error {
-			cu, err := c.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("ct@example.com")})
+			cu, err := c.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("ct@example.com")})
 			if err == nil {
 				id = cu.ProviderID
 			}
@@ -1031,7 +1011,10 @@ func TestEveryRequestCarriesJSONContentType(t *testing.T) {
 		}},
 		{"bulk lookup", func() error { _, err := c.GetCustomers(ctx, []string{id}); return err }},
 		{"lookup of an id with a comma", func() error { _, err := c.GetCustomers(ctx, []string{"a,b"}); return err }},
-		{"update that reads first", func() error { _, err := c.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("CT")}); return err }},
+		{"update that reads first", func() error {
+			_, err := c.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("CT")})
+			return err
+		}},
 		{"attach", func() error { _, err := c.AttachSource(ctx, id, src); return err }},
 		{"detach", func() error { return c.DetachSource(ctx, id, src) }},
 		{"list before", func() error { _, _, _, _, err := c.ListBefore(ctx, ds.Filter{}, id, 0, 3); return err }},

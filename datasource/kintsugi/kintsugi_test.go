@@ -406,9 +406,9 @@ func TestListQueryBuilding(t *testing.T) {
 		{"offset inside a page", ds.ListRequest[ds.Filter]{Token: "25", Limit: 10}, url.Values{"page": {"3"}, "size": {"10"}}, true},
 		{"email is a search_query superset", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email}},
 			url.Values{"page": {"1"}, "size": {"5"}, "search_query": {email}}, false},
-		{"search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Search: ptr("an")}},
+		{"search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Search: resttest.Ptr("an")}},
 			url.Values{"page": {"1"}, "size": {"5"}, "search_query": {"an"}}, false},
-		{"email wins over search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email, Search: ptr("an")}},
+		{"email wins over search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email, Search: resttest.Ptr("an")}},
 			url.Values{"page": {"1"}, "size": {"5"}, "search_query": {email}}, false},
 		{"countries are repeated, upper-cased, deduplicated", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Country: []string{"SE", "cz", "SE"}}},
 			url.Values{"page": {"1"}, "size": {"5"}, "country": {"SE", "CZ"}}, true},
@@ -519,7 +519,7 @@ func TestOrderIsUnsupported(t *testing.T) {
 			t.Errorf("ListCustomers ordered by %s: %v after %d calls", field, err, f.sim.Kit().Count())
 		}
 	}
-	for _, flt := range []ds.Filter{{}, {Email: ptr("a@b.c")}, {Search: ptr("x")}, {Country: []string{"SE"}}} {
+	for _, flt := range []ds.Filter{{}, {Email: resttest.Ptr("a@b.c")}, {Search: resttest.Ptr("x")}, {Country: []string{"SE"}}} {
 		if err := f.client.CanFilter(flt); err != nil {
 			t.Errorf("CanFilter(%+v) = %v", flt, err)
 		}
@@ -696,8 +696,8 @@ func TestWrites(t *testing.T) {
 		f := newFixture(t)
 		f.sim.Kit().Reset()
 		c, err := f.client.CreateCustomer(ctx, ds.CustomerInput{
-			Name: ptr("Ada Lovelace"), Email: ptr("ada@example.com"), Phone: ptr("+46700000000"),
-			Address: &ds.Address{Line1: ptr("Storgatan 1"), City: ptr("Stockholm"), PostalCode: ptr("11122"), Country: ptr("se")},
+			Name: resttest.Ptr("Ada Lovelace"), Email: resttest.Ptr("ada@example.com"), Phone: resttest.Ptr("+46700000000"),
+			Address: &ds.Address{Line1: resttest.Ptr("Storgatan 1"), City: resttest.Ptr("Stockholm"), PostalCode: resttest.Ptr("11122"), Country: resttest.Ptr("se")},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -714,7 +714,7 @@ func TestWrites(t *testing.T) {
 		if err != nil || len(got) != 1 || deref(got[0].Email) != "ada@example.com" {
 			t.Fatalf("read back %v, %v", got, err)
 		}
-		page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: ptr("ada@example.com")}})
+		page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: resttest.Ptr("ada@example.com")}})
 		if err != nil || len(page.Items) != 1 || page.Items[0].ProviderID != c.ProviderID {
 			t.Errorf("listed %v, %v", page.Items, err)
 		}
@@ -723,7 +723,7 @@ func TestWrites(t *testing.T) {
 		f := newFixture(t)
 		p := f.kintsugiPeople()[1]
 		id := p.IDs[ds.Kintsugi]
-		c, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("New Name"), Address: &ds.Address{City: ptr("Brno"), Country: ptr("CZ")}})
+		c, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("New Name"), Address: &ds.Address{City: resttest.Ptr("Brno"), Country: resttest.Ptr("CZ")}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -738,12 +738,12 @@ func TestWrites(t *testing.T) {
 	})
 	t.Run("update of an unknown customer is NOT_FOUND", func(t *testing.T) {
 		f := newFixture(t)
-		_, err := f.client.UpdateCustomer(ctx, "cust_nope", ds.CustomerInput{Name: ptr("x")})
+		_, err := f.client.UpdateCustomer(ctx, "cust_nope", ds.CustomerInput{Name: resttest.Ptr("x")})
 		if ds.ErrorCode(err) != ds.CodeNotFound {
 			t.Errorf("err = %v", err)
 		}
 		f.sim.Kit().Reset()
-		_, err = f.client.UpdateCustomer(ctx, "../customers", ds.CustomerInput{Name: ptr("x")})
+		_, err = f.client.UpdateCustomer(ctx, "../customers", ds.CustomerInput{Name: resttest.Ptr("x")})
 		if ds.ErrorCode(err) != ds.CodeNotFound || f.sim.Kit().Count() != 0 {
 			t.Errorf("err = %v after %d calls", err, f.sim.Kit().Count())
 		}
@@ -756,10 +756,10 @@ func TestWrites(t *testing.T) {
 			in   ds.CustomerInput
 			code ds.Code
 		}{
-			{"type", ds.CustomerInput{Name: ptr("x"), Type: &biz}, ds.CodeUnsupportedByProvider},
-			{"locale", ds.CustomerInput{Locale: ptr("sv-SE")}, ds.CodeUnsupportedByProvider},
+			{"type", ds.CustomerInput{Name: resttest.Ptr("x"), Type: &biz}, ds.CodeUnsupportedByProvider},
+			{"locale", ds.CustomerInput{Locale: resttest.Ptr("sv-SE")}, ds.CodeUnsupportedByProvider},
 			{"metadata", ds.CustomerInput{Metadata: map[string]any{"a": 1}}, ds.CodeUnsupportedByProvider},
-			{"country outside the enum", ds.CustomerInput{Address: &ds.Address{Country: ptr("XX")}}, ds.CodeBadUserInput},
+			{"country outside the enum", ds.CustomerInput{Address: &ds.Address{Country: resttest.Ptr("XX")}}, ds.CodeBadUserInput},
 		} {
 			f.sim.Kit().Reset()
 			_, err := f.client.CreateCustomer(ctx, tc.in)
@@ -788,7 +788,7 @@ func TestWrites(t *testing.T) {
 	t.Run("create is not retried, update is", func(t *testing.T) {
 		f := newFixture(t)
 		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "maintenance"})
-		if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Name: ptr("x")}); ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+		if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Name: resttest.Ptr("x")}); ds.ErrorCode(err) != ds.CodeProviderUnavailable {
 			t.Errorf("create after a 503: %v", err)
 		}
 		if n := f.sim.Kit().Count(); n != 1 {
@@ -796,7 +796,7 @@ func TestWrites(t *testing.T) {
 		}
 		f.sim.Kit().Reset()
 		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "maintenance"})
-		if _, err := f.client.UpdateCustomer(ctx, f.kintsugiPeople()[0].IDs[ds.Kintsugi], ds.CustomerInput{Name: ptr("y")}); err != nil {
+		if _, err := f.client.UpdateCustomer(ctx, f.kintsugiPeople()[0].IDs[ds.Kintsugi], ds.CustomerInput{Name: resttest.Ptr("y")}); err != nil {
 			t.Errorf("update after one 503: %v", err)
 		}
 		if n := f.sim.Kit().Count(); n != 2 {
@@ -831,11 +831,11 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 			defer wg.Done()
 			switch i % 3 {
 			case 0:
-				if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Name: ptr("n" + strconv.Itoa(i))}); err != nil {
+				if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Name: resttest.Ptr("n" + strconv.Itoa(i))}); err != nil {
 					t.Error(err)
 				}
 			case 1:
-				if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("n" + strconv.Itoa(i))}); err != nil {
+				if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("n" + strconv.Itoa(i))}); err != nil {
 					t.Error(err)
 				}
 			default:
@@ -856,9 +856,7 @@ func idsOf(cs []*ds.Customer) []string {
 	return out
 }
 
-func ptr[T any](v T) *T { return &v }
-
-func deref(s *string) string {
+func Deref(s *string) string {
 	if s == nil {
 		return ""
 	}
@@ -995,4 +993,12 @@ func TestMalformedRecords(t *testing.T) {
 // BenchmarkListCustomers is one full page (MaxSize) of GET /v1/customers.
 func BenchmarkListCustomers(b *testing.B) {
 	resttest.BenchList(b, sim.New(demo.People(demo.DefaultSize)), kintsugi.MaxSize, "/v1/customers", kintsugi.New, kintsugi.DecodePage)
+}
+
+// deref is *s, or "" for nil (a missing field equals an empty expectation).
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

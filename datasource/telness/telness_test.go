@@ -434,9 +434,9 @@ func TestClientTokensAndQuery(t *testing.T) {
 		{"token with a newline", ds.ListRequest[ds.Filter]{Token: "abc\ndef", Limit: 5}, nil, ""},
 		{"token with NUL", ds.ListRequest[ds.Filter]{Token: "abc\x00", Limit: 5}, nil, ""},
 		{"token with a C1 control", ds.ListRequest[ds.Filter]{Token: "abc\u0085", Limit: 5}, nil, ""},
-		{"search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Search: ptr("Novak")}}, url.Values{"search": {"Novak"}}, ""},
-		{"email", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: ptr("ann@example.com")}}, url.Values{"search": {"ann@example.com"}}, ""},
-		{"email wins over search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: ptr("ann@example.com"), Search: ptr("Ann")}}, url.Values{"search": {"ann@example.com"}}, ""},
+		{"search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Search: resttest.Ptr("Novak")}}, url.Values{"search": {"Novak"}}, ""},
+		{"email", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: resttest.Ptr("ann@example.com")}}, url.Values{"search": {"ann@example.com"}}, ""},
+		{"email wins over search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: resttest.Ptr("ann@example.com"), Search: resttest.Ptr("Ann")}}, url.Values{"search": {"ann@example.com"}}, ""},
 		{"country sends nothing", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Country: []string{"SE"}}}, url.Values{"limit": {"5"}}, "search"},
 		{"providers and ids are ignored", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Providers: []ds.ProviderID{ds.Telness}, IDs: []ds.CustomerKey{{Provider: ds.Telness, ProviderID: "x"}}}}, url.Values{"limit": {"5"}}, "search"},
 	} {
@@ -487,7 +487,7 @@ func TestClientRejectsOrder(t *testing.T) {
 	if n := len(f.calls()); n != 0 {
 		t.Errorf("%d calls", n)
 	}
-	for _, fl := range []ds.Filter{{}, {Search: ptr("x")}, {Email: ptr("a@b.c")}, {Country: []string{"SE"}}} {
+	for _, fl := range []ds.Filter{{}, {Search: resttest.Ptr("x")}, {Email: resttest.Ptr("a@b.c")}, {Country: []string{"SE"}}} {
 		if err := c.CanFilter(fl); err != nil {
 			t.Errorf("CanFilter(%+v) = %v", fl, err)
 		}
@@ -565,7 +565,7 @@ func TestMapping(t *testing.T) {
 		check := func(field string, got *string, want string) {
 			t.Helper()
 			if got == nil || *got != want {
-				t.Errorf("%s: %s = %v, want %q", p.IDs[ds.Telness], field, deref(got), want)
+				t.Errorf("%s: %s = %v, want %q", p.IDs[ds.Telness], field, resttest.Deref(got), want)
 			}
 		}
 		check("name", c.Name, p.Name())
@@ -671,22 +671,22 @@ func TestCreateCustomer(t *testing.T) {
 	e := start(t, nil)
 	before := e.sim.Len()
 	in := ds.CustomerInput{
-		Email:  ptr("new.person@example.com"),
-		Name:   ptr("New Person"),
-		Phone:  ptr("+46701234567"),
-		Type:   ptr(ds.Individual),
-		Locale: ptr("sv-SE"),
-		Address: &ds.Address{Line1: ptr("Storgatan 1"), City: ptr("Stockholm"), County: ptr("Stockholms län"),
-			PostalCode: ptr("11122"), Country: ptr("se")},
+		Email:  resttest.Ptr("new.person@example.com"),
+		Name:   resttest.Ptr("New Person"),
+		Phone:  resttest.Ptr("+46701234567"),
+		Type:   resttest.Ptr(ds.Individual),
+		Locale: resttest.Ptr("sv-SE"),
+		Address: &ds.Address{Line1: resttest.Ptr("Storgatan 1"), City: resttest.Ptr("Stockholm"), County: resttest.Ptr("Stockholms län"),
+			PostalCode: resttest.Ptr("11122"), Country: resttest.Ptr("se")},
 		Metadata: map[string]any{"segment": "gold", "n": 3.0},
 	}
 	c, err := e.client.CreateCustomer(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Provider != ds.Telness || c.ProviderID == "" || deref(c.Name) != "New Person" || deref(c.Email) != "new.person@example.com" ||
-		deref(c.Phone) != "+46701234567" || c.Type == nil || *c.Type != ds.Individual || deref(c.Locale) != "sv-SE" ||
-		c.Address == nil || deref(c.Address.Country) != "SE" || deref(c.Address.County) != "Stockholms län" ||
+	if c.Provider != ds.Telness || c.ProviderID == "" || resttest.Deref(c.Name) != "New Person" || resttest.Deref(c.Email) != "new.person@example.com" ||
+		resttest.Deref(c.Phone) != "+46701234567" || c.Type == nil || *c.Type != ds.Individual || resttest.Deref(c.Locale) != "sv-SE" ||
+		c.Address == nil || resttest.Deref(c.Address.Country) != "SE" || resttest.Deref(c.Address.County) != "Stockholms län" ||
 		c.Metadata["segment"] != "gold" || c.CreatedAt == nil {
 		t.Fatalf("created %+v", c)
 	}
@@ -704,30 +704,30 @@ func TestCreateCustomer(t *testing.T) {
 	}
 	// a write changes what later reads return
 	got, err := e.client.GetCustomers(context.Background(), []string{c.ProviderID})
-	if err != nil || len(got) != 1 || deref(got[0].Email) != "new.person@example.com" {
+	if err != nil || len(got) != 1 || resttest.Deref(got[0].Email) != "new.person@example.com" {
 		t.Fatalf("lookup after create: %v %v", got, err)
 	}
-	page, err := e.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 1000, Filter: ds.Filter{Email: ptr("new.person@example.com")}})
+	page, err := e.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 1000, Filter: ds.Filter{Email: resttest.Ptr("new.person@example.com")}})
 	if err != nil || len(page.Items) != 1 || page.Items[0].ProviderID != c.ProviderID {
 		t.Fatalf("list after create: %+v %v", page, err)
 	}
 
 	// the vendor's validation reaches the caller as BAD_USER_INPUT
-	_, err = e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: ptr("No Type")})
+	_, err = e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: resttest.Ptr("No Type")})
 	if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "customerType is required") {
 		t.Errorf("create without type: %v", err)
 	}
 }
 
 func TestCreateBodyHasNoBillingWithoutMethod(t *testing.T) {
-	addr := &ds.Address{Line1: ptr("Storgatan 1"), City: ptr("Stockholm"), PostalCode: ptr("11122"), Country: ptr("SE")}
+	addr := &ds.Address{Line1: resttest.Ptr("Storgatan 1"), City: resttest.Ptr("Stockholm"), PostalCode: resttest.Ptr("11122"), Country: resttest.Ptr("SE")}
 	for _, tc := range []struct {
 		name         string
 		in           ds.CustomerInput
 		wantShipping bool
 	}{
-		{"with an address: shipping only", ds.CustomerInput{Name: ptr("A"), Type: ptr(ds.Individual), Address: addr}, true},
-		{"without an address: neither", ds.CustomerInput{Name: ptr("B"), Type: ptr(ds.Business)}, false},
+		{"with an address: shipping only", ds.CustomerInput{Name: resttest.Ptr("A"), Type: resttest.Ptr(ds.Individual), Address: addr}, true},
+		{"without an address: neither", ds.CustomerInput{Name: resttest.Ptr("B"), Type: resttest.Ptr(ds.Business)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
@@ -760,7 +760,7 @@ func TestCreateBodyHasNoBillingWithoutMethod(t *testing.T) {
 			if _, ok := sent["shipping"]; ok != tc.wantShipping {
 				t.Errorf("shipping sent = %v, want %v: %s", ok, tc.wantShipping, body)
 			}
-			if tc.wantShipping && (c.Address == nil || deref(c.Address.City) != "Stockholm") {
+			if tc.wantShipping && (c.Address == nil || resttest.Deref(c.Address.City) != "Stockholm") {
 				t.Errorf("address not read back: %+v", c.Address)
 			}
 		})
@@ -831,7 +831,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 			})
 		})
 		before := e.sim.Len()
-		c, err := e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: ptr("Retry Me"), Type: ptr(ds.Business)})
+		c, err := e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: resttest.Ptr("Retry Me"), Type: resttest.Ptr(ds.Business)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -841,7 +841,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 		if e.sim.Len() != before+1 || c.Type == nil || *c.Type != ds.Business {
 			t.Errorf("%d customers (want %d), created %+v", e.sim.Len(), before+1, c)
 		}
-		if _, err := e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: ptr("Retry Me"), Type: ptr(ds.Business)}); err != nil {
+		if _, err := e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: resttest.Ptr("Retry Me"), Type: resttest.Ptr(ds.Business)}); err != nil {
 			t.Fatal(err)
 		}
 		if len(keys) != 3 || keys[2] == keys[0] {
@@ -853,7 +853,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 		e := start(t, nil)
 		telness.SetIdempotencyKeys(e.client, func() string { return "fixed-key-1" })
 		before := e.sim.Len()
-		in := ds.CustomerInput{Name: ptr("Once Only"), Type: ptr(ds.Individual), Email: ptr("once@example.com")}
+		in := ds.CustomerInput{Name: resttest.Ptr("Once Only"), Type: resttest.Ptr(ds.Individual), Email: resttest.Ptr("once@example.com")}
 		a, err := e.client.CreateCustomer(context.Background(), in)
 		if err != nil {
 			t.Fatal(err)
@@ -865,7 +865,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 		if a.ProviderID != b.ProviderID || !bytes.Equal(a.Raw, b.Raw) || e.sim.Len() != before+1 {
 			t.Fatalf("replay made %s then %s (%d customers, want %d)", a.ProviderID, b.ProviderID, e.sim.Len(), before+1)
 		}
-		in.Name = ptr("Twice")
+		in.Name = resttest.Ptr("Twice")
 		_, err = e.client.CreateCustomer(context.Background(), in)
 		if p, ok := ds.ErrorProvider(err); ds.ErrorCode(err) != ds.CodeBadUserInput || !ok || p != ds.Telness {
 			t.Fatalf("modified body under the same key: %v, want BAD_USER_INPUT from TELNESS", err)
@@ -913,7 +913,7 @@ func TestUpdateAndDeleteAreUnsupported(t *testing.T) {
 	e := start(t, nil)
 	id := e.telnessPeople()[0].IDs[ds.Telness]
 	e.sim.Kit().Reset()
-	_, err := e.client.UpdateCustomer(context.Background(), id, ds.CustomerInput{Email: ptr("x@example.com")})
+	_, err := e.client.UpdateCustomer(context.Background(), id, ds.CustomerInput{Email: resttest.Ptr("x@example.com")})
 	if p, ok := ds.ErrorProvider(err); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || !ok || p != ds.Telness || !strings.Contains(err.Error(), "billing") {
 		t.Errorf("update: %v", err)
 	}
@@ -955,15 +955,6 @@ func asError(err error, target **ds.Error) bool {
 		*target = &ds.Error{}
 	}
 	return ok
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref(s *string) string {
-	if s == nil {
-		return "<nil>"
-	}
-	return *s
 }
 
 func TestMalformedRecords(t *testing.T) {

@@ -6,6 +6,7 @@
 package resttest
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -212,4 +213,35 @@ func RecordCases[C any, P ds.CustomerProvider](t *testing.T, wrap func(items str
 	providertest.RunCustomerRecordCases(t, wrap, func(url string) (ds.CustomerProvider, error) {
 		return newClient(cfg(url), nil)
 	}, cases)
+}
+
+// Ptr is &v, for optional fields in literals.
+func Ptr[T any](v T) *T { return &v }
+
+// Deref is *s, or "<nil>" for a nil s (for messages).
+func Deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+// RefusesIDs checks that updating or deleting an id the vendor cannot hold
+// is the caller's bad input, answered without a call (calls counts the
+// simulator's calls since its reset).
+func RefusesIDs(t *testing.T, w ds.CustomerWriter, calls func() int, bad []string) {
+	t.Helper()
+	ctx := context.Background()
+	before := calls()
+	for _, id := range bad {
+		if err := w.DeleteCustomer(ctx, id); ds.ErrorCode(err) != ds.CodeBadUserInput {
+			t.Errorf("delete %q: %v", id, err)
+		}
+		if _, err := w.UpdateCustomer(ctx, id, ds.CustomerInput{}); ds.ErrorCode(err) != ds.CodeBadUserInput {
+			t.Errorf("update %q: %v", id, err)
+		}
+	}
+	if n := calls() - before; n != 0 {
+		t.Errorf("%d calls for impossible ids", n)
+	}
 }
