@@ -2,10 +2,10 @@ package commercelayer
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
 )
 
 // errorMessage reads the documented error body
@@ -68,8 +68,4 @@ func str(raw json.RawMessage) string {
 	return strings.TrimSpace(s)
 }
 
-func unreadable(what string) error {
-	p := ds.CommerceLayer
-	return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p,
-		Message: "the provider sent a response this gateway cannot read", Err: errors.New("commercelayer: " + what)}
-}
+func unreadable(what string) error { return rest.Unreadable(ds.CommerceLayer, what) }

@@ -2,17 +2,13 @@ package digitalriver
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
 )
 
-func unreadable(what string) error {
-	p := ds.DigitalRiver
-	return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p,
-		Message: "the provider sent a response this gateway cannot read", Err: errors.New("digitalriver: " + what)}
-}
+func unreadable(what string) error { return rest.Unreadable(ds.DigitalRiver, what) }
 
 // drErrors is the documented Errors body of every non-2xx response.
 type drErrors struct {

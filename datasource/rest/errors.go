@@ -135,3 +135,11 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// Unreadable is the error for an answer the vendor package cannot read
+// (an envelope or record of another shape): the vendor failed, and what
+// names the part, prefixed with the vendor's key for the logs.
+func Unreadable(p ds.ProviderID, what string) *ds.Error {
+	return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p,
+		Message: "the provider sent a response this gateway cannot read", Err: errors.New(p.Key() + ": " + what)}
+}

@@ -2,18 +2,14 @@ package telness
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 	"unicode"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
 )
 
-func unreadable(what string) error {
-	p := ds.Telness
-	return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p,
-		Message: "the provider sent a response this gateway cannot read", Err: errors.New("telness: " + what)}
-}
+func unreadable(what string) error { return rest.Unreadable(ds.Telness, what) }
 
 // errorMessage reads error.message of the (undocumented, assumed) body
 // {"error":{"code":"…","message":"…"}}. Any other JSON, a non-JSON or an

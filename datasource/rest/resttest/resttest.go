@@ -17,6 +17,7 @@ import (
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest"
 )
 
 // Simulator is a vendor simulator that hands out the client configuration
@@ -244,4 +245,16 @@ func RefusesIDs(t *testing.T, w ds.CustomerWriter, calls func() int, bad []strin
 	if n := calls() - before; n != 0 {
 		t.Errorf("%d calls for impossible ids", n)
 	}
+}
+
+// DecodePage is what a vendor's list does with a page body once rest.Client
+// has read it: decode the envelope E, map every record of items. It returns
+// the count (for a vendor's export_test DecodePage, the bench's decode).
+func DecodePage[E, T, U any](body []byte, items func(*E) []rest.Record[T], mapRecord func(*rest.Record[T]) (U, error)) (int, error) {
+	var env E
+	if err := json.Unmarshal(body, &env); err != nil {
+		return 0, err
+	}
+	out, err := rest.MapAll(items(&env), mapRecord)
+	return len(out), err
 }
