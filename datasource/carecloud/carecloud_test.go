@@ -24,6 +24,16 @@ import (
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
+// counted serves a simulator of the test people behind a counter and
+// builds a client from the configuration cfg makes for its URL.
+func counted(t *testing.T, cfg func(s *sim.Sim, url string) carecloud.Config) (*sim.Sim, *counter, *carecloud.Client) {
+	t.Helper()
+	s := sim.New(providertest.People())
+	cnt := &counter{h: s}
+	srv := resttest.Serve(t, cnt)
+	return s, cnt, newClient(t, cfg(s, srv.URL), srv)
+}
+
 func newClient(t *testing.T, cfg carecloud.Config, srv *httptest.Server) *carecloud.Client {
 	t.Helper()
 	c, err := carecloud.New(cfg, srv.Client())
@@ -493,10 +503,8 @@ func list(t *testing.T, c *carecloud.Client, req ds.ListRequest[ds.SourceFilter]
 }
 
 func TestLogsInOnceUnderConcurrency(t *testing.T) {
-	s := sim.New(providertest.People())
-	cnt := &counter{h: s, delay: 5 * time.Millisecond}
-	srv := resttest.Serve(t, cnt)
-	c := newClient(t, s.LoginConfig(srv.URL), srv)
+	_, cnt, c := counted(t, (*sim.Sim).LoginConfig)
+	cnt.delay = 5 * time.Millisecond
 	resttest.Concurrently(t, 32, func(i int) error {
 		if i%2 == 0 {
 			_, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 10, Token: strconv.Itoa(i)})
@@ -514,10 +522,7 @@ func TestLogsInOnceUnderConcurrency(t *testing.T) {
 }
 
 func TestLogsInAgainAfterTheTokenExpires(t *testing.T) {
-	s := sim.New(providertest.People())
-	cnt := &counter{h: s}
-	srv := resttest.Serve(t, cnt)
-	c := newClient(t, s.LoginConfig(srv.URL), srv)
+	s, cnt, c := counted(t, (*sim.Sim).LoginConfig)
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 5})
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 5})
 	if n := cnt.count(loginPath); n != 1 {
@@ -538,10 +543,7 @@ func TestLogsInAgainAfterTheTokenExpires(t *testing.T) {
 }
 
 func TestAnUnavailableLoginIsRetriedByTheCallThatNeedsIt(t *testing.T) {
-	s := sim.New(providertest.People())
-	cnt := &counter{h: s}
-	srv := resttest.Serve(t, cnt)
-	c := newClient(t, s.LoginConfig(srv.URL), srv)
+	s, cnt, c := counted(t, (*sim.Sim).LoginConfig)
 	s.Kit().Inject(simkit.Fault{Status: 503, Path: sim.BasePath + loginPath})
 	if _, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5}); err != nil {
 		t.Fatal(err)
@@ -552,12 +554,11 @@ func TestAnUnavailableLoginIsRetriedByTheCallThatNeedsIt(t *testing.T) {
 }
 
 func TestBearerTokenIsNotRetriedOn401(t *testing.T) {
-	s := sim.New(providertest.People())
-	cnt := &counter{h: s}
-	srv := resttest.Serve(t, cnt)
-	cfg := s.ClientConfig(srv.URL)
-	cfg.BearerToken = "revoked"
-	c := newClient(t, cfg, srv)
+	_, cnt, c := counted(t, func(s *sim.Sim, url string) carecloud.Config {
+		cfg := s.ClientConfig(url)
+		cfg.BearerToken = "revoked"
+		return cfg
+	})
 	_, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
 	if ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth || cnt.status401 != 1 || cnt.count(loginPath) != 0 {
 		t.Errorf("err %v, 401s %d, logins %d", err, cnt.status401, cnt.count(loginPath))
@@ -568,12 +569,11 @@ func TestBearerTokenIsNotRetriedOn401(t *testing.T) {
 }
 
 func TestARejectedLoginIsNotRepeatedOnEveryCall(t *testing.T) {
-	s := sim.New(providertest.People())
-	cnt := &counter{h: s}
-	srv := resttest.Serve(t, cnt)
-	cfg := s.LoginConfig(srv.URL)
-	cfg.Password = "wrong-password"
-	c := newClient(t, cfg, srv)
+	_, cnt, c := counted(t, func(s *sim.Sim, url string) carecloud.Config {
+		cfg := s.LoginConfig(url)
+		cfg.Password = "wrong-password"
+		return cfg
+	})
 	for range 5 {
 		_, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
 		if ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth {
