@@ -121,7 +121,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 		}
 		q.Set("sort", sortParam(*req.Order))
 	}
-	size := clampLimit(req.Limit)
+	size := rest.PageSize(req.Limit, DefaultPageSize, MaxPageSize)
 	number := offset/size + 1
 	skip := offset % size
 	q.Set("page[number]", strconv.Itoa(number))
@@ -211,16 +211,6 @@ func anyCaseLike(s string) string {
 		}
 	}
 	return b.String()
-}
-
-func clampLimit(n int) int {
-	switch {
-	case n <= 0:
-		return DefaultPageSize
-	case n > MaxPageSize:
-		return MaxPageSize
-	}
-	return n
 }
 
 // parseOffset reads a page token: a non-negative decimal this client issued.

@@ -29,7 +29,7 @@ type listResponse struct {
 // caller's, or lower case) could miss records stored in another. search and
 // country have no native filter. The caller post-filters with Filter.Match.
 func listQuery(limit int) url.Values {
-	return url.Values{"limit": {strconv.Itoa(clampLimit(limit))}}
+	return url.Values{"limit": {strconv.Itoa(rest.PageSize(limit, DefaultLimit, MaxLimit))}}
 }
 
 // finish completes every request as Digital River documents it, in the one
@@ -108,7 +108,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 			return page, ds.Errorf(ds.CodeBadUserInput, "invalid page token for %s: %s", ds.DigitalRiver, err)
 		}
 	}
-	limit := clampLimit(req.Limit)
+	limit := rest.PageSize(req.Limit, DefaultLimit, MaxLimit)
 	q := listQuery(limit)
 	if req.Token != "" {
 		q.Set("startingAfter", req.Token)
@@ -125,16 +125,6 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 		page.Next = items[len(items)-1].ProviderID
 	}
 	return page, nil
-}
-
-func clampLimit(n int) int {
-	switch {
-	case n <= 0:
-		return DefaultLimit
-	case n > MaxLimit:
-		return MaxLimit
-	}
-	return n
 }
 
 // GetCustomers looks ids up with the bulk ids filter (ids=a,b,c, limit=100),

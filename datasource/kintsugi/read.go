@@ -56,11 +56,7 @@ func buildListQuery(req ds.ListRequest[ds.Filter]) (listQuery, error) {
 	if err != nil {
 		return q, err
 	}
-	size := req.Limit
-	if size <= 0 {
-		size = DefaultSize
-	}
-	size = min(size, MaxSize)
+	size := rest.PageSize(req.Limit, DefaultSize, MaxSize)
 	q.offset, q.size, q.page, q.skip = off, size, off/size+1, off%size
 	v := url.Values{}
 	v.Set("page", strconv.Itoa(q.page))

@@ -102,3 +102,15 @@ func MapOne[T, U any](raw []byte, mapRecord func(*Record[T]) (U, error)) (U, err
 	_ = rec.UnmarshalJSON(raw) // never fails: a bad record is rec.Err
 	return mapRecord(&rec)
 }
+
+// PageSize is the page size to ask a vendor for: the caller's limit, def
+// when it gives none, never above the vendor's max.
+func PageSize(limit, def, max int) int {
+	switch {
+	case limit <= 0:
+		return def
+	case limit > max:
+		return max
+	}
+	return limit
+}

@@ -37,7 +37,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 		}
 	}
 	q := url.Values{}
-	q.Set("limit", strconv.Itoa(clampLimit(req.Limit)))
+	q.Set("limit", strconv.Itoa(rest.PageSize(req.Limit, DefaultLimit, MaxLimit)))
 	if req.Token != "" {
 		q.Set("cursor", req.Token)
 	}
@@ -98,16 +98,6 @@ func emptyEnvelope(body []byte) bool {
 		}
 	}
 	return true
-}
-
-func clampLimit(n int) int {
-	switch {
-	case n <= 0:
-		return DefaultLimit
-	case n > MaxLimit:
-		return MaxLimit
-	}
-	return n
 }
 
 // checkToken is all the client may know about an opaque cursor: it is not
