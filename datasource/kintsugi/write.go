@@ -47,10 +47,7 @@ func (c *Client) UpdateCustomer(ctx context.Context, id string, in ds.CustomerIn
 		}
 		// The answer was lost (after the retries): read the customer back and compare.
 		got, gerr := c.GetCustomers(ctx, []string{id})
-		if gerr == nil && len(got) == 1 && ds.InputApplied(in, got[0]) {
-			return got[0], nil
-		}
-		return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
+		return rest.ReadBackUpdate(err, in, got, gerr)
 	}
 	return rest.MapOne(resp.Body, mapRecord)
 }
