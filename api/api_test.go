@@ -12,11 +12,12 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 func emptyGateway(t *testing.T, keys ...APIKey) *httptest.Server {
 	t.Helper()
-	svc := &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}, Cursors: ds.CursorCodec{Key: []byte("k")}}
+	svc := &federate.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}, Cursors: federate.CursorCodec{Key: []byte("k")}}
 	srv := httptest.NewServer(New(Options{Service: svc, Keys: keys, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(srv.Close)
 	return srv

@@ -11,12 +11,13 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/link"
 )
 
 // Estimate is a query's upstream calls, at most, before it runs: per
 // provider and in all (the total can be less than the providers' sum, as
-// one connection page makes at most ds.MaxFetchesPerWalk list calls).
+// one connection page makes at most federate.MaxFetchesPerWalk list calls).
 type Estimate struct {
 	Total       int
 	PerProvider [5]int
@@ -79,7 +80,7 @@ type costKey struct {
 // estimator walks an operation once per fragment and context (memoized like
 // the limits walk, so fragment fan-out stays linear).
 type estimator struct {
-	svc    *ds.Service
+	svc    *federate.Service
 	doc    *ast.QueryDocument
 	vars   map[string]any
 	memo   map[costKey]Estimate
@@ -88,7 +89,7 @@ type estimator struct {
 	likely bool
 }
 
-func estimate(svc *ds.Service, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) Estimate {
+func estimate(svc *federate.Service, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) Estimate {
 	return (&estimator{svc: svc, doc: doc, vars: vars, memo: map[costKey]Estimate{}, active: map[string]bool{}}).run(op)
 }
 
@@ -304,26 +305,26 @@ func asList(v any) []any {
 	return []any{v}
 }
 
-// page is a connection's first (or last): 20 by default, at most ds.MaxFirst.
+// page is a connection's first (or last): 20 by default, at most federate.MaxFirst.
 func page(args map[string]any) int {
-	n := ds.DefaultFirst
+	n := federate.DefaultFirst
 	v := args["first"]
 	if v == nil {
 		v = args["last"]
 	}
 	switch v := v.(type) {
 	case int64:
-		n = int(min(v, ds.MaxFirst))
+		n = int(min(v, federate.MaxFirst))
 	case int:
 		n = v
 	case float64:
-		n = int(min(v, ds.MaxFirst))
+		n = int(min(v, federate.MaxFirst))
 	case json.Number:
 		if i, err := v.Int64(); err == nil {
-			n = int(min(i, ds.MaxFirst))
+			n = int(min(i, federate.MaxFirst))
 		}
 	}
-	return max(0, min(n, ds.MaxFirst))
+	return max(0, min(n, federate.MaxFirst))
 }
 
 func (e *estimator) customers(args map[string]any) (Estimate, costCtx) {
@@ -361,7 +362,7 @@ func (e *estimator) customers(args map[string]any) (Estimate, costCtx) {
 	scan := filter["email"] != nil || filter["search"] != nil || filter["country"] != nil
 	sum := 0
 	for p := range provs {
-		n := ds.MaxFetchesPerWalk
+		n := federate.MaxFetchesPerWalk
 		if !scan {
 			pg := max(1, e.model(p).ListPage)
 			n = min(n, (first+1+pg-1)/pg+1)
@@ -371,7 +372,7 @@ func (e *estimator) customers(args map[string]any) (Estimate, costCtx) {
 		cnt.add(p, 1)
 		cnt.Total++
 	}
-	own.Total = min(sum, ds.MaxFetchesPerWalk)
+	own.Total = min(sum, federate.MaxFetchesPerWalk)
 	if args["last"] != nil || args["before"] != nil {
 		// paging backward first finds where each provider's list ends
 		for p := range provs {
@@ -388,7 +389,7 @@ func (e *estimator) customerSources(args map[string]any) (Estimate, costCtx) {
 	if e.svc.Sources == nil {
 		return own, costCtx{n: first}
 	}
-	n := ds.MaxFetchesPerWalk
+	n := federate.MaxFetchesPerWalk
 	if filter, _ := args["filter"].(map[string]any); len(filter) == 0 {
 		pg := max(1, e.model(ds.CareCloud).ListPage)
 		n = min(n, (first+1+pg-1)/pg+1)
@@ -407,12 +408,12 @@ func (e *estimator) customerSources(args map[string]any) (Estimate, costCtx) {
 
 type serviceKey struct{}
 
-func withService(ctx context.Context, svc *ds.Service) context.Context {
+func withService(ctx context.Context, svc *federate.Service) context.Context {
 	return context.WithValue(ctx, serviceKey{}, svc)
 }
 
-func serviceFrom(ctx context.Context) *ds.Service {
-	s, _ := ctx.Value(serviceKey{}).(*ds.Service)
+func serviceFrom(ctx context.Context) *federate.Service {
+	s, _ := ctx.Value(serviceKey{}).(*federate.Service)
 	return s
 }
 

@@ -36,6 +36,7 @@ import (
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/cache"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/rest"
 	"github.com/federated-customers/gateway/graph"
 	"github.com/federated-customers/gateway/resolvers"
@@ -93,14 +94,14 @@ type APIKey struct {
 // caller is what a key may do: its view of the service and its rate.
 type caller struct {
 	name  string // the key's name, for logs and traces
-	svc   *ds.Service
+	svc   *federate.Service
 	rate  *rate.Limiter // nil: no limit
 	calls *callQuota    // nil: no limit
 }
 
 // Options configure the handler.
 type Options struct {
-	Service *ds.Service
+	Service *federate.Service
 	// Keys, when non-empty, makes the GraphQL endpoint require an API key.
 	Keys []APIKey
 	// CORS, when it allows origins, lets browser pages on them call the gateway.
@@ -294,7 +295,7 @@ func newGraphQLServer(l Limits, o Options, apq graphql.Cache[string]) *handler.S
 
 // graphqlEndpoint authenticates, bounds the body, checks method and media
 // type, then builds the request's report and dataloaders.
-func graphqlEndpoint(serving func() *serving, open *ds.Service, callers func() map[[32]byte]caller, responses *responseCache) http.Handler {
+func graphqlEndpoint(serving func() *serving, open *federate.Service, callers func() map[[32]byte]caller, responses *responseCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sv := serving() // the limits in force when the request starts
 		gql, shed, l := sv.gql, sv.shed, sv.limits

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 // fanout is a document of n fragments in which each spreads the next twice:
@@ -165,8 +166,8 @@ func FuzzGraphQLDocuments(f *testing.F) {
 		f.Add(v.doc, v.vars)
 	}
 	// one provider that answers at once, so queries run and are costed
-	svc := &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: &gatedProvider{items: 3}},
-		Cursors: ds.CursorCodec{Key: []byte("k")}, Calls: map[ds.ProviderID]ds.CallModel{ds.Kintsugi: {ListPage: 100, LookupBatch: 1}}}
+	svc := &federate.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: &gatedProvider{items: 3}},
+		Cursors: federate.CursorCodec{Key: []byte("k")}, Calls: map[ds.ProviderID]ds.CallModel{ds.Kintsugi: {ListPage: 100, LookupBatch: 1}}}
 	h := New(Options{Service: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	f.Fuzz(func(t *testing.T, doc, vars string) {
 		q, _ := json.Marshal(doc)

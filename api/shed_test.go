@@ -13,6 +13,7 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 // gatedProvider is a customer provider whose list calls wait for the gate:
@@ -53,7 +54,7 @@ func (g *gatedProvider) ListCustomers(ctx context.Context, req ds.ListRequest[ds
 
 func gatedGateway(t *testing.T, p *gatedProvider, l Limits) *httptest.Server {
 	t.Helper()
-	svc := &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: p}, Cursors: ds.CursorCodec{Key: []byte("k")}}
+	svc := &federate.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: p}, Cursors: federate.CursorCodec{Key: []byte("k")}}
 	srv := httptest.NewServer(New(Options{Service: svc, Limits: l, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(srv.Close)
 	return srv

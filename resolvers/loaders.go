@@ -8,6 +8,7 @@ import (
 	"github.com/graph-gophers/dataloader/v7"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 // loaderWait is how long a loader collects keys before calling upstream.
@@ -17,7 +18,7 @@ const loaderWait = 2 * time.Millisecond
 // request-scoped memo never mix two callers' data. Every upstream lookup a
 // resolver makes goes through them.
 type Loaders struct {
-	svc       *ds.Service
+	svc       *federate.Service
 	customers map[ds.ProviderID]*dataloader.Loader[string, *ds.Customer]
 	// customerCache is each customer loader's cache, which preloadCustomers fills.
 	customerCache map[ds.ProviderID]dataloader.Cache[string, *ds.Customer]
@@ -39,7 +40,7 @@ type Loaders struct {
 }
 
 // NewLoaders builds the loaders for one request.
-func NewLoaders(svc *ds.Service) *Loaders {
+func NewLoaders(svc *federate.Service) *Loaders {
 	limit := svc.LinkLookupBudget()
 	l := &Loaders{svc: svc, customers: map[ds.ProviderID]*dataloader.Loader[string, *ds.Customer]{},
 		customerCache: map[ds.ProviderID]dataloader.Cache[string, *ds.Customer]{},

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/graph/model"
 )
 
@@ -76,7 +77,7 @@ func customerSources(ctx context.Context, l *Loaders, c *ds.Customer) ([]*ds.Cus
 	return append(out, cc...), nil
 }
 
-func providerStatuses(svc *ds.Service) []*model.ProviderStatus {
+func providerStatuses(svc *federate.Service) []*model.ProviderStatus {
 	out := make([]*model.ProviderStatus, 0, len(ds.AllProviders))
 	for _, p := range ds.AllProviders {
 		prov, isCustomer := svc.Customers[p]
@@ -95,7 +96,7 @@ func providerStatuses(svc *ds.Service) []*model.ProviderStatus {
 }
 
 // providerSync is provider p's sync state, nil when p is not configured here.
-func providerSync(ctx context.Context, svc *ds.Service, p ds.ProviderID) *ds.SyncStatus {
+func providerSync(ctx context.Context, svc *federate.Service, p ds.ProviderID) *ds.SyncStatus {
 	if svc.SyncStatus == nil || svc.Unavailable(p) != nil {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/rest"
 )
 
@@ -21,7 +22,7 @@ type Resolver struct {
 }
 
 // service is the federation service of this request's caller.
-func service(ctx context.Context) *ds.Service { return loadersFrom(ctx).svc }
+func service(ctx context.Context) *federate.Service { return loadersFrom(ctx).svc }
 
 // reportPartial adds provider failures next to the data a field still returns.
 func reportPartial(ctx context.Context, errs []error) {
