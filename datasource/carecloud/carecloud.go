@@ -218,24 +218,12 @@ func (c *Client) loginToken(ctx context.Context) (string, error) {
 	if tok, ok, err := c.cached(); ok {
 		return tok, err
 	}
-	ch := c.sf.DoChan("login", func() (any, error) {
+	return rest.Shared(ctx, &c.sf, "login", backgroundTimeout, func(lctx context.Context) (string, error) {
 		if tok, ok, err := c.cached(); ok {
 			return tok, err
 		}
-		// The login is shared: one caller giving up must not fail the others.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
-		defer cancel()
 		return c.doLogin(lctx)
 	})
-	select {
-	case <-ctx.Done():
-		return "", ctx.Err()
-	case res := <-ch:
-		if res.Err != nil {
-			return "", res.Err
-		}
-		return res.Val.(string), nil
-	}
 }
 
 type loginRequest struct {

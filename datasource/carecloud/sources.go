@@ -310,15 +310,13 @@ func (c *Client) catalogue(ctx context.Context, need []string) (map[string]sourc
 			return cur.byID, nil
 		}
 	}
-	ch := c.sf.DoChan("catalogue", func() (any, error) {
+	cat, err := rest.Shared(ctx, &c.sf, "catalogue", backgroundTimeout, func(fctx context.Context) (*catalogue, error) {
 		c.mu.Lock()
 		latest := c.cat
 		c.mu.Unlock()
 		if latest != nil && latest != cur && c.now().Sub(latest.at) < catalogueMinAge {
 			return latest, nil // refreshed while we were deciding
 		}
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
-		defer cancel()
 		cat, err := c.fetchCatalogue(fctx)
 		if err != nil {
 			return nil, err
@@ -328,18 +326,13 @@ func (c *Client) catalogue(ctx context.Context, need []string) (map[string]sourc
 		c.mu.Unlock()
 		return cat, nil
 	})
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case res := <-ch:
-		if res.Err != nil {
-			if cur != nil {
-				return cur.byID, nil
-			}
-			return nil, res.Err
-		}
-		return res.Val.(*catalogue).byID, nil
+	switch {
+	case err != nil && ctx.Err() == nil && cur != nil:
+		return cur.byID, nil // a failed refresh: the older copy serves
+	case err != nil:
+		return nil, err
 	}
+	return cat.byID, nil
 }
 
 // warmCatalogue starts fetching the catalogue beside the lookups that will
