@@ -1568,9 +1568,7 @@ func TestMalformedRecords(t *testing.T) {
 	const a, b = `{ "id" : "AAAAAAAAAA",	"type":"customers", "attributes":{"email":"ann@example.com","metadata":{"k":"v"}} }`, `{"id":"BBBBBBBBBB","attributes":{}}`
 	const unreadable = "COMMERCE_LAYER: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: "
 	const bad = unreadable + "commercelayer: "
-	resttest.RecordCases(t, func(items string) string {
-		return `{"data":` + items + `,"links":{}}`
-	}, func(url string) commercelayer.Config {
+	resttest.RecordCases(t, `{"data":ITEMS,"links":{}}`, func(url string) commercelayer.Config {
 		return commercelayer.Config{BaseURL: url + "/api", AccessToken: "t"}
 	}, commercelayer.New, []providertest.RecordCase{
 		{Name: "records as sent", Items: "[ " + a + " ,\n" + b + "]", Raws: []string{a, b}},

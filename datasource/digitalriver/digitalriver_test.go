@@ -1177,9 +1177,7 @@ func TestReadingBackToTheStartGivesTheForwardWalk(t *testing.T) {
 func TestMalformedRecords(t *testing.T) {
 	const a, b = `{ "id" : "cus_a",	"email":"ann@example.com", "metadata":{"k":"v"} }`, `{"id":"cus_b","enabled":true}`
 	const bad = "DIGITAL_RIVER: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: digitalriver: "
-	resttest.RecordCases(t, func(items string) string {
-		return `{"hasMore":false,"data":` + items + `}`
-	}, func(url string) digitalriver.Config { return digitalriver.Config{BaseURL: url, APIKey: "sk_test_x"} }, digitalriver.New, []providertest.RecordCase{
+	resttest.RecordCases(t, `{"hasMore":false,"data":ITEMS}`, func(url string) digitalriver.Config { return digitalriver.Config{BaseURL: url, APIKey: "sk_test_x"} }, digitalriver.New, []providertest.RecordCase{
 		{Name: "records as sent", Items: "[ " + a + " ,\n" + b + "]", Raws: []string{a, b}},
 		{Name: "a number", Items: `[` + a + `,1]`, Err: bad + "a customer record that is not a JSON object: json: cannot unmarshal number into Go value of type digitalriver.wireCustomer"},
 		{Name: "a string", Items: `["cus_a"]`, Err: bad + "a customer record that is not a JSON object: json: cannot unmarshal string into Go value of type digitalriver.wireCustomer"},

@@ -974,9 +974,7 @@ func TestAPageClampedToTheLastIsNotReturnedAgain(t *testing.T) {
 
 func TestMalformedRecords(t *testing.T) {
 	const a, b = `{ "id" : "cust_a",	"organization_id":"o", "name":"Ann\u00e9" }`, `{"id":"cust_b","organization_id":"o","name":null}`
-	resttest.RecordCases(t, func(items string) string {
-		return `{"items":` + items + `,"total":2,"page":1,"size":100,"pages":1}`
-	}, func(url string) kintsugi.Config {
+	resttest.RecordCases(t, `{"items":ITEMS,"total":2,"page":1,"size":100,"pages":1}`, func(url string) kintsugi.Config {
 		return kintsugi.Config{BaseURL: url, APIKey: "sk_x", OrganizationID: "orgn_x"}
 	}, kintsugi.New, []providertest.RecordCase{
 		{Name: "records as sent", Items: "[ " + a + " ,\n" + b + "]", Raws: []string{a, b}},

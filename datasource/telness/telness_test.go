@@ -960,9 +960,7 @@ func asError(err error, target **ds.Error) bool {
 func TestMalformedRecords(t *testing.T) {
 	const a, b = `{ "customerId" : "c-a",	"name":"Ann\u00e9", "metadata":{"k":1} }`, `{"customerId":"c-b","contact":null}`
 	const bad = "TELNESS: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: telness: "
-	resttest.RecordCases(t, func(items string) string {
-		return `{"items":` + items + `,"pagination":{}}`
-	}, func(url string) telness.Config { return telness.Config{BaseURL: url, APIKey: "fake-key"} }, telness.New, []providertest.RecordCase{
+	resttest.RecordCases(t, `{"items":ITEMS,"pagination":{}}`, func(url string) telness.Config { return telness.Config{BaseURL: url, APIKey: "fake-key"} }, telness.New, []providertest.RecordCase{
 		{Name: "records as sent", Items: "[ " + a + " ,\n" + b + "]", Raws: []string{a, b}},
 		{Name: "a number", Items: `[` + a + `,1]`, Err: bad + "a customer that is not a JSON object"},
 		{Name: "a string", Items: `["c-a"]`, Err: bad + "a customer that is not a JSON object"},

@@ -208,9 +208,11 @@ func BenchList[C any, P ds.CustomerProvider](b *testing.B, s Simulator[C], size 
 }
 
 // RecordCases is providertest.RunCustomerRecordCases for a vendor's own New
-// over a configuration for the fake server's URL.
-func RecordCases[C any, P ds.CustomerProvider](t *testing.T, wrap func(items string) string, cfg func(url string) C, newClient func(C, *http.Client) (P, error), cases []providertest.RecordCase) {
+// over a configuration for the fake server's URL; envelope is the list body
+// with ITEMS where the records go.
+func RecordCases[C any, P ds.CustomerProvider](t *testing.T, envelope string, cfg func(url string) C, newClient func(C, *http.Client) (P, error), cases []providertest.RecordCase) {
 	t.Helper()
+	wrap := func(items string) string { return strings.Replace(envelope, "ITEMS", items, 1) }
 	providertest.RunCustomerRecordCases(t, wrap, func(url string) (ds.CustomerProvider, error) {
 		return newClient(cfg(url), nil)
 	}, cases)
