@@ -360,24 +360,17 @@ func TestSimListing(t *testing.T) {
 			t.Errorf("last page = %v", got)
 		}
 	})
-	t.Run("a page past the end is an empty 200", func(t *testing.T) {
-		r := get(t, "page[size]=25&page[number]=99")
-		if data, ok := r.body["data"].([]any); !ok || len(data) != 0 {
-			t.Errorf("data = %v", r.body["data"])
-		}
-		if _, ok := links(r)["next"]; ok {
-			t.Error("a next link past the end")
-		}
-	})
-	t.Run("a huge page number is an empty 200", func(t *testing.T) {
-		r := get(t, "page[size]=25&page[number]=368934881474191034")
-		if data, ok := r.body["data"].([]any); !ok || len(data) != 0 {
-			t.Errorf("data = %v", r.body["data"])
-		}
-		if _, ok := links(r)["next"]; ok {
-			t.Error("a next link past the end")
-		}
-	})
+	for name, number := range map[string]string{"a page past the end is an empty 200": "99", "a huge page number is an empty 200": "368934881474191034"} {
+		t.Run(name, func(t *testing.T) {
+			r := get(t, "page[size]=25&page[number]="+number)
+			if data, ok := r.body["data"].([]any); !ok || len(data) != 0 {
+				t.Errorf("data = %v", r.body["data"])
+			}
+			if _, ok := links(r)["next"]; ok {
+				t.Error("a next link past the end")
+			}
+		})
+	}
 	t.Run("links keep the filter and sort", func(t *testing.T) {
 		r := get(t, "page[size]=2&sort=-email&filter[q][email_cont]=a")
 		next, _ := links(r)["next"].(string)
