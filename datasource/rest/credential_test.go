@@ -1,6 +1,8 @@
 package rest_test
 
 import (
+	"context"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/federated-customers/gateway/datasource/commercelayer"
 	"github.com/federated-customers/gateway/datasource/digitalriver"
 	"github.com/federated-customers/gateway/datasource/kintsugi"
+	"github.com/federated-customers/gateway/datasource/rest"
 	"github.com/federated-customers/gateway/datasource/telness"
 )
 
@@ -102,5 +105,34 @@ func TestCredentialIDIsOneRecipeForEveryVendor(t *testing.T) {
 				owner[got] = name
 			}
 		}
+	}
+}
+
+// NewClient applies the defaults once; Unauthorized keeps everything but
+// the credentials.
+func TestNewClientDefaultsAndUnauthorized(t *testing.T) {
+	if _, err := rest.NewClient(rest.Options{Provider: ds.Telness}); err == nil || !strings.Contains(err.Error(), "telness: base_url is required") {
+		t.Errorf("no base URL: %v", err)
+	}
+	if _, err := rest.NewClient(rest.Options{Provider: ds.Telness, BaseURL: "ftp://x"}); err == nil || !strings.Contains(err.Error(), "telness: base_url") {
+		t.Errorf("ftp base URL: %v", err)
+	}
+	c, err := rest.NewClient(rest.Options{
+		Provider: ds.Kintsugi, DefaultBaseURL: "https://api.example.com/v1/", Credential: []string{"k"}, Secrets: []string{"secret-key"},
+		Header:    http.Header{"X-Key": {"secret-key"}},
+		Authorize: func(context.Context, *http.Request) error { return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL.String() != "https://api.example.com/v1/" || c.HTTP == nil || c.Accept != "application/json" || c.ContentType != "application/json" {
+		t.Errorf("defaults: base %v, client %v, accept %q, content type %q", c.BaseURL, c.HTTP, c.Accept, c.ContentType)
+	}
+	u := c.Unauthorized()
+	if u.Authorize != nil || u.Header != nil || u.Secrets != c.Secrets || u.CredentialID() != c.CredentialID() || u.BaseURL != c.BaseURL || u.HTTP != c.HTTP {
+		t.Errorf("Unauthorized = %+v", u)
+	}
+	if got := u.Secrets.Scrub("a secret-key here"); strings.Contains(got, "secret-key") {
+		t.Errorf("the shared secrets do not scrub: %q", got)
 	}
 }
