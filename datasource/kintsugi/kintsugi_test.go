@@ -856,7 +856,7 @@ func idsOf(cs []*ds.Customer) []string {
 	return out
 }
 
-func Deref(s *string) string {
+func deref(s *string) string {
 	if s == nil {
 		return ""
 	}
@@ -991,12 +991,4 @@ func TestMalformedRecords(t *testing.T) {
 // BenchmarkListCustomers is one full page (MaxSize) of GET /v1/customers.
 func BenchmarkListCustomers(b *testing.B) {
 	resttest.BenchList(b, sim.New(demo.People(demo.DefaultSize)), kintsugi.MaxSize, "/v1/customers", kintsugi.New, kintsugi.DecodePage)
-}
-
-// deref is *s, or "" for nil (a missing field equals an empty expectation).
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
