@@ -16,7 +16,7 @@ import (
 // sortParam is the sort value for o, with id as the tie-breaker so that
 // pages of equal keys are stable: created_at,id or -created_at,-id.
 func sortParam(o ds.Order) string {
-	k := sortKeys[o.Field]
+	k := Caps.Sort[o.Field]
 	if o.Descending {
 		return "-" + k + ",-id"
 	}
@@ -111,12 +111,12 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	if err != nil {
 		return page, err
 	}
-	if err := c.CanFilter(req.Filter); err != nil {
+	if err := Caps.CanFilter(req.Filter); err != nil {
 		return page, err
 	}
 	q := url.Values{}
 	if req.Order != nil {
-		if err := c.CanOrder(*req.Order); err != nil {
+		if err := Caps.CanOrder(*req.Order); err != nil {
 			return page, err
 		}
 		q.Set("sort", sortParam(*req.Order))
@@ -226,7 +226,7 @@ func parseOffset(tok string) (int, error) {
 }
 
 // GetCustomers looks ids up with filter[q][id_in]=a,b,c and page[size]=25,
-// MaxBatch ids per call. Ids Commerce Layer cannot hold (empty, too long,
+// MaxPageSize ids per call. Ids Commerce Layer cannot hold (empty, too long,
 // with a comma, a path or query character, whitespace or control
 // characters) are absent without a call.
 func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {

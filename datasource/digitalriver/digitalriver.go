@@ -105,34 +105,11 @@ func (c *Client) ID() ds.ProviderID { return ds.DigitalRiver }
 // CredentialID is rest's hash of base URL and key; never the key itself.
 func (c *Client) CredentialID() string { return c.rc.CredentialID() }
 
-// MaxBatch is the bulk lookup size: ids=a,b,c with limit=100 answers up to 100 ids in one call.
-func (c *Client) MaxBatch() int { return maxBatch }
-
 // FetchedAlone reports an id GetCustomers looks up with a call of its
 // own: a comma cannot be expressed in the comma-separated ids filter.
 func FetchedAlone(id string) bool { return strings.Contains(id, ",") }
 
-// BulkLookup is true: GetCustomers filters by many ids in one call.
-func (c *Client) BulkLookup() bool { return true }
-
-// CanFilter: nothing is pushed down (see listQuery), so the list is a
-// superset the caller post-filters.
-func (c *Client) CanFilter(ds.Filter) error { return nil }
-
-// CanOrder: Digital River's list has no sort parameter (native order is
-// createdTime descending), so no federated order can be served natively.
-func (c *Client) CanOrder(o ds.Order) error {
-	return ds.ProviderErrorf(ds.DigitalRiver, ds.CodeUnsupportedByProvider,
-		"%s cannot order customers by %s: its customer list has no sort parameter", ds.DigitalRiver, o.Field)
-}
-
-// NextIsExact is true: a next page token is issued only when hasMore says
-// records follow (a list without hasMore, which the documented envelope
-// always carries, is the exception: a full page then gets one, and the page
-// after it may be empty).
-func (c *Client) NextIsExact() bool { return true }
-
-// ListBefore reads backward with endingBefore (a ds.BackwardLister). The
+// ListBefore reads backward with endingBefore (Caps.Backward is ds.BackwardNative). The
 // position (token, skip) is "skip records after the customer token"; the
 // records between the token and the position are read first
 // (startingAfter=token, limit=skip, when skip > 0), then endingBefore the

@@ -47,8 +47,6 @@ func TestConformance(t *testing.T) {
 			c, _ := resttest.Start(t, s, s.ClientConfig, resttest.Spoil(o, func(c *digitalriver.Config) { c.APIKey = "sk_test_wrong" }), digitalriver.New)
 			return c, s.Kit()
 		},
-		MaxPage:          100,
-		BulkLookup:       true,
 		ValidationStatus: 400,
 		RetryAfterHeader: true,
 	})
@@ -304,8 +302,8 @@ func TestConfig(t *testing.T) {
 		{Name: "an explicit base", Cfg: digitalriver.Config{APIKey: "sk", BaseURL: "https://api.digitalriver.com"}, Want: ""},
 	})
 	a, _ := digitalriver.New(digitalriver.Config{APIKey: "sk_test_secret"}, nil)
-	if a.ID() != ds.DigitalRiver || a.MaxBatch() != 100 {
-		t.Errorf("ID %v MaxBatch %d", a.ID(), a.MaxBatch())
+	if a.ID() != ds.DigitalRiver || a.Capabilities().LoaderCap != 100 {
+		t.Errorf("ID %v LoaderCap %d", a.ID(), a.Capabilities().LoaderCap)
 	}
 }
 
@@ -403,13 +401,13 @@ func TestBadTokens(t *testing.T) {
 func TestFilterAndOrderSupport(t *testing.T) {
 	f := start(t)
 	for _, fl := range []ds.Filter{{Email: resttest.Ptr("a@b.c")}, {Search: resttest.Ptr("x")}, {Country: []string{"SE"}}} {
-		if err := f.client.CanFilter(fl); err != nil {
+		if err := f.client.Capabilities().CanFilter(fl); err != nil {
 			t.Errorf("CanFilter(%+v) = %v", fl, err)
 		}
 	}
 	for _, field := range []ds.OrderField{ds.OrderCreatedAt, ds.OrderUpdatedAt, ds.OrderEmail, ds.OrderName} {
 		o := ds.Order{Field: field, Descending: true}
-		if err := f.client.CanOrder(o); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+		if err := f.client.Capabilities().CanOrder(o); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 			t.Errorf("CanOrder(%s) = %v", field, err)
 		}
 		f.sim.Kit().Reset()

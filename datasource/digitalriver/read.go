@@ -101,7 +101,7 @@ func cursorError(err error, cursor bool) error {
 func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
 	var page ds.Page[*ds.Customer]
 	if req.Order != nil {
-		return page, c.CanOrder(*req.Order)
+		return page, Caps.CanOrder(*req.Order)
 	}
 	if req.Token != "" {
 		if err := checkID(req.Token); err != nil {
@@ -128,7 +128,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 }
 
 // GetCustomers looks ids up with the bulk ids filter (ids=a,b,c, limit=100),
-// MaxBatch ids per call. Ids Digital River cannot hold (empty, longer than
+// maxBatch ids per call. Ids Digital River cannot hold (empty, longer than
 // 40 characters, control characters) are dropped without a call; an id with
 // a comma cannot be expressed in the comma-separated list and is fetched alone.
 func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {

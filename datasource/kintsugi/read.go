@@ -117,7 +117,7 @@ func parseToken(tok string) (int, error) {
 func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
 	var page ds.Page[*ds.Customer]
 	if req.Order != nil {
-		return page, c.CanOrder(*req.Order)
+		return page, Caps.CanOrder(*req.Order)
 	}
 	q, err := buildListQuery(req)
 	if err != nil {

@@ -100,29 +100,6 @@ func (c *Client) ID() ds.ProviderID { return ds.Telness }
 // CredentialID is rest's hash of base URL and key; never the key itself.
 func (c *Client) CredentialID() string { return c.rc.CredentialID() }
 
-// MaxBatch is how many ids one GetCustomers call takes (single GETs, 8 at a time).
-func (c *Client) MaxBatch() int { return maxBatch }
-
-// BulkLookup is false: the API has no bulk id filter, so lookups cost a call per id.
-func (c *Client) BulkLookup() bool { return false }
-
-// CanFilter: search and email go to the free-text search (a superset the
-// caller post-filters); country has no native filter and is left to the
-// caller. Every record can carry every field, so nothing is unsupported.
-func (c *Client) CanFilter(ds.Filter) error { return nil }
-
-// NativeSearch: filter.search is narrowed by the list's free-text search.
-func (c *Client) NativeSearch() bool { return true }
-
-// CanOrder: the customer list has no sort parameter.
-func (c *Client) CanOrder(o ds.Order) error {
-	return ds.ProviderErrorf(ds.Telness, ds.CodeUnsupportedByProvider,
-		"%s cannot order customers by %s: its customer list has no sort parameter", ds.Telness, o.Field)
-}
-
 // scanThreshold is how many ids make a list scan cheaper than single GETs;
 // a scan reads at most one page per scanThreshold ids.
 const scanThreshold = 4
-
-// ScanThreshold is scanThreshold, for the gateway's cost estimate.
-const ScanThreshold = scanThreshold
