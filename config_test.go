@@ -121,7 +121,7 @@ providers:
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	m.stopped = true
+	m.unjudged = true
 	_ = m.Close(ctx) // past its deadline: an error, and the request is cancelled
 	select {
 	case out := <-answered:
