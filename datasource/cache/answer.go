@@ -4,8 +4,6 @@ package cache
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,18 +24,6 @@ func staleable(err error) bool {
 		return true
 	}
 	return false
-}
-
-// entryKey builds a key: provider, credential identity, kind, then a part
-// that is hashed when it is not a plain id.
-func entryKey(p ds.ProviderID, cred string, kind Kind, part string) string {
-	return p.Key() + "|" + cred + "|" + string(kind) + "|" + part
-}
-
-func hashKey(v any) string {
-	b, _ := json.Marshal(v)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
 }
 
 // meta is what every entry of one wrapped provider shares.
