@@ -158,15 +158,7 @@ func newLayer(t *testing.T, shared cache.Shared, c *clock) *cache.Layer {
 	return l
 }
 
-func pg(t *testing.T, url string) *postgres.DB {
-	t.Helper()
-	db, err := postgres.Open(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
+func pg(t *testing.T, url string) *postgres.DB { return pgtest.Open(t, url, postgres.Open) }
 
 // levels runs a test with the in-process cache alone and with Postgres behind it.
 func levels(t *testing.T, test func(t *testing.T, shared func() cache.Shared)) {
