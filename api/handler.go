@@ -38,6 +38,7 @@ import (
 	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/rest"
 	"github.com/federated-customers/gateway/graph"
+	"github.com/federated-customers/gateway/request"
 	"github.com/federated-customers/gateway/resolvers"
 )
 
@@ -235,7 +236,7 @@ const persistedQueries = 1000
 func newGraphQLServer(l Limits, o Options, apq graphql.Cache[string]) *handler.Server {
 	log := o.Log
 	cfg := graph.Config{Resolvers: &resolvers.Resolver{Health: o.Health}}
-	setComplexity(&cfg)
+	request.SetComplexity(&cfg)
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -352,7 +353,6 @@ func graphqlEndpoint(serving func() *serving, open *ds.Service, callers func() m
 		ctx = withPending(ctx, pend)
 		ctx, rep := ds.WithReport(withErrorsSeen(ctx))
 		note(ctx, func(a *access) { a.report = rep })
-		ctx = withService(ctx, svc)
 		ctx = withAPQScope(ctx, who)
 		ctx = ds.WithIdempotency(ctx, hex.EncodeToString(who[:]), r.Header.Get("Idempotency-Key"))
 		ctx = ds.WithCallBudget(ctx, l.CallBudget)
@@ -360,7 +360,7 @@ func graphqlEndpoint(serving func() *serving, open *ds.Service, callers func() m
 		defer done()
 		ctx, qs := withQuota(ctx, quota)
 		defer qs.charge(ctx)
-		ctx = resolvers.WithLoaders(ctx, resolvers.NewLoaders(svc))
+		ctx = request.With(ctx, request.NewLoaders(svc))
 		gql.ServeHTTP(&statusFixer{ResponseWriter: w, quota: qs, pending: pend}, r.WithContext(ctx))
 	})
 }

@@ -13,11 +13,12 @@ import (
 	"github.com/federated-customers/gateway/datasource/link"
 	"github.com/federated-customers/gateway/graph"
 	"github.com/federated-customers/gateway/graph/model"
+	"github.com/federated-customers/gateway/request"
 )
 
 // Sources is the resolver for the sources field.
 func (r *customerResolver) Sources(ctx context.Context, obj *ds.Customer) ([]*ds.CustomerSource, error) {
-	out, err := customerSources(ctx, loadersFrom(ctx), obj)
+	out, err := request.From(ctx).Sources(ctx, obj)
 	if err != nil {
 		graphql.AddError(ctx, err) // the vendor's own references still stand
 	}
@@ -26,7 +27,7 @@ func (r *customerResolver) Sources(ctx context.Context, obj *ds.Customer) ([]*ds
 
 // LinkedCustomers is the resolver for the linkedCustomers field.
 func (r *customerResolver) LinkedCustomers(ctx context.Context, obj *ds.Customer) ([]*ds.Customer, error) {
-	links, errs := loadersFrom(ctx).links(ctx, obj)
+	links, errs := request.From(ctx).Links(ctx, obj)
 	reportPartial(ctx, ds.DedupeErrors(errs))
 	out := make([]*ds.Customer, len(links))
 	for i, lk := range links {
@@ -37,7 +38,7 @@ func (r *customerResolver) LinkedCustomers(ctx context.Context, obj *ds.Customer
 
 // Links is the resolver for the links field.
 func (r *customerResolver) Links(ctx context.Context, obj *ds.Customer) ([]*link.Link, error) {
-	links, errs := loadersFrom(ctx).links(ctx, obj)
+	links, errs := request.From(ctx).Links(ctx, obj)
 	reportPartial(ctx, ds.DedupeErrors(errs))
 	out := make([]*link.Link, len(links))
 	for i := range links {
@@ -48,20 +49,12 @@ func (r *customerResolver) Links(ctx context.Context, obj *ds.Customer) ([]*link
 
 // Person is the resolver for the person field.
 func (r *customerResolver) Person(ctx context.Context, obj *ds.Customer) (*ds.Person, error) {
-	return loadersFrom(ctx).personOf(ctx, ds.CustomerKey{Provider: obj.Provider, ProviderID: obj.ProviderID})
+	return request.From(ctx).PersonOf(ctx, ds.CustomerKey{Provider: obj.Provider, ProviderID: obj.ProviderID})
 }
 
 // Customer is the resolver for the customer field.
 func (r *customerSourceResolver) Customer(ctx context.Context, obj *ds.CustomerSource) (*ds.Customer, error) {
-	target := sourceTarget(obj)
-	if target == nil {
-		return nil, nil
-	}
-	l := loadersFrom(ctx)
-	if _, ok := l.customers[target.Provider]; !ok {
-		return nil, nil // points at a provider this gateway does not serve
-	}
-	return l.Customer(ctx, *target)
+	return request.From(ctx).SourceCustomer(ctx, obj)
 }
 
 // CreateCustomer is the resolver for the createCustomer field.
@@ -143,18 +136,18 @@ func (r *mutationResolver) DetachCustomerSource(ctx context.Context, customerID 
 
 // Records is the resolver for the records field.
 func (r *personResolver) Records(ctx context.Context, obj *ds.Person) ([]*ds.Customer, error) {
-	return loadersFrom(ctx).personRecords(ctx, obj)
+	return request.From(ctx).PersonRecords(ctx, obj)
 }
 
 // Emails is the resolver for the emails field.
 func (r *personResolver) Emails(ctx context.Context, obj *ds.Person) ([]string, error) {
-	cs, err := loadersFrom(ctx).personRecords(ctx, obj)
+	cs, err := request.From(ctx).PersonRecords(ctx, obj)
 	return distinct(cs, func(c *ds.Customer) *string { return c.Email }), err
 }
 
 // Names is the resolver for the names field.
 func (r *personResolver) Names(ctx context.Context, obj *ds.Person) ([]string, error) {
-	cs, err := loadersFrom(ctx).personRecords(ctx, obj)
+	cs, err := request.From(ctx).PersonRecords(ctx, obj)
 	return distinct(cs, func(c *ds.Customer) *string { return c.Name }), err
 }
 
@@ -174,7 +167,7 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 	if err != nil {
 		return nil, err
 	}
-	return nodeThunk(ctx, loadersFrom(ctx), ref)()
+	return nodeThunk(ctx, request.From(ctx), ref)()
 }
 
 // Nodes is the resolver for the nodes field.
@@ -190,8 +183,8 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, 
 		}
 		refs[i] = ref
 	}
-	l := loadersFrom(ctx)
-	l.preloadNodes(ctx, refs)
+	l := request.From(ctx)
+	l.PreloadNodes(ctx, refs)
 	thunks := make([]func() (model.Node, error), len(refs))
 	for i, ref := range refs {
 		thunks[i] = nodeThunk(ctx, l, ref)
@@ -216,7 +209,7 @@ func (r *queryResolver) Customer(ctx context.Context, id string) (*ds.Customer, 
 	if err != nil {
 		return nil, err
 	}
-	return loadersFrom(ctx).Customer(ctx, k)
+	return request.From(ctx).Customer(ctx, k)
 }
 
 // Customers is the resolver for the customers field.
@@ -230,7 +223,7 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *string
 		return nil, err
 	}
 	reportPartial(ctx, conn.PartialErrors)
-	prefetchLinks(ctx, conn)
+	request.PrefetchLinks(ctx, conn)
 	return conn, nil
 }
 
@@ -245,7 +238,7 @@ func (r *queryResolver) CustomerSources(ctx context.Context, first *int, after *
 		return nil, err
 	}
 	reportPartial(ctx, conn.PartialErrors)
-	prefetchSourceTargets(ctx, conn)
+	request.PrefetchSourceTargets(ctx, conn)
 	return conn, nil
 }
 
