@@ -111,4 +111,3 @@ func tooComplex(format string, args ...any) *gqlerror.Error {
 		Extensions: map[string]any{"code": string(ds.CodeQueryTooComplex)},
 	}
 }
-

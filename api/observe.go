@@ -61,22 +61,6 @@ type access struct {
 
 type errorKey struct{ code, provider string }
 
-type accessKey struct{}
-
-func accessFrom(ctx context.Context) *access {
-	a, _ := ctx.Value(accessKey{}).(*access)
-	return a
-}
-
-// note changes the request's access record, if it has one.
-func note(ctx context.Context, f func(a *access)) {
-	if a := accessFrom(ctx); a != nil {
-		a.mu.Lock()
-		f(a)
-		a.mu.Unlock()
-	}
-}
-
 func noteError(ctx context.Context, code, provider string) {
 	note(ctx, func(a *access) {
 		if a.errors == nil {
@@ -125,11 +109,10 @@ func (o *observer) wrap(h http.Handler) http.Handler {
 		ctx := propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		ctx, span := o.tracer.Start(ctx, "GraphQL request", trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("gateway.request_id", id)))
-		a := &access{}
-		ctx = context.WithValue(ds.WithRequestID(ctx, id), accessKey{}, a)
+		ctx, x := withExchange(ds.WithRequestID(ctx, id))
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(sw, r.WithContext(ctx))
-		o.finish(r, id, span, a, sw.status, time.Since(start))
+		o.finish(r, id, span, x.access, sw.status, time.Since(start))
 	})
 }
 

@@ -50,20 +50,12 @@ const ReasonNotInList = "PERSISTED_QUERY_NOT_IN_LIST"
 // store: past it the in-process copy answers (or the client resends the text).
 const persistedStoreTimeout = time.Second
 
-// apqScopeKey holds the caller's APQ scope in a request's context.
-type apqScopeKey struct{}
-
-// withAPQScope puts the scope of the caller's key (its SHA-256; zero when
-// the endpoint is open) in ctx, so each key has its own registrations:
-// one caller can neither evict another's nor probe which queries it runs.
-func withAPQScope(ctx context.Context, who [32]byte) context.Context {
-	sum := sha256.Sum256(append([]byte("apq\x00"), who[:]...))
-	return context.WithValue(ctx, apqScopeKey{}, hex.EncodeToString(sum[:16]))
-}
-
+// apqScope is the caller's APQ scope (exchange.begin); "" outside a request.
 func apqScope(ctx context.Context) string {
-	s, _ := ctx.Value(apqScopeKey{}).(string)
-	return s
+	if x := exchangeOf(ctx); x != nil {
+		return x.apqScope
+	}
+	return ""
 }
 
 // apqCache is gqlgen's APQ cache, per key: an LRU per scope in process in
