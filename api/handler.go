@@ -18,44 +18,16 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/federated-customers/gateway/config"
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/rest"
 )
 
-// Limits bound what one request may ask for.
-type Limits struct {
-	MaxBodyBytes  int64 // default 1 MiB
-	MaxDepth      int   // default 12
-	MaxComplexity int   // default 20000
-	MaxFields     int   // fields once fragments are expanded, default 2000
-	MaxCalls      int   // estimated upstream calls per operation, default 1000
-	CallBudget    int   // upstream calls one request may make, default MaxCalls
-	// Queries estimated over HeavyCalls (default 200) run MaxHeavy at a time
-	// (default 1); the others wait up to HeavyWait (default 10s).
-	HeavyCalls int
-	MaxHeavy   int
-	HeavyWait  time.Duration
-	// HeavyFanOut is how many upstream calls a costly query has in flight
-	// at once (default 2): its scans then leave the CPU to cheap requests.
-	HeavyFanOut int
-	// HeavyRate is how many upstream calls costly queries together start
-	// per second (default 1000) once each has made HeavyCalls calls: it
-	// bounds the CPU their scans' decoding takes when the upstream answers
-	// fast, and never binds against a vendor's latency.
-	HeavyRate int
-	Timeout   time.Duration // per request, default 30s
-	// MaxInFlight GraphQL requests run at once (default 32); MaxQueue more
-	// (default 32) wait up to QueueWait (default 1s); the rest get 503.
-	MaxInFlight int
-	MaxQueue    int
-	QueueWait   time.Duration
-	// MaxResponseBytes bounds a response's data (default 8 MiB).
-	MaxResponseBytes int
-	// BodyTimeout bounds reading a request's body (default 5s), which
-	// happens before the request takes a slot.
-	BodyTimeout time.Duration
-}
+// Limits bound what one request may ask for: the configuration's own type,
+// so the file, the handler and the tests spell them one way and take their
+// defaults from one table (config.DefaultLimits).
+type Limits = config.Limits
 
 // Options configure the handler.
 type Options struct {
@@ -98,35 +70,6 @@ func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
-}
-
-// withDefaults fills every zero limit with its default.
-func (l Limits) withDefaults() Limits {
-	setDefault(&l.MaxBodyBytes, 1<<20)
-	setDefault(&l.BodyTimeout, 5*time.Second)
-	setDefault(&l.MaxDepth, 12)
-	setDefault(&l.MaxComplexity, 20000)
-	setDefault(&l.MaxCalls, 1000)
-	setDefault(&l.CallBudget, l.MaxCalls)
-	setDefault(&l.HeavyCalls, 200)
-	setDefault(&l.HeavyFanOut, 2)
-	setDefault(&l.HeavyRate, 1000)
-	setDefault(&l.MaxHeavy, 1)
-	setDefault(&l.HeavyWait, 10*time.Second)
-	setDefault(&l.MaxFields, 2000)
-	setDefault(&l.Timeout, 30*time.Second)
-	setDefault(&l.MaxInFlight, 32)
-	setDefault(&l.MaxQueue, 32)
-	setDefault(&l.QueueWait, time.Second)
-	setDefault(&l.MaxResponseBytes, 8<<20)
-	return l
-}
-
-func setDefault[T comparable](p *T, v T) {
-	var zero T
-	if *p == zero {
-		*p = v
-	}
 }
 
 // New returns the gateway's HTTP handler.

@@ -112,29 +112,6 @@ func (s Sync) ServeMaxAgeFor(interval time.Duration) time.Duration {
 	return DefaultServeMaxAgeFactor * interval
 }
 
-// Limits bound what one request may cost; zero keeps the default.
-type Limits struct {
-	// MaxUpstreamCalls refuses a query whose estimate is over it (default
-	// 1000) and is each request's hard budget of upstream calls.
-	MaxUpstreamCalls int `yaml:"max_upstream_calls"`
-	MaxDepth         int `yaml:"max_depth"`
-	MaxComplexity    int `yaml:"max_complexity"`
-	// MaxFields bounds the fields of a query once fragments are expanded.
-	MaxFields int `yaml:"max_fields"`
-	// MaxInFlight requests run at once, MaxQueue more wait; the rest get 503.
-	MaxInFlight      int `yaml:"max_in_flight"`
-	MaxQueue         int `yaml:"max_queue"`
-	MaxResponseBytes int `yaml:"max_response_bytes"`
-	// Queries estimated over HeavyUpstreamCalls run MaxHeavy at a time.
-	HeavyUpstreamCalls int `yaml:"heavy_upstream_calls"`
-	MaxHeavy           int `yaml:"max_heavy"`
-	// HeavyFanOut is how many upstream calls such a query has in flight at once.
-	HeavyFanOut int `yaml:"heavy_fan_out"`
-	// HeavyCallsPerSecond is how many upstream calls such queries together
-	// start per second, once each has made HeavyUpstreamCalls calls.
-	HeavyCallsPerSecond int `yaml:"heavy_calls_per_second"`
-}
-
 // CORS says which browser origins may call the gateway (none by default;
 // any in demo mode).
 type CORS struct {
@@ -245,14 +222,8 @@ func Parse(src []byte) (*Config, error) {
 	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
 		return nil, at(&root, err, "database_url")
 	}
-	l := c.Limits
-	for name, v := range map[string]int{"max_upstream_calls": l.MaxUpstreamCalls, "max_depth": l.MaxDepth, "max_complexity": l.MaxComplexity,
-		"max_fields": l.MaxFields, "max_in_flight": l.MaxInFlight, "max_queue": l.MaxQueue, "max_response_bytes": l.MaxResponseBytes,
-		"heavy_upstream_calls": l.HeavyUpstreamCalls, "max_heavy": l.MaxHeavy, "heavy_fan_out": l.HeavyFanOut,
-		"heavy_calls_per_second": l.HeavyCallsPerSecond} {
-		if v < 0 {
-			return nil, at(&root, errors.New("cannot be negative"), "limits", name)
-		}
+	if err := c.Limits.check(&root); err != nil {
+		return nil, err
 	}
 	if len(c.Providers) == 0 {
 		// an empty file would start a gateway that answers nothing
