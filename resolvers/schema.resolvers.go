@@ -59,11 +59,7 @@ func (r *customerSourceResolver) Customer(ctx context.Context, obj *ds.CustomerS
 
 // CreateCustomer is the resolver for the createCustomer field.
 func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.CreateCustomerInput, idempotencyKey *string) (*ds.Customer, error) {
-	in, err := toInput(input.Email, input.Name, input.Phone, input.Locale, input.Type, input.Address, input.Metadata)
-	if err != nil {
-		return nil, err
-	}
-	w, err := service(ctx).Writer(input.Provider)
+	in, w, err := writeInput(ctx, input.Provider, input.Email, input.Name, input.Phone, input.Locale, input.Type, input.Address, input.Metadata)
 	if err != nil {
 		return nil, err
 	}
@@ -76,11 +72,7 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, id string, input 
 	if err != nil {
 		return nil, err
 	}
-	in, err := toInput(input.Email, input.Name, input.Phone, input.Locale, input.Type, input.Address, input.Metadata)
-	if err != nil {
-		return nil, err
-	}
-	w, err := service(ctx).Writer(k.Provider)
+	in, w, err := writeInput(ctx, k.Provider, input.Email, input.Name, input.Phone, input.Locale, input.Type, input.Address, input.Metadata)
 	if err != nil {
 		return nil, err
 	}
@@ -91,11 +83,7 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, id string, input 
 
 // DeleteCustomer is the resolver for the deleteCustomer field.
 func (r *mutationResolver) DeleteCustomer(ctx context.Context, id string, idempotencyKey *string) (string, error) {
-	k, err := ds.DecodeCustomerID(id)
-	if err != nil {
-		return "", err
-	}
-	w, err := service(ctx).Writer(k.Provider)
+	k, w, err := customerWriter(ctx, id)
 	if err != nil {
 		return "", err
 	}
@@ -106,11 +94,7 @@ func (r *mutationResolver) DeleteCustomer(ctx context.Context, id string, idempo
 
 // AttachCustomerSource is the resolver for the attachCustomerSource field.
 func (r *mutationResolver) AttachCustomerSource(ctx context.Context, customerID string, sourceID string, idempotencyKey *string) (*ds.CustomerSource, error) {
-	k, err := ds.DecodeCustomerID(customerID)
-	if err != nil {
-		return nil, err
-	}
-	a, err := service(ctx).Attacher(k.Provider, sourceID)
+	k, a, err := attacher(ctx, customerID, sourceID)
 	if err != nil {
 		return nil, err
 	}
@@ -121,11 +105,7 @@ func (r *mutationResolver) AttachCustomerSource(ctx context.Context, customerID 
 
 // DetachCustomerSource is the resolver for the detachCustomerSource field.
 func (r *mutationResolver) DetachCustomerSource(ctx context.Context, customerID string, sourceID string, idempotencyKey *string) (string, error) {
-	k, err := ds.DecodeCustomerID(customerID)
-	if err != nil {
-		return "", err
-	}
-	a, err := service(ctx).Attacher(k.Provider, sourceID)
+	k, a, err := attacher(ctx, customerID, sourceID)
 	if err != nil {
 		return "", err
 	}
