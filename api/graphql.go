@@ -16,9 +16,6 @@ import (
 	"github.com/federated-customers/gateway/resolvers"
 )
 
-// persistedQueries is how many APQ query texts are kept in process per API key (LRU).
-const persistedQueries = 1000
-
 func newGraphQLServer(l Limits, o Options, apq graphql.Cache[string]) *handler.Server {
 	log := o.Log
 	cfg := graph.Config{Resolvers: &resolvers.Resolver{Health: o.Health}}
