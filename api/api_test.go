@@ -14,12 +14,27 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 )
 
-func emptyGateway(t *testing.T, keys ...APIKey) *httptest.Server {
+// testHandler is the handler over svc's customer providers (none when
+// nil), logging nowhere: the one way these tests build a gateway.
+func testHandler(svc *ds.Service, o Options) *Handler {
+	if svc == nil {
+		svc = &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}}
+	}
+	svc.Cursors = ds.CursorCodec{Key: []byte("k")}
+	o.Service, o.Log = svc, slog.New(slog.NewTextHandler(io.Discard, nil))
+	return New(o)
+}
+
+// testGateway serves testHandler for the length of the test.
+func testGateway(t *testing.T, svc *ds.Service, o Options) *httptest.Server {
 	t.Helper()
-	svc := &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}, Cursors: ds.CursorCodec{Key: []byte("k")}}
-	srv := httptest.NewServer(New(Options{Service: svc, Keys: keys, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	srv := httptest.NewServer(testHandler(svc, o))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+func emptyGateway(t *testing.T, keys ...APIKey) *httptest.Server {
+	return testGateway(t, nil, Options{Keys: keys})
 }
 
 func post(t *testing.T, url, query string, header map[string]string) (int, map[string]any) {

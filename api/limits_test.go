@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -165,9 +163,8 @@ func FuzzGraphQLDocuments(f *testing.F) {
 		f.Add(v.doc, v.vars)
 	}
 	// one provider that answers at once, so queries run and are costed
-	svc := &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: &gatedProvider{items: 3}},
-		Cursors: ds.CursorCodec{Key: []byte("k")}, Calls: map[ds.ProviderID]ds.CallModel{ds.Kintsugi: {ListPage: 100, LookupBatch: 1}}}
-	h := New(Options{Service: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h := testHandler(&ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: &gatedProvider{items: 3}},
+		Calls: map[ds.ProviderID]ds.CallModel{ds.Kintsugi: {ListPage: 100, LookupBatch: 1}}}, Options{})
 	f.Fuzz(func(t *testing.T, doc, vars string) {
 		q, _ := json.Marshal(doc)
 		body := []byte(`{"query": ` + string(q) + `, "variables": ` + vars + `}`)

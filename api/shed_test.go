@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -52,11 +51,7 @@ func (g *gatedProvider) ListCustomers(ctx context.Context, req ds.ListRequest[ds
 }
 
 func gatedGateway(t *testing.T, p *gatedProvider, l Limits) *httptest.Server {
-	t.Helper()
-	svc := &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: p}, Cursors: ds.CursorCodec{Key: []byte("k")}}
-	srv := httptest.NewServer(New(Options{Service: svc, Limits: l, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}))
-	t.Cleanup(srv.Close)
-	return srv
+	return testGateway(t, &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: p}}, Options{Limits: l})
 }
 
 const listQuery = `{ customers(first: 5) { nodes { id name } } }`
