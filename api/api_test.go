@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -234,4 +236,44 @@ func TestProvidersOutsideTheKeyAreForbiddenNotDropped(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gatedProvider is a customer provider whose list calls wait for the gate:
+// requests that reach it stay in flight until the test opens it.
+type gatedProvider struct {
+	ds.CustomerProvider // the methods a list query does not use
+	gate                chan struct{}
+	entered             chan struct{}
+	items               int
+}
+
+func (g *gatedProvider) ID() ds.ProviderID         { return ds.Kintsugi }
+func (g *gatedProvider) CanFilter(ds.Filter) error { return nil }
+func (g *gatedProvider) CanOrder(ds.Order) error   { return nil }
+func (g *gatedProvider) MaxBatch() int             { return 100 }
+func (g *gatedProvider) GetCustomers(context.Context, []string) ([]*ds.Customer, error) {
+	return nil, nil
+}
+func (g *gatedProvider) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
+	if g.entered != nil {
+		g.entered <- struct{}{}
+	}
+	if g.gate != nil {
+		select {
+		case <-g.gate:
+		case <-ctx.Done():
+			return ds.Page[*ds.Customer]{}, ctx.Err()
+		}
+	}
+	var page ds.Page[*ds.Customer]
+	name := strings.Repeat("n", 1000)
+	for i := range min(req.Limit, g.items) {
+		page.Items = append(page.Items, &ds.Customer{Provider: ds.Kintsugi, ProviderID: fmt.Sprint(i),
+			Name: &name, Raw: []byte("{}")})
+	}
+	return page, nil
+}
+
+func gatedGateway(t *testing.T, p *gatedProvider, l Limits) *httptest.Server {
+	return testGateway(t, &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: p}}, Options{Limits: l})
 }
