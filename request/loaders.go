@@ -59,11 +59,11 @@ func NewLoaders(svc *ds.Service) *Loaders {
 	}
 	if src := svc.Sources; src != nil {
 		l.sourcesByExternal = dataloader.NewBatchedLoader(traced("sources by external id", providerAttr(src.ID().String()),
-			groupBatch(src.SourcesByExternalIDs, func(s *ds.CustomerSource) []string { return s.ExternalIDs })),
+			grouped(src.SourcesByExternalIDs, func(s *ds.CustomerSource) []string { return s.ExternalIDs })),
 			dataloader.WithWait[string, []*ds.CustomerSource](loaderWait),
 			dataloader.WithBatchCapacity[string, []*ds.CustomerSource](max(1, src.MaxBatch())))
 		l.sourcesByCustomer = dataloader.NewBatchedLoader(traced("sources by customer", providerAttr(src.ID().String()),
-			groupBatch(src.SourcesByCustomers, func(s *ds.CustomerSource) []string { return []string{s.CustomerID} })),
+			grouped(src.SourcesByCustomers, func(s *ds.CustomerSource) []string { return []string{s.CustomerID} })),
 			dataloader.WithWait[string, []*ds.CustomerSource](loaderWait),
 			dataloader.WithBatchCapacity[string, []*ds.CustomerSource](max(1, src.MaxBatch())))
 	}
@@ -110,7 +110,8 @@ func customerBatch(prov ds.CustomerProvider) dataloader.BatchFunc[string, *ds.Cu
 	}
 }
 
-// grouped turns a bulk lookup into one result list per key, in key order.
+// grouped turns a bulk lookup (source records, index rows) into one result
+// list per key, in key order.
 func grouped[T any](fetch func(context.Context, []string) ([]T, error), keysOf func(T) []string) dataloader.BatchFunc[string, []T] {
 	return func(ctx context.Context, keys []string) []*dataloader.Result[[]T] {
 		got, err := fetch(ctx, keys)
@@ -126,10 +127,6 @@ func grouped[T any](fetch func(context.Context, []string) ([]T, error), keysOf f
 		}
 		return out
 	}
-}
-
-func groupBatch(fetch func(context.Context, []string) ([]*ds.CustomerSource, error), keysOf func(*ds.CustomerSource) []string) dataloader.BatchFunc[string, []*ds.CustomerSource] {
-	return grouped(fetch, keysOf)
 }
 
 type loadersKey struct{}
