@@ -81,7 +81,7 @@ func (b *budget) take(k ds.CustomerKey) bool {
 // linkEnv backs link.Find with the request's loaders and the index.
 type linkEnv struct{ l *Loaders }
 
-func (e linkEnv) Serves(p ds.ProviderID) bool { return e.l.customers[p] != nil }
+func (e linkEnv) Serves(p ds.ProviderID) bool { return e.l.Serves(p) }
 
 func (e linkEnv) Refs(ctx context.Context, k ds.CustomerKey) ([]ds.Ref, bool, error) {
 	if il := e.l.index; il != nil {
