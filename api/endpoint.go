@@ -52,7 +52,7 @@ func graphqlEndpoint(serving func() *serving, open *ds.Service, callers func() m
 		ctx, cancel := context.WithTimeout(r.Context(), l.Timeout)
 		defer cancel()
 		x := exchangeOf(ctx)
-		if x == nil { // served without the observer (tests)
+		if x == nil { // observer.wrap makes it; an endpoint mounted without the observer makes its own
 			ctx, x = withExchange(ctx)
 		}
 		x.begin(who, quota, pend)
