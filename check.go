@@ -13,6 +13,7 @@ import (
 	"github.com/federated-customers/gateway/config"
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/registry"
 )
 
@@ -75,7 +76,7 @@ func check(ctx context.Context, path string, probe bool, out io.Writer) error {
 }
 
 // probeProvider asks p for one customer (CareCloud: one source record too).
-func probeProvider(ctx context.Context, svc *ds.Service, p ds.ProviderID) error {
+func probeProvider(ctx context.Context, svc *federate.Service, p ds.ProviderID) error {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	if c, ok := svc.Customers[p]; ok {

@@ -14,6 +14,7 @@ import (
 	"github.com/federated-customers/gateway/api"
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 // queryExt posts a query with request extensions (e.g. {"cost": true}).
@@ -385,7 +386,7 @@ func (m *Main) rekey(t *testing.T, c string, from, to ds.Filter) string {
 // fingerprint is what a customers cursor of filter f is signed for.
 func fingerprint(t *testing.T, f ds.Filter) string {
 	t.Helper()
-	f, err := ds.NormalizeFilter(f)
+	f, err := federate.NormalizeFilter(f)
 	if err != nil {
 		t.Fatal(err)
 	}

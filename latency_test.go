@@ -12,6 +12,7 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -270,7 +271,7 @@ func quiet(t *testing.T, kits ...*simkit.Kit) {
 	last, since := -1, time.Now()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		n, busy := 0, ds.FetchesAhead() > 0
+		n, busy := 0, federate.FetchesAhead() > 0
 		for _, k := range kits {
 			n += k.Count()
 			busy = busy || k.InFlight() > 0

@@ -9,6 +9,7 @@ import (
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 // syncedGateway is the demo gateway with every provider synced once, so the
@@ -216,7 +217,7 @@ func TestWithoutAnIndexLinksStayWithinTheBudgetAndSaySo(t *testing.T) {
 	// or page calls. How keys fall into batches depends on timing (the
 	// loaders' 2 ms window), so the bounds are per level, not exact.
 	const levels, perLevel = 3, 3
-	budget := ds.DefaultLookupBudget
+	budget := federate.DefaultLookupBudget
 	// CareCloud: one records list per CareCloud customer, within the budget;
 	// its bulk lookups by external id batch many nodes each.
 	perCustomer, bulk := 0, 0

@@ -29,6 +29,7 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/registry"
 	"github.com/federated-customers/gateway/postgres"
 )
@@ -59,7 +60,7 @@ type Main struct {
 	Addr string // the address actually listened on, set by Run
 	// MetricsAddr is where /metrics is served when metrics_listen is set.
 	MetricsAddr string
-	Service     *ds.Service
+	Service     *federate.Service
 	Sims        map[ds.ProviderID]http.Handler
 	Cache       *cache.Layer
 	Syncer      *cache.Syncer

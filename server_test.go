@@ -20,6 +20,7 @@ import (
 	"github.com/federated-customers/gateway/api"
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/simkit"
 	"github.com/federated-customers/gateway/internal/testnote"
 )
@@ -82,7 +83,7 @@ func (m *Main) settle(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		busy := ds.FetchesAhead() > 0
+		busy := federate.FetchesAhead() > 0
 		for p := range m.Sims {
 			busy = busy || m.kit(t, p).InFlight() > 0
 		}

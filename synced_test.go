@@ -17,6 +17,7 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
+	"github.com/federated-customers/gateway/datasource/federate"
 	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
@@ -377,7 +378,7 @@ func TestTheTypeAheadMakesNoUpstreamCallWhenSynced(t *testing.T) {
 	}
 }
 
-// A page up to ds.MaxSyncedFirst (past the live ds.MaxFirst) is answered whole
+// A page up to ds.MaxSyncedFirst (past the live federate.MaxFirst) is answered whole
 // from the synced store; the default query's count is
 // TestTheDefaultQuerysTotalCountIsExactOnceSynced.
 func TestAnOrderedPageOfAThousandIsWholeWithAnExactTotalCountWhenSynced(t *testing.T) {
@@ -575,7 +576,7 @@ func TestAWalkWhoseWritesDidNotLandIsNotServedFromTheStore(t *testing.T) {
 
 func TestASyncedCursorOlderThanTheKeptVersionsIsRefused(t *testing.T) {
 	m := pgSyncedGateway(t)
-	f, err := ds.NormalizeFilter(ds.Filter{Providers: []ds.ProviderID{ds.Telness}})
+	f, err := federate.NormalizeFilter(ds.Filter{Providers: []ds.ProviderID{ds.Telness}})
 	if err != nil {
 		t.Fatal(err)
 	}

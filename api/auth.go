@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 // APIKey is one caller's key and the providers it may use.
@@ -32,7 +33,7 @@ type APIKey struct {
 // caller is what a key may do: its view of the service and its rate.
 type caller struct {
 	name  string // the key's name, for logs and traces
-	svc   *ds.Service
+	svc   *federate.Service
 	rate  *rate.Limiter // nil: no limit
 	calls *callQuota    // nil: no limit
 }
@@ -40,7 +41,7 @@ type caller struct {
 // authenticate finds the caller of r among the keyed callers: its service,
 // quota and key hash. Without keys the endpoint is open (svc, no quota, a
 // zero hash). It answers 401 or 429 itself and returns false.
-func authenticate(w http.ResponseWriter, r *http.Request, open *ds.Service, keyed map[[32]byte]caller) (svc *ds.Service, quota *callQuota, who [32]byte, ok bool) {
+func authenticate(w http.ResponseWriter, r *http.Request, open *federate.Service, keyed map[[32]byte]caller) (svc *federate.Service, quota *callQuota, who [32]byte, ok bool) {
 	if len(keyed) == 0 {
 		return open, nil, who, true
 	}

@@ -6,12 +6,13 @@ import (
 	"net/http"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/request"
 )
 
 // graphqlEndpoint authenticates, bounds the body, checks method and media
 // type, then builds the request's report and dataloaders.
-func graphqlEndpoint(serving func() *serving, open *ds.Service, callers func() map[[32]byte]caller, responses *responseCache) http.Handler {
+func graphqlEndpoint(serving func() *serving, open *federate.Service, callers func() map[[32]byte]caller, responses *responseCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sv := serving() // the limits in force when the request starts
 		gql, shed, l := sv.gql, sv.shed, sv.limits

@@ -21,6 +21,7 @@ import (
 	"github.com/federated-customers/gateway/config"
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/cache"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/rest"
 )
 
@@ -31,7 +32,7 @@ type Limits = config.Limits
 
 // Options configure the handler.
 type Options struct {
-	Service *ds.Service
+	Service *federate.Service
 	// Keys, when non-empty, makes the GraphQL endpoint require an API key.
 	Keys []APIKey
 	// CORS, when it allows origins, lets browser pages on them call the gateway.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 // The test fixtures of this package: one way to build a gateway, requests
@@ -19,17 +20,17 @@ import (
 
 // testHandler is the handler over svc's customer providers (none when
 // nil), logging nowhere: the one way these tests build a gateway.
-func testHandler(svc *ds.Service, o Options) *Handler {
+func testHandler(svc *federate.Service, o Options) *Handler {
 	if svc == nil {
-		svc = &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}}
+		svc = &federate.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}}
 	}
-	svc.Cursors = ds.CursorCodec{Key: []byte("k")}
+	svc.Cursors = federate.CursorCodec{Key: []byte("k")}
 	o.Service, o.Log = svc, slog.New(slog.DiscardHandler)
 	return New(o)
 }
 
 // testGateway serves testHandler for the length of the test.
-func testGateway(t *testing.T, svc *ds.Service, o Options) *httptest.Server {
+func testGateway(t *testing.T, svc *federate.Service, o Options) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(testHandler(svc, o))
 	t.Cleanup(srv.Close)
@@ -120,5 +121,5 @@ func (g *gatedProvider) ListCustomers(ctx context.Context, req ds.ListRequest[ds
 }
 
 func gatedGateway(t *testing.T, p *gatedProvider, l Limits) *httptest.Server {
-	return testGateway(t, &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: p}}, Options{Limits: l})
+	return testGateway(t, &federate.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: p}}, Options{Limits: l})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 // fanout is a document of n fragments in which each spreads the next twice:
@@ -150,7 +151,7 @@ func FuzzGraphQLDocuments(f *testing.F) {
 		f.Add(v.doc, v.vars)
 	}
 	// one provider that answers at once, so queries run and are costed
-	h := testHandler(&ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: &gatedProvider{items: 3}},
+	h := testHandler(&federate.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: &gatedProvider{items: 3}},
 		Calls: map[ds.ProviderID]ds.CallModel{ds.Kintsugi: {ListPage: 100, LookupBatch: 1}}}, Options{})
 	f.Fuzz(func(t *testing.T, doc, vars string) {
 		q, _ := json.Marshal(doc)

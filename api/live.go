@@ -10,14 +10,14 @@ import (
 	"github.com/rs/cors"
 	"golang.org/x/time/rate"
 
-	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 // Handler is the gateway's HTTP handler; Reload swaps the settings that can
 // change while it serves (API keys, CORS, limits) without dropping a request.
 type Handler struct {
 	http.Handler
-	svc  *ds.Service
+	svc  *federate.Service
 	opts Options
 	apq  *apqCache // outlives reloads: registrations are kept
 	live atomic.Pointer[liveSettings]

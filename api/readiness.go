@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/rest"
 )
 
@@ -223,7 +224,7 @@ func boolValue(b bool) float64 {
 }
 
 // configured are the providers svc serves (the source provider through svc.Sources).
-func configured(svc *ds.Service) []ds.ProviderID {
+func configured(svc *federate.Service) []ds.ProviderID {
 	var out []ds.ProviderID
 	for _, p := range ds.AllProviders {
 		if svc.Unavailable(p) == nil {

@@ -122,10 +122,10 @@ func SpendCall(ctx context.Context, p ProviderID) error {
 
 type walkCallsKey struct{}
 
-// countCalls returns a context whose upstream calls (SpendCall) are also
+// CountCalls returns a context whose upstream calls (SpendCall) are also
 // counted in the returned counter: a walk bounds itself by the calls it
 // made, whatever each of its reads took.
-func countCalls(ctx context.Context) (context.Context, *atomic.Int64) {
+func CountCalls(ctx context.Context) (context.Context, *atomic.Int64) {
 	n := &atomic.Int64{}
 	return context.WithValue(ctx, walkCallsKey{}, n), n
 }
@@ -172,8 +172,3 @@ func EnterCall(ctx context.Context) (release func(), err error) {
 		return nil, ctx.Err()
 	}
 }
-
-// MaxFetchesPerWalk is the most list calls one page of a connection makes:
-// the walk's cap, plus the one first page it may be fetching ahead for the
-// next provider when the cap stops it.
-const MaxFetchesPerWalk = maxFetchesPerWalk + 1

@@ -1,6 +1,9 @@
+// Connection types: the Relay pages the engine returns and the schema binds.
 package datasource
 
-import "context"
+import (
+	"context"
+)
 
 // PageInfo is the Relay page info.
 type PageInfo struct {
@@ -14,22 +17,18 @@ type PageInfo struct {
 // when a query asks for it: a page read through nodes never pays for 50
 // HMACs (the speed issue's profile had cursor encoding at 8% of a warm page).
 type CustomerEdge struct {
-	Node  *Customer
-	after Position
-	mint  *cursorMint
+	Node *Customer
+	// After is the place right after Node, which Mint signs into its cursor.
+	After Position
+	Mint  Minter
 }
 
 // Cursor is the edge's opaque cursor.
-func (e *CustomerEdge) Cursor() string { return e.mint.encode(e.after) }
+func (e *CustomerEdge) Cursor() string { return e.Mint.Mint(e.After) }
 
-// cursorMint signs the cursors of one page: the codec, the connection kind
-// and the filter fingerprint they share.
-type cursorMint struct {
-	codec    CursorCodec
-	kind, fp string
-}
-
-func (m *cursorMint) encode(pos Position) string { return m.codec.Encode(m.kind, m.fp, pos) }
+// Minter signs a place in a list into an opaque cursor (the engine's cursor
+// codec, with the connection kind and filter fingerprint of one page).
+type Minter interface{ Mint(Position) string }
 
 // CustomerConnection is one page of the federated customer list.
 type CustomerConnection struct {
@@ -38,7 +37,8 @@ type CustomerConnection struct {
 	// PartialErrors are provider failures that cut the page short; the
 	// resolver reports them next to the data it has.
 	PartialErrors []error
-	count         func(ctx context.Context) (*int, error)
+	// Count computes the exact total when a query asks for it (nil: unknown).
+	Count func(ctx context.Context) (*int, error)
 }
 
 // Nodes is the edges' nodes, for clients that do not need cursors.
@@ -52,28 +52,29 @@ func (c *CustomerConnection) Nodes() []*Customer {
 
 // TotalCount is exact or nil; it is only computed when a query asks for it.
 func (c *CustomerConnection) TotalCount(ctx context.Context) (*int, error) {
-	if c.count == nil {
+	if c.Count == nil {
 		return nil, nil
 	}
-	return c.count(ctx)
+	return c.Count(ctx)
 }
 
 // CustomerSourceEdge is one source record with its cursor, signed when asked for.
 type CustomerSourceEdge struct {
 	Node  *CustomerSource
-	after Position
-	mint  *cursorMint
+	After Position
+	Mint  Minter
 }
 
 // Cursor is the edge's opaque cursor.
-func (e *CustomerSourceEdge) Cursor() string { return e.mint.encode(e.after) }
+func (e *CustomerSourceEdge) Cursor() string { return e.Mint.Mint(e.After) }
 
 // CustomerSourceConnection is one page of the customer-source list.
 type CustomerSourceConnection struct {
 	Edges         []*CustomerSourceEdge
 	PageInfo      PageInfo
 	PartialErrors []error
-	count         func(ctx context.Context) (*int, error)
+	// Count computes the exact total when a query asks for it (nil: unknown).
+	Count func(ctx context.Context) (*int, error)
 }
 
 // Nodes is the edges' nodes.
@@ -87,30 +88,8 @@ func (c *CustomerSourceConnection) Nodes() []*CustomerSource {
 
 // TotalCount is exact or nil.
 func (c *CustomerSourceConnection) TotalCount(ctx context.Context) (*int, error) {
-	if c.count == nil {
+	if c.Count == nil {
 		return nil, nil
 	}
-	return c.count(ctx)
-}
-
-// customerEdges makes a page's edges in one allocation.
-func customerEdges(walked []Edge[*Customer], mint *cursorMint) []*CustomerEdge {
-	return edgesOf(walked, func(e Edge[*Customer]) CustomerEdge { return CustomerEdge{Node: e.Node, after: e.After, mint: mint} })
-}
-
-// sourceEdges makes a page's source edges in one allocation.
-func sourceEdges(walked []Edge[*CustomerSource], mint *cursorMint) []*CustomerSourceEdge {
-	return edgesOf(walked, func(e Edge[*CustomerSource]) CustomerSourceEdge {
-		return CustomerSourceEdge{Node: e.Node, after: e.After, mint: mint}
-	})
-}
-
-func edgesOf[N, E any](walked []Edge[N], edge func(Edge[N]) E) []*E {
-	backing := make([]E, len(walked))
-	out := make([]*E, len(walked))
-	for i, e := range walked {
-		backing[i] = edge(e)
-		out[i] = &backing[i]
-	}
-	return out
+	return c.Count(ctx)
 }

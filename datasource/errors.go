@@ -100,3 +100,9 @@ func ErrorProvider(err error) (ProviderID, bool) {
 	}
 	return 0, false
 }
+
+// IsNotFound reports whether err means the record does not exist.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == CodeNotFound
+}

@@ -1,5 +1,7 @@
 package datasource
 
-import "encoding/base64"
+import (
+	"encoding/base64"
+)
 
 func encodeRaw(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

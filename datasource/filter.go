@@ -31,6 +31,13 @@ func (f Filter) SearchKey() string {
 	return Fold(*f.Search)
 }
 
+// WithSearch is f searching for q, with its folded key kept so Match folds
+// the query once, not once per record.
+func (f Filter) WithSearch(q string) Filter {
+	f.Search, f.searchKey = &q, Fold(q)
+	return f
+}
+
 // Selects reports whether provider p is selected by the filter.
 func (f Filter) Selects(p ProviderID) bool {
 	if len(f.Providers) == 0 {

@@ -1,7 +1,10 @@
 package datasource
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -94,7 +97,7 @@ func unescapePart(s string) (string, bool) {
 // DecodeNodeID parses a global ID. Anything malformed is BAD_USER_INPUT.
 func DecodeNodeID(id string) (NodeRef, error) {
 	bad := func(why string) (NodeRef, error) {
-		return NodeRef{}, Errorf(CodeBadUserInput, "invalid ID %s: %s", quoteShort(id), why)
+		return NodeRef{}, Errorf(CodeBadUserInput, "invalid ID %s: %s", QuoteShort(id), why)
 	}
 	if id == "" {
 		return bad("empty")
@@ -149,7 +152,7 @@ func DecodeCustomerID(id string) (CustomerKey, error) {
 		return CustomerKey{}, err
 	}
 	if ref.Kind != NodeCustomer {
-		return CustomerKey{}, Errorf(CodeBadUserInput, "ID %s is not a Customer ID", quoteShort(id))
+		return CustomerKey{}, Errorf(CodeBadUserInput, "ID %s is not a Customer ID", QuoteShort(id))
 	}
 	return CustomerKey{Provider: ref.Provider, ProviderID: ref.ProviderID}, nil
 }
@@ -159,8 +162,8 @@ func DecodeCustomerID(id string) (CustomerKey, error) {
 // every vendor id and customer field is.
 func CleanText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
-// quoteShort quotes user input for an error message without echoing megabytes.
-func quoteShort(s string) string {
+// QuoteShort quotes user input for an error message without echoing megabytes.
+func QuoteShort(s string) string {
 	if len(s) > 64 {
 		s = s[:64] + "…"
 	}
@@ -169,4 +172,12 @@ func quoteShort(s string) string {
 
 func isBase64URL(r rune) bool {
 	return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_'
+}
+
+// Fingerprint hashes the canonical JSON of v (a filter and order) so a cursor
+// cannot be replayed against a different query.
+func Fingerprint(v any) string {
+	b, _ := json.Marshal(v)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
 }

@@ -132,7 +132,7 @@ func Idempotent[T any](ctx context.Context, store IdempotencyStore, op, field st
 			break
 		}
 		if rec.Fingerprint != fingerprint {
-			return zero, Errorf(CodeBadUserInput, "idempotency key %s was already used with a different request (another mutation or input); use a new key", quoteShort(key))
+			return zero, Errorf(CodeBadUserInput, "idempotency key %s was already used with a different request (another mutation or input); use a new key", QuoteShort(key))
 		}
 		if rec.Done {
 			return replay[T](rec.Outcome)

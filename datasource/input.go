@@ -1,6 +1,8 @@
 package datasource
 
-import "regexp"
+import (
+	"regexp"
+)
 
 // localeRE is a BCP-47 language tag's shape (en, en-US, sv_SE, zh-Hant-TW).
 var localeRE = regexp.MustCompile(`^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$`)
@@ -12,21 +14,21 @@ var localeRE = regexp.MustCompile(`^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$`)
 // passes.
 func CheckWriteInput(in *CustomerInput) error {
 	if a := in.Address; a != nil && a.Country != nil && *a.Country != "" {
-		u, ok := alpha2(*a.Country)
+		u, ok := CountryCode(*a.Country)
 		if !ok {
-			return Errorf(CodeBadUserInput, "input.address.country %s is not an ISO 3166-1 alpha-2 code (e.g. CZ, SE, US)", quoteShort(*a.Country))
+			return Errorf(CodeBadUserInput, "input.address.country %s is not an ISO 3166-1 alpha-2 code (e.g. CZ, SE, US)", QuoteShort(*a.Country))
 		}
 		a.Country = &u
 	}
 	if in.Locale != nil && *in.Locale != "" && !localeRE.MatchString(*in.Locale) {
-		return Errorf(CodeBadUserInput, "input.locale %s is not a BCP-47 language tag (e.g. en-US)", quoteShort(*in.Locale))
+		return Errorf(CodeBadUserInput, "input.locale %s is not a BCP-47 language tag (e.g. en-US)", QuoteShort(*in.Locale))
 	}
 	return nil
 }
 
-// alpha2 is c upper-cased, when it is two ASCII letters (an ISO 3166-1
+// CountryCode is c upper-cased, when it is two ASCII letters (an ISO 3166-1
 // alpha-2 code's shape); filters and write input both check countries so.
-func alpha2(c string) (string, bool) {
+func CountryCode(c string) (string, bool) {
 	if len(c) != 2 || !isLetter(c[0]) || !isLetter(c[1]) {
 		return "", false
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 )
 
 // People: one object per person, a connected group of the identity graph
@@ -109,18 +108,20 @@ func ScopeSet(scopes []Scope) string {
 
 // PersonEdge is one person with its cursor.
 type PersonEdge struct {
-	Node   *Person
-	cursor string
+	Node *Person
+	// Signed is the edge's cursor, signed by the engine.
+	Signed string
 }
 
 // Cursor is the edge's opaque cursor.
-func (e *PersonEdge) Cursor() string { return e.cursor }
+func (e *PersonEdge) Cursor() string { return e.Signed }
 
 // PersonConnection is one page of people.
 type PersonConnection struct {
 	Edges    []*PersonEdge
 	PageInfo PageInfo
-	count    func(ctx context.Context) (*int, error)
+	// Count counts the distinct people matching.
+	Count func(ctx context.Context) (*int, error)
 }
 
 // Nodes is the edges' people.
@@ -133,100 +134,4 @@ func (c *PersonConnection) Nodes() []*Person {
 }
 
 // TotalCount is how many distinct people match.
-func (c *PersonConnection) TotalCount(ctx context.Context) (*int, error) { return c.count(ctx) }
-
-// people is the synced store's people side, when it has one.
-func (s *Service) people() PeopleStore {
-	ps, _ := s.Synced.(PeopleStore)
-	return ps
-}
-
-// ListPeople returns one page of people with a record matching f. People
-// are served from the synced store only: every selected provider must be
-// synced recently (sync.serve_max_age).
-func (s *Service) ListPeople(ctx context.Context, a ConnectionArgs, f Filter) (*PersonConnection, error) {
-	f, err := NormalizeFilter(f)
-	if err != nil {
-		return nil, err
-	}
-	if len(f.IDs) > 0 {
-		return nil, Errorf(CodeBadUserInput, "people does not take filter.ids: ask for customer(id) { person }")
-	}
-	if a.Last != nil || a.Before != nil {
-		return nil, Errorf(CodeBadUserInput, "people pages forward only (first/after)")
-	}
-	size, _, err := a.sizeUpTo(MaxSyncedFirst)
-	if err != nil {
-		return nil, err
-	}
-	provs, err := s.selectedProviders(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	ps := s.people()
-	ages, scopes, floor, ok := s.syncedAges(ctx, provs)
-	if ps == nil || !ok {
-		p := CareCloud
-		if len(provs) > 0 {
-			p = provs[0]
-		}
-		return nil, &Error{Code: CodeUnsupportedByProvider, Provider: &p, Message: fmt.Sprintf(
-			"people are grouped from the synced store: %s needs a complete sync within sync.serve_max_age (sync.interval, with database_url)", joinProviders(provs))}
-	}
-	fp := Fingerprint(f)
-	q := PeopleQuery{SyncedQuery: SyncedQuery{Scopes: scopes, Filter: f, Limit: size + 1, AsOf: Snapshot{}},
-		ScopeSet: s.PeopleScopeSet, RecordScopes: s.Scopes()}
-	now := time.Now()
-	for _, p := range provs {
-		q.AsOf[p] = now // people read the current records
-		if floor[p].After(now) {
-			q.AsOf[p] = floor[p]
-		}
-	}
-	if a.After != nil {
-		pos, err := s.Cursors.Decode("people", fp, *a.After)
-		if err != nil {
-			return nil, err
-		}
-		q.After = pos.Token
-	}
-	got, err := ps.People(ctx, q)
-	if err != nil {
-		return nil, Errorf(CodeInternal, "the synced store failed to read people; try again")
-	}
-	for _, p := range provs {
-		RecordCached(ctx, p, Synced, ages[p], 0, time.Time{})
-	}
-	Uncacheable(ctx)
-	conn := &PersonConnection{PageInfo: PageInfo{HasPreviousPage: a.After != nil, HasNextPage: len(got) > size}}
-	if len(got) > size {
-		got = got[:size]
-	}
-	for _, p := range got {
-		conn.Edges = append(conn.Edges, &PersonEdge{Node: &p, cursor: s.Cursors.Encode("people", fp, Position{Token: PersonAnchor(p.Anchor)})})
-	}
-	if n := len(conn.Edges); n > 0 {
-		sc, ec := conn.Edges[0].cursor, conn.Edges[n-1].cursor
-		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &sc, &ec
-	}
-	cq := q
-	cq.After, cq.Limit = "", 0
-	conn.count = func(ctx context.Context) (*int, error) {
-		n, err := ps.CountPeople(ctx, cq)
-		if err != nil {
-			return nil, Errorf(CodeInternal, "the synced store failed to count people; try again")
-		}
-		return &n, nil
-	}
-	return conn, nil
-}
-
-// PeopleOf returns the person of each record among keys that the synced
-// store has grouped (none without one).
-func (s *Service) PeopleOf(ctx context.Context, keys []CustomerKey) (map[CustomerKey]Person, error) {
-	ps := s.people()
-	if ps == nil || s.PeopleScopeSet == "" {
-		return nil, nil
-	}
-	return ps.PeopleOf(ctx, s.PeopleScopeSet, s.Scopes(), keys)
-}
+func (c *PersonConnection) TotalCount(ctx context.Context) (*int, error) { return c.Count(ctx) }

@@ -1,7 +1,9 @@
 // Package datasource holds the domain of the gateway: customers and their
-// sources, the provider interfaces every vendor package implements, federated
-// pagination, opaque IDs and cursors, and the one coded error type. It knows
-// no vendor's URL, header or envelope: that lives in datasource/<vendor>.
+// sources, the provider interfaces every vendor package implements, opaque
+// IDs, the one coded error type, and the per-request primitives (call budget,
+// report, memo) the layers below share. It knows no vendor's URL, header or
+// envelope (that lives in datasource/<vendor>) and no walk: the federation
+// engine is datasource/federate.
 package datasource
 
 import (

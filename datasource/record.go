@@ -1,6 +1,8 @@
 package datasource
 
-import "encoding/json"
+import (
+	"encoding/json"
+)
 
 // Record is one item of a vendor's JSON list, decoded where it lies: V holds
 // the item's typed fields, Raw the item exactly as received, and Err why the

@@ -1,6 +1,8 @@
 package datasource
 
-import "context"
+import (
+	"context"
+)
 
 type requestIDKey struct{}
 

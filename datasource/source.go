@@ -1,6 +1,9 @@
 package datasource
 
-import "context"
+import (
+	"context"
+	"strconv"
+)
 
 // ListRequest asks a provider for one page of its native list.
 type ListRequest[F any] struct {
@@ -114,4 +117,95 @@ type ExactPager interface {
 // so caches can key on it and two configurations never share data.
 type Credentialed interface {
 	CredentialID() string
+}
+
+// OffsetPager is implemented by providers whose page token is an absolute
+// offset into their list (page numbers or offsets: Kintsugi, Commerce
+// Layer): they page backward by arithmetic.
+type OffsetPager interface {
+	// OffsetToken is the token of absolute offset n.
+	OffsetToken(n int) string
+	// TokenOffset reads a token it issued.
+	TokenOffset(token string) (int, error)
+}
+
+// BackwardLister is implemented by providers that read their list backward
+// natively (Digital River's endingBefore).
+type BackwardLister interface {
+	// ListBefore returns up to limit records right before the position
+	// (token, skip) in native order, each with the position right after it,
+	// and the position right before the first of them (atStart when that is
+	// the start of the list).
+	ListBefore(ctx context.Context, f Filter, token string, skip, limit int) (items []*Customer, after []Position, start Position, atStart bool, err error)
+}
+
+// AsOffsetPager returns p's offset arithmetic: p's own, or that of the
+// provider a layer (the cache) wraps.
+func AsOffsetPager(p any) (OffsetPager, bool) {
+	if o, ok := p.(OffsetPager); ok {
+		return o, true
+	}
+	if w, ok := p.(interface{ OffsetPager() (OffsetPager, bool) }); ok {
+		return w.OffsetPager()
+	}
+	return nil, false
+}
+
+// AsBackwardLister returns p's native backward listing, or that of the
+// provider a layer wraps.
+func AsBackwardLister(p any) (BackwardLister, bool) {
+	if b, ok := p.(BackwardLister); ok {
+		return b, true
+	}
+	if w, ok := p.(interface{ BackwardLister() (BackwardLister, bool) }); ok {
+		return w.BackwardLister()
+	}
+	return nil, false
+}
+
+// OffsetToken is the shared decimal form of offset tokens ("" for 0).
+func OffsetToken(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// BulkLooker is implemented by providers whose GetCustomers takes one call
+// per MaxBatch ids (a bulk id filter), as opposed to one call per id.
+type BulkLooker interface {
+	BulkLookup() bool
+}
+
+// HasBulkLookup reports whether p looks ids up in bulk.
+func HasBulkLookup(p any) bool {
+	b, ok := p.(BulkLooker)
+	return ok && b.BulkLookup()
+}
+
+// NativeSearcher is implemented by providers that narrow filter.search
+// with the vendor's own free-text search, which ignores case but not
+// accents: records spelling the query with other accents never reach the
+// folding post-filter, so a live search there may miss them.
+type NativeSearcher interface{ NativeSearch() bool }
+
+// Position is a place in a federated list: inside provider Provider, Skip raw
+// (pre-filter) items after the provider-native position Token ("" = start).
+// Every pagination style maps to it: offsets and page numbers (CareCloud,
+// Kintsugi, Commerce Layer) encode the absolute offset in Token, Digital River
+// the id to start after, Telness its opaque nextCursor. Skip lets a cursor
+// point inside a vendor page without the vendor supporting that.
+//
+// Deferred holds providers a walk passed over because they failed, each with
+// where it goes on; they are walked after the last provider (Tail marks that
+// the main pass is over), so one provider's outage does not hide the others.
+type Position struct {
+	Provider ProviderID
+	Token    string
+	Skip     int
+	Deferred []Position
+	Tail     bool
+	// NoneBefore marks the resume position of a page with no edges that
+	// nothing matched before: the next page has no previous page.
+	NoneBefore bool
 }

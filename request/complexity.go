@@ -8,7 +8,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/graph"
 	"github.com/federated-customers/gateway/graph/model"
 )
@@ -26,9 +26,9 @@ func SetComplexity(cfg *graph.Config) {
 	c := &cfg.Complexity
 	page := func(first *int) int {
 		if first == nil || *first < 1 {
-			return ds.DefaultFirst
+			return federate.DefaultFirst
 		}
-		return min(*first, ds.MaxFirst) // more is refused when the field runs
+		return min(*first, federate.MaxFirst) // more is refused when the field runs
 	}
 	c.Query.Customers = func(child int, first *int, _ *string, last *int, _ *string, _ *model.CustomerFilter, _ *model.CustomerOrder) int {
 		n := page(first)

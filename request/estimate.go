@@ -7,12 +7,13 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/link"
 )
 
 // Estimate is a query's upstream calls, at most, before it runs: per
 // provider and in all (the total can be less than the providers' sum, as
-// one connection page makes at most ds.MaxFetchesPerWalk list calls).
+// one connection page makes at most federate.MaxFetchesPerWalk list calls).
 type Estimate struct {
 	Total       int
 	PerProvider [5]int
@@ -75,7 +76,7 @@ type costKey struct {
 // estimator walks an operation once per fragment and context (memoized like
 // the limits walk, so fragment fan-out stays linear).
 type estimator struct {
-	svc    *ds.Service
+	svc    *federate.Service
 	doc    *ast.QueryDocument
 	vars   map[string]any
 	memo   map[costKey]Estimate
@@ -85,7 +86,7 @@ type estimator struct {
 }
 
 // Calls is the most upstream calls an operation makes for a caller of svc.
-func Calls(svc *ds.Service, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) Estimate {
+func Calls(svc *federate.Service, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) Estimate {
 	return (&estimator{svc: svc, doc: doc, vars: vars, memo: map[costKey]Estimate{}, active: map[string]bool{}}).run(op)
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/vektah/gqlparser/v2"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/graph"
 	"github.com/federated-customers/gateway/request"
 	"github.com/federated-customers/gateway/resolvers"
@@ -32,7 +33,7 @@ func (s sources) SourcesByCustomers(context.Context, []string) ([]*ds.CustomerSo
 func TestTheEstimateChargesWhicheverProviderServesTheSources(t *testing.T) {
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{}}).Schema()
 	for _, id := range []ds.ProviderID{ds.CareCloud, ds.Telness} {
-		svc := &ds.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}, Sources: sources{id},
+		svc := &federate.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}, Sources: sources{id},
 			Calls: map[ds.ProviderID]ds.CallModel{id: {ListPage: 50, LookupBatch: 10}}}
 		for _, q := range []string{
 			`{ customerSources(first: 5) { totalCount nodes { sourceId } } }`,

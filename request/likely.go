@@ -4,6 +4,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 // The likely estimate is what a query will probably make, as opposed to
@@ -22,7 +23,7 @@ import (
 // record per parent customer; providers without bulk lookup within the
 // links lookup budget. Lists and node lookups are as the upper bound says
 // (a post-filtered scan is likely to scan: nothing tells it will match).
-func LikelyCalls(svc *ds.Service, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) Estimate {
+func LikelyCalls(svc *federate.Service, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) Estimate {
 	return (&estimator{svc: svc, doc: doc, vars: vars, memo: map[costKey]Estimate{}, active: map[string]bool{}, likely: true}).run(op)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/graph-gophers/dataloader/v7"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 // loaderWait is how long a loader collects keys before calling upstream.
@@ -22,7 +23,7 @@ const loaderWait = 2 * time.Millisecond
 // Loaders are one request's lookups. Every upstream lookup a resolver
 // makes goes through them.
 type Loaders struct {
-	svc       *ds.Service
+	svc       *federate.Service
 	customers map[ds.ProviderID]*dataloader.Loader[string, *ds.Customer]
 	// customerCache is each customer loader's cache, which preloadCustomers fills.
 	customerCache map[ds.ProviderID]dataloader.Cache[string, *ds.Customer]
@@ -44,7 +45,7 @@ type Loaders struct {
 }
 
 // NewLoaders builds the loaders for one request.
-func NewLoaders(svc *ds.Service) *Loaders {
+func NewLoaders(svc *federate.Service) *Loaders {
 	limit := svc.LinkLookupBudget()
 	l := &Loaders{svc: svc, customers: map[ds.ProviderID]*dataloader.Loader[string, *ds.Customer]{},
 		customerCache: map[ds.ProviderID]dataloader.Cache[string, *ds.Customer]{},
@@ -71,7 +72,7 @@ func NewLoaders(svc *ds.Service) *Loaders {
 }
 
 // Service is the federation service of this request's caller.
-func (l *Loaders) Service() *ds.Service { return l.svc }
+func (l *Loaders) Service() *federate.Service { return l.svc }
 
 // Serves reports whether provider p's customers can be looked up here.
 func (l *Loaders) Serves(p ds.ProviderID) bool { return l.customers[p] != nil }
@@ -80,7 +81,7 @@ func (l *Loaders) Serves(p ds.ProviderID) bool { return l.customers[p] != nil }
 // records point at other providers' customers (svc.Sources).
 func (l *Loaders) isSourceProvider(p ds.ProviderID) bool { return isSourceProvider(l.svc, p) }
 
-func isSourceProvider(svc *ds.Service, p ds.ProviderID) bool {
+func isSourceProvider(svc *federate.Service, p ds.ProviderID) bool {
 	return svc.Sources != nil && svc.Sources.ID() == p
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 // The estimate of the root fields: connection pages and lookups by id.
@@ -65,26 +66,26 @@ func asList(v any) []any {
 	return []any{v}
 }
 
-// page is a connection's first (or last): 20 by default, at most ds.MaxFirst.
+// page is a connection's first (or last): 20 by default, at most federate.MaxFirst.
 func page(args map[string]any) int {
-	n := ds.DefaultFirst
+	n := federate.DefaultFirst
 	v := args["first"]
 	if v == nil {
 		v = args["last"]
 	}
 	switch v := v.(type) {
 	case int64:
-		n = int(min(v, ds.MaxFirst))
+		n = int(min(v, federate.MaxFirst))
 	case int:
 		n = v
 	case float64:
-		n = int(min(v, ds.MaxFirst))
+		n = int(min(v, federate.MaxFirst))
 	case json.Number:
 		if i, err := v.Int64(); err == nil {
-			n = int(min(i, ds.MaxFirst))
+			n = int(min(i, federate.MaxFirst))
 		}
 	}
-	return max(0, min(n, ds.MaxFirst))
+	return max(0, min(n, federate.MaxFirst))
 }
 
 func (e *estimator) customers(args map[string]any) (Estimate, costCtx) {
@@ -122,7 +123,7 @@ func (e *estimator) customers(args map[string]any) (Estimate, costCtx) {
 	scan := filter["email"] != nil || filter["search"] != nil || filter["country"] != nil
 	sum := 0
 	for p := range provs {
-		n := ds.MaxFetchesPerWalk
+		n := federate.MaxFetchesPerWalk
 		if !scan {
 			pg := max(1, e.model(p).ListPage)
 			n = min(n, (first+1+pg-1)/pg+1)
@@ -132,7 +133,7 @@ func (e *estimator) customers(args map[string]any) (Estimate, costCtx) {
 		cnt.add(p, 1)
 		cnt.Total++
 	}
-	own.Total = min(sum, ds.MaxFetchesPerWalk)
+	own.Total = min(sum, federate.MaxFetchesPerWalk)
 	if args["last"] != nil || args["before"] != nil {
 		// paging backward first finds where each provider's list ends
 		for p := range provs {
@@ -150,7 +151,7 @@ func (e *estimator) customerSources(args map[string]any) (Estimate, costCtx) {
 		return own, costCtx{n: first}
 	}
 	src := e.svc.Sources.ID()
-	n := ds.MaxFetchesPerWalk
+	n := federate.MaxFetchesPerWalk
 	if filter, _ := args["filter"].(map[string]any); len(filter) == 0 {
 		pg := max(1, e.model(src).ListPage)
 		n = min(n, (first+1+pg-1)/pg+1)

@@ -5,6 +5,7 @@ import (
 	"net/mail"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/graph/model"
 )
 
@@ -16,8 +17,8 @@ func toFilter(f *model.CustomerFilter) (ds.Filter, error) {
 	if f.Providers != nil && len(f.Providers) == 0 {
 		return out, ds.Errorf(ds.CodeBadUserInput, "filter.providers must name at least one provider (omit it for all)")
 	}
-	if len(f.Ids) > ds.MaxFilterIDs {
-		return out, ds.Errorf(ds.CodeBadUserInput, "filter.ids takes at most %d ids, got %d", ds.MaxFilterIDs, len(f.Ids))
+	if len(f.Ids) > federate.MaxFilterIDs {
+		return out, ds.Errorf(ds.CodeBadUserInput, "filter.ids takes at most %d ids, got %d", federate.MaxFilterIDs, len(f.Ids))
 	}
 	if f.Ids != nil && len(f.Ids) == 0 {
 		return out, ds.Errorf(ds.CodeBadUserInput, "filter.ids must name at least one id")

@@ -2,12 +2,13 @@ package resolvers
 
 import (
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/graph/model"
 )
 
 // providerHealth is provider p's breaker state, nil when p is not
 // configured or not open to this caller.
-func (r *Resolver) providerHealth(svc *ds.Service, p ds.ProviderID) *model.ProviderHealth {
+func (r *Resolver) providerHealth(svc *federate.Service, p ds.ProviderID) *model.ProviderHealth {
 	if r.Health == nil || svc.Unavailable(p) != nil {
 		return nil
 	}

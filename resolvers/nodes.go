@@ -4,6 +4,7 @@ import (
 	"context"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/graph/model"
 	"github.com/federated-customers/gateway/request"
 )
@@ -42,7 +43,7 @@ func nodeThunk(ctx context.Context, l *request.Loaders, ref ds.NodeRef) func() (
 	}
 }
 
-func providerStatuses(svc *ds.Service) []*model.ProviderStatus {
+func providerStatuses(svc *federate.Service) []*model.ProviderStatus {
 	out := make([]*model.ProviderStatus, 0, len(ds.AllProviders))
 	for _, p := range ds.AllProviders {
 		prov, isCustomer := svc.Customers[p]
@@ -61,7 +62,7 @@ func providerStatuses(svc *ds.Service) []*model.ProviderStatus {
 }
 
 // providerSync is provider p's sync state, nil when p is not configured here.
-func providerSync(ctx context.Context, svc *ds.Service, p ds.ProviderID) *ds.SyncStatus {
+func providerSync(ctx context.Context, svc *federate.Service, p ds.ProviderID) *ds.SyncStatus {
 	if svc.SyncStatus == nil || svc.Unavailable(p) != nil {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/rest"
 	"github.com/federated-customers/gateway/request"
 )
@@ -22,7 +23,7 @@ type Resolver struct {
 }
 
 // service is the federation service of this request's caller.
-func service(ctx context.Context) *ds.Service { return request.From(ctx).Service() }
+func service(ctx context.Context) *federate.Service { return request.From(ctx).Service() }
 
 // reportPartial adds provider failures next to the data a field still returns.
 func reportPartial(ctx context.Context, errs []error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/link"
 	"github.com/federated-customers/gateway/graph"
 	"github.com/federated-customers/gateway/graph/model"
@@ -28,7 +29,7 @@ func (r *customerResolver) Sources(ctx context.Context, obj *ds.Customer) ([]*ds
 // LinkedCustomers is the resolver for the linkedCustomers field.
 func (r *customerResolver) LinkedCustomers(ctx context.Context, obj *ds.Customer) ([]*ds.Customer, error) {
 	links, errs := request.From(ctx).Links(ctx, obj)
-	reportPartial(ctx, ds.DedupeErrors(errs))
+	reportPartial(ctx, federate.DedupeErrors(errs))
 	out := make([]*ds.Customer, len(links))
 	for i, lk := range links {
 		out[i] = lk.Customer
@@ -39,7 +40,7 @@ func (r *customerResolver) LinkedCustomers(ctx context.Context, obj *ds.Customer
 // Links is the resolver for the links field.
 func (r *customerResolver) Links(ctx context.Context, obj *ds.Customer) ([]*link.Link, error) {
 	links, errs := request.From(ctx).Links(ctx, obj)
-	reportPartial(ctx, ds.DedupeErrors(errs))
+	reportPartial(ctx, federate.DedupeErrors(errs))
 	out := make([]*link.Link, len(links))
 	for i := range links {
 		out[i] = &links[i]
@@ -179,7 +180,7 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, 
 		}
 		out[i] = n
 	}
-	reportPartial(ctx, ds.DedupeErrors(errs))
+	reportPartial(ctx, federate.DedupeErrors(errs))
 	return out, nil
 }
 
@@ -198,7 +199,7 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *string
 	if err != nil {
 		return nil, err
 	}
-	conn, err := service(ctx).ListCustomers(ctx, ds.ConnectionArgs{First: first, After: after, Last: last, Before: before}, f, toOrder(orderBy))
+	conn, err := service(ctx).ListCustomers(ctx, federate.ConnectionArgs{First: first, After: after, Last: last, Before: before}, f, toOrder(orderBy))
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +214,7 @@ func (r *queryResolver) CustomerSources(ctx context.Context, first *int, after *
 	if err != nil {
 		return nil, err
 	}
-	conn, err := service(ctx).ListSources(ctx, ds.ConnectionArgs{First: first, After: after, Last: last, Before: before}, f)
+	conn, err := service(ctx).ListSources(ctx, federate.ConnectionArgs{First: first, After: after, Last: last, Before: before}, f)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +235,7 @@ func (r *queryResolver) People(ctx context.Context, first *int, after *string, f
 	if err != nil {
 		return nil, err
 	}
-	return service(ctx).ListPeople(ctx, ds.ConnectionArgs{First: first, After: after}, f)
+	return service(ctx).ListPeople(ctx, federate.ConnectionArgs{First: first, After: after}, f)
 }
 
 // Customer returns graph.CustomerResolver implementation.

@@ -20,6 +20,7 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -338,7 +339,7 @@ func walk(t *testing.T, prov ds.CustomerProvider, f ds.Filter, limit int) []stri
 
 func walkCustomers(t *testing.T, prov ds.CustomerProvider, f ds.Filter, limit int) []*ds.Customer {
 	t.Helper()
-	seg := ds.Segment[*ds.Customer]{
+	seg := federate.Segment[*ds.Customer]{
 		Provider: prov.ID(),
 		Fetch: func(ctx context.Context, token string, n int) (ds.Page[*ds.Customer], error) {
 			return prov.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Token: token, Limit: n, Filter: f})
@@ -348,7 +349,7 @@ func walkCustomers(t *testing.T, prov ds.CustomerProvider, f ds.Filter, limit in
 	var out []*ds.Customer
 	var pos *ds.Position
 	for i := 0; i < 1000; i++ {
-		w, err := ds.WalkForward(context.Background(), []ds.Segment[*ds.Customer]{seg}, pos, limit)
+		w, err := federate.WalkForward(context.Background(), []federate.Segment[*ds.Customer]{seg}, pos, limit)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -486,7 +487,7 @@ func runSources(t *testing.T, h SourceHarness) {
 // and the total the first page reported.
 func walkSources(t *testing.T, prov ds.SourceProvider, f ds.SourceFilter, limit int) ([]*ds.CustomerSource, *int) {
 	t.Helper()
-	seg := ds.Segment[*ds.CustomerSource]{
+	seg := federate.Segment[*ds.CustomerSource]{
 		Provider: prov.ID(),
 		Fetch: func(ctx context.Context, token string, n int) (ds.Page[*ds.CustomerSource], error) {
 			return prov.ListSources(ctx, ds.ListRequest[ds.SourceFilter]{Token: token, Limit: n, Filter: f})
@@ -497,7 +498,7 @@ func walkSources(t *testing.T, prov ds.SourceProvider, f ds.SourceFilter, limit 
 	var total *int
 	var pos *ds.Position
 	for i := 0; i < 2000; i++ {
-		w, err := ds.WalkForward(context.Background(), []ds.Segment[*ds.CustomerSource]{seg}, pos, limit)
+		w, err := federate.WalkForward(context.Background(), []federate.Segment[*ds.CustomerSource]{seg}, pos, limit)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/digitalriver"
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
+	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/kintsugi"
 	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/datasource/rest"
@@ -37,7 +38,7 @@ const defaultCursorKey = "federated-customers/cursor/v1"
 
 // Built is the set of running providers (and any simulators behind them).
 type Built struct {
-	Service *ds.Service
+	Service *federate.Service
 	// Sims holds the simulators started for simulate: true, by provider.
 	Sims map[ds.ProviderID]http.Handler
 	// Sources is the cached customer-source provider, when one is configured.
@@ -95,10 +96,10 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 				"set cursor_secret (the same on every replica) in a deployment with API keys")
 		}
 	}
-	svc := &ds.Service{
+	svc := &federate.Service{
 		Customers: map[ds.ProviderID]ds.CustomerProvider{},
 		Simulated: map[ds.ProviderID]bool{},
-		Cursors:   ds.CursorCodec{Key: []byte(key)},
+		Cursors:   federate.CursorCodec{Key: []byte(key)},
 		Calls:     CallModels,
 	}
 	b.Service = svc

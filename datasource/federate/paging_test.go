@@ -1,4 +1,4 @@
-package datasource
+package federate
 
 import (
 	"context"
@@ -7,16 +7,18 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	ds "github.com/federated-customers/gateway/datasource"
 )
 
 var fetchMu sync.Mutex
 
 // sliceSegment serves items in pages of pageSize with offset tokens; fail
 // makes the fetch at that offset fail once.
-func sliceSegment(p ProviderID, items []int, pageSize int, calls *int, failAt map[int]error) Segment[int] {
+func sliceSegment(p ds.ProviderID, items []int, pageSize int, calls *int, failAt map[int]error) Segment[int] {
 	return Segment[int]{
 		Provider: p,
-		Fetch: func(ctx context.Context, token string, limit int) (Page[int], error) {
+		Fetch: func(ctx context.Context, token string, limit int) (ds.Page[int], error) {
 			fetchMu.Lock() // segments are fetched concurrently (lookahead)
 			defer fetchMu.Unlock()
 			*calls++
@@ -26,11 +28,11 @@ func sliceSegment(p ProviderID, items []int, pageSize int, calls *int, failAt ma
 			}
 			if err, ok := failAt[off]; ok {
 				delete(failAt, off)
-				return Page[int]{}, err
+				return ds.Page[int]{}, err
 			}
 			n := min(limit, pageSize)
 			end := min(off+n, len(items))
-			page := Page[int]{Items: items[off:end]}
+			page := ds.Page[int]{Items: items[off:end]}
 			if end < len(items) {
 				page.Next = strconv.Itoa(end)
 			}
@@ -44,7 +46,7 @@ func sliceSegment(p ProviderID, items []int, pageSize int, calls *int, failAt ma
 func walkAll(t *testing.T, segs []Segment[int], first int) []int {
 	t.Helper()
 	var out []int
-	var pos *Position
+	var pos *ds.Position
 	for i := 0; i < 10000; i++ {
 		w, err := WalkForward(context.Background(), segs, pos, first)
 		if err != nil {
@@ -98,7 +100,7 @@ func TestWalkForwardVisitsEveryItemOnceAcrossProvidersAndPageSizes(t *testing.T)
 			for i, n := range tc.sizes {
 				items := seq(i*1000, n)
 				want = append(want, items...)
-				segs = append(segs, sliceSegment(ProviderID(i+1), items, tc.pageSizes[i], &calls, nil))
+				segs = append(segs, sliceSegment(ds.ProviderID(i+1), items, tc.pageSizes[i], &calls, nil))
 			}
 			got := walkAll(t, segs, tc.first)
 			if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -110,7 +112,7 @@ func TestWalkForwardVisitsEveryItemOnceAcrossProvidersAndPageSizes(t *testing.T)
 
 func TestWalkForwardPostFilterKeepsOnlyMatchesAndStillEnds(t *testing.T) {
 	calls := 0
-	seg := sliceSegment(Kintsugi, seq(0, 100), 10, &calls, nil)
+	seg := sliceSegment(ds.Kintsugi, seq(0, 100), 10, &calls, nil)
 	seg.Match = func(v int) bool { return v%7 == 0 }
 	got := walkAll(t, []Segment[int]{seg}, 3)
 	var want []int
@@ -124,11 +126,11 @@ func TestWalkForwardPostFilterKeepsOnlyMatchesAndStillEnds(t *testing.T) {
 
 func TestWalkForwardPassesOverAFailingProviderAndComesBackToIt(t *testing.T) {
 	calls := 0
-	boom := ProviderErrorf(DigitalRiver, CodeProviderUnavailable, "down")
+	boom := ds.ProviderErrorf(ds.DigitalRiver, ds.CodeProviderUnavailable, "down")
 	segs := []Segment[int]{
-		sliceSegment(Kintsugi, seq(0, 5), 10, &calls, nil),
-		sliceSegment(DigitalRiver, seq(100, 5), 10, &calls, map[int]error{0: boom}),
-		sliceSegment(Telness, seq(200, 5), 10, &calls, nil),
+		sliceSegment(ds.Kintsugi, seq(0, 5), 10, &calls, nil),
+		sliceSegment(ds.DigitalRiver, seq(100, 5), 10, &calls, map[int]error{0: boom}),
+		sliceSegment(ds.Telness, seq(200, 5), 10, &calls, nil),
 	}
 	w, err := WalkForward(context.Background(), segs, nil, 8)
 	if err != nil {
@@ -141,7 +143,7 @@ func TestWalkForwardPassesOverAFailingProviderAndComesBackToIt(t *testing.T) {
 		t.Fatalf("first page %v: Telness must answer although Digital River failed", got)
 	}
 	r := w.Resume
-	if len(r.Deferred) != 1 || r.Deferred[0].Provider != DigitalRiver {
+	if len(r.Deferred) != 1 || r.Deferred[0].Provider != ds.DigitalRiver {
 		t.Fatalf("resume %+v does not remember Digital River", r)
 	}
 	w, err = WalkForward(context.Background(), segs, &r, 8)
@@ -155,15 +157,15 @@ func TestWalkForwardPassesOverAFailingProviderAndComesBackToIt(t *testing.T) {
 
 func TestWalkForwardStopsAtAProviderThatFailsTwiceAndResumesThere(t *testing.T) {
 	calls := 0
-	boom := ProviderErrorf(DigitalRiver, CodeProviderUnavailable, "down")
+	boom := ds.ProviderErrorf(ds.DigitalRiver, ds.CodeProviderUnavailable, "down")
 	down := map[int]error{0: boom}
 	segs := []Segment[int]{
-		sliceSegment(Kintsugi, seq(0, 3), 10, &calls, nil),
-		sliceSegment(DigitalRiver, seq(100, 3), 10, &calls, down),
-		sliceSegment(Telness, seq(200, 3), 10, &calls, nil),
+		sliceSegment(ds.Kintsugi, seq(0, 3), 10, &calls, nil),
+		sliceSegment(ds.DigitalRiver, seq(100, 3), 10, &calls, down),
+		sliceSegment(ds.Telness, seq(200, 3), 10, &calls, nil),
 	}
 	var got []int
-	var pos *Position
+	var pos *ds.Position
 	for page := 0; page < 3; page++ { // Digital River stays down for three pages
 		down[0] = boom
 		w, err := WalkForward(context.Background(), segs, pos, 50)
@@ -171,7 +173,7 @@ func TestWalkForwardStopsAtAProviderThatFailsTwiceAndResumesThere(t *testing.T) 
 			t.Fatal(err)
 		}
 		got = append(got, nodes(w.Edges)...)
-		if len(w.Errs) == 0 || !w.HasNext || w.Resume.Provider != DigitalRiver || !w.Resume.Tail {
+		if len(w.Errs) == 0 || !w.HasNext || w.Resume.Provider != ds.DigitalRiver || !w.Resume.Tail {
 			t.Fatalf("page %d: errs=%v hasNext=%v resume=%+v", page, w.Errs, w.HasNext, w.Resume)
 		}
 		r := w.Resume
@@ -190,9 +192,9 @@ func TestWalkForwardStopsAtAProviderThatFailsTwiceAndResumesThere(t *testing.T) 
 
 func TestWalkForwardRejectsACursorDeferringAProviderNotInTheList(t *testing.T) {
 	calls := 0
-	segs := []Segment[int]{sliceSegment(Kintsugi, seq(0, 3), 10, &calls, nil)}
-	_, err := WalkForward(context.Background(), segs, &Position{Provider: Kintsugi, Deferred: []Position{{Provider: Telness}}}, 5)
-	if ErrorCode(err) != CodeBadUserInput || calls != 0 {
+	segs := []Segment[int]{sliceSegment(ds.Kintsugi, seq(0, 3), 10, &calls, nil)}
+	_, err := WalkForward(context.Background(), segs, &ds.Position{Provider: ds.Kintsugi, Deferred: []ds.Position{{Provider: ds.Telness}}}, 5)
+	if ds.ErrorCode(err) != ds.CodeBadUserInput || calls != 0 {
 		t.Fatalf("err=%v calls=%d", err, calls)
 	}
 }
@@ -207,7 +209,7 @@ func nodes(edges []Edge[int]) []int {
 
 func TestWalkForwardBoundsUpstreamCallsWhenNothingMatches(t *testing.T) {
 	calls := 0
-	seg := sliceSegment(Kintsugi, seq(0, 10000), 10, &calls, nil)
+	seg := sliceSegment(ds.Kintsugi, seq(0, 10000), 10, &calls, nil)
 	seg.Match = func(int) bool { return false }
 	w, err := WalkForward(context.Background(), []Segment[int]{seg}, nil, 20)
 	if err != nil {
@@ -222,12 +224,12 @@ func TestWalkForwardBoundsUpstreamCallsWhenNothingMatches(t *testing.T) {
 }
 
 func TestWalkForwardRejectsAVendorThatDoesNotAdvance(t *testing.T) {
-	seg := Segment[int]{Provider: Telness, Fetch: func(ctx context.Context, token string, limit int) (Page[int], error) {
-		return Page[int]{Next: "same"}, nil
+	seg := Segment[int]{Provider: ds.Telness, Fetch: func(ctx context.Context, token string, limit int) (ds.Page[int], error) {
+		return ds.Page[int]{Next: "same"}, nil
 	}}
-	start := Position{Provider: Telness, Token: "same"}
+	start := ds.Position{Provider: ds.Telness, Token: "same"}
 	_, err := WalkForward(context.Background(), []Segment[int]{seg}, &start, 5)
-	if ErrorCode(err) != CodeProviderUnavailable {
+	if ds.ErrorCode(err) != ds.CodeProviderUnavailable {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -236,7 +238,7 @@ func TestWalkForwardHonoursCancellation(t *testing.T) {
 	calls := 0
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := WalkForward(ctx, []Segment[int]{sliceSegment(Kintsugi, seq(0, 5), 10, &calls, nil)}, nil, 5)
+	_, err := WalkForward(ctx, []Segment[int]{sliceSegment(ds.Kintsugi, seq(0, 5), 10, &calls, nil)}, nil, 5)
 	if !errors.Is(err, context.Canceled) || calls != 0 {
 		t.Fatalf("err=%v calls=%d", err, calls)
 	}

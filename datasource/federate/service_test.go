@@ -1,4 +1,4 @@
-package datasource
+package federate
 
 import (
 	"context"
@@ -6,25 +6,27 @@ import (
 	"sort"
 	"strconv"
 	"testing"
+
+	ds "github.com/federated-customers/gateway/datasource"
 )
 
 // memProvider is an in-memory provider with offset tokens.
 type memProvider struct {
-	id       ProviderID
-	items    []*Customer
+	id       ds.ProviderID
+	items    []*ds.Customer
 	page     int
 	noFilter bool // CanFilter refuses country, like a vendor without addresses
 	canOrder bool
 	calls    int
 }
 
-func (m *memProvider) ID() ProviderID { return m.id }
-func (m *memProvider) MaxBatch() int  { return 10 }
-func (m *memProvider) ListCustomers(ctx context.Context, req ListRequest[Filter]) (Page[*Customer], error) {
+func (m *memProvider) ID() ds.ProviderID { return m.id }
+func (m *memProvider) MaxBatch() int     { return 10 }
+func (m *memProvider) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
 	m.calls++
 	off, _ := strconv.Atoi(req.Token)
 	end := min(off+min(req.Limit, m.page), len(m.items))
-	p := Page[*Customer]{Items: m.items[off:end]}
+	p := ds.Page[*ds.Customer]{Items: m.items[off:end]}
 	if end < len(m.items) {
 		p.Next = strconv.Itoa(end)
 	}
@@ -34,9 +36,9 @@ func (m *memProvider) ListCustomers(ctx context.Context, req ListRequest[Filter]
 	}
 	return p, nil
 }
-func (m *memProvider) GetCustomers(ctx context.Context, ids []string) ([]*Customer, error) {
+func (m *memProvider) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {
 	m.calls++
-	var out []*Customer
+	var out []*ds.Customer
 	for _, c := range m.items {
 		for _, id := range ids {
 			if c.ProviderID == id {
@@ -46,31 +48,31 @@ func (m *memProvider) GetCustomers(ctx context.Context, ids []string) ([]*Custom
 	}
 	return out, nil
 }
-func (m *memProvider) CanFilter(f Filter) error {
+func (m *memProvider) CanFilter(f ds.Filter) error {
 	if m.noFilter && len(f.Country) > 0 {
-		return ProviderErrorf(m.id, CodeUnsupportedByProvider, "no addresses")
+		return ds.ProviderErrorf(m.id, ds.CodeUnsupportedByProvider, "no addresses")
 	}
 	return nil
 }
-func (m *memProvider) CanOrder(o Order) error {
+func (m *memProvider) CanOrder(o ds.Order) error {
 	if !m.canOrder {
-		return ProviderErrorf(m.id, CodeUnsupportedByProvider, "cannot order")
+		return ds.ProviderErrorf(m.id, ds.CodeUnsupportedByProvider, "cannot order")
 	}
 	return nil
 }
 
-func mem(p ProviderID, n int) *memProvider {
+func mem(p ds.ProviderID, n int) *memProvider {
 	m := &memProvider{id: p, page: 4}
 	for i := 0; i < n; i++ {
 		email := "p" + strconv.Itoa(i) + "@example.com"
 		country := "SE"
-		m.items = append(m.items, &Customer{Provider: p, ProviderID: strconv.Itoa(i), Email: &email, Address: &Address{Country: &country}})
+		m.items = append(m.items, &ds.Customer{Provider: p, ProviderID: strconv.Itoa(i), Email: &email, Address: &ds.Address{Country: &country}})
 	}
 	return m
 }
 
 func testService(provs ...*memProvider) *Service {
-	s := &Service{Customers: map[ProviderID]CustomerProvider{}, Cursors: CursorCodec{Key: []byte("t")}}
+	s := &Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}, Cursors: CursorCodec{Key: []byte("t")}}
 	for _, p := range provs {
 		s.Customers[p.id] = p
 	}
@@ -78,9 +80,9 @@ func testService(provs ...*memProvider) *Service {
 }
 
 func TestFilterByIDsKeepsTheClientsOrderWithinEachProvider(t *testing.T) {
-	k, d := mem(Kintsugi, 30), mem(DigitalRiver, 30)
+	k, d := mem(ds.Kintsugi, 30), mem(ds.DigitalRiver, 30)
 	s := testService(k, d)
-	f := Filter{IDs: []CustomerKey{{DigitalRiver, "7"}, {Kintsugi, "20"}, {DigitalRiver, "3"}, {Kintsugi, "missing"}, {Kintsugi, "1"}}}
+	f := ds.Filter{IDs: []ds.CustomerKey{{Provider: ds.DigitalRiver, ProviderID: "7"}, {Provider: ds.Kintsugi, ProviderID: "20"}, {Provider: ds.DigitalRiver, ProviderID: "3"}, {Provider: ds.Kintsugi, ProviderID: "missing"}, {Provider: ds.Kintsugi, ProviderID: "1"}}}
 	conn, err := s.ListCustomers(context.Background(), ConnectionArgs{}, f, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -111,11 +113,11 @@ func join(s []string) string {
 }
 
 func TestAProviderThatCannotFilterIsLeftOutWithAWarning(t *testing.T) {
-	k, c := mem(Kintsugi, 5), mem(CommerceLayer, 5)
+	k, c := mem(ds.Kintsugi, 5), mem(ds.CommerceLayer, 5)
 	c.noFilter = true
 	s := testService(k, c)
-	ctx, rep := WithReport(context.Background())
-	conn, err := s.ListCustomers(ctx, ConnectionArgs{}, Filter{Country: []string{"se"}}, nil)
+	ctx, rep := ds.WithReport(context.Background())
+	conn, err := s.ListCustomers(ctx, ConnectionArgs{}, ds.Filter{Country: []string{"se"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,27 +125,27 @@ func TestAProviderThatCannotFilterIsLeftOutWithAWarning(t *testing.T) {
 		t.Fatalf("edges %d, commerce layer calls %d", len(conn.Edges), c.calls)
 	}
 	_, warnings := rep.Snapshot()
-	if len(warnings) != 1 || warnings[0].Provider == nil || *warnings[0].Provider != CommerceLayer {
+	if len(warnings) != 1 || warnings[0].Provider == nil || *warnings[0].Provider != ds.CommerceLayer {
 		t.Fatalf("warnings %+v", warnings)
 	}
 }
 
 func TestOrderByNamesTheProviderThatCannotSort(t *testing.T) {
-	k, c := mem(Kintsugi, 5), mem(CommerceLayer, 5)
+	k, c := mem(ds.Kintsugi, 5), mem(ds.CommerceLayer, 5)
 	c.canOrder = true
 	s := testService(k, c)
-	o := &Order{Field: OrderEmail}
-	_, err := s.ListCustomers(context.Background(), ConnectionArgs{}, Filter{}, o)
-	if p, ok := ErrorProvider(err); ErrorCode(err) != CodeUnsupportedByProvider || !ok || p != Kintsugi {
+	o := &ds.Order{Field: ds.OrderEmail}
+	_, err := s.ListCustomers(context.Background(), ConnectionArgs{}, ds.Filter{}, o)
+	if p, ok := ds.ErrorProvider(err); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || !ok || p != ds.Kintsugi {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := s.ListCustomers(context.Background(), ConnectionArgs{Last: ptrInt(5)}, Filter{}, nil); ErrorCode(err) != CodeUnsupportedByProvider {
+	if _, err := s.ListCustomers(context.Background(), ConnectionArgs{Last: ptrInt(5)}, ds.Filter{}, nil); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 		t.Fatalf("last: %v", err)
 	}
 	if k.calls+c.calls != 0 {
 		t.Fatalf("refused requests reached providers: %d calls", k.calls+c.calls)
 	}
-	conn, err := s.ListCustomers(context.Background(), ConnectionArgs{}, Filter{Providers: []ProviderID{CommerceLayer}}, o)
+	conn, err := s.ListCustomers(context.Background(), ConnectionArgs{}, ds.Filter{Providers: []ds.ProviderID{ds.CommerceLayer}}, o)
 	if err != nil || len(conn.Edges) != 5 {
 		t.Fatalf("one sortable provider: %v", err)
 	}
@@ -152,17 +154,17 @@ func TestOrderByNamesTheProviderThatCannotSort(t *testing.T) {
 func ptrInt(n int) *int { return &n }
 
 func TestARestrictedServiceForbidsOtherProviders(t *testing.T) {
-	k, d := mem(Kintsugi, 5), mem(DigitalRiver, 5)
-	s := testService(k, d).Restrict([]ProviderID{Kintsugi})
-	conn, err := s.ListCustomers(context.Background(), ConnectionArgs{}, Filter{}, nil)
+	k, d := mem(ds.Kintsugi, 5), mem(ds.DigitalRiver, 5)
+	s := testService(k, d).Restrict([]ds.ProviderID{ds.Kintsugi})
+	conn, err := s.ListCustomers(context.Background(), ConnectionArgs{}, ds.Filter{}, nil)
 	if err != nil || len(conn.Edges) != 5 {
 		t.Fatalf("default selection: %v", err)
 	}
-	_, err = s.ListCustomers(context.Background(), ConnectionArgs{}, Filter{Providers: []ProviderID{DigitalRiver}}, nil)
-	if ErrorCode(err) != CodeForbidden {
+	_, err = s.ListCustomers(context.Background(), ConnectionArgs{}, ds.Filter{Providers: []ds.ProviderID{ds.DigitalRiver}}, nil)
+	if ds.ErrorCode(err) != ds.CodeForbidden {
 		t.Fatalf("asking for a denied provider: %v", err)
 	}
-	if err := s.Unavailable(DigitalRiver); ErrorCode(err) != CodeForbidden {
+	if err := s.Unavailable(ds.DigitalRiver); ds.ErrorCode(err) != ds.CodeForbidden {
 		t.Fatalf("Unavailable: %v", err)
 	}
 	if d.calls != 0 {
@@ -172,21 +174,21 @@ func TestARestrictedServiceForbidsOtherProviders(t *testing.T) {
 
 func TestNormalizeFilterRejectsBadInput(t *testing.T) {
 	long := string(make([]byte, 300))
-	for name, f := range map[string]Filter{
+	for name, f := range map[string]ds.Filter{
 		"email without @":  {Email: ptrStr("x")},
 		"empty email":      {Email: ptrStr(" ")},
 		"long search":      {Search: &long},
 		"3-letter country": {Country: []string{"SWE"}},
 		"digit country":    {Country: []string{"S1"}},
 		"empty country":    {Country: []string{}},
-		"bad provider":     {Providers: []ProviderID{9}},
+		"bad provider":     {Providers: []ds.ProviderID{9}},
 	} {
-		if _, err := NormalizeFilter(f); ErrorCode(err) != CodeBadUserInput {
+		if _, err := NormalizeFilter(f); ds.ErrorCode(err) != ds.CodeBadUserInput {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	f, err := NormalizeFilter(Filter{Email: ptrStr(" A@B.com "), Country: []string{"se", "CZ", "SE"}, Providers: []ProviderID{Telness, Kintsugi, Telness}})
-	if err != nil || *f.Email != "a@b.com" || join(f.Country) != "CZ SE" || len(f.Providers) != 2 || f.Providers[0] != Kintsugi {
+	f, err := NormalizeFilter(ds.Filter{Email: ptrStr(" A@B.com "), Country: []string{"se", "CZ", "SE"}, Providers: []ds.ProviderID{ds.Telness, ds.Kintsugi, ds.Telness}})
+	if err != nil || *f.Email != "a@b.com" || join(f.Country) != "CZ SE" || len(f.Providers) != 2 || f.Providers[0] != ds.Kintsugi {
 		t.Fatalf("normalized %+v, %v", f, err)
 	}
 }
@@ -194,20 +196,20 @@ func TestNormalizeFilterRejectsBadInput(t *testing.T) {
 func ptrStr(s string) *string { return &s }
 
 func TestOrderByMergesProvidersThatSortNatively(t *testing.T) {
-	sorted := func(p ProviderID, parity int) *memProvider {
+	sorted := func(p ds.ProviderID, parity int) *memProvider {
 		m := &memProvider{id: p, page: 4, canOrder: true}
 		for i := parity; i < 30; i += 2 {
 			email := fmt.Sprintf("u%02d@example.com", i)
-			m.items = append(m.items, &Customer{Provider: p, ProviderID: strconv.Itoa(i), Email: &email})
+			m.items = append(m.items, &ds.Customer{Provider: p, ProviderID: strconv.Itoa(i), Email: &email})
 		}
 		return m
 	}
-	s := testService(sorted(Kintsugi, 0), sorted(CommerceLayer, 1))
-	o := &Order{Field: OrderEmail}
+	s := testService(sorted(ds.Kintsugi, 0), sorted(ds.CommerceLayer, 1))
+	o := &ds.Order{Field: ds.OrderEmail}
 	var got []string
 	var after *string
 	for i := 0; i < 50; i++ {
-		conn, err := s.ListCustomers(context.Background(), ConnectionArgs{First: ptrInt(7), After: after}, Filter{}, o)
+		conn, err := s.ListCustomers(context.Background(), ConnectionArgs{First: ptrInt(7), After: after}, ds.Filter{}, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,8 +230,8 @@ func TestOrderByMergesProvidersThatSortNatively(t *testing.T) {
 		}
 	}
 	// a cursor of the merged list is not one of the unordered list
-	conn, _ := s.ListCustomers(context.Background(), ConnectionArgs{First: ptrInt(2)}, Filter{}, o)
-	if _, err := s.ListCustomers(context.Background(), ConnectionArgs{After: conn.PageInfo.EndCursor}, Filter{}, nil); ErrorCode(err) != CodeBadUserInput {
+	conn, _ := s.ListCustomers(context.Background(), ConnectionArgs{First: ptrInt(2)}, ds.Filter{}, o)
+	if _, err := s.ListCustomers(context.Background(), ConnectionArgs{After: conn.PageInfo.EndCursor}, ds.Filter{}, nil); ds.ErrorCode(err) != ds.CodeBadUserInput {
 		t.Fatalf("merged cursor on the unordered list: %v", err)
 	}
 }
@@ -237,14 +239,14 @@ func TestOrderByMergesProvidersThatSortNatively(t *testing.T) {
 // filter.ids with orderBy pages through the ids in that order, and each page
 // looks its provider's ids up once (memProvider batches 10 ids per call).
 func TestFilterByIDsWithOrderByLooksUpOncePerPage(t *testing.T) {
-	k := mem(Kintsugi, 30)
+	k := mem(ds.Kintsugi, 30)
 	k.canOrder = true
 	s := testService(k)
-	var f Filter
+	var f ds.Filter
 	for _, id := range []string{"7", "20", "3", "missing", "1", "12"} {
-		f.IDs = append(f.IDs, CustomerKey{Kintsugi, id})
+		f.IDs = append(f.IDs, ds.CustomerKey{Provider: ds.Kintsugi, ProviderID: id})
 	}
-	o := &Order{Field: OrderEmail, Descending: true}
+	o := &ds.Order{Field: ds.OrderEmail, Descending: true}
 	var got []string
 	var after *string
 	for page := 0; ; page++ {
@@ -276,13 +278,13 @@ func TestFilterByIDsWithOrderByLooksUpOncePerPage(t *testing.T) {
 // filter is found, and the walk ends, in a few calls rather than 25 calls
 // that reach 50 records.
 func TestAnEmailFilteredWalkReadsWholeVendorPages(t *testing.T) {
-	k := mem(Kintsugi, 230)
+	k := mem(ds.Kintsugi, 230)
 	k.page = 100
 	s := testService(k)
-	s.Calls = map[ProviderID]CallModel{Kintsugi: {ListPage: 100}}
+	s.Calls = map[ds.ProviderID]ds.CallModel{ds.Kintsugi: {ListPage: 100}}
 	email := "P217@example.com"
 	one := 1
-	conn, err := s.ListCustomers(context.Background(), ConnectionArgs{First: &one}, Filter{Email: &email}, nil)
+	conn, err := s.ListCustomers(context.Background(), ConnectionArgs{First: &one}, ds.Filter{Email: &email}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

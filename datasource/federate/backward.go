@@ -1,72 +1,24 @@
-package datasource
+// Backward walks (last/before): offset and native readers, WalkBackward, and the customer list's backward page.
+
+package federate
 
 import (
 	"context"
+	"fmt"
 	"slices"
-	"strconv"
+
+	ds "github.com/federated-customers/gateway/datasource"
 )
-
-// OffsetPager is implemented by providers whose page token is an absolute
-// offset into their list (page numbers or offsets: Kintsugi, Commerce
-// Layer): they page backward by arithmetic.
-type OffsetPager interface {
-	// OffsetToken is the token of absolute offset n.
-	OffsetToken(n int) string
-	// TokenOffset reads a token it issued.
-	TokenOffset(token string) (int, error)
-}
-
-// BackwardLister is implemented by providers that read their list backward
-// natively (Digital River's endingBefore).
-type BackwardLister interface {
-	// ListBefore returns up to limit records right before the position
-	// (token, skip) in native order, each with the position right after it,
-	// and the position right before the first of them (atStart when that is
-	// the start of the list).
-	ListBefore(ctx context.Context, f Filter, token string, skip, limit int) (items []*Customer, after []Position, start Position, atStart bool, err error)
-}
-
-// AsOffsetPager returns p's offset arithmetic: p's own, or that of the
-// provider a layer (the cache) wraps.
-func AsOffsetPager(p any) (OffsetPager, bool) {
-	if o, ok := p.(OffsetPager); ok {
-		return o, true
-	}
-	if w, ok := p.(interface{ OffsetPager() (OffsetPager, bool) }); ok {
-		return w.OffsetPager()
-	}
-	return nil, false
-}
-
-// AsBackwardLister returns p's native backward listing, or that of the
-// provider a layer wraps.
-func AsBackwardLister(p any) (BackwardLister, bool) {
-	if b, ok := p.(BackwardLister); ok {
-		return b, true
-	}
-	if w, ok := p.(interface{ BackwardLister() (BackwardLister, bool) }); ok {
-		return w.BackwardLister()
-	}
-	return nil, false
-}
-
-// OffsetToken is the shared decimal form of offset tokens ("" for 0).
-func OffsetToken(n int) string {
-	if n <= 0 {
-		return ""
-	}
-	return strconv.Itoa(n)
-}
 
 // backReader reads one provider's list backward.
 type backReader[T any] interface {
 	// before returns up to n records right before pos (native order), the
 	// position right after each, the position right before the first, and
 	// whether that is the start of the list.
-	before(ctx context.Context, pos Position, n int) (items []T, after []Position, start Position, atStart bool, err error)
+	before(ctx context.Context, pos ds.Position, n int) (items []T, after []ds.Position, start ds.Position, atStart bool, err error)
 	// end is the position after the provider's last record, and the
 	// length of its list when reading it told (a later totalCount reuses it).
-	end(ctx context.Context) (Position, *int, error)
+	end(ctx context.Context) (ds.Position, *int, error)
 }
 
 // backSegment is a Segment with its backward reader.
@@ -78,28 +30,28 @@ type backSegment[T any] struct {
 // offsetReader reads backward by offset arithmetic and forward fetches.
 type offsetReader[T any] struct {
 	seg   Segment[T]
-	pager OffsetPager
+	pager ds.OffsetPager
 }
 
-func (r offsetReader[T]) end(ctx context.Context) (Position, *int, error) {
+func (r offsetReader[T]) end(ctx context.Context) (ds.Position, *int, error) {
 	page, err := r.seg.Fetch(ctx, "", 1)
 	if err != nil {
-		return Position{}, nil, err
+		return ds.Position{}, nil, err
 	}
 	n := page.ListLen // the list's length; the filter's count only when exact
 	if n == nil {
 		n = page.Total
 	}
 	if n == nil {
-		return Position{}, nil, ProviderErrorf(r.seg.Provider, CodeUnsupportedByProvider, "%s did not say how long its list is, so it cannot be read from its end", r.seg.Provider)
+		return ds.Position{}, nil, ds.ProviderErrorf(r.seg.Provider, ds.CodeUnsupportedByProvider, "%s did not say how long its list is, so it cannot be read from its end", r.seg.Provider)
 	}
-	return Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(*n)}, page.Total, nil
+	return ds.Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(*n)}, page.Total, nil
 }
 
-func (r offsetReader[T]) before(ctx context.Context, pos Position, n int) ([]T, []Position, Position, bool, error) {
+func (r offsetReader[T]) before(ctx context.Context, pos ds.Position, n int) ([]T, []ds.Position, ds.Position, bool, error) {
 	off, err := r.pager.TokenOffset(pos.Token)
 	if err != nil {
-		return nil, nil, pos, false, Errorf(CodeBadUserInput, "invalid cursor")
+		return nil, nil, pos, false, ds.Errorf(ds.CodeBadUserInput, "invalid cursor")
 	}
 	abs := off + pos.Skip
 	if r.seg.Page > 0 {
@@ -121,37 +73,37 @@ func (r offsetReader[T]) before(ctx context.Context, pos Position, n int) ([]T, 
 		tok = page.Next
 	}
 	items = items[:min(len(items), abs-from)]
-	after := make([]Position, len(items))
+	after := make([]ds.Position, len(items))
 	for i := range items {
-		after[i] = Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(from + i + 1)}
+		after[i] = ds.Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(from + i + 1)}
 	}
-	return items, after, Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(from)}, from == 0, nil
+	return items, after, ds.Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(from)}, from == 0, nil
 }
 
 // listerReader reads backward with the provider's own backward listing.
 type listerReader struct {
-	p ProviderID
-	l BackwardLister
-	f Filter
+	p ds.ProviderID
+	l ds.BackwardLister
+	f ds.Filter
 }
 
-func (r listerReader) end(context.Context) (Position, *int, error) {
-	return Position{}, nil, ProviderErrorf(r.p, CodeUnsupportedByProvider,
+func (r listerReader) end(context.Context) (ds.Position, *int, error) {
+	return ds.Position{}, nil, ds.ProviderErrorf(r.p, ds.CodeUnsupportedByProvider,
 		"%s's list cannot be read from its end: page backward from a cursor inside it, or page forward", r.p)
 }
 
-func (r listerReader) before(ctx context.Context, pos Position, n int) ([]*Customer, []Position, Position, bool, error) {
+func (r listerReader) before(ctx context.Context, pos ds.Position, n int) ([]*ds.Customer, []ds.Position, ds.Position, bool, error) {
 	return r.l.ListBefore(ctx, r.f, pos.Token, pos.Skip, n)
 }
 
 // end is seg's end position; the list length its read told is kept in
 // Totals, as a forward walk keeps the totals of its first pages, so a
 // totalCount asks no provider twice.
-func (w *Walk[T]) end(ctx context.Context, seg backSegment[T]) (Position, error) {
+func (w *Walk[T]) end(ctx context.Context, seg backSegment[T]) (ds.Position, error) {
 	pos, total, err := seg.reader.end(ctx)
 	if err == nil && total != nil {
 		if w.Totals == nil {
-			w.Totals = map[ProviderID]int{}
+			w.Totals = map[ds.ProviderID]int{}
 		}
 		w.Totals[seg.Provider] = *total
 	}
@@ -163,23 +115,23 @@ func (w *Walk[T]) end(ctx context.Context, seg backSegment[T]) (Position, error)
 // to know whether there is a previous page. Each edge's cursor is the
 // forward position right after it, so after and before cursors mix freely.
 // Providers are in segment order; a provider that fails fails the page.
-func WalkBackward[T any](ctx context.Context, segs []backSegment[T], before *Position, last int) (Walk[T], error) {
+func WalkBackward[T any](ctx context.Context, segs []backSegment[T], before *ds.Position, last int) (Walk[T], error) {
 	var w Walk[T]
 	if len(segs) == 0 || last <= 0 {
 		return w, nil
 	}
 	si := len(segs) - 1
-	var pos Position
+	var pos ds.Position
 	dropLast := false // a cursor is the position after its record: that record is not returned
 	if before != nil {
 		if len(before.Deferred) > 0 || before.Tail {
-			return w, Errorf(CodeBadUserInput, "this cursor comes from a page that passed over a failing provider; it cannot page backward")
+			return w, ds.Errorf(ds.CodeBadUserInput, "this cursor comes from a page that passed over a failing provider; it cannot page backward")
 		}
 		si = slices.IndexFunc(segs, func(s backSegment[T]) bool { return s.Provider == before.Provider })
 		if si < 0 {
-			return w, Errorf(CodeBadUserInput, "invalid cursor: provider %s is not part of this list", before.Provider)
+			return w, ds.Errorf(ds.CodeBadUserInput, "invalid cursor: provider %s is not part of this list", before.Provider)
 		}
-		pos, dropLast = Position{Provider: before.Provider, Token: before.Token, Skip: before.Skip}, true
+		pos, dropLast = ds.Position{Provider: before.Provider, Token: before.Token, Skip: before.Skip}, true
 	} else {
 		end, err := w.end(ctx, segs[si])
 		if err != nil {
@@ -191,7 +143,7 @@ func WalkBackward[T any](ctx context.Context, segs []backSegment[T], before *Pos
 	var found []Edge[T] // newest first while collecting
 	// the walk's bound is on the upstream calls it made, as the cost
 	// estimate counts them, not on its reads: a read may take more than one
-	ctx, made := countCalls(ctx)
+	ctx, made := ds.CountCalls(ctx)
 	for reads := 0; len(found) < want && si >= 0; reads++ {
 		if err := ctx.Err(); err != nil {
 			return w, err
@@ -238,4 +190,47 @@ func WalkBackward[T any](ctx context.Context, segs []backSegment[T], before *Pos
 	slices.Reverse(found)
 	w.Edges = found
 	return w, nil
+}
+
+// listBackward serves last/before: every selected provider must page
+// backward (offset arithmetic), in a list that is not a merge or an id list.
+func (s *Service) listBackward(ctx context.Context, provs []ds.ProviderID, segs []Segment[*ds.Customer], f ds.Filter, o *ds.Order, fp string, before *string, last int) (*ds.CustomerConnection, error) {
+	if o != nil && len(provs) > 1 {
+		return nil, s.unsupported(provs, "backward pagination (last/before) of an orderBy across several providers")
+	}
+	if len(f.IDs) > 0 {
+		return nil, ds.Errorf(ds.CodeUnsupportedByProvider, "backward pagination (last/before) with filter.ids is not supported: page forward")
+	}
+	var back []backSegment[*ds.Customer]
+	for _, seg := range segs {
+		prov := s.Customers[seg.Provider]
+		if pager, ok := ds.AsOffsetPager(prov); ok {
+			back = append(back, backSegment[*ds.Customer]{Segment: seg, reader: offsetReader[*ds.Customer]{seg: seg, pager: pager}})
+			continue
+		}
+		if l, ok := ds.AsBackwardLister(prov); ok {
+			back = append(back, backSegment[*ds.Customer]{Segment: seg, reader: listerReader{p: seg.Provider, l: l, f: f}})
+			continue
+		}
+		p := seg.Provider
+		return nil, &ds.Error{Code: ds.CodeUnsupportedByProvider, Provider: &p, Message: fmt.Sprintf(
+			"backward pagination (last/before) is not supported by %s: its list pages forward only", p)}
+	}
+	var pos *ds.Position
+	if before != nil {
+		p, err := s.Cursors.Decode("c", fp, *before)
+		if err != nil {
+			return nil, err
+		}
+		pos = &p
+	}
+	w, err := WalkBackward(ctx, back, pos, last)
+	if err != nil {
+		return nil, err
+	}
+	conn := &ds.CustomerConnection{Edges: customerEdges(w.Edges, &cursorMint{s.Cursors, "c", fp})}
+	conn.PageInfo = backwardPageInfo(w.HasNext, before != nil, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor() })
+	warnScanBound(ctx, w.Bounded, true)
+	conn.Count = countSegments(segs, w.Totals)
+	return conn, nil
 }

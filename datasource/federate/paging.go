@@ -1,19 +1,23 @@
-package datasource
+// Forward walks: Segment, Walk, WalkForward and the next provider's lookahead.
+
+package federate
 
 import (
 	"context"
 	"slices"
 	"sync/atomic"
 	"time"
+
+	ds "github.com/federated-customers/gateway/datasource"
 )
 
 // Segment is one provider's part of a federated list: the one pagination
 // abstraction every vendor style is walked through.
 type Segment[T any] struct {
-	Provider ProviderID
+	Provider ds.ProviderID
 	// Fetch returns the provider's page starting at token with at most limit
 	// items. Fetches of different segments may run at the same time.
-	Fetch func(ctx context.Context, token string, limit int) (Page[T], error)
+	Fetch func(ctx context.Context, token string, limit int) (ds.Page[T], error)
 	// Match is the exact filter applied to every record the provider returned.
 	Match func(T) bool
 	// Page is the most records one Fetch returns (the vendor's page size;
@@ -31,7 +35,7 @@ type Segment[T any] struct {
 // Edge is one item with the position right after it (its cursor).
 type Edge[T any] struct {
 	Node  T
-	After Position
+	After ds.Position
 }
 
 // Walk is the result of walking forward through segments.
@@ -39,7 +43,7 @@ type Walk[T any] struct {
 	Edges   []Edge[T]
 	HasNext bool
 	// Resume is where a following request goes on; set when HasNext.
-	Resume Position
+	Resume ds.Position
 	// Errs are the provider failures met on this page. A failing provider is
 	// passed over (its place goes into Position.Deferred) so the providers
 	// after it still answer, and it is tried again after the last provider;
@@ -48,10 +52,10 @@ type Walk[T any] struct {
 	Errs []error
 	// Totals holds each provider's exact total, when a page fetched from its
 	// start reported one.
-	Totals map[ProviderID]int
+	Totals map[ds.ProviderID]int
 	// Bounded names the provider where the page stopped at the scan bound
 	// (maxFetchesPerWalk) before it was full: more may match past it.
-	Bounded *ProviderID
+	Bounded *ds.ProviderID
 }
 
 // maxFetchesPerWalk bounds the upstream calls one page of a connection may
@@ -63,12 +67,12 @@ const maxFetchesPerWalk = 25
 // fetching one extra to know whether there is a next page. The order is the
 // segments' order, each in its native order; a provider that failed and was
 // passed over comes after the last segment.
-func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position, first int) (Walk[T], error) {
+func WalkForward[T any](ctx context.Context, segs []Segment[T], start *ds.Position, first int) (Walk[T], error) {
 	var w Walk[T]
 	if len(segs) == 0 || first <= 0 {
 		return w, nil
 	}
-	index := func(p ProviderID) int {
+	index := func(p ds.ProviderID) int {
 		for i, s := range segs {
 			if s.Provider == p {
 				return i
@@ -79,24 +83,24 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 	// cur is the next place to read; it always carries the deferred
 	// providers and whether the main pass is over, so any edge's After is a
 	// complete resume state.
-	cur := Position{Provider: segs[0].Provider}
+	cur := ds.Position{Provider: segs[0].Provider}
 	if start != nil {
 		cur = *start
 		for _, d := range cur.Deferred {
 			if index(d.Provider) < 0 || d.Provider == cur.Provider {
-				return w, Errorf(CodeBadUserInput, "invalid cursor: provider %s is not part of this list", d.Provider)
+				return w, ds.Errorf(ds.CodeBadUserInput, "invalid cursor: provider %s is not part of this list", d.Provider)
 			}
 		}
 	}
 	si := index(cur.Provider)
 	if si < 0 {
-		return w, Errorf(CodeBadUserInput, "invalid cursor: provider %s is not part of this list", cur.Provider)
+		return w, ds.Errorf(ds.CodeBadUserInput, "invalid cursor: provider %s is not part of this list", cur.Provider)
 	}
 	// advance moves cur to the next provider; false at the end of the list.
 	advance := func() bool {
 		if !cur.Tail && si+1 < len(segs) {
 			si++
-			cur = Position{Provider: segs[si].Provider, Deferred: cur.Deferred}
+			cur = ds.Position{Provider: segs[si].Provider, Deferred: cur.Deferred}
 			return true
 		}
 		if len(cur.Deferred) == 0 {
@@ -118,7 +122,7 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 	// page of the walk; its failure is no error of this page.
 	ahead := &lookahead[T]{pending: map[int]chan fetched[T]{}, arrived: map[int]fetched[T]{}}
 	var found []Edge[T]
-	failed := map[ProviderID]bool{}
+	failed := map[ds.ProviderID]bool{}
 	fetches := 0
 	for len(found) < want {
 		if err := ctx.Err(); err != nil {
@@ -141,7 +145,7 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 		if !cur.Tail && si+1 < len(segs) && !(fromStart && ahead.ready(si)) {
 			ahead.start(ctx, si+1, segs[si+1], want)
 		}
-		var page Page[T]
+		var page ds.Page[T]
 		var err error
 		if fromStart {
 			page, err = ahead.take(ctx, si, seg, want)
@@ -149,12 +153,12 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 			page, err = seg.Fetch(ctx, cur.Token, cur.Skip+want)
 		}
 		if err != nil {
-			if _, ok := ErrorProvider(err); !ok || ctx.Err() != nil {
+			if _, ok := ds.ErrorProvider(err); !ok || ctx.Err() != nil {
 				return w, err // not a provider's failure: the whole request failed
 			}
 			w.Errs = append(w.Errs, err)
 			failed[cur.Provider] = true
-			here := Position{Provider: cur.Provider, Token: cur.Token, Skip: cur.Skip}
+			here := ds.Position{Provider: cur.Provider, Token: cur.Token, Skip: cur.Skip}
 			cur.Deferred = append(slices.Clip(cur.Deferred), here)
 			if !advance() {
 				break
@@ -163,14 +167,14 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 		}
 		if cur.Token == "" && page.Total != nil {
 			if w.Totals == nil {
-				w.Totals = map[ProviderID]int{}
+				w.Totals = map[ds.ProviderID]int{}
 			}
 			w.Totals[seg.Provider] = *page.Total
 		}
 		items := page.Items
 		if page.Next != "" && page.Next == cur.Token && len(items) <= cur.Skip {
 			// security: a vendor that never advances would loop until the fetch cap.
-			return w, ProviderErrorf(seg.Provider, CodeProviderUnavailable, "the provider's pagination did not advance")
+			return w, ds.ProviderErrorf(seg.Provider, ds.CodeProviderUnavailable, "the provider's pagination did not advance")
 		}
 		for i := cur.Skip; i < len(items) && len(found) < want; i++ {
 			after := cur
@@ -211,45 +215,8 @@ func WalkForward[T any](ctx context.Context, segs []Segment[T], start *Position,
 	return w, nil
 }
 
-// LookupByScan finds ids by reading a provider's list from its start, for
-// vendors with no bulk id filter: at most maxPages calls. It returns the
-// records found and the ids it did not reach (none when the list ended, since
-// then the others do not exist).
-func LookupByScan(ctx context.Context, list func(ctx context.Context, token string) (Page[*Customer], error), ids []string, maxPages int) ([]*Customer, []string, error) {
-	want := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		want[id] = true
-	}
-	var found []*Customer
-	token := ""
-	for i := 0; i < maxPages && len(want) > 0; i++ {
-		page, err := list(ctx, token)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, c := range page.Items {
-			if want[c.ProviderID] {
-				delete(want, c.ProviderID)
-				found = append(found, c)
-			}
-		}
-		if page.Next == "" || page.Next == token {
-			return found, nil, nil
-		}
-		token = page.Next
-	}
-	var rest []string
-	for _, id := range ids {
-		if want[id] {
-			rest = append(rest, id)
-			delete(want, id)
-		}
-	}
-	return found, rest, nil
-}
-
 type fetched[T any] struct {
-	page Page[T]
+	page ds.Page[T]
 	err  error
 }
 
@@ -312,7 +279,7 @@ func (a *lookahead[T]) ready(i int) bool {
 }
 
 // take is segment i's first page: the one fetched ahead, or a fetch now.
-func (a *lookahead[T]) take(ctx context.Context, i int, seg Segment[T], limit int) (Page[T], error) {
+func (a *lookahead[T]) take(ctx context.Context, i int, seg Segment[T], limit int) (ds.Page[T], error) {
 	if r, ok := a.arrived[i]; ok {
 		delete(a.arrived, i)
 		return r.page, r.err
@@ -326,6 +293,11 @@ func (a *lookahead[T]) take(ctx context.Context, i int, seg Segment[T], limit in
 		a.pending[i] = nil
 		return r.page, r.err
 	case <-ctx.Done():
-		return Page[T]{}, ctx.Err()
+		return ds.Page[T]{}, ctx.Err()
 	}
 }
+
+// MaxFetchesPerWalk is the most list calls one page of a connection makes:
+// the walk's cap, plus the one first page it may be fetching ahead for the
+// next provider when the cap stops it.
+const MaxFetchesPerWalk = maxFetchesPerWalk + 1

@@ -1,16 +1,20 @@
-package datasource
+// Merged walks (orderBy across providers): MergeForward and CustomerLess.
+
+package federate
 
 import (
 	"context"
 	"strings"
 	"sync"
+
+	ds "github.com/federated-customers/gateway/datasource"
 )
 
 // mergeState is one provider's place in an ordered walk: the page read at
 // pos.Token, of which pos.Skip items are consumed, and the token after it.
 type mergeState[T any] struct {
 	seg   Segment[T]
-	pos   Position
+	pos   ds.Position
 	items []T
 	next  string
 	read  bool // items hold the page at pos.Token
@@ -28,29 +32,29 @@ func (s *mergeState[T]) head() (T, bool) {
 func (s *mergeState[T]) finished() bool { return s.read && s.pos.Skip >= len(s.items) && s.next == "" }
 
 // after is where this provider goes on: past the page when it is consumed.
-func (s *mergeState[T]) after() Position {
+func (s *mergeState[T]) after() ds.Position {
 	if s.read && s.pos.Skip >= len(s.items) && s.next != "" {
-		return Position{Provider: s.pos.Provider, Token: s.next}
+		return ds.Position{Provider: s.pos.Provider, Token: s.next}
 	}
-	return Position{Provider: s.pos.Provider, Token: s.pos.Token, Skip: s.pos.Skip}
+	return ds.Position{Provider: s.pos.Provider, Token: s.pos.Token, Skip: s.pos.Skip}
 }
 
 // EncodeMerge packs every unfinished provider's place into one Position
 // (the first in Provider/Token/Skip, the others in Deferred), for a cursor.
-func encodeMerge(ps []Position) Position {
+func encodeMerge(ps []ds.Position) ds.Position {
 	if len(ps) == 0 {
-		return Position{Tail: true} // every provider read to its end
+		return ds.Position{Tail: true} // every provider read to its end
 	}
 	out := ps[0]
-	out.Deferred = append([]Position(nil), ps[1:]...)
+	out.Deferred = append([]ds.Position(nil), ps[1:]...)
 	return out
 }
 
-func decodeMerge(p Position) []Position {
+func decodeMerge(p ds.Position) []ds.Position {
 	if p.Tail {
-		return []Position{}
+		return []ds.Position{}
 	}
-	out := []Position{{Provider: p.Provider, Token: p.Token, Skip: p.Skip}}
+	out := []ds.Position{{Provider: p.Provider, Token: p.Token, Skip: p.Skip}}
 	return append(out, p.Deferred...)
 }
 
@@ -61,12 +65,12 @@ func decodeMerge(p Position) []Position {
 // been read to its end. Every record comes once across pages, since each
 // provider's place moves only past records that were returned or filtered
 // out. A provider that fails fails the page: leaving it out would misorder.
-func MergeForward[T any](ctx context.Context, segs []Segment[T], start []Position, first int, less func(a, b T) bool) (Walk[T], error) {
+func MergeForward[T any](ctx context.Context, segs []Segment[T], start []ds.Position, first int, less func(a, b T) bool) (Walk[T], error) {
 	var w Walk[T]
 	if len(segs) == 0 || first <= 0 {
 		return w, nil
 	}
-	byProvider := map[ProviderID]Segment[T]{}
+	byProvider := map[ds.ProviderID]Segment[T]{}
 	for _, s := range segs {
 		byProvider[s.Provider] = s
 	}
@@ -76,31 +80,31 @@ func MergeForward[T any](ctx context.Context, segs []Segment[T], start []Positio
 	var states []*mergeState[T]
 	if start == nil {
 		for _, s := range segs {
-			states = append(states, &mergeState[T]{seg: s, pos: Position{Provider: s.Provider}})
+			states = append(states, &mergeState[T]{seg: s, pos: ds.Position{Provider: s.Provider}})
 		}
 	} else {
-		seen := map[ProviderID]bool{}
+		seen := map[ds.ProviderID]bool{}
 		for _, p := range start {
 			seg, ok := byProvider[p.Provider]
 			if !ok || seen[p.Provider] {
-				return w, Errorf(CodeBadUserInput, "invalid cursor: provider %s is not part of this list", p.Provider)
+				return w, ds.Errorf(ds.CodeBadUserInput, "invalid cursor: provider %s is not part of this list", p.Provider)
 			}
 			seen[p.Provider] = true
-			states = append(states, &mergeState[T]{seg: seg, pos: Position{Provider: p.Provider, Token: p.Token, Skip: p.Skip}})
+			states = append(states, &mergeState[T]{seg: seg, pos: ds.Position{Provider: p.Provider, Token: p.Token, Skip: p.Skip}})
 		}
 	}
 	want := first + 1
 	fetches := 0
 	fill := func(ctx context.Context, s *mergeState[T]) error {
 		if s.read {
-			s.pos = Position{Provider: s.pos.Provider, Token: s.next}
+			s.pos = ds.Position{Provider: s.pos.Provider, Token: s.next}
 		}
 		page, err := s.seg.Fetch(ctx, s.pos.Token, s.pos.Skip+want)
 		if err != nil {
 			return err
 		}
 		if page.Next != "" && page.Next == s.pos.Token && len(page.Items) <= s.pos.Skip {
-			return ProviderErrorf(s.seg.Provider, CodeProviderUnavailable, "the provider's pagination did not advance")
+			return ds.ProviderErrorf(s.seg.Provider, ds.CodeProviderUnavailable, "the provider's pagination did not advance")
 		}
 		s.items, s.next, s.read = page.Items, page.Next, true
 		return nil
@@ -177,8 +181,8 @@ func mergeCut[T any](w Walk[T], found []Edge[T], states []*mergeState[T], first 
 }
 
 // places are the unfinished providers' places.
-func places[T any](states []*mergeState[T]) []Position {
-	var out []Position
+func places[T any](states []*mergeState[T]) []ds.Position {
+	var out []ds.Position
 	for _, s := range states {
 		if !s.finished() {
 			out = append(out, s.after())
@@ -192,8 +196,8 @@ func places[T any](states []*mergeState[T]) []Position {
 // ties by provider (enum order) then vendor id. Descending is ascending
 // reversed, except that missing values stay last. NAME and EMAIL compare
 // their Fold keys byte by byte (no collation).
-func CustomerLess(o Order) func(a, b *Customer) bool {
-	return func(a, b *Customer) bool {
+func CustomerLess(o ds.Order) func(a, b *ds.Customer) bool {
+	return func(a, b *ds.Customer) bool {
 		an, bn := orderValueMissing(o.Field, a), orderValueMissing(o.Field, b)
 		if an != bn {
 			return bn
@@ -219,31 +223,31 @@ func CustomerLess(o Order) func(a, b *Customer) bool {
 }
 
 // orderValueMissing reports whether c has no value for field f.
-func orderValueMissing(f OrderField, c *Customer) bool {
+func orderValueMissing(f ds.OrderField, c *ds.Customer) bool {
 	switch f {
-	case OrderCreatedAt:
+	case ds.OrderCreatedAt:
 		return c.CreatedAt == nil
-	case OrderUpdatedAt:
+	case ds.OrderUpdatedAt:
 		return c.UpdatedAt == nil
-	case OrderEmail:
+	case ds.OrderEmail:
 		return c.Email == nil
-	case OrderName:
+	case ds.OrderName:
 		return c.Name == nil
 	}
 	return true
 }
 
 // compareField compares two present values of field f.
-func compareField(f OrderField, a, b *Customer) int {
+func compareField(f ds.OrderField, a, b *ds.Customer) int {
 	switch f {
-	case OrderCreatedAt:
+	case ds.OrderCreatedAt:
 		return a.CreatedAt.Compare(*b.CreatedAt)
-	case OrderUpdatedAt:
+	case ds.OrderUpdatedAt:
 		return a.UpdatedAt.Compare(*b.UpdatedAt)
-	case OrderEmail:
-		return strings.Compare(Fold(*a.Email), Fold(*b.Email))
-	case OrderName:
-		return strings.Compare(Fold(*a.Name), Fold(*b.Name))
+	case ds.OrderEmail:
+		return strings.Compare(ds.Fold(*a.Email), ds.Fold(*b.Email))
+	case ds.OrderName:
+		return strings.Compare(ds.Fold(*a.Name), ds.Fold(*b.Name))
 	}
 	return 0
 }

@@ -1,4 +1,4 @@
-package datasource
+package federate
 
 import (
 	"context"
@@ -7,21 +7,23 @@ import (
 	"sort"
 	"strconv"
 	"testing"
+
+	ds "github.com/federated-customers/gateway/datasource"
 )
 
 type rec struct{ v, p int }
 
 // sortedSegment serves items (already in order) in pages of pageSize.
-func sortedSegment(p ProviderID, items []rec, pageSize int, fail error) Segment[rec] {
+func sortedSegment(p ds.ProviderID, items []rec, pageSize int, fail error) Segment[rec] {
 	return Segment[rec]{
 		Provider: p,
-		Fetch: func(ctx context.Context, token string, limit int) (Page[rec], error) {
+		Fetch: func(ctx context.Context, token string, limit int) (ds.Page[rec], error) {
 			if fail != nil {
-				return Page[rec]{}, fail
+				return ds.Page[rec]{}, fail
 			}
 			off, _ := strconv.Atoi(token)
 			end := min(off+min(limit, pageSize), len(items))
-			page := Page[rec]{Items: items[off:end]}
+			page := ds.Page[rec]{Items: items[off:end]}
 			if end < len(items) {
 				page.Next = strconv.Itoa(end)
 			}
@@ -45,7 +47,7 @@ func mergeAll(t *testing.T, segs []Segment[rec], first int) []rec {
 	t.Helper()
 	cc := CursorCodec{Key: []byte("k")}
 	var out []rec
-	var start []Position
+	var start []ds.Position
 	for page := 0; page < 1000; page++ {
 		w, err := MergeForward(context.Background(), segs, start, first, lessRec)
 		if err != nil {
@@ -97,12 +99,12 @@ func TestMergeForwardReturnsEveryRecordOnceInOrder(t *testing.T) {
 			var segs []Segment[rec]
 			var want []rec
 			for i, l := range lists {
-				segs = append(segs, sortedSegment(ProviderID(i+1), l, tc.pageSizes[i], nil))
+				segs = append(segs, sortedSegment(ds.ProviderID(i+1), l, tc.pageSizes[i], nil))
 				want = append(want, l...)
 			}
 			// give the segments provider ids matching the records'
 			for i := range segs {
-				segs[i].Provider = ProviderID(lists[i][0].p)
+				segs[i].Provider = ds.ProviderID(lists[i][0].p)
 			}
 			sort.Slice(want, func(i, j int) bool { return lessRec(want[i], want[j]) })
 			got := mergeAll(t, segs, tc.first)
@@ -130,25 +132,25 @@ func TestMergeForwardFiltersExactlyAndFailsOnAProviderError(t *testing.T) {
 	if got := mergeAll(t, segs, 6); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("filtered merge: %v, want %v", got, want)
 	}
-	boom := ProviderErrorf(2, CodeProviderUnavailable, "down")
+	boom := ds.ProviderErrorf(2, ds.CodeProviderUnavailable, "down")
 	_, err := MergeForward(context.Background(), []Segment[rec]{sortedSegment(1, a, 7, nil), sortedSegment(2, b, 4, boom)}, nil, 5, lessRec)
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the provider's failure (leaving it out would misorder)", err)
 	}
-	if _, err := MergeForward(context.Background(), segs, []Position{{Provider: Telness}}, 5, lessRec); ErrorCode(err) != CodeBadUserInput {
+	if _, err := MergeForward(context.Background(), segs, []ds.Position{{Provider: ds.Telness}}, 5, lessRec); ds.ErrorCode(err) != ds.CodeBadUserInput {
 		t.Fatalf("a cursor naming a provider outside the list: %v, want BAD_USER_INPUT", err)
 	}
 }
 
 func TestCustomerLessOrdersByFieldWithMissingValuesLast(t *testing.T) {
 	s := func(v string) *string { return &v }
-	cs := []*Customer{
-		{Provider: Telness, ProviderID: "t1", Email: s("b@x")},
-		{Provider: Kintsugi, ProviderID: "k1"},
-		{Provider: CommerceLayer, ProviderID: "c1", Email: s("A@x")},
-		{Provider: Kintsugi, ProviderID: "k2", Email: s("b@x")},
+	cs := []*ds.Customer{
+		{Provider: ds.Telness, ProviderID: "t1", Email: s("b@x")},
+		{Provider: ds.Kintsugi, ProviderID: "k1"},
+		{Provider: ds.CommerceLayer, ProviderID: "c1", Email: s("A@x")},
+		{Provider: ds.Kintsugi, ProviderID: "k2", Email: s("b@x")},
 	}
-	sort.SliceStable(cs, func(i, j int) bool { return CustomerLess(Order{Field: OrderEmail})(cs[i], cs[j]) })
+	sort.SliceStable(cs, func(i, j int) bool { return CustomerLess(ds.Order{Field: ds.OrderEmail})(cs[i], cs[j]) })
 	var got []string
 	for _, c := range cs {
 		got = append(got, c.ProviderID)

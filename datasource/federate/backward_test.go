@@ -1,15 +1,17 @@
-package datasource
+package federate
 
 import (
 	"context"
 	"fmt"
 	"strconv"
 	"testing"
+
+	ds "github.com/federated-customers/gateway/datasource"
 )
 
 type decimalPager struct{}
 
-func (decimalPager) OffsetToken(n int) string { return OffsetToken(n) }
+func (decimalPager) OffsetToken(n int) string { return ds.OffsetToken(n) }
 func (decimalPager) TokenOffset(t string) (int, error) {
 	if t == "" {
 		return 0, nil
@@ -24,7 +26,7 @@ func TestWalkBackwardReturnsEveryRecordOnceInOrderAcrossProviders(t *testing.T) 
 			var back []backSegment[int]
 			var fwd []Segment[int]
 			for i, n := range []int{9, 0, 23, 4} {
-				seg := sliceSegment(ProviderID(i+1), seq(i*100, n), 5, &calls, nil)
+				seg := sliceSegment(ds.ProviderID(i+1), seq(i*100, n), 5, &calls, nil)
 				seg.Match = func(v int) bool { return v%7 != 3 } // an exact post-filter
 				fwd = append(fwd, seg)
 				back = append(back, backSegment[int]{Segment: seg, reader: offsetReader[int]{seg: seg, pager: decimalPager{}}})
@@ -32,7 +34,7 @@ func TestWalkBackwardReturnsEveryRecordOnceInOrderAcrossProviders(t *testing.T) 
 			want := walkAll(t, fwd, 10)
 			cc := CursorCodec{Key: []byte("k")}
 			var got []int
-			var before *Position
+			var before *ds.Position
 			for page := 0; page < 200; page++ {
 				w, err := WalkBackward(context.Background(), back, before, last)
 				if err != nil {
@@ -72,11 +74,11 @@ func TestWalkBackwardReturnsEveryRecordOnceInOrderAcrossProviders(t *testing.T) 
 // A last page read from the end keeps the lengths it learned, so its
 // totalCount asks only the providers it did not reach.
 func TestALastPagesTotalCountAsksNoProviderTwice(t *testing.T) {
-	calls := map[ProviderID]*int{}
+	calls := map[ds.ProviderID]*int{}
 	var back []backSegment[int]
 	var segs []Segment[int]
 	for i, n := range []int{9, 4} {
-		p := ProviderID(i + 1)
+		p := ds.ProviderID(i + 1)
 		calls[p] = new(int)
 		seg := sliceSegment(p, seq(i*100, n), 5, calls[p], nil)
 		seg.Count = func(ctx context.Context) (*int, error) {

@@ -1,34 +1,16 @@
-package datasource
+// Cursors: CursorCodec signs and checks positions, bound to a connection kind and filter fingerprint.
+
+package federate
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"strings"
-)
 
-// Position is a place in a federated list: inside provider Provider, Skip raw
-// (pre-filter) items after the provider-native position Token ("" = start).
-// Every pagination style maps to it: offsets and page numbers (CareCloud,
-// Kintsugi, Commerce Layer) encode the absolute offset in Token, Digital River
-// the id to start after, Telness its opaque nextCursor. Skip lets a cursor
-// point inside a vendor page without the vendor supporting that.
-//
-// Deferred holds providers a walk passed over because they failed, each with
-// where it goes on; they are walked after the last provider (Tail marks that
-// the main pass is over), so one provider's outage does not hide the others.
-type Position struct {
-	Provider ProviderID
-	Token    string
-	Skip     int
-	Deferred []Position
-	Tail     bool
-	// NoneBefore marks the resume position of a page with no edges that
-	// nothing matched before: the next page has no previous page.
-	NoneBefore bool
-}
+	ds "github.com/federated-customers/gateway/datasource"
+)
 
 // cursorV1 is the wire form of a cursor: self-contained, so no server-side
 // session is needed and it survives restarts and replicas.
@@ -59,7 +41,7 @@ func (c CursorCodec) mac(payload string) string {
 }
 
 // Encode makes an opaque cursor for pos in a list of kind with fingerprint fp.
-func (c CursorCodec) Encode(kind, fp string, pos Position) string {
+func (c CursorCodec) Encode(kind, fp string, pos ds.Position) string {
 	w := cursorV1{V: 1, K: kind, H: fp, P: int(pos.Provider), T: pos.Token, S: pos.Skip, E: pos.Tail, N: pos.NoneBefore}
 	for _, d := range pos.Deferred {
 		w.D = append(w.D, cursorV1{P: int(d.Provider), T: d.Token, S: d.Skip})
@@ -70,9 +52,9 @@ func (c CursorCodec) Encode(kind, fp string, pos Position) string {
 }
 
 // Decode checks and decodes a cursor. Anything wrong is BAD_USER_INPUT.
-func (cc CursorCodec) Decode(kind, fp, s string) (Position, error) {
-	bad := func(why string) (Position, error) {
-		return Position{}, Errorf(CodeBadUserInput, "invalid cursor %s: %s", quoteShort(s), why)
+func (cc CursorCodec) Decode(kind, fp, s string) (ds.Position, error) {
+	bad := func(why string) (ds.Position, error) {
+		return ds.Position{}, ds.Errorf(ds.CodeBadUserInput, "invalid cursor %s: %s", ds.QuoteShort(s), why)
 	}
 	if s == "" {
 		return bad("empty")
@@ -98,27 +80,19 @@ func (cc CursorCodec) Decode(kind, fp, s string) (Position, error) {
 	if c.H != fp {
 		return bad("issued for a different filter or order; start again without after/before")
 	}
-	p := ProviderID(c.P)
-	if !p.Valid() || c.S < 0 || c.S > 10000 || len(c.D) > len(AllProviders) {
+	p := ds.ProviderID(c.P)
+	if !p.Valid() || c.S < 0 || c.S > 10000 || len(c.D) > len(ds.AllProviders) {
 		return bad("malformed")
 	}
-	pos := Position{Provider: p, Token: c.T, Skip: c.S, Tail: c.E, NoneBefore: c.N}
-	seen := map[ProviderID]bool{p: true}
+	pos := ds.Position{Provider: p, Token: c.T, Skip: c.S, Tail: c.E, NoneBefore: c.N}
+	seen := map[ds.ProviderID]bool{p: true}
 	for _, d := range c.D {
-		dp := ProviderID(d.P)
+		dp := ds.ProviderID(d.P)
 		if !dp.Valid() || seen[dp] || d.S < 0 || d.S > 10000 || d.D != nil || d.E || d.N || d.V != 0 || d.K != "" || d.H != "" {
 			return bad("malformed")
 		}
 		seen[dp] = true
-		pos.Deferred = append(pos.Deferred, Position{Provider: dp, Token: d.T, Skip: d.S})
+		pos.Deferred = append(pos.Deferred, ds.Position{Provider: dp, Token: d.T, Skip: d.S})
 	}
 	return pos, nil
-}
-
-// Fingerprint hashes the canonical JSON of v (a filter and order) so a cursor
-// cannot be replayed against a different query.
-func Fingerprint(v any) string {
-	b, _ := json.Marshal(v)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:6])
 }
