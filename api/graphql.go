@@ -38,8 +38,7 @@ func newGraphQLServer(l Limits, o Options, apq graphql.Cache[string]) *handler.S
 	// send a query's hash instead of its text once the gateway has seen it;
 	// per API key, and shared by replicas through Postgres when configured.
 	srv.Use(extension.AutomaticPersistedQuery{Cache: apq})
-	srv.Use(&queryLimits{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields, MaxCalls: l.MaxCalls,
-		HeavyCalls: l.HeavyCalls, HeavyFanOut: l.HeavyFanOut, heavy: &lane{slots: make(chan struct{}, l.MaxHeavy), wait: l.HeavyWait},
+	srv.Use(&queryLimits{Limits: l, heavy: &lane{slots: make(chan struct{}, l.MaxHeavy), wait: l.HeavyWait},
 		pace: rate.NewLimiter(rate.Limit(l.HeavyRate), max(1, l.HeavyFanOut))})
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))

@@ -20,18 +20,10 @@ import (
 // (request.Calls) is over the limit or the key's quota; a likely costly
 // query takes a turn in the costly lane.
 type queryLimits struct {
-	MaxDepth      int
-	MaxComplexity int
-	MaxFields     int
-	// MaxCalls bounds the estimated upstream calls of one operation.
-	MaxCalls int
-	// HeavyCalls is the estimate over which a query takes a slot of heavy.
-	HeavyCalls int
-	// HeavyFanOut bounds a costly query's upstream calls in flight.
-	HeavyFanOut int
-	heavy       *lane
-	pace        *rate.Limiter // past a costly query's first HeavyCalls calls: the calls all of them together start per second
-	es          graphql.ExecutableSchema
+	Limits               // with defaults: MaxDepth, MaxComplexity, MaxFields, MaxCalls, HeavyCalls, HeavyFanOut
+	heavy  *lane         // MaxHeavy turns for queries likely over HeavyCalls
+	pace   *rate.Limiter // past a costly query's first HeavyCalls calls: the calls all of them together start per second
+	es     graphql.ExecutableSchema
 }
 
 var _ interface {
