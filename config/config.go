@@ -197,7 +197,7 @@ func Parse(src []byte) (*Config, error) {
 	for _, k := range keys {
 		p, ok := ds.ParseProvider(k)
 		if !ok || p.Key() != k {
-			return nil, at(&root, fmt.Errorf("unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", k), "providers", k)
+			return nil, at(&root, fmt.Errorf("unknown provider %q (want one of %s)", k, providerKeys()), "providers", k)
 		}
 	}
 	for k := range c.Sync.Providers {
@@ -232,6 +232,15 @@ func Parse(src []byte) (*Config, error) {
 	return &c, nil
 }
 
+// providerKeys are the provider keys the file may use, in enum order.
+func providerKeys() string {
+	keys := make([]string, len(ds.AllProviders))
+	for i, p := range ds.AllProviders {
+		keys[i] = p.Key()
+	}
+	return strings.Join(keys, ", ")
+}
+
 // check names what is wrong with one API key.
 func (k APIKey) check() error {
 	if k.Key == "" {
@@ -242,7 +251,7 @@ func (k APIKey) check() error {
 	}
 	for _, p := range k.Providers {
 		if q, ok := ds.ParseProvider(p); !ok || q.Key() != p {
-			return fmt.Errorf("unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", p)
+			return fmt.Errorf("unknown provider %q (want one of %s)", p, providerKeys())
 		}
 	}
 	if k.Rate < 0 || k.Burst < 0 || k.CallsPerMinute < 0 {

@@ -111,3 +111,11 @@ func TestLimitsTakeEveryUnsetFieldFromTheDefaultsTable(t *testing.T) {
 		t.Fatalf("limits %+v\nwant %+v", l, want)
 	}
 }
+
+func TestAnUnknownProviderIsRefusedNamingTheKnownOnes(t *testing.T) {
+	_, err := Parse([]byte("providers: {stripe: {simulate: true}}\n"))
+	want := `unknown provider "stripe" (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want it to say %s", err, want)
+	}
+}
