@@ -93,10 +93,11 @@ type gatedProvider struct {
 	items               int
 }
 
-func (g *gatedProvider) ID() ds.ProviderID         { return ds.Kintsugi }
-func (g *gatedProvider) CanFilter(ds.Filter) error { return nil }
-func (g *gatedProvider) CanOrder(ds.Order) error   { return nil }
-func (g *gatedProvider) MaxBatch() int             { return 100 }
+func (g *gatedProvider) ID() ds.ProviderID { return ds.Kintsugi }
+func (g *gatedProvider) Capabilities() ds.Capabilities {
+	all := map[ds.OrderField]string{ds.OrderCreatedAt: "", ds.OrderUpdatedAt: "", ds.OrderEmail: "", ds.OrderName: ""}
+	return ds.Capabilities{Provider: ds.Kintsugi, PageLimit: 100, LookupBatch: 1, LoaderCap: 100, Sort: all}
+}
 func (g *gatedProvider) GetCustomers(context.Context, []string) ([]*ds.Customer, error) {
 	return nil, nil
 }

@@ -17,7 +17,7 @@ type ListRequest[F any] struct {
 	// Filter is pushed down as far as the vendor can; the caller post-filters.
 	Filter F
 	// Order is nil for native order. A provider that cannot order natively
-	// returns UNSUPPORTED_BY_PROVIDER (see CanOrder).
+	// returns UNSUPPORTED_BY_PROVIDER (see Capabilities.CanOrder).
 	Order *Order
 }
 
@@ -49,15 +49,9 @@ type CustomerProvider interface {
 	// vendor allows (a bulk filter where it has one, bounded concurrency where
 	// not). Missing ids are simply absent from the result; order is free.
 	GetCustomers(ctx context.Context, ids []string) ([]*Customer, error)
-	// CanFilter returns nil when ListCustomers returns the exact result or a
-	// superset of it for f (ignoring f.Providers and f.IDs), and an
-	// UNSUPPORTED_BY_PROVIDER *Error when the vendor's records cannot be
-	// filtered that way at all; the provider is then left out with a warning.
-	CanFilter(f Filter) error
-	// CanOrder returns nil when ListCustomers can return o natively.
-	CanOrder(o Order) error
-	// MaxBatch is the most ids one GetCustomers call should get (the vendor's bulk size).
-	MaxBatch() int
+	// Capabilities is what the vendor can do (filters, orders, lookup
+	// batches, backward paging, writes), declared in its caps.go.
+	Capabilities() Capabilities
 }
 
 // SourceProvider is what a vendor with customer-source records implements (CareCloud).
@@ -68,7 +62,7 @@ type SourceProvider interface {
 	SourcesByExternalIDs(ctx context.Context, ids []string) ([]*CustomerSource, error)
 	// SourcesByCustomers returns every record of the given provider-side customers.
 	SourcesByCustomers(ctx context.Context, customerIDs []string) ([]*CustomerSource, error)
-	MaxBatch() int
+	Capabilities() Capabilities
 }
 
 // CustomerInput is what createCustomer/updateCustomer carry; nil fields are
@@ -83,15 +77,17 @@ type CustomerInput struct {
 	Metadata map[string]any
 }
 
-// CustomerWriter is implemented by vendors whose API can write customers.
-// A vendor that lacks one operation returns UNSUPPORTED_BY_PROVIDER for it.
+// CustomerWriter is implemented by vendors whose API can write customers
+// (Capabilities.Writes) and by the cache around every provider. A vendor
+// that lacks one operation returns UNSUPPORTED_BY_PROVIDER for it.
 type CustomerWriter interface {
 	CreateCustomer(ctx context.Context, in CustomerInput) (*Customer, error)
 	UpdateCustomer(ctx context.Context, id string, in CustomerInput) (*Customer, error)
 	DeleteCustomer(ctx context.Context, id string) error
 }
 
-// SourceAttacher is implemented by vendors that attach payment sources (Digital River).
+// SourceAttacher is implemented by vendors that attach payment sources
+// (Capabilities.Attaches: Digital River) and by the cache around every provider.
 type SourceAttacher interface {
 	AttachSource(ctx context.Context, customerID, sourceID string) (*CustomerSource, error)
 	DetachSource(ctx context.Context, customerID, sourceID string) error
@@ -105,62 +101,10 @@ type Peeker interface {
 	Peek(ctx context.Context, id string) (*Customer, bool)
 }
 
-// ExactPager is implemented by providers whose Page.Next is set only when at
-// least one more record follows (page numbers or offsets with totals, or
-// hasMore): a walk may then end a full page there without reading one record
-// ahead to learn whether there is a next page.
-type ExactPager interface {
-	NextIsExact() bool
-}
-
 // Credentialed providers say which credential they use, without revealing it,
 // so caches can key on it and two configurations never share data.
 type Credentialed interface {
 	CredentialID() string
-}
-
-// OffsetPager is implemented by providers whose page token is an absolute
-// offset into their list (page numbers or offsets: Kintsugi, Commerce
-// Layer): they page backward by arithmetic.
-type OffsetPager interface {
-	// OffsetToken is the token of absolute offset n.
-	OffsetToken(n int) string
-	// TokenOffset reads a token it issued.
-	TokenOffset(token string) (int, error)
-}
-
-// BackwardLister is implemented by providers that read their list backward
-// natively (Digital River's endingBefore).
-type BackwardLister interface {
-	// ListBefore returns up to limit records right before the position
-	// (token, skip) in native order, each with the position right after it,
-	// and the position right before the first of them (atStart when that is
-	// the start of the list).
-	ListBefore(ctx context.Context, f Filter, token string, skip, limit int) (items []*Customer, after []Position, start Position, atStart bool, err error)
-}
-
-// AsOffsetPager returns p's offset arithmetic: p's own, or that of the
-// provider a layer (the cache) wraps.
-func AsOffsetPager(p any) (OffsetPager, bool) {
-	if o, ok := p.(OffsetPager); ok {
-		return o, true
-	}
-	if w, ok := p.(interface{ OffsetPager() (OffsetPager, bool) }); ok {
-		return w.OffsetPager()
-	}
-	return nil, false
-}
-
-// AsBackwardLister returns p's native backward listing, or that of the
-// provider a layer wraps.
-func AsBackwardLister(p any) (BackwardLister, bool) {
-	if b, ok := p.(BackwardLister); ok {
-		return b, true
-	}
-	if w, ok := p.(interface{ BackwardLister() (BackwardLister, bool) }); ok {
-		return w.BackwardLister()
-	}
-	return nil, false
 }
 
 // OffsetToken is the shared decimal form of offset tokens ("" for 0).
@@ -170,24 +114,6 @@ func OffsetToken(n int) string {
 	}
 	return strconv.Itoa(n)
 }
-
-// BulkLooker is implemented by providers whose GetCustomers takes one call
-// per MaxBatch ids (a bulk id filter), as opposed to one call per id.
-type BulkLooker interface {
-	BulkLookup() bool
-}
-
-// HasBulkLookup reports whether p looks ids up in bulk.
-func HasBulkLookup(p any) bool {
-	b, ok := p.(BulkLooker)
-	return ok && b.BulkLookup()
-}
-
-// NativeSearcher is implemented by providers that narrow filter.search
-// with the vendor's own free-text search, which ignores case but not
-// accents: records spelling the query with other accents never reach the
-// folding post-filter, so a live search there may miss them.
-type NativeSearcher interface{ NativeSearch() bool }
 
 // Position is a place in a federated list: inside provider Provider, Skip raw
 // (pre-filter) items after the provider-native position Token ("" = start).

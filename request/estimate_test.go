@@ -17,7 +17,9 @@ import (
 type sources struct{ id ds.ProviderID }
 
 func (s sources) ID() ds.ProviderID { return s.id }
-func (s sources) MaxBatch() int     { return 10 }
+func (s sources) Capabilities() ds.Capabilities {
+	return ds.Capabilities{Provider: s.id, PageLimit: 50, LookupBatch: 10, LoaderCap: 10}
+}
 func (s sources) ListSources(context.Context, ds.ListRequest[ds.SourceFilter]) (ds.Page[*ds.CustomerSource], error) {
 	return ds.Page[*ds.CustomerSource]{}, nil
 }
@@ -34,7 +36,7 @@ func TestTheEstimateChargesWhicheverProviderServesTheSources(t *testing.T) {
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{}}).Schema()
 	for _, id := range []ds.ProviderID{ds.CareCloud, ds.Telness} {
 		svc := &federate.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}, Sources: sources{id},
-			Calls: map[ds.ProviderID]ds.CallModel{id: {ListPage: 50, LookupBatch: 10}}}
+			Calls: map[ds.ProviderID]ds.CallModel{id: sources{id}.Capabilities().CallModel()}}
 		for _, q := range []string{
 			`{ customerSources(first: 5) { totalCount nodes { sourceId } } }`,
 			`{ nodes(ids: ["` + ds.SourceNodeID(id, "c1", "r1") + `"]) { id } }`,

@@ -218,7 +218,7 @@ func (e linkEnv) Load(ctx context.Context, k ds.CustomerKey) func() (*ds.Custome
 			return func() (*ds.Customer, error) { return c, nil }
 		}
 	}
-	if prov != nil && !ds.HasBulkLookup(prov) && !l.budget.take(k) {
+	if prov != nil && !prov.Capabilities().BulkLookup() && !l.budget.take(k) {
 		l.overBudget(ctx, k.Provider)
 		return func() (*ds.Customer, error) { return nil, nil }
 	}

@@ -56,17 +56,17 @@ func NewLoaders(svc *federate.Service) *Loaders {
 		l.customers[p] = dataloader.NewBatchedLoader(customerLookup(p, prov),
 			dataloader.WithWait[string, *ds.Customer](loaderWait),
 			dataloader.WithCache(l.customerCache[p]),
-			dataloader.WithBatchCapacity[string, *ds.Customer](max(1, prov.MaxBatch())))
+			dataloader.WithBatchCapacity[string, *ds.Customer](max(1, prov.Capabilities().LoaderCap)))
 	}
 	if src := svc.Sources; src != nil {
 		l.sourcesByExternal = dataloader.NewBatchedLoader(traced("sources by external id", providerAttr(src.ID().String()),
 			grouped(src.SourcesByExternalIDs, func(s *ds.CustomerSource) []string { return s.ExternalIDs })),
 			dataloader.WithWait[string, []*ds.CustomerSource](loaderWait),
-			dataloader.WithBatchCapacity[string, []*ds.CustomerSource](max(1, src.MaxBatch())))
+			dataloader.WithBatchCapacity[string, []*ds.CustomerSource](max(1, src.Capabilities().LoaderCap)))
 		l.sourcesByCustomer = dataloader.NewBatchedLoader(traced("sources by customer", providerAttr(src.ID().String()),
 			grouped(src.SourcesByCustomers, func(s *ds.CustomerSource) []string { return []string{s.CustomerID} })),
 			dataloader.WithWait[string, []*ds.CustomerSource](loaderWait),
-			dataloader.WithBatchCapacity[string, []*ds.CustomerSource](max(1, src.MaxBatch())))
+			dataloader.WithBatchCapacity[string, []*ds.CustomerSource](max(1, src.Capabilities().LoaderCap)))
 	}
 	return l
 }

@@ -53,7 +53,7 @@ func (l *Loaders) preloadCustomers(ctx context.Context, keys []ds.CustomerKey) {
 	}
 	for p, ids := range byProvider {
 		prov := l.svc.Customers[p]
-		size := max(1, prov.MaxBatch())
+		size := max(1, prov.Capabilities().LoaderCap)
 		for len(ids) > 0 {
 			chunk := ids[:min(size, len(ids))]
 			ids = ids[len(chunk):]

@@ -59,11 +59,12 @@ func (f *fake) begin(ctx context.Context) error {
 	return f.fail
 }
 
-func (f *fake) ID() ds.ProviderID         { return f.id }
-func (f *fake) CredentialID() string      { return f.cred }
-func (f *fake) CanFilter(ds.Filter) error { return nil }
-func (f *fake) CanOrder(o ds.Order) error { return nil }
-func (f *fake) MaxBatch() int             { return 50 }
+func (f *fake) ID() ds.ProviderID    { return f.id }
+func (f *fake) CredentialID() string { return f.cred }
+func (f *fake) Capabilities() ds.Capabilities {
+	all := map[ds.OrderField]string{ds.OrderCreatedAt: "", ds.OrderUpdatedAt: "", ds.OrderEmail: "", ds.OrderName: ""}
+	return ds.Capabilities{Provider: f.id, PageLimit: 100, LookupBatch: 50, LoaderCap: 50, Sort: all, Writes: true}
+}
 func (f *fake) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
 	if err := f.begin(ctx); err != nil {
 		return ds.Page[*ds.Customer]{}, err

@@ -73,53 +73,20 @@ func credentialOf(p any) string {
 	return ""
 }
 
-// Wrap puts p behind the cache. The result writes (and attaches payment
-// sources) exactly when p does, so capability checks see the same provider.
+// Wrap puts p behind the cache. The result forwards p's Capabilities, so
+// capability checks (writes, attaches, backward) see the same provider.
 func (l *Layer) Wrap(p ds.CustomerProvider) ds.CustomerProvider {
-	c := &Provider{inner: p, m: meta{l: l, p: p.ID(), cred: credentialOf(p)}}
-	w, writes := p.(ds.CustomerWriter)
-	a, attaches := p.(ds.SourceAttacher)
-	switch {
-	case writes && attaches:
-		return &writingAttacher{&writing{c, w}, a}
-	case writes:
-		return &writing{c, w}
-	case attaches:
-		return &attaching{c, a}
-	}
-	return c
+	return &Provider{inner: p, m: meta{l: l, p: p.ID(), cred: credentialOf(p)}}
 }
 
-func (c *Provider) ID() ds.ProviderID           { return c.inner.ID() }
-func (c *Provider) CanFilter(f ds.Filter) error { return c.inner.CanFilter(f) }
-func (c *Provider) CanOrder(o ds.Order) error   { return c.inner.CanOrder(o) }
-func (c *Provider) NextIsExact() bool {
-	e, ok := c.inner.(ds.ExactPager)
-	return ok && e.NextIsExact()
-}
-
-// BackwardLister returns the provider's backward listing, when it has one
-// (read live: backward pages are not cached).
-func (c *Provider) BackwardLister() (ds.BackwardLister, bool) {
-	b, ok := c.inner.(ds.BackwardLister)
-	return b, ok
-}
-
-// OffsetPager returns the provider's offset arithmetic, when it has one.
-func (c *Provider) OffsetPager() (ds.OffsetPager, bool) {
-	o, ok := c.inner.(ds.OffsetPager)
-	return o, ok
-}
-func (c *Provider) NativeSearch() bool {
-	n, ok := c.inner.(ds.NativeSearcher)
-	return ok && n.NativeSearch()
-}
-func (c *Provider) BulkLookup() bool           { return ds.HasBulkLookup(c.inner) }
-func (c *Provider) MaxBatch() int              { return c.inner.MaxBatch() }
-func (c *Provider) CredentialID() string       { return c.m.cred }
-func (c *Provider) recordKey(id string) string { return entryKey(c.m.p, c.m.cred, KindRecord, id) }
-func (c *Provider) scope() ds.Scope            { return ds.Scope{Provider: c.m.p, Credential: c.m.cred} }
-func (c *Provider) layer() *Layer              { return c.m.l }
+// Capabilities are the vendor's: the cache changes what a call costs, not
+// what the vendor can do (a backward read goes to the vendor live).
+func (c *Provider) Capabilities() ds.Capabilities { return c.inner.Capabilities() }
+func (c *Provider) ID() ds.ProviderID             { return c.inner.ID() }
+func (c *Provider) CredentialID() string          { return c.m.cred }
+func (c *Provider) recordKey(id string) string    { return entryKey(c.m.p, c.m.cred, KindRecord, id) }
+func (c *Provider) scope() ds.Scope               { return ds.Scope{Provider: c.m.p, Credential: c.m.cred} }
+func (c *Provider) layer() *Layer                 { return c.m.l }
 func (c *Provider) identity(cu *ds.Customer, at time.Time) ds.Identity {
 	return ds.IdentityOf(cu, c.m.cred, at)
 }
@@ -140,18 +107,24 @@ func (c *Provider) records(cs []*ds.Customer, at time.Time) ([]Entry, []ds.Ident
 // ListCustomers serves a page from the cache, or reads it and stores the
 // page and every record in it.
 func (c *Provider) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
-	key := entryKey(c.m.p, c.m.cred, KindPage, hashKey(req))
-	if p, ok := recalled[ds.Page[*ds.Customer]](ctx, key); ok {
-		return p, nil
-	}
-	p, err := one(ctx, c.m, KindPage, key, func(ctx context.Context) (ds.Page[*ds.Customer], error) {
-		return c.inner.ListCustomers(ctx, req)
-	}, func(p ds.Page[*ds.Customer], at time.Time) ([]Entry, []ds.Identity, []byte) {
+	return listPage(ctx, c.m, req, c.inner.ListCustomers, func(p ds.Page[*ds.Customer], at time.Time) ([]Entry, []ds.Identity, []byte) {
 		entries, ids := c.records(p.Items, at)
 		return entries, ids, pageBody(p, entries)
-	})
+	}, c.rememberPage)
+}
+
+// listPage serves a page from the request memo or the cache, or reads it
+// with list (store: the entries to keep beside it), and remembers it for
+// the request.
+func listPage[T, F any](ctx context.Context, m meta, req ds.ListRequest[F], list func(context.Context, ds.ListRequest[F]) (ds.Page[T], error),
+	store func(ds.Page[T], time.Time) ([]Entry, []ds.Identity, []byte), remember func(context.Context, string, ds.Page[T])) (ds.Page[T], error) {
+	key := entryKey(m.p, m.cred, KindPage, hashKey(req))
+	if p, ok := recalled[ds.Page[T]](ctx, key); ok {
+		return p, nil
+	}
+	p, err := one(ctx, m, KindPage, key, func(ctx context.Context) (ds.Page[T], error) { return list(ctx, req) }, store)
 	if err == nil {
-		c.rememberPage(ctx, key, p)
+		remember(ctx, key, p)
 	}
 	return p, err
 }
@@ -237,97 +210,6 @@ func (c *Provider) Peek(ctx context.Context, id string) (*ds.Customer, bool) {
 	ds.RecordCached(ctx, c.m.p, ds.Cache, l.age(e), 1, l.freshUntil(e))
 	countAnswer(c.m.p, ds.Cache)
 	return cu, true
-}
-
-// invalidate forgets what a write changed: the record and every list page
-// of this provider credential (a page may hold the record, or miss a new one).
-func (c *Provider) invalidate(ctx context.Context, ids ...string) {
-	ds.ForgetRemembered(ctx)
-	l := c.m.l
-	if len(ids) > 0 {
-		l.drop(ctx, c.m.p, c.m.cred, KindRecord, ids)
-	}
-	l.drop(ctx, c.m.p, c.m.cred, KindPage, nil)
-}
-
-func (c *Provider) stored(ctx context.Context, cu *ds.Customer) {
-	if cu == nil {
-		return
-	}
-	at := c.m.l.now()
-	entries, ids := c.records([]*ds.Customer{cu}, at)
-	c.m.l.put(ctx, entries)
-	c.m.l.putIdentities(ctx, ids)
-	// A gateway write shows in the synced store at once, not at the next walk.
-	c.m.l.writeSynced(ctx, func(ctx context.Context, s SyncedShared) error {
-		return s.PutSynced(ctx, c.m.p, c.m.cred, []*ds.Customer{cu}, at)
-	})
-}
-
-type writing struct {
-	*Provider
-	w ds.CustomerWriter
-}
-
-func (c *writing) CreateCustomer(ctx context.Context, in ds.CustomerInput) (*ds.Customer, error) {
-	cu, err := c.w.CreateCustomer(ctx, in)
-	c.invalidate(ctx)
-	if err == nil {
-		c.stored(ctx, cu)
-	}
-	return cu, err
-}
-
-func (c *writing) UpdateCustomer(ctx context.Context, id string, in ds.CustomerInput) (*ds.Customer, error) {
-	cu, err := c.w.UpdateCustomer(ctx, id, in)
-	c.invalidate(ctx, id) // also when the outcome is unknown (a timeout)
-	if err == nil {
-		c.stored(ctx, cu)
-	}
-	return cu, err
-}
-
-func (c *writing) DeleteCustomer(ctx context.Context, id string) error {
-	err := c.w.DeleteCustomer(ctx, id)
-	c.invalidate(ctx, id)
-	if err == nil {
-		c.m.l.dropIdentities(ctx, c.m.p, c.m.cred, []string{id})
-		at := c.m.l.now()
-		c.m.l.writeSynced(ctx, func(ctx context.Context, s SyncedShared) error {
-			return s.DropSynced(ctx, c.m.p, c.m.cred, []string{id}, at)
-		})
-	}
-	return err
-}
-
-type attaching struct {
-	*Provider
-	a ds.SourceAttacher
-}
-
-func (c *attaching) AttachSource(ctx context.Context, customerID, sourceID string) (*ds.CustomerSource, error) {
-	s, err := c.a.AttachSource(ctx, customerID, sourceID)
-	c.invalidate(ctx, customerID)
-	return s, err
-}
-
-func (c *attaching) DetachSource(ctx context.Context, customerID, sourceID string) error {
-	err := c.a.DetachSource(ctx, customerID, sourceID)
-	c.invalidate(ctx, customerID)
-	return err
-}
-
-type writingAttacher struct {
-	*writing
-	a ds.SourceAttacher
-}
-
-func (c *writingAttacher) AttachSource(ctx context.Context, customerID, sourceID string) (*ds.CustomerSource, error) {
-	return (&attaching{c.Provider, c.a}).AttachSource(ctx, customerID, sourceID)
-}
-
-func (c *writingAttacher) DetachSource(ctx context.Context, customerID, sourceID string) error {
-	return (&attaching{c.Provider, c.a}).DetachSource(ctx, customerID, sourceID)
 }
 
 // pageBody is the page's JSON built from its records' encoded bodies, so a

@@ -18,29 +18,15 @@ func (l *Layer) WrapSources(p ds.SourceProvider) *Sources {
 	return &Sources{inner: p, m: meta{l: l, p: p.ID(), cred: credentialOf(p)}}
 }
 
-func (s *Sources) ID() ds.ProviderID    { return s.inner.ID() }
-func (s *Sources) MaxBatch() int        { return s.inner.MaxBatch() }
-func (s *Sources) CredentialID() string { return s.m.cred }
-
-// OffsetPager returns the provider's offset arithmetic, when it has one.
-func (s *Sources) OffsetPager() (ds.OffsetPager, bool) {
-	o, ok := s.inner.(ds.OffsetPager)
-	return o, ok
-}
+func (s *Sources) ID() ds.ProviderID             { return s.inner.ID() }
+func (s *Sources) Capabilities() ds.Capabilities { return s.inner.Capabilities() }
+func (s *Sources) CredentialID() string          { return s.m.cred }
 
 // ListSources serves a page of source records from the cache or reads it.
 func (s *Sources) ListSources(ctx context.Context, req ds.ListRequest[ds.SourceFilter]) (ds.Page[*ds.CustomerSource], error) {
-	key := entryKey(s.m.p, s.m.cred, KindPage, hashKey(req))
-	if p, ok := recalled[ds.Page[*ds.CustomerSource]](ctx, key); ok {
-		return p, nil
-	}
-	p, err := one(ctx, s.m, KindPage, key, func(ctx context.Context) (ds.Page[*ds.CustomerSource], error) {
-		return s.inner.ListSources(ctx, req)
-	}, nil)
-	if err == nil {
+	return listPage(ctx, s.m, req, s.inner.ListSources, nil, func(ctx context.Context, key string, p ds.Page[*ds.CustomerSource]) {
 		ds.Remember(ctx, key, p)
-	}
-	return p, err
+	})
 }
 
 // SourcesByExternalIDs serves each external id's records from the cache and

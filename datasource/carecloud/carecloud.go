@@ -23,16 +23,13 @@ import (
 	"github.com/federated-customers/gateway/datasource/rest"
 )
 
-// MaxBatch is how many external ids one source-record lookup carries.
-const MaxBatch = 100
-
 const (
 	// maxCount is the most records the client asks for in one call. The API
 	// documents no maximum for count; 100 is its default.
 	maxCount = 100
 	// maxBatch is how many external ids one external_ids[] lookup carries
 	// (the API accepts up to 1000; 100 keeps URLs short).
-	maxBatch = MaxBatch
+	maxBatch = 100
 	// maxExternalIDs is the API's documented maxItems for external_ids[].
 	maxExternalIDs = 1000
 	// lookupConcurrency bounds the per-customer GETs of SourcesByCustomers:
@@ -196,9 +193,6 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 
 // ID is CARECLOUD.
 func (c *Client) ID() ds.ProviderID { return ds.CareCloud }
-
-// MaxBatch is how many ids one SourcesByExternalIDs call is meant to carry.
-func (c *Client) MaxBatch() int { return maxBatch }
 
 // CredentialID identifies the configured credential without revealing it.
 func (c *Client) CredentialID() string { return c.credX }

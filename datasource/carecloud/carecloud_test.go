@@ -63,7 +63,6 @@ func harness(login bool) providertest.SourceHarness {
 			}
 			return newClient(t, cfg, srv), s.Kit()
 		},
-		MaxPage:          100,
 		ValidationStatus: http.StatusBadRequest,
 		RetryAfterHeader: false,
 	}

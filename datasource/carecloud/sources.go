@@ -130,7 +130,7 @@ func dedupe(ids []string) []string {
 }
 
 // SourcesByExternalIDs returns every record whose external id is one of ids:
-// external_ids[] batches of MaxBatch, each paged by offset to its total.
+// external_ids[] batches of maxBatch, each paged by offset to its total.
 func (c *Client) SourcesByExternalIDs(ctx context.Context, ids []string) ([]*ds.CustomerSource, error) {
 	ids = dedupe(ids)
 	var batches [][]string
@@ -390,10 +390,3 @@ func (c *Client) fetchCatalogue(ctx context.Context) (*catalogue, error) {
 	}
 	return nil, ds.ProviderErrorf(ds.CareCloud, ds.CodeProviderUnavailable, "the provider's source catalogue did not end after %d pages", maxPages)
 }
-
-// OffsetToken and TokenOffset make the client a ds.OffsetPager: its record
-// list tokens are absolute offsets, so it pages backward by arithmetic.
-func (c *Client) OffsetToken(n int) string { return ds.OffsetToken(n) }
-
-// TokenOffset reads a token this client issued.
-func (c *Client) TokenOffset(token string) (int, error) { return parseToken(token) }

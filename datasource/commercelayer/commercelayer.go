@@ -218,53 +218,10 @@ func (c *Client) ID() ds.ProviderID { return ds.CommerceLayer }
 // CredentialID is a short hash of base URL and credential; never the secret.
 func (c *Client) CredentialID() string { return c.credID }
 
-// MaxBatch is the bulk lookup size: one full page of filter[q][id_in].
-func (c *Client) MaxBatch() int { return MaxPageSize }
-
-// BulkLookup is true: GetCustomers filters by many ids in one call.
-func (c *Client) BulkLookup() bool { return true }
-
-// CanFilter: email is pushed down as email_eq and search as email_cont (a
-// Commerce Layer customer has no name, so "name or email contains" can only
-// ever match the email). A customer carries no address of its own
-// (customer_addresses are a separate resource), so a country filter cannot
-// be applied at all.
-func (c *Client) CanFilter(f ds.Filter) error {
-	if len(f.Country) > 0 {
-		return ds.ProviderErrorf(ds.CommerceLayer, ds.CodeUnsupportedByProvider,
-			"%s customers carry no address, so they cannot be filtered by country", ds.CommerceLayer)
-	}
-	return nil
-}
-
-// sortKeys are the federated order fields Commerce Layer sorts natively.
-var sortKeys = map[ds.OrderField]string{
-	ds.OrderCreatedAt: "created_at",
-	ds.OrderUpdatedAt: "updated_at",
-	ds.OrderEmail:     "email",
-}
-
-// CanOrder: created_at and updated_at are sortable; customers have no
-// name. Its email sort compares addresses as stored, case and all (nothing
-// documents otherwise, and emails keep the case customers typed), which is
-// not the federated EMAIL order (case- and accent-insensitive): the synced
-// store serves that one.
-func (c *Client) CanOrder(o ds.Order) error {
-	if o.Field == ds.OrderEmail {
-		return ds.ProviderErrorf(ds.CommerceLayer, ds.CodeUnsupportedByProvider,
-			"%s cannot order customers by EMAIL: it sorts emails as stored, case and all, not case-insensitively", ds.CommerceLayer)
-	}
-	if _, ok := sortKeys[o.Field]; !ok {
-		return ds.ProviderErrorf(ds.CommerceLayer, ds.CodeUnsupportedByProvider,
-			"%s cannot order customers by %s: its customers have no such attribute", ds.CommerceLayer, o.Field)
-	}
-	return nil
-}
-
 // sortParam is the sort value for o, with id as the tie-breaker so that
 // pages of equal keys are stable: created_at,id or -created_at,-id.
 func sortParam(o ds.Order) string {
-	k := sortKeys[o.Field]
+	k := Caps.Sort[o.Field]
 	if o.Descending {
 		return "-" + k + ",-id"
 	}
@@ -359,12 +316,12 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 	if err != nil {
 		return page, err
 	}
-	if err := c.CanFilter(req.Filter); err != nil {
+	if err := Caps.CanFilter(req.Filter); err != nil {
 		return page, err
 	}
 	q := url.Values{}
 	if req.Order != nil {
-		if err := c.CanOrder(*req.Order); err != nil {
+		if err := Caps.CanOrder(*req.Order); err != nil {
 			return page, err
 		}
 		q.Set("sort", sortParam(*req.Order))
@@ -466,7 +423,7 @@ func parseOffset(tok string) (int, error) {
 }
 
 // GetCustomers looks ids up with filter[q][id_in]=a,b,c and page[size]=25,
-// MaxBatch ids per call. Ids Commerce Layer cannot hold (empty, too long,
+// MaxPageSize ids per call. Ids Commerce Layer cannot hold (empty, too long,
 // with a comma, a path or query character, whitespace or control
 // characters) are absent without a call.
 func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {
@@ -583,18 +540,6 @@ func unreadable(what string) error {
 	return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p,
 		Message: "the provider sent a response this gateway cannot read", Err: errors.New("commercelayer: " + what)}
 }
-
-// NextIsExact is true: a next page token is issued only when links.next and
-// meta.page_count say records follow (a vendor sending neither is read by
-// page fullness, which is not exact; the docs promise both).
-func (c *Client) NextIsExact() bool { return true }
-
-// OffsetToken and TokenOffset make the client a ds.OffsetPager: its tokens
-// are absolute offsets, so it pages backward by arithmetic.
-func (c *Client) OffsetToken(n int) string { return ds.OffsetToken(n) }
-
-// TokenOffset reads a token this client issued.
-func (c *Client) TokenOffset(token string) (int, error) { return parseOffset(token) }
 
 // anyCaseLike is a LIKE pattern matching s in any letter case: each letter
 // that has case becomes _, and LIKE's own %, _ and \ are escaped.

@@ -103,8 +103,6 @@ func TestConformance(t *testing.T) {
 					}
 					return c, s.Kit()
 				},
-				MaxPage:          commercelayer.MaxPageSize,
-				BulkLookup:       true,
 				ValidationStatus: http.StatusBadRequest,
 				RetryAfterHeader: false,
 			})
@@ -816,10 +814,10 @@ func TestFilterPushDown(t *testing.T) {
 		})
 	}
 	t.Run("country cannot be filtered and costs no call", func(t *testing.T) {
-		if err := f.client.CanFilter(ds.Filter{Country: []string{"SE"}}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+		if err := f.client.Capabilities().CanFilter(ds.Filter{Country: []string{"SE"}}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 			t.Fatalf("CanFilter = %v", err)
 		}
-		if p, ok := ds.ErrorProvider(f.client.CanFilter(ds.Filter{Country: []string{"SE"}})); !ok || p != ds.CommerceLayer {
+		if p, ok := ds.ErrorProvider(f.client.Capabilities().CanFilter(ds.Filter{Country: []string{"SE"}})); !ok || p != ds.CommerceLayer {
 			t.Error("CanFilter does not name the provider")
 		}
 		f.sim.Kit().Reset()
@@ -829,13 +827,13 @@ func TestFilterPushDown(t *testing.T) {
 		}
 	})
 	t.Run("email and search filters need no country", func(t *testing.T) {
-		if err := f.client.CanFilter(ds.Filter{Email: &email, Search: &search}); err != nil {
+		if err := f.client.Capabilities().CanFilter(ds.Filter{Email: &email, Search: &search}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("ordering by name is unsupported", func(t *testing.T) {
 		f.sim.Kit().Reset()
-		if err := f.client.CanOrder(ds.Order{Field: ds.OrderName}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+		if err := f.client.Capabilities().CanOrder(ds.Order{Field: ds.OrderName}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 			t.Fatalf("CanOrder = %v", err)
 		}
 		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Order: &ds.Order{Field: ds.OrderName}})
@@ -1439,10 +1437,10 @@ func TestBaseURLWorksWithOrWithoutTheAPISuffix(t *testing.T) {
 // the federated EMAIL order is left to the synced store.
 func TestEmailOrderIsNotServedNatively(t *testing.T) {
 	c := start(t, staticToken).client
-	if err := c.CanOrder(ds.Order{Field: ds.OrderEmail}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+	if err := c.Capabilities().CanOrder(ds.Order{Field: ds.OrderEmail}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 		t.Fatalf("CanOrder(EMAIL) = %v", err)
 	}
-	if err := c.CanOrder(ds.Order{Field: ds.OrderCreatedAt}); err != nil {
+	if err := c.Capabilities().CanOrder(ds.Order{Field: ds.OrderCreatedAt}); err != nil {
 		t.Fatalf("CanOrder(CREATED_AT) = %v", err)
 	}
 }

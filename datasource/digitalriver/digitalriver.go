@@ -128,26 +128,9 @@ func (c *Client) ID() ds.ProviderID { return ds.DigitalRiver }
 // CredentialID is a short hash of base URL and key; never the key itself.
 func (c *Client) CredentialID() string { return c.credID }
 
-// MaxBatch is the bulk lookup size: ids=a,b,c with limit=100 answers up to 100 ids in one call.
-func (c *Client) MaxBatch() int { return maxBatch }
-
 // FetchedAlone reports an id GetCustomers looks up with a call of its
 // own: a comma cannot be expressed in the comma-separated ids filter.
 func FetchedAlone(id string) bool { return strings.Contains(id, ",") }
-
-// BulkLookup is true: GetCustomers filters by many ids in one call.
-func (c *Client) BulkLookup() bool { return true }
-
-// CanFilter: nothing is pushed down (see listQuery), so the list is a
-// superset the caller post-filters.
-func (c *Client) CanFilter(ds.Filter) error { return nil }
-
-// CanOrder: Digital River's list has no sort parameter (native order is
-// createdTime descending), so no federated order can be served natively.
-func (c *Client) CanOrder(o ds.Order) error {
-	return ds.ProviderErrorf(ds.DigitalRiver, ds.CodeUnsupportedByProvider,
-		"%s cannot order customers by %s: its customer list has no sort parameter", ds.DigitalRiver, o.Field)
-}
 
 // listResponse is the ListCustomersResponse envelope; it carries no total.
 type listResponse struct {
@@ -234,7 +217,7 @@ func cursorError(err error, cursor bool) error {
 func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
 	var page ds.Page[*ds.Customer]
 	if req.Order != nil {
-		return page, c.CanOrder(*req.Order)
+		return page, Caps.CanOrder(*req.Order)
 	}
 	if req.Token != "" {
 		if err := checkID(req.Token); err != nil {
@@ -261,7 +244,7 @@ func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter
 }
 
 // GetCustomers looks ids up with the bulk ids filter (ids=a,b,c, limit=100),
-// MaxBatch ids per call. Ids Digital River cannot hold (empty, longer than
+// maxBatch ids per call. Ids Digital River cannot hold (empty, longer than
 // 40 characters, control characters) are dropped without a call; an id with
 // a comma cannot be expressed in the comma-separated list and is fetched alone.
 func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer, error) {
@@ -409,13 +392,7 @@ func errorMessage(_ int, body []byte) string {
 	return strings.Join(msgs, "; ")
 }
 
-// NextIsExact is true: a next page token is issued only when hasMore says
-// records follow (a list without hasMore, which the documented envelope
-// always carries, is the exception: a full page then gets one, and the page
-// after it may be empty).
-func (c *Client) NextIsExact() bool { return true }
-
-// ListBefore reads backward with endingBefore (a ds.BackwardLister). The
+// ListBefore reads backward with endingBefore (Caps.Backward is ds.BackwardNative). The
 // position (token, skip) is "skip records after the customer token"; the
 // records between the token and the position are read first
 // (startingAfter=token, limit=skip, when skip > 0), then endingBefore the

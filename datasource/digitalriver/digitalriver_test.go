@@ -61,8 +61,6 @@ func TestConformance(t *testing.T) {
 			}
 			return c, s.Kit()
 		},
-		MaxPage:          100,
-		BulkLookup:       true,
 		ValidationStatus: 400,
 		RetryAfterHeader: true,
 	})
@@ -374,8 +372,8 @@ func TestConfig(t *testing.T) {
 	if a.CredentialID() == c.CredentialID() || strings.Contains(a.CredentialID(), "secret") || a.CredentialID() == "" {
 		t.Errorf("credential ids %q %q", a.CredentialID(), c.CredentialID())
 	}
-	if a.ID() != ds.DigitalRiver || a.MaxBatch() != 100 {
-		t.Errorf("ID %v MaxBatch %d", a.ID(), a.MaxBatch())
+	if a.ID() != ds.DigitalRiver || a.Capabilities().LoaderCap != 100 {
+		t.Errorf("ID %v LoaderCap %d", a.ID(), a.Capabilities().LoaderCap)
 	}
 }
 
@@ -473,13 +471,13 @@ func TestBadTokens(t *testing.T) {
 func TestFilterAndOrderSupport(t *testing.T) {
 	f := start(t)
 	for _, fl := range []ds.Filter{{Email: ptr("a@b.c")}, {Search: ptr("x")}, {Country: []string{"SE"}}} {
-		if err := f.client.CanFilter(fl); err != nil {
+		if err := f.client.Capabilities().CanFilter(fl); err != nil {
 			t.Errorf("CanFilter(%+v) = %v", fl, err)
 		}
 	}
 	for _, field := range []ds.OrderField{ds.OrderCreatedAt, ds.OrderUpdatedAt, ds.OrderEmail, ds.OrderName} {
 		o := ds.Order{Field: field, Descending: true}
-		if err := f.client.CanOrder(o); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+		if err := f.client.Capabilities().CanOrder(o); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 			t.Errorf("CanOrder(%s) = %v", field, err)
 		}
 		f.sim.Kit().Reset()

@@ -27,10 +27,11 @@ type backSegment[T any] struct {
 	reader backReader[T]
 }
 
-// offsetReader reads backward by offset arithmetic and forward fetches.
+// offsetReader reads backward by offset arithmetic and forward fetches;
+// parse reads the vendor's offset tokens (Capabilities.ParseOffset).
 type offsetReader[T any] struct {
 	seg   Segment[T]
-	pager ds.OffsetPager
+	parse func(token string) (int, error)
 }
 
 func (r offsetReader[T]) end(ctx context.Context) (ds.Position, *int, error) {
@@ -45,11 +46,11 @@ func (r offsetReader[T]) end(ctx context.Context) (ds.Position, *int, error) {
 	if n == nil {
 		return ds.Position{}, nil, ds.ProviderErrorf(r.seg.Provider, ds.CodeUnsupportedByProvider, "%s did not say how long its list is, so it cannot be read from its end", r.seg.Provider)
 	}
-	return ds.Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(*n)}, page.Total, nil
+	return ds.Position{Provider: r.seg.Provider, Token: ds.OffsetToken(*n)}, page.Total, nil
 }
 
 func (r offsetReader[T]) before(ctx context.Context, pos ds.Position, n int) ([]T, []ds.Position, ds.Position, bool, error) {
-	off, err := r.pager.TokenOffset(pos.Token)
+	off, err := r.parse(pos.Token)
 	if err != nil {
 		return nil, nil, pos, false, ds.Errorf(ds.CodeBadUserInput, "invalid cursor")
 	}
@@ -60,7 +61,7 @@ func (r offsetReader[T]) before(ctx context.Context, pos ds.Position, n int) ([]
 	from := max(0, abs-n)
 	// Read [from, abs) forward; a vendor page may be shorter than asked.
 	var items []T
-	tok := r.pager.OffsetToken(from)
+	tok := ds.OffsetToken(from)
 	for len(items) < abs-from {
 		page, err := r.seg.Fetch(ctx, tok, abs-from-len(items))
 		if err != nil {
@@ -75,15 +76,15 @@ func (r offsetReader[T]) before(ctx context.Context, pos ds.Position, n int) ([]
 	items = items[:min(len(items), abs-from)]
 	after := make([]ds.Position, len(items))
 	for i := range items {
-		after[i] = ds.Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(from + i + 1)}
+		after[i] = ds.Position{Provider: r.seg.Provider, Token: ds.OffsetToken(from + i + 1)}
 	}
-	return items, after, ds.Position{Provider: r.seg.Provider, Token: r.pager.OffsetToken(from)}, from == 0, nil
+	return items, after, ds.Position{Provider: r.seg.Provider, Token: ds.OffsetToken(from)}, from == 0, nil
 }
 
 // listerReader reads backward with the provider's own backward listing.
 type listerReader struct {
 	p ds.ProviderID
-	l ds.BackwardLister
+	l ds.ListBeforeFunc
 	f ds.Filter
 }
 
@@ -93,7 +94,7 @@ func (r listerReader) end(context.Context) (ds.Position, *int, error) {
 }
 
 func (r listerReader) before(ctx context.Context, pos ds.Position, n int) ([]*ds.Customer, []ds.Position, ds.Position, bool, error) {
-	return r.l.ListBefore(ctx, r.f, pos.Token, pos.Skip, n)
+	return r.l(ctx, r.f, pos.Token, pos.Skip, n)
 }
 
 // end is seg's end position; the list length its read told is kept in
@@ -204,12 +205,12 @@ func (s *Service) listBackward(ctx context.Context, provs []ds.ProviderID, segs 
 	var back []backSegment[*ds.Customer]
 	for _, seg := range segs {
 		prov := s.Customers[seg.Provider]
-		if pager, ok := ds.AsOffsetPager(prov); ok {
-			back = append(back, backSegment[*ds.Customer]{Segment: seg, reader: offsetReader[*ds.Customer]{seg: seg, pager: pager}})
+		switch caps := prov.Capabilities(); caps.Backward {
+		case ds.BackwardOffset:
+			back = append(back, backSegment[*ds.Customer]{Segment: seg, reader: offsetReader[*ds.Customer]{seg: seg, parse: caps.ParseOffset}})
 			continue
-		}
-		if l, ok := ds.AsBackwardLister(prov); ok {
-			back = append(back, backSegment[*ds.Customer]{Segment: seg, reader: listerReader{p: seg.Provider, l: l, f: f}})
+		case ds.BackwardNative:
+			back = append(back, backSegment[*ds.Customer]{Segment: seg, reader: listerReader{p: seg.Provider, l: caps.ListBefore, f: f}})
 			continue
 		}
 		p := seg.Provider

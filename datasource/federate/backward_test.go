@@ -9,10 +9,7 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 )
 
-type decimalPager struct{}
-
-func (decimalPager) OffsetToken(n int) string { return ds.OffsetToken(n) }
-func (decimalPager) TokenOffset(t string) (int, error) {
+func parseDecimal(t string) (int, error) {
 	if t == "" {
 		return 0, nil
 	}
@@ -29,7 +26,7 @@ func TestWalkBackwardReturnsEveryRecordOnceInOrderAcrossProviders(t *testing.T) 
 				seg := sliceSegment(ds.ProviderID(i+1), seq(i*100, n), 5, &calls, nil)
 				seg.Match = func(v int) bool { return v%7 != 3 } // an exact post-filter
 				fwd = append(fwd, seg)
-				back = append(back, backSegment[int]{Segment: seg, reader: offsetReader[int]{seg: seg, pager: decimalPager{}}})
+				back = append(back, backSegment[int]{Segment: seg, reader: offsetReader[int]{seg: seg, parse: parseDecimal}})
 			}
 			want := walkAll(t, fwd, 10)
 			cc := CursorCodec{Key: []byte("k")}
@@ -86,7 +83,7 @@ func TestALastPagesTotalCountAsksNoProviderTwice(t *testing.T) {
 			return page.Total, err
 		}
 		segs = append(segs, seg)
-		back = append(back, backSegment[int]{Segment: seg, reader: offsetReader[int]{seg: seg, pager: decimalPager{}}})
+		back = append(back, backSegment[int]{Segment: seg, reader: offsetReader[int]{seg: seg, parse: parseDecimal}})
 	}
 	for _, tc := range []struct {
 		name      string

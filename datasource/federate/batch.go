@@ -8,12 +8,9 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 )
 
-// GetCustomersBatched calls GetCustomers in chunks of the provider's bulk size.
+// GetCustomersBatched calls GetCustomers in chunks of the provider's loader cap.
 func GetCustomersBatched(ctx context.Context, prov ds.CustomerProvider, ids []string) ([]*ds.Customer, error) {
-	size := prov.MaxBatch()
-	if size < 1 {
-		size = 1
-	}
+	size := max(1, prov.Capabilities().LoaderCap)
 	var out []*ds.Customer
 	for i := 0; i < len(ids); i += size {
 		got, err := prov.GetCustomers(ctx, ids[i:min(i+size, len(ids))])

@@ -33,7 +33,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f ds.Filt
 	}
 	if o != nil {
 		for _, p := range provs {
-			if err := s.Customers[p].CanOrder(*o); err != nil {
+			if err := s.Customers[p].Capabilities().CanOrder(*o); err != nil {
 				return nil, s.orderNeedsSync(p, err)
 			}
 		}
@@ -47,7 +47,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f ds.Filt
 	var segs []Segment[*ds.Customer]
 	for _, p := range provs {
 		prov := s.Customers[p]
-		if err := prov.CanFilter(f); err != nil {
+		if err := prov.Capabilities().CanFilter(f); err != nil {
 			pp := p
 			ds.Warn(ctx, ds.Warning{Code: ds.CodeUnsupportedByProvider, Provider: &pp, Message: err.Error()})
 			continue
@@ -59,7 +59,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f ds.Filt
 			continue
 		}
 		warnAccentSensitive(ctx, prov, f)
-		seg := listSegment(prov, f, o, s.Calls[p].ListPage)
+		seg := listSegment(prov, f, o, prov.Capabilities().PageLimit)
 		seg.Count = s.orSyncedCount(p, f, seg.Count)
 		segs = append(segs, seg)
 	}
@@ -102,7 +102,7 @@ func (s *Service) ListCustomers(ctx context.Context, a ConnectionArgs, f ds.Filt
 const maxEmailScanPage = 100
 
 // listSegment reads prov's list. An email-filtered walk reads pages of the
-// vendor's largest size (vendorPage, from its CallModel), up to
+// vendor's largest size (vendorPage, its PageLimit), up to
 // maxEmailScanPage, whatever first is: where the vendor cannot apply the
 // email filter and it is post-filtered, "find this person" is then answered
 // in a few calls, not an empty page after 25 calls of first+1 records; where
@@ -118,13 +118,12 @@ func listSegment(prov ds.CustomerProvider, f ds.Filter, o *ds.Order, vendorPage 
 	fetch := func(ctx context.Context, token string, limit int) (ds.Page[*ds.Customer], error) {
 		return prov.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Token: token, Limit: max(limit, scan), Filter: f, Order: o})
 	}
-	exact, _ := prov.(ds.ExactPager)
 	return Segment[*ds.Customer]{
 		Provider: prov.ID(),
 		Fetch:    fetch,
 		Match:    f.Match,
 		Page:     vendorPage,
-		Exact:    exact != nil && exact.NextIsExact() && f.Email == nil && f.Search == nil && len(f.Country) == 0 && len(f.IDs) == 0,
+		Exact:    prov.Capabilities().ExactNext && f.Email == nil && f.Search == nil && len(f.Country) == 0 && len(f.IDs) == 0,
 		Count: func(ctx context.Context) (*int, error) {
 			page, err := fetch(ctx, "", 1)
 			if err != nil {

@@ -21,7 +21,6 @@ type memProvider struct {
 }
 
 func (m *memProvider) ID() ds.ProviderID { return m.id }
-func (m *memProvider) MaxBatch() int     { return 10 }
 func (m *memProvider) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
 	m.calls++
 	off, _ := strconv.Atoi(req.Token)
@@ -48,17 +47,15 @@ func (m *memProvider) GetCustomers(ctx context.Context, ids []string) ([]*ds.Cus
 	}
 	return out, nil
 }
-func (m *memProvider) CanFilter(f ds.Filter) error {
-	if m.noFilter && len(f.Country) > 0 {
-		return ds.ProviderErrorf(m.id, ds.CodeUnsupportedByProvider, "no addresses")
+func (m *memProvider) Capabilities() ds.Capabilities {
+	c := ds.Capabilities{Provider: m.id, PageLimit: m.page, LookupBatch: 10, LoaderCap: 10, NoSort: "cannot order"}
+	if m.noFilter {
+		c.NoCountry = "no addresses"
 	}
-	return nil
-}
-func (m *memProvider) CanOrder(o ds.Order) error {
-	if !m.canOrder {
-		return ds.ProviderErrorf(m.id, ds.CodeUnsupportedByProvider, "cannot order")
+	if m.canOrder {
+		c.Sort = map[ds.OrderField]string{ds.OrderCreatedAt: "", ds.OrderUpdatedAt: "", ds.OrderEmail: "", ds.OrderName: ""}
 	}
-	return nil
+	return c
 }
 
 func mem(p ds.ProviderID, n int) *memProvider {
@@ -281,7 +278,6 @@ func TestAnEmailFilteredWalkReadsWholeVendorPages(t *testing.T) {
 	k := mem(ds.Kintsugi, 230)
 	k.page = 100
 	s := testService(k)
-	s.Calls = map[ds.ProviderID]ds.CallModel{ds.Kintsugi: {ListPage: 100}}
 	email := "P217@example.com"
 	one := 1
 	conn, err := s.ListCustomers(context.Background(), ConnectionArgs{First: &one}, ds.Filter{Email: &email}, nil)

@@ -57,12 +57,12 @@ func (s *Service) ListSources(ctx context.Context, a ConnectionArgs, f ds.Source
 		},
 	}}
 	if backward {
-		pager, ok := ds.AsOffsetPager(src)
-		if !ok {
+		caps := src.Capabilities()
+		if caps.Backward != ds.BackwardOffset {
 			p := src.ID()
 			return nil, &ds.Error{Code: ds.CodeUnsupportedByProvider, Provider: &p, Message: p.String() + " cannot page its source records backward"}
 		}
-		w, err := WalkBackward(ctx, []backSegment[*ds.CustomerSource]{{Segment: segs[0], reader: offsetReader[*ds.CustomerSource]{seg: segs[0], pager: pager}}}, start, first)
+		w, err := WalkBackward(ctx, []backSegment[*ds.CustomerSource]{{Segment: segs[0], reader: offsetReader[*ds.CustomerSource]{seg: segs[0], parse: caps.ParseOffset}}}, start, first)
 		if err != nil {
 			return nil, err
 		}

@@ -20,9 +20,10 @@ import (
 // else, and any provider not synced, is served live as before.
 
 // warnAccentSensitive says, for a live search at a provider whose own
-// search narrows it, that records spelled with other accents may be missing.
+// search narrows it (Pushdown.NativeSearch), that records spelled with other
+// accents may be missing: they never reach the folding post-filter.
 func warnAccentSensitive(ctx context.Context, prov ds.CustomerProvider, f ds.Filter) {
-	if n, ok := prov.(ds.NativeSearcher); !ok || !n.NativeSearch() || f.Search == nil {
+	if !prov.Capabilities().Pushdown.NativeSearch || f.Search == nil {
 		return
 	}
 	p := prov.ID()

@@ -13,7 +13,7 @@ func (s *Service) Writer(p ds.ProviderID) (ds.CustomerWriter, error) {
 	}
 	prov := s.Customers[p]
 	w, ok := prov.(ds.CustomerWriter)
-	if !ok {
+	if !ok || !prov.Capabilities().Writes {
 		return nil, ds.ProviderErrorf(p, ds.CodeUnsupportedByProvider, "%s does not support writing customers", p)
 	}
 	return w, nil
@@ -27,8 +27,9 @@ func (s *Service) Attacher(p ds.ProviderID, sourceID string) (ds.SourceAttacher,
 	if err := s.Unavailable(p); err != nil {
 		return nil, err
 	}
-	a, ok := s.Customers[p].(ds.SourceAttacher)
-	if !ok {
+	prov := s.Customers[p]
+	a, ok := prov.(ds.SourceAttacher)
+	if !ok || !prov.Capabilities().Attaches {
 		return nil, ds.ProviderErrorf(p, ds.CodeUnsupportedByProvider, "%s has no payment sources to attach or detach", p)
 	}
 	return a, nil

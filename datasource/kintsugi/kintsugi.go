@@ -139,32 +139,6 @@ func (c *Client) ID() ds.ProviderID { return ds.Kintsugi }
 // CredentialID is a short hash of base URL, organization and key; never the key itself.
 func (c *Client) CredentialID() string { return c.credID }
 
-// MaxBatch is the dataloader's cap: Kintsugi has no bulk id filter, so
-// GetCustomers makes one GET per id with bounded concurrency.
-func (c *Client) MaxBatch() int { return maxBatch }
-
-// BulkLookup is false: the API has no bulk id filter, so lookups cost a call per id.
-func (c *Client) BulkLookup() bool { return false }
-
-// CanFilter: every federated filter can be served. Country is native and
-// exact; search and email go out as search_query, which searches name "and
-// other details" and so returns a superset the caller post-filters.
-func (c *Client) CanFilter(ds.Filter) error { return nil }
-
-// NativeSearch: filter.search is narrowed by search_query, documented only
-// as a search of name and other details (case, not accents, in practice).
-func (c *Client) NativeSearch() bool { return true }
-
-// CanOrder: no federated order can be served natively. Kintsugi's customer
-// schema has no created_at/updated_at (order_by's example names created_at,
-// but records do not carry it), and how order_by sorts name or email
-// (collation, case, descending syntax) is not documented.
-func (c *Client) CanOrder(o ds.Order) error {
-	return ds.ProviderErrorf(ds.Kintsugi, ds.CodeUnsupportedByProvider,
-		"%s cannot order customers by %s: its customer records have no created_at/updated_at and the order_by semantics for name and email are not documented",
-		ds.Kintsugi, o.Field)
-}
-
 // pageResponse is fastapi-pagination's Page_CustomerRead_ envelope.
 type pageResponse struct {
 	Items *[]ds.Record[CustomerRead] `json:"items"`
@@ -273,7 +247,7 @@ func parseToken(tok string) (int, error) {
 func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
 	var page ds.Page[*ds.Customer]
 	if req.Order != nil {
-		return page, c.CanOrder(*req.Order)
+		return page, Caps.CanOrder(*req.Order)
 	}
 	q, err := buildListQuery(req)
 	if err != nil {
@@ -401,13 +375,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-
-// NextIsExact is true: a next page token is issued only when page < pages says records follow.
-func (c *Client) NextIsExact() bool { return true }
-
-// OffsetToken and TokenOffset make the client a ds.OffsetPager: its tokens
-// are absolute offsets, so it pages backward by arithmetic.
-func (c *Client) OffsetToken(n int) string { return ds.OffsetToken(n) }
-
-// TokenOffset reads a token this client issued.
-func (c *Client) TokenOffset(token string) (int, error) { return parseToken(token) }

@@ -39,8 +39,6 @@ func TestConformance(t *testing.T) {
 			}
 			return c, s.Kit()
 		},
-		MaxPage:          kintsugi.MaxSize,
-		BulkLookup:       false,
 		ValidationStatus: http.StatusUnprocessableEntity,
 		RetryAfterHeader: false,
 	})
@@ -548,7 +546,7 @@ func TestOrderIsUnsupported(t *testing.T) {
 	f := newFixture(t)
 	for _, field := range []ds.OrderField{ds.OrderCreatedAt, ds.OrderUpdatedAt, ds.OrderEmail, ds.OrderName} {
 		o := ds.Order{Field: field}
-		if err := f.client.CanOrder(o); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || !strings.Contains(err.Error(), "created_at") {
+		if err := f.client.Capabilities().CanOrder(o); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || !strings.Contains(err.Error(), "created_at") {
 			t.Errorf("CanOrder(%s) = %v", field, err)
 		}
 		f.sim.Kit().Reset()
@@ -558,7 +556,7 @@ func TestOrderIsUnsupported(t *testing.T) {
 		}
 	}
 	for _, flt := range []ds.Filter{{}, {Email: ptr("a@b.c")}, {Search: ptr("x")}, {Country: []string{"SE"}}} {
-		if err := f.client.CanFilter(flt); err != nil {
+		if err := f.client.Capabilities().CanFilter(flt); err != nil {
 			t.Errorf("CanFilter(%+v) = %v", flt, err)
 		}
 	}
@@ -678,8 +676,8 @@ func TestGetCustomers(t *testing.T) {
 			t.Errorf("got %v, %v after %d calls", got, err, s.Kit().Count())
 		}
 	})
-	if c.MaxBatch() != 100 {
-		t.Errorf("MaxBatch = %d", c.MaxBatch())
+	if c.Capabilities().LoaderCap != 100 {
+		t.Errorf("LoaderCap = %d", c.Capabilities().LoaderCap)
 	}
 }
 

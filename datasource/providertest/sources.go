@@ -2,17 +2,14 @@ package providertest
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/datasource/demo"
-	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -22,8 +19,6 @@ type SourceHarness struct {
 	// Start starts a simulator serving people and returns a client for it and
 	// the simulator's kit (call counts, fault injection). Cleanup via t.Cleanup.
 	Start func(t *testing.T, people []demo.Person, o Options) (ds.SourceProvider, *simkit.Kit)
-	// MaxPage is the most records the client returns in one page.
-	MaxPage int
 	// ValidationStatus is the status the vendor uses for validation errors (400 or 422).
 	ValidationStatus int
 	// RetryAfterHeader is true when the vendor documents Retry-After on 429.
@@ -84,14 +79,11 @@ func expectedKeys(exp []expectedSource, f ds.SourceFilter, p ds.ProviderID) []st
 // directly and through the cache layer.
 func RunSources(t *testing.T, h SourceHarness) {
 	t.Helper()
-	t.Run("direct", func(t *testing.T) { runSources(t, h) })
-	cached := h
-	cached.Start = func(t *testing.T, people []demo.Person, o Options) (ds.SourceProvider, *simkit.Kit) {
-		t.Helper()
-		prov, kit := h.Start(t, people, o)
-		return NewCache(t, nil).WrapSources(prov), kit
-	}
-	t.Run("through the cache", func(t *testing.T) { runSources(t, cached) })
+	wrap := func(l *cache.Layer, p ds.SourceProvider) ds.SourceProvider { return l.WrapSources(p) }
+	bothWays(t, h.Start, wrap, func(t *testing.T, start starter[ds.SourceProvider]) {
+		h.Start = start
+		runSources(t, h)
+	})
 }
 
 func runSources(t *testing.T, h SourceHarness) {
@@ -120,6 +112,8 @@ func runSources(t *testing.T, h SourceHarness) {
 		}
 		return prov, kit
 	}
+	probe, _ := start(t, Options{})
+	caps := probe.Capabilities()
 	// ready starts a provider and makes one successful call, so that logins
 	// and catalogue fetches are done before a test counts calls or injects faults.
 	ready := func(t *testing.T) (ds.SourceProvider, *simkit.Kit) {
@@ -135,7 +129,7 @@ func runSources(t *testing.T, h SourceHarness) {
 	t.Run("walks every record exactly once whatever the page size", func(t *testing.T) {
 		prov, _ := start(t, Options{})
 		var firstOrder []string
-		for _, limit := range []int{1, 7, h.MaxPage, h.MaxPage + 50} {
+		for _, limit := range []int{1, 7, caps.PageLimit, caps.PageLimit + 50} {
 			got, total := walkSources(t, prov, ds.SourceFilter{}, limit)
 			order := nodeIDs(got)
 			if firstOrder == nil {
@@ -157,10 +151,10 @@ func runSources(t *testing.T, h SourceHarness) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(page.Items) == 0 || len(page.Items) > h.MaxPage {
-			t.Errorf("got %d items for limit 1000, want 1..%d", len(page.Items), h.MaxPage)
+		if len(page.Items) == 0 || len(page.Items) > caps.PageLimit {
+			t.Errorf("got %d items for limit 1000, want 1..%d", len(page.Items), caps.PageLimit)
 		}
-		if page.Next == "" && len(all) > h.MaxPage {
+		if page.Next == "" && len(all) > caps.PageLimit {
 			t.Errorf("no next page after %d of %d records", len(page.Items), len(all))
 		}
 	})
@@ -180,7 +174,7 @@ func runSources(t *testing.T, h SourceHarness) {
 
 	t.Run("maps every record with its provider, ids, system, target and raw body", func(t *testing.T) {
 		prov, _ := start(t, Options{})
-		got, _ := walkSources(t, prov, ds.SourceFilter{}, h.MaxPage)
+		got, _ := walkSources(t, prov, ds.SourceFilter{}, caps.PageLimit)
 		for _, s := range got {
 			if s.Provider != h.Provider || s.Kind != ds.SourceSystem || s.RecordID == "" || s.CustomerID == "" || s.SourceID == "" {
 				t.Fatalf("bad mapping: provider=%v kind=%s record=%q customer=%q source=%q", s.Provider, s.Kind, s.RecordID, s.CustomerID, s.SourceID)
@@ -230,7 +224,7 @@ func runSources(t *testing.T, h SourceHarness) {
 		t.Run("filter by "+tc.name+" returns exactly the matching records", func(t *testing.T) {
 			prov, _ := start(t, Options{})
 			want := expectedKeys(exp, tc.f, h.Provider)
-			for _, limit := range []int{2, h.MaxPage} {
+			for _, limit := range []int{2, caps.PageLimit} {
 				got, total := walkSources(t, prov, tc.f, limit)
 				assertUniqueNodes(t, got)
 				assertSameSet(t, keys(got), want)
@@ -246,7 +240,7 @@ func runSources(t *testing.T, h SourceHarness) {
 		seen := map[string]bool{}
 		var ids []string
 		for _, e := range exp {
-			if !seen[e.ExternalID] && len(ids) < prov.MaxBatch()+prov.MaxBatch()/2 {
+			if !seen[e.ExternalID] && len(ids) < caps.LookupBatch+caps.LookupBatch/2 {
 				seen[e.ExternalID] = true
 				ids = append(ids, e.ExternalID)
 			}
@@ -259,9 +253,9 @@ func runSources(t *testing.T, h SourceHarness) {
 		want := expectedKeys(exp, ds.SourceFilter{ExternalIDs: ids}, h.Provider)
 		assertUniqueNodes(t, got)
 		assertSameSet(t, keys(got), want)
-		batches := (len(ids) + prov.MaxBatch() - 1) / prov.MaxBatch()
-		if limit := batches + len(want)/h.MaxPage; kit.Count() > limit {
-			t.Errorf("%d ids took %d calls, want at most %d (batch size %d)", len(ids), kit.Count(), limit, prov.MaxBatch())
+		batches := (len(ids) + caps.LookupBatch - 1) / caps.LookupBatch
+		if limit := batches + len(want)/caps.PageLimit; kit.Count() > limit {
+			t.Errorf("%d ids took %d calls, want at most %d (batch size %d)", len(ids), kit.Count(), limit, caps.LookupBatch)
 		}
 		kit.Reset()
 		if got, err := prov.SourcesByExternalIDs(context.Background(), nil); err != nil || len(got) != 0 || kit.Count() != 0 {
@@ -306,7 +300,7 @@ func runSources(t *testing.T, h SourceHarness) {
 				switch i % 3 {
 				case 0:
 					var page ds.Page[*ds.CustomerSource]
-					page, err = prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: h.MaxPage})
+					page, err = prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: caps.PageLimit})
 					results[i] = keys(page.Items)
 				case 1:
 					var got []*ds.CustomerSource
@@ -330,228 +324,34 @@ func runSources(t *testing.T, h SourceHarness) {
 		}
 	})
 
-	t.Run("rejected gateway credentials are PROVIDER_UNAVAILABLE with reason PROVIDER_AUTH", func(t *testing.T) {
-		prov, _ := start(t, Options{BadCredentials: true})
-		_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
-		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
-		assertReason(t, err, ds.ReasonProviderAuth)
-		_, err = prov.SourcesByExternalIDs(context.Background(), someExternal)
-		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
-		assertReason(t, err, ds.ReasonProviderAuth)
-		_, err = prov.SourcesByCustomers(context.Background(), customers[:2])
-		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
-		assertReason(t, err, ds.ReasonProviderAuth)
-	})
-
-	t.Run("vendor validation error on a read is INTERNAL with the vendor's message", func(t *testing.T) {
-		prov, kit := ready(t)
-		calls := []struct {
-			name string
-			do   func() error
-		}{
-			{"ListSources", func() error {
-				_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
-				return err
-			}},
-			{"SourcesByExternalIDs", func() error {
-				_, err := prov.SourcesByExternalIDs(context.Background(), someExternal)
-				return err
-			}},
-			{"SourcesByCustomers", func() error {
-				_, err := prov.SourcesByCustomers(context.Background(), customers[:1])
-				return err
-			}},
-		}
-		for _, c := range calls {
-			kit.Inject(simkit.Fault{Status: h.ValidationStatus, Message: "Input should be sane"})
-			err := c.do()
-			if ds.ErrorCode(err) != ds.CodeInternal {
-				t.Errorf("%s: code %s, want INTERNAL (%v)", c.name, ds.ErrorCode(err), err)
-				continue
+	runFaults(t, faultSuite{provider: h.Provider, validationStatus: h.ValidationStatus, retryAfterHeader: h.RetryAfterHeader,
+		start: func(t *testing.T, o Options) (reads, *simkit.Kit) {
+			if o.BadCredentials {
+				prov, kit := start(t, o)
+				return sourceReads(prov, someExternal, customers), kit
 			}
-			assertCode(t, err, ds.CodeInternal, h.Provider)
-			if !strings.Contains(err.Error(), "Input should be sane") {
-				t.Errorf("%s: error %q does not carry the vendor's message", c.name, err)
-			}
-		}
-	})
-
-	t.Run("a vendor message echoing the gateway's credential reaches neither caller nor log", func(t *testing.T) {
-		for _, status := range []int{h.ValidationStatus, http.StatusInternalServerError, http.StatusUnauthorized} {
-			t.Run(http.StatusText(status), func(t *testing.T) {
-				prov, kit := ready(t)
-				logs := CaptureLog(t)
-				kit.Reset()
-				f := simkit.Fault{Status: status, Message: "bad key", EchoCredentials: true}
-				kit.SetDown(&f)
-				t.Cleanup(func() { kit.SetDown(nil) })
-				_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
-				if err == nil {
-					t.Fatal("no error")
-				}
-				AssertNoCredential(t, kit, err.Error(), logs.String())
-			})
-		}
-	})
-
-	t.Run("rate limiting is retried and then succeeds", func(t *testing.T) {
-		prov, kit := ready(t)
-		hdr := http.Header{}
-		if h.RetryAfterHeader {
-			hdr.Set("Retry-After", "0")
-		}
-		kit.Inject(simkit.Fault{Status: 429, Message: "slow down", Header: hdr})
-		if _, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5}); err != nil {
-			t.Fatalf("after one 429: %v", err)
-		}
-		if n := kit.Count(); n != 2 {
-			t.Errorf("calls = %d, want 2 (one 429, one retry)", n)
-		}
-	})
-
-	t.Run("a long Retry-After is PROVIDER_RATE_LIMITED, not a long wait", func(t *testing.T) {
-		// Even a vendor that does not document Retry-After may send one.
-		prov, kit := ready(t)
-		hdr := http.Header{}
-		hdr.Set("Retry-After", "120")
-		kit.Inject(simkit.Fault{Status: 429, Message: "slow down", Header: hdr})
-		begin := time.Now()
-		_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
-		assertCode(t, err, ds.CodeProviderRateLimited, h.Provider)
-		if time.Since(begin) > 2*time.Second {
-			t.Errorf("waited %v", time.Since(begin))
-		}
-	})
-
-	t.Run("a provider that stays down is PROVIDER_UNAVAILABLE", func(t *testing.T) {
-		prov, kit := ready(t)
-		for range 10 {
-			kit.Inject(simkit.Fault{Status: 503, Message: "maintenance"})
-		}
-		_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
-		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
-		kit.Reset()
-		for range 10 {
-			kit.Inject(simkit.Fault{Status: 503, Message: "maintenance"})
-		}
-		_, err = prov.SourcesByCustomers(context.Background(), customers[:1])
-		assertCode(t, err, ds.CodeProviderUnavailable, h.Provider)
-	})
-
-	t.Run("a bad page token is BAD_USER_INPUT, never a panic", func(t *testing.T) {
-		prov, _ := ready(t)
-		for _, tok := range []string{"-1", "zz", "%00", "1e3", " 5", strings.Repeat("9", 40)} {
-			_, err := prov.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Token: tok, Limit: 5})
-			if ds.ErrorCode(err) != ds.CodeBadUserInput {
-				t.Errorf("token %q: code %s, want BAD_USER_INPUT (%v)", tok, ds.ErrorCode(err), err)
-			}
-		}
-	})
-
-	t.Run("honours context cancellation", func(t *testing.T) {
-		prov, kit := ready(t)
-		kit.SetLatency(5 * time.Second)
-		for name, call := range map[string]func(context.Context) error{
-			"ListSources": func(ctx context.Context) error {
-				_, err := prov.ListSources(ctx, ds.ListRequest[ds.SourceFilter]{Limit: 5})
-				return err
-			},
-			"SourcesByExternalIDs": func(ctx context.Context) error {
-				_, err := prov.SourcesByExternalIDs(ctx, someExternal)
-				return err
-			},
-			"SourcesByCustomers": func(ctx context.Context) error {
-				_, err := prov.SourcesByCustomers(ctx, customers[:min(20, len(customers))])
-				return err
-			},
-		} {
-			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-			begin := time.Now()
-			err := call(ctx)
-			cancel()
-			if err == nil {
-				t.Fatalf("%s: want an error", name)
-			}
-			if d := time.Since(begin); d > time.Second {
-				t.Errorf("%s: returned after %v", name, d)
-			}
-			if !errors.Is(err, context.DeadlineExceeded) && ds.ErrorCode(err) != ds.CodeProviderUnavailable {
-				t.Errorf("%s: error = %v", name, err)
-			}
-		}
-	})
-}
-
-// walkSources pages through the provider with the federation layer's walker
-// (post-filtering with f.Match, as the service does) and returns the records
-// and the total the first page reported.
-func walkSources(t *testing.T, prov ds.SourceProvider, f ds.SourceFilter, limit int) ([]*ds.CustomerSource, *int) {
-	t.Helper()
-	seg := federate.Segment[*ds.CustomerSource]{
-		Provider: prov.ID(),
-		Fetch: func(ctx context.Context, token string, n int) (ds.Page[*ds.CustomerSource], error) {
-			return prov.ListSources(ctx, ds.ListRequest[ds.SourceFilter]{Token: token, Limit: n, Filter: f})
+			prov, kit := ready(t)
+			return sourceReads(prov, someExternal, customers), kit
 		},
-		Match: f.Match,
-	}
-	var out []*ds.CustomerSource
-	var total *int
-	var pos *ds.Position
-	for i := 0; i < 2000; i++ {
-		w, err := federate.WalkForward(context.Background(), []federate.Segment[*ds.CustomerSource]{seg}, pos, limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(w.Errs) > 0 {
-			t.Fatal(w.Errs[0])
-		}
-		if n, ok := w.Totals[prov.ID()]; ok && pos == nil {
-			total = &n
-		}
-		for _, e := range w.Edges {
-			out = append(out, e.Node)
-		}
-		if !w.HasNext {
-			return out, total
-		}
-		r := w.Resume
-		pos = &r
-	}
-	t.Fatal("walk did not end after 2000 pages")
-	return nil, nil
+		badTokens: []string{"-1", "zz", "%00", "1e3", " 5", strings.Repeat("9", 40)}, tokensFail: true})
+	runSourceCapabilities(t, h, start, exp)
 }
 
-func keys(ss []*ds.CustomerSource) []string {
-	out := make([]string, 0, len(ss))
-	for _, s := range ss {
-		out = append(out, sourceKey(s))
+// sourceReads are the reads the fault subtests make of a source provider.
+func sourceReads(prov ds.SourceProvider, external, customers []string) reads {
+	listAt := func(ctx context.Context, token string) error {
+		_, err := prov.ListSources(ctx, ds.ListRequest[ds.SourceFilter]{Token: token, Limit: 5})
+		return err
 	}
-	return out
-}
-
-func nodeIDs(ss []*ds.CustomerSource) []string {
-	out := make([]string, 0, len(ss))
-	for _, s := range ss {
-		out = append(out, s.NodeID())
-	}
-	return out
-}
-
-// assertUniqueNodes checks that no record (by global id) comes twice.
-func assertUniqueNodes(t *testing.T, ss []*ds.CustomerSource) {
-	t.Helper()
-	seen := map[string]bool{}
-	for _, s := range ss {
-		id := s.NodeID()
-		if seen[id] {
-			t.Errorf("record %s (%s) returned twice", s.RecordID, sourceKey(s))
-		}
-		seen[id] = true
-	}
-}
-
-func sortedCopy(s []string) []string {
-	out := append([]string(nil), s...)
-	slices.Sort(out)
-	return out
+	return reads{listAt: listAt, calls: []call{
+		{"ListSources", func(ctx context.Context) error { return listAt(ctx, "") }},
+		{"SourcesByExternalIDs", func(ctx context.Context) error {
+			_, err := prov.SourcesByExternalIDs(ctx, external)
+			return err
+		}},
+		{"SourcesByCustomers", func(ctx context.Context) error {
+			_, err := prov.SourcesByCustomers(ctx, customers[:min(20, len(customers))])
+			return err
+		}},
+	}}
 }

@@ -164,15 +164,14 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 	return b, nil
 }
 
-// CallModels are the vendors' documented limits, for the cost estimate:
-// page sizes, whether a lookup is one call per id or a bulk filter, and
-// the calls a cold client makes first (a token, a login, a catalogue).
+// CallModels are the vendors' call models for the cost estimate, derived
+// from the capabilities each vendor package declares (its caps.go).
 var CallModels = map[ds.ProviderID]ds.CallModel{
-	ds.CareCloud:     {ListPage: 100, LookupBatch: carecloud.MaxBatch, PagedLookup: true, Once: 3},
-	ds.Kintsugi:      {ListPage: kintsugi.MaxSize, LookupBatch: 1},
-	ds.DigitalRiver:  {ListPage: digitalriver.MaxLimit, LookupBatch: digitalriver.MaxLimit, Alone: digitalriver.FetchedAlone},
-	ds.Telness:       {ListPage: telness.MaxLimit, LookupBatch: 1, ScanAbove: telness.ScanThreshold},
-	ds.CommerceLayer: {ListPage: commercelayer.MaxPageSize, LookupBatch: commercelayer.MaxPageSize, Once: 1},
+	ds.CareCloud:     carecloud.Caps.CallModel(),
+	ds.Kintsugi:      kintsugi.Caps.CallModel(),
+	ds.DigitalRiver:  digitalriver.Caps.CallModel(),
+	ds.Telness:       telness.Caps.CallModel(),
+	ds.CommerceLayer: commercelayer.Caps.CallModel(),
 }
 
 type validator interface{ Validate() error }

@@ -127,26 +127,6 @@ func (c *Client) ID() ds.ProviderID { return ds.Telness }
 // CredentialID is a short hash of base URL and key; never the key itself.
 func (c *Client) CredentialID() string { return c.credID }
 
-// MaxBatch is how many ids one GetCustomers call takes (single GETs, 8 at a time).
-func (c *Client) MaxBatch() int { return maxBatch }
-
-// BulkLookup is false: the API has no bulk id filter, so lookups cost a call per id.
-func (c *Client) BulkLookup() bool { return false }
-
-// CanFilter: search and email go to the free-text search (a superset the
-// caller post-filters); country has no native filter and is left to the
-// caller. Every record can carry every field, so nothing is unsupported.
-func (c *Client) CanFilter(ds.Filter) error { return nil }
-
-// NativeSearch: filter.search is narrowed by the list's free-text search.
-func (c *Client) NativeSearch() bool { return true }
-
-// CanOrder: the customer list has no sort parameter.
-func (c *Client) CanOrder(o ds.Order) error {
-	return ds.ProviderErrorf(ds.Telness, ds.CodeUnsupportedByProvider,
-		"%s cannot order customers by %s: its customer list has no sort parameter", ds.Telness, o.Field)
-}
-
 // listResponse is the documented envelope; it carries no total.
 type listResponse struct {
 	Items      customerItems `json:"items"`
@@ -160,7 +140,7 @@ type listResponse struct {
 func (c *Client) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
 	var page ds.Page[*ds.Customer]
 	if req.Order != nil {
-		return page, c.CanOrder(*req.Order)
+		return page, Caps.CanOrder(*req.Order)
 	}
 	if req.Token != "" {
 		if err := checkToken(req.Token); err != nil {
@@ -266,9 +246,6 @@ func (c *Client) GetCustomers(ctx context.Context, ids []string) ([]*ds.Customer
 // scanThreshold is how many ids make a list scan cheaper than single GETs;
 // a scan reads at most one page per scanThreshold ids.
 const scanThreshold = 4
-
-// ScanThreshold is scanThreshold, for the gateway's cost estimate.
-const ScanThreshold = scanThreshold
 
 // getEach looks ids up one GET each, a few at a time.
 func (c *Client) getEach(ctx context.Context, todo []string) ([]*ds.Customer, error) {

@@ -43,8 +43,6 @@ func TestConformance(t *testing.T) {
 			}
 			return c, s.Kit()
 		},
-		MaxPage:          telness.MaxLimit,
-		BulkLookup:       false,
 		ValidationStatus: http.StatusBadRequest,
 		RetryAfterHeader: true,
 	})
@@ -544,7 +542,7 @@ func TestClientRejectsOrder(t *testing.T) {
 	f := &fake{body: `{"items":[]}`}
 	c := startFake(t, f)
 	for _, o := range []ds.OrderField{ds.OrderCreatedAt, ds.OrderUpdatedAt, ds.OrderEmail, ds.OrderName} {
-		if err := c.CanOrder(ds.Order{Field: o}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+		if err := c.Capabilities().CanOrder(ds.Order{Field: o}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 			t.Errorf("CanOrder(%s) = %v", o, err)
 		}
 		_, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Order: &ds.Order{Field: o}})
@@ -556,7 +554,7 @@ func TestClientRejectsOrder(t *testing.T) {
 		t.Errorf("%d calls", n)
 	}
 	for _, fl := range []ds.Filter{{}, {Search: ptr("x")}, {Email: ptr("a@b.c")}, {Country: []string{"SE"}}} {
-		if err := c.CanFilter(fl); err != nil {
+		if err := c.Capabilities().CanFilter(fl); err != nil {
 			t.Errorf("CanFilter(%+v) = %v", fl, err)
 		}
 	}
