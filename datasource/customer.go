@@ -3,9 +3,7 @@ package datasource
 import (
 	"encoding/json"
 	"io"
-	"math"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -164,46 +162,6 @@ func RefSources(c *Customer) []*CustomerSource {
 		out = append(out, s)
 	}
 	return out
-}
-
-// RFC3339UTC reads an RFC 3339 time into UTC for vendor mappings; nil when
-// absent or unreadable, so one odd timestamp does not fail a whole page.
-func RFC3339UTC(s string) *time.Time {
-	if s == "" {
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return nil
-	}
-	t = t.UTC()
-	return &t
-}
-
-// WholeNumber reads a count from a vendor envelope (a total, a page count)
-// as liberally as the vendor mappings agree to: a JSON integer or an integral
-// number written as a float (1.0, 1e2, as some serializers emit what a schema
-// types "integer"), and, when quoted, the same inside a JSON string ("3").
-// ok is false for anything else (fractions, negatives, null, other types) and
-// for numbers above max.
-func WholeNumber(raw []byte, quoted bool, max int) (n int, ok bool) {
-	s := strings.TrimSpace(string(raw))
-	if quoted {
-		if u, err := strconv.Unquote(s); err == nil {
-			s = strings.TrimSpace(u)
-		}
-	}
-	if i, err := strconv.Atoi(s); err == nil {
-		if i < 0 || i > max {
-			return 0, false
-		}
-		return i, true
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f > float64(max) || f != math.Trunc(f) {
-		return 0, false
-	}
-	return int(f), true
 }
 
 // NonEmpty is nil for "" (an absent vendor field) and &s otherwise.

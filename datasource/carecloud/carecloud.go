@@ -7,8 +7,6 @@ package carecloud
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -126,7 +124,6 @@ type Client struct {
 	api   *rest.Client // authorized calls
 	login *rest.Client // POST /users/actions/login only
 	now   func() time.Time
-	credX string
 
 	sf singleflight.Group
 	mu sync.Mutex
@@ -149,44 +146,30 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	base, err := rest.ParseBaseURL(ds.CareCloud, cfg.BaseURL)
-	if err != nil {
-		return nil, err
-	}
 	loc, err := loadLocation(cfg.Timezone)
 	if err != nil {
 		return nil, err
 	}
-	if hc == nil {
-		hc = rest.DefaultHTTPClient()
-	}
 	c := &Client{cfg: cfg, loc: loc, now: time.Now}
-	c.credX = credentialID(cfg)
-	secrets := rest.NewSecrets(cfg.BearerToken, cfg.Password)
-	c.api = &rest.Client{
-		Provider:     ds.CareCloud,
-		BaseURL:      base,
-		HTTP:         hc,
+	cred := []string{"bearer", cfg.BearerToken}
+	if cfg.BearerToken == "" {
+		cred = []string{"login", cfg.UserExternalApplicationID, cfg.Login, cfg.Password}
+	}
+	c.api, err = rest.NewClient(rest.Options{
+		Provider: ds.CareCloud, BaseURL: cfg.BaseURL, HTTP: hc,
+		Credential:   cred,
+		Secrets:      []string{cfg.BearerToken, cfg.Password},
 		Authorize:    c.authorize,
 		ErrorMessage: ErrorMessage,
-		Secrets:      secrets,
-		Accept:       "application/json",
-		ContentType:  "application/json",
 		// No Retry-After is documented: back off exponentially with jitter.
 		BaseBackoff: 250 * time.Millisecond,
+	})
+	if err != nil {
+		return nil, err
 	}
 	if cfg.BearerToken == "" {
 		c.api.Reauthorize = c.dropToken
-		c.login = &rest.Client{
-			Provider:     ds.CareCloud,
-			BaseURL:      base,
-			HTTP:         hc,
-			ErrorMessage: ErrorMessage,
-			Secrets:      secrets,
-			Accept:       "application/json",
-			ContentType:  "application/json",
-			BaseBackoff:  250 * time.Millisecond,
-		}
+		c.login = c.api.Unauthorized()
 	}
 	return c, nil
 }
@@ -195,18 +178,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 func (c *Client) ID() ds.ProviderID { return ds.CareCloud }
 
 // CredentialID identifies the configured credential without revealing it.
-func (c *Client) CredentialID() string { return c.credX }
-
-func credentialID(cfg Config) string {
-	h := sha256.New()
-	h.Write([]byte("carecloud\x00" + strings.TrimRight(cfg.BaseURL, "/") + "\x00"))
-	if cfg.BearerToken != "" {
-		h.Write([]byte("bearer\x00" + cfg.BearerToken))
-	} else {
-		h.Write([]byte("login\x00" + cfg.UserExternalApplicationID + "\x00" + cfg.Login + "\x00" + cfg.Password))
-	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
-}
+func (c *Client) CredentialID() string { return c.api.CredentialID() }
 
 // authorize sets the bearer token, logging in first when needed.
 func (c *Client) authorize(ctx context.Context, r *http.Request) error {
@@ -240,24 +212,12 @@ func (c *Client) loginToken(ctx context.Context) (string, error) {
 	if tok, ok, err := c.cached(); ok {
 		return tok, err
 	}
-	ch := c.sf.DoChan("login", func() (any, error) {
+	return rest.Shared(ctx, &c.sf, "login", backgroundTimeout, func(lctx context.Context) (string, error) {
 		if tok, ok, err := c.cached(); ok {
 			return tok, err
 		}
-		// The login is shared: one caller giving up must not fail the others.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
-		defer cancel()
 		return c.doLogin(lctx)
 	})
-	select {
-	case <-ctx.Done():
-		return "", ctx.Err()
-	case res := <-ch:
-		if res.Err != nil {
-			return "", res.Err
-		}
-		return res.Val.(string), nil
-	}
 }
 
 type loginRequest struct {

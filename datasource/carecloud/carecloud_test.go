@@ -20,18 +20,18 @@ import (
 	"github.com/federated-customers/gateway/datasource/carecloud/sim"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
-// serve starts s on an httptest.Server (optionally behind wrap) closed at cleanup.
-func serve(t *testing.T, h http.Handler) *httptest.Server {
+// counted serves a simulator of the test people behind a counter and
+// builds a client from the configuration cfg makes for its URL.
+func counted(t *testing.T, cfg func(s *sim.Sim, url string) carecloud.Config) (*sim.Sim, *counter, *carecloud.Client) {
 	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-	})
-	return srv
+	s := sim.New(providertest.People())
+	cnt := &counter{h: s}
+	srv := resttest.Serve(t, cnt)
+	return s, cnt, newClient(t, cfg(s, srv.URL), srv)
 }
 
 func newClient(t *testing.T, cfg carecloud.Config, srv *httptest.Server) *carecloud.Client {
@@ -49,7 +49,7 @@ func harness(login bool) providertest.SourceHarness {
 		Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.SourceProvider, *simkit.Kit) {
 			t.Helper()
 			s := sim.New(people)
-			srv := serve(t, s)
+			srv := resttest.Serve(t, s)
 			cfg := s.ClientConfig(srv.URL)
 			if login {
 				cfg = s.LoginConfig(srv.URL)
@@ -182,7 +182,7 @@ func externalIDsQuery(key string, ids ...string) string {
 func TestSimulatorIsAsStrictAsTheDocs(t *testing.T) {
 	people := providertest.People()
 	s := sim.New(people)
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	// the demo world's first records (in an explicit order: the default is unspecified)
 	_, _, _, all := do(t, srv, rawReq{path: "/customer-source-records", query: "count=1000&sort_field=customer_source_record_id"})
 	recs := all.Data.Records
@@ -419,75 +419,18 @@ func wantExternal(ids ...string) func(*testing.T, http.Header, []byte, envelope)
 
 func TestConfigValidate(t *testing.T) {
 	base := "https://sandbox.crmcarecloud.com/webservice/rest-api/enterprise-interface/v1.0"
-	for _, tc := range []struct {
-		name string
-		cfg  carecloud.Config
-		want string // "" = valid
-	}{
-		{"bearer", carecloud.Config{BaseURL: base, BearerToken: "t"}, ""},
-		{"login", carecloud.Config{BaseURL: base, Login: "l", Password: "p", UserExternalApplicationID: "a", Timezone: "Europe/Prague"}, ""},
-		{"no base_url", carecloud.Config{BearerToken: "t"}, "base_url is required"},
-		{"bad base_url", carecloud.Config{BaseURL: "sandbox.crmcarecloud.com", BearerToken: "t"}, "base_url"},
-		{"no credentials", carecloud.Config{BaseURL: base}, "bearer_token"},
-		{"both forms", carecloud.Config{BaseURL: base, BearerToken: "t", Login: "l", Password: "p", UserExternalApplicationID: "a"}, "not both"},
-		{"login without password", carecloud.Config{BaseURL: base, Login: "l", UserExternalApplicationID: "a"}, "password is required"},
-		{"login without application id", carecloud.Config{BaseURL: base, Login: "l", Password: "p"}, "user_external_application_id is required"},
-		{"bad timezone", carecloud.Config{BaseURL: base, BearerToken: "t", Timezone: "Mars/Olympus"}, "timezone"},
-		{"Local is not a project time zone", carecloud.Config{BaseURL: base, BearerToken: "t", Timezone: "Local"}, "timezone"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.Validate()
-			if tc.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := carecloud.New(tc.cfg, nil); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "carecloud: ") {
-				t.Fatalf("error %v, want one naming %q", err, tc.want)
-			}
-			if _, err := carecloud.New(tc.cfg, nil); err == nil {
-				t.Fatal("New accepted an invalid config")
-			}
-		})
-	}
-}
-
-func TestCredentialIDNamesTheCredentialWithoutRevealingIt(t *testing.T) {
-	base := "https://p.example/webservice/rest-api/enterprise-interface/v1.0"
-	id := func(cfg carecloud.Config) string {
-		c, err := carecloud.New(cfg, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c.CredentialID()
-	}
-	a := id(carecloud.Config{BaseURL: base, BearerToken: "secret-token-a"})
-	if a != id(carecloud.Config{BaseURL: base, BearerToken: "secret-token-a"}) {
-		t.Error("not stable")
-	}
-	others := []string{
-		id(carecloud.Config{BaseURL: base, BearerToken: "secret-token-b"}),
-		id(carecloud.Config{BaseURL: "https://q.example/webservice/rest-api/enterprise-interface/v1.0", BearerToken: "secret-token-a"}),
-		id(carecloud.Config{BaseURL: base, Login: "l", Password: "p", UserExternalApplicationID: "a"}),
-		id(carecloud.Config{BaseURL: base, Login: "l", Password: "q", UserExternalApplicationID: "a"}),
-	}
-	seen := map[string]bool{}
-	for i, o := range append(others, a) {
-		if strings.Contains(o, "secret") || len(o) < 12 || len(o) > 64 {
-			t.Errorf("credential id %q", o)
-		}
-		if seen[o] {
-			t.Errorf("config %d shares its credential id with another", i)
-		}
-		seen[o] = true
-	}
-	if others[2] == others[3] {
-		t.Error("different passwords share a credential id")
-	}
+	resttest.CheckConfigs(t, "carecloud: ", carecloud.Config.Validate, carecloud.New, []resttest.ConfigCase[carecloud.Config]{
+		{Name: "bearer", Cfg: carecloud.Config{BaseURL: base, BearerToken: "t"}, Want: ""},
+		{Name: "login", Cfg: carecloud.Config{BaseURL: base, Login: "l", Password: "p", UserExternalApplicationID: "a", Timezone: "Europe/Prague"}, Want: ""},
+		{Name: "no base_url", Cfg: carecloud.Config{BearerToken: "t"}, Want: "base_url is required"},
+		{Name: "bad base_url", Cfg: carecloud.Config{BaseURL: "sandbox.crmcarecloud.com", BearerToken: "t"}, Want: "base_url"},
+		{Name: "no credentials", Cfg: carecloud.Config{BaseURL: base}, Want: "bearer_token"},
+		{Name: "both forms", Cfg: carecloud.Config{BaseURL: base, BearerToken: "t", Login: "l", Password: "p", UserExternalApplicationID: "a"}, Want: "not both"},
+		{Name: "login without password", Cfg: carecloud.Config{BaseURL: base, Login: "l", UserExternalApplicationID: "a"}, Want: "password is required"},
+		{Name: "login without application id", Cfg: carecloud.Config{BaseURL: base, Login: "l", Password: "p"}, Want: "user_external_application_id is required"},
+		{Name: "bad timezone", Cfg: carecloud.Config{BaseURL: base, BearerToken: "t", Timezone: "Mars/Olympus"}, Want: "timezone"},
+		{Name: "Local is not a project time zone", Cfg: carecloud.Config{BaseURL: base, BearerToken: "t", Timezone: "Local"}, Want: "timezone"},
+	})
 }
 
 // counter wraps a handler and counts requests by path suffix and in flight.
@@ -559,32 +502,16 @@ func list(t *testing.T, c *carecloud.Client, req ds.ListRequest[ds.SourceFilter]
 }
 
 func TestLogsInOnceUnderConcurrency(t *testing.T) {
-	s := sim.New(providertest.People())
-	cnt := &counter{h: s, delay: 5 * time.Millisecond}
-	srv := serve(t, cnt)
-	c := newClient(t, s.LoginConfig(srv.URL), srv)
-	var wg sync.WaitGroup
-	errs := make(chan error, 32)
-	for i := range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
-			if i%2 == 0 {
-				_, err = c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 10, Token: strconv.Itoa(i)})
-			} else {
-				_, err = c.SourcesByExternalIDs(context.Background(), []string{"x"})
-			}
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
+	_, cnt, c := counted(t, (*sim.Sim).LoginConfig)
+	cnt.delay = 5 * time.Millisecond
+	resttest.Concurrently(t, 32, func(i int) error {
+		if i%2 == 0 {
+			_, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 10, Token: strconv.Itoa(i)})
+			return err
 		}
-	}
+		_, err := c.SourcesByExternalIDs(context.Background(), []string{"x"})
+		return err
+	})
 	if n := cnt.count(loginPath); n != 1 {
 		t.Errorf("logins = %d, want 1", n)
 	}
@@ -594,10 +521,7 @@ func TestLogsInOnceUnderConcurrency(t *testing.T) {
 }
 
 func TestLogsInAgainAfterTheTokenExpires(t *testing.T) {
-	s := sim.New(providertest.People())
-	cnt := &counter{h: s}
-	srv := serve(t, cnt)
-	c := newClient(t, s.LoginConfig(srv.URL), srv)
+	s, cnt, c := counted(t, (*sim.Sim).LoginConfig)
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 5})
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 5})
 	if n := cnt.count(loginPath); n != 1 {
@@ -618,10 +542,7 @@ func TestLogsInAgainAfterTheTokenExpires(t *testing.T) {
 }
 
 func TestAnUnavailableLoginIsRetriedByTheCallThatNeedsIt(t *testing.T) {
-	s := sim.New(providertest.People())
-	cnt := &counter{h: s}
-	srv := serve(t, cnt)
-	c := newClient(t, s.LoginConfig(srv.URL), srv)
+	s, cnt, c := counted(t, (*sim.Sim).LoginConfig)
 	s.Kit().Inject(simkit.Fault{Status: 503, Path: sim.BasePath + loginPath})
 	if _, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5}); err != nil {
 		t.Fatal(err)
@@ -632,12 +553,11 @@ func TestAnUnavailableLoginIsRetriedByTheCallThatNeedsIt(t *testing.T) {
 }
 
 func TestBearerTokenIsNotRetriedOn401(t *testing.T) {
-	s := sim.New(providertest.People())
-	cnt := &counter{h: s}
-	srv := serve(t, cnt)
-	cfg := s.ClientConfig(srv.URL)
-	cfg.BearerToken = "revoked"
-	c := newClient(t, cfg, srv)
+	_, cnt, c := counted(t, func(s *sim.Sim, url string) carecloud.Config {
+		cfg := s.ClientConfig(url)
+		cfg.BearerToken = "revoked"
+		return cfg
+	})
 	_, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
 	if ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth || cnt.status401 != 1 || cnt.count(loginPath) != 0 {
 		t.Errorf("err %v, 401s %d, logins %d", err, cnt.status401, cnt.count(loginPath))
@@ -648,12 +568,11 @@ func TestBearerTokenIsNotRetriedOn401(t *testing.T) {
 }
 
 func TestARejectedLoginIsNotRepeatedOnEveryCall(t *testing.T) {
-	s := sim.New(providertest.People())
-	cnt := &counter{h: s}
-	srv := serve(t, cnt)
-	cfg := s.LoginConfig(srv.URL)
-	cfg.Password = "wrong-password"
-	c := newClient(t, cfg, srv)
+	_, cnt, c := counted(t, func(s *sim.Sim, url string) carecloud.Config {
+		cfg := s.LoginConfig(url)
+		cfg.Password = "wrong-password"
+		return cfg
+	})
 	for range 5 {
 		_, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
 		if ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth {
@@ -691,7 +610,7 @@ func TestTokenValidToIsReadInTheProjectTimeZone(t *testing.T) {
 			s.SetTimeZone(la)
 			s.SetTokenLifetime(10 * time.Minute)
 			cnt := &counter{h: s}
-			srv := serve(t, cnt)
+			srv := resttest.Serve(t, cnt)
 			cfg := s.LoginConfig(srv.URL)
 			cfg.Timezone = tc.timezone
 			c, err := carecloud.New(cfg, srv.Client())
@@ -720,7 +639,7 @@ func TestTokenValidToIsReadInTheProjectTimeZone(t *testing.T) {
 func TestLastChangeIsConvertedFromTheProjectTimeZoneToUTC(t *testing.T) {
 	people := providertest.People()
 	s := sim.New(people) // Europe/Prague
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	cfg := s.ClientConfig(srv.URL)
 	if cfg.Timezone != "Europe/Prague" {
 		t.Fatalf("sim timezone %q", cfg.Timezone)
@@ -777,7 +696,7 @@ func TestTargetsAndNamesComeFromTheCatalogue(t *testing.T) {
 	s.AddSource("cafe0000000000000000000001", "Web shop", "eshop")
 	s.AddSource("cafe0000000000000000000002", "Kintsugi EU", "kintsugi")
 	s.AddSource("cafe0000000000000000000003", "Ourselves", "carecloud")
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	c := newClient(t, s.ClientConfig(srv.URL), srv)
 
 	var person demo.Person
@@ -839,7 +758,7 @@ func TestCatalogueIsCachedAndRefreshed(t *testing.T) {
 	people := providertest.People()
 	s := sim.New(people)
 	cnt := &counter{h: s}
-	srv := serve(t, cnt)
+	srv := resttest.Serve(t, cnt)
 	c, err := carecloud.New(s.ClientConfig(srv.URL), srv.Client())
 	if err != nil {
 		t.Fatal(err)
@@ -894,7 +813,7 @@ func TestCatalogueIsCachedAndRefreshed(t *testing.T) {
 
 func TestFiltersArePushedDownInCareCloudSyntax(t *testing.T) {
 	s := sim.New(providertest.People())
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	c := newClient(t, s.ClientConfig(srv.URL), srv)
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 1}) // warm the catalogue
 	for _, tc := range []struct {
@@ -906,7 +825,7 @@ func TestFiltersArePushedDownInCareCloudSyntax(t *testing.T) {
 		{"limit is capped at 100, in an explicit order", ds.ListRequest[ds.SourceFilter]{Limit: 1000},
 			url.Values{"count": {"100"}, "offset": {"0"}, "sort_field": {"customer_source_record_id"}, "sort_direction": {"ASC"}}, []string{"sort", "order"}},
 		{"token is the offset", ds.ListRequest[ds.SourceFilter]{Token: "42", Limit: 7}, url.Values{"count": {"7"}, "offset": {"42"}}, nil},
-		{"customer and source", ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: ds.SourceFilter{CustomerID: ptr("abc"), SourceID: ptr("def")}},
+		{"customer and source", ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: ds.SourceFilter{CustomerID: resttest.Ptr("abc"), SourceID: resttest.Ptr("def")}},
 			url.Values{"customer_id": {"abc"}, "customer_source_id": {"def"}}, []string{"external_id"}},
 		{"external ids as a repeated array, deduplicated", ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: ds.SourceFilter{ExternalIDs: []string{"A", "B", "A", ""}}},
 			url.Values{"external_ids[]": {"A", "B"}}, []string{"external_id", "external_ids"}},
@@ -954,7 +873,7 @@ func TestFiltersArePushedDownInCareCloudSyntax(t *testing.T) {
 
 	t.Run("an empty id matches nothing, without a call", func(t *testing.T) {
 		s.Kit().Reset()
-		for _, f := range []ds.SourceFilter{{CustomerID: ptr("")}, {SourceID: ptr("")}, {ExternalIDs: []string{""}}} {
+		for _, f := range []ds.SourceFilter{{CustomerID: resttest.Ptr("")}, {SourceID: resttest.Ptr("")}, {ExternalIDs: []string{""}}} {
 			page := list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: f})
 			if len(page.Items) != 0 || page.Total == nil || *page.Total != 0 || page.Next != "" {
 				t.Errorf("%+v: %+v", f, page)
@@ -968,7 +887,7 @@ func TestFiltersArePushedDownInCareCloudSyntax(t *testing.T) {
 
 func TestPageTokens(t *testing.T) {
 	s := sim.New(providertest.People())
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	c := newClient(t, s.ClientConfig(srv.URL), srv)
 	first := list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 10})
 	if first.Next != "10" || first.Total == nil {
@@ -1005,7 +924,7 @@ func TestPageTokens(t *testing.T) {
 func TestSourcesByExternalIDsBatchesOf100(t *testing.T) {
 	people := providertest.People()
 	s := sim.New(people)
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	c := newClient(t, s.ClientConfig(srv.URL), srv)
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 1})
 	var ids []string
@@ -1052,7 +971,7 @@ func TestSourcesByCustomersIsBoundedAndSkipsImpossibleIDs(t *testing.T) {
 	people := providertest.People()
 	s := sim.New(people)
 	cnt := &counter{h: s, delay: 20 * time.Millisecond}
-	srv := serve(t, cnt)
+	srv := resttest.Serve(t, cnt)
 	c := newClient(t, s.ClientConfig(srv.URL), srv)
 	var ids []string
 	want := 0
@@ -1106,7 +1025,7 @@ func TestErrorMessage(t *testing.T) {
 
 func TestForbiddenAndNotFoundAreTyped(t *testing.T) {
 	s := sim.New(providertest.People())
-	srv := serve(t, s)
+	srv := resttest.Serve(t, s)
 	c := newClient(t, s.ClientConfig(srv.URL), srv)
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 1})
 	s.Kit().Inject(simkit.Fault{Status: 403, Message: "The resource is not allowed for this interface."})
@@ -1122,4 +1041,316 @@ func TestForbiddenAndNotFoundAreTyped(t *testing.T) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
+// fakeVendor is CareCloud as someone else might implement it from the docs:
+// fixed answers under the documented base path, in the documented envelopes.
+type fakeVendor struct {
+	records string // the customer_source_records array
+	total   string // total_items as sent ("" = not sent)
+	sources string // the customer_sources array ("" = one Kintsugi source s1)
+	// status and body, when set, answer every record list instead
+	status int
+	body   string
+}
+
+const fakeSources = `[{"customer_source_id":"s1","name":"Kintsugi EU","customer_source_text_id":"kintsugi","state":1,"last_change":"2019-01-08 18:34:07"}]`
+
+func serveFake(t *testing.T, f fakeVendor) (*httptest.Server, carecloud.Config) {
+	t.Helper()
+	if f.sources == "" {
+		f.sources = fakeSources
+	}
+	srv := resttest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		switch path := strings.TrimPrefix(r.URL.Path, sim.BasePath); {
+		case path == "/customer-sources":
+			_, _ = io.WriteString(w, `{"data":{"customer_sources":`+f.sources+`}}`)
+		case strings.HasSuffix(path, "/customer-source-records") && f.status != 0:
+			w.WriteHeader(f.status)
+			_, _ = io.WriteString(w, f.body)
+		case strings.HasSuffix(path, "/customer-source-records"):
+			total := ""
+			if f.total != "" {
+				total = `,"total_items":` + f.total
+			}
+			_, _ = io.WriteString(w, `{"data":{"customer_source_records":`+f.records+total+`}}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	return srv, carecloud.Config{BaseURL: srv.URL + sim.BasePath, BearerToken: "t", Timezone: "Europe/Prague"}
+}
+
+const oneRecord = `[{"customer_source_record_id":"r1","customer_source_id":"s1","customer_id":"c1","external_id":"K-1","last_change":"2019-06-23 11:47:22"}]`
+
+func TestAnswersOutsideTheDocumentedTypesAreReadLiberally(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fake  fakeVendor
+		check func(t *testing.T, p ds.Page[*ds.CustomerSource])
+	}{
+		{"an external_id sent as a number, as in the spec's own example, is its text",
+			fakeVendor{records: `[{"customer_source_record_id":"r1","customer_source_id":"s1","customer_id":"c1","external_id":6}]`, total: "1"},
+			func(t *testing.T, p ds.Page[*ds.CustomerSource]) {
+				t.Helper()
+				s := p.Items[0]
+				if !slices.Equal(s.ExternalIDs, []string{"6"}) || s.Target == nil || *s.Target != (ds.CustomerKey{Provider: ds.Kintsugi, ProviderID: "6"}) {
+					t.Errorf("external ids %v, target %+v", s.ExternalIDs, s.Target)
+				}
+				if string(s.Raw) != `{"customer_source_record_id":"r1","customer_source_id":"s1","customer_id":"c1","external_id":6}` {
+					t.Errorf("raw %s", s.Raw)
+				}
+			}},
+		{"a total_items sent as a string is the total", fakeVendor{records: oneRecord, total: `"1"`}, wantTotal(1)},
+		{"a total_items sent as 1.0 is the total", fakeVendor{records: oneRecord, total: `1.0`}, wantTotal(1)},
+		{"an unreadable total_items is no total, not a failed page", fakeVendor{records: oneRecord, total: `"many"`}, wantTotal(-1)},
+		{"a null total_items is no total", fakeVendor{records: oneRecord, total: `null`}, wantTotal(-1)},
+		{"a catalogue state sent as a string does not fail the records",
+			fakeVendor{records: oneRecord, total: "1", sources: `[{"customer_source_id":"s1","name":"Kintsugi EU","customer_source_text_id":"kintsugi","state":"1","last_change":null}]`},
+			func(t *testing.T, p ds.Page[*ds.CustomerSource]) {
+				t.Helper()
+				if s := p.Items[0]; s.SourceName == nil || *s.SourceName != "Kintsugi EU" || s.Target == nil {
+					t.Errorf("source %+v", s)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, cfg := serveFake(t, tc.fake)
+			c := newClient(t, cfg, srv)
+			page, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Items) != 1 || page.Next != "" {
+				t.Fatalf("%d items, next %q", len(page.Items), page.Next)
+			}
+			tc.check(t, page)
+		})
+	}
+}
+
+// wantTotal checks Page.Total: n, or absent for n < 0.
+func wantTotal(n int) func(*testing.T, ds.Page[*ds.CustomerSource]) {
+	return func(t *testing.T, p ds.Page[*ds.CustomerSource]) {
+		t.Helper()
+		if (n < 0) != (p.Total == nil) || (p.Total != nil && *p.Total != n) {
+			t.Errorf("total %v, want %d (-1: none)", p.Total, n)
+		}
+	}
+}
+
+func TestTimesAreReadInTheDocumentedFormAndInISO8601(t *testing.T) {
+	for _, tc := range []struct {
+		name, sent string
+		want       string // RFC 3339 UTC; "" = unreadable
+	}{
+		{"documented form, project-local (Prague, summer)", "2019-06-23 11:47:22", "2019-06-23T09:47:22Z"},
+		{"fractional seconds", "2019-06-23 11:47:22.5", "2019-06-23T09:47:22.5Z"},
+		{"ISO 8601 T form without a zone is project-local", "2019-06-23T11:47:22", "2019-06-23T09:47:22Z"},
+		{"RFC 3339 in UTC", "2019-06-23T11:47:22Z", "2019-06-23T11:47:22Z"},
+		{"an explicit offset wins over the project's zone", "2019-06-23T11:47:22+01:00", "2019-06-23T10:47:22Z"},
+		{"the documented form with an offset", "2019-06-23 11:47:22+01:00", "2019-06-23T10:47:22Z"},
+		{"a date only is not a time", "2019-06-23", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, cfg := serveFake(t, fakeVendor{total: "1",
+				records: `[{"customer_source_record_id":"r1","customer_source_id":"s1","customer_id":"c1","external_id":"K-1","last_change":"` + tc.sent + `"}]`})
+			c := newClient(t, cfg, srv)
+			page := list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 10})
+			got, ok := c.LastChange(page.Items[0])
+			if tc.want == "" {
+				if ok {
+					t.Errorf("read %q as %v", tc.sent, got)
+				}
+				return
+			}
+			want, _ := time.Parse(time.RFC3339Nano, tc.want)
+			if !ok || !got.Equal(want) || got.Location() != time.UTC {
+				t.Errorf("%q read as %v (%v), want %v", tc.sent, got, ok, want)
+			}
+		})
+	}
+}
+
+func TestAFilterNamingAnIDCareCloudDoesNotHaveMatchesNothing(t *testing.T) {
+	notFound := func(name string) string {
+		return `{"error":{"type":"about:blank","exception":"bad_request_exception","title":"Bad Request","detail":"Invalid parameters.",` +
+			`"error_data":{"invalid_params":[{"name":"` + name + `","reason":"not_found","value":"x"}]}}}`
+	}
+	zero := func(t *testing.T, page ds.Page[*ds.CustomerSource], err error) {
+		t.Helper()
+		if err != nil || len(page.Items) != 0 || page.Next != "" || page.Total == nil || *page.Total != 0 {
+			t.Errorf("page %+v, err %v; want an empty page with total 0", page, err)
+		}
+	}
+	s := sim.New(providertest.People())
+	simSrv := resttest.Serve(t, s)
+	simClient := newClient(t, s.ClientConfig(simSrv.URL), simSrv)
+	list(t, simClient, ds.ListRequest[ds.SourceFilter]{Limit: 1}) // warm the catalogue
+
+	for _, tc := range []struct {
+		name string
+		f    ds.SourceFilter
+	}{
+		{"an unknown customer (the simulator answers 400 not_found)", ds.SourceFilter{CustomerID: resttest.Ptr("00000000000000000000000000")}},
+		{"an unknown source (the simulator answers 400 not_found)", ds.SourceFilter{SourceID: resttest.Ptr("00000000000000000000000000")}},
+		{"an unknown customer with external ids", ds.SourceFilter{CustomerID: resttest.Ptr("nope"), ExternalIDs: []string{"A"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := providertest.CaptureLog(t)
+			page, err := simClient.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: tc.f})
+			zero(t, page, err)
+			if strings.Contains(logs.String(), "WARN") {
+				t.Errorf("a caller's unknown id logged a gateway bug: %s", logs)
+			}
+		})
+	}
+
+	t.Run("another 400 on a filtered list judges the caller's input", func(t *testing.T) {
+		s.Kit().Inject(simkit.Fault{Status: http.StatusBadRequest, Message: "Input should be sane"})
+		cc := providertest.People()
+		var known string
+		for _, p := range cc {
+			if p.At(ds.CareCloud) {
+				known = p.IDs[ds.CareCloud]
+				break
+			}
+		}
+		_, err := simClient.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: ds.SourceFilter{CustomerID: &known}})
+		if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "Input should be sane") {
+			t.Errorf("err %v, want BAD_USER_INPUT with the vendor's message", err)
+		}
+	})
+
+	for _, tc := range []struct {
+		name, param string
+		f           ds.SourceFilter
+	}{
+		{"a vendor answering 400 customer_id not_found", "customer_id", ds.SourceFilter{CustomerID: resttest.Ptr("x")}},
+		{"a vendor answering 400 customer_source_id not_found", "customer_source_id", ds.SourceFilter{SourceID: resttest.Ptr("x")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, cfg := serveFake(t, fakeVendor{status: http.StatusBadRequest, body: notFound(tc.param)})
+			c := newClient(t, cfg, srv)
+			page, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: tc.f})
+			zero(t, page, err)
+		})
+	}
+
+	t.Run("one customer's list answered 400 customer_id not_found has no records", func(t *testing.T) {
+		srv, cfg := serveFake(t, fakeVendor{status: http.StatusBadRequest, body: notFound("customer_id")})
+		c := newClient(t, cfg, srv)
+		got, err := c.SourcesByCustomers(context.Background(), []string{"x"})
+		if err != nil || len(got) != 0 {
+			t.Errorf("%d records, err %v", len(got), err)
+		}
+	})
+
+	t.Run("a 400 about another parameter is still an error", func(t *testing.T) {
+		srv, cfg := serveFake(t, fakeVendor{status: http.StatusBadRequest, body: notFound("external_ids")})
+		c := newClient(t, cfg, srv)
+		if _, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5, Filter: ds.SourceFilter{CustomerID: resttest.Ptr("x")}}); err == nil {
+			t.Error("no error")
+		}
+		if _, err := c.SourcesByCustomers(context.Background(), []string{"x"}); ds.ErrorCode(err) != ds.CodeInternal {
+			t.Errorf("err %v, want INTERNAL", err)
+		}
+	})
+}
+
+// The docs define no default order, so every list the client pages through by
+// offset names one: the resource's id, ascending.
+func TestEveryListAsksForAnExplicitOrder(t *testing.T) {
+	people := providertest.People()
+	s := sim.New(people)
+	srv := resttest.Serve(t, s)
+	c := newClient(t, s.ClientConfig(srv.URL), srv)
+	var cc string
+	for _, p := range people {
+		if p.At(ds.CareCloud) {
+			cc = p.IDs[ds.CareCloud]
+			break
+		}
+	}
+	if _, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SourcesByCustomers(context.Background(), []string{cc}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SourcesByExternalIDs(context.Background(), []string{"x"}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"/customer-sources":                             "customer_source_id",
+		"/customer-source-records":                      "customer_source_record_id",
+		"/customers/" + cc + "/customer-source-records": "customer_source_record_id",
+	}
+	seen := map[string]bool{}
+	for _, call := range s.Kit().Calls() {
+		path := strings.TrimPrefix(call.Path, sim.BasePath)
+		field, ok := want[path]
+		if !ok {
+			t.Errorf("unexpected call %s", path)
+			continue
+		}
+		seen[path] = true
+		q, _ := url.ParseQuery(call.Query)
+		if q.Get("sort_field") != field || q.Get("sort_direction") != "ASC" {
+			t.Errorf("%s?%s: want sort_field=%s&sort_direction=ASC", path, call.Query, field)
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("calls to %v, want all of %v", seen, want)
+	}
+}
+
+func TestMalformedRecords(t *testing.T) {
+	const a, b = `{ "customer_source_record_id" : "r1",	"customer_source_id":"s1", "customer_id":"c1", "external_id":"x\u00e9" }`, `{"customer_source_id":"s2","external_id":null}`
+	const bad = "CARECLOUD: PROVIDER_UNAVAILABLE: the provider sent a record this gateway cannot read: "
+	providertest.RunRecordCases(t, func(items string) string {
+		// the catalogue is read from the same answer: it has no sources
+		return `{"data":{"customer_source_records":` + items + `,"total_items":2}}`
+	}, func(t *testing.T, url string) ([]json.RawMessage, error) {
+		c, err := carecloud.New(carecloud.Config{BaseURL: url, BearerToken: "t", Timezone: "Europe/Prague"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 10})
+		var raws []json.RawMessage
+		for _, s := range p.Items {
+			raws = append(raws, s.Raw)
+		}
+		return raws, err
+	}, []providertest.RecordCase{
+		{Name: "records as sent", Items: "[ " + a + " ,\n" + b + "]", Raws: []string{a, b}},
+		{Name: "a number", Items: `[` + a + `,1]`, Err: bad + "json: cannot unmarshal number into Go value of type carecloud.wireRecord"},
+		{Name: "a string", Items: `["r1"]`, Err: bad + "json: cannot unmarshal string into Go value of type carecloud.wireRecord"},
+		{Name: "null", Items: `[null]`, Raws: []string{"null"}},
+		{Name: "an id that is a number", Items: `[{"customer_source_id":5}]`, Err: bad + "json: cannot unmarshal number into Go struct field wireRecord.customer_source_id of type string"},
+		{Name: "records not an array", Items: `{}`, Err: "CARECLOUD: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: json: cannot unmarshal object into Go struct field .data.customer_source_records of type *"},
+		{Name: "records null", Items: `null`, Raws: nil},
+	})
+}
+
+// BenchmarkListCustomers is one full page (count=100) of GET
+// /customer-source-records through ListSources, CareCloud's list method;
+// the unit is one customer source record.
+func BenchmarkListCustomers(b *testing.B) {
+	s := sim.New(demo.People(demo.DefaultSize))
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	const size = 100
+	req := ds.ListRequest[ds.SourceFilter]{Limit: size}
+	var decoder *carecloud.Client
+	providertest.BenchList(b, "customer", size, "/customer-source-records", func(b *testing.B, hc *http.Client) func() (int, error) {
+		c, err := carecloud.New(s.ClientConfig(srv.URL), hc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		decoder = c // its catalogue is fetched by the capturing call
+		return func() (int, error) {
+			p, err := c.ListSources(context.Background(), req)
+			return len(p.Items), err
+		}
+	}, func(body []byte) (int, error) { return carecloud.DecodeRecords(decoder, body) })
+}

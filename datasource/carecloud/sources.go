@@ -256,7 +256,7 @@ func (c *Client) mapRecords(ctx context.Context, env *recordsEnvelope, customerI
 
 // mapRecord turns one record into a SYSTEM source; Target comes from the
 // catalogue entry whose customer_source_text_id names a provider.
-func (c *Client) mapRecord(rec *ds.Record[wireRecord], cat map[string]sourceInfo, customerID string) *ds.CustomerSource {
+func (c *Client) mapRecord(rec *rest.Record[wireRecord], cat map[string]sourceInfo, customerID string) *ds.CustomerSource {
 	w := &rec.V
 	s := &ds.CustomerSource{
 		Provider:    ds.CareCloud,
@@ -265,7 +265,7 @@ func (c *Client) mapRecord(rec *ds.Record[wireRecord], cat map[string]sourceInfo
 		CustomerID:  w.CustomerID,
 		SourceID:    w.CustomerSourceID,
 		ExternalIDs: []string{},
-		Raw:         rec.Raw, // the record as received, not a copy (see ds.Record)
+		Raw:         rec.Raw, // the record as received, not a copy (see rest.Record)
 	}
 	if s.CustomerID == "" {
 		s.CustomerID = customerID
@@ -310,15 +310,13 @@ func (c *Client) catalogue(ctx context.Context, need []string) (map[string]sourc
 			return cur.byID, nil
 		}
 	}
-	ch := c.sf.DoChan("catalogue", func() (any, error) {
+	cat, err := rest.Shared(ctx, &c.sf, "catalogue", backgroundTimeout, func(fctx context.Context) (*catalogue, error) {
 		c.mu.Lock()
 		latest := c.cat
 		c.mu.Unlock()
 		if latest != nil && latest != cur && c.now().Sub(latest.at) < catalogueMinAge {
 			return latest, nil // refreshed while we were deciding
 		}
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
-		defer cancel()
 		cat, err := c.fetchCatalogue(fctx)
 		if err != nil {
 			return nil, err
@@ -328,18 +326,13 @@ func (c *Client) catalogue(ctx context.Context, need []string) (map[string]sourc
 		c.mu.Unlock()
 		return cat, nil
 	})
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case res := <-ch:
-		if res.Err != nil {
-			if cur != nil {
-				return cur.byID, nil
-			}
-			return nil, res.Err
-		}
-		return res.Val.(*catalogue).byID, nil
+	switch {
+	case err != nil && ctx.Err() == nil && cur != nil:
+		return cur.byID, nil // a failed refresh: the older copy serves
+	case err != nil:
+		return nil, err
 	}
+	return cat.byID, nil
 }
 
 // warmCatalogue starts fetching the catalogue beside the lookups that will

@@ -9,14 +9,15 @@ import (
 	"strings"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
 )
 
 // recordsEnvelope is GET /customer-source-records and
 // GET /customers/{customer_id}/customer-source-records.
 type recordsEnvelope struct {
 	Data struct {
-		Records    []ds.Record[wireRecord] `json:"customer_source_records"`
-		TotalItems looseCount              `json:"total_items"`
+		Records    []rest.Record[wireRecord] `json:"customer_source_records"`
+		TotalItems looseCount                `json:"total_items"`
 	} `json:"data"`
 }
 
@@ -63,7 +64,7 @@ type looseCount struct {
 }
 
 func (c *looseCount) UnmarshalJSON(b []byte) error {
-	n, ok := ds.WholeNumber(b, true, math.MaxInt32)
+	n, ok := rest.WholeNumber(b, true, math.MaxInt32)
 	*c = looseCount{n: n, ok: ok}
 	return nil
 }

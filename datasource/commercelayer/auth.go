@@ -94,10 +94,7 @@ func (t *tokenSource) token(ctx context.Context) (string, error) {
 	if tok := t.cached(); tok != nil {
 		return tok.value, nil
 	}
-	ch := t.group.DoChan("token", func() (any, error) {
-		// The shared fetch outlives any one caller's cancellation, not tokenTimeout.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tokenTimeout)
-		defer cancel()
+	tok, err := rest.Shared(ctx, &t.group, "token", tokenTimeout, func(fctx context.Context) (*token, error) {
 		tok, err := t.fetch(fctx)
 		if err != nil {
 			return nil, err
@@ -107,15 +104,10 @@ func (t *tokenSource) token(ctx context.Context) (string, error) {
 		t.mu.Unlock()
 		return tok, nil
 	})
-	select {
-	case <-ctx.Done():
-		return "", ctx.Err()
-	case r := <-ch:
-		if r.Err != nil {
-			return "", r.Err
-		}
-		return r.Val.(*token).value, nil
+	if err != nil {
+		return "", err
 	}
+	return tok.value, nil
 }
 
 // fetch asks the token endpoint for a token: as JSON, the documented form;

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,6 +23,7 @@ import (
 	"github.com/federated-customers/gateway/datasource/commercelayer/sim"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -45,12 +47,7 @@ func start(t *testing.T, cfg configFor) *fixture {
 	t.Helper()
 	people := providertest.People()
 	s := sim.New(people)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	c, err := commercelayer.New(cfg(s, srv.URL), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, srv := resttest.Start(t, s, func(u string) commercelayer.Config { return cfg(s, u) }, nil, commercelayer.New)
 	return &fixture{sim: s, srv: srv, client: c, people: people}
 }
 
@@ -89,18 +86,9 @@ func TestConformance(t *testing.T) {
 			providertest.Run(t, providertest.Harness{
 				Provider: ds.CommerceLayer,
 				Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
-					t.Helper()
 					s := sim.New(people)
-					srv := httptest.NewServer(s)
-					t.Cleanup(srv.Close)
-					cfg := tc.good(s, srv.URL)
-					if o.BadCredentials {
-						cfg = tc.bad(cfg)
-					}
-					c, err := commercelayer.New(cfg, nil)
-					if err != nil {
-						t.Fatal(err)
-					}
+					c, _ := resttest.Start(t, s, func(u string) commercelayer.Config { return tc.good(s, u) },
+						resttest.Spoil(o, func(c *commercelayer.Config) { *c = tc.bad(*c) }), commercelayer.New)
 					return c, s.Kit()
 				},
 				ValidationStatus: http.StatusBadRequest,
@@ -126,42 +114,12 @@ func goodHeaders() map[string]string {
 // raw sends a request straight to the simulator; hdr entries with "" remove a header.
 func (f *fixture) raw(t *testing.T, method, path string, hdr map[string]string, body string) rawResp {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, f.srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := goodHeaders()
 	if body != "" {
 		h["Content-Type"] = commercelayer.MediaType
 	}
-	for k, v := range hdr {
-		h[k] = v
-	}
-	for k, v := range h {
-		if v != "" {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := rawResp{status: resp.StatusCode, header: resp.Header}
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &out.body); err != nil {
-			t.Fatalf("%s %s: body is not a JSON object: %q", method, path, b)
-		}
-	}
-	return out
+	r := resttest.Call(t, method, f.srv.URL+path, resttest.Headers(h, hdr), body)
+	return rawResp{status: r.Status, header: r.Header, body: r.Object(t)}
 }
 
 // errInfo returns errors[0].code, .status (a string in CL's body) and .source.pointer.
@@ -179,14 +137,7 @@ func errInfo(b map[string]any) (code string, status any, pointer string) {
 }
 
 func dataIDs(b map[string]any) []string {
-	var out []string
-	data, _ := b["data"].([]any)
-	for _, d := range data {
-		m, _ := d.(map[string]any)
-		id, _ := m["id"].(string)
-		out = append(out, id)
-	}
-	return out
+	return resttest.IDs(b, "data", "id")
 }
 
 func TestSimRejects(t *testing.T) {
@@ -407,24 +358,17 @@ func TestSimListing(t *testing.T) {
 			t.Errorf("last page = %v", got)
 		}
 	})
-	t.Run("a page past the end is an empty 200", func(t *testing.T) {
-		r := get(t, "page[size]=25&page[number]=99")
-		if data, ok := r.body["data"].([]any); !ok || len(data) != 0 {
-			t.Errorf("data = %v", r.body["data"])
-		}
-		if _, ok := links(r)["next"]; ok {
-			t.Error("a next link past the end")
-		}
-	})
-	t.Run("a huge page number is an empty 200", func(t *testing.T) {
-		r := get(t, "page[size]=25&page[number]=368934881474191034")
-		if data, ok := r.body["data"].([]any); !ok || len(data) != 0 {
-			t.Errorf("data = %v", r.body["data"])
-		}
-		if _, ok := links(r)["next"]; ok {
-			t.Error("a next link past the end")
-		}
-	})
+	for name, number := range map[string]string{"a page past the end is an empty 200": "99", "a huge page number is an empty 200": "368934881474191034"} {
+		t.Run(name, func(t *testing.T) {
+			r := get(t, "page[size]=25&page[number]="+number)
+			if data, ok := r.body["data"].([]any); !ok || len(data) != 0 {
+				t.Errorf("data = %v", r.body["data"])
+			}
+			if _, ok := links(r)["next"]; ok {
+				t.Error("a next link past the end")
+			}
+		})
+	}
 	t.Run("links keep the filter and sort", func(t *testing.T) {
 		r := get(t, "page[size]=2&sort=-email&filter[q][email_cont]=a")
 		next, _ := links(r)["next"].(string)
@@ -613,23 +557,10 @@ func TestTokenRefreshAfterExpiry(t *testing.T) {
 
 func TestConcurrentCallsShareOneToken(t *testing.T) {
 	f := start(t, clientCredentials)
-	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for i := 0; i < 16; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 3})
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	resttest.Concurrently(t, 16, func(int) error {
+		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 3})
+		return err
+	})
 	if n := f.sim.AuthKit().Count(); n != 1 {
 		t.Errorf("%d token requests for 16 concurrent calls, want 1", n)
 	}
@@ -983,7 +914,7 @@ func TestMapping(t *testing.T) {
 	for name, v := range map[string][2]any{
 		"provider": {c.Provider, ds.CommerceLayer},
 		"id":       {c.ProviderID, id},
-		"email":    {deref(c.Email), strings.ToLower(p.EmailAt(ds.CommerceLayer))},
+		"email":    {resttest.Deref(c.Email), strings.ToLower(p.EmailAt(ds.CommerceLayer))},
 		"created":  {*c.CreatedAt, p.CreatedAt.UTC().Truncate(time.Millisecond)},
 		"updated":  {*c.UpdatedAt, p.UpdatedAt.UTC().Truncate(time.Millisecond)},
 		"utc":      {c.CreatedAt.Location(), time.UTC},
@@ -994,10 +925,10 @@ func TestMapping(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, v[0], v[1])
 		}
 	}
-	switch deref(c.Status) {
+	switch resttest.Deref(c.Status) {
 	case "prospect", "acquired", "repeat":
 	default:
-		t.Errorf("status = %s", deref(c.Status))
+		t.Errorf("status = %s", resttest.Deref(c.Status))
 	}
 	r := c.Refs[0]
 	if r.Kind != ds.SourceSystem || r.SourceID != q.Key() || len(r.ExternalIDs) != 1 || r.ExternalIDs[0] != other {
@@ -1079,7 +1010,7 @@ func TestMappingOfVendorRecords(t *testing.T) {
 			if cu.CreatedAt.Location() != time.UTC || cu.CreatedAt.Format(time.RFC3339Nano) != "2018-01-01T12:00:00.123Z" {
 				t.Errorf("created = %v", cu.CreatedAt)
 			}
-			if deref(cu.Status) != "repeat" || cu.Metadata["foo"] != "bar" || page.Next != "" || page.Total == nil || *page.Total != 1 {
+			if resttest.Deref(cu.Status) != "repeat" || cu.Metadata["foo"] != "bar" || page.Next != "" || page.Total == nil || *page.Total != 1 {
 				t.Errorf("customer %+v page next %q total %v", cu, page.Next, page.Total)
 			}
 			switch {
@@ -1169,13 +1100,13 @@ func TestWritesRoundTrip(t *testing.T) {
 	if call := f.sim.Kit().Calls()[0]; call.Method != "POST" || call.Path != "/api/customers" {
 		t.Errorf("create call = %+v", call)
 	}
-	if !regexp.MustCompile(`^[A-Za-z0-9]{10}$`).MatchString(created.ProviderID) || deref(created.Email) != email ||
-		created.Metadata["tier"] != "gold" || deref(created.Status) != "prospect" || created.CreatedAt == nil {
+	if !regexp.MustCompile(`^[A-Za-z0-9]{10}$`).MatchString(created.ProviderID) || resttest.Deref(created.Email) != email ||
+		created.Metadata["tier"] != "gold" || resttest.Deref(created.Status) != "prospect" || created.CreatedAt == nil {
 		t.Fatalf("created %+v", created)
 	}
 	id := created.ProviderID
 
-	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: ptr("NEW.PERSON@example.com")}})
+	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: resttest.Ptr("NEW.PERSON@example.com")}})
 	if err != nil || len(page.Items) == 0 || page.Items[0].ProviderID != id || page.Total != nil {
 		t.Fatalf("email filter after create: %v %v (a superset with no claimed total)", page.Items, err)
 	}
@@ -1187,7 +1118,7 @@ func TestWritesRoundTrip(t *testing.T) {
 		msg  string
 	}{
 		{"a taken email is BAD_USER_INPUT with the vendor's message", ds.CustomerInput{Email: &email}, ds.CodeBadUserInput, "has already been taken"},
-		{"a bad email is BAD_USER_INPUT naming the attribute", ds.CustomerInput{Email: ptr("nope")}, ds.CodeBadUserInput, "email - is invalid"},
+		{"a bad email is BAD_USER_INPUT naming the attribute", ds.CustomerInput{Email: resttest.Ptr("nope")}, ds.CodeBadUserInput, "email - is invalid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.client.CreateCustomer(ctx, tc.in)
@@ -1199,9 +1130,9 @@ func TestWritesRoundTrip(t *testing.T) {
 	t.Run("fields a customer cannot hold are UNSUPPORTED_BY_PROVIDER with no call", func(t *testing.T) {
 		biz := ds.Business
 		for _, in := range []ds.CustomerInput{
-			{Email: ptr("x@example.com"), Name: ptr("X")}, {Email: ptr("x@example.com"), Phone: ptr("+1")},
-			{Email: ptr("x@example.com"), Type: &biz}, {Email: ptr("x@example.com"), Locale: ptr("en-US")},
-			{Email: ptr("x@example.com"), Address: &ds.Address{Country: ptr("SE")}},
+			{Email: resttest.Ptr("x@example.com"), Name: resttest.Ptr("X")}, {Email: resttest.Ptr("x@example.com"), Phone: resttest.Ptr("+1")},
+			{Email: resttest.Ptr("x@example.com"), Type: &biz}, {Email: resttest.Ptr("x@example.com"), Locale: resttest.Ptr("en-US")},
+			{Email: resttest.Ptr("x@example.com"), Address: &ds.Address{Country: resttest.Ptr("SE")}},
 		} {
 			f.sim.Kit().Reset()
 			if _, err := f.client.CreateCustomer(ctx, in); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
@@ -1231,15 +1162,15 @@ func TestWritesRoundTrip(t *testing.T) {
 	if call := f.sim.Kit().Calls()[0]; call.Method != "PATCH" || call.Path != "/api/customers/"+id {
 		t.Errorf("update call = %+v", call)
 	}
-	if deref(updated.Email) != changed || updated.Metadata["tier"] != "gold" || !updated.UpdatedAt.After(*created.CreatedAt) && !updated.UpdatedAt.Equal(*created.CreatedAt) {
+	if resttest.Deref(updated.Email) != changed || updated.Metadata["tier"] != "gold" || !updated.UpdatedAt.After(*created.CreatedAt) && !updated.UpdatedAt.Equal(*created.CreatedAt) {
 		t.Errorf("after the email update: %s", updated.Raw)
 	}
 	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Metadata: map[string]any{"tier": "silver"}})
-	if err != nil || updated.Metadata["tier"] != "silver" || deref(updated.Email) != changed {
+	if err != nil || updated.Metadata["tier"] != "silver" || resttest.Deref(updated.Email) != changed {
 		t.Fatalf("after the metadata update: %v %v", updated, err)
 	}
 	got, err := f.client.GetCustomers(ctx, []string{id})
-	if err != nil || len(got) != 1 || deref(got[0].Email) != changed || got[0].Metadata["tier"] != "silver" {
+	if err != nil || len(got) != 1 || resttest.Deref(got[0].Email) != changed || got[0].Metadata["tier"] != "silver" {
 		t.Fatalf("read after update: %+v %v", got, err)
 	}
 
@@ -1255,18 +1186,7 @@ func TestWritesRoundTrip(t *testing.T) {
 	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Email: &changed}); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("update after delete: %v", err)
 	}
-	f.sim.Kit().Reset()
-	for _, bad := range []string{"", "a/b", "..", "a,b", strings.Repeat("x", 65)} {
-		if err := f.client.DeleteCustomer(ctx, bad); ds.ErrorCode(err) != ds.CodeBadUserInput {
-			t.Errorf("delete %q: %v", bad, err)
-		}
-		if _, err := f.client.UpdateCustomer(ctx, bad, ds.CustomerInput{}); ds.ErrorCode(err) != ds.CodeBadUserInput {
-			t.Errorf("update %q: %v", bad, err)
-		}
-	}
-	if n := f.sim.Kit().Count(); n != 0 {
-		t.Errorf("%d calls for impossible ids", n)
-	}
+	resttest.RefusesIDs(t, f.client, f.sim.Kit().Count, []string{"", "a/b", "..", "a,b", strings.Repeat("x", 65)})
 }
 
 func TestWriteRetries(t *testing.T) {
@@ -1281,7 +1201,7 @@ func TestWriteRetries(t *testing.T) {
 		// a lost create or delete is not retried but looked up (one GET):
 		// the 503 came before the write, so it is NOT_APPLIED
 		{"a create is not retried after a 503", func() error {
-			_, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("retry@example.com")})
+			_, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("retry@example.com")})
 			return err
 		}, 1},
 		{"a delete is not retried after a 503", func() error { return f.client.DeleteCustomer(ctx, id) }, 1},
@@ -1318,7 +1238,7 @@ func TestWriteRetries(t *testing.T) {
 		}
 		g.sim.ExpireTokens()
 		g.sim.Kit().Reset()
-		if _, err := g.client.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("after.expiry@example.com")}); err != nil {
+		if _, err := g.client.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("after.expiry@example.com")}); err != nil {
 			t.Fatal(err)
 		}
 		if n := g.sim.Kit().Count(); n != 2 {
@@ -1329,44 +1249,21 @@ func TestWriteRetries(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	base := "https://acme.commercelayer.io/api"
-	for _, tc := range []struct {
-		name string
-		cfg  commercelayer.Config
-		want string // "" means valid
-	}{
-		{"client credentials are valid", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s"}, ""},
-		{"client credentials with token_url and scope are valid", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s", TokenURL: "https://auth.example.com/oauth/token", Scope: "market:id:x"}, ""},
-		{"an access token is valid", commercelayer.Config{BaseURL: base, AccessToken: "t"}, ""},
-		{"base_url is required", commercelayer.Config{AccessToken: "t"}, "commercelayer: base_url is required"},
-		{"a relative base_url is refused", commercelayer.Config{BaseURL: "/api", AccessToken: "t"}, "commercelayer: base_url"},
-		{"an ftp base_url is refused", commercelayer.Config{BaseURL: "ftp://acme/api", AccessToken: "t"}, "commercelayer: base_url"},
-		{"credentials are required", commercelayer.Config{BaseURL: base}, "commercelayer: set access_token or client_id and client_secret"},
-		{"both forms are refused", commercelayer.Config{BaseURL: base, AccessToken: "t", ClientID: "id", ClientSecret: "s"}, "not both"},
-		{"client_id needs client_secret", commercelayer.Config{BaseURL: base, ClientID: "id"}, "commercelayer: client_secret is required"},
-		{"client_secret needs client_id", commercelayer.Config{BaseURL: base, ClientSecret: "s"}, "commercelayer: client_id is required"},
-		{"access_token with a space is refused", commercelayer.Config{BaseURL: base, AccessToken: "a b"}, "commercelayer: access_token must not contain"},
-		{"client_secret with a newline is refused", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s\n"}, "commercelayer: client_secret must not contain"},
-		{"a relative token_url is refused", commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s", TokenURL: "auth"}, "commercelayer: token_url"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.Validate()
-			if tc.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := commercelayer.New(tc.cfg, nil); err != nil {
-					t.Fatalf("New: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want %q", err, tc.want)
-			}
-			if _, err := commercelayer.New(tc.cfg, nil); err == nil {
-				t.Fatal("New accepted an invalid config")
-			}
-		})
-	}
+	resttest.CheckConfigs(t, "commercelayer: ", commercelayer.Config.Validate, commercelayer.New, []resttest.ConfigCase[commercelayer.Config]{
+		{Name: "client credentials are valid", Cfg: commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s"}, Want: ""},
+		{Name: "client credentials with token_url and scope are valid", Cfg: commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s", TokenURL: "https://auth.example.com/oauth/token", Scope: "market:id:x"}, Want: ""},
+		{Name: "an access token is valid", Cfg: commercelayer.Config{BaseURL: base, AccessToken: "t"}, Want: ""},
+		{Name: "base_url is required", Cfg: commercelayer.Config{AccessToken: "t"}, Want: "commercelayer: base_url is required"},
+		{Name: "a relative base_url is refused", Cfg: commercelayer.Config{BaseURL: "/api", AccessToken: "t"}, Want: "commercelayer: base_url"},
+		{Name: "an ftp base_url is refused", Cfg: commercelayer.Config{BaseURL: "ftp://acme/api", AccessToken: "t"}, Want: "commercelayer: base_url"},
+		{Name: "credentials are required", Cfg: commercelayer.Config{BaseURL: base}, Want: "commercelayer: set access_token or client_id and client_secret"},
+		{Name: "both forms are refused", Cfg: commercelayer.Config{BaseURL: base, AccessToken: "t", ClientID: "id", ClientSecret: "s"}, Want: "not both"},
+		{Name: "client_id needs client_secret", Cfg: commercelayer.Config{BaseURL: base, ClientID: "id"}, Want: "commercelayer: client_secret is required"},
+		{Name: "client_secret needs client_id", Cfg: commercelayer.Config{BaseURL: base, ClientSecret: "s"}, Want: "commercelayer: client_id is required"},
+		{Name: "access_token with a space is refused", Cfg: commercelayer.Config{BaseURL: base, AccessToken: "a b"}, Want: "commercelayer: access_token must not contain"},
+		{Name: "client_secret with a newline is refused", Cfg: commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s\n"}, Want: "commercelayer: client_secret must not contain"},
+		{Name: "a relative token_url is refused", Cfg: commercelayer.Config{BaseURL: base, ClientID: "id", ClientSecret: "s", TokenURL: "auth"}, Want: "commercelayer: token_url"},
+	})
 }
 
 func TestSecretsAreNeverPrinted(t *testing.T) {
@@ -1387,21 +1284,6 @@ func TestSecretsAreNeverPrinted(t *testing.T) {
 			t.Errorf("credential id %q", c.CredentialID())
 		}
 	}
-	a, _ := commercelayer.New(commercelayer.Config{BaseURL: "https://a.commercelayer.io/api", AccessToken: "one"}, nil)
-	b, _ := commercelayer.New(commercelayer.Config{BaseURL: "https://a.commercelayer.io/api", AccessToken: "two"}, nil)
-	c, _ := commercelayer.New(commercelayer.Config{BaseURL: "https://b.commercelayer.io/api", AccessToken: "one"}, nil)
-	if a.CredentialID() == b.CredentialID() || a.CredentialID() == c.CredentialID() {
-		t.Error("different credentials share a credential id")
-	}
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref(s *string) string {
-	if s == nil {
-		return "<nil>"
-	}
-	return *s
 }
 
 func TestBaseURLWorksWithOrWithoutTheAPISuffix(t *testing.T) {
@@ -1443,4 +1325,256 @@ func TestEmailOrderIsNotServedNatively(t *testing.T) {
 	if err := c.Capabilities().CanOrder(ds.Order{Field: ds.OrderCreatedAt}); err != nil {
 		t.Fatalf("CanOrder(CREATED_AT) = %v", err)
 	}
+}
+
+// tokenCall is one request the fake token endpoint saw.
+type tokenCall struct {
+	contentType string
+	body        map[string]any
+}
+
+// tokenEndpoint serves the simulator's API under /api and, at /oauth/token,
+// answers every request with answer (status 200), recording what it was sent.
+// tokenServer is the simulator's API with token, a test's own token
+// endpoint, at sim.TokenPath.
+func tokenServer(t *testing.T, token http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	s := sim.New(providertest.People())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != sim.TokenPath {
+			s.ServeHTTP(w, r)
+			return
+		}
+		token(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func tokenEndpoint(t *testing.T, answer string) (*httptest.Server, func() []tokenCall) {
+	t.Helper()
+	var mu sync.Mutex
+	var calls []tokenCall
+	srv := tokenServer(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		c := tokenCall{contentType: r.Header.Get("Content-Type")}
+		_ = json.Unmarshal(b, &c.body)
+		mu.Lock()
+		calls = append(calls, c)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, answer)
+	})
+	return srv, func() []tokenCall {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]tokenCall(nil), calls...)
+	}
+}
+
+func TestTokenRequestAndResponse(t *testing.T) {
+	tok := sim.AccessToken // the simulator's API accepts it
+	for _, tc := range []struct {
+		name, answer string
+	}{
+		{"the documented response is cached for its two hours",
+			`{"access_token":"` + tok + `","token_type":"bearer","expires_in":7200,"scope":"market:id:abc","created_at":1700000000}`},
+		{"expires_in as a string is read",
+			`{"access_token":"` + tok + `","token_type":"bearer","expires_in":"7200"}`},
+		{"a response without expires_in is kept until a 401",
+			`{"access_token":"` + tok + `","token_type":"Bearer"}`},
+		{"a token shorter-lived than a minute is reused while it lasts",
+			`{"access_token":"` + tok + `","token_type":"bearer","expires_in":30}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, calls := tokenEndpoint(t, tc.answer)
+			c, err := commercelayer.New(commercelayer.Config{BaseURL: srv.URL + "/api", ClientID: "cid", ClientSecret: "csecret",
+				TokenURL: srv.URL + sim.TokenPath, Scope: "market:id:abc"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 2; i++ {
+				if _, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 2}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := calls()
+			if len(got) != 1 {
+				t.Fatalf("%d token requests for two calls, want 1", len(got))
+			}
+			// The documented request: a JSON body, as Commerce Layer's docs and js-auth send it.
+			if mt, _, _ := mime.ParseMediaType(got[0].contentType); mt != "application/json" {
+				t.Errorf("token request Content-Type = %q, want application/json", got[0].contentType)
+			}
+			want := map[string]any{"grant_type": "client_credentials", "client_id": "cid", "client_secret": "csecret", "scope": "market:id:abc"}
+			if fmt.Sprint(got[0].body) != fmt.Sprint(want) {
+				t.Errorf("token request body = %v, want %v", got[0].body, want)
+			}
+		})
+	}
+}
+
+func TestTokenURLDefault(t *testing.T) {
+	for _, tc := range []struct {
+		name, prefix string
+	}{
+		{"a base_url outside commercelayer.io gets tokens from its own host", ""},
+		{"a base_url under a path gets tokens under that path", "/vendor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sim.New(providertest.People())
+			var h http.Handler = s
+			if tc.prefix != "" {
+				h = http.StripPrefix(tc.prefix, s)
+			}
+			srv := httptest.NewServer(h)
+			t.Cleanup(srv.Close)
+			c, err := commercelayer.New(commercelayer.Config{BaseURL: srv.URL + tc.prefix + "/api", ClientID: sim.ClientID, ClientSecret: sim.ClientSecret}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := c.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 2}); err != nil {
+				t.Fatal(err)
+			}
+			if n := s.AuthKit().Count(); n != 1 {
+				t.Errorf("%d token requests at the base URL's host, want 1", n)
+			}
+		})
+	}
+	t.Run("an organization at commercelayer.io uses auth.commercelayer.io", func(t *testing.T) {
+		cfg := commercelayer.Config{BaseURL: "https://acme.commercelayer.io/api", ClientID: "id", ClientSecret: "s"}
+		a, err := commercelayer.New(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TokenURL = commercelayer.DefaultTokenURL
+		b, err := commercelayer.New(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.CredentialID() != b.CredentialID() {
+			t.Error("the default token URL of an organization is not " + commercelayer.DefaultTokenURL)
+		}
+	})
+}
+
+// records is a data array of n customer resource objects.
+func records(n int) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"id":"AAAAAAAA%02d","type":"customers","attributes":{"email":"c%d@example.com"}}`, i, i)
+	}
+	return "[" + strings.Join(items, ",") + "]"
+}
+
+func TestListEnvelopeAndEndOfList(t *testing.T) {
+	const next = `"https://acme.commercelayer.io/api/customers?page%5Bnumber%5D=2&page%5Bsize%5D=5"`
+	total := func(n int) *int { return &n }
+	for _, tc := range []struct {
+		name, body string
+		next       string // the page token, "" for the end
+		total      *int
+	}{
+		{"links.next as a JSON:API link object means more",
+			`{"data":` + records(5) + `,"meta":{"record_count":12,"page_count":3},"links":{"next":{"href":` + next + `}}}`, "5", total(12)},
+		{"counts sent as strings are read",
+			`{"data":` + records(5) + `,"meta":{"record_count":"12","page_count":"3"},"links":{"next":` + next + `}}`, "5", total(12)},
+		{"meta of another shape is no total, not an unreadable page",
+			`{"data":` + records(5) + `,"meta":"n/a","links":{"next":` + next + `}}`, "5", nil},
+		{"links of another shape fall back to the counts",
+			`{"data":` + records(5) + `,"meta":{"record_count":12,"page_count":3},"links":[]}`, "5", total(12)},
+		{"a next link on the last page by page_count is the end",
+			`{"data":` + records(2) + `,"meta":{"record_count":2,"page_count":1},"links":{"next":` + next + `}}`, "", total(2)},
+		{"an empty page is the end even with a next link",
+			`{"data":[],"links":{"next":` + next + `}}`, "", nil},
+		{"next null is the end",
+			`{"data":` + records(5) + `,"meta":{"record_count":12,"page_count":3},"links":{"first":` + next + `,"next":null}}`, "", total(12)},
+		{"no links: page_count says more",
+			`{"data":` + records(5) + `,"meta":{"record_count":12,"page_count":3}}`, "5", total(12)},
+		{"no links: page_count says this is the last page",
+			`{"data":` + records(2) + `,"meta":{"record_count":2,"page_count":1}}`, "", total(2)},
+		{"no links and no counts: a full page may have more",
+			`{"data":` + records(5) + `}`, "5", nil},
+		{"no links and no counts: a short page is the end",
+			`{"data":` + records(3) + `}`, "", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fakeServer(t, 200, tc.body)
+			page, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.Next != tc.next {
+				t.Errorf("next = %q, want %q", page.Next, tc.next)
+			}
+			if (page.Total == nil) != (tc.total == nil) || page.Total != nil && *page.Total != *tc.total {
+				t.Errorf("total = %v, want %v", page.Total, tc.total)
+			}
+		})
+	}
+}
+
+// A token endpoint written to RFC 6749 that refuses a JSON body gets the
+// form on a second try, and the form from then on (here: the refetch after
+// the API refused the first token).
+func TestATokenEndpointThatTakesOnlyTheFormGetsIt(t *testing.T) {
+	var mu sync.Mutex
+	var types []string
+	srv := tokenServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		mu.Lock()
+		types = append(types, mt)
+		n := len(types)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if mt != "application/x-www-form-urlencoded" || r.PostFormValue("grant_type") != "client_credentials" || r.PostFormValue("client_id") != "cid" {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error":"invalid_request"}`)
+			return
+		}
+		tok := sim.AccessToken
+		if n == 2 {
+			tok = "a-token-the-api-refuses" // the API answers 401: the client fetches again
+		}
+		_, _ = io.WriteString(w, `{"access_token":"`+tok+`","token_type":"bearer","expires_in":7200}`)
+	})
+	c, err := commercelayer.New(commercelayer.Config{BaseURL: srv.URL + "/api", ClientID: "cid", ClientSecret: "csecret", TokenURL: srv.URL + sim.TokenPath}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 2}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := "application/json application/x-www-form-urlencoded application/x-www-form-urlencoded"
+	if got := strings.Join(types, " "); got != want {
+		t.Fatalf("token requests %q, want %q", got, want)
+	}
+}
+
+func TestMalformedRecords(t *testing.T) {
+	const a, b = `{ "id" : "AAAAAAAAAA",	"type":"customers", "attributes":{"email":"ann@example.com","metadata":{"k":"v"}} }`, `{"id":"BBBBBBBBBB","attributes":{}}`
+	const unreadable = "COMMERCE_LAYER: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: "
+	const bad = unreadable + "commercelayer: "
+	resttest.RecordCases(t, `{"data":ITEMS,"links":{}}`, func(url string) commercelayer.Config {
+		return commercelayer.Config{BaseURL: url + "/api", AccessToken: "t"}
+	}, commercelayer.New, []providertest.RecordCase{
+		{Name: "records as sent", Items: "[ " + a + " ,\n" + b + "]", Raws: []string{a, b}},
+		{Name: "a number", Items: `[` + a + `,1]`, Err: bad + "a customer that is not a resource object: json: cannot unmarshal number into Go value of type commercelayer.resource"},
+		{Name: "a string", Items: `["AAAAAAAAAA"]`, Err: bad + "a customer that is not a resource object: json: cannot unmarshal string into Go value of type commercelayer.resource"},
+		{Name: "null", Items: `[null]`, Err: bad + "a resource that is not a customer"},
+		{Name: "an id that is a number", Items: `[{"id":5}]`, Err: bad + "a customer that is not a resource object: json: cannot unmarshal number into Go struct field resource.id of type string"},
+		{Name: "attributes not an object", Items: `[{"id":"AAAAAAAAAA","attributes":[]}]`, Err: bad + "a customer that is not a resource object: json: cannot unmarshal array into Go struct field resource.attributes of type commercelayer.attributes"},
+		{Name: "no id", Items: `[{"type":"customers"}]`, Err: bad + "a resource that is not a customer"},
+		{Name: "data not an array", Items: `{}`, Err: unreadable + "json: cannot unmarshal object into Go struct field listResponse.data of type *"},
+		{Name: "data null", Items: `null`, Err: bad + "a customer list without data"},
+	})
+}
+
+// BenchmarkListCustomers is one full page (MaxPageSize) of GET /customers, 25.
+func BenchmarkListCustomers(b *testing.B) {
+	resttest.BenchList(b, sim.New(demo.People(demo.DefaultSize)), commercelayer.MaxPageSize, "/customers", commercelayer.New, commercelayer.DecodePage)
 }

@@ -1,14 +1,11 @@
 package commercelayer
 
-import "encoding/json"
+import (
+	"github.com/federated-customers/gateway/datasource/rest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
+)
 
-// DecodePage is what ListCustomers does with a page body once rest.Client
-// has read it: decode the envelope, map every record. It returns the count.
+// DecodePage is what ListCustomers does with a page body (the bench's decode).
 func DecodePage(body []byte) (int, error) {
-	var resp listResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return 0, err
-	}
-	cs, err := mapCustomers(resp.Data)
-	return len(cs), err
+	return resttest.DecodePage(body, func(r *listResponse) []rest.Record[resource] { return r.Data }, mapRecord)
 }

@@ -1,9 +1,8 @@
 package commercelayer
 
 import (
-	"encoding/json"
-
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
 )
 
 // resource is one JSON:API resource object of type customers.
@@ -24,19 +23,8 @@ type attributes struct {
 	Metadata        map[string]any `json:"metadata"`
 }
 
-func mapCustomers(data []ds.Record[resource]) ([]*ds.Customer, error) {
-	out := make([]*ds.Customer, 0, len(data))
-	for i := range data {
-		c, err := mapRecord(&data[i])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
-
-// mapCustomer maps one resource object; Raw keeps it exactly as received.
+// mapRecord maps one decoded resource object; Raw is the object as
+// received, not a copy (see rest.Record).
 // Commerce Layer customers have an email, a status (prospect, acquired,
 // repeat), metadata and timestamps (2018-01-01T12:00:00.000Z, read into
 // UTC); no name, phone, type, locale or address. reference is the
@@ -45,15 +33,7 @@ func mapCustomers(data []ds.Record[resource]) ([]*ds.Customer, error) {
 // the pair becomes a SYSTEM Ref pointing at that provider's customer. Any
 // other origin (or a reference without one) is not a provider the gateway
 // can link to and is left out of Refs; it stays in Raw.
-func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
-	var rec ds.Record[resource]
-	_ = rec.UnmarshalJSON(raw) // never fails: a bad record is rec.Err
-	return mapRecord(&rec)
-}
-
-// mapRecord maps one decoded resource object (see mapCustomer); Raw is the
-// object as received, not a copy (see ds.Record).
-func mapRecord(rec *ds.Record[resource]) (*ds.Customer, error) {
+func mapRecord(rec *rest.Record[resource]) (*ds.Customer, error) {
 	if err := rec.Err; err != nil {
 		return nil, unreadable("a customer that is not a resource object: " + err.Error())
 	}
@@ -67,8 +47,8 @@ func mapRecord(rec *ds.Record[resource]) (*ds.Customer, error) {
 		ProviderID: r.ID,
 		Email:      ds.NonEmpty(a.Email),
 		Status:     ds.NonEmpty(a.Status),
-		CreatedAt:  ds.RFC3339UTC(a.CreatedAt),
-		UpdatedAt:  ds.RFC3339UTC(a.UpdatedAt),
+		CreatedAt:  rest.RFC3339UTC(a.CreatedAt),
+		UpdatedAt:  rest.RFC3339UTC(a.UpdatedAt),
 		Raw:        rec.Raw,
 	}
 	if len(a.Metadata) > 0 {

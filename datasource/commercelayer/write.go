@@ -104,10 +104,7 @@ func (c *Client) UpdateCustomer(ctx context.Context, id string, in ds.CustomerIn
 	}
 	// The answer was lost (after the retries): read the customer back and compare.
 	got, gerr := c.GetCustomers(ctx, []string{id})
-	if gerr == nil && len(got) == 1 && ds.InputApplied(in, got[0]) {
-		return got[0], nil
-	}
-	return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
+	return rest.ReadBackUpdate(err, in, got, gerr)
 }
 
 // DeleteCustomer is DELETE /customers/{id} (204); an unknown id is NOT_FOUND.
@@ -122,13 +119,7 @@ func (c *Client) DeleteCustomer(ctx context.Context, id string) error {
 	}
 	// The answer was lost: the customer being gone says the delete happened.
 	got, gerr := c.GetCustomers(ctx, []string{id})
-	switch {
-	case gerr != nil:
-		return ds.WithOutcome(err, ds.OutcomeUncertain)
-	case len(got) == 0:
-		return nil
-	}
-	return ds.WithOutcome(err, ds.AbsentOutcome(err))
+	return rest.ReadBackDelete(err, gerr == nil && len(got) == 0, gerr)
 }
 
 func (c *Client) write(ctx context.Context, req rest.Request) (*ds.Customer, error) {
@@ -139,5 +130,5 @@ func (c *Client) write(ctx context.Context, req rest.Request) (*ds.Customer, err
 	if len(resp.Data) == 0 || string(resp.Data) == "null" {
 		return nil, unreadable("a write answered without the customer")
 	}
-	return mapCustomer(resp.Data)
+	return rest.MapOne(resp.Data, mapRecord)
 }

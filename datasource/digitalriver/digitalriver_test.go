@@ -20,6 +20,7 @@ import (
 	"github.com/federated-customers/gateway/datasource/digitalriver"
 	"github.com/federated-customers/gateway/datasource/digitalriver/sim"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -34,12 +35,7 @@ func start(t *testing.T) *fixture {
 	t.Helper()
 	people := providertest.People()
 	s := sim.New(people)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	c, err := digitalriver.New(s.ClientConfig(srv.URL), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, srv := resttest.Start(t, s, s.ClientConfig, nil, digitalriver.New)
 	return &fixture{sim: s, srv: srv, client: c, people: people}
 }
 
@@ -47,18 +43,8 @@ func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
 		Provider: ds.DigitalRiver,
 		Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
-			t.Helper()
 			s := sim.New(people)
-			srv := httptest.NewServer(s)
-			t.Cleanup(srv.Close)
-			cfg := s.ClientConfig(srv.URL)
-			if o.BadCredentials {
-				cfg.APIKey = "sk_test_wrong"
-			}
-			c, err := digitalriver.New(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, _ := resttest.Start(t, s, s.ClientConfig, resttest.Spoil(o, func(c *digitalriver.Config) { c.APIKey = "sk_test_wrong" }), digitalriver.New)
 			return c, s.Kit()
 		},
 		ValidationStatus: 400,
@@ -76,39 +62,9 @@ type rawResp struct {
 
 func (f *fixture) raw(t *testing.T, method, path string, hdr map[string]string, body string) rawResp {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, f.srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+sim.APIKey)
-	req.Header.Set("Content-Type", "application/json") // documented for every request
-	for k, v := range hdr {
-		if v == "" {
-			req.Header.Del(k)
-		} else {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := rawResp{status: resp.StatusCode, header: resp.Header}
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &out.body); err != nil {
-			t.Fatalf("%s %s: body is not a JSON object: %q", method, path, b)
-		}
-	}
-	return out
+	good := map[string]string{"Authorization": "Bearer " + sim.APIKey, "Content-Type": "application/json"} // documented for every request
+	r := resttest.Call(t, method, f.srv.URL+path, resttest.Headers(good, hdr), body)
+	return rawResp{status: r.Status, header: r.Header, body: r.Object(t)}
 }
 
 // errInfo returns type, errors[0].code and errors[0].parameter of a DR Errors body.
@@ -127,14 +83,7 @@ func errInfo(b map[string]any) (typ, code, param string) {
 }
 
 func ids(b map[string]any) []string {
-	var out []string
-	data, _ := b["data"].([]any)
-	for _, d := range data {
-		m, _ := d.(map[string]any)
-		id, _ := m["id"].(string)
-		out = append(out, id)
-	}
-	return out
+	return resttest.IDs(b, "data", "id")
 }
 
 func TestSimRejects(t *testing.T) {
@@ -344,34 +293,15 @@ func TestSimRendersDemoPeople(t *testing.T) {
 // --- the client ---
 
 func TestConfig(t *testing.T) {
-	for _, tc := range []struct {
-		cfg  digitalriver.Config
-		want string
-	}{
-		{digitalriver.Config{}, "digitalriver: api_key is required"},
-		{digitalriver.Config{APIKey: "sk test"}, "digitalriver: api_key must not contain"},
-		{digitalriver.Config{APIKey: "sk", BaseURL: "ftp://x"}, "digitalriver: base_url"},
-		{digitalriver.Config{APIKey: "sk", BaseURL: "/relative"}, "digitalriver: base_url"},
-		{digitalriver.Config{APIKey: "sk"}, ""},
-		{digitalriver.Config{APIKey: "sk", BaseURL: "https://api.digitalriver.com"}, ""},
-	} {
-		err := tc.cfg.Validate()
-		if (err == nil) != (tc.want == "") || (err != nil && !strings.HasPrefix(err.Error(), tc.want)) {
-			t.Errorf("Validate(%+v) = %v, want %q", tc.cfg, err, tc.want)
-		}
-		if _, nerr := digitalriver.New(tc.cfg, nil); (nerr == nil) != (err == nil) {
-			t.Errorf("New(%+v) = %v, Validate = %v", tc.cfg, nerr, err)
-		}
-	}
+	resttest.CheckConfigs(t, "digitalriver: ", digitalriver.Config.Validate, digitalriver.New, []resttest.ConfigCase[digitalriver.Config]{
+		{Name: "no key", Cfg: digitalriver.Config{}, Want: "digitalriver: api_key is required"},
+		{Name: "a key with a space", Cfg: digitalriver.Config{APIKey: "sk test"}, Want: "digitalriver: api_key must not contain"},
+		{Name: "an ftp base", Cfg: digitalriver.Config{APIKey: "sk", BaseURL: "ftp://x"}, Want: "digitalriver: base_url"},
+		{Name: "a relative base", Cfg: digitalriver.Config{APIKey: "sk", BaseURL: "/relative"}, Want: "digitalriver: base_url"},
+		{Name: "the default base", Cfg: digitalriver.Config{APIKey: "sk"}, Want: ""},
+		{Name: "an explicit base", Cfg: digitalriver.Config{APIKey: "sk", BaseURL: "https://api.digitalriver.com"}, Want: ""},
+	})
 	a, _ := digitalriver.New(digitalriver.Config{APIKey: "sk_test_secret"}, nil)
-	b, _ := digitalriver.New(digitalriver.Config{APIKey: "sk_test_secret", BaseURL: digitalriver.DefaultBaseURL}, nil)
-	c, _ := digitalriver.New(digitalriver.Config{APIKey: "sk_test_other"}, nil)
-	if a.CredentialID() != b.CredentialID() {
-		t.Error("an empty base_url is not the default base URL")
-	}
-	if a.CredentialID() == c.CredentialID() || strings.Contains(a.CredentialID(), "secret") || a.CredentialID() == "" {
-		t.Errorf("credential ids %q %q", a.CredentialID(), c.CredentialID())
-	}
 	if a.ID() != ds.DigitalRiver || a.Capabilities().LoaderCap != 100 {
 		t.Errorf("ID %v LoaderCap %d", a.ID(), a.Capabilities().LoaderCap)
 	}
@@ -412,7 +342,7 @@ func TestListQuery(t *testing.T) {
 		{"token is startingAfter", ds.ListRequest[ds.Filter]{Limit: 5, Token: tok}, url.Values{"limit": {"5"}, "startingAfter": {tok}}},
 		{"email is not sent: its exact match may not ignore case", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email}}, url.Values{"limit": {"5"}}},
 		{"search, country, providers and ids are not sent", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{
-			Search: ptr("an"), Country: []string{"SE"}, Providers: []ds.ProviderID{ds.DigitalRiver},
+			Search: resttest.Ptr("an"), Country: []string{"SE"}, Providers: []ds.ProviderID{ds.DigitalRiver},
 			IDs: []ds.CustomerKey{{Provider: ds.DigitalRiver, ProviderID: tok}}}}, url.Values{"limit": {"5"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -470,7 +400,7 @@ func TestBadTokens(t *testing.T) {
 
 func TestFilterAndOrderSupport(t *testing.T) {
 	f := start(t)
-	for _, fl := range []ds.Filter{{Email: ptr("a@b.c")}, {Search: ptr("x")}, {Country: []string{"SE"}}} {
+	for _, fl := range []ds.Filter{{Email: resttest.Ptr("a@b.c")}, {Search: resttest.Ptr("x")}, {Country: []string{"SE"}}} {
 		if err := f.client.Capabilities().CanFilter(fl); err != nil {
 			t.Errorf("CanFilter(%+v) = %v", fl, err)
 		}
@@ -579,16 +509,16 @@ func TestMapping(t *testing.T) {
 	for name, v := range map[string][2]any{
 		"provider": {c.Provider, ds.DigitalRiver},
 		"id":       {c.ProviderID, p.IDs[ds.DigitalRiver]},
-		"email":    {deref(c.Email), strings.ToLower(p.Email)},
-		"name":     {deref(c.Name), p.Name()},
-		"phone":    {deref(c.Phone), p.Phone},
+		"email":    {resttest.Deref(c.Email), strings.ToLower(p.Email)},
+		"name":     {resttest.Deref(c.Name), p.Name()},
+		"phone":    {resttest.Deref(c.Phone), p.Phone},
 		"type":     {*c.Type, wantType},
-		"status":   {deref(c.Status), "enabled"},
-		"locale":   {deref(c.Locale), strings.ReplaceAll(p.Locale, "-", "_")},
-		"line1":    {deref(c.Address.Line1), p.Street1},
-		"city":     {deref(c.Address.City), p.City},
-		"postal":   {deref(c.Address.PostalCode), p.PostalCode},
-		"country":  {deref(c.Address.Country), p.Country},
+		"status":   {resttest.Deref(c.Status), "enabled"},
+		"locale":   {resttest.Deref(c.Locale), strings.ReplaceAll(p.Locale, "-", "_")},
+		"line1":    {resttest.Deref(c.Address.Line1), p.Street1},
+		"city":     {resttest.Deref(c.Address.City), p.City},
+		"postal":   {resttest.Deref(c.Address.PostalCode), p.PostalCode},
+		"country":  {resttest.Deref(c.Address.Country), p.Country},
 		"county":   {c.Address.County == nil, true},
 		"created":  {*c.CreatedAt, p.CreatedAt.UTC().Truncate(time.Second)},
 		"updated":  {*c.UpdatedAt, p.UpdatedAt.UTC().Truncate(time.Second)},
@@ -622,12 +552,12 @@ func TestWriteRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	biz := ds.Business
 	in := ds.CustomerInput{
-		Email:    ptr("New.Person@Example.com"),
-		Name:     ptr("New Person AB"),
-		Phone:    ptr("+46700000001"),
+		Email:    resttest.Ptr("New.Person@Example.com"),
+		Name:     resttest.Ptr("New Person AB"),
+		Phone:    resttest.Ptr("+46700000001"),
 		Type:     &biz,
-		Locale:   ptr("sv-SE"),
-		Address:  &ds.Address{Line1: ptr("1 Storgatan"), City: ptr("Stockholm"), PostalCode: ptr("11122"), Country: ptr("se"), County: ptr("Stockholms län")},
+		Locale:   resttest.Ptr("sv-SE"),
+		Address:  &ds.Address{Line1: resttest.Ptr("1 Storgatan"), City: resttest.Ptr("Stockholm"), PostalCode: resttest.Ptr("11122"), Country: resttest.Ptr("se"), County: resttest.Ptr("Stockholms län")},
 		Metadata: map[string]any{"crmId": "abc", "vip": true, "tier": 2},
 	}
 	f.sim.Kit().Reset()
@@ -644,22 +574,22 @@ func TestWriteRoundTrip(t *testing.T) {
 	if raw["locale"] != "sv_SE" || raw["type"] != "business" {
 		t.Errorf("raw = %s", created.Raw)
 	}
-	if created.ProviderID == "" || deref(created.Name) != "New Person AB" || deref(created.Locale) != "sv_SE" ||
-		*created.Type != ds.Business || deref(created.Address.Country) != "SE" || deref(created.Phone) != "+46700000001" ||
-		created.Metadata["vip"] != true || created.Metadata["tier"] != float64(2) || deref(created.Status) != "enabled" {
+	if created.ProviderID == "" || resttest.Deref(created.Name) != "New Person AB" || resttest.Deref(created.Locale) != "sv_SE" ||
+		*created.Type != ds.Business || resttest.Deref(created.Address.Country) != "SE" || resttest.Deref(created.Phone) != "+46700000001" ||
+		created.Metadata["vip"] != true || created.Metadata["tier"] != float64(2) || resttest.Deref(created.Status) != "enabled" {
 		t.Errorf("created = %+v (raw %s)", created, created.Raw)
 	}
 	id := created.ProviderID
 
 	got, err := f.client.GetCustomers(ctx, []string{id})
-	if err != nil || len(got) != 1 || deref(got[0].Email) != "New.Person@Example.com" {
+	if err != nil || len(got) != 1 || resttest.Deref(got[0].Email) != "New.Person@Example.com" {
 		t.Fatalf("get after create: %v %v", got, err)
 	}
 	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 1})
 	if err != nil || page.Items[0].ProviderID != id {
 		t.Errorf("the newest customer is not first: %v", err)
 	}
-	byEmail := ds.Filter{Email: ptr("NEW.PERSON@example.com")}
+	byEmail := ds.Filter{Email: resttest.Ptr("NEW.PERSON@example.com")}
 	page, err = f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: byEmail})
 	var matched []string
 	for _, c := range page.Items {
@@ -672,37 +602,37 @@ func TestWriteRoundTrip(t *testing.T) {
 	}
 
 	// update only the name: the address and the rest of shipping stay
-	updated, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("Renamed AB")})
+	updated, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("Renamed AB")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if deref(updated.Name) != "Renamed AB" || deref(updated.Phone) != "+46700000001" || updated.Address == nil ||
-		deref(updated.Address.City) != "Stockholm" || deref(updated.Email) != "New.Person@Example.com" {
+	if resttest.Deref(updated.Name) != "Renamed AB" || resttest.Deref(updated.Phone) != "+46700000001" || updated.Address == nil ||
+		resttest.Deref(updated.Address.City) != "Stockholm" || resttest.Deref(updated.Email) != "New.Person@Example.com" {
 		t.Errorf("after name update: %s", updated.Raw)
 	}
 	// update the type and locale only: no read first, shipping untouched
 	f.sim.Kit().Reset()
 	ind := ds.Individual
-	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Type: &ind, Locale: ptr("en-us")})
+	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Type: &ind, Locale: resttest.Ptr("en-us")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := f.sim.Kit().Count(); n != 1 {
 		t.Errorf("%d calls for an update without shipping fields, want 1", n)
 	}
-	if *updated.Type != ds.Individual || deref(updated.Locale) != "en_US" || deref(updated.Name) != "Renamed AB" {
+	if *updated.Type != ds.Individual || resttest.Deref(updated.Locale) != "en_US" || resttest.Deref(updated.Name) != "Renamed AB" {
 		t.Errorf("after type update: %s", updated.Raw)
 	}
 	// a new address replaces the old one as a unit
-	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Address: &ds.Address{City: ptr("Brno"), Country: ptr("CZ")}})
+	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Address: &ds.Address{City: resttest.Ptr("Brno"), Country: resttest.Ptr("CZ")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if deref(updated.Address.City) != "Brno" || updated.Address.Line1 != nil || deref(updated.Name) != "Renamed AB" {
+	if resttest.Deref(updated.Address.City) != "Brno" || updated.Address.Line1 != nil || resttest.Deref(updated.Name) != "Renamed AB" {
 		t.Errorf("after address update: %s", updated.Raw)
 	}
 	// the vendor's validation message reaches the caller
-	_, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: ptr("swedish")})
+	_, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: resttest.Ptr("swedish")})
 	if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "not a valid locale") {
 		t.Errorf("bad locale: %v", err)
 	}
@@ -717,24 +647,13 @@ func TestWriteRoundTrip(t *testing.T) {
 	if err := f.client.DeleteCustomer(ctx, id); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("second delete: %v", err)
 	}
-	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("x")}); ds.ErrorCode(err) != ds.CodeNotFound {
+	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("x")}); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("update after delete: %v", err)
 	}
-	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: ptr("en-US")}); ds.ErrorCode(err) != ds.CodeNotFound {
+	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: resttest.Ptr("en-US")}); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("update without read after delete: %v", err)
 	}
-	f.sim.Kit().Reset()
-	for _, bad := range []string{"", strings.Repeat("1", 41), "a/b", ".."} {
-		if err := f.client.DeleteCustomer(ctx, bad); ds.ErrorCode(err) != ds.CodeBadUserInput {
-			t.Errorf("delete %q: %v", bad, err)
-		}
-		if _, err := f.client.UpdateCustomer(ctx, bad, ds.CustomerInput{}); ds.ErrorCode(err) != ds.CodeBadUserInput {
-			t.Errorf("update %q: %v", bad, err)
-		}
-	}
-	if n := f.sim.Kit().Count(); n != 0 {
-		t.Errorf("%d calls for impossible ids", n)
-	}
+	resttest.RefusesIDs(t, f.client, f.sim.Kit().Count, []string{"", strings.Repeat("1", 41), "a/b", ".."})
 }
 
 func TestAttachDetach(t *testing.T) {
@@ -763,7 +682,7 @@ func TestAttachDetach(t *testing.T) {
 		t.Fatal(err)
 	}
 	if src.Provider != ds.DigitalRiver || src.Kind != ds.SourcePayment || src.RecordID != srcID || src.SourceID != srcID ||
-		src.CustomerID != cust.ProviderID || deref(src.SourceName) != "payPal" || len(src.ExternalIDs) != 1 ||
+		src.CustomerID != cust.ProviderID || resttest.Deref(src.SourceName) != "payPal" || len(src.ExternalIDs) != 1 ||
 		src.ExternalIDs[0] != srcID || len(src.Raw) == 0 {
 		t.Errorf("source = %+v", src)
 	}
@@ -851,7 +770,7 @@ func TestVendorErrors(t *testing.T) {
 	t.Run("a create carries the id it makes, so it is retried and made once", func(t *testing.T) {
 		f.sim.Kit().Reset()
 		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "down"})
-		cu, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("x@example.com")})
+		cu, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("x@example.com")})
 		if err != nil || f.sim.Kit().Count() != 2 || !strings.HasPrefix(cu.ProviderID, "gw") {
 			t.Errorf("customer %+v, err %v after %d calls; want it made on the retry", cu, err, f.sim.Kit().Count())
 		}
@@ -865,15 +784,6 @@ func TestVendorErrors(t *testing.T) {
 			t.Errorf("the simulator holds %d customers with the email, want 1", n)
 		}
 	})
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref(s *string) string {
-	if s == nil {
-		return "<nil>"
-	}
-	return *s
 }
 
 func TestUnreadableResponses(t *testing.T) {
@@ -1000,7 +910,7 @@ func TestEmailFilterFindsARecordStoredInAnyCase(t *testing.T) {
 		{"as stored", stored},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := walkMatching(t, f.client, ds.Filter{Email: ptr(tc.email)})
+			got := walkMatching(t, f.client, ds.Filter{Email: resttest.Ptr(tc.email)})
 			if len(got) != 1 || got[0] != id {
 				t.Errorf("got %v, want [%s]", got, id)
 			}
@@ -1091,7 +1001,7 @@ func TestEveryRequestCarriesJSONContentType(t *testing.T) {
 	}{
 		{"list", func() error { _, err := c.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5}); return err }},
 		{"create", func() error {
-			cu, err := c.CreateCustomer(ctx, ds.CustomerInput{Email: ptr("ct@example.com")})
+			cu, err := c.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("ct@example.com")})
 			if err == nil {
 				id = cu.ProviderID
 			}
@@ -1099,7 +1009,10 @@ func TestEveryRequestCarriesJSONContentType(t *testing.T) {
 		}},
 		{"bulk lookup", func() error { _, err := c.GetCustomers(ctx, []string{id}); return err }},
 		{"lookup of an id with a comma", func() error { _, err := c.GetCustomers(ctx, []string{"a,b"}); return err }},
-		{"update that reads first", func() error { _, err := c.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("CT")}); return err }},
+		{"update that reads first", func() error {
+			_, err := c.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("CT")})
+			return err
+		}},
 		{"attach", func() error { _, err := c.AttachSource(ctx, id, src); return err }},
 		{"detach", func() error { return c.DetachSource(ctx, id, src) }},
 		{"list before", func() error { _, _, _, _, err := c.ListBefore(ctx, ds.Filter{}, id, 0, 3); return err }},
@@ -1257,4 +1170,25 @@ func TestReadingBackToTheStartGivesTheForwardWalk(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestMalformedRecords(t *testing.T) {
+	const a, b = `{ "id" : "cus_a",	"email":"ann@example.com", "metadata":{"k":"v"} }`, `{"id":"cus_b","enabled":true}`
+	const bad = "DIGITAL_RIVER: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: digitalriver: "
+	resttest.RecordCases(t, `{"hasMore":false,"data":ITEMS}`, func(url string) digitalriver.Config { return digitalriver.Config{BaseURL: url, APIKey: "sk_test_x"} }, digitalriver.New, []providertest.RecordCase{
+		{Name: "records as sent", Items: "[ " + a + " ,\n" + b + "]", Raws: []string{a, b}},
+		{Name: "a number", Items: `[` + a + `,1]`, Err: bad + "a customer record that is not a JSON object: json: cannot unmarshal number into Go value of type digitalriver.wireCustomer"},
+		{Name: "a string", Items: `["cus_a"]`, Err: bad + "a customer record that is not a JSON object: json: cannot unmarshal string into Go value of type digitalriver.wireCustomer"},
+		{Name: "null", Items: `[null]`, Err: bad + "a customer record without an id"},
+		{Name: "an id that is a number", Items: `[{"id":5}]`, Err: bad + "a customer record that is not a JSON object: json: cannot unmarshal number into Go struct field wireCustomer.id of type string"},
+		{Name: "metadata not an object", Items: `[{"id":"cus_a","metadata":[]}]`, Err: bad + "a customer record that is not a JSON object: json: cannot unmarshal array into Go struct field wireCustomer.metadata of type map[string]interface {}"},
+		{Name: "no id", Items: `[{"email":"x@y.z"}]`, Err: bad + "a customer record without an id"},
+		{Name: "data not an array", Items: `{}`, Err: "DIGITAL_RIVER: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: json: cannot unmarshal object into Go struct field listResponse.data of type *"},
+		{Name: "data null", Items: `null`, Raws: nil},
+	})
+}
+
+// BenchmarkListCustomers is one full page (MaxLimit) of GET /customers.
+func BenchmarkListCustomers(b *testing.B) {
+	resttest.BenchList(b, sim.New(demo.People(demo.DefaultSize)), digitalriver.MaxLimit, "/customers", digitalriver.New, digitalriver.DecodePage)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
 )
 
 // wireCustomer is the part of Digital River's Customer object the gateway maps.
@@ -42,28 +43,8 @@ type wireSource struct {
 	CustomerID string `json:"customerId"`
 }
 
-func mapCustomers(data []ds.Record[wireCustomer]) ([]*ds.Customer, error) {
-	out := make([]*ds.Customer, 0, len(data))
-	for i := range data {
-		c, err := mapRecord(&data[i])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
-
-// mapCustomer maps one Customer object body; Raw is raw itself, not a copy
-// (a response body we own).
-func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
-	var rec ds.Record[wireCustomer]
-	_ = rec.UnmarshalJSON(raw) // never fails: a bad record is rec.Err
-	return mapRecord(&rec)
-}
-
 // mapRecord maps one decoded Customer object; Raw keeps it exactly as received.
-func mapRecord(rec *ds.Record[wireCustomer]) (*ds.Customer, error) {
+func mapRecord(rec *rest.Record[wireCustomer]) (*ds.Customer, error) {
 	if err := rec.Err; err != nil {
 		return nil, unreadable("a customer record that is not a JSON object: " + err.Error())
 	}
@@ -76,8 +57,8 @@ func mapRecord(rec *ds.Record[wireCustomer]) (*ds.Customer, error) {
 		ProviderID: w.ID,
 		Email:      ds.NonEmpty(w.Email),
 		Locale:     ds.NonEmpty(w.Locale),
-		CreatedAt:  ds.RFC3339UTC(w.CreatedTime),
-		UpdatedAt:  ds.RFC3339UTC(w.UpdatedTime),
+		CreatedAt:  rest.RFC3339UTC(w.CreatedTime),
+		UpdatedAt:  rest.RFC3339UTC(w.UpdatedTime),
 		Raw:        rec.Raw,
 	}
 	if len(w.Metadata) > 0 {

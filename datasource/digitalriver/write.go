@@ -78,7 +78,7 @@ func (c *Client) readBack(ctx context.Context, id string) (*ds.Customer, error) 
 	if err != nil {
 		return nil, err
 	}
-	return mapCustomer(raw)
+	return rest.MapOne(raw, mapRecord)
 }
 
 // UpdateCustomer is POST /customers/{id} (200 Customer); nil fields are left
@@ -112,10 +112,8 @@ func (c *Client) UpdateCustomer(ctx context.Context, id string, in ds.CustomerIn
 		return cu, err
 	}
 	// The answer was lost: read the customer back and compare.
-	if got, rerr := c.readBack(ctx, id); rerr == nil && ds.InputApplied(in, got) {
-		return got, nil
-	}
-	return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
+	got, rerr := c.readBack(ctx, id)
+	return rest.ReadBackUpdate(err, in, []*ds.Customer{got}, rerr)
 }
 
 // DeleteCustomer is DELETE /customers/{id} (204); an unknown id is NOT_FOUND.
@@ -129,13 +127,7 @@ func (c *Client) DeleteCustomer(ctx context.Context, id string) error {
 	}
 	// The answer was lost: the customer being gone says the delete happened.
 	_, rerr := c.getRaw(ctx, id)
-	switch {
-	case ds.ErrorCode(rerr) == ds.CodeNotFound:
-		return nil
-	case rerr == nil:
-		return ds.WithOutcome(err, ds.AbsentOutcome(err))
-	}
-	return ds.WithOutcome(err, ds.OutcomeUncertain)
+	return rest.ReadBackDelete(err, ds.ErrorCode(rerr) == ds.CodeNotFound, rerr)
 }
 
 // AttachSource is POST /customers/{id}/sources/{sourceId} (200 Source). The
@@ -198,13 +190,7 @@ func (c *Client) DetachSource(ctx context.Context, customerID, sourceID string) 
 	}
 	// The answer was lost: the source gone from the customer says it happened.
 	_, found, rerr := c.attachedSource(ctx, customerID, sourceID)
-	switch {
-	case rerr != nil:
-		return ds.WithOutcome(err, ds.OutcomeUncertain)
-	case !found:
-		return nil
-	}
-	return ds.WithOutcome(err, ds.AbsentOutcome(err))
+	return rest.ReadBackDelete(err, rerr == nil && !found, rerr)
 }
 
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -229,7 +215,7 @@ func (c *Client) writeCustomer(ctx context.Context, path string, body map[string
 	if len(raw) == 0 {
 		return nil, unreadable("an empty customer")
 	}
-	return mapCustomer(raw)
+	return rest.MapOne(raw, mapRecord)
 }
 
 // customerBody maps the top-level fields of in (everything but shipping).

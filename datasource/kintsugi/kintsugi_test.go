@@ -20,6 +20,7 @@ import (
 	"github.com/federated-customers/gateway/datasource/kintsugi"
 	"github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -27,30 +28,13 @@ func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
 		Provider: ds.Kintsugi,
 		Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
-			t.Helper()
-			s, srv := serve(t, people)
-			cfg := s.ClientConfig(srv.URL)
-			if o.BadCredentials {
-				cfg.APIKey = "sk_wrong"
-			}
-			c, err := kintsugi.New(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := sim.New(people)
+			c, _ := resttest.Start(t, s, s.ClientConfig, resttest.Spoil(o, func(c *kintsugi.Config) { c.APIKey = "sk_wrong" }), kintsugi.New)
 			return c, s.Kit()
 		},
 		ValidationStatus: http.StatusUnprocessableEntity,
 		RetryAfterHeader: false,
 	})
-}
-
-// serve starts the simulator over people on an httptest server.
-func serve(t *testing.T, people []demo.Person) (*sim.Sim, *httptest.Server) {
-	t.Helper()
-	s := sim.New(people)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return s, srv
 }
 
 // fixture is a simulator, its server and a client with valid credentials.
@@ -64,11 +48,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	people := providertest.People()
-	s, srv := serve(t, people)
-	c, err := kintsugi.New(s.ClientConfig(srv.URL), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := sim.New(people)
+	c, srv := resttest.Start(t, s, s.ClientConfig, nil, kintsugi.New)
 	return &fixture{sim: s, srv: srv, client: c, people: people}
 }
 
@@ -122,33 +103,14 @@ func (r rawResponse) firstError(t *testing.T) map[string]any {
 // raw sends one request with the given headers (nil: valid auth).
 func raw(t *testing.T, method, u string, hdr map[string]string, body string) rawResponse {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if hdr == nil {
 		hdr = map[string]string{kintsugi.HeaderAPIKey: sim.APIKey, kintsugi.HeaderOrganization: sim.OrganizationID}
 		if body != "" {
 			hdr["Content-Type"] = "application/json"
 		}
 	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rawResponse{status: resp.StatusCode, header: resp.Header, body: b}
+	r := resttest.Call(t, method, u, hdr, body)
+	return rawResponse{status: r.Status, header: r.Header, body: r.Body}
 }
 
 func TestSimulatorAuth(t *testing.T) {
@@ -442,9 +404,9 @@ func TestListQueryBuilding(t *testing.T) {
 		{"offset inside a page", ds.ListRequest[ds.Filter]{Token: "25", Limit: 10}, url.Values{"page": {"3"}, "size": {"10"}}, true},
 		{"email is a search_query superset", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email}},
 			url.Values{"page": {"1"}, "size": {"5"}, "search_query": {email}}, false},
-		{"search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Search: ptr("an")}},
+		{"search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Search: resttest.Ptr("an")}},
 			url.Values{"page": {"1"}, "size": {"5"}, "search_query": {"an"}}, false},
-		{"email wins over search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email, Search: ptr("an")}},
+		{"email wins over search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: &email, Search: resttest.Ptr("an")}},
 			url.Values{"page": {"1"}, "size": {"5"}, "search_query": {email}}, false},
 		{"countries are repeated, upper-cased, deduplicated", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Country: []string{"SE", "cz", "SE"}}},
 			url.Values{"page": {"1"}, "size": {"5"}, "country": {"SE", "CZ"}}, true},
@@ -555,7 +517,7 @@ func TestOrderIsUnsupported(t *testing.T) {
 			t.Errorf("ListCustomers ordered by %s: %v after %d calls", field, err, f.sim.Kit().Count())
 		}
 	}
-	for _, flt := range []ds.Filter{{}, {Email: ptr("a@b.c")}, {Search: ptr("x")}, {Country: []string{"SE"}}} {
+	for _, flt := range []ds.Filter{{}, {Email: resttest.Ptr("a@b.c")}, {Search: resttest.Ptr("x")}, {Country: []string{"SE"}}} {
 		if err := f.client.Capabilities().CanFilter(flt); err != nil {
 			t.Errorf("CanFilter(%+v) = %v", flt, err)
 		}
@@ -732,8 +694,8 @@ func TestWrites(t *testing.T) {
 		f := newFixture(t)
 		f.sim.Kit().Reset()
 		c, err := f.client.CreateCustomer(ctx, ds.CustomerInput{
-			Name: ptr("Ada Lovelace"), Email: ptr("ada@example.com"), Phone: ptr("+46700000000"),
-			Address: &ds.Address{Line1: ptr("Storgatan 1"), City: ptr("Stockholm"), PostalCode: ptr("11122"), Country: ptr("se")},
+			Name: resttest.Ptr("Ada Lovelace"), Email: resttest.Ptr("ada@example.com"), Phone: resttest.Ptr("+46700000000"),
+			Address: &ds.Address{Line1: resttest.Ptr("Storgatan 1"), City: resttest.Ptr("Stockholm"), PostalCode: resttest.Ptr("11122"), Country: resttest.Ptr("se")},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -750,7 +712,7 @@ func TestWrites(t *testing.T) {
 		if err != nil || len(got) != 1 || deref(got[0].Email) != "ada@example.com" {
 			t.Fatalf("read back %v, %v", got, err)
 		}
-		page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: ptr("ada@example.com")}})
+		page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: resttest.Ptr("ada@example.com")}})
 		if err != nil || len(page.Items) != 1 || page.Items[0].ProviderID != c.ProviderID {
 			t.Errorf("listed %v, %v", page.Items, err)
 		}
@@ -759,7 +721,7 @@ func TestWrites(t *testing.T) {
 		f := newFixture(t)
 		p := f.kintsugiPeople()[1]
 		id := p.IDs[ds.Kintsugi]
-		c, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("New Name"), Address: &ds.Address{City: ptr("Brno"), Country: ptr("CZ")}})
+		c, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("New Name"), Address: &ds.Address{City: resttest.Ptr("Brno"), Country: resttest.Ptr("CZ")}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -774,12 +736,12 @@ func TestWrites(t *testing.T) {
 	})
 	t.Run("update of an unknown customer is NOT_FOUND", func(t *testing.T) {
 		f := newFixture(t)
-		_, err := f.client.UpdateCustomer(ctx, "cust_nope", ds.CustomerInput{Name: ptr("x")})
+		_, err := f.client.UpdateCustomer(ctx, "cust_nope", ds.CustomerInput{Name: resttest.Ptr("x")})
 		if ds.ErrorCode(err) != ds.CodeNotFound {
 			t.Errorf("err = %v", err)
 		}
 		f.sim.Kit().Reset()
-		_, err = f.client.UpdateCustomer(ctx, "../customers", ds.CustomerInput{Name: ptr("x")})
+		_, err = f.client.UpdateCustomer(ctx, "../customers", ds.CustomerInput{Name: resttest.Ptr("x")})
 		if ds.ErrorCode(err) != ds.CodeNotFound || f.sim.Kit().Count() != 0 {
 			t.Errorf("err = %v after %d calls", err, f.sim.Kit().Count())
 		}
@@ -792,10 +754,10 @@ func TestWrites(t *testing.T) {
 			in   ds.CustomerInput
 			code ds.Code
 		}{
-			{"type", ds.CustomerInput{Name: ptr("x"), Type: &biz}, ds.CodeUnsupportedByProvider},
-			{"locale", ds.CustomerInput{Locale: ptr("sv-SE")}, ds.CodeUnsupportedByProvider},
+			{"type", ds.CustomerInput{Name: resttest.Ptr("x"), Type: &biz}, ds.CodeUnsupportedByProvider},
+			{"locale", ds.CustomerInput{Locale: resttest.Ptr("sv-SE")}, ds.CodeUnsupportedByProvider},
 			{"metadata", ds.CustomerInput{Metadata: map[string]any{"a": 1}}, ds.CodeUnsupportedByProvider},
-			{"country outside the enum", ds.CustomerInput{Address: &ds.Address{Country: ptr("XX")}}, ds.CodeBadUserInput},
+			{"country outside the enum", ds.CustomerInput{Address: &ds.Address{Country: resttest.Ptr("XX")}}, ds.CodeBadUserInput},
 		} {
 			f.sim.Kit().Reset()
 			_, err := f.client.CreateCustomer(ctx, tc.in)
@@ -824,7 +786,7 @@ func TestWrites(t *testing.T) {
 	t.Run("create is not retried, update is", func(t *testing.T) {
 		f := newFixture(t)
 		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "maintenance"})
-		if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Name: ptr("x")}); ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+		if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Name: resttest.Ptr("x")}); ds.ErrorCode(err) != ds.CodeProviderUnavailable {
 			t.Errorf("create after a 503: %v", err)
 		}
 		if n := f.sim.Kit().Count(); n != 1 {
@@ -832,7 +794,7 @@ func TestWrites(t *testing.T) {
 		}
 		f.sim.Kit().Reset()
 		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "maintenance"})
-		if _, err := f.client.UpdateCustomer(ctx, f.kintsugiPeople()[0].IDs[ds.Kintsugi], ds.CustomerInput{Name: ptr("y")}); err != nil {
+		if _, err := f.client.UpdateCustomer(ctx, f.kintsugiPeople()[0].IDs[ds.Kintsugi], ds.CustomerInput{Name: resttest.Ptr("y")}); err != nil {
 			t.Errorf("update after one 503: %v", err)
 		}
 		if n := f.sim.Kit().Count(); n != 2 {
@@ -843,62 +805,16 @@ func TestWrites(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	ok := kintsugi.Config{APIKey: "sk_1", OrganizationID: "orgn_1"}
-	for _, tc := range []struct {
-		name string
-		cfg  kintsugi.Config
-		want string // "" = valid
-	}{
-		{"valid with the default base", ok, ""},
-		{"valid with a base", kintsugi.Config{BaseURL: "http://127.0.0.1:9", APIKey: "k", OrganizationID: "o"}, ""},
-		{"no key", kintsugi.Config{OrganizationID: "o"}, "kintsugi: api_key is required"},
-		{"blank key", kintsugi.Config{APIKey: "  ", OrganizationID: "o"}, "kintsugi: api_key is required"},
-		{"key with a newline", kintsugi.Config{APIKey: "k\nX-Evil: 1", OrganizationID: "o"}, "kintsugi: api_key must not contain"},
-		{"no organization", kintsugi.Config{APIKey: "k"}, "kintsugi: organization_id is required"},
-		{"bad base", kintsugi.Config{BaseURL: "ftp://x", APIKey: "k", OrganizationID: "o"}, "kintsugi: base_url"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.Validate()
-			if tc.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := kintsugi.New(tc.cfg, nil); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-				t.Errorf("err = %v, want %q", err, tc.want)
-			}
-			if _, err := kintsugi.New(tc.cfg, nil); err == nil {
-				t.Error("New accepted an invalid config")
-			}
-		})
-	}
-
-	t.Run("credential ids differ per credential and never reveal it", func(t *testing.T) {
-		ids := map[string]bool{}
-		for _, cfg := range []kintsugi.Config{
-			ok,
-			{BaseURL: kintsugi.DefaultBaseURL, APIKey: "sk_1", OrganizationID: "orgn_1"},
-			{APIKey: "sk_2", OrganizationID: "orgn_1"},
-			{APIKey: "sk_1", OrganizationID: "orgn_2"},
-			{BaseURL: "http://127.0.0.1:9", APIKey: "sk_1", OrganizationID: "orgn_1"},
-		} {
-			c, err := kintsugi.New(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			id := c.CredentialID()
-			if id == "" || strings.Contains(id, cfg.APIKey) {
-				t.Errorf("credential id %q", id)
-			}
-			ids[id] = true
-		}
-		if len(ids) != 4 { // the empty base is the default base
-			t.Errorf("%d distinct credential ids, want 4", len(ids))
-		}
+	resttest.CheckConfigs(t, "kintsugi: ", kintsugi.Config.Validate, kintsugi.New, []resttest.ConfigCase[kintsugi.Config]{
+		{Name: "valid with the default base", Cfg: ok, Want: ""},
+		{Name: "valid with a base", Cfg: kintsugi.Config{BaseURL: "http://127.0.0.1:9", APIKey: "k", OrganizationID: "o"}, Want: ""},
+		{Name: "no key", Cfg: kintsugi.Config{OrganizationID: "o"}, Want: "kintsugi: api_key is required"},
+		{Name: "blank key", Cfg: kintsugi.Config{APIKey: "  ", OrganizationID: "o"}, Want: "kintsugi: api_key is required"},
+		{Name: "key with a newline", Cfg: kintsugi.Config{APIKey: "k\nX-Evil: 1", OrganizationID: "o"}, Want: "kintsugi: api_key must not contain"},
+		{Name: "no organization", Cfg: kintsugi.Config{APIKey: "k"}, Want: "kintsugi: organization_id is required"},
+		{Name: "bad base", Cfg: kintsugi.Config{BaseURL: "ftp://x", APIKey: "k", OrganizationID: "o"}, Want: "kintsugi: base_url"},
 	})
+
 }
 
 // TestConcurrentReadsAndWrites exercises the simulator's locking under -race.
@@ -913,11 +829,11 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 			defer wg.Done()
 			switch i % 3 {
 			case 0:
-				if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Name: ptr("n" + strconv.Itoa(i))}); err != nil {
+				if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Name: resttest.Ptr("n" + strconv.Itoa(i))}); err != nil {
 					t.Error(err)
 				}
 			case 1:
-				if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: ptr("n" + strconv.Itoa(i))}); err != nil {
+				if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("n" + strconv.Itoa(i))}); err != nil {
 					t.Error(err)
 				}
 			default:
@@ -937,8 +853,6 @@ func idsOf(cs []*ds.Customer) []string {
 	}
 	return out
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func deref(s *string) string {
 	if s == nil {
@@ -1054,4 +968,25 @@ func TestAPageClampedToTheLastIsNotReturnedAgain(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestMalformedRecords(t *testing.T) {
+	const a, b = `{ "id" : "cust_a",	"organization_id":"o", "name":"Ann\u00e9" }`, `{"id":"cust_b","organization_id":"o","name":null}`
+	resttest.RecordCases(t, `{"items":ITEMS,"total":2,"page":1,"size":100,"pages":1}`, func(url string) kintsugi.Config {
+		return kintsugi.Config{BaseURL: url, APIKey: "sk_x", OrganizationID: "orgn_x"}
+	}, kintsugi.New, []providertest.RecordCase{
+		{Name: "records as sent", Items: "[ " + a + " ,\n" + b + "]", Raws: []string{a, b}},
+		{Name: "a number", Items: `[` + a + `,1]`, Err: "KINTSUGI: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: a customer record that is not a CustomerRead object"},
+		{Name: "a string", Items: `["cust_a"]`, Err: "KINTSUGI: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: a customer record that is not a CustomerRead object"},
+		{Name: "null", Items: `[null]`, Err: "KINTSUGI: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: a customer record without an id"},
+		{Name: "an id that is a number", Items: `[{"id":5}]`, Err: "KINTSUGI: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: a customer record that is not a CustomerRead object"},
+		{Name: "no id", Items: `[{"name":"x"}]`, Err: "KINTSUGI: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: a customer record without an id"},
+		{Name: "items not an array", Items: `{}`, Err: "KINTSUGI: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: json: cannot unmarshal object into Go struct field pageResponse.items of type *"},
+		{Name: "items null", Items: `null`, Err: "KINTSUGI: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: a customer page without items, total or pages"},
+	})
+}
+
+// BenchmarkListCustomers is one full page (MaxSize) of GET /v1/customers.
+func BenchmarkListCustomers(b *testing.B) {
+	resttest.BenchList(b, sim.New(demo.People(demo.DefaultSize)), kintsugi.MaxSize, "/v1/customers", kintsugi.New, kintsugi.DecodePage)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
 )
 
 // CustomerRead is Kintsugi's customer record. Only id and organization_id
@@ -49,28 +50,8 @@ type customerWrite struct {
 	Country    *string `json:"country,omitempty"`
 }
 
-func mapCustomers(recs []ds.Record[CustomerRead]) ([]*ds.Customer, error) {
-	out := make([]*ds.Customer, 0, len(recs))
-	for i := range recs {
-		c, err := mapRecord(&recs[i])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
-
-// mapCustomer maps one CustomerRead body; Raw keeps the record exactly as
-// received (it is raw itself, not a copy: raw is a response body we own).
-func mapCustomer(raw []byte) (*ds.Customer, error) {
-	var rec ds.Record[CustomerRead]
-	_ = rec.UnmarshalJSON(raw) // never fails: a bad record is rec.Err
-	return mapRecord(&rec)
-}
-
 // mapRecord maps one decoded CustomerRead; Raw is the record as received.
-func mapRecord(rec *ds.Record[CustomerRead]) (*ds.Customer, error) {
+func mapRecord(rec *rest.Record[CustomerRead]) (*ds.Customer, error) {
 	if rec.Err != nil {
 		return nil, unreadable("a customer record that is not a CustomerRead object")
 	}

@@ -25,7 +25,7 @@ func (c *Client) CreateCustomer(ctx context.Context, in ds.CustomerInput) (*ds.C
 	if err != nil {
 		return nil, err
 	}
-	return mapCustomer(resp.Body)
+	return rest.MapOne(resp.Body, mapRecord)
 }
 
 // UpdateCustomer is PUT /v1/customers/{id} with a CustomerUpdate, whose
@@ -47,12 +47,9 @@ func (c *Client) UpdateCustomer(ctx context.Context, id string, in ds.CustomerIn
 		}
 		// The answer was lost (after the retries): read the customer back and compare.
 		got, gerr := c.GetCustomers(ctx, []string{id})
-		if gerr == nil && len(got) == 1 && ds.InputApplied(in, got[0]) {
-			return got[0], nil
-		}
-		return nil, ds.WithOutcome(err, ds.OutcomeUncertain)
+		return rest.ReadBackUpdate(err, in, got, gerr)
 	}
-	return mapCustomer(resp.Body)
+	return rest.MapOne(resp.Body, mapRecord)
 }
 
 // DeleteCustomer: the Kintsugi API has no way to delete a customer.

@@ -15,12 +15,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	ds "github.com/federated-customers/gateway/datasource"
 )
@@ -38,6 +35,8 @@ type Client struct {
 	Provider ds.ProviderID
 	BaseURL  *url.URL
 	HTTP     *http.Client
+	// Header holds static credential headers, set on every request.
+	Header http.Header
 	// Authorize sets credentials on the request (may fetch a token first).
 	Authorize func(ctx context.Context, r *http.Request) error
 	// Reauthorize drops a cached token after a 401; nil for static credentials.
@@ -56,6 +55,8 @@ type Client struct {
 	Log *slog.Logger
 	// Secrets are scrubbed from every error returned and every line logged.
 	Secrets *Secrets
+
+	credID string // see CredentialID
 
 	// authFailing is set while the provider rejects the gateway's credentials,
 	// so the ERROR line is written once per change of state, not per call.
@@ -170,23 +171,6 @@ func (c *Client) do(ctx context.Context, req Request, out any) (*Response, error
 	}
 }
 
-// isRetryable: 429, 5xx, timeouts and connection errors; never an open
-// circuit, the gateway's own quota (which already waited what it could),
-// the gateway's rejected credentials or a refused redirect.
-func isRetryable(e *ds.Error) bool {
-	var refused *RedirectRefused
-	if e.Reason != "" || errors.As(e.Err, &refused) { // a redirect elsewhere is the vendor's answer, not a glitch
-		return false
-	}
-	switch e.Code {
-	case ds.CodeProviderRateLimited:
-		return e.Status == http.StatusTooManyRequests
-	case ds.CodeProviderUnavailable:
-		return e.Status == 0 || e.Status >= 500
-	}
-	return false
-}
-
 // guard is the Guard in front of this client's calls, when there is one:
 // the transport itself or one it wraps (Unwrap, as Traced does), so that a
 // wrapper never silently turns the retry budget off.
@@ -247,6 +231,12 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 		hr.Header.Set("Content-Type", ct)
 	}
 	for k, vs := range req.Header {
+		for _, v := range vs {
+			hr.Header.Add(k, v)
+		}
+	}
+	for k, vs := range c.Header {
+		hr.Header.Del(k)
 		for _, v := range vs {
 			hr.Header.Add(k, v)
 		}
@@ -329,89 +319,6 @@ func (c *Client) once(ctx context.Context, req Request, body []byte) (*Response,
 	return nil, e
 }
 
-// scratch holds read buffers for bodies of unknown length; one that grew
-// past maxScratch is left to the collector.
-var scratch = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-const maxScratch = 4 << 20
-
-// readBody reads r to its end, but at most limit+1 bytes (so a caller sees a
-// body over limit as longer than limit). When the length n is known and
-// within limit the buffer is allocated once, with one byte to spare so that
-// reading the end does not grow it; otherwise (a chunked body) it is read
-// into a pooled scratch buffer and copied out once at its final size, rather
-// than grown and copied as io.ReadAll does (15% of the cold walk's bytes).
-// The returned buffer is the caller's and never reused: decoded records
-// keep pointing into it (ds.Record), so only the scratch is pooled.
-func readBody(r io.Reader, n int64, limit int) ([]byte, error) {
-	if n < 0 || n > int64(limit) {
-		buf := scratch.Get().(*bytes.Buffer)
-		defer func() {
-			if buf.Cap() <= maxScratch {
-				buf.Reset()
-				scratch.Put(buf)
-			}
-		}()
-		_, err := buf.ReadFrom(io.LimitReader(r, int64(limit)+1))
-		return bytes.Clone(buf.Bytes()), err
-	}
-	lr := io.LimitedReader{R: r, N: int64(limit) + 1}
-	b := make([]byte, 0, n+1)
-	for {
-		m, err := lr.Read(b[len(b):cap(b)])
-		b = b[:len(b)+m]
-		if err != nil {
-			if err == io.EOF {
-				err = nil
-			}
-			return b, err
-		}
-		if len(b) == cap(b) { // longer than announced: grow as io.ReadAll would
-			b = append(b, 0)[:len(b)]
-		}
-	}
-}
-
-// statusError maps an HTTP status to the gateway's codes, saying whose fault
-// it is. The vendor message is kept (it is the vendor's message, not its raw
-// body); Do scrubs credentials from it.
-//
-//   - 401 (after a re-login, where there is one) and 403: the vendor rejects
-//     the gateway's own credentials. The caller can do nothing about it, so
-//     it is PROVIDER_UNAVAILABLE with reason PROVIDER_AUTH, never
-//     UNAUTHENTICATED (that code is for the caller's own API key).
-//   - 400, 409, 422 on a read: the gateway built a request the vendor refuses,
-//     a gateway bug: INTERNAL. On a write, or a read marked CallerInput, they
-//     judge the caller's input: BAD_USER_INPUT.
-//   - other 4xx (405, 406, 415, ...): INTERNAL.
-func (c *Client) statusError(callerInput bool, status int, msg string) *ds.Error {
-	code, def, reason := ds.CodeProviderUnavailable, "the provider failed", ""
-	switch {
-	case status == 401:
-		code, def, reason = ds.CodeProviderUnavailable, "the provider rejected the gateway's credentials", ds.ReasonProviderAuth
-	case status == 403:
-		code, def, reason = ds.CodeProviderUnavailable, "the provider refused the gateway's credentials access", ds.ReasonProviderAuth
-	case status == 404:
-		code, def = ds.CodeNotFound, "not found at the provider"
-	case status == 429:
-		code, def = ds.CodeProviderRateLimited, "the provider is rate limiting the gateway"
-	case callerInput && (status == 400 || status == 409 || status == 422):
-		code, def = ds.CodeBadUserInput, "the provider rejected the request"
-	case status >= 400 && status < 500:
-		code, def = ds.CodeInternal, "the provider rejected the gateway's request"
-	}
-	m := def
-	if msg != "" {
-		// scrubbed before it is cut: a cut through a secret would leave
-		// its start, which no longer matches the whole secret
-		m = def + ": " + truncate(c.Secrets.Scrub(msg), 300)
-	}
-	e := &ds.Error{Code: code, Message: m, Status: status, Reason: reason, Err: fmt.Errorf("%s HTTP %d", c.Provider, status)}
-	p := c.Provider
-	e.Provider = &p
-	return e
-}
-
 func (c *Client) logger() *slog.Logger {
 	if c.Log != nil {
 		return c.Log
@@ -420,79 +327,4 @@ func (c *Client) logger() *slog.Logger {
 		return g.Logger()
 	}
 	return slog.Default()
-}
-
-// noteFailure logs what the operator must know: the vendor rejecting the
-// gateway's credentials (ERROR, once per change of state) and requests the
-// vendor refused as malformed (WARN: a gateway bug). Never a secret.
-func (c *Client) noteFailure(ctx context.Context, req Request, err error) {
-	var e *ds.Error
-	if !errors.As(err, &e) {
-		return
-	}
-	switch {
-	case e.Reason == ds.ReasonProviderAuth:
-		if c.authFailing.CompareAndSwap(false, true) {
-			c.logger().Error("the provider rejects the gateway's credentials; check its configuration",
-				"provider", c.Provider.String(), "status", e.Status, "method", req.Method, "path", req.Path)
-		}
-	case e.Code == ds.CodeInternal && e.Status >= 400:
-		c.logger().Warn("the provider refused a request the gateway built", "request_id", ds.RequestID(ctx),
-			"provider", c.Provider.String(), "status", e.Status, "method", req.Method, "path", req.Path,
-			"message", c.Secrets.Scrub(e.Message))
-	}
-}
-
-// noteSuccess logs the credentials being accepted again after a rejection.
-func (c *Client) noteSuccess() {
-	if c.authFailing.CompareAndSwap(true, false) {
-		c.logger().Info("the provider accepts the gateway's credentials again", "provider", c.Provider.String())
-	}
-}
-
-func (c *Client) fail(code ds.Code, status int, msg string, cause error) *ds.Error {
-	p := c.Provider
-	return &ds.Error{Code: code, Provider: &p, Message: msg, Status: status, Err: cause}
-}
-
-func ctxError(p ds.ProviderID, err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return &ds.Error{Code: ds.CodeProviderUnavailable, Provider: &p, Message: "the provider did not answer before the request's deadline", Err: err}
-	}
-	return err
-}
-
-// parseRetryAfter reads delta-seconds or an HTTP date; 0 when absent or bad.
-func parseRetryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n-- // never through a character
-	}
-	return s[:n] + "…"
-}
-
-// ParseBaseURL checks a configured base URL.
-func ParseBaseURL(p ds.ProviderID, s string) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s: base_url %q must be an absolute http(s) URL", p.Key(), s)
-	}
-	return u, nil
 }

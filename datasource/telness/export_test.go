@@ -1,17 +1,14 @@
 package telness
 
-import "encoding/json"
+import (
+	"github.com/federated-customers/gateway/datasource/rest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
+)
 
 // SetIdempotencyKeys replaces the client's idempotency-key source (tests only).
 func SetIdempotencyKeys(c *Client, f func() string) { c.newKey = f }
 
-// DecodePage is what ListCustomers does with a page body once rest.Client
-// has read it: decode the envelope, map every record. It returns the count.
+// DecodePage is what ListCustomers does with a page body (the bench's decode).
 func DecodePage(body []byte) (int, error) {
-	var resp listResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return 0, err
-	}
-	cs, err := mapCustomers(resp.Items.list)
-	return len(cs), err
+	return resttest.DecodePage(body, func(r *listResponse) []rest.Record[customer] { return r.Items.list }, mapRecord)
 }

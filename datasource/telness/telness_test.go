@@ -20,6 +20,7 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest/resttest"
 	"github.com/federated-customers/gateway/datasource/simkit"
 	"github.com/federated-customers/gateway/datasource/telness"
 	"github.com/federated-customers/gateway/datasource/telness/sim"
@@ -29,18 +30,8 @@ func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
 		Provider: ds.Telness,
 		Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
-			t.Helper()
 			s := sim.New(people)
-			srv := httptest.NewServer(s)
-			t.Cleanup(srv.Close)
-			cfg := s.ClientConfig(srv.URL)
-			if o.BadCredentials {
-				cfg.APIKey = "not-the-right-key"
-			}
-			c, err := telness.New(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, _ := resttest.Start(t, s, s.ClientConfig, resttest.Spoil(o, func(c *telness.Config) { c.APIKey = "not-the-right-key" }), telness.New)
 			return c, s.Kit()
 		},
 		ValidationStatus: http.StatusBadRequest,
@@ -65,12 +56,7 @@ func start(t *testing.T, wrap func(http.Handler) http.Handler) *env {
 	if wrap != nil {
 		h = wrap(s)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	c, err := telness.New(s.ClientConfig(srv.URL), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, srv := resttest.Start(t, h, s.ClientConfig, nil, telness.New)
 	return &env{sim: s, srv: srv, client: c, people: people}
 }
 
@@ -87,27 +73,8 @@ func (e *env) telnessPeople() []demo.Person {
 // raw calls the simulator directly.
 func (e *env) raw(t *testing.T, method, path string, hdr map[string]string, body string) (int, []byte, http.Header) {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b, resp.Header
+	r := resttest.Call(t, method, e.srv.URL+path, hdr, body)
+	return r.Status, r.Body, r.Header
 }
 
 func authed(extra ...string) map[string]string {
@@ -146,50 +113,15 @@ func nextCursor(t *testing.T, p rawPage) (string, bool) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		cfg  telness.Config
-		want string // substring of the error; "" = valid
-	}{
-		{"valid", telness.Config{BaseURL: "https://api.example.com", APIKey: "k"}, ""},
-		{"no base_url", telness.Config{APIKey: "k"}, "base_url is required"},
-		{"relative base_url", telness.Config{BaseURL: "api.example.com", APIKey: "k"}, "base_url"},
-		{"ftp base_url", telness.Config{BaseURL: "ftp://api.example.com", APIKey: "k"}, "base_url"},
-		{"no api_key", telness.Config{BaseURL: "https://api.example.com"}, "api_key is required"},
-		{"blank api_key", telness.Config{BaseURL: "https://api.example.com", APIKey: "  "}, "api_key is required"},
-		{"api_key with newline", telness.Config{BaseURL: "https://api.example.com", APIKey: "a\nb"}, "api_key must not"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.Validate()
-			if tc.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := telness.New(tc.cfg, nil); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "telness: ") {
-				t.Fatalf("error = %v, want one naming %q", err, tc.want)
-			}
-			if _, err := telness.New(tc.cfg, nil); err == nil {
-				t.Fatal("New accepted an invalid config")
-			}
-		})
-	}
-}
-
-func TestCredentialID(t *testing.T) {
-	a, _ := telness.New(telness.Config{BaseURL: "https://a.example.com", APIKey: "secret-one"}, nil)
-	b, _ := telness.New(telness.Config{BaseURL: "https://a.example.com", APIKey: "secret-two"}, nil)
-	c, _ := telness.New(telness.Config{BaseURL: "https://b.example.com", APIKey: "secret-one"}, nil)
-	if a.CredentialID() == b.CredentialID() || a.CredentialID() == c.CredentialID() {
-		t.Error("different credentials share a CredentialID")
-	}
-	if strings.Contains(a.CredentialID(), "secret") || a.CredentialID() == "" {
-		t.Errorf("CredentialID %q", a.CredentialID())
-	}
+	resttest.CheckConfigs(t, "telness: ", telness.Config.Validate, telness.New, []resttest.ConfigCase[telness.Config]{
+		{Name: "valid", Cfg: telness.Config{BaseURL: "https://api.example.com", APIKey: "k"}, Want: ""},
+		{Name: "no base_url", Cfg: telness.Config{APIKey: "k"}, Want: "base_url is required"},
+		{Name: "relative base_url", Cfg: telness.Config{BaseURL: "api.example.com", APIKey: "k"}, Want: "base_url"},
+		{Name: "ftp base_url", Cfg: telness.Config{BaseURL: "ftp://api.example.com", APIKey: "k"}, Want: "base_url"},
+		{Name: "no api_key", Cfg: telness.Config{BaseURL: "https://api.example.com"}, Want: "api_key is required"},
+		{Name: "blank api_key", Cfg: telness.Config{BaseURL: "https://api.example.com", APIKey: "  "}, Want: "api_key is required"},
+		{Name: "api_key with newline", Cfg: telness.Config{BaseURL: "https://api.example.com", APIKey: "a\nb"}, Want: "api_key must not"},
+	})
 }
 
 func TestSimulatorIsStrict(t *testing.T) {
@@ -500,9 +432,9 @@ func TestClientTokensAndQuery(t *testing.T) {
 		{"token with a newline", ds.ListRequest[ds.Filter]{Token: "abc\ndef", Limit: 5}, nil, ""},
 		{"token with NUL", ds.ListRequest[ds.Filter]{Token: "abc\x00", Limit: 5}, nil, ""},
 		{"token with a C1 control", ds.ListRequest[ds.Filter]{Token: "abc\u0085", Limit: 5}, nil, ""},
-		{"search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Search: ptr("Novak")}}, url.Values{"search": {"Novak"}}, ""},
-		{"email", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: ptr("ann@example.com")}}, url.Values{"search": {"ann@example.com"}}, ""},
-		{"email wins over search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: ptr("ann@example.com"), Search: ptr("Ann")}}, url.Values{"search": {"ann@example.com"}}, ""},
+		{"search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Search: resttest.Ptr("Novak")}}, url.Values{"search": {"Novak"}}, ""},
+		{"email", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: resttest.Ptr("ann@example.com")}}, url.Values{"search": {"ann@example.com"}}, ""},
+		{"email wins over search", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: resttest.Ptr("ann@example.com"), Search: resttest.Ptr("Ann")}}, url.Values{"search": {"ann@example.com"}}, ""},
 		{"country sends nothing", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Country: []string{"SE"}}}, url.Values{"limit": {"5"}}, "search"},
 		{"providers and ids are ignored", ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Providers: []ds.ProviderID{ds.Telness}, IDs: []ds.CustomerKey{{Provider: ds.Telness, ProviderID: "x"}}}}, url.Values{"limit": {"5"}}, "search"},
 	} {
@@ -553,7 +485,7 @@ func TestClientRejectsOrder(t *testing.T) {
 	if n := len(f.calls()); n != 0 {
 		t.Errorf("%d calls", n)
 	}
-	for _, fl := range []ds.Filter{{}, {Search: ptr("x")}, {Email: ptr("a@b.c")}, {Country: []string{"SE"}}} {
+	for _, fl := range []ds.Filter{{}, {Search: resttest.Ptr("x")}, {Email: resttest.Ptr("a@b.c")}, {Country: []string{"SE"}}} {
 		if err := c.Capabilities().CanFilter(fl); err != nil {
 			t.Errorf("CanFilter(%+v) = %v", fl, err)
 		}
@@ -631,7 +563,7 @@ func TestMapping(t *testing.T) {
 		check := func(field string, got *string, want string) {
 			t.Helper()
 			if got == nil || *got != want {
-				t.Errorf("%s: %s = %v, want %q", p.IDs[ds.Telness], field, deref(got), want)
+				t.Errorf("%s: %s = %v, want %q", p.IDs[ds.Telness], field, resttest.Deref(got), want)
 			}
 		}
 		check("name", c.Name, p.Name())
@@ -737,22 +669,22 @@ func TestCreateCustomer(t *testing.T) {
 	e := start(t, nil)
 	before := e.sim.Len()
 	in := ds.CustomerInput{
-		Email:  ptr("new.person@example.com"),
-		Name:   ptr("New Person"),
-		Phone:  ptr("+46701234567"),
-		Type:   ptr(ds.Individual),
-		Locale: ptr("sv-SE"),
-		Address: &ds.Address{Line1: ptr("Storgatan 1"), City: ptr("Stockholm"), County: ptr("Stockholms län"),
-			PostalCode: ptr("11122"), Country: ptr("se")},
+		Email:  resttest.Ptr("new.person@example.com"),
+		Name:   resttest.Ptr("New Person"),
+		Phone:  resttest.Ptr("+46701234567"),
+		Type:   resttest.Ptr(ds.Individual),
+		Locale: resttest.Ptr("sv-SE"),
+		Address: &ds.Address{Line1: resttest.Ptr("Storgatan 1"), City: resttest.Ptr("Stockholm"), County: resttest.Ptr("Stockholms län"),
+			PostalCode: resttest.Ptr("11122"), Country: resttest.Ptr("se")},
 		Metadata: map[string]any{"segment": "gold", "n": 3.0},
 	}
 	c, err := e.client.CreateCustomer(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Provider != ds.Telness || c.ProviderID == "" || deref(c.Name) != "New Person" || deref(c.Email) != "new.person@example.com" ||
-		deref(c.Phone) != "+46701234567" || c.Type == nil || *c.Type != ds.Individual || deref(c.Locale) != "sv-SE" ||
-		c.Address == nil || deref(c.Address.Country) != "SE" || deref(c.Address.County) != "Stockholms län" ||
+	if c.Provider != ds.Telness || c.ProviderID == "" || resttest.Deref(c.Name) != "New Person" || resttest.Deref(c.Email) != "new.person@example.com" ||
+		resttest.Deref(c.Phone) != "+46701234567" || c.Type == nil || *c.Type != ds.Individual || resttest.Deref(c.Locale) != "sv-SE" ||
+		c.Address == nil || resttest.Deref(c.Address.Country) != "SE" || resttest.Deref(c.Address.County) != "Stockholms län" ||
 		c.Metadata["segment"] != "gold" || c.CreatedAt == nil {
 		t.Fatalf("created %+v", c)
 	}
@@ -770,30 +702,30 @@ func TestCreateCustomer(t *testing.T) {
 	}
 	// a write changes what later reads return
 	got, err := e.client.GetCustomers(context.Background(), []string{c.ProviderID})
-	if err != nil || len(got) != 1 || deref(got[0].Email) != "new.person@example.com" {
+	if err != nil || len(got) != 1 || resttest.Deref(got[0].Email) != "new.person@example.com" {
 		t.Fatalf("lookup after create: %v %v", got, err)
 	}
-	page, err := e.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 1000, Filter: ds.Filter{Email: ptr("new.person@example.com")}})
+	page, err := e.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 1000, Filter: ds.Filter{Email: resttest.Ptr("new.person@example.com")}})
 	if err != nil || len(page.Items) != 1 || page.Items[0].ProviderID != c.ProviderID {
 		t.Fatalf("list after create: %+v %v", page, err)
 	}
 
 	// the vendor's validation reaches the caller as BAD_USER_INPUT
-	_, err = e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: ptr("No Type")})
+	_, err = e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: resttest.Ptr("No Type")})
 	if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "customerType is required") {
 		t.Errorf("create without type: %v", err)
 	}
 }
 
 func TestCreateBodyHasNoBillingWithoutMethod(t *testing.T) {
-	addr := &ds.Address{Line1: ptr("Storgatan 1"), City: ptr("Stockholm"), PostalCode: ptr("11122"), Country: ptr("SE")}
+	addr := &ds.Address{Line1: resttest.Ptr("Storgatan 1"), City: resttest.Ptr("Stockholm"), PostalCode: resttest.Ptr("11122"), Country: resttest.Ptr("SE")}
 	for _, tc := range []struct {
 		name         string
 		in           ds.CustomerInput
 		wantShipping bool
 	}{
-		{"with an address: shipping only", ds.CustomerInput{Name: ptr("A"), Type: ptr(ds.Individual), Address: addr}, true},
-		{"without an address: neither", ds.CustomerInput{Name: ptr("B"), Type: ptr(ds.Business)}, false},
+		{"with an address: shipping only", ds.CustomerInput{Name: resttest.Ptr("A"), Type: resttest.Ptr(ds.Individual), Address: addr}, true},
+		{"without an address: neither", ds.CustomerInput{Name: resttest.Ptr("B"), Type: resttest.Ptr(ds.Business)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
@@ -826,7 +758,7 @@ func TestCreateBodyHasNoBillingWithoutMethod(t *testing.T) {
 			if _, ok := sent["shipping"]; ok != tc.wantShipping {
 				t.Errorf("shipping sent = %v, want %v: %s", ok, tc.wantShipping, body)
 			}
-			if tc.wantShipping && (c.Address == nil || deref(c.Address.City) != "Stockholm") {
+			if tc.wantShipping && (c.Address == nil || resttest.Deref(c.Address.City) != "Stockholm") {
 				t.Errorf("address not read back: %+v", c.Address)
 			}
 		})
@@ -897,7 +829,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 			})
 		})
 		before := e.sim.Len()
-		c, err := e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: ptr("Retry Me"), Type: ptr(ds.Business)})
+		c, err := e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: resttest.Ptr("Retry Me"), Type: resttest.Ptr(ds.Business)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -907,7 +839,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 		if e.sim.Len() != before+1 || c.Type == nil || *c.Type != ds.Business {
 			t.Errorf("%d customers (want %d), created %+v", e.sim.Len(), before+1, c)
 		}
-		if _, err := e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: ptr("Retry Me"), Type: ptr(ds.Business)}); err != nil {
+		if _, err := e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: resttest.Ptr("Retry Me"), Type: resttest.Ptr(ds.Business)}); err != nil {
 			t.Fatal(err)
 		}
 		if len(keys) != 3 || keys[2] == keys[0] {
@@ -919,7 +851,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 		e := start(t, nil)
 		telness.SetIdempotencyKeys(e.client, func() string { return "fixed-key-1" })
 		before := e.sim.Len()
-		in := ds.CustomerInput{Name: ptr("Once Only"), Type: ptr(ds.Individual), Email: ptr("once@example.com")}
+		in := ds.CustomerInput{Name: resttest.Ptr("Once Only"), Type: resttest.Ptr(ds.Individual), Email: resttest.Ptr("once@example.com")}
 		a, err := e.client.CreateCustomer(context.Background(), in)
 		if err != nil {
 			t.Fatal(err)
@@ -931,7 +863,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 		if a.ProviderID != b.ProviderID || !bytes.Equal(a.Raw, b.Raw) || e.sim.Len() != before+1 {
 			t.Fatalf("replay made %s then %s (%d customers, want %d)", a.ProviderID, b.ProviderID, e.sim.Len(), before+1)
 		}
-		in.Name = ptr("Twice")
+		in.Name = resttest.Ptr("Twice")
 		_, err = e.client.CreateCustomer(context.Background(), in)
 		if p, ok := ds.ErrorProvider(err); ds.ErrorCode(err) != ds.CodeBadUserInput || !ok || p != ds.Telness {
 			t.Fatalf("modified body under the same key: %v, want BAD_USER_INPUT from TELNESS", err)
@@ -979,7 +911,7 @@ func TestUpdateAndDeleteAreUnsupported(t *testing.T) {
 	e := start(t, nil)
 	id := e.telnessPeople()[0].IDs[ds.Telness]
 	e.sim.Kit().Reset()
-	_, err := e.client.UpdateCustomer(context.Background(), id, ds.CustomerInput{Email: ptr("x@example.com")})
+	_, err := e.client.UpdateCustomer(context.Background(), id, ds.CustomerInput{Email: resttest.Ptr("x@example.com")})
 	if p, ok := ds.ErrorProvider(err); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || !ok || p != ds.Telness || !strings.Contains(err.Error(), "billing") {
 		t.Errorf("update: %v", err)
 	}
@@ -1023,11 +955,23 @@ func asError(err error, target **ds.Error) bool {
 	return ok
 }
 
-func ptr[T any](v T) *T { return &v }
+func TestMalformedRecords(t *testing.T) {
+	const a, b = `{ "customerId" : "c-a",	"name":"Ann\u00e9", "metadata":{"k":1} }`, `{"customerId":"c-b","contact":null}`
+	const bad = "TELNESS: PROVIDER_UNAVAILABLE: the provider sent a response this gateway cannot read: telness: "
+	resttest.RecordCases(t, `{"items":ITEMS,"pagination":{}}`, func(url string) telness.Config { return telness.Config{BaseURL: url, APIKey: "fake-key"} }, telness.New, []providertest.RecordCase{
+		{Name: "records as sent", Items: "[ " + a + " ,\n" + b + "]", Raws: []string{a, b}},
+		{Name: "a number", Items: `[` + a + `,1]`, Err: bad + "a customer that is not a JSON object"},
+		{Name: "a string", Items: `["c-a"]`, Err: bad + "a customer that is not a JSON object"},
+		{Name: "null", Items: `[null]`, Err: bad + "a customer that is not a JSON object"},
+		{Name: "an id that is a number", Items: `[{"customerId":5}]`, Err: bad + "a customer that is not a JSON object"},
+		{Name: "no id", Items: `[{"name":"x"}]`, Err: bad + "a customer without customerId"},
+		{Name: "items not an array", Items: `{}`, Err: bad + "a customer list whose items are not an array"},
+		{Name: "items a string", Items: `"x"`, Err: bad + "a customer list whose items are not an array"},
+		{Name: "items null", Items: `null`, Raws: nil},
+	})
+}
 
-func deref(s *string) string {
-	if s == nil {
-		return "<nil>"
-	}
-	return *s
+// BenchmarkListCustomers is one full page (MaxLimit) of GET /customers, 1000.
+func BenchmarkListCustomers(b *testing.B) {
+	resttest.BenchList(b, sim.New(demo.People(2400)), telness.MaxLimit, "/customers", telness.New, telness.DecodePage) // about half are at Telness: more than a page
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
 )
 
 // Wire values of customerType.
@@ -50,7 +51,7 @@ func (ts *timestamp) UnmarshalJSON(b []byte) error {
 	if strings.HasSuffix(s, "z") {
 		s = s[:len(s)-1] + "Z"
 	}
-	ts.t = ds.RFC3339UTC(s)
+	ts.t = rest.RFC3339UTC(s)
 	return nil
 }
 
@@ -140,39 +141,19 @@ func toWireAddress(a *ds.Address) *address {
 // array nor null (null is an empty list).
 type customerItems struct {
 	present, notArray bool
-	list              []ds.Record[customer]
+	list              []rest.Record[customer]
 }
 
 // UnmarshalJSON never fails, so ListCustomers answers items it cannot read
-// with its own error. The records' Raw point into b (see ds.Record).
+// with its own error. The records' Raw point into b (see rest.Record).
 func (it *customerItems) UnmarshalJSON(b []byte) error {
 	it.present = true
 	it.notArray = json.Unmarshal(b, &it.list) != nil
 	return nil
 }
 
-func mapCustomers(recs []ds.Record[customer]) ([]*ds.Customer, error) {
-	out := make([]*ds.Customer, 0, len(recs))
-	for i := range recs {
-		c, err := mapRecord(&recs[i])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
-
-// mapCustomer maps one record body; Raw is raw itself, not a copy (a
-// response body we own).
-func mapCustomer(raw json.RawMessage) (*ds.Customer, error) {
-	var rec ds.Record[customer]
-	_ = rec.UnmarshalJSON(raw) // never fails: a bad record is rec.Err
-	return mapRecord(&rec)
-}
-
 // mapRecord maps one decoded record; Raw is its exact bytes.
-func mapRecord(rec *ds.Record[customer]) (*ds.Customer, error) {
+func mapRecord(rec *rest.Record[customer]) (*ds.Customer, error) {
 	if raw := rec.Raw; len(raw) == 0 || raw[0] != '{' || rec.Err != nil {
 		return nil, unreadable("a customer that is not a JSON object")
 	}

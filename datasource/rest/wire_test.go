@@ -1,16 +1,16 @@
-package datasource_test
+package rest_test
 
 import (
 	"encoding/json"
 	"testing"
 
-	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/rest"
 )
 
 func TestRecordKeepsItsBytesInPlace(t *testing.T) {
 	body := []byte(`{"items":[ {"a": 1} ,null,"x",{"a":"no"}]}`)
 	var env struct {
-		Items []ds.Record[struct{ A int }] `json:"items"`
+		Items []rest.Record[struct{ A int }] `json:"items"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
 		t.Fatalf("a malformed item failed the envelope: %v", err)
@@ -55,7 +55,7 @@ func TestWholeNumberReadsCountsLiberallyAndNothingElse(t *testing.T) {
 		{`101`, false, 0, false}, // over max
 		{`1e300`, false, 0, false},
 	} {
-		n, ok := ds.WholeNumber([]byte(tc.raw), tc.quoted, 100)
+		n, ok := rest.WholeNumber([]byte(tc.raw), tc.quoted, 100)
 		if n != tc.n || ok != tc.ok {
 			t.Errorf("WholeNumber(%s, quoted %v) = %d, %v; want %d, %v", tc.raw, tc.quoted, n, ok, tc.n, tc.ok)
 		}

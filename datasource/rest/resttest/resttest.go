@@ -1,0 +1,262 @@
+// Package resttest is the vendor packages' shared test kit: a simulator on
+// a test server with a client built from its configuration, raw calls
+// straight to a simulator, config-validation tables, concurrent callers,
+// and the bench and malformed-record harnesses of providertest typed for a
+// vendor's own New. It knows no vendor: each test passes its dialect.
+package resttest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/providertest"
+	"github.com/federated-customers/gateway/datasource/rest"
+)
+
+// Simulator is a vendor simulator that hands out the client configuration
+// for the URL it is served at.
+type Simulator[C any] interface {
+	http.Handler
+	ClientConfig(baseURL string) C
+}
+
+// Serve starts h on a test server, closed (with its connections) at cleanup.
+func Serve(t testing.TB, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	return srv
+}
+
+// Start serves h (a simulator) and builds a client from the configuration
+// cfg gives for its URL; bad, when not nil, spoils the configuration first
+// (the conformance suite's BadCredentials).
+func Start[C, P any](t testing.TB, h http.Handler, cfg func(baseURL string) C, bad func(*C), newClient func(C, *http.Client) (P, error)) (P, *httptest.Server) {
+	t.Helper()
+	srv := Serve(t, h)
+	c := cfg(srv.URL)
+	if bad != nil {
+		bad(&c)
+	}
+	p, err := newClient(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, srv
+}
+
+// Spoil is bad when o asks for bad credentials, else nil (for Start).
+func Spoil[C any](o providertest.Options, bad func(*C)) func(*C) {
+	if o.BadCredentials {
+		return bad
+	}
+	return nil
+}
+
+// Response is a raw answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Call sends one request straight to a server (a simulator, bypassing the
+// client) with the headers hdr, set as given (an empty value too), and
+// reads the whole answer.
+func Call(t testing.TB, method, url string, hdr map[string]string, body string) Response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Headers is base with over laid on top (a new map; over's "" removes).
+func Headers(base, over map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Object is the body as a JSON object; nil for an empty body. A body that
+// is not one fails the test.
+func (r Response) Object(t testing.TB) map[string]any {
+	t.Helper()
+	if len(r.Body) == 0 {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %q", r.Body)
+	}
+	return m
+}
+
+// IDs is the string key of every object in the array b[list].
+func IDs(b map[string]any, list, key string) []string {
+	var out []string
+	items, _ := b[list].([]any)
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		id, _ := m[key].(string)
+		out = append(out, id)
+	}
+	return out
+}
+
+// ConfigCase is a configuration and the error it must give.
+type ConfigCase[C any] struct {
+	Name string
+	Cfg  C
+	// Want is "" for a valid configuration; else a part of the error. A
+	// Want that starts with the vendor's prefix is the error's start.
+	Want string
+}
+
+// CheckConfigs runs each case through validate and newClient: a valid
+// configuration builds; an invalid one fails both, with an error that
+// starts with prefix ("kintsugi: ") and holds Want.
+func CheckConfigs[C, P any](t *testing.T, prefix string, validate func(C) error, newClient func(C, *http.Client) (P, error), cases []ConfigCase[C]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			err := validate(tc.Cfg)
+			if tc.Want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := newClient(tc.Cfg, nil); err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), tc.Want) ||
+				(strings.HasPrefix(tc.Want, prefix) && !strings.HasPrefix(err.Error(), tc.Want)) {
+				t.Fatalf("error = %v, want one naming %q", err, tc.Want)
+			}
+			if _, err := newClient(tc.Cfg, nil); err == nil {
+				t.Fatal("New accepted an invalid config")
+			}
+		})
+	}
+}
+
+// Concurrently runs call n times at once and fails the test on any error.
+func Concurrently(t testing.TB, n int, call func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- call(i)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// BenchList is providertest.BenchListCustomers for a vendor's own New over
+// its simulator's configuration.
+func BenchList[C any, P ds.CustomerProvider](b *testing.B, s Simulator[C], size int, suffix string, newClient func(C, *http.Client) (P, error), decode func(body []byte) (int, error)) {
+	b.Helper()
+	providertest.BenchListCustomers(b, s, size, suffix, func(url string, hc *http.Client) (ds.CustomerProvider, error) {
+		return newClient(s.ClientConfig(url), hc)
+	}, decode)
+}
+
+// RecordCases is providertest.RunCustomerRecordCases for a vendor's own New
+// over a configuration for the fake server's URL; envelope is the list body
+// with ITEMS where the records go.
+func RecordCases[C any, P ds.CustomerProvider](t *testing.T, envelope string, cfg func(url string) C, newClient func(C, *http.Client) (P, error), cases []providertest.RecordCase) {
+	t.Helper()
+	wrap := func(items string) string { return strings.Replace(envelope, "ITEMS", items, 1) }
+	providertest.RunCustomerRecordCases(t, wrap, func(url string) (ds.CustomerProvider, error) {
+		return newClient(cfg(url), nil)
+	}, cases)
+}
+
+// Ptr is &v, for optional fields in literals.
+func Ptr[T any](v T) *T { return &v }
+
+// Deref is *s, or "<nil>" for a nil s (for messages).
+func Deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+// RefusesIDs checks that updating or deleting an id the vendor cannot hold
+// is the caller's bad input, answered without a call (calls counts the
+// simulator's calls since its reset).
+func RefusesIDs(t *testing.T, w ds.CustomerWriter, calls func() int, bad []string) {
+	t.Helper()
+	ctx := context.Background()
+	before := calls()
+	for _, id := range bad {
+		if err := w.DeleteCustomer(ctx, id); ds.ErrorCode(err) != ds.CodeBadUserInput {
+			t.Errorf("delete %q: %v", id, err)
+		}
+		if _, err := w.UpdateCustomer(ctx, id, ds.CustomerInput{}); ds.ErrorCode(err) != ds.CodeBadUserInput {
+			t.Errorf("update %q: %v", id, err)
+		}
+	}
+	if n := calls() - before; n != 0 {
+		t.Errorf("%d calls for impossible ids", n)
+	}
+}
+
+// DecodePage is what a vendor's list does with a page body once rest.Client
+// has read it: decode the envelope E, map every record of items. It returns
+// the count (for a vendor's export_test DecodePage, the bench's decode).
+func DecodePage[E, T, U any](body []byte, items func(*E) []rest.Record[T], mapRecord func(*rest.Record[T]) (U, error)) (int, error) {
+	var env E
+	if err := json.Unmarshal(body, &env); err != nil {
+		return 0, err
+	}
+	out, err := rest.MapAll(items(&env), mapRecord)
+	return len(out), err
+}
