@@ -43,19 +43,12 @@ type CustomerConnection struct {
 
 // Nodes is the edges' nodes, for clients that do not need cursors.
 func (c *CustomerConnection) Nodes() []*Customer {
-	out := make([]*Customer, len(c.Edges))
-	for i, e := range c.Edges {
-		out[i] = e.Node
-	}
-	return out
+	return nodes(c.Edges, func(e *CustomerEdge) *Customer { return e.Node })
 }
 
 // TotalCount is exact or nil; it is only computed when a query asks for it.
 func (c *CustomerConnection) TotalCount(ctx context.Context) (*int, error) {
-	if c.Count == nil {
-		return nil, nil
-	}
-	return c.Count(ctx)
+	return total(ctx, c.Count)
 }
 
 // CustomerSourceEdge is one source record with its cursor, signed when asked for.
@@ -79,17 +72,27 @@ type CustomerSourceConnection struct {
 
 // Nodes is the edges' nodes.
 func (c *CustomerSourceConnection) Nodes() []*CustomerSource {
-	out := make([]*CustomerSource, len(c.Edges))
-	for i, e := range c.Edges {
-		out[i] = e.Node
-	}
-	return out
+	return nodes(c.Edges, func(e *CustomerSourceEdge) *CustomerSource { return e.Node })
 }
 
 // TotalCount is exact or nil.
 func (c *CustomerSourceConnection) TotalCount(ctx context.Context) (*int, error) {
-	if c.Count == nil {
+	return total(ctx, c.Count)
+}
+
+// nodes is a page's nodes, for clients that do not need cursors.
+func nodes[E, N any](edges []*E, node func(*E) N) []N {
+	out := make([]N, len(edges))
+	for i, e := range edges {
+		out[i] = node(e)
+	}
+	return out
+}
+
+// total runs a connection's count, nil when it has none.
+func total(ctx context.Context, count func(context.Context) (*int, error)) (*int, error) {
+	if count == nil {
 		return nil, nil
 	}
-	return c.Count(ctx)
+	return count(ctx)
 }

@@ -3,6 +3,7 @@ package datasource
 import (
 	"encoding/json"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -18,13 +19,18 @@ const (
 func (t CustomerType) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, strconv.Quote(string(t))) }
 
 func (t *CustomerType) UnmarshalGQL(v any) error {
+	return unmarshalEnum(v, t, "CustomerType", Individual, Business)
+}
+
+// unmarshalEnum sets *dst to v when v is one of values, else says it is not
+// a valid name.
+func unmarshalEnum[T ~string](v any, dst *T, name string, values ...T) error {
 	s, _ := v.(string)
-	switch CustomerType(s) {
-	case Individual, Business:
-		*t = CustomerType(s)
+	if slices.Contains(values, T(s)) {
+		*dst = T(s)
 		return nil
 	}
-	return Errorf(CodeBadUserInput, "%q is not a valid CustomerType", s)
+	return Errorf(CodeBadUserInput, "%q is not a valid %s", s, name)
 }
 
 // Address is the federated postal address.
@@ -92,13 +98,7 @@ const (
 func (k SourceKind) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, strconv.Quote(string(k))) }
 
 func (k *SourceKind) UnmarshalGQL(v any) error {
-	s, _ := v.(string)
-	switch SourceKind(s) {
-	case SourceSystem, SourcePayment:
-		*k = SourceKind(s)
-		return nil
-	}
-	return Errorf(CodeBadUserInput, "%q is not a valid CustomerSourceKind", s)
+	return unmarshalEnum(v, k, "CustomerSourceKind", SourceSystem, SourcePayment)
 }
 
 // CustomerSource is one link between a customer and another system.

@@ -18,7 +18,7 @@ type Filter struct {
 	Country []string `json:"c,omitempty"`
 	// IDs restricts to these records.
 	IDs []CustomerKey `json:"i,omitempty"`
-	// searchKey is Fold(*Search), set by NormalizeFilter so Match folds
+	// searchKey is Fold(*Search), set by WithSearch (federate.NormalizeFilter) so Match folds
 	// the query once, not once per record.
 	searchKey string
 }

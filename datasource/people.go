@@ -126,11 +126,7 @@ type PersonConnection struct {
 
 // Nodes is the edges' people.
 func (c *PersonConnection) Nodes() []*Person {
-	out := make([]*Person, len(c.Edges))
-	for i, e := range c.Edges {
-		out[i] = e.Node
-	}
-	return out
+	return nodes(c.Edges, func(e *PersonEdge) *Person { return e.Node })
 }
 
 // TotalCount is how many distinct people match.

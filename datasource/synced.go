@@ -24,7 +24,7 @@ type SyncedKey struct {
 // SyncedQuery is one synced read.
 type SyncedQuery struct {
 	Scopes []Scope
-	Filter Filter     // normalized (NormalizeFilter)
+	Filter Filter     // normalized (federate.NormalizeFilter)
 	Order  *Order     // nil: provider (enum order) then vendor id
 	After  *SyncedKey // keyset: rows strictly after it in the walking order
 	// Backward walks the order in reverse (last/before); rows still come

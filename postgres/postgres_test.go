@@ -12,15 +12,7 @@ import (
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
-func open(t *testing.T, url string) *postgres.DB {
-	t.Helper()
-	db, err := postgres.Open(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
+func open(t *testing.T, url string) *postgres.DB { return pgtest.Open(t, url, postgres.Open) }
 
 func migrated(t *testing.T) *postgres.DB {
 	t.Helper()

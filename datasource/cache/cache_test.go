@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/cache"
 	"github.com/federated-customers/gateway/postgres"
@@ -157,15 +159,7 @@ func newLayer(t *testing.T, shared cache.Shared, c *clock) *cache.Layer {
 	return l
 }
 
-func pg(t *testing.T, url string) *postgres.DB {
-	t.Helper()
-	db, err := postgres.Open(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
+func pg(t *testing.T, url string) *postgres.DB { return pgtest.Open(t, url, postgres.Open) }
 
 // levels runs a test with the in-process cache alone and with Postgres behind it.
 func levels(t *testing.T, test func(t *testing.T, shared func() cache.Shared)) {
@@ -299,25 +293,18 @@ func TestIdenticalCallsInFlightBecomeOne(t *testing.T) {
 	f := newFake(ds.CommerceLayer, "cl", "fe", 30)
 	f.delay = 100 * time.Millisecond
 	p := newLayer(t, nil, newClock()).Wrap(f)
-	var wg sync.WaitGroup
-	errs := make(chan error, 20)
+	var g errgroup.Group
 	for range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			page, err := p.ListCustomers(reqCtx(), ds.ListRequest[ds.Filter]{Limit: 25})
 			if err == nil && len(page.Items) != 25 {
 				err = fmt.Errorf("%d items", len(page.Items))
 			}
-			errs <- err
-		}()
+			return err
+		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
 	}
 	if n := f.calls.Load(); n != 1 {
 		t.Fatalf("20 identical requests in flight made %d upstream calls, want 1", n)

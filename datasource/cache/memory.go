@@ -274,10 +274,7 @@ func (x *MemoryIndex) ByKeys(_ context.Context, scopes []ds.Scope, keys []ds.Cus
 func (x *MemoryIndex) ByExternalID(_ context.Context, scopes []ds.Scope, externalIDs []string) ([]ds.Identity, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	allowed := map[ds.Scope]bool{}
-	for _, s := range scopes {
-		allowed[s] = true
-	}
+	allowed := scopeSet(scopes)
 	seen := map[indexKey]bool{}
 	var out []ds.Identity
 	for _, e := range externalIDs {
@@ -294,10 +291,7 @@ func (x *MemoryIndex) ByExternalID(_ context.Context, scopes []ds.Scope, externa
 func (x *MemoryIndex) ByEmail(_ context.Context, scopes []ds.Scope, emails []string) ([]ds.Identity, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	allowed := map[ds.Scope]bool{}
-	for _, s := range scopes {
-		allowed[s] = true
-	}
+	allowed := scopeSet(scopes)
 	var out []ds.Identity
 	for _, e := range emails {
 		for k := range x.byEmail[ds.NormalizeEmail(e)] {
@@ -341,4 +335,13 @@ func (x *MemoryIndex) TryLock(_ context.Context, name string) (func(), bool, err
 		defer x.mu.Unlock()
 		delete(x.locks, name)
 	}, true, nil
+}
+
+// scopeSet is scopes as a set.
+func scopeSet(scopes []ds.Scope) map[ds.Scope]bool {
+	allowed := make(map[ds.Scope]bool, len(scopes))
+	for _, s := range scopes {
+		allowed[s] = true
+	}
+	return allowed
 }

@@ -4,9 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // A complete sync walk has seen every record the vendor holds; index rows
@@ -85,4 +84,26 @@ func union(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// purge deletes expired rows in bounded batches.
+func (l *Layer) purge() {
+	before := l.now().Add(-(l.ttl + l.stale))
+	for i := 0; i < 100; i++ {
+		select {
+		case <-l.stop:
+			return
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		n, err := l.shared.Purge(ctx, before, purgeBatch)
+		cancel()
+		if err != nil {
+			l.fail(err)
+			return
+		}
+		if n < purgeBatch {
+			return
+		}
+	}
 }

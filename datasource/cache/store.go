@@ -11,6 +11,9 @@ package cache
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
@@ -80,4 +83,16 @@ type Shared interface {
 	// Purge deletes at most batch entries whose stale window ended before t,
 	// returning how many it deleted.
 	Purge(ctx context.Context, before time.Time, batch int) (int, error)
+}
+
+// entryKey builds a key: provider, credential identity, kind, then a part
+// that is hashed when it is not a plain id.
+func entryKey(p ds.ProviderID, cred string, kind Kind, part string) string {
+	return p.Key() + "|" + cred + "|" + string(kind) + "|" + part
+}
+
+func hashKey(v any) string {
+	b, _ := json.Marshal(v)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }

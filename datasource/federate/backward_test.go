@@ -33,13 +33,7 @@ func TestWalkBackwardReturnsEveryRecordOnceInOrderAcrossProviders(t *testing.T) 
 			var got []int
 			var before *ds.Position
 			for page := 0; page < 200; page++ {
-				w, err := WalkBackward(context.Background(), back, before, last)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(w.Edges) > last {
-					t.Fatalf("%d edges for last %d", len(w.Edges), last)
-				}
+				w := pageOf[int](t, last)(WalkBackward(context.Background(), back, before, last))
 				var nodes []int
 				for _, e := range w.Edges {
 					nodes = append(nodes, e.Node)

@@ -49,13 +49,7 @@ func mergeAll(t *testing.T, segs []Segment[rec], first int) []rec {
 	var out []rec
 	var start []ds.Position
 	for page := 0; page < 1000; page++ {
-		w, err := MergeForward(context.Background(), segs, start, first, lessRec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(w.Edges) > first {
-			t.Fatalf("page of %d, first %d", len(w.Edges), first)
-		}
+		w := pageOf[rec](t, first)(MergeForward(context.Background(), segs, start, first, lessRec))
 		for _, e := range w.Edges {
 			out = append(out, e.Node)
 		}

@@ -48,15 +48,9 @@ func walkAll(t *testing.T, segs []Segment[int], first int) []int {
 	var out []int
 	var pos *ds.Position
 	for i := 0; i < 10000; i++ {
-		w, err := WalkForward(context.Background(), segs, pos, first)
-		if err != nil {
-			t.Fatal(err)
-		}
+		w := pageOf[int](t, first)(WalkForward(context.Background(), segs, pos, first))
 		if len(w.Errs) > 0 {
 			t.Fatal(w.Errs[0])
-		}
-		if len(w.Edges) > first {
-			t.Fatalf("page of %d edges for first=%d", len(w.Edges), first)
 		}
 		for _, e := range w.Edges {
 			out = append(out, e.Node)
@@ -69,6 +63,21 @@ func walkAll(t *testing.T, segs []Segment[int], first int) []int {
 	}
 	t.Fatal("walk did not end")
 	return nil
+}
+
+// pageOf is one page of a walk, failing the test on the walk's error or on a
+// page of more edges than most.
+func pageOf[T any](t *testing.T, most int) func(Walk[T], error) Walk[T] {
+	return func(w Walk[T], err error) Walk[T] {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(w.Edges) > most {
+			t.Fatalf("page of %d edges, at most %d asked", len(w.Edges), most)
+		}
+		return w
+	}
 }
 
 func seq(from, n int) []int {

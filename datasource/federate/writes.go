@@ -8,15 +8,7 @@ import (
 
 // Writer returns provider p's write side, or UNSUPPORTED_BY_PROVIDER.
 func (s *Service) Writer(p ds.ProviderID) (ds.CustomerWriter, error) {
-	if err := s.Unavailable(p); err != nil {
-		return nil, err
-	}
-	prov := s.Customers[p]
-	w, ok := prov.(ds.CustomerWriter)
-	if !ok || !prov.Capabilities().Writes {
-		return nil, ds.ProviderErrorf(p, ds.CodeUnsupportedByProvider, "%s does not support writing customers", p)
-	}
-	return w, nil
+	return side[ds.CustomerWriter](s, p, func(c ds.Capabilities) bool { return c.Writes }, "does not support writing customers")
 }
 
 // Attacher returns provider p's payment-source side, or UNSUPPORTED_BY_PROVIDER.
@@ -24,13 +16,20 @@ func (s *Service) Attacher(p ds.ProviderID, sourceID string) (ds.SourceAttacher,
 	if sourceID == "" || len(sourceID) > maxFilterText {
 		return nil, ds.Errorf(ds.CodeBadUserInput, "sourceId must be a non-empty id of at most %d bytes", maxFilterText)
 	}
+	return side[ds.SourceAttacher](s, p, func(c ds.Capabilities) bool { return c.Attaches }, "has no payment sources to attach or detach")
+}
+
+// side returns provider p as T when it implements T and declares the side
+// (has), else UNSUPPORTED_BY_PROVIDER saying what p lacks.
+func side[T any](s *Service, p ds.ProviderID, has func(ds.Capabilities) bool, lacks string) (T, error) {
+	var zero T
 	if err := s.Unavailable(p); err != nil {
-		return nil, err
+		return zero, err
 	}
 	prov := s.Customers[p]
-	a, ok := prov.(ds.SourceAttacher)
-	if !ok || !prov.Capabilities().Attaches {
-		return nil, ds.ProviderErrorf(p, ds.CodeUnsupportedByProvider, "%s has no payment sources to attach or detach", p)
+	v, ok := prov.(T)
+	if !ok || !has(prov.Capabilities()) {
+		return zero, ds.ProviderErrorf(p, ds.CodeUnsupportedByProvider, "%s %s", p, lacks)
 	}
-	return a, nil
+	return v, nil
 }

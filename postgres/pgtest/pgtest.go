@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -30,6 +31,18 @@ func BaseURL() string {
 		return u
 	}
 	return DefaultURL
+}
+
+// Open opens url with open (postgres.Open) and closes what it opened when the
+// test ends.
+func Open[T io.Closer](t testing.TB, url string, open func(string) (T, error)) T {
+	t.Helper()
+	db, err := open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }
 
 // Schema creates a fresh schema, dropped when the test ends, and returns a
