@@ -14,7 +14,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-func (m *Main) postRaw(t *testing.T, body any, header http.Header) (*http.Response, []byte) {
+func (m *testGateway) postRaw(t *testing.T, body any, header http.Header) (*http.Response, []byte) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest("POST", "http://"+m.Addr+"/graphql", bytes.NewReader(b))
@@ -33,7 +33,8 @@ func (m *Main) postRaw(t *testing.T, body any, header http.Header) (*http.Respon
 }
 
 func TestAutomaticPersistedQueries(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	const q = `{ customers(first: 3) { nodes { id email } } }`
 	sum := sha256.Sum256([]byte(q))
 	hash := hex.EncodeToString(sum[:])
@@ -82,7 +83,8 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 }
 
 func TestResponsesAreGzippedWhenTheClientAcceptsIt(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	body := map[string]any{"query": `{ customers(first: 50) { nodes { id email name raw } } }`}
 	plainResp, plain := m.postRaw(t, body, nil)
 	if plainResp.Header.Get("Content-Encoding") != "" {
@@ -110,7 +112,8 @@ func TestResponsesAreGzippedWhenTheClientAcceptsIt(t *testing.T) {
 // Compression is negotiated the same way whether the answer is executed or
 // replayed from a stored response (the second and later requests here).
 func TestCompressionIsNegotiatedForExecutedAndReplayedAnswers(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	body := map[string]any{"query": `{ customers(first: 30, filter: {providers: [KINTSUGI]}) { nodes { id email name raw } } }`}
 	_, plain := m.postRaw(t, body, nil)
 	var want gqlResponse

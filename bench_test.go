@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -28,29 +25,13 @@ import (
 //
 // Each benchmark runs cold (ttl 1ns: every read goes upstream, as before the
 // record store) and warm (the default 60 s TTL: served by the cache).
-func benchGateway(b *testing.B, extra string) *Main {
+func benchGateway(b *testing.B, extra string) *testGateway {
 	b.Helper()
-	cfg := extra + "\nproviders:\n"
-	for _, p := range ds.AllProviders {
-		cfg += "  " + p.Key() + ": {simulate: true, upstream: {rate: 100000, burst: 10000}}\n" // measure the gateway, not the demo keys' quotas
-	}
-	path := filepath.Join(b.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	m := &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: demo.DefaultSize, NoSync: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if err := m.Run(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = m.Close(ctx)
-	})
-	return m
+	// measure the gateway, not the demo keys' quotas
+	return startGateway(b, withSimulated(map[string]string{"": extra, "*": "upstream: {rate: 100000, burst: 10000}"}), withPeople(demo.DefaultSize))
 }
 
-func benchQuery(b *testing.B, m *Main, q string, vars map[string]any) gqlResponse {
+func benchQuery(b *testing.B, m *testGateway, q string, vars map[string]any) gqlResponse {
 	b.Helper()
 	body, _ := json.Marshal(map[string]any{"query": q, "variables": vars})
 	resp, err := http.Post("http://"+m.Addr+"/graphql", "application/json", bytes.NewReader(body))
@@ -65,7 +46,7 @@ func benchQuery(b *testing.B, m *Main, q string, vars map[string]any) gqlRespons
 	return out
 }
 
-func upstream(m *Main) int {
+func upstream(m *testGateway) int {
 	n := 0
 	for _, h := range m.Sims {
 		n += h.(interface{ Kit() *simkit.Kit }).Kit().Count()
@@ -85,7 +66,7 @@ func BenchmarkWalkAllCustomers(b *testing.B) {
 	}
 }
 
-func benchWalk(b *testing.B, m *Main) {
+func benchWalk(b *testing.B, m *testGateway) {
 	start := upstream(m)
 	customers := 0
 	b.ResetTimer()
@@ -117,7 +98,7 @@ func BenchmarkNodes60(b *testing.B) {
 	}
 }
 
-func benchNodes(b *testing.B, m *Main) {
+func benchNodes(b *testing.B, m *testGateway) {
 	var ids []string
 	for _, p := range demo.People(demo.DefaultSize) {
 		for _, q := range ds.AllProviders {
@@ -293,7 +274,7 @@ func BenchmarkPage50(b *testing.B) {
 
 // postOK posts a GraphQL body and reads the answer; it reports a failure
 // (no answer, or not 200) on b and returns false.
-func postOK(b *testing.B, client *http.Client, m *Main, body []byte) bool {
+func postOK(b *testing.B, client *http.Client, m *testGateway, body []byte) bool {
 	resp, err := client.Post("http://"+m.Addr+"/graphql", "application/json", bytes.NewReader(body))
 	if err != nil {
 		b.Error(err)

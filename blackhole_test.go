@@ -2,10 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -30,7 +27,7 @@ func blackholeConfig(url string) string {
 // while the database is still silent: no request waits for it to return.
 func TestRequestsDuringAPostgresBlackholeAnswerLiveWhileItLasts(t *testing.T) {
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
-	m := gatewayFrom(t, blackholeConfig(url), nil, false)
+	m := startGateway(t, withConfig(blackholeConfig(url)))
 	if r := m.query(t, cachedPageQuery, map[string]any{"first": 3}); len(r.Errors) > 0 {
 		t.Fatalf("before: %+v", r.Errors)
 	}
@@ -78,21 +75,24 @@ func TestAGatewayStartedDuringAPostgresBlackholeListensAndServes(t *testing.T) {
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
 	proxy.Blackhole()
 	t.Cleanup(proxy.Restore)
-	path := writeConfig(t, blackholeConfig(url))
-	m := &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	started := make(chan error, 1)
+	type start struct {
+		m   *testGateway
+		err error
+	}
+	started := make(chan start, 1)
 	begin := time.Now()
-	go func() { started <- m.Run(context.Background()) }()
+	go func() { m, err := tryGateway(t, withConfig(blackholeConfig(url))); started <- start{m, err} }()
+	var m *testGateway
 	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatal(err)
+	case s := <-started:
+		if s.err != nil {
+			t.Fatal(s.err)
 		}
+		m = s.m
 		t.Logf("listening %v after the start, Postgres silent", time.Since(begin).Round(time.Millisecond))
 	case <-time.After(20 * time.Second):
 		t.Fatal("the gateway does not listen 20 s into a Postgres blackhole")
 	}
-	t.Cleanup(func() { m.stop(t) })
 	if r := m.query(t, cachedPageQuery, map[string]any{"first": 5}); len(r.Errors) > 0 {
 		t.Fatalf("during the blackhole: %+v", r.Errors)
 	}

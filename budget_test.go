@@ -19,7 +19,7 @@ func TestAHungProviderNeverBlamesTheHealthyOnes(t *testing.T) {
 	for _, p := range ds.AllProviders {
 		blocks[p.Key()] = "upstream: {timeout: 300ms, budget: 700ms, breaker_failures: 100, rate: 100000, burst: 10000}"
 	}
-	m := gatewayWith(t, blocks, nil)
+	m := startGateway(t, withSimulated(blocks))
 	for _, p := range ds.AllProviders {
 		if p != ds.Kintsugi {
 			m.kit(t, p).SetLatency(40 * time.Millisecond)

@@ -1,61 +1,18 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/federated-customers/gateway/api"
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
-	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
-	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
 	"github.com/federated-customers/gateway/datasource/simkit"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
-
-// testClock is the cache's clock in tests that step past the TTL.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.t.IsZero() {
-		c.t = time.Now()
-	}
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) { c.Now(); c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-// gatewayFrom starts the gateway from a YAML file; sync off unless sync is set.
-func gatewayFrom(t *testing.T, yaml string, now func() time.Time, sync bool) *Main {
-	t.Helper()
-	m := &Main{ConfigPath: writeConfig(t, yaml), Listen: "127.0.0.1:0", People: testPeople, Now: now, NoSync: !sync,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.stop(t) })
-	return m
-}
-
-func (m *Main) stop(t *testing.T) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = m.Close(ctx)
-}
 
 // freshness is extensions.providers as provider → freshness, calls and age.
 func freshness(t *testing.T, r gqlResponse) map[string]map[string]any {
@@ -72,7 +29,7 @@ func freshness(t *testing.T, r gqlResponse) map[string]map[string]any {
 const cachedPageQuery = `query($first: Int, $filter: CustomerFilter) { customers(first: $first, filter: $filter) { nodes { id email } pageInfo { hasNextPage } } }`
 
 func TestARepeatedQueryIsServedFromTheCache(t *testing.T) {
-	m := gateway(t)
+	m := startGateway(t)
 	vars := map[string]any{"first": 100}
 	first := m.query(t, cachedPageQuery, vars)
 	m.quiesce(t) // the page's fetch ahead, finishing in the background, is the first query's
@@ -81,11 +38,7 @@ func TestARepeatedQueryIsServedFromTheCache(t *testing.T) {
 	if string(again.Data) != string(first.Data) {
 		t.Fatal("the cached answer differs from the live one")
 	}
-	for p, n := range m.upstreamCalls(t) {
-		if n != 0 {
-			t.Errorf("%s: %d upstream calls for a repeated query, want 0", p, n)
-		}
-	}
+	m.noUpstreamCall(t, "for a repeated query")
 	served := 0.0
 	for p, s := range freshness(t, again) {
 		if s["freshness"] != "CACHE" || s["calls"].(float64) != 0 {
@@ -114,37 +67,15 @@ func TestARepeatedQueryIsServedFromTheCache(t *testing.T) {
 	if len(r.Errors) > 0 || strings.Count(string(r.Data), `"id"`) != len(ids) {
 		t.Fatalf("nodes: %s %+v", r.Data, r.Errors)
 	}
-	for p, n := range m.upstreamCalls(t) {
-		if n != 0 {
-			t.Errorf("%s: %d upstream calls for nodes the list returned, want 0", p, n)
-		}
-	}
-}
-
-// vendors starts Kintsugi and Digital River simulators at URLs of their own,
-// so that two gateway processes reach the same upstreams with the same
-// credentials (and so the same cache keys).
-func vendors(t *testing.T) (yaml string, kits []*simkit.Kit) {
-	t.Helper()
-	people := demo.People(testPeople)
-	ki, dr := kisim.New(people), drsim.New(people)
-	kiSrv, drSrv := httptest.NewServer(ki), httptest.NewServer(dr)
-	t.Cleanup(kiSrv.Close)
-	t.Cleanup(drSrv.Close)
-	kc, dc := ki.ClientConfig(kiSrv.URL), dr.ClientConfig(drSrv.URL)
-	yaml = fmt.Sprintf(`
-providers:
-  kintsugi: {base_url: %q, api_key: %q, organization_id: %q}
-  digitalriver: {base_url: %q, api_key: %q}
-`, kc.BaseURL, kc.APIKey, kc.OrganizationID, dc.BaseURL, dc.APIKey)
-	return yaml, []*simkit.Kit{ki.Kit(), dr.Kit()}
+	m.noUpstreamCall(t, "for nodes the list returned")
 }
 
 func TestARestartedGatewayOnTheSameDatabaseMakesNoUpstreamCall(t *testing.T) {
-	providers, kits := vendors(t)
-	cfg := fmt.Sprintf("database_url: %q\n", pgtest.Schema(t)) + providers
+	providers, sims := vendors(t, nil, nil, ds.Kintsugi, ds.DigitalRiver)
+	kits := sims.Kits()
+	schema := pgtest.Schema(t)
 	vars := map[string]any{"first": 100}
-	m1 := gatewayFrom(t, cfg, nil, false)
+	m1 := startGateway(t, withPostgres(schema), withConfig(providers))
 	want := m1.query(t, cachedPageQuery, vars)
 	if len(want.Errors) > 0 {
 		t.Fatalf("%+v", want.Errors)
@@ -152,7 +83,7 @@ func TestARestartedGatewayOnTheSameDatabaseMakesNoUpstreamCall(t *testing.T) {
 	quiet(t, kits...) // the page's fetch ahead finishes, and is stored, in the background
 	m1.stop(t)
 
-	m2 := gatewayFrom(t, cfg, nil, false)
+	m2 := startGateway(t, withPostgres(schema), withConfig(providers))
 	for _, k := range kits {
 		k.Reset()
 	}
@@ -173,14 +104,15 @@ func TestARestartedGatewayOnTheSameDatabaseMakesNoUpstreamCall(t *testing.T) {
 }
 
 func TestAProviderDownPastTheTTLIsServedStaleWithItsAge(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{}
-	m := gatewayFrom(t, fmt.Sprintf(`
+	m := startGateway(t, withConfigf(`
 database_url: %q
 cache: {ttl: 60s, stale_if_error: 24h}
 providers:
   kintsugi: {simulate: true}
   telness: {simulate: true}
-`, pgtest.Schema(t)), clock.Now, false)
+`, pgtest.Schema(t)), withClock(clock.Now))
 	vars := map[string]any{"first": 30, "filter": map[string]any{"providers": []string{"KINTSUGI"}}}
 	want := m.query(t, cachedPageQuery, vars)
 	clock.Advance(2 * time.Minute)
@@ -205,7 +137,7 @@ providers:
 
 func TestPostgresStoppedInTheMiddleFailsNoRequest(t *testing.T) {
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
-	m := gatewayFrom(t, fmt.Sprintf("database_url: %q\nproviders:\n  kintsugi: {simulate: true}\n  commercelayer: {simulate: true}\n", url), nil, false)
+	m := startGateway(t, withPostgres(url), withConfig("providers:\n  kintsugi: {simulate: true}\n  commercelayer: {simulate: true}\n"))
 	ready := func() string {
 		code, b := m.readyz(t)
 		if code != http.StatusOK { // Postgres down is degraded, never 503: every request is still answered
@@ -245,11 +177,12 @@ func TestPostgresStoppedInTheMiddleFailsNoRequest(t *testing.T) {
 }
 
 func TestAnUnreachableDatabaseAtStartDegradesButStaysReady(t *testing.T) {
-	m := gatewayFrom(t, `
+	t.Parallel()
+	m := startGateway(t, withConfig(`
 database_url: "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=1"
 providers:
   kintsugi: {simulate: true}
-`, nil, false)
+`))
 	code, b := m.readyz(t)
 	if code != http.StatusOK || b.Status != api.StatusDegraded || len(b.Dependencies) != 1 || b.Dependencies[0].State != "DOWN" {
 		t.Fatalf("/readyz = %d %+v with an unreachable database_url, want 200 degraded with postgres DOWN", code, b)
@@ -263,14 +196,15 @@ providers:
 }
 
 func TestSyncMakesTheIndexCompleteAndSaysSo(t *testing.T) {
-	m := gatewayFrom(t, `
+	t.Parallel()
+	m := startGateway(t, withConfig(`
 sync: {interval: 1h, gap: 1ms, providers: {telness: 0s}}
 providers:
   kintsugi: {simulate: true}
   commercelayer: {simulate: true}
   telness: {simulate: true}
   carecloud: {simulate: true}
-`, nil, true)
+`), withSync())
 	want := map[string]int{}
 	for _, p := range demo.People(testPeople) {
 		for _, q := range []ds.ProviderID{ds.Kintsugi, ds.CommerceLayer} {

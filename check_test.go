@@ -4,24 +4,14 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
-func writeConfig(t *testing.T, yaml string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // TestCheckValidatesAFileAndProbesEachVendorOnce: --check reads the file
 // as a start would, serves nothing, and with --probe asks each vendor once.
 func TestCheckValidatesAFileAndProbesEachVendorOnce(t *testing.T) {
-	sim := externalKintsugi(t)
+	kit := externalKintsugi(t)
 	good := writeConfig(t, `
 providers:
   kintsugi: {base_url: "${KINTSUGI_URL}", api_key: "${KINTSUGI_KEY}", organization_id: "${KINTSUGI_ORG}"}
@@ -47,7 +37,7 @@ providers:
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			sim.Kit().Reset()
+			kit.Reset()
 			var out bytes.Buffer
 			err := check(context.Background(), tc.path, tc.probe, &out)
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
@@ -56,7 +46,7 @@ providers:
 			if !strings.Contains(out.String(), tc.wantOut) {
 				t.Errorf("output %q, want it to contain %q", out.String(), tc.wantOut)
 			}
-			if n := sim.Kit().Count(); n != tc.wantCalls {
+			if n := kit.Count(); n != tc.wantCalls {
 				t.Errorf("%d calls at the vendor, want %d", n, tc.wantCalls)
 			}
 		})

@@ -13,7 +13,8 @@ import (
 // found or covered by a warning naming its provider and reason; no link is
 // false.
 func TestColdLinksAreFoundOrSaidToBeIncomplete(t *testing.T) {
-	m := gateway(t) // no sync: the identity index holds only what requests read
+	t.Parallel()
+	m := startGateway(t) // no sync: the identity index holds only what requests read
 	want := expectedLinks(demo.People(testPeople))
 	var after any
 	found, covered, seen := 0, 0, 0

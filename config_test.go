@@ -6,71 +6,43 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
-	"github.com/federated-customers/gateway/datasource/demo"
-	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
+	"github.com/federated-customers/gateway/datasource/kintsugi"
+	"github.com/federated-customers/gateway/datasource/simkit"
 )
-
-// withConfig starts the gateway from a YAML file, as go run . --config does.
-func withConfig(t *testing.T, yaml string) (*Main, error) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if err := m.Run(context.Background()); err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = m.Close(ctx)
-	})
-	return m, nil
-}
 
 // externalKintsugi serves a Kintsugi simulator at its own URL, as a real
 // vendor, and puts its base URL and credentials in KINTSUGI_URL, _KEY, _ORG.
-func externalKintsugi(t *testing.T) *kisim.Sim {
+func externalKintsugi(t *testing.T) *simkit.Kit {
 	t.Helper()
-	sim := kisim.New(demo.People(testPeople))
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	cc := sim.ClientConfig(srv.URL)
+	_, sims := vendors(t, nil, nil, ds.Kintsugi)
+	cc := sims[ds.Kintsugi].Config.(kintsugi.Config)
 	t.Setenv("KINTSUGI_URL", cc.BaseURL)
 	t.Setenv("KINTSUGI_KEY", cc.APIKey)
 	t.Setenv("KINTSUGI_ORG", cc.OrganizationID)
-	return sim
+	return sims[ds.Kintsugi].Kit
 }
 
 func TestAConfigFileSelectsProvidersAndReachesRealBaseURLs(t *testing.T) {
 	// Kintsugi is "real" here: a vendor server at its own URL, reached with
 	// credentials from the environment, as in production.
-	sim := externalKintsugi(t)
-	m, err := withConfig(t, `
+	kit := externalKintsugi(t)
+	m, err := tryGateway(t, withConfig(`
 cursor_secret: "${KINTSUGI_KEY}-cursor"
 providers:
   kintsugi: {base_url: "${KINTSUGI_URL}", api_key: "${KINTSUGI_KEY}", organization_id: "${KINTSUGI_ORG}"}
   commercelayer: {simulate: true}
-`)
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := keys(m.walk(t, 37, nil))
-	sort.Strings(got)
-	if want := expected(ds.Kintsugi, ds.CommerceLayer); strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Fatalf("walked %d customers, want the %d of Kintsugi and Commerce Layer", len(got), len(want))
-	}
-	if sim.Kit().Count() == 0 {
+	onceEach(t, m.walk(t, 37, nil), ds.Kintsugi, ds.CommerceLayer)
+	if kit.Count() == 0 {
 		t.Fatal("the configured Kintsugi URL was never called")
 	}
 	// a disabled provider's customer is NOT_FOUND, with no call anywhere
@@ -81,6 +53,7 @@ providers:
 }
 
 func TestABadConfigFileStopsTheGatewayWithAClearMessage(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, yaml, want string
 	}{
@@ -91,7 +64,7 @@ func TestABadConfigFileStopsTheGatewayWithAClearMessage(t *testing.T) {
 		{"relative base_url", `providers: {digitalriver: {base_url: "api.digitalriver.com", api_key: "sk"}}`, "base_url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := withConfig(t, tc.yaml)
+			_, err := tryGateway(t, withConfig(tc.yaml))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}
@@ -103,17 +76,8 @@ func TestABadConfigFileStopsTheGatewayWithAClearMessage(t *testing.T) {
 }
 
 func TestMetricsListenServesMetricsApart(t *testing.T) {
-	get := func(t *testing.T, url string) (int, string) {
-		t.Helper()
-		resp, err := http.Get(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	m, err := withConfig(t, "metrics_listen: \"127.0.0.1:0\"\nproviders:\n  telness: {simulate: true}\n")
+	t.Parallel()
+	m, err := tryGateway(t, withConfig("metrics_listen: \"127.0.0.1:0\"\nproviders:\n  telness: {simulate: true}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,24 +85,24 @@ func TestMetricsListenServesMetricsApart(t *testing.T) {
 		t.Fatalf("metrics address %q, gateway %q", m.MetricsAddr, m.Addr)
 	}
 	m.query(t, `{ customers(first: 1) { nodes { id } } }`, nil)
-	if status, body := get(t, "http://"+m.MetricsAddr+"/metrics"); status != 200 || !strings.Contains(body, "gateway_http_requests_total") {
+	if status, body := httpGet(t, "http://"+m.MetricsAddr+"/metrics"); status != 200 || !strings.Contains(body, "gateway_http_requests_total") {
 		t.Errorf("metrics_listen /metrics: %d %.100s", status, body)
 	}
-	if status, _ := get(t, "http://"+m.Addr+"/metrics"); status != http.StatusNotFound {
+	if status, _ := m.get(t, "/metrics"); status != http.StatusNotFound {
 		t.Errorf("the public address still serves /metrics: %d", status)
 	}
-	if _, err := withConfig(t, "metrics_listen: \"256.0.0.1:99999\"\nproviders:\n  telness: {simulate: true}\n"); err == nil || !strings.Contains(err.Error(), "metrics_listen") {
+	if _, err := tryGateway(t, withConfig("metrics_listen: \"256.0.0.1:99999\"\nproviders:\n  telness: {simulate: true}\n")); err == nil || !strings.Contains(err.Error(), "metrics_listen") {
 		t.Errorf("a bad metrics_listen: %v", err)
 	}
 }
 
 func TestShutdownCancelsARunawayRequestAtItsDeadline(t *testing.T) {
 	// a vendor outside the gateway (not a simulator it closes) answering in 10s
-	externalKintsugi(t).Kit().SetLatency(10 * time.Second)
-	m, err := withConfig(t, `
+	externalKintsugi(t).SetLatency(10 * time.Second)
+	m, err := tryGateway(t, withConfig(`
 providers:
   kintsugi: {base_url: "${KINTSUGI_URL}", api_key: "${KINTSUGI_KEY}", organization_id: "${KINTSUGI_ORG}"}
-`)
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +121,7 @@ providers:
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
+	m.unjudged = true
 	_ = m.Close(ctx) // past its deadline: an error, and the request is cancelled
 	select {
 	case out := <-answered:

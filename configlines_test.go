@@ -34,7 +34,7 @@ func TestConfigErrorsNameTheirLine(t *testing.T) {
 		{"only comments", "# listen: \":8080\"\n# providers: {}\n", []string{"no providers"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := withConfig(t, tc.yaml)
+			_, err := tryGateway(t, withConfig(tc.yaml))
 			if err == nil {
 				t.Fatalf("started; want an error mentioning %q", tc.want)
 			}
@@ -49,13 +49,13 @@ func TestConfigErrorsNameTheirLine(t *testing.T) {
 
 func TestOptionalVariablesTakeTheirDefaultAndCommentsAreNotExpanded(t *testing.T) {
 	t.Setenv("GATEWAY_TEST_EMPTY", "")
-	m, err := withConfig(t, `
+	m, err := tryGateway(t, withConfig(`
 listen: "${GATEWAY_TEST_UNSET_LISTEN:-127.0.0.1:0}"
 cursor_secret: "${GATEWAY_TEST_EMPTY:-fallback-secret}"
 # telness: {api_key: "${GATEWAY_TEST_UNSET_IN_A_COMMENT}"}
 providers:
   telness: {simulate: true}
-`)
+`))
 	if err != nil {
 		t.Fatal(err)
 	}

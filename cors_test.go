@@ -1,44 +1,34 @@
 package main
 
 import (
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
 )
 
 // corsRequest sends a request with an Origin header, as a browser would.
-func corsRequest(t *testing.T, m *Main, method, origin string, header map[string]string) *http.Response {
+func corsRequest(t *testing.T, m *testGateway, method, origin string, header map[string]string) *http.Response {
 	t.Helper()
-	var body *strings.Reader
+	h := map[string]string{"Origin": origin}
+	body := ""
 	if method == http.MethodPost {
-		body = strings.NewReader(`{"query":"{ customers(first: 1) { nodes { id } } }"}`)
-	} else {
-		body = strings.NewReader("")
+		body, h["Content-Type"] = `{"query":"{ customers(first: 1) { nodes { id } } }"}`, "application/json"
 	}
-	req, _ := http.NewRequest(method, "http://"+m.Addr+"/graphql", body)
-	req.Header.Set("Origin", origin)
-	if method == http.MethodPost {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	maps.Copy(h, header)
+	resp, _ := m.send(t, method, strings.NewReader(body), h)
 	return resp
 }
 
 var preflight = map[string]string{"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"}
 
 func TestCORSPreflightAndActualRequest(t *testing.T) {
-	m, err := withConfig(t, `
+	t.Parallel()
+	m, err := tryGateway(t, withConfig(`
 cors: {allow_origins: ["https://app.example.com", "https://*.shop.example"], allow_credentials: true, max_age: 5m}
 auth: {api_keys: [{key: "frontend"}]}
 providers: {telness: {simulate: true}}
-`)
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,11 +79,12 @@ providers: {telness: {simulate: true}}
 }
 
 func TestCORSIsOpenInDemoModeAndClosedByDefaultWithAConfig(t *testing.T) {
-	demoGW := gateway(t)
+	t.Parallel()
+	demoGW := startGateway(t)
 	if got := corsRequest(t, demoGW, http.MethodOptions, "http://localhost:3000", preflight).Header.Get("Access-Control-Allow-Origin"); got != "*" {
 		t.Errorf("demo mode: Access-Control-Allow-Origin %q, want *", got)
 	}
-	configured, err := withConfig(t, "providers: {telness: {simulate: true}}\n")
+	configured, err := tryGateway(t, withConfig("providers: {telness: {simulate: true}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +95,7 @@ func TestCORSIsOpenInDemoModeAndClosedByDefaultWithAConfig(t *testing.T) {
 }
 
 func TestABadCORSSectionIsAConfigError(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, cors, want string }{
 		{"any origin with credentials", `{allow_origins: ["*"], allow_credentials: true}`, "list the origins"},
 		{"a path is no origin", `{allow_origins: ["https://app.example.com/login"]}`, "is not an origin"},
@@ -111,7 +103,7 @@ func TestABadCORSSectionIsAConfigError(t *testing.T) {
 		{"misspelt key", `{allow_origin: ["https://app.example.com"]}`, "allow_origin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := withConfig(t, "cors: "+tc.cors+"\nproviders: {telness: {simulate: true}}\n")
+			_, err := tryGateway(t, withConfig("cors: "+tc.cors+"\nproviders: {telness: {simulate: true}}\n"))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,36 +12,6 @@ import (
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/federate"
 )
-
-// queryExt posts a query with request extensions (e.g. {"cost": true}).
-func (m *Main) queryExt(t *testing.T, q string, vars, ext map[string]any) gqlResponse {
-	t.Helper()
-	_, out := m.post(t, map[string]any{"query": q, "variables": vars, "extensions": ext}, nil)
-	return out
-}
-
-// post sends a GraphQL request body with extra headers.
-func (m *Main) post(t *testing.T, req map[string]any, header map[string]string) (*http.Response, gqlResponse) {
-	t.Helper()
-	body, _ := json.Marshal(req)
-	hr, _ := http.NewRequest("POST", "http://"+m.Addr+"/graphql", bytes.NewReader(body))
-	hr.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		hr.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out gqlResponse
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("status %d, body not JSON: %.300s", resp.StatusCode, raw)
-	}
-	out.status = resp.StatusCode
-	return resp, out
-}
 
 // costOf reads extensions.cost: the total and the per-provider estimate.
 func costOf(t *testing.T, ext map[string]any) (int, map[ds.ProviderID]int) {
@@ -173,6 +139,7 @@ func amplification(searches, nodes int) string {
 }
 
 func TestTheAmplificationRequestIsRefusedBeforeAnyCall(t *testing.T) {
+	t.Parallel()
 	m := costGateway(t, api.Limits{})
 	for _, tc := range []struct {
 		name, query, code, message string
@@ -207,7 +174,7 @@ func TestTheAmplificationRequestIsRefusedBeforeAnyCall(t *testing.T) {
 
 func TestARequestAtExactlyItsLimitRunsWithinItsEstimate(t *testing.T) {
 	q := `{ customers(first: 30) { totalCount nodes { id sources { sourceId } linkedCustomers { id } } } }`
-	m := gateway(t)
+	m := startGateway(t)
 	dry := m.queryExt(t, q, nil, map[string]any{"dryRun": true})
 	if len(dry.Errors) > 0 || string(dry.Data) != "null" {
 		t.Fatalf("a dry run returns no data and no errors: %s %+v", dry.Data, dry.Errors)
@@ -228,10 +195,7 @@ func TestARequestAtExactlyItsLimitRunsWithinItsEstimate(t *testing.T) {
 			m := costGateway(t, api.Limits{MaxCalls: tc.limit})
 			m.resetKits(t)
 			r := m.query(t, q, nil)
-			sum := 0
-			for _, n := range m.upstreamCalls(t) {
-				sum += n
-			}
+			sum := m.upstreamTotal(t)
 			if !tc.ok {
 				if len(r.Errors) != 1 || r.codes()[0] != "QUERY_TOO_COMPLEX" || sum != 0 {
 					t.Fatalf("limit %d, estimate %d: want QUERY_TOO_COMPLEX and no call, got %+v and %d calls", tc.limit, est, r.Errors, sum)
@@ -270,10 +234,7 @@ func TestTheRunTimeBudgetStopsUpstreamCallsAndSaysSo(t *testing.T) {
 			m := costGateway(t, api.Limits{CallBudget: tc.budget})
 			m.resetKits(t)
 			r := m.query(t, tc.query, tc.vars)
-			sum := 0
-			for _, n := range m.upstreamCalls(t) {
-				sum += n
-			}
+			sum := m.upstreamTotal(t)
 			if sum > tc.budget {
 				t.Errorf("%d upstream calls, budget %d", sum, tc.budget)
 			}
@@ -296,15 +257,13 @@ func TestTheRunTimeBudgetStopsUpstreamCallsAndSaysSo(t *testing.T) {
 }
 
 func TestAKeysUpstreamCallsPerMinuteAreItsShare(t *testing.T) {
-	m, err := withConfig(t, `
+	m, err := tryGateway(t, withConfig(`
 auth:
   api_keys:
     - {key: "bff", providers: [telness, kintsugi], calls_per_minute: 30}
     - {key: "other", providers: [kintsugi]}
-providers:
-  telness: {simulate: true}
-  kintsugi: {simulate: true}
-`)
+providers: {telness: {simulate: true}, kintsugi: {simulate: true}}
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,31 +309,24 @@ providers:
 // quota far above what a test needs: these tests count the calls a query
 // makes, and the demo Digital River key is a test key whose documented
 // 25 req/s would otherwise throttle a query of a hundred calls.
-func costGateway(t *testing.T, l api.Limits) *Main {
+func costGateway(t *testing.T, l api.Limits) *testGateway {
 	t.Helper()
-	return startMain(t, &Main{ConfigPath: costConfig(t, ""), Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Limits: l,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return startGateway(t, costConfig(""), withLimits(l))
 }
 
-// costConfig is costGateway's configuration file, after top-level YAML top.
-func costConfig(t *testing.T, top string) string {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString(top + "providers:\n")
-	// These tests count calls, not time: a quota and a per-provider budget
-	// that a busy machine does not run into (a request of 38 walks makes
-	// over 900 Digital River calls, which can take longer than the default
-	// 6 s budget when the machine's cores are shared).
-	for _, p := range ds.AllProviders {
-		b.WriteString("  " + p.Key() + ": {simulate: true, upstream: {rate: 10000, burst: 1000, timeout: 20s, budget: 25s}}\n")
-	}
-	return writeConfig(t, b.String())
+// costConfig is costGateway's configuration, after top-level YAML top.
+// These tests count calls, not time: a quota and a per-provider budget
+// that a busy machine does not run into (a request of 38 walks makes
+// over 900 Digital River calls, which can take longer than the default
+// 6 s budget when the machine's cores are shared).
+func costConfig(top string) gatewayOption {
+	return withSimulated(map[string]string{"": top, "*": "upstream: {rate: 10000, burst: 1000, timeout: 20s, budget: 25s}"})
 }
 
 // rekey is cursor c of the customers list filtered by from, signed for
 // the list filtered by to (a test reaches a place deep in a list that a
 // rare filter would take many calls to reach).
-func (m *Main) rekey(t *testing.T, c string, from, to ds.Filter) string {
+func (m *testGateway) rekey(t *testing.T, c string, from, to ds.Filter) string {
 	t.Helper()
 	pos, err := m.Service.Cursors.Decode("c", fingerprint(t, from), c)
 	if err != nil {
@@ -400,8 +352,7 @@ func fingerprint(t *testing.T, f ds.Filter) string {
 // bounded in reads, and each read could take several calls: estimated 28,
 // made 75. The walk is now bounded in calls.
 func TestABackwardScanStaysWithinItsEstimate(t *testing.T) {
-	m := startMain(t, &Main{ConfigPath: costConfig(t, ""), Listen: "127.0.0.1:0", People: 5000, NoSync: true,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	m := startGateway(t, costConfig(""), withPeople(5000))
 	// searches no name or email matches: Digital River filters nothing
 	// natively; Kintsugi's search_query also matches phone numbers, so
 	// "+" returns its whole list, all of it post-filtered away

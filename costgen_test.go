@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -207,8 +205,7 @@ func (g *shapeGen) shape() (string, map[string]any) {
 // random shapes, each against a cache that serves nothing (TTL 1 ns), so
 // every read goes upstream.
 func generatedShapes(t *testing.T) {
-	m := startMain(t, &Main{ConfigPath: costConfig(t, "cache: {ttl: 1ns}\n"), Listen: "127.0.0.1:0", People: testPeople, NoSync: true,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	m := startGateway(t, costConfig("cache: {ttl: 1ns}\n"))
 	ids := demoIDs(40)
 	ids = append(ids, invented(ds.Kintsugi, "inv", 5)...)
 	ids = append(ids, invented(ds.DigitalRiver, "a,b", 5)...)

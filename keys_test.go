@@ -14,7 +14,8 @@ import (
 // configured provider's customers and sees them enabled, while a key that
 // names providers is held to them.
 func TestAKeyWithoutProvidersMayUseEveryConfiguredProvider(t *testing.T) {
-	m, err := withConfig(t, `
+	t.Parallel()
+	m, err := tryGateway(t, withConfig(`
 auth:
   api_keys:
     - {key: "everything"}
@@ -22,7 +23,7 @@ auth:
 providers:
   telness: {simulate: true}
   kintsugi: {simulate: true}
-`)
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,13 +77,14 @@ providers:
 }
 
 func TestAKeyNamingAnUnknownOrNoProviderIsAConfigError(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, keys, want string }{
 		{"unknown provider", `[{key: "k", providers: [kintsugi, stripe]}]`, `unknown provider "stripe"`},
 		{"enum spelling", `[{key: "k", providers: [DIGITAL_RIVER]}]`, `unknown provider "DIGITAL_RIVER"`},
 		{"empty list", `[{key: "k", providers: []}]`, "leave providers out"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := withConfig(t, "auth: {api_keys: "+tc.keys+"}\nproviders: {kintsugi: {simulate: true}}\n")
+			_, err := tryGateway(t, withConfig("auth: {api_keys: "+tc.keys+"}\nproviders: {kintsugi: {simulate: true}}\n"))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}

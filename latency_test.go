@@ -12,7 +12,6 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
-	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
@@ -32,9 +31,9 @@ func providersOf(p customersPage) map[string]int {
 // timeout), without an error for Telness; the next page, which needs
 // Telness, reports it.
 func TestAPageNeverWaitsForAFetchAheadItDoesNotNeed(t *testing.T) {
-	m := gatewayWith(t, map[string]string{
+	m := startGateway(t, withSimulated(map[string]string{
 		"telness": "upstream: {timeout: 2s, budget: 3s, rate: 100000, burst: 10000}",
-	}, nil)
+	}))
 	telness := m.kit(t, ds.Telness)
 	page := func(after any) (customersPage, gqlResponse, int) {
 		t.Helper()
@@ -87,7 +86,7 @@ func TestAPageNeverWaitsForAFetchAheadItDoesNotNeed(t *testing.T) {
 // asked a vendor for that record by id: one GET per id (Kintsugi, Telness,
 // a CareCloud customer's source records) or an id in a bulk lookup (Digital
 // River ids=, Commerce Layer id_in, CareCloud external_ids[]).
-func recordReads(t *testing.T, m *Main) map[string]int {
+func recordReads(t *testing.T, m *testGateway) map[string]int {
 	t.Helper()
 	reads := map[string]int{}
 	for _, p := range ds.AllProviders {
@@ -127,8 +126,8 @@ func TestWithTTLZeroARequestReadsEachRecordOnce(t *testing.T) {
 		{"ttl 0", "cache: {ttl: 0s}"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := gatewayWith(t, map[string]string{"": tc.cache, // quotas lifted: this test counts calls
-				"digitalriver": "upstream: {rate: 100000, burst: 10000}", "commercelayer": "upstream: {rate: 100000, burst: 10000}"}, nil)
+			m := startGateway(t, withSimulated(map[string]string{"": tc.cache, // quotas lifted: this test counts calls
+				"digitalriver": "upstream: {rate: 100000, burst: 10000}", "commercelayer": "upstream: {rate: 100000, burst: 10000}"}))
 			for run := range 2 { // the second request: nothing cached across requests with ttl 0
 				m.quiesce(t)
 				m.resetKits(t)
@@ -166,10 +165,10 @@ func TestWithTTLZeroARequestReadsEachRecordOnce(t *testing.T) {
 // query holds the lane's one slot.
 func TestTheFrontendPageNeverWaitsInTheCostlyLane(t *testing.T) {
 	lifted := "upstream: {rate: 100000, burst: 10000}"
-	m := gatewayWith(t, map[string]string{
+	m := startGateway(t, withSimulated(map[string]string{
 		"kintsugi":     "upstream: {rate: 100000, burst: 10000, timeout: 25s, budget: 25s}",
 		"digitalriver": lifted, "commercelayer": lifted,
-	}, nil)
+	}))
 	// the costly query: 300 Kintsugi ids no record has, whose lookups hang
 	ki := m.kit(t, ds.Kintsugi)
 	ki.SetDown(&simkit.Fault{Delay: time.Minute, Path: "/v1/customers/nobody"})
@@ -226,9 +225,9 @@ func waves(ats []time.Duration, gap time.Duration) [][]time.Duration {
 func TestTheDeepPageTakesOneRoundPerLevel(t *testing.T) {
 	const latency = 250 * time.Millisecond
 	lifted := "upstream: {rate: 100000, burst: 10000}"
-	m := gatewayWith(t, map[string]string{"kintsugi": lifted, "digitalriver": lifted, "commercelayer": lifted}, nil)
+	m := startGateway(t, withSimulated(map[string]string{"kintsugi": lifted, "digitalriver": lifted, "commercelayer": lifted}))
 	first := mustData[customersPage](t, m.query(t, pageQuery, map[string]any{"first": 100}))
-	fresh := gatewayWith(t, map[string]string{"kintsugi": lifted, "digitalriver": lifted, "commercelayer": lifted}, nil)
+	fresh := startGateway(t, withSimulated(map[string]string{"kintsugi": lifted, "digitalriver": lifted, "commercelayer": lifted}))
 	for p := range fresh.Sims {
 		fresh.kit(t, p).SetLatency(latency)
 	}
@@ -249,39 +248,4 @@ func TestTheDeepPageTakesOneRoundPerLevel(t *testing.T) {
 		t.Errorf("%d calls in %d rounds, want at most 4: %v", len(ats), len(rounds), rounds)
 	}
 	t.Logf("%d calls in %d rounds: %v", len(ats), len(rounds), rounds)
-}
-
-// quiesce waits until no simulator has received a call for a while and
-// none is in flight: a page answers without waiting for a fetch ahead it
-// did not need, which may still reach its simulator after the answer.
-func (m *Main) quiesce(t *testing.T) {
-	t.Helper()
-	var kits []*simkit.Kit
-	for p := range m.Sims {
-		kits = append(kits, m.kit(t, p))
-	}
-	quiet(t, kits...)
-}
-
-// quiet waits until no fetch ahead runs and none of kits has received a
-// call for 100 ms or has one in flight.
-func quiet(t *testing.T, kits ...*simkit.Kit) {
-	t.Helper()
-	const still = 100 * time.Millisecond
-	last, since := -1, time.Now()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		n, busy := 0, federate.FetchesAhead() > 0
-		for _, k := range kits {
-			n += k.Count()
-			busy = busy || k.InFlight() > 0
-		}
-		if n != last || busy {
-			last, since = n, time.Now()
-		} else if time.Since(since) >= still {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("the simulators never went quiet")
 }

@@ -5,45 +5,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/federate"
 )
-
-// syncedGateway is the demo gateway with every provider synced once, so the
-// identity index and the record store are warm.
-func syncedGateway(t *testing.T) *Main {
-	t.Helper()
-	return syncedGatewayWith(t, "", "")
-}
-
-// syncedGatewayWith is syncedGateway with more configuration lines first
-// (a database_url, for one) and more sync settings.
-func syncedGatewayWith(t *testing.T, prefix, syncExtra string) *Main {
-	t.Helper()
-	cfg := prefix + "sync: {interval: 1h, gap: 1ms" + syncExtra + "}\nproviders:\n"
-	for _, p := range ds.AllProviders {
-		cfg += "  " + p.Key() + ": {simulate: true}\n"
-	}
-	m := gatewayFrom(t, cfg, nil, true)
-	deadline := time.Now().Add(60 * time.Second) // a wait, not a bound: the machine is shared
-	for _, p := range ds.AllProviders {
-		for {
-			st, ok := m.Syncer.Status(t.Context(), p)
-			if ok && st.Complete {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s sync did not complete: %+v", p, st)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	m.resetKits(t)
-	return m
-}
 
 // expectedLinks is the truth of the demo world: for each record, the
 // person's records at other providers that its data can link, and why.
@@ -127,7 +93,8 @@ type linksPage struct {
 }
 
 func TestLinksFindEveryTrueLinkAndNoFalseOne(t *testing.T) {
-	m := syncedGateway(t)
+	t.Parallel()
+	m := startGateway(t, withSimulated(nil), withSynced())
 	want := expectedLinks(demo.People(testPeople))
 	kinds := map[string]int{}
 	var after any
@@ -171,7 +138,7 @@ func TestLinksFindEveryTrueLinkAndNoFalseOne(t *testing.T) {
 const graphQuery = `query($first: Int) { customers(first: $first) { nodes { id sources { sourceId customer { id } } linkedCustomers { id email } } } }`
 
 func TestTheGraphQueryTakesAHandfulOfCallsWithTheIndexWarm(t *testing.T) {
-	m := syncedGateway(t)
+	m := startGateway(t, withSimulated(nil), withSynced())
 	var at10 map[ds.ProviderID]int
 	for _, first := range []int{10, 100} {
 		m.quiesce(t) // the previous page's fetch ahead, if any, is not this one's
@@ -204,7 +171,7 @@ func TestTheGraphQueryTakesAHandfulOfCallsWithTheIndexWarm(t *testing.T) {
 }
 
 func TestWithoutAnIndexLinksStayWithinTheBudgetAndSaySo(t *testing.T) {
-	m := gateway(t)
+	m := startGateway(t)
 	m.resetKits(t)
 	r := m.query(t, graphQuery, map[string]any{"first": 100})
 	if len(r.Errors) > 0 {
@@ -249,7 +216,7 @@ func TestWithoutAnIndexLinksStayWithinTheBudgetAndSaySo(t *testing.T) {
 }
 
 func TestDuplicateIDsGiveEachCustomerOnceAndOneCall(t *testing.T) {
-	m := gateway(t)
+	m := startGateway(t)
 	var ids []string
 	for _, p := range demo.People(testPeople) {
 		if id, ok := p.IDs[ds.CommerceLayer]; ok {
@@ -278,7 +245,8 @@ func TestDuplicateIDsGiveEachCustomerOnceAndOneCall(t *testing.T) {
 }
 
 func TestAPaymentSourcePointsBackToItsCustomer(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	var owner string
 	for _, p := range demo.People(testPeople) {
 		if p.PaymentSourceID != "" {
@@ -310,7 +278,8 @@ func TestAPaymentSourcePointsBackToItsCustomer(t *testing.T) {
 }
 
 func TestLastBeforeWalksBackwardOverProvidersThatCanDoIt(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	filter := map[string]any{"providers": []string{"KINTSUGI", "COMMERCE_LAYER"}}
 	forward := keys(m.walk(t, 40, filter))
 	const q = `query($last: Int, $before: String, $filter: CustomerFilter) { customers(last: $last, before: $before, filter: $filter) {
@@ -364,7 +333,8 @@ func TestLastBeforeWalksBackwardOverProvidersThatCanDoIt(t *testing.T) {
 }
 
 func TestLastBeforeWalksBackwardFromACursorInsideDigitalRiver(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	filter := map[string]any{"providers": []string{"KINTSUGI", "DIGITAL_RIVER"}}
 	forward := m.walk(t, 50, filter)
 	// the cursor of the last Digital River record: everything before it, backward
@@ -414,7 +384,8 @@ func TestLastBeforeWalksBackwardFromACursorInsideDigitalRiver(t *testing.T) {
 }
 
 func TestCustomerSourcesPageBackward(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	var forward []string
 	var after any
 	for {

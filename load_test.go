@@ -66,12 +66,12 @@ func TestLoadNormalTrafficBesideWorstCaseRequests(t *testing.T) {
 					blocks[p.Key()] = "upstream: {rate: 100000, burst: 10000}"
 				}
 			}
-			loadTest(t, gatewayWith(t, blocks, nil))
+			loadTest(t, startGateway(t, withSimulated(blocks)))
 		})
 	}
 }
 
-func loadTest(t *testing.T, m *Main) {
+func loadTest(t *testing.T, m *testGateway) {
 	normal := `{ customers(first: 10) { nodes { id email } } }`
 	measure := func(n int) ([]time.Duration, time.Duration) {
 		var lat []time.Duration
@@ -161,10 +161,10 @@ func loadTest(t *testing.T, m *Main) {
 // heavy_fan_out), so their scans' decoding takes a bounded share of the CPU
 // even when the upstream answers at once; cheap ones are not paced.
 func TestCostlyQueriesArePacedAndCheapOnesAreNot(t *testing.T) {
-	m := gatewayWith(t, map[string]string{
+	m := startGateway(t, withSimulated(map[string]string{
 		"":         "limits: {heavy_upstream_calls: 20, heavy_fan_out: 2, heavy_calls_per_second: 40}",
 		"kintsugi": "upstream: {rate: 100000, burst: 10000}",
-	}, nil)
+	}))
 	for _, tc := range []struct {
 		name    string
 		ids     int
@@ -199,10 +199,10 @@ func TestCostlyQueriesArePacedAndCheapOnesAreNot(t *testing.T) {
 // A costly query's upstream calls in flight are bounded by heavy_fan_out; a
 // cheap query of the same shape is not.
 func TestACostlyQueryHasABoundedShareOfCallsInFlight(t *testing.T) {
-	m := gatewayWith(t, map[string]string{
+	m := startGateway(t, withSimulated(map[string]string{
 		"":         "limits: {heavy_upstream_calls: 20, heavy_fan_out: 2}",
 		"kintsugi": "upstream: {rate: 100000, burst: 10000}",
-	}, nil)
+	}))
 	m.kit(t, ds.Kintsugi).SetLatency(20 * time.Millisecond)
 	for _, tc := range []struct {
 		name    string

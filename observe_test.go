@@ -54,11 +54,10 @@ func (s *lockedLog) accessLine(t *testing.T, id string) map[string]any {
 
 // observed starts a gateway from yaml whose log (per the file's log:
 // section) goes to the returned buffer; tp, when set, records its spans.
-func observed(t *testing.T, yaml string, tp trace.TracerProvider) (*Main, *lockedLog) {
+func observed(t *testing.T, yaml string, tp trace.TracerProvider) (*testGateway, *lockedLog) {
 	t.Helper()
-	path := writeConfig(t, yaml)
 	buf := &lockedLog{}
-	return startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, LogOutput: buf, Tracing: tp}), buf
+	return startGateway(t, withConfig(yaml), withLogOutput(buf), withTracing(tp)), buf
 }
 
 func nilIfEmpty(s string) any {
@@ -71,6 +70,7 @@ func nilIfEmpty(s string) any {
 const secretKey = "sk_live_0123456789abcdef"
 
 func TestEachRequestWritesOneAccessLogLine(t *testing.T) {
+	t.Parallel()
 	m, logs := observed(t, `
 log: {level: info, format: json}
 auth:
@@ -166,6 +166,7 @@ providers:
 }
 
 func TestLogLevelAndFormatFollowTheConfiguration(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		log    string
@@ -205,6 +206,7 @@ func TestLogLevelAndFormatFollowTheConfiguration(t *testing.T) {
 }
 
 func TestARequestIDIsKeptOrMadeReturnedAndSentUpstream(t *testing.T) {
+	t.Parallel()
 	m, _ := observed(t, "providers:\n  kintsugi: {simulate: true}\n", nil)
 	generated := regexp.MustCompile(`^[0-9a-f]{32}$`)
 	page := 10
@@ -247,6 +249,7 @@ func TestARequestIDIsKeptOrMadeReturnedAndSentUpstream(t *testing.T) {
 }
 
 func TestTraceparentReachesTheVendor(t *testing.T) {
+	t.Parallel()
 	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	traceID := "4bf92f3577b34da6a3ce929d0e0e4736"
 	for _, tc := range []struct {
@@ -305,6 +308,7 @@ func spanByID(exp *tracetest.InMemoryExporter, id string) *tracetest.SpanStub {
 }
 
 func TestMetricsCountOperationsAndErrorCodesWithBoundedLabels(t *testing.T) {
+	t.Parallel()
 	m, _ := observed(t, "providers:\n  kintsugi: {simulate: true}\n  telness: {simulate: true}\n", nil)
 	m.query(t, `query Customers { customers(first: 3) { nodes { id } } }`, nil)
 	m.kit(t, ds.Kintsugi).SetDown(&simkit.Fault{Status: 503, Message: "maintenance"})

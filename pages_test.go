@@ -28,7 +28,7 @@ type backPage struct {
 // last without before reads from the end of every provider that pages
 // backward, post-filtered or not, and is the tail of the forward walk.
 func TestLastWithoutBeforeIsTheTailOfTheForwardWalk(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
 	var clEmail string
 	for _, p := range demo.People(testPeople) {
 		if p.At(ds.CommerceLayer) {
@@ -47,6 +47,8 @@ func TestLastWithoutBeforeIsTheTailOfTheForwardWalk(t *testing.T) {
 		{"both, unfiltered", map[string]any{"providers": []string{"KINTSUGI", "COMMERCE_LAYER"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // a gateway (and vendor quotas) per case
+			m := startGateway(t)
 			forward := keys(m.walk(t, 50, tc.filter))
 			if len(forward) == 0 {
 				t.Fatal("no matching records: the case proves nothing")
@@ -76,7 +78,7 @@ func TestLastWithoutBeforeIsTheTailOfTheForwardWalk(t *testing.T) {
 // edges ends on its last edge's cursor; hasPreviousPage is true only after
 // a matching record; the walk ends and finds every match.
 func TestPagesNeverMislead(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
 	const q = `query($first: Int, $after: String, $filter: CustomerFilter) { customers(first: $first, after: $after, filter: $filter) {
 		pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { provider providerId } } } }`
 	type page struct {
@@ -100,6 +102,8 @@ func TestPagesNeverMislead(t *testing.T) {
 		{"a few match across providers", map[string]any{"search": "berg"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // a gateway (and vendor quotas) per case
+			m := startGateway(t)
 			var after any
 			var got []customerNode
 			for i := 0; ; i++ {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -53,7 +52,7 @@ const peopleQuery = `query($first: Int, $after: String, $filter: CustomerFilter)
 }`
 
 // walkPeople pages through people and returns them with the first page's totalCount.
-func (m *Main) walkPeople(t *testing.T, first int, filter map[string]any) ([]personNode, int) {
+func (m *testGateway) walkPeople(t *testing.T, first int, filter map[string]any) ([]personNode, int) {
 	t.Helper()
 	var out []personNode
 	total := -1
@@ -109,7 +108,8 @@ func trueGroups(t *testing.T) map[string][]string {
 }
 
 func TestPeopleAreTheConnectedGroupsOfTheSimulatorsData(t *testing.T) {
-	m := pgSyncedGateway(t)
+	t.Parallel()
+	m := startGateway(t, withPostgres(), withSimulated(nil), withSynced())
 	groups := trueGroups(t)
 	links := expectedLinks(demo.People(testPeople))
 	people, total := m.walkPeople(t, 37, nil)
@@ -211,15 +211,17 @@ func TestPeopleAreTheConnectedGroupsOfTheSimulatorsData(t *testing.T) {
 }
 
 func TestPeopleWithoutASyncSayWhy(t *testing.T) {
-	r := gateway(t).query(t, peopleQuery, map[string]any{"first": 5})
+	t.Parallel()
+	r := startGateway(t).query(t, peopleQuery, map[string]any{"first": 5})
 	if len(r.Errors) != 1 || r.codes()[0] != "UNSUPPORTED_BY_PROVIDER" || !strings.Contains(r.Errors[0].Message, "sync") {
 		t.Fatalf("errors %+v", r.Errors)
 	}
 }
 
 func TestPeopleKeepTheirGroupingWhenARegroupCannotBeWritten(t *testing.T) {
+	t.Parallel()
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
-	m := syncedGatewayWith(t, fmt.Sprintf("database_url: %q\n", url), "")
+	m := startGateway(t, withPostgres(url), withSimulated(nil), withSynced())
 	_, before := m.walkPeople(t, 100, nil)
 	proxy.Cut()
 	if err := m.Syncer.SyncNow(t.Context(), ds.Telness); err != nil {

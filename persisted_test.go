@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -28,7 +27,7 @@ func persistedExt(id string) map[string]any {
 }
 
 // waitReady waits until /readyz answers 200 (the Postgres level migrated).
-func waitReady(t *testing.T, m *Main) {
+func waitReady(t *testing.T, m *testGateway) {
 	t.Helper()
 	waitFor(t, 20*time.Second, func() bool {
 		resp, err := http.Get("http://" + m.Addr + "/readyz")
@@ -44,14 +43,15 @@ func waitReady(t *testing.T, m *Main) {
 // database; a query registered (hash and text) on one is answered by its
 // hash alone on the other, for the same key only.
 func TestAPQRegisteredOnOneGatewayIsUsedOnASecond(t *testing.T) {
+	t.Parallel()
 	schema := pgtest.Schema(t)
 	yaml := fmt.Sprintf(`
 database_url: %q
 auth: {api_keys: [{key: "bff"}, {key: "other"}]}
 providers: {telness: {simulate: true}}
 `, schema)
-	a := gatewayFrom(t, yaml, nil, false)
-	b := gatewayFrom(t, yaml, nil, false)
+	a := startGateway(t, withConfig(yaml))
+	b := startGateway(t, withConfig(yaml))
 	waitReady(t, a)
 	waitReady(t, b)
 	const q = `{ customers(first: 2) { nodes { id email } } }`
@@ -69,14 +69,14 @@ providers: {telness: {simulate: true}}
 		t.Fatalf("the hash on the second gateway: %s %+v", hit.Data, hit.Errors)
 	}
 	// per key: another key has not registered it, on either gateway
-	for i, m := range []*Main{a, b} {
+	for i, m := range []*testGateway{a, b} {
 		if _, out := m.post(t, map[string]any{"extensions": ext}, map[string]string{"X-API-Key": "other"}); len(out.codes()) != 1 || out.codes()[0] != "PERSISTED_QUERY_NOT_FOUND" {
 			t.Fatalf("gateway %d, another key: %s %+v", i, out.Data, out.Errors)
 		}
 	}
 	// and after a restart of the second
 	b.stop(t)
-	c := gatewayFrom(t, yaml, nil, false)
+	c := startGateway(t, withConfig(yaml))
 	waitReady(t, c)
 	if _, out := c.post(t, map[string]any{"extensions": ext}, bff); len(out.Errors) > 0 || string(out.Data) != string(registered.Data) {
 		t.Fatalf("after a restart: %+v", out.Errors)
@@ -98,6 +98,7 @@ func writeManifest(t *testing.T, v any) string {
 // runs by its id or its exact text; anything else is FORBIDDEN with no
 // upstream call, and APQ cannot register new documents.
 func TestRequirePersistedRunsOnlyTheListedOperations(t *testing.T) {
+	t.Parallel()
 	const listed = `query Two { customers(first: 2) { nodes { id } } }`
 	const other = `{ customers(first: 3) { nodes { id email } } }`
 	for _, tc := range []struct {
@@ -110,7 +111,7 @@ func TestRequirePersistedRunsOnlyTheListedOperations(t *testing.T) {
 		{"relay map", map[string]string{"7f0e2a": listed}, "7f0e2a"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := withConfig(t, fmt.Sprintf("persisted_queries: {manifest: %q, require_persisted: true}\nproviders: {telness: {simulate: true}}\n", writeManifest(t, tc.manifest)))
+			m, err := tryGateway(t, withConfigf("persisted_queries: {manifest: %q, require_persisted: true}\nproviders: {telness: {simulate: true}}\n", writeManifest(t, tc.manifest)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -158,21 +159,22 @@ func TestRequirePersistedRunsOnlyTheListedOperations(t *testing.T) {
 			}
 		})
 	}
-	if _, err := withConfig(t, "persisted_queries: {require_persisted: true}\nproviders: {telness: {simulate: true}}\n"); err == nil {
+	if _, err := tryGateway(t, withConfig("persisted_queries: {require_persisted: true}\nproviders: {telness: {simulate: true}}\n")); err == nil {
 		t.Error("require_persisted without a manifest started")
 	}
-	if _, err := withConfig(t, fmt.Sprintf("persisted_queries: {manifest: %q}\nproviders: {telness: {simulate: true}}\n", writeManifest(t, map[string]any{"format": "other"}))); err == nil {
+	if _, err := tryGateway(t, withConfigf("persisted_queries: {manifest: %q}\nproviders: {telness: {simulate: true}}\n", writeManifest(t, map[string]any{"format": "other"}))); err == nil {
 		t.Error("a manifest of an unknown format was accepted")
 	}
 }
 
 func TestIntrospectionCanBeTurnedOff(t *testing.T) {
+	t.Parallel()
 	const q = `{ __schema { queryType { name } } }`
-	on := gateway(t)
+	on := startGateway(t)
 	if out := on.query(t, q, nil); len(out.Errors) > 0 {
 		t.Fatalf("introspection on by default: %+v", out.Errors)
 	}
-	off, err := withConfig(t, "introspection: false\nproviders: {telness: {simulate: true}}\n")
+	off, err := tryGateway(t, withConfig("introspection: false\nproviders: {telness: {simulate: true}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,10 +187,10 @@ func TestIntrospectionCanBeTurnedOff(t *testing.T) {
 // registration and its hash still work on the replica that saw it, and the
 // outage is logged once.
 func TestAPQWorksInProcessWhileTheDatabaseIsCut(t *testing.T) {
+	t.Parallel()
 	proxy, dbURL := pgtest.NewProxy(t, pgtest.Schema(t))
 	log := &lockedLog{}
-	m := startMain(t, &Main{ConfigPath: writeConfig(t, fmt.Sprintf("database_url: %q\nproviders: {telness: {simulate: true}}\n", dbURL)),
-		Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(log, nil))})
+	m := startGateway(t, withPostgres(dbURL), withConfig("providers: {telness: {simulate: true}}\n"), withLog(log))
 	waitReady(t, m)
 	proxy.Cut()
 	const q = `{ customers(first: 2) { nodes { id } } }`

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"testing"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	ds "github.com/federated-customers/gateway/datasource"
-	"github.com/federated-customers/gateway/datasource/demo"
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
@@ -34,7 +31,7 @@ func indexRows(t *testing.T, url, vendorID string) int {
 }
 
 // syncRecords is what { providers { sync { records } } } says for Digital River.
-func syncRecords(t *testing.T, m *Main) int {
+func syncRecords(t *testing.T, m *testGateway) int {
 	t.Helper()
 	d := mustData[struct {
 		Providers []struct {
@@ -67,17 +64,10 @@ func deleteAtVendor(t *testing.T, base, id string) {
 	}
 }
 
-func drGateway(t *testing.T, dbURL string) (*Main, string) {
+func drGateway(t *testing.T, dbURL string) (*testGateway, string) {
 	t.Helper()
-	srv := httptest.NewServer(drsim.New(demo.People(testPeople)))
-	t.Cleanup(srv.Close)
-	m := gatewayFrom(t, fmt.Sprintf(`
-database_url: %q
-sync: {interval: 1h, gap: 1ms}
-providers:
-  digitalriver: {base_url: %q, api_key: %q}
-`, dbURL, srv.URL, drsim.APIKey), nil, false)
-	return m, srv.URL
+	providers, sims := vendors(t, nil, nil, ds.DigitalRiver)
+	return startGateway(t, withPostgres(dbURL), withConfig("sync: {interval: 1h, gap: 1ms}\n"+providers)), sims[ds.DigitalRiver].URL
 }
 
 // TestACompleteWalkForgetsRecordsDeletedAtTheVendor: the index, the
@@ -121,6 +111,7 @@ func TestACompleteWalkForgetsRecordsDeletedAtTheVendor(t *testing.T) {
 // gateway while Postgres is down drops the index row in process at once
 // and in Postgres once it answers again.
 func TestADropPostgresMissedIsAppliedWhenItReturns(t *testing.T) {
+	t.Parallel()
 	url := pgtest.Schema(t)
 	proxy, via := pgtest.NewProxy(t, url)
 	m, _ := drGateway(t, via)

@@ -5,20 +5,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/federated-customers/gateway/api"
-	"github.com/federated-customers/gateway/datasource/demo"
-	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
-	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
+	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/kintsugi"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
 // readyz is GET /readyz: its status and its JSON body.
-func (m *Main) readyz(t *testing.T) (int, api.ReadyBody) {
+func (m *testGateway) readyz(t *testing.T) (int, api.ReadyBody) {
 	t.Helper()
 	resp, err := http.Get("http://" + m.Addr + "/readyz")
 	if err != nil {
@@ -45,6 +43,7 @@ func component(b api.ReadyBody, name string) api.ComponentState {
 }
 
 func TestPostgresDownIsDegradedNotUnready(t *testing.T) {
+	t.Parallel()
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
 	m, logs := observed(t, fmt.Sprintf("log: {format: json}\ndatabase_url: %q\nproviders:\n  kintsugi: {simulate: true}\n", url), nil)
 	if code, b := m.readyz(t); code != 200 || b.Status != api.StatusReady || component(b, "postgres").State != "UP" || component(b, "KINTSUGI").State != "OK" {
@@ -92,12 +91,10 @@ func TestPostgresDownIsDegradedNotUnready(t *testing.T) {
 }
 
 func TestRejectedCredentialsAndAWrongBaseURLShowAsMisconfigured(t *testing.T) {
-	people := demo.People(testPeople)
-	ki, dr := kisim.New(people), drsim.New(people)
-	kiSrv, drSrv := httptest.NewServer(ki), httptest.NewServer(dr)
-	t.Cleanup(kiSrv.Close)
-	t.Cleanup(drSrv.Close)
-	kc := ki.ClientConfig(kiSrv.URL)
+	t.Parallel()
+	_, sims := vendors(t, nil, nil, ds.Kintsugi, ds.DigitalRiver)
+	ki, dr := sims[ds.Kintsugi], sims[ds.DigitalRiver]
+	kc := ki.Config.(kintsugi.Config)
 	// Kintsugi: a base_url with a wrong path, every list 404s (the simulator's
 	// router, as a real server's). Digital River: a key the vendor rejects (401).
 	m, _ := observed(t, fmt.Sprintf(`
@@ -105,7 +102,7 @@ providers:
   kintsugi: {base_url: %q, api_key: %q, organization_id: %q}
   digitalriver: {base_url: %q, api_key: "sk_test_revoked"}
   telness: {simulate: true}
-`, kc.BaseURL+"/api", kc.APIKey, kc.OrganizationID, drSrv.URL), nil)
+`, kc.BaseURL+"/api", kc.APIKey, kc.OrganizationID, dr.URL), nil)
 	if _, b := m.readyz(t); b.Status != api.StatusReady {
 		t.Fatalf("before any call: %+v", b) // nothing is known to be wrong yet
 	}
@@ -113,7 +110,7 @@ providers:
 	if len(r.Errors) == 0 {
 		t.Fatal("no error from two misconfigured providers")
 	}
-	if ki.Kit().Count() == 0 || dr.Kit().Count() == 0 {
+	if ki.Kit.Count() == 0 || dr.Kit.Count() == 0 {
 		t.Fatal("the misconfigured providers were never called")
 	}
 	code, b := m.readyz(t)
@@ -160,6 +157,7 @@ providers:
 }
 
 func TestNotReadyOnlyWhenTheGatewayCannotServe(t *testing.T) {
+	t.Parallel()
 	// No provider configured is refused by config.Parse before a gateway
 	// starts; api's TestReadinessIsUnreadyOnlyWhileItCannotServe covers the
 	// readiness answer for it.

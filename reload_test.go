@@ -1,7 +1,6 @@
 package main
 
 import (
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -45,9 +44,10 @@ providers: {telness: {simulate: true}}
 // Reload swaps the keys, CORS origins and limits, says the cache change needs a
 // restart, and an invalid file leaves the running configuration alone.
 func TestReloadAppliesKeysAndCORSAndNamesWhatNeedsARestart(t *testing.T) {
+	t.Parallel()
 	path := writeConfig(t, reloadBefore)
 	log := &lockedLog{}
-	m := startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(log, nil))})
+	m := startGateway(t, withConfigFile(path), withLog(log))
 	if s := keyStatus(t, m.Addr, "old-key"); s != 200 {
 		t.Fatalf("old key before the reload: %d", s)
 	}

@@ -2,33 +2,22 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/federated-customers/gateway/datasource/demo"
-	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
+	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
 // replicaSet is n gateways on one database schema (through proxy) calling
 // one Digital River simulator.
-func replicaSet(t *testing.T, n int, extra string) ([]*Main, *pgtest.Proxy) {
+func replicaSet(t *testing.T, n int, extra string) ([]*testGateway, *pgtest.Proxy) {
 	t.Helper()
-	sim := drsim.New(demo.People(testPeople))
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
+	providers, _ := vendors(t, nil, nil, ds.DigitalRiver)
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t))
-	yaml := fmt.Sprintf(`
-database_url: %q
-%s
-providers:
-  digitalriver: {base_url: %q, api_key: %q}
-`, url, extra, srv.URL, drsim.APIKey)
-	var ms []*Main
+	var ms []*testGateway
 	for range n {
-		ms = append(ms, gatewayFrom(t, yaml, nil, false))
+		ms = append(ms, startGateway(t, withPostgres(url), withConfig(extra), withConfig(providers)))
 	}
 	return ms, proxy
 }
@@ -36,7 +25,7 @@ providers:
 const emailOf = `query($id: ID!) { customer(id: $id) { id email } }`
 
 // emailAt is the email replica m answers for id ("" when it has no such customer).
-func emailAt(t *testing.T, m *Main, id string) string {
+func emailAt(t *testing.T, m *testGateway, id string) string {
 	t.Helper()
 	var d struct {
 		Customer *customerNode `json:"customer"`
@@ -52,7 +41,7 @@ func emailAt(t *testing.T, m *Main, id string) string {
 }
 
 // byEmail is how many customers replica m lists with email.
-func byEmail(t *testing.T, m *Main, email string) int {
+func byEmail(t *testing.T, m *testGateway, email string) int {
 	t.Helper()
 	page := mustData[customersPage](t, m.query(t, pageQuery, map[string]any{"first": 10, "filter": map[string]any{"email": email}}))
 	return len(page.Customers.Edges)
@@ -60,7 +49,7 @@ func byEmail(t *testing.T, m *Main, email string) int {
 
 // seenWithin polls every replica until each says want, and returns how
 // long the slowest took; it fails past limit.
-func seenWithin(t *testing.T, ms []*Main, limit time.Duration, what string, says func(*Main) bool) time.Duration {
+func seenWithin(t *testing.T, ms []*testGateway, limit time.Duration, what string, says func(*testGateway) bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for i, m := range ms {
@@ -96,19 +85,19 @@ func TestAWriteThroughOneReplicaIsSeenByTheOthersAtOnce(t *testing.T) {
 	if r := a.query(t, `mutation($id: ID!) { updateCustomer(id: $id, input: {email: "replica-upd@example.com"}) { id } }`, map[string]any{"id": id}); len(r.Errors) > 0 {
 		t.Fatal(r.Errors)
 	}
-	took := seenWithin(t, ms, limit, "the update", func(m *Main) bool { return emailAt(t, m, id) == "replica-upd@example.com" })
+	took := seenWithin(t, ms, limit, "the update", func(m *testGateway) bool { return emailAt(t, m, id) == "replica-upd@example.com" })
 	t.Logf("update seen by all 3 replicas after %v", took.Round(time.Millisecond))
 
 	if r := a.query(t, `mutation { createCustomer(input: {provider: DIGITAL_RIVER, email: "`+created+`", name: "New"}) { id } }`, nil); len(r.Errors) > 0 {
 		t.Fatal(r.Errors)
 	}
-	took = seenWithin(t, ms, limit, "the create", func(m *Main) bool { return byEmail(t, m, created) == 1 })
+	took = seenWithin(t, ms, limit, "the create", func(m *testGateway) bool { return byEmail(t, m, created) == 1 })
 	t.Logf("create seen by all 3 replicas after %v", took.Round(time.Millisecond))
 
 	if r := a.query(t, `mutation($id: ID!) { deleteCustomer(id: $id) }`, map[string]any{"id": id}); len(r.Errors) > 0 {
 		t.Fatal(r.Errors)
 	}
-	took = seenWithin(t, ms, limit, "the delete", func(m *Main) bool { return emailAt(t, m, id) == "" })
+	took = seenWithin(t, ms, limit, "the delete", func(m *testGateway) bool { return emailAt(t, m, id) == "" })
 	t.Logf("delete seen by all 3 replicas after %v", took.Round(time.Millisecond))
 }
 
@@ -135,7 +124,7 @@ func TestChangesMissedDuringAPostgresBlackholeDoNotSurvive(t *testing.T) {
 	// the others are cut off: they notice (their probe fails) before it heals
 	waitFor(t, 15*time.Second, func() bool { return !ms[1].Cache.Health().Up && !ms[2].Cache.Health().Up }, "the replicas to see Postgres silent")
 	proxy.Restore()
-	took := seenWithin(t, ms, 15*time.Second, "the update made during the blackhole", func(m *Main) bool { return emailAt(t, m, id) == "blackhole-upd@example.com" })
+	took := seenWithin(t, ms, 15*time.Second, "the update made during the blackhole", func(m *testGateway) bool { return emailAt(t, m, id) == "blackhole-upd@example.com" })
 	t.Logf("update made during a blackhole seen by all 3 replicas %v after it healed", took.Round(time.Millisecond))
 	time.Sleep(time.Second) // nothing brings the old copy back
 	for i, m := range ms {

@@ -2,12 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -15,50 +10,11 @@ import (
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
-	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
 	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
+	"github.com/federated-customers/gateway/datasource/registry"
 	"github.com/federated-customers/gateway/datasource/simkit"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
-
-// lockedLog is a log the gateway writes to and a test reads.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// gatewayWith starts the gateway with every provider simulated and the
-// given extra YAML per provider key (e.g. its upstream: block); key ""
-// holds top-level YAML.
-func gatewayWith(t *testing.T, blocks map[string]string, log io.Writer) *Main {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString(blocks[""] + "\n")
-	b.WriteString("providers:\n")
-	for _, p := range ds.AllProviders {
-		b.WriteString("  " + p.Key() + ":\n    simulate: true\n")
-		if extra, ok := blocks[p.Key()]; ok {
-			b.WriteString("    " + strings.ReplaceAll(strings.TrimSpace(extra), "\n", "\n    ") + "\n")
-		}
-	}
-	path := writeConfig(t, b.String())
-	if log == nil {
-		log = io.Discard
-	}
-	return startMain(t, &Main{ConfigPath: path, Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Log: slog.New(slog.NewTextHandler(log, nil))})
-}
 
 const healthQuery = `{ providers { provider health { state lastError since } } }`
 
@@ -73,7 +29,7 @@ type healthData struct {
 	} `json:"providers"`
 }
 
-func (m *Main) health(t *testing.T, p ds.ProviderID) string {
+func (m *testGateway) health(t *testing.T, p ds.ProviderID) string {
 	t.Helper()
 	for _, s := range mustData[healthData](t, m.query(t, healthQuery, nil)).Providers {
 		if s.Provider == p.String() && s.Health != nil {
@@ -82,17 +38,6 @@ func (m *Main) health(t *testing.T, p ds.ProviderID) string {
 	}
 	t.Fatalf("no health for %s", p)
 	return ""
-}
-
-func (m *Main) scrapeMetrics(t *testing.T) string {
-	t.Helper()
-	resp, err := http.Get("http://" + m.Addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 // providerErrors are the errors of r that name provider p.
@@ -108,12 +53,12 @@ func providerErrors(r gqlResponse, p ds.ProviderID) []gqlError {
 
 func TestAHungProviderLeavesTheOthersAnsweringAndOpensItsCircuit(t *testing.T) {
 	const budget = 600 * time.Millisecond
-	m := gatewayWith(t, map[string]string{
+	m := startGateway(t, withSimulated(map[string]string{
 		"": "limits: {max_in_flight: 256, max_queue: 256}", // a burst of 200, not shed
 		// a quota far above the burst: this test is about the hang, and a
 		// request's wait for a quota slot must not eat its budget
 		"kintsugi": "upstream: {timeout: 300ms, budget: 600ms, breaker_failures: 3, breaker_open: 1m, rate: 100000, burst: 10000}",
-	}, nil)
+	}))
 	filter := map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}
 	// Kintsugi holds every call for a minute. Requests answered in under
 	// half the 30 s request deadline were let go by the provider's budget,
@@ -170,8 +115,9 @@ func TestAHungProviderLeavesTheOthersAnsweringAndOpensItsCircuit(t *testing.T) {
 }
 
 func TestRejectedGatewayCredentialsAreTheProvidersProblemAndNeverShown(t *testing.T) {
+	t.Parallel()
 	logs := &lockedLog{}
-	m := gatewayWith(t, nil, logs)
+	m := startGateway(t, withSimulated(nil), withLog(logs))
 	// the vendor rejects the gateway's key and echoes it, as some do
 	m.kit(t, ds.Kintsugi).SetDown(&simkit.Fault{Status: 401, Message: "bad key", EchoCredentials: true})
 	filter := map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}
@@ -200,10 +146,10 @@ func TestRejectedGatewayCredentialsAreTheProvidersProblemAndNeverShown(t *testin
 }
 
 func TestABurstOfRequestsStaysUnderTheVendorsRateLimit(t *testing.T) {
-	m := gatewayWith(t, map[string]string{
+	m := startGateway(t, withSimulated(map[string]string{
 		"":             "cache: {ttl: 1ns}\nlimits: {max_in_flight: 256, max_queue: 256}", // every request goes upstream; a burst of 200, not shed
 		"digitalriver": "upstream: {budget: 20s}",
-	}, nil)
+	}))
 	// Digital River's customers, by node id
 	var ids []string
 	var after any
@@ -258,13 +204,14 @@ func TestABurstOfRequestsStaysUnderTheVendorsRateLimit(t *testing.T) {
 }
 
 func TestAnOpenCircuitIsAnsweredStaleFromTheCache(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{}
-	m := gatewayFrom(t, `
+	m := startGateway(t, withConfig(`
 cache: {ttl: 60s, stale_if_error: 24h}
 providers:
   kintsugi: {simulate: true, upstream: {breaker_failures: 1, breaker_open: 1m}}
   telness: {simulate: true}
-`, clock.Now, false)
+`), withClock(clock.Now))
 	vars := map[string]any{"first": 30, "filter": map[string]any{"providers": []string{"KINTSUGI"}}}
 	want := m.query(t, pageQuery, vars)
 	clock.Advance(2 * time.Minute)
@@ -292,19 +239,11 @@ providers:
 func TestTwoReplicasOnOneDatabaseShareTheVendorsRateLimit(t *testing.T) {
 	schema := pgtest.Schema(t)
 	// one Digital River (test key: 25 req/s) that both replicas call
-	sim := drsim.New(demo.People(testPeople))
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	yaml := fmt.Sprintf(`
-database_url: %q
-cache: {ttl: 1ns}
-limits: {max_in_flight: 256, max_queue: 256}
-providers:
-  digitalriver: {base_url: %q, api_key: %q, upstream: {budget: 25s}}
-`, schema, srv.URL, drsim.APIKey)
-	a := gatewayFrom(t, yaml, nil, false)
-	b := gatewayFrom(t, yaml, nil, false)
-	share := func(m *Main) int { return m.built.Guards[ds.DigitalRiver].Share() }
+	providers, sims := vendors(t, nil, map[string]string{"digitalriver": "upstream: {budget: 25s}"}, ds.DigitalRiver)
+	cfg := withConfig("cache: {ttl: 1ns}\nlimits: {max_in_flight: 256, max_queue: 256}\n" + providers)
+	a := startGateway(t, withPostgres(schema), cfg)
+	b := startGateway(t, withPostgres(schema), cfg)
+	share := func(m *testGateway) int { return m.built.Guards[ds.DigitalRiver].Share() }
 	// both take half the quota once each has seen the other's heartbeat
 	waitFor(t, 10*time.Second, func() bool { return share(a) == 2 && share(b) == 2 }, "both replicas to take half the quota")
 	var ids []string
@@ -312,7 +251,7 @@ providers:
 	for _, e := range page.Customers.Edges {
 		ids = append(ids, e.Node.ID)
 	}
-	kit := sim.Kit()
+	kit := sims[ds.DigitalRiver].Kit
 	kit.Reset()
 	kit.SetRateLimit(25, time.Second)
 	const n = 200
@@ -320,7 +259,7 @@ providers:
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range n {
-		m := []*Main{a, b}[i%2]
+		m := []*testGateway{a, b}[i%2]
 		wg.Go(func() {
 			results[i] = m.query(t, `query($id: ID!) { customer(id: $id) { id } }`, map[string]any{"id": ids[i%len(ids)]})
 		})
@@ -342,24 +281,13 @@ providers:
 	}
 	// one replica leaves: the other takes the whole quota back
 	b.stop(t)
-	waitFor(t, quotaReplicaTTL+5*time.Second, func() bool { return share(a) == 1 }, "the remaining replica to take the whole quota back")
-}
-
-// waitFor polls cond until it holds or d has passed.
-func waitFor(t *testing.T, d time.Duration, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, registry.QuotaReplicaTTL+5*time.Second, func() bool { return share(a) == 1 }, "the remaining replica to take the whole quota back")
 }
 
 func TestAFailingProviderIsOneErrorPerRequestNotOnePerField(t *testing.T) {
+	t.Parallel()
 	logs := &lockedLog{}
-	m := gatewayWith(t, map[string]string{"telness": "upstream: {breaker_failures: 1000}"}, logs)
+	m := startGateway(t, withSimulated(map[string]string{"telness": "upstream: {breaker_failures: 1000}"}), withLog(logs))
 	var ids []string
 	for _, p := range demo.People(testPeople) {
 		if id, ok := p.IDs[ds.Telness]; ok && len(ids) < 40 {
@@ -381,7 +309,8 @@ func TestAFailingProviderIsOneErrorPerRequestNotOnePerField(t *testing.T) {
 }
 
 func TestAWalkEndsWhenOnlyAFailingProviderRemainsAndResumesThere(t *testing.T) {
-	m := gatewayWith(t, nil, nil)
+	t.Parallel()
+	m := startGateway(t, withSimulated(nil))
 	filter := map[string]any{"providers": []string{"KINTSUGI", "TELNESS"}}
 	m.kit(t, ds.Telness).SetDown(&simkit.Fault{Status: http.StatusInternalServerError, Message: "broken"})
 	var got []customerNode
@@ -424,9 +353,5 @@ func TestAWalkEndsWhenOnlyAFailingProviderRemainsAndResumesThere(t *testing.T) {
 		}
 		after = *page.Customers.PageInfo.EndCursor
 	}
-	all := keys(got)
-	sort.Strings(all)
-	if want := expected(ds.Kintsugi, ds.Telness); strings.Join(all, ",") != strings.Join(want, ",") {
-		t.Fatalf("got %d records, want %d once each", len(all), len(want))
-	}
+	onceEach(t, got, ds.Kintsugi, ds.Telness)
 }

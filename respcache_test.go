@@ -14,7 +14,7 @@ import (
 )
 
 // responseHits is the gateway's count of requests answered from a stored response.
-func responseHits(t *testing.T, m *Main) int {
+func responseHits(t *testing.T, m *testGateway) int {
 	t.Helper()
 	re := regexp.MustCompile(`(?m)^gateway_response_cache_total\{result="hit"\} (\d+)`)
 	got := re.FindStringSubmatch(m.scrapeMetrics(t))
@@ -28,8 +28,9 @@ func responseHits(t *testing.T, m *Main) int {
 const drPageQuery = `{ customers(first: 5, filter: {providers: [DIGITAL_RIVER]}) { nodes { id email } } }`
 
 func TestARepeatedWarmQueryIsAnsweredFromTheStoredResponseUntilSomethingChanges(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{}
-	m := gatewayFrom(t, "providers:\n  digitalriver: {simulate: true, upstream: {rate: 1000, burst: 100}}\n", clock.Now, false)
+	m := startGateway(t, withConfig("providers:\n  digitalriver: {simulate: true, upstream: {rate: 1000, burst: 100}}\n"), withClock(clock.Now))
 	m.query(t, drPageQuery, nil)          // live: the page is stored in the record cache
 	warm := m.query(t, drPageQuery, nil)  // built from the record cache: stored as a response
 	again := m.query(t, drPageQuery, nil) // replayed
@@ -85,7 +86,8 @@ func TestARepeatedWarmQueryIsAnsweredFromTheStoredResponseUntilSomethingChanges(
 }
 
 func TestAStoredResponseIsNeverAnotherKeysAnswer(t *testing.T) {
-	m, err := withConfig(t, `
+	t.Parallel()
+	m, err := tryGateway(t, withConfig(`
 auth:
   api_keys:
     - {key: "dr", providers: [digitalriver]}
@@ -93,7 +95,7 @@ auth:
 providers:
   digitalriver: {simulate: true, upstream: {rate: 1000, burst: 100}}
   kintsugi: {simulate: true}
-`)
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +113,8 @@ providers:
 }
 
 func TestAnswersThatDependOnMoreThanTheCacheAreNeverReplayed(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	for name, q := range map[string]string{
 		"provider health": `{ customers(first: 2, filter: {providers: [KINTSUGI]}) { nodes { id } } providers { provider health { state } } }`,
 		"a cost estimate": `{ customers(first: 2, filter: {providers: [KINTSUGI]}) { nodes { email } } }`,
@@ -129,7 +132,8 @@ func TestAnswersThatDependOnMoreThanTheCacheAreNeverReplayed(t *testing.T) {
 }
 
 func TestGETAnswersCarryCacheHeadersAndRevalidate(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	get := func(t *testing.T, q, etag string) (*http.Response, string) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", "http://"+m.Addr+"/graphql?query="+url.QueryEscape(q), nil)
@@ -175,7 +179,8 @@ func TestGETAnswersCarryCacheHeadersAndRevalidate(t *testing.T) {
 // A stored response that read the identity index (links) is voided by a
 // new index row; one that did not read it is not.
 func TestANewIndexRowVoidsOnlyTheResponsesThatReadTheIndex(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	plain := `{ customers(first: 5, filter: {providers: [KINTSUGI]}) { nodes { id email } } }`
 	linked := `{ customers(first: 5, filter: {providers: [KINTSUGI]}) { nodes { id linkedCustomers { id } } } }`
 	replayed := func(q string) bool {

@@ -6,18 +6,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"runtime/debug"
-	"runtime/pprof"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,7 +66,7 @@ type Main struct {
 	reloadMu sync.Mutex
 	db       *postgres.DB
 	stopSync context.CancelFunc
-	quota    *quotaShare
+	quota    *registry.QuotaShare // replicas on one database share vendor quotas
 	srv      *http.Server
 	done     chan error
 	metrics  *http.Server
@@ -150,7 +145,9 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Service.Idempotency = &postgres.Idempotency{DB: m.db} // shared by replicas
 	}
 	m.startSync(cfg)
-	m.startQuotaShare()
+	if m.db != nil {
+		m.quota = built.ShareQuota(m.db, m.Log)
+	}
 
 	for _, w := range keyWarnings(cfg) {
 		m.Log.Warn(w)
@@ -328,7 +325,7 @@ func (m *Main) close(ctx context.Context) error {
 		m.Syncer.Wait()
 	}
 	if m.quota != nil {
-		m.quota.stop()
+		m.quota.Stop()
 	}
 	m.closeCache()
 	if m.built != nil {
@@ -338,79 +335,4 @@ func (m *Main) close(ctx context.Context) error {
 		errs = append(errs, m.stopTracing(ctx)) // flushes the spans still batched
 	}
 	return errors.Join(errs...)
-}
-
-func main() {
-	fs := flag.NewFlagSet("gateway", flag.ExitOnError)
-	cfgPath := fs.String("config", os.Getenv("GATEWAY_CONFIG"), "YAML configuration file (env GATEWAY_CONFIG); none = demo mode")
-	listen := fs.String("listen", "", "listen address (default :8080, or the config's listen)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for cmd/bench)")
-	checkOnly := fs.Bool("check", false, "validate the --config file and exit, without serving")
-	probe := fs.Bool("probe", false, "with --check: also ask each configured provider for one customer")
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	health := fs.String("health", "", "GET this URL and exit 0 if it answers 200 (a container health check with no curl)")
-	_ = fs.Parse(os.Args[1:])
-	if *showVersion {
-		fmt.Println("gateway", Version())
-		return
-	}
-	if *health != "" {
-		if err := probeURL(*health); err != nil {
-			fmt.Fprintln(os.Stderr, "gateway:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if *checkOnly {
-		if err := check(context.Background(), *cfgPath, *probe, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "gateway:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "gateway: -cpuprofile:", err)
-			os.Exit(1)
-		}
-		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
-	}
-
-	if os.Getenv("GOGC") == "" {
-		// A request allocates a few hundred kB that die with it; collecting
-		// at 3x the live heap rather than 2x cut the cold list page's CPU
-		// by about 15% (BenchmarkPage50/cold, GOGC=100 vs 200). The first
-		// level of the cache is bounded in bytes, so the peak stays bounded;
-		// GOGC and GOMEMLIMIT still override.
-		debug.SetGCPercent(200)
-	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	m := &Main{ConfigPath: *cfgPath, Listen: *listen}
-	hup := listenSIGHUP()
-	if err := m.Run(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "gateway:", err)
-		os.Exit(1)
-	}
-	m.reloadOn(context.Background(), hup) // until the process ends
-	select {
-	case sig := <-sigs:
-		if sig == syscall.SIGTERM { // an orchestrator's stop: drain first (Ctrl-C stops at once)
-			m.drain(m.grace, sigs)
-		}
-	case err := <-m.done:
-		m.done <- err // let Close see it
-	}
-	m.Log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := m.Close(shutdownCtx); err != nil {
-		m.Log.Error("shutdown", "error", err)
-		pprof.StopCPUProfile()
-		os.Exit(1)
-	}
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,144 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/federated-customers/gateway/api"
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/demo"
-	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/simkit"
 	"github.com/federated-customers/gateway/internal/testnote"
 )
-
-const testPeople = 300
-
-// gateway starts the demo gateway on a free port for one test.
-func gateway(t *testing.T) *Main {
-	t.Helper()
-	return gatewayWithLimits(t, api.Limits{})
-}
-
-// gatewayWithLimits starts the demo gateway with the given request limits.
-func gatewayWithLimits(t *testing.T, l api.Limits) *Main {
-	t.Helper()
-	return startMain(t, &Main{Listen: "127.0.0.1:0", People: testPeople, NoSync: true, Limits: l, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-}
-
-// startMain runs m for one test and closes it when the test ends.
-func startMain(t *testing.T, m *Main) *Main {
-	t.Helper()
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := m.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return m
-}
-
-func (m *Main) kit(t *testing.T, p ds.ProviderID) *simkit.Kit {
-	t.Helper()
-	k, ok := m.Sims[p].(interface{ Kit() *simkit.Kit })
-	if !ok {
-		t.Fatalf("%s simulator has no Kit", p)
-	}
-	return k.Kit()
-}
-
-// upstreamCalls counts requests every simulator received since the last reset.
-func (m *Main) upstreamCalls(t *testing.T) map[ds.ProviderID]int {
-	t.Helper()
-	m.settle(t)
-	out := map[ds.ProviderID]int{}
-	for p := range m.Sims {
-		out[p] = m.kit(t, p).Count()
-	}
-	return out
-}
-
-// settle waits until the work the gateway's last answers left running is
-// done: no fetch ahead runs (a page answers without waiting for one it did
-// not need) and no simulator has a call in flight. Counting calls before
-// then races with that work, and loses on a busy machine.
-func (m *Main) settle(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		busy := federate.FetchesAhead() > 0
-		for p := range m.Sims {
-			busy = busy || m.kit(t, p).InFlight() > 0
-		}
-		if !busy {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the gateway's background work never settled")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func (m *Main) resetKits(t *testing.T) {
-	t.Helper()
-	m.settle(t) // a call of the last request's background work lands before the reset, not after
-	for p := range m.Sims {
-		m.kit(t, p).Reset()
-	}
-}
-
-type gqlError struct {
-	Message    string         `json:"message"`
-	Path       []any          `json:"path"`
-	Extensions map[string]any `json:"extensions"`
-}
-
-type gqlResponse struct {
-	Data       json.RawMessage `json:"data"`
-	Errors     []gqlError      `json:"errors"`
-	Extensions map[string]any  `json:"extensions"`
-	status     int
-}
-
-func (r gqlResponse) codes() []string {
-	var out []string
-	for _, e := range r.Errors {
-		c, _ := e.Extensions["code"].(string)
-		out = append(out, c)
-	}
-	return out
-}
-
-func (m *Main) query(t *testing.T, q string, vars map[string]any) gqlResponse {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": q, "variables": vars})
-	resp, err := http.Post("http://"+m.Addr+"/graphql", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out gqlResponse
-	raw, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("status %d, body not JSON: %s", resp.StatusCode, raw)
-	}
-	out.status = resp.StatusCode
-	return out
-}
-
-func mustData[T any](t *testing.T, r gqlResponse) T {
-	t.Helper()
-	if len(r.Errors) > 0 {
-		t.Fatalf("errors: %+v", r.Errors)
-	}
-	var v T
-	if err := json.Unmarshal(r.Data, &v); err != nil {
-		t.Fatalf("data %s: %v", r.Data, err)
-	}
-	return v
-}
 
 type customerNode struct {
 	ID         string `json:"id"`
@@ -194,7 +59,7 @@ const customersQuery = `query($first: Int, $after: String, $filter: CustomerFilt
 }`
 
 // walk pages through customers until hasNextPage is false.
-func (m *Main) walk(t *testing.T, first int, filter map[string]any) []customerNode {
+func (m *testGateway) walk(t *testing.T, first int, filter map[string]any) []customerNode {
 	t.Helper()
 	var out []customerNode
 	var after any
@@ -237,8 +102,19 @@ func keys(nodes []customerNode) []string {
 	return out
 }
 
+// onceEach fails unless nodes are the demo world's customers at providers, each once.
+func onceEach(t testing.TB, nodes []customerNode, providers ...ds.ProviderID) {
+	t.Helper()
+	got := keys(nodes)
+	sort.Strings(got)
+	if want := expected(providers...); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("got %d customers, want the %d at %v once each", len(got), len(want), providers)
+	}
+}
+
 func TestWalkingCustomersReturnsEveryDemoCustomerOnce(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	for _, tc := range []struct {
 		name      string
 		filter    map[string]any
@@ -280,17 +156,13 @@ func TestWalkingCustomersReturnsEveryDemoCustomerOnce(t *testing.T) {
 					t.Fatalf("%s/%s: email %q, want %q", n.Provider, n.ProviderID, n.Email, e)
 				}
 			}
-			sort.Strings(k)
-			want := expected(tc.providers...)
-			if strings.Join(k, ",") != strings.Join(want, ",") {
-				t.Fatalf("got %d customers, want %d", len(k), len(want))
-			}
+			onceEach(t, got, tc.providers...)
 		})
 	}
 }
 
 func TestNodesBatchOneCallPerBulkProvider(t *testing.T) {
-	m := gateway(t)
+	m := startGateway(t)
 	// 12 ids per provider: CareCloud's are source records (it holds no customers).
 	srcs := mustData[struct {
 		CustomerSources struct {
@@ -357,7 +229,8 @@ func TestNodesBatchOneCallPerBulkProvider(t *testing.T) {
 }
 
 func TestBadInputIsBadUserInputWithNoUpstreamCall(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	page := mustData[customersPage](t, m.query(t, customersQuery, map[string]any{"first": 2}))
 	cursor := page.Customers.Edges[1].Cursor
 	tampered := cursor[:len(cursor)-3] + "AAA"
@@ -417,11 +290,7 @@ func TestBadInputIsBadUserInputWithNoUpstreamCall(t *testing.T) {
 			if r.status >= 500 {
 				t.Fatalf("status %d", r.status)
 			}
-			for p, n := range m.upstreamCalls(t) {
-				if n != 0 {
-					t.Errorf("%s got %d upstream calls", p, n)
-				}
-			}
+			m.noUpstreamCall(t, "for bad input")
 		})
 	}
 }
@@ -429,7 +298,8 @@ func TestBadInputIsBadUserInputWithNoUpstreamCall(t *testing.T) {
 // The error for a bad page size names the argument the caller sent, on both
 // connections.
 func TestABadPageSizeNamesTheArgument(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	for _, tc := range []struct{ name, q, says string }{
 		{"customers first", `{ customers(first: 0) { totalCount } }`, "first must be"},
 		{"customers last", `{ customers(last: 101) { totalCount } }`, "last must be"},
@@ -454,7 +324,8 @@ func repeat(s string, n int) []string {
 }
 
 func TestHTTPBadInputGetsAGraphQLErrorBody(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	url := "http://" + m.Addr + "/graphql"
 	deep := "{ customers { nodes { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { linkedCustomers { id } } } } } } } } } } } } }"
 	for _, tc := range []struct {
@@ -487,19 +358,14 @@ func TestHTTPBadInputGetsAGraphQLErrorBody(t *testing.T) {
 			if resp.StatusCode != tc.wantStatus || len(r.Errors) == 0 || r.codes()[0] != tc.wantCode {
 				t.Fatalf("status %d codes %v, want %d %s (%+v)", resp.StatusCode, r.codes(), tc.wantStatus, tc.wantCode, r.Errors)
 			}
-			for p, n := range m.upstreamCalls(t) {
-				if n != 0 {
-					t.Errorf("%s got %d upstream calls", p, n)
-				}
-			}
+			m.noUpstreamCall(t, "for bad input")
 		})
 	}
 }
 
-func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
-
 func TestAFailingProviderLeavesTheOthersDataAndIsWalkedLater(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	filter := map[string]any{"providers": []string{"KINTSUGI", "DIGITAL_RIVER", "TELNESS"}}
 	// Digital River is down until the first page that reports it
 	m.kit(t, ds.DigitalRiver).SetDown(&simkit.Fault{Status: 503, Message: "maintenance"})
@@ -542,15 +408,12 @@ func TestAFailingProviderLeavesTheOthersDataAndIsWalkedLater(t *testing.T) {
 		t.Fatal("the page that met the outage has no Telness customers: one provider's failure hid another's data")
 	}
 	// walking on completes the list exactly once, Digital River included
-	all := keys(got)
-	sort.Strings(all)
-	if want := expected(ds.Kintsugi, ds.DigitalRiver, ds.Telness); strings.Join(all, ",") != strings.Join(want, ",") {
-		t.Fatalf("walk got %d customers, want %d once each", len(all), len(want))
-	}
+	onceEach(t, got, ds.Kintsugi, ds.DigitalRiver, ds.Telness)
 }
 
 func TestCustomerByIDMatchesTheListAndReportsProviderCalls(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	page := mustData[customersPage](t, m.query(t, customersQuery, map[string]any{"first": 3, "filter": map[string]any{"providers": []string{"COMMERCE_LAYER"}}}))
 	want := page.Customers.Edges[2].Node
 	r := m.query(t, `query($id: ID!) { customer(id: $id) { id provider providerId email raw } node(id: $id) { id } }`, map[string]any{"id": want.ID})
@@ -599,7 +462,8 @@ func TestCustomerByIDMatchesTheListAndReportsProviderCalls(t *testing.T) {
 }
 
 func TestTotalCountIsExactOrNull(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	for _, tc := range []struct {
 		providers []string
 		want      *int
@@ -625,7 +489,8 @@ func deref(p *int) string {
 }
 
 func TestFiltersAreExact(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	people := demo.People(testPeople)
 	target := people[10]
 	for _, tc := range []struct {
@@ -668,7 +533,8 @@ func TestFiltersAreExact(t *testing.T) {
 }
 
 func TestHealthReadyAndMetrics(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "go_goroutines"} {
 		resp, err := http.Get("http://" + m.Addr + path)
 		if err != nil {
@@ -711,7 +577,7 @@ func TestThePlaygroundRunsAQueryInABrowser(t *testing.T) {
 		chromium = "/usr/bin/chromium"
 	}
 	node := nodeTool(t, "playwright-core", chromium)
-	m := gateway(t)
+	m := startGateway(t)
 	// a frontend app's page on another origin (another port), which calls the gateway with fetch
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -738,7 +604,7 @@ func TestThePlaygroundKeepsATypedKeyInABrowser(t *testing.T) {
 		chromium = "/usr/bin/chromium"
 	}
 	node := nodeTool(t, "playwright-core", chromium)
-	m, err := withConfig(t, "auth: {api_keys: [{key: analyst-key}]}\nproviders: {telness: {simulate: true}, kintsugi: {simulate: true}}\n")
+	m, err := tryGateway(t, withConfig("auth: {api_keys: [{key: analyst-key}]}\nproviders: {telness: {simulate: true}, kintsugi: {simulate: true}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -755,7 +621,7 @@ func TestThePlaygroundKeepsATypedKeyInABrowser(t *testing.T) {
 
 func TestGraphQLOverHTTPAudit(t *testing.T) {
 	node := nodeTool(t, "graphql-http")
-	m := gateway(t)
+	m := startGateway(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, node, filepath.Join("tools", "audit", "audit.mjs"), "http://"+m.Addr+"/graphql").CombinedOutput()
@@ -766,7 +632,8 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 }
 
 func TestWalkingCustomerSourcesReturnsEveryCareCloudRecordOnce(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	var want []string
 	for _, p := range demo.People(testPeople) {
 		if _, ok := p.IDs[ds.CareCloud]; !ok {

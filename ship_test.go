@@ -4,8 +4,6 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,8 +23,7 @@ func TestTheExampleConfigurationStartsAndServes(t *testing.T) {
 		t.Setenv(v, "")
 		os.Unsetenv(v) // the defaults in the file apply
 	}
-	m := startMain(t, &Main{ConfigPath: filepath.Join("examples", "gateway.yaml"), Listen: "127.0.0.1:0", People: testPeople, NoSync: true,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	m := startGateway(t, withConfigFile(filepath.Join("examples", "gateway.yaml")))
 	frontend := map[string]string{"Authorization": "Bearer example-frontend-key"}
 	_, out := m.post(t, map[string]any{"query": `{ providers { provider enabled simulated } }`}, frontend)
 	var got struct {
@@ -186,7 +183,7 @@ func TestTheDockerfilesBinaryIsStaticAndPrintsItsVersion(t *testing.T) {
 		t.Fatalf("--check of the example: %v\n%s", err, out)
 	}
 	// --health, the image's health check (it has no curl): 0 on 200, 1 otherwise
-	m := gateway(t)
+	m := startGateway(t)
 	for path, want := range map[string]int{"/healthz": 0, "/no-such-route": 1} {
 		if code := exitCode(exec.CommandContext(ctx, bin, "--health", "http://"+m.Addr+path).Run()); code != want {
 			t.Errorf("--health %s: exit %d, want %d", path, code, want)

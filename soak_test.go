@@ -23,11 +23,11 @@ func TestSoakWithFaultsReturnsToItsStartingLevel(t *testing.T) {
 	if err != nil || d <= 0 {
 		t.Skip("set GATEWAY_SOAK=2m to run the soak test")
 	}
-	m := gatewayWith(t, map[string]string{
+	m := startGateway(t, withSimulated(map[string]string{
 		"":         "cache: {ttl: 1s}",
 		"kintsugi": "upstream: {timeout: 300ms, budget: 800ms, breaker_open: 2s}",
 		"telness":  "upstream: {timeout: 300ms, budget: 800ms, breaker_open: 2s}",
-	}, nil)
+	}))
 	http.DefaultClient.CloseIdleConnections()
 	runtime.GC()
 	var before runtime.MemStats

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -12,21 +11,13 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
-	"github.com/federated-customers/gateway/datasource/demo"
 	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
 	"github.com/federated-customers/gateway/datasource/simkit"
 	"github.com/federated-customers/gateway/postgres/pgtest"
 )
 
-// mutate posts a GraphQL request with extra HTTP headers.
-func (m *Main) mutate(t *testing.T, q string, vars map[string]any, header map[string]string) gqlResponse {
-	t.Helper()
-	_, out := m.post(t, map[string]any{"query": q, "variables": vars}, header)
-	return out
-}
-
 // simEmails is a simulator's ground truth: every customer's id and email.
-func (m *Main) simEmails(t *testing.T, p ds.ProviderID) map[string]string {
+func (m *testGateway) simEmails(t *testing.T, p ds.ProviderID) map[string]string {
 	t.Helper()
 	s, ok := m.Sims[p].(interface{ Emails() map[string]string })
 	if !ok {
@@ -36,7 +27,7 @@ func (m *Main) simEmails(t *testing.T, p ds.ProviderID) map[string]string {
 }
 
 // holding counts the simulator's customers whose email is email.
-func (m *Main) holding(t *testing.T, p ds.ProviderID, email string) int {
+func (m *testGateway) holding(t *testing.T, p ds.ProviderID, email string) int {
 	t.Helper()
 	n := 0
 	for _, e := range m.simEmails(t, p) {
@@ -85,7 +76,7 @@ func outcomeOf(r gqlResponse) string {
 // the record, a retry with the same key replays it without a vendor call, and
 // the vendor holds exactly one customer.
 func TestAWriteWhoseAnswerIsLostIsReconciledAndNeverDuplicated(t *testing.T) {
-	m := gatewayWith(t, map[string]string{"digitalriver": "upstream: {timeout: 300ms, budget: 5s}"}, nil)
+	m := startGateway(t, withSimulated(map[string]string{"digitalriver": "upstream: {timeout: 300ms, budget: 5s}"}))
 	kit := m.kit(t, ds.DigitalRiver)
 	for i, tc := range []struct {
 		name  string
@@ -233,7 +224,7 @@ func TestAWriteWhoseAnswerIsLostIsReconciledAndNeverDuplicated(t *testing.T) {
 }
 
 func TestAnIdempotencyKeyReplaysWaitsAndRefusesAnotherInput(t *testing.T) {
-	m := gatewayWith(t, nil, nil)
+	m := startGateway(t, withSimulated(nil))
 	kit := m.kit(t, ds.DigitalRiver)
 	in := map[string]any{"provider": "DIGITAL_RIVER", "email": "same.key@example.com"}
 
@@ -321,7 +312,8 @@ func TestAnIdempotencyKeyReplaysWaitsAndRefusesAnotherInput(t *testing.T) {
 // case each vendor stores: records created in mixed case at each are all
 // found, and nothing else, against the simulators' own data.
 func TestTheEmailFilterFindsEveryCaseAtEveryProvider(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	spellings := map[ds.ProviderID]string{
 		ds.Kintsugi:      "Mixed.Case.Person@Example.com",
 		ds.DigitalRiver:  "MIXED.CASE.PERSON@EXAMPLE.COM",
@@ -366,7 +358,8 @@ func TestTheEmailFilterFindsEveryCaseAtEveryProvider(t *testing.T) {
 
 // Write input is checked like filters before anything is sent.
 func TestWriteInputIsCheckedBeforeAnythingIsSent(t *testing.T) {
-	m := gateway(t)
+	t.Parallel()
+	m := startGateway(t)
 	for _, tc := range []struct {
 		name string
 		in   map[string]any
@@ -407,24 +400,23 @@ func TestWriteInputIsCheckedBeforeAnythingIsSent(t *testing.T) {
 // With database_url, a key is shared by replicas: a repeat on another
 // replica replays the first outcome without a vendor call.
 func TestAnIdempotencyKeyIsSharedByReplicasOnOneDatabase(t *testing.T) {
+	t.Parallel()
 	schema := pgtest.Schema(t)
-	sim := drsim.New(demo.People(testPeople))
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	yaml := fmt.Sprintf("database_url: %q\nproviders:\n  digitalriver: {base_url: %q, api_key: %q}\n", schema, srv.URL, drsim.APIKey)
-	a := gatewayFrom(t, yaml, nil, false)
-	b := gatewayFrom(t, yaml, nil, false)
-	for _, m := range []*Main{a, b} {
+	providers, sims := vendors(t, nil, nil, ds.DigitalRiver)
+	kit := sims[ds.DigitalRiver].Kit
+	a := startGateway(t, withPostgres(schema), withConfig(providers))
+	b := startGateway(t, withPostgres(schema), withConfig(providers))
+	for _, m := range []*testGateway{a, b} {
 		waitFor(t, 10*time.Second, func() bool { return m.Cache.Ready(t.Context()) == nil }, "Postgres to be ready")
 	}
 	vars := map[string]any{"in": map[string]any{"provider": "DIGITAL_RIVER", "email": "replicas@example.com"}, "key": "shared-key"}
 	first := mustData[createdData](t, a.mutate(t, createMutation, vars, nil))
-	posts := calls(sim.Kit(), "POST", "/customers")
+	posts := calls(kit, "POST", "/customers")
 	again := mustData[createdData](t, b.mutate(t, createMutation, vars, nil))
 	if again.CreateCustomer == nil || first.CreateCustomer == nil || again.CreateCustomer.ID != first.CreateCustomer.ID {
 		t.Errorf("replica B answered %+v, want replica A's outcome %+v", again.CreateCustomer, first.CreateCustomer)
 	}
-	if n := calls(sim.Kit(), "POST", "/customers"); n != posts {
+	if n := calls(kit, "POST", "/customers"); n != posts {
 		t.Errorf("replica B made %d creates, want none", n-posts)
 	}
 	vars["in"] = map[string]any{"provider": "DIGITAL_RIVER", "email": "other@example.com"}

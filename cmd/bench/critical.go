@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/registry"
 )
 
 // The critical-path mode (-critical) is issue 18's measure: every simulator
@@ -49,13 +49,13 @@ var criticalPages = []criticalPage{
 	{"first deep page of 20 (frontend)", strings.Replace(deepQuery, "first: 100", "first: 20", 1), 3, "", true},
 }
 
-func runCritical(o opts, builds []build, dir string, sims map[ds.ProviderID]sim) error {
+func runCritical(o opts, builds []build, dir string, sims registry.Simulators) error {
 	for _, s := range sims {
-		s.kit.SetLatency(o.latency)
+		s.Kit.SetLatency(o.latency)
 	}
 	defer func() {
 		for _, s := range sims {
-			s.kit.SetLatency(0)
+			s.Kit.SetLatency(0)
 		}
 	}()
 	after, err := firstPageCursor(builds[0].bin, filepath.Join(dir, "cursor"), sims)
@@ -123,7 +123,7 @@ func runCritical(o opts, builds []build, dir string, sims map[ds.ProviderID]sim)
 // firstPageCursor is the endCursor of customers(first: 100), read once from
 // a gateway of its own (cursors are signed with the default secret, the
 // same in every gateway the bench starts).
-func firstPageCursor(bin, dir string, sims map[ds.ProviderID]sim) (string, error) {
+func firstPageCursor(bin, dir string, sims registry.Simulators) (string, error) {
 	addr, stop, err := startGateway(bin, dir, "", "", sims)
 	if err != nil {
 		return "", err

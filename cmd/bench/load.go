@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/registry"
 )
 
 // The load mode (-load) is issue 8's bounded loopback load test with the
@@ -44,7 +44,7 @@ type loadCase struct {
 	extra string // YAML merged into the gateway's configuration
 }
 
-func runLoad(bin, dir, only string, sims map[ds.ProviderID]sim) error {
+func runLoad(bin, dir, only string, sims registry.Simulators) error {
 	cases := []loadCase{
 		{"defaults (1 costly at a time, 2 calls in flight each, 1000 calls/s)", "limits: {max_heavy: 1, heavy_fan_out: 2}"},
 		{"defaults, response cache off", "limits: {max_heavy: 1, heavy_fan_out: 2}\ncache: {response_max_bytes: -1}"},

@@ -17,12 +17,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -32,25 +29,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	ds "github.com/federated-customers/gateway/datasource"
-	ccsim "github.com/federated-customers/gateway/datasource/carecloud/sim"
-	clsim "github.com/federated-customers/gateway/datasource/commercelayer/sim"
 	"github.com/federated-customers/gateway/datasource/demo"
-	drsim "github.com/federated-customers/gateway/datasource/digitalriver/sim"
-	kisim "github.com/federated-customers/gateway/datasource/kintsugi/sim"
-	"github.com/federated-customers/gateway/datasource/simkit"
-	tesim "github.com/federated-customers/gateway/datasource/telness/sim"
+	"github.com/federated-customers/gateway/datasource/registry"
 )
-
-type sim struct {
-	kit *simkit.Kit
-	url string
-	cfg any
-}
-
-type kitted interface {
-	http.Handler
-	Kit() *simkit.Kit
-}
 
 func main() {
 	dur := flag.Duration("duration", 5*time.Second, "how long each attack runs")
@@ -101,17 +82,11 @@ func gatewayBuild(dir, out string) error {
 
 func run(o opts) error {
 	people := demo.People(demo.DefaultSize)
-	sims := map[ds.ProviderID]sim{}
-	start := func(p ds.ProviderID, h kitted, cfg func(string) any) {
-		srv := httptest.NewServer(h)
-		sims[p] = sim{kit: h.Kit(), url: srv.URL, cfg: cfg(srv.URL)}
+	sims, err := registry.ServeSimulators(people)
+	if err != nil {
+		return err
 	}
-	cc, ki, dr, te, cl := ccsim.New(people), kisim.New(people), drsim.New(people), tesim.New(people), clsim.New(people)
-	start(ds.CareCloud, cc, func(u string) any { return cc.ClientConfig(u) })
-	start(ds.Kintsugi, ki, func(u string) any { return ki.ClientConfig(u) })
-	start(ds.DigitalRiver, dr, func(u string) any { return dr.ClientConfig(u) })
-	start(ds.Telness, te, func(u string) any { return te.ClientConfig(u) })
-	start(ds.CommerceLayer, cl, func(u string) any { return cl.ClientConfig(u) })
+	defer sims.Close()
 
 	dir, err := os.MkdirTemp("", "gateway-bench")
 	if err != nil {
@@ -233,7 +208,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 var pids sync.Map
 
 // startGateway runs the gateway binary against the simulators.
-func startGateway(bin, dir, cache, profile string, sims map[ds.ProviderID]sim) (string, func(), error) {
+func startGateway(bin, dir, cache, profile string, sims registry.Simulators) (string, func(), error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, err
 	}
@@ -245,9 +220,7 @@ func startGateway(bin, dir, cache, profile string, sims map[ds.ProviderID]sim) (
 	_ = ln.Close()
 	provs := map[string]any{}
 	for _, p := range ds.AllProviders {
-		b, _ := yaml.Marshal(sims[p].cfg)
-		var block map[string]any
-		_ = yaml.Unmarshal(b, &block)
+		block := sims[p].Block()
 		// the load is the benchmark's, not a vendor's: quotas far above it
 		block["upstream"] = map[string]any{"rate": 1e6, "burst": 100000, "budget": "20s", "timeout": "10s"}
 		provs[p.Key()] = block
@@ -314,11 +287,11 @@ func once(t vegeta.Target) error {
 
 // upstreamTargets are the requests the simulators received since the last
 // reset, as targets to replay against them.
-func upstreamTargets(sims map[ds.ProviderID]sim) []vegeta.Target {
+func upstreamTargets(sims registry.Simulators) []vegeta.Target {
 	var out []vegeta.Target
 	for _, s := range sims {
-		for _, c := range s.kit.Calls() {
-			u := s.url + c.Path
+		for _, c := range s.Kit.Calls() {
+			u := s.URL + c.Path
 			if c.Query != "" {
 				u += "?" + c.Query
 			}
@@ -328,113 +301,16 @@ func upstreamTargets(sims map[ds.ProviderID]sim) []vegeta.Target {
 	return out
 }
 
-func resetKits(sims map[ds.ProviderID]sim) {
-	for _, s := range sims {
-		s.kit.Reset()
+func resetKits(sims registry.Simulators) {
+	for _, k := range sims.Kits() {
+		k.Reset()
 	}
 }
 
-func countCalls(sims map[ds.ProviderID]sim) int {
+func countCalls(sims registry.Simulators) int {
 	n := 0
-	for _, s := range sims {
-		n += s.kit.Count()
+	for _, k := range sims.Kits() {
+		n += k.Count()
 	}
 	return n
-}
-
-// result is one attack's figures, whichever generator made them.
-type result struct {
-	Throughput float64
-	P50, P99   time.Duration
-	Requests   uint64
-	Errors     uint64
-}
-
-func load(o opts, targets ...vegeta.Target) (result, error) {
-	if o.wrk {
-		return wrk(o.dur, o.conns, targets...)
-	}
-	m := attack(o.dur, o.conns, targets...)
-	return result{Throughput: m.Throughput, P50: m.Latencies.P50, P99: m.Latencies.P99, Requests: m.Requests,
-		Errors: m.Requests - uint64(float64(m.Requests)*m.Success+0.5)}, nil
-}
-
-// wrk drives targets with wrk, cycling through them in a Lua script. wrk
-// talks to one host, so a replay that spans several simulators is left out
-// (a zero result).
-func wrk(dur time.Duration, conns int, targets ...vegeta.Target) (result, error) {
-	u, err := url.Parse(targets[0].URL)
-	if err != nil {
-		return result{}, err
-	}
-	var lua strings.Builder
-	lua.WriteString("local reqs = {}\n")
-	for i, t := range targets {
-		tu, err := url.Parse(t.URL)
-		if err != nil {
-			return result{}, err
-		}
-		if tu.Host != u.Host {
-			return result{}, nil
-		}
-		fmt.Fprintf(&lua, "reqs[%d] = wrk.format(%q, %q, {[\"Host\"] = %q, ", i+1, t.Method, tu.RequestURI(), tu.Host)
-		for k, vs := range t.Header {
-			if len(vs) > 0 && k != "Content-Length" && k != "Accept-Encoding" && k != "User-Agent" {
-				fmt.Fprintf(&lua, "[%q] = %q, ", k, vs[0])
-			}
-		}
-		fmt.Fprintf(&lua, "}, %q)\n", string(t.Body))
-	}
-	lua.WriteString("local i = 0\nrequest = function() i = i % #reqs + 1; return reqs[i] end\n")
-	f, err := os.CreateTemp("", "bench-*.lua")
-	if err != nil {
-		return result{}, err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.WriteString(lua.String()); err != nil {
-		return result{}, err
-	}
-	_ = f.Close()
-	cmd := exec.Command("wrk", "-t2", fmt.Sprintf("-c%d", conns), fmt.Sprintf("-d%ds", max(1, int(dur.Seconds()))),
-		"--latency", "-s", f.Name(), u.Scheme+"://"+u.Host+"/")
-	out, err := cmd.Output()
-	if err != nil {
-		return result{}, fmt.Errorf("wrk (apt-get install wrk): %w", err)
-	}
-	return parseWrk(string(out))
-}
-
-// parseWrk reads wrk's summary: Requests/sec, the 50% and 99% latencies,
-// the request count and non-2xx responses.
-func parseWrk(out string) (result, error) {
-	var r result
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) == 2 && f[0] == "Requests/sec:":
-			r.Throughput, _ = strconv.ParseFloat(f[1], 64)
-		case len(f) == 2 && f[0] == "50%":
-			r.P50, _ = time.ParseDuration(f[1])
-		case len(f) == 2 && f[0] == "99%":
-			r.P99, _ = time.ParseDuration(f[1])
-		case len(f) > 2 && f[1] == "requests" && f[2] == "in":
-			r.Requests, _ = strconv.ParseUint(f[0], 10, 64)
-		case len(f) == 5 && f[0] == "Non-2xx":
-			r.Errors, _ = strconv.ParseUint(f[4], 10, 64)
-		}
-	}
-	if r.Throughput == 0 {
-		return r, fmt.Errorf("no Requests/sec in wrk's output: %.300s", out)
-	}
-	return r, nil
-}
-
-func attack(dur time.Duration, conns int, targets ...vegeta.Target) vegeta.Metrics {
-	a := vegeta.NewAttacker(vegeta.Workers(uint64(conns)), vegeta.MaxWorkers(uint64(conns)), vegeta.Connections(conns), vegeta.KeepAlive(true))
-	var m vegeta.Metrics
-	for res := range a.Attack(vegeta.NewStaticTargeter(targets...), vegeta.Rate{Freq: 0}, dur, "bench") {
-		m.Add(res)
-	}
-	m.Close()
-	return m
 }
