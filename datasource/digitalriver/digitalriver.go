@@ -6,10 +6,8 @@ package digitalriver
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
-	"unicode"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/rest"
@@ -51,18 +49,10 @@ func (c Config) Quota() rest.Quota {
 
 // Validate checks the configuration, naming the offending key.
 func (c Config) Validate() error {
-	if strings.TrimSpace(c.APIKey) == "" {
-		return errors.New("digitalriver: api_key is required")
+	if err := rest.RequireHeaderValue(ds.DigitalRiver, "api_key", c.APIKey); err != nil {
+		return err
 	}
-	if strings.ContainsFunc(c.APIKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		return errors.New("digitalriver: api_key must not contain whitespace or control characters")
-	}
-	if c.BaseURL != "" {
-		if _, err := rest.ParseBaseURL(ds.DigitalRiver, c.BaseURL); err != nil {
-			return err
-		}
-	}
-	return nil
+	return rest.CheckBaseURL(ds.DigitalRiver, c.BaseURL, false)
 }
 
 // Client is the Digital River customer provider.
