@@ -16,8 +16,10 @@ import (
 	"testing"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/providertest"
 	"github.com/federated-customers/gateway/datasource/rest"
+	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
 // Simulator is a vendor simulator that hands out the client configuration
@@ -61,6 +63,57 @@ func Spoil[C any](o providertest.Options, bad func(*C)) func(*C) {
 		return bad
 	}
 	return nil
+}
+
+// Kitted is a Simulator with the simkit kit that counts its calls.
+type Kitted[C any] interface {
+	Simulator[C]
+	Kit() *simkit.Kit
+}
+
+// ConformanceStart is the Start of a providertest.Harness for a vendor
+// whose simulator newSim makes: its client from the simulator's
+// configuration, spoiled by bad when the suite asks for bad credentials.
+func ConformanceStart[C any, S Kitted[C], P ds.CustomerProvider](newSim func([]demo.Person) S, bad func(*C), newClient func(C, *http.Client) (P, error)) func(*testing.T, []demo.Person, providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
+	return func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
+		s := newSim(people)
+		c, _ := Start(t, s, s.ClientConfig, Spoil(o, bad), newClient)
+		return c, s.Kit()
+	}
+}
+
+// Fixture is a simulator serving the shared test people behind a test
+// server, and a client for it with valid credentials.
+type Fixture[S, P any] struct {
+	Sim    S
+	Srv    *httptest.Server
+	Client P
+	People []demo.Person
+}
+
+// NewFixture starts a Fixture; wrap, when not nil, stands between the
+// server and the simulator (to observe or alter traffic).
+func NewFixture[C any, S Simulator[C], P any](t testing.TB, newSim func([]demo.Person) S, wrap func(http.Handler) http.Handler, newClient func(C, *http.Client) (P, error)) *Fixture[S, P] {
+	t.Helper()
+	people := providertest.People()
+	s := newSim(people)
+	var h http.Handler = s
+	if wrap != nil {
+		h = wrap(s)
+	}
+	c, srv := Start(t, h, s.ClientConfig, nil, newClient)
+	return &Fixture[S, P]{Sim: s, Srv: srv, Client: c, People: people}
+}
+
+// At is the people that p holds, in the order of People (p's native order).
+func (f *Fixture[S, P]) At(p ds.ProviderID) []demo.Person {
+	var out []demo.Person
+	for _, person := range f.People {
+		if person.At(p) {
+			out = append(out, person)
+		}
+	}
+	return out
 }
 
 // Response is a raw answer.
