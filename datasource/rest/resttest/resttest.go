@@ -8,6 +8,7 @@ package resttest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -299,6 +300,25 @@ func RefusesIDs(t *testing.T, w ds.CustomerWriter, calls func() int, bad []strin
 	}
 	if n := calls() - before; n != 0 {
 		t.Errorf("%d calls for impossible ids", n)
+	}
+}
+
+// RefusesTokens checks that each page token the client cannot have issued
+// is the caller's bad input, answered without a call (kit counts the
+// simulator's calls).
+func RefusesTokens(t *testing.T, p ds.CustomerProvider, kit *simkit.Kit, bad []string) {
+	t.Helper()
+	for _, tok := range bad {
+		t.Run(fmt.Sprintf("token %q is BAD_USER_INPUT with no call", tok), func(t *testing.T) {
+			kit.Reset()
+			_, err := p.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tok, Limit: 5})
+			if ds.ErrorCode(err) != ds.CodeBadUserInput {
+				t.Errorf("err = %v, want BAD_USER_INPUT", err)
+			}
+			if n := kit.Count(); n != 0 {
+				t.Errorf("%d upstream calls", n)
+			}
+		})
 	}
 }
 
