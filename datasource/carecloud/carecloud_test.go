@@ -94,13 +94,7 @@ type envelope struct {
 		ValidTo     string `json:"valid_to"`
 		RecordID    string `json:"customer_source_record_id"`
 	} `json:"data"`
-	Error *struct {
-		Type      string          `json:"type"`
-		Exception string          `json:"exception"`
-		Title     string          `json:"title"`
-		Detail    string          `json:"detail"`
-		ErrorData json.RawMessage `json:"error_data"`
-	} `json:"error"`
+	carecloud.ErrorBody // the error object the client reads
 }
 
 func (e envelope) invalid() []string {
