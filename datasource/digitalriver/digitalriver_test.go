@@ -30,7 +30,7 @@ type fixture struct {
 
 func start(t *testing.T) *fixture {
 	t.Helper()
-	return &fixture{resttest.NewFixture(t, sim.New, nil, digitalriver.New)}
+	return &fixture{resttest.NewFixture(t, sim.New, (*sim.Sim).ClientConfig, nil, digitalriver.New)}
 }
 
 func TestConformance(t *testing.T) {

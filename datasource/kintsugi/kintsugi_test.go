@@ -40,7 +40,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	return &fixture{resttest.NewFixture(t, sim.New, nil, kintsugi.New)}
+	return &fixture{resttest.NewFixture(t, sim.New, (*sim.Sim).ClientConfig, nil, kintsugi.New)}
 }
 
 // kintsugiPeople are the people at Kintsugi, in native order.

@@ -43,7 +43,7 @@ type env struct {
 // start serves the simulator, optionally behind wrap (to observe or alter traffic).
 func start(t *testing.T, wrap func(http.Handler) http.Handler) *env {
 	t.Helper()
-	return &env{resttest.NewFixture(t, sim.New, wrap, telness.New)}
+	return &env{resttest.NewFixture(t, sim.New, (*sim.Sim).ClientConfig, wrap, telness.New)}
 }
 
 func (e *env) telnessPeople() []demo.Person { return e.At(ds.Telness) }

@@ -91,9 +91,10 @@ type Fixture[S, P any] struct {
 	People []demo.Person
 }
 
-// NewFixture starts a Fixture; wrap, when not nil, stands between the
-// server and the simulator (to observe or alter traffic).
-func NewFixture[C any, S Simulator[C], P any](t testing.TB, newSim func([]demo.Person) S, wrap func(http.Handler) http.Handler, newClient func(C, *http.Client) (P, error)) *Fixture[S, P] {
+// NewFixture starts a Fixture whose client has the configuration cfg gives
+// for the server's URL (e.g. (*sim.Sim).ClientConfig); wrap, when not nil,
+// stands between the server and the simulator (to observe or alter traffic).
+func NewFixture[S http.Handler, C, P any](t testing.TB, newSim func([]demo.Person) S, cfg func(s S, baseURL string) C, wrap func(http.Handler) http.Handler, newClient func(C, *http.Client) (P, error)) *Fixture[S, P] {
 	t.Helper()
 	people := providertest.People()
 	s := newSim(people)
@@ -101,7 +102,7 @@ func NewFixture[C any, S Simulator[C], P any](t testing.TB, newSim func([]demo.P
 	if wrap != nil {
 		h = wrap(s)
 	}
-	c, srv := Start(t, h, s.ClientConfig, nil, newClient)
+	c, srv := Start(t, h, func(u string) C { return cfg(s, u) }, nil, newClient)
 	return &Fixture[S, P]{Sim: s, Srv: srv, Client: c, People: people}
 }
 
