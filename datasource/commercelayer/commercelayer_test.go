@@ -708,12 +708,7 @@ func TestFilterPushDown(t *testing.T) {
 			map[string]string{"page[size]": "7", "page[number]": "4"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f.Sim.Kit().Reset()
-			page, err := f.Client.ListCustomers(context.Background(), tc.req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			calls := f.Sim.Kit().Calls()
+			page, calls := resttest.ListCalls(t, f.Client, f.Sim.Kit(), tc.req)
 			if len(calls) != 1 || calls[0].Method != "GET" || calls[0].Path != "/api/customers" {
 				t.Fatalf("calls = %+v", calls)
 			}

@@ -400,12 +400,7 @@ func TestListQueryBuilding(t *testing.T) {
 			url.Values{"page": {"1"}, "size": {"5"}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f.Sim.Kit().Reset()
-			page, err := f.Client.ListCustomers(context.Background(), tc.req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			calls := f.Sim.Kit().Calls()
+			page, calls := resttest.ListCalls(t, f.Client, f.Sim.Kit(), tc.req)
 			if tc.want == nil {
 				if len(calls) != 0 || len(page.Items) != 0 || page.Next != "" || page.Total == nil || *page.Total != 0 {
 					t.Errorf("calls %v, page %+v", calls, page)

@@ -303,6 +303,18 @@ func RefusesIDs(t *testing.T, w ds.CustomerWriter, calls func() int, bad []strin
 	}
 }
 
+// ListCalls lists req with p and returns the page with the calls the
+// simulator counted (kit is reset first); an error fails the test.
+func ListCalls(t *testing.T, p ds.CustomerProvider, kit *simkit.Kit, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], []simkit.Call) {
+	t.Helper()
+	kit.Reset()
+	page, err := p.ListCustomers(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page, kit.Calls()
+}
+
 // RefusesTokens checks that each page token the client cannot have issued
 // is the caller's bad input, answered without a call (kit counts the
 // simulator's calls).
