@@ -69,12 +69,9 @@ var (
 
 // New builds a client; a nil hc is replaced by a client with a 30 s timeout.
 func New(cfg Config, hc *http.Client) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	key := cfg.APIKey
 	rc, err := rest.NewClient(rest.Options{
-		Provider: ds.DigitalRiver, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTP: hc,
+		Provider: ds.DigitalRiver, Validate: cfg.Validate, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTP: hc,
 		Credential: []string{key}, Secrets: []string{key},
 		Header: http.Header{"Authorization": {"Bearer " + key}},
 		Authorize: func(_ context.Context, r *http.Request) error {

@@ -70,12 +70,9 @@ var (
 
 // New builds a client; a nil hc is replaced by a client with a 30 s timeout.
 func New(cfg Config, hc *http.Client) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	key, org := cfg.APIKey, cfg.OrganizationID
 	rc, err := rest.NewClient(rest.Options{
-		Provider: ds.Kintsugi, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTP: hc,
+		Provider: ds.Kintsugi, Validate: cfg.Validate, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTP: hc,
 		Credential:   []string{org, key},
 		Secrets:      []string{key, org}, // the organization id is sent as a credential header too
 		Header:       http.Header{HeaderAPIKey: {key}, HeaderOrganization: {org}},

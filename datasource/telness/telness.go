@@ -71,12 +71,9 @@ var (
 
 // New builds a client; a nil hc is replaced by a client with a 30 s timeout.
 func New(cfg Config, hc *http.Client) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	key := cfg.APIKey
 	rc, err := rest.NewClient(rest.Options{
-		Provider: ds.Telness, BaseURL: cfg.BaseURL, HTTP: hc,
+		Provider: ds.Telness, Validate: cfg.Validate, BaseURL: cfg.BaseURL, HTTP: hc,
 		Credential: []string{key}, Secrets: []string{key},
 		Header:       http.Header{"X-Api-Key": {key}},
 		ErrorMessage: errorMessage,
