@@ -65,12 +65,7 @@ func (m *Main) limitsOf(cfg *config.Config) api.Limits {
 	if m.Limits != (api.Limits{}) {
 		return m.Limits
 	}
-	l := cfg.Limits
-	return api.Limits{
-		MaxCalls: l.MaxUpstreamCalls, MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxFields: l.MaxFields,
-		MaxInFlight: l.MaxInFlight, MaxQueue: l.MaxQueue, MaxResponseBytes: l.MaxResponseBytes,
-		HeavyCalls: l.HeavyUpstreamCalls, MaxHeavy: l.MaxHeavy, HeavyFanOut: l.HeavyFanOut, HeavyRate: l.HeavyCallsPerSecond,
-	}
+	return cfg.Limits
 }
 
 // keyWarnings name providers a key lists that the file does not configure:

@@ -1,70 +1,15 @@
 package api
 
 import (
-	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
-	"github.com/federated-customers/gateway/datasource/federate"
 )
-
-func emptyGateway(t *testing.T, keys ...APIKey) *httptest.Server {
-	t.Helper()
-	svc := &federate.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{}, Cursors: federate.CursorCodec{Key: []byte("k")}}
-	srv := httptest.NewServer(New(Options{Service: svc, Keys: keys, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func post(t *testing.T, url, query string, header map[string]string) (int, map[string]any) {
-	t.Helper()
-	resp, out := postResp(t, url, query, header)
-	return resp.StatusCode, out
-}
-
-// postResp is post with the response's status and headers.
-func postResp(t *testing.T, url, query string, header map[string]string) (*http.Response, map[string]any) {
-	t.Helper()
-	body, _ := json.Marshal(map[string]string{"query": query})
-	req, _ := http.NewRequest("POST", url+"/graphql", strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	return do(t, req)
-}
-
-// do sends req and decodes its JSON body.
-func do(t *testing.T, req *http.Request) (*http.Response, map[string]any) {
-	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("status %d: body is not JSON: %v", resp.StatusCode, err)
-	}
-	return resp, out
-}
-
-func firstCode(out map[string]any) string {
-	errs, _ := out["errors"].([]any)
-	if len(errs) == 0 {
-		return ""
-	}
-	ext, _ := errs[0].(map[string]any)["extensions"].(map[string]any)
-	c, _ := ext["code"].(string)
-	return c
-}
 
 func TestGraphiQLIntrospectionPassesTheDepthLimitButDeepDataQueriesDoNot(t *testing.T) {
 	srv := emptyGateway(t)

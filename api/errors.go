@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math"
 	"strings"
-	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -112,18 +111,6 @@ func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
 	}
 }
 
-// errorsSeenKey holds, per request, the provider failures already logged.
-type errorsSeenKey struct{}
-
-type errorsSeen struct {
-	mu   sync.Mutex
-	seen map[string]bool
-}
-
-func withErrorsSeen(ctx context.Context) context.Context {
-	return context.WithValue(ctx, errorsSeenKey{}, &errorsSeen{seen: map[string]bool{}})
-}
-
 // requestID is what ties an INTERNAL error to its log line ("" outside a
 // request): the request's X-Request-Id (the one on the response, the access
 // line and the vendors' calls), which the observer gives every /graphql request.
@@ -142,15 +129,8 @@ func internalMessage(ctx context.Context) string {
 // logOnce logs a provider failure once per request, provider and kind, not
 // once per field that met it.
 func logOnce(ctx context.Context, log *slog.Logger, e *ds.Error, gqlErr *gqlerror.Error) {
-	if s, ok := ctx.Value(errorsSeenKey{}).(*errorsSeen); ok {
-		k := failureKey(gqlErr)
-		s.mu.Lock()
-		dup := s.seen[k]
-		s.seen[k] = true
-		s.mu.Unlock()
-		if dup {
-			return
-		}
+	if !firstLog(ctx, failureKey(gqlErr)) {
+		return
 	}
 	log.Warn("request error", "code", e.Code, "error", e.Error(), "path", gqlErr.Path.String(), "request_id", requestID(ctx))
 }

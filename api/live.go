@@ -50,7 +50,7 @@ func (h *Handler) Reload(keys []APIKey, c *CORS, limits Limits) {
 	if old != nil && old.limits == limits {
 		next.serve = old.serve
 	} else {
-		l := limits.withDefaults()
+		l := limits.WithDefaults()
 		next.serve = &serving{limits: l, gql: newGraphQLServer(l, h.opts, h.apq), shed: newShedder(l.MaxInFlight, l.MaxQueue, l.QueueWait)}
 	}
 	for _, k := range keys {

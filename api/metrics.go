@@ -2,8 +2,13 @@ package api
 
 import (
 	"net/http"
+	"runtime"
+	"runtime/debug"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	ds "github.com/federated-customers/gateway/datasource"
 )
 
 type metrics struct {
@@ -64,4 +69,86 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 func (s *statusWriter) Write(b []byte) (int, error) {
 	s.wrote = true
 	return s.ResponseWriter.Write(b)
+}
+
+// knownCodes are the error codes a metric label may take; anything else
+// counts as OTHER, so no caller can grow the series.
+var knownCodes = map[string]bool{
+	string(ds.CodeBadUserInput): true, string(ds.CodeUnauthenticated): true, string(ds.CodeForbidden): true,
+	string(ds.CodeNotFound): true, string(ds.CodeUnsupportedByProvider): true, string(ds.CodeProviderUnavailable): true,
+	string(ds.CodeProviderRateLimited): true, string(ds.CodeQueryTooComplex): true, string(ds.CodeInternal): true,
+	"PERSISTED_QUERY_NOT_FOUND": true,
+}
+
+func errorCodeLabel(c string) string {
+	if knownCodes[c] {
+		return c
+	}
+	return "OTHER"
+}
+
+func providerLabel(p string) string {
+	if q, ok := ds.ParseProvider(p); ok && q.String() == p {
+		return p
+	}
+	return ""
+}
+
+// opNames bounds the operation label: the first maxOperations names seen
+// get their own series, later ones count as "other"; an anonymous operation
+// is "anonymous" and a request that never reached one (rejected before
+// parsing) is "none". Names are GraphQL names (the parser checked them).
+type opNames struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+const maxOperations = 50
+
+func (o *opNames) label(name string) string {
+	if name == "" {
+		return "anonymous"
+	}
+	name = truncate(name, 64)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.seen[name] {
+		return name
+	}
+	if len(o.seen) >= maxOperations {
+		return "other"
+	}
+	if o.seen == nil {
+		o.seen = map[string]bool{}
+	}
+	o.seen[name] = true
+	return name
+}
+
+// buildInfo is gateway_build_info{version,goversion}, always 1.
+func buildInfo(version string) prometheus.Collector {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gateway_build_info", Help: "The gateway's version and the Go version it was built with (always 1).",
+	}, []string{"version", "goversion"})
+	g.WithLabelValues(version, runtime.Version()).Set(1)
+	return g
+}
+
+// BuildVersion is the module version the binary was built from ("(devel)"
+// from a work tree), with the VCS revision when the build recorded one.
+func BuildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	if v == "" {
+		v = "unknown"
+	}
+	return v
 }

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -60,22 +57,6 @@ type access struct {
 }
 
 type errorKey struct{ code, provider string }
-
-type accessKey struct{}
-
-func accessFrom(ctx context.Context) *access {
-	a, _ := ctx.Value(accessKey{}).(*access)
-	return a
-}
-
-// note changes the request's access record, if it has one.
-func note(ctx context.Context, f func(a *access)) {
-	if a := accessFrom(ctx); a != nil {
-		a.mu.Lock()
-		f(a)
-		a.mu.Unlock()
-	}
-}
 
 func noteError(ctx context.Context, code, provider string) {
 	note(ctx, func(a *access) {
@@ -125,11 +106,10 @@ func (o *observer) wrap(h http.Handler) http.Handler {
 		ctx := propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		ctx, span := o.tracer.Start(ctx, "GraphQL request", trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("gateway.request_id", id)))
-		a := &access{}
-		ctx = context.WithValue(ds.WithRequestID(ctx, id), accessKey{}, a)
+		ctx, x := withExchange(ds.WithRequestID(ctx, id))
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(sw, r.WithContext(ctx))
-		o.finish(r, id, span, a, sw.status, time.Since(start))
+		o.finish(r, id, span, x.access, sw.status, time.Since(start))
 	})
 }
 
@@ -249,60 +229,6 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// knownCodes are the error codes a metric label may take; anything else
-// counts as OTHER, so no caller can grow the series.
-var knownCodes = map[string]bool{
-	string(ds.CodeBadUserInput): true, string(ds.CodeUnauthenticated): true, string(ds.CodeForbidden): true,
-	string(ds.CodeNotFound): true, string(ds.CodeUnsupportedByProvider): true, string(ds.CodeProviderUnavailable): true,
-	string(ds.CodeProviderRateLimited): true, string(ds.CodeQueryTooComplex): true, string(ds.CodeInternal): true,
-	"PERSISTED_QUERY_NOT_FOUND": true,
-}
-
-func errorCodeLabel(c string) string {
-	if knownCodes[c] {
-		return c
-	}
-	return "OTHER"
-}
-
-func providerLabel(p string) string {
-	if q, ok := ds.ParseProvider(p); ok && q.String() == p {
-		return p
-	}
-	return ""
-}
-
-// opNames bounds the operation label: the first maxOperations names seen
-// get their own series, later ones count as "other"; an anonymous operation
-// is "anonymous" and a request that never reached one (rejected before
-// parsing) is "none". Names are GraphQL names (the parser checked them).
-type opNames struct {
-	mu   sync.Mutex
-	seen map[string]bool
-}
-
-const maxOperations = 50
-
-func (o *opNames) label(name string) string {
-	if name == "" {
-		return "anonymous"
-	}
-	name = truncate(name, 64)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.seen[name] {
-		return name
-	}
-	if len(o.seen) >= maxOperations {
-		return "other"
-	}
-	if o.seen == nil {
-		o.seen = map[string]bool{}
-	}
-	o.seen[name] = true
-	return name
-}
-
 // noteOperation records the operation's name and type once gqlgen parsed it.
 func noteOperation(ctx context.Context) {
 	oc := graphql.GetOperationContext(ctx)
@@ -335,32 +261,4 @@ func traceRootField(ctx context.Context, next graphql.RootResolver) graphql.Mars
 		trace.WithAttributes(attribute.String("graphql.field.name", fc.Field.Name)))
 	defer span.End()
 	return next(ctx)
-}
-
-// buildInfo is gateway_build_info{version,goversion}, always 1.
-func buildInfo(version string) prometheus.Collector {
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "gateway_build_info", Help: "The gateway's version and the Go version it was built with (always 1).",
-	}, []string{"version", "goversion"})
-	g.WithLabelValues(version, runtime.Version()).Set(1)
-	return g
-}
-
-// BuildVersion is the module version the binary was built from ("(devel)"
-// from a work tree), with the VCS revision when the build recorded one.
-func BuildVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += "+" + s.Value[:12]
-		}
-	}
-	if v == "" {
-		v = "unknown"
-	}
-	return v
 }

@@ -64,8 +64,6 @@ func (q *callQuota) settle(reserved, made int) {
 	q.tokens = min(float64(q.perMinute), q.tokens+float64(reserved-made))
 }
 
-type quotaKey struct{}
-
 // quotaState is one request's view of its key's quota. A request refused
 // for it is answered 429 with Retry-After: the refusal is noted during the
 // operation and applied when the status is written.
@@ -85,16 +83,6 @@ func (st *quotaState) refuse(status, retryAfter int) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.status, st.retryAfter = status, max(1, retryAfter)
-}
-
-func withQuota(ctx context.Context, q *callQuota) (context.Context, *quotaState) {
-	st := &quotaState{quota: q}
-	return context.WithValue(ctx, quotaKey{}, st), st
-}
-
-func quotaFrom(ctx context.Context) *quotaState {
-	st, _ := ctx.Value(quotaKey{}).(*quotaState)
-	return st
 }
 
 // admit takes the estimate from the key's quota, or refuses a query the

@@ -223,7 +223,7 @@ func boolValue(b bool) float64 {
 	return 0
 }
 
-// configured are the providers svc serves (CareCloud through its sources).
+// configured are the providers svc serves (the source provider through svc.Sources).
 func configured(svc *federate.Service) []ds.ProviderID {
 	var out []ds.ProviderID
 	for _, p := range ds.AllProviders {

@@ -279,17 +279,6 @@ const (
 	cacheable                   // built from fresh cached copies: max-age until the first expires
 )
 
-type pendingKey struct{}
-
-func withPending(ctx context.Context, p *pending) context.Context {
-	return context.WithValue(ctx, pendingKey{}, p)
-}
-
-func pendingFrom(ctx context.Context) *pending {
-	p, _ := ctx.Value(pendingKey{}).(*pending)
-	return p
-}
-
 // settle decides, once the response is final, whether it is stored and
 // which cache headers it gets.
 func settle(ctx context.Context, resp *graphql.Response) {

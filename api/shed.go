@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
@@ -82,36 +81,4 @@ func (l *lane) enter(ctx context.Context) (func(), bool) {
 	case <-ctx.Done():
 		return nil, false
 	}
-}
-
-// releases are what a request holds until its response is written.
-type releases struct {
-	mu  sync.Mutex
-	fns []func()
-}
-
-type releasesKey struct{}
-
-func withReleases(ctx context.Context) (context.Context, func()) {
-	r := &releases{}
-	return context.WithValue(ctx, releasesKey{}, r), func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		for _, f := range r.fns {
-			f()
-		}
-		r.fns = nil
-	}
-}
-
-// hold keeps f to run when the request ends; without a request scope it runs at once.
-func hold(ctx context.Context, f func()) {
-	r, _ := ctx.Value(releasesKey{}).(*releases)
-	if r == nil {
-		f()
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.fns = append(r.fns, f)
 }

@@ -1,65 +1,13 @@
 package api
 
 import (
-	"context"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	ds "github.com/federated-customers/gateway/datasource"
-	"github.com/federated-customers/gateway/datasource/federate"
 )
-
-// gatedProvider is a customer provider whose list calls wait for the gate:
-// requests that reach it stay in flight until the test opens it.
-type gatedProvider struct {
-	ds.CustomerProvider // the methods a list query does not use
-	gate                chan struct{}
-	entered             chan struct{}
-	items               int
-}
-
-func (g *gatedProvider) ID() ds.ProviderID { return ds.Kintsugi }
-func (g *gatedProvider) Capabilities() ds.Capabilities {
-	all := map[ds.OrderField]string{ds.OrderCreatedAt: "", ds.OrderUpdatedAt: "", ds.OrderEmail: "", ds.OrderName: ""}
-	return ds.Capabilities{Provider: ds.Kintsugi, PageLimit: 100, LookupBatch: 1, LoaderCap: 100, Sort: all}
-}
-func (g *gatedProvider) GetCustomers(context.Context, []string) ([]*ds.Customer, error) {
-	return nil, nil
-}
-func (g *gatedProvider) ListCustomers(ctx context.Context, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], error) {
-	if g.entered != nil {
-		g.entered <- struct{}{}
-	}
-	if g.gate != nil {
-		select {
-		case <-g.gate:
-		case <-ctx.Done():
-			return ds.Page[*ds.Customer]{}, ctx.Err()
-		}
-	}
-	var page ds.Page[*ds.Customer]
-	name := strings.Repeat("n", 1000)
-	for i := range min(req.Limit, g.items) {
-		page.Items = append(page.Items, &ds.Customer{Provider: ds.Kintsugi, ProviderID: fmt.Sprint(i),
-			Name: &name, Raw: []byte("{}")})
-	}
-	return page, nil
-}
-
-func gatedGateway(t *testing.T, p *gatedProvider, l Limits) *httptest.Server {
-	t.Helper()
-	svc := &federate.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{ds.Kintsugi: p}, Cursors: federate.CursorCodec{Key: []byte("k")}}
-	srv := httptest.NewServer(New(Options{Service: svc, Limits: l, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}))
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 const listQuery = `{ customers(first: 5) { nodes { id name } } }`
 

@@ -112,29 +112,6 @@ func (s Sync) ServeMaxAgeFor(interval time.Duration) time.Duration {
 	return DefaultServeMaxAgeFactor * interval
 }
 
-// Limits bound what one request may cost; zero keeps the default.
-type Limits struct {
-	// MaxUpstreamCalls refuses a query whose estimate is over it (default
-	// 1000) and is each request's hard budget of upstream calls.
-	MaxUpstreamCalls int `yaml:"max_upstream_calls"`
-	MaxDepth         int `yaml:"max_depth"`
-	MaxComplexity    int `yaml:"max_complexity"`
-	// MaxFields bounds the fields of a query once fragments are expanded.
-	MaxFields int `yaml:"max_fields"`
-	// MaxInFlight requests run at once, MaxQueue more wait; the rest get 503.
-	MaxInFlight      int `yaml:"max_in_flight"`
-	MaxQueue         int `yaml:"max_queue"`
-	MaxResponseBytes int `yaml:"max_response_bytes"`
-	// Queries estimated over HeavyUpstreamCalls run MaxHeavy at a time.
-	HeavyUpstreamCalls int `yaml:"heavy_upstream_calls"`
-	MaxHeavy           int `yaml:"max_heavy"`
-	// HeavyFanOut is how many upstream calls such a query has in flight at once.
-	HeavyFanOut int `yaml:"heavy_fan_out"`
-	// HeavyCallsPerSecond is how many upstream calls such queries together
-	// start per second, once each has made HeavyUpstreamCalls calls.
-	HeavyCallsPerSecond int `yaml:"heavy_calls_per_second"`
-}
-
 // CORS says which browser origins may call the gateway (none by default;
 // any in demo mode).
 type CORS struct {
@@ -220,7 +197,7 @@ func Parse(src []byte) (*Config, error) {
 	for _, k := range keys {
 		p, ok := ds.ParseProvider(k)
 		if !ok || p.Key() != k {
-			return nil, at(&root, fmt.Errorf("unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", k), "providers", k)
+			return nil, at(&root, fmt.Errorf("unknown provider %q (want one of %s)", k, providerKeys()), "providers", k)
 		}
 	}
 	for k := range c.Sync.Providers {
@@ -245,20 +222,23 @@ func Parse(src []byte) (*Config, error) {
 	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
 		return nil, at(&root, err, "database_url")
 	}
-	l := c.Limits
-	for name, v := range map[string]int{"max_upstream_calls": l.MaxUpstreamCalls, "max_depth": l.MaxDepth, "max_complexity": l.MaxComplexity,
-		"max_fields": l.MaxFields, "max_in_flight": l.MaxInFlight, "max_queue": l.MaxQueue, "max_response_bytes": l.MaxResponseBytes,
-		"heavy_upstream_calls": l.HeavyUpstreamCalls, "max_heavy": l.MaxHeavy, "heavy_fan_out": l.HeavyFanOut,
-		"heavy_calls_per_second": l.HeavyCallsPerSecond} {
-		if v < 0 {
-			return nil, at(&root, errors.New("cannot be negative"), "limits", name)
-		}
+	if err := c.Limits.check(&root); err != nil {
+		return nil, err
 	}
 	if len(c.Providers) == 0 {
 		// an empty file would start a gateway that answers nothing
 		return nil, errors.New("config: no providers: configure at least one under providers (simulate: true serves one from the built-in simulator; no --config at all is demo mode)")
 	}
 	return &c, nil
+}
+
+// providerKeys are the provider keys the file may use, in enum order.
+func providerKeys() string {
+	keys := make([]string, len(ds.AllProviders))
+	for i, p := range ds.AllProviders {
+		keys[i] = p.Key()
+	}
+	return strings.Join(keys, ", ")
 }
 
 // check names what is wrong with one API key.
@@ -271,7 +251,7 @@ func (k APIKey) check() error {
 	}
 	for _, p := range k.Providers {
 		if q, ok := ds.ParseProvider(p); !ok || q.Key() != p {
-			return fmt.Errorf("unknown provider %q (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)", p)
+			return fmt.Errorf("unknown provider %q (want one of %s)", p, providerKeys())
 		}
 	}
 	if k.Rate < 0 || k.Burst < 0 || k.CallsPerMinute < 0 {

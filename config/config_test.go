@@ -30,7 +30,7 @@ providers:
 	if k := c.Auth.APIKeys[0]; k.Rate != 20 || k.Burst != 40 || k.CallsPerMinute != 600 {
 		t.Fatalf("api key rate %v burst %d", k.Rate, k.Burst)
 	}
-	if l := c.Limits; l.MaxUpstreamCalls != 500 || l.MaxInFlight != 8 || l.MaxQueue != 4 || l.MaxResponseBytes != 1<<20 {
+	if l := c.Limits; l.MaxCalls != 500 || l.MaxInFlight != 8 || l.MaxQueue != 4 || l.MaxResponseBytes != 1<<20 {
 		t.Fatalf("limits %+v", l)
 	}
 	if c.Cache.TTLOption() != time.Minute || time.Duration(c.Cache.StaleIfError) != 24*time.Hour {
@@ -90,5 +90,32 @@ func TestProviderBlocksAreDecodedStrictly(t *testing.T) {
 	err = DecodeProvider(c.Providers["telness"], "telness", &v)
 	if err == nil || !strings.Contains(err.Error(), "providers.telness") || !strings.Contains(err.Error(), "api_kee") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestANegativeLimitIsRefusedByItsKey(t *testing.T) {
+	_, err := Parse([]byte("limits: {max_heavy: -1}\nproviders: {telness: {simulate: true}}\n"))
+	if err == nil || !strings.Contains(err.Error(), "limits.max_heavy") || !strings.Contains(err.Error(), "cannot be negative") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLimitsTakeEveryUnsetFieldFromTheDefaultsTable(t *testing.T) {
+	l := Limits{MaxCalls: 50, MaxDepth: 3}.WithDefaults()
+	if l.MaxCalls != 50 || l.MaxDepth != 3 || l.CallBudget != 50 {
+		t.Fatalf("set fields changed: %+v", l)
+	}
+	want := DefaultLimits
+	want.MaxCalls, want.MaxDepth, want.CallBudget = 50, 3, 50
+	if l != want {
+		t.Fatalf("limits %+v\nwant %+v", l, want)
+	}
+}
+
+func TestAnUnknownProviderIsRefusedNamingTheKnownOnes(t *testing.T) {
+	_, err := Parse([]byte("providers: {stripe: {simulate: true}}\n"))
+	want := `unknown provider "stripe" (want one of carecloud, kintsugi, digitalriver, telness, commercelayer)`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want it to say %s", err, want)
 	}
 }

@@ -1,6 +1,6 @@
 // Package resolvers holds the thin GraphQL resolvers. They convert arguments,
-// call the federation service or the request's dataloaders, and return; no
-// vendor knowledge lives here.
+// call the federation service or the request's loaders (package request),
+// and return; no vendor knowledge lives here.
 package resolvers
 
 import (
@@ -11,6 +11,7 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/federate"
 	"github.com/federated-customers/gateway/datasource/rest"
+	"github.com/federated-customers/gateway/request"
 )
 
 // Resolver is the root resolver. The service a request may use (narrowed to
@@ -22,7 +23,7 @@ type Resolver struct {
 }
 
 // service is the federation service of this request's caller.
-func service(ctx context.Context) *federate.Service { return loadersFrom(ctx).svc }
+func service(ctx context.Context) *federate.Service { return request.From(ctx).Service() }
 
 // reportPartial adds provider failures next to the data a field still returns.
 func reportPartial(ctx context.Context, errs []error) {

@@ -14,11 +14,12 @@ import (
 	"github.com/federated-customers/gateway/datasource/link"
 	"github.com/federated-customers/gateway/graph"
 	"github.com/federated-customers/gateway/graph/model"
+	"github.com/federated-customers/gateway/request"
 )
 
 // Sources is the resolver for the sources field.
 func (r *customerResolver) Sources(ctx context.Context, obj *ds.Customer) ([]*ds.CustomerSource, error) {
-	out, err := customerSources(ctx, loadersFrom(ctx), obj)
+	out, err := request.From(ctx).Sources(ctx, obj)
 	if err != nil {
 		graphql.AddError(ctx, err) // the vendor's own references still stand
 	}
@@ -27,7 +28,7 @@ func (r *customerResolver) Sources(ctx context.Context, obj *ds.Customer) ([]*ds
 
 // LinkedCustomers is the resolver for the linkedCustomers field.
 func (r *customerResolver) LinkedCustomers(ctx context.Context, obj *ds.Customer) ([]*ds.Customer, error) {
-	links, errs := loadersFrom(ctx).links(ctx, obj)
+	links, errs := request.From(ctx).Links(ctx, obj)
 	reportPartial(ctx, federate.DedupeErrors(errs))
 	out := make([]*ds.Customer, len(links))
 	for i, lk := range links {
@@ -38,7 +39,7 @@ func (r *customerResolver) LinkedCustomers(ctx context.Context, obj *ds.Customer
 
 // Links is the resolver for the links field.
 func (r *customerResolver) Links(ctx context.Context, obj *ds.Customer) ([]*link.Link, error) {
-	links, errs := loadersFrom(ctx).links(ctx, obj)
+	links, errs := request.From(ctx).Links(ctx, obj)
 	reportPartial(ctx, federate.DedupeErrors(errs))
 	out := make([]*link.Link, len(links))
 	for i := range links {
@@ -49,29 +50,17 @@ func (r *customerResolver) Links(ctx context.Context, obj *ds.Customer) ([]*link
 
 // Person is the resolver for the person field.
 func (r *customerResolver) Person(ctx context.Context, obj *ds.Customer) (*ds.Person, error) {
-	return loadersFrom(ctx).personOf(ctx, ds.CustomerKey{Provider: obj.Provider, ProviderID: obj.ProviderID})
+	return request.From(ctx).PersonOf(ctx, ds.CustomerKey{Provider: obj.Provider, ProviderID: obj.ProviderID})
 }
 
 // Customer is the resolver for the customer field.
 func (r *customerSourceResolver) Customer(ctx context.Context, obj *ds.CustomerSource) (*ds.Customer, error) {
-	target := sourceTarget(obj)
-	if target == nil {
-		return nil, nil
-	}
-	l := loadersFrom(ctx)
-	if _, ok := l.customers[target.Provider]; !ok {
-		return nil, nil // points at a provider this gateway does not serve
-	}
-	return l.Customer(ctx, *target)
+	return request.From(ctx).SourceCustomer(ctx, obj)
 }
 
 // CreateCustomer is the resolver for the createCustomer field.
 func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.CreateCustomerInput, idempotencyKey *string) (*ds.Customer, error) {
-	in, err := toInput(input.Email, input.Name, input.Phone, input.Locale, input.Type, input.Address, input.Metadata)
-	if err != nil {
-		return nil, err
-	}
-	w, err := service(ctx).Writer(input.Provider)
+	in, w, err := writeInput(ctx, input.Provider, input.Email, input.Name, input.Phone, input.Locale, input.Type, input.Address, input.Metadata)
 	if err != nil {
 		return nil, err
 	}
@@ -84,11 +73,7 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, id string, input 
 	if err != nil {
 		return nil, err
 	}
-	in, err := toInput(input.Email, input.Name, input.Phone, input.Locale, input.Type, input.Address, input.Metadata)
-	if err != nil {
-		return nil, err
-	}
-	w, err := service(ctx).Writer(k.Provider)
+	in, w, err := writeInput(ctx, k.Provider, input.Email, input.Name, input.Phone, input.Locale, input.Type, input.Address, input.Metadata)
 	if err != nil {
 		return nil, err
 	}
@@ -99,11 +84,7 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, id string, input 
 
 // DeleteCustomer is the resolver for the deleteCustomer field.
 func (r *mutationResolver) DeleteCustomer(ctx context.Context, id string, idempotencyKey *string) (string, error) {
-	k, err := ds.DecodeCustomerID(id)
-	if err != nil {
-		return "", err
-	}
-	w, err := service(ctx).Writer(k.Provider)
+	k, w, err := customerWriter(ctx, id)
 	if err != nil {
 		return "", err
 	}
@@ -114,11 +95,7 @@ func (r *mutationResolver) DeleteCustomer(ctx context.Context, id string, idempo
 
 // AttachCustomerSource is the resolver for the attachCustomerSource field.
 func (r *mutationResolver) AttachCustomerSource(ctx context.Context, customerID string, sourceID string, idempotencyKey *string) (*ds.CustomerSource, error) {
-	k, err := ds.DecodeCustomerID(customerID)
-	if err != nil {
-		return nil, err
-	}
-	a, err := service(ctx).Attacher(k.Provider, sourceID)
+	k, a, err := attacher(ctx, customerID, sourceID)
 	if err != nil {
 		return nil, err
 	}
@@ -129,11 +106,7 @@ func (r *mutationResolver) AttachCustomerSource(ctx context.Context, customerID 
 
 // DetachCustomerSource is the resolver for the detachCustomerSource field.
 func (r *mutationResolver) DetachCustomerSource(ctx context.Context, customerID string, sourceID string, idempotencyKey *string) (string, error) {
-	k, err := ds.DecodeCustomerID(customerID)
-	if err != nil {
-		return "", err
-	}
-	a, err := service(ctx).Attacher(k.Provider, sourceID)
+	k, a, err := attacher(ctx, customerID, sourceID)
 	if err != nil {
 		return "", err
 	}
@@ -144,18 +117,18 @@ func (r *mutationResolver) DetachCustomerSource(ctx context.Context, customerID 
 
 // Records is the resolver for the records field.
 func (r *personResolver) Records(ctx context.Context, obj *ds.Person) ([]*ds.Customer, error) {
-	return loadersFrom(ctx).personRecords(ctx, obj)
+	return request.From(ctx).PersonRecords(ctx, obj)
 }
 
 // Emails is the resolver for the emails field.
 func (r *personResolver) Emails(ctx context.Context, obj *ds.Person) ([]string, error) {
-	cs, err := loadersFrom(ctx).personRecords(ctx, obj)
+	cs, err := request.From(ctx).PersonRecords(ctx, obj)
 	return distinct(cs, func(c *ds.Customer) *string { return c.Email }), err
 }
 
 // Names is the resolver for the names field.
 func (r *personResolver) Names(ctx context.Context, obj *ds.Person) ([]string, error) {
-	cs, err := loadersFrom(ctx).personRecords(ctx, obj)
+	cs, err := request.From(ctx).PersonRecords(ctx, obj)
 	return distinct(cs, func(c *ds.Customer) *string { return c.Name }), err
 }
 
@@ -175,7 +148,7 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 	if err != nil {
 		return nil, err
 	}
-	return nodeThunk(ctx, loadersFrom(ctx), ref)()
+	return nodeThunk(ctx, request.From(ctx), ref)()
 }
 
 // Nodes is the resolver for the nodes field.
@@ -191,8 +164,8 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, 
 		}
 		refs[i] = ref
 	}
-	l := loadersFrom(ctx)
-	l.preloadNodes(ctx, refs)
+	l := request.From(ctx)
+	l.PreloadNodes(ctx, refs)
 	thunks := make([]func() (model.Node, error), len(refs))
 	for i, ref := range refs {
 		thunks[i] = nodeThunk(ctx, l, ref)
@@ -217,7 +190,7 @@ func (r *queryResolver) Customer(ctx context.Context, id string) (*ds.Customer, 
 	if err != nil {
 		return nil, err
 	}
-	return loadersFrom(ctx).Customer(ctx, k)
+	return request.From(ctx).Customer(ctx, k)
 }
 
 // Customers is the resolver for the customers field.
@@ -231,7 +204,7 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *string
 		return nil, err
 	}
 	reportPartial(ctx, conn.PartialErrors)
-	prefetchLinks(ctx, conn)
+	request.PrefetchLinks(ctx, conn)
 	return conn, nil
 }
 
@@ -246,7 +219,7 @@ func (r *queryResolver) CustomerSources(ctx context.Context, first *int, after *
 		return nil, err
 	}
 	reportPartial(ctx, conn.PartialErrors)
-	prefetchSourceTargets(ctx, conn)
+	request.PrefetchSourceTargets(ctx, conn)
 	return conn, nil
 }
 

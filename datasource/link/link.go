@@ -63,12 +63,10 @@ type Env interface {
 	Load(ctx context.Context, k ds.CustomerKey) func() (*ds.Customer, error)
 }
 
-// maxReferenceHops bounds how far a chain of references is followed; there
-// are five providers, so a person's chain is never longer.
-const maxReferenceHops = 4
-
-// MaxReferenceHops is maxReferenceHops, for the cost estimate.
-const MaxReferenceHops = maxReferenceHops
+// MaxReferenceHops bounds how far a chain of references is followed; there
+// are five providers, so a person's chain is never longer. The call
+// estimate (package request) charges one lookup round per hop.
+const MaxReferenceHops = 4
 
 // roleLocalParts are mailboxes that name a role, not a person: two records
 // sharing one of them are not linked by it.
@@ -217,7 +215,7 @@ func (r *Reason) UnmarshalGQL(v any) error {
 func byReferences(ctx context.Context, env Env, self ds.CustomerKey, selfRefs []ds.Ref, found func(ds.CustomerKey, Reason), fail func(error)) {
 	visited := map[ds.CustomerKey]bool{self: true}
 	frontier := []ds.CustomerKey{self}
-	for hop := 0; hop < maxReferenceHops && len(frontier) > 0; hop++ {
+	for hop := 0; hop < MaxReferenceHops && len(frontier) > 0; hop++ {
 		// Each hop asks for every frontier record at once, so one hop is one
 		// round of (batched) look-ups.
 		type hopResult struct{ ns []ds.CustomerKey }

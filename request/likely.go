@@ -1,4 +1,4 @@
-package api
+package request
 
 import (
 	"github.com/vektah/gqlparser/v2/ast"
@@ -11,7 +11,7 @@ import (
 // estimate's upper bound. Only the costly lane reads it: the ordinary graph
 // page (customers with sources and links) has an upper bound of hundreds of
 // calls (every source a lookup at every provider, every reference chain
-// four hops, CareCloud's lookups paged) but makes a few dozen cold, so
+// four hops, the source provider's lookups paged) but makes a few dozen cold, so
 // classing it by its bound queued it behind every costly query. The upper
 // bound still decides refusal and what a key's quota reserves, and the
 // request's run-time budget still stops it at max_upstream_calls, so a
@@ -19,11 +19,11 @@ import (
 //
 // What it assumes, per level: one linked record per customer, spread over
 // the customer providers; one batched round of lookups per level (reference
-// chains are rare); CareCloud's lookups unpaged; a source's customer is one
+// chains are rare); the source provider's lookups unpaged; a source's customer is one
 // record per parent customer; providers without bulk lookup within the
 // links lookup budget. Lists and node lookups are as the upper bound says
 // (a post-filtered scan is likely to scan: nothing tells it will match).
-func likelyEstimate(svc *federate.Service, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) Estimate {
+func LikelyCalls(svc *federate.Service, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) Estimate {
 	return (&estimator{svc: svc, doc: doc, vars: vars, memo: map[costKey]Estimate{}, active: map[string]bool{}, likely: true}).run(op)
 }
 
@@ -63,26 +63,17 @@ func (e *estimator) likelySpread(k, limit int) Estimate {
 }
 
 // likelyLinks is n customers' links: one linked record each, looked up in
-// one round, within the lookup budget; CareCloud's records naming them in
-// one batched round, then each CareCloud customer's records within the
+// one round, within the lookup budget; the source provider's records naming
+// them in one batched round, then each of its customers' records within the
 // budget.
 func (e *estimator) likelyLinks(n int) Estimate {
 	budget := e.svc.LinkLookupBudget()
 	out := e.likelySpread(n, budget)
-	if e.svc.Sources != nil {
-		cc := add(e.likelyCalls(ds.CareCloud, n), min(n, budget))
-		out.add(ds.CareCloud, cc)
-		out.Total = add(out.Total, cc)
+	if src := e.svc.Sources; src != nil {
+		m := add(e.likelyCalls(src.ID(), n), min(n, budget))
+		out.add(src.ID(), m)
+		out.Total = add(out.Total, m)
 	}
-	return out
-}
-
-// likelyCC is the CareCloud records naming k customers: one batched round.
-func (e *estimator) likelyCC(k int) Estimate {
-	var out Estimate
-	n := e.likelyCalls(ds.CareCloud, k)
-	out.add(ds.CareCloud, n)
-	out.Total = n
 	return out
 }
 

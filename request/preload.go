@@ -1,4 +1,4 @@
-package resolvers
+package request
 
 import (
 	"context"
@@ -10,15 +10,15 @@ import (
 	ds "github.com/federated-customers/gateway/datasource"
 )
 
-// preloadNodes preloads the customers behind refs: the customers, and the
-// customers carrying the sources of providers other than CareCloud.
-func (l *Loaders) preloadNodes(ctx context.Context, refs []ds.NodeRef) {
+// PreloadNodes preloads the customers behind refs: the customers, and the
+// customers carrying the sources of providers other than the source provider.
+func (l *Loaders) PreloadNodes(ctx context.Context, refs []ds.NodeRef) {
 	var keys []ds.CustomerKey
 	for _, ref := range refs {
 		switch {
 		case ref.Kind == ds.NodeCustomer:
 			keys = append(keys, ds.CustomerKey{Provider: ref.Provider, ProviderID: ref.ProviderID})
-		case ref.Provider != ds.CareCloud:
+		case !l.isSourceProvider(ref.Provider):
 			keys = append(keys, ds.CustomerKey{Provider: ref.Provider, ProviderID: ref.CustomerID})
 		}
 	}
@@ -81,13 +81,13 @@ func (l *Loaders) preloadCustomers(ctx context.Context, keys []ds.CustomerKey) {
 	}
 }
 
-// prefetchSourceTargets preloads the customers a page of sources points at
+// PrefetchSourceTargets preloads the customers a page of sources points at
 // when its nodes select customer.
-func prefetchSourceTargets(ctx context.Context, conn *ds.CustomerSourceConnection) {
+func PrefetchSourceTargets(ctx context.Context, conn *ds.CustomerSourceConnection) {
 	if conn == nil || len(conn.Edges) == 0 || !graphql.HasOperationContext(ctx) || !selectsSourceCustomer(ctx) {
 		return
 	}
-	l := loadersFrom(ctx)
+	l := From(ctx)
 	var keys []ds.CustomerKey
 	for _, e := range conn.Edges {
 		if target := sourceTarget(e.Node); target != nil {

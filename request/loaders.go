@@ -1,4 +1,10 @@
-package resolvers
+// Package request holds what one GraphQL request asks of the providers: its
+// dataloaders (built after authentication, so batching and the request memo
+// never mix two callers' data), the link lookups and their budget, and the
+// estimate of those calls made before the query runs. The estimate sits
+// beside the calls it counts and reads the same figures (LinkLookupBudget,
+// the fan-outs, the call models), so the two cannot drift apart.
+package request
 
 import (
 	"context"
@@ -14,24 +20,23 @@ import (
 // loaderWait is how long a loader collects keys before calling upstream.
 const loaderWait = 2 * time.Millisecond
 
-// Loaders are built per request (after auth) so that batching and the
-// request-scoped memo never mix two callers' data. Every upstream lookup a
-// resolver makes goes through them.
+// Loaders are one request's lookups. Every upstream lookup a resolver
+// makes goes through them.
 type Loaders struct {
 	svc       *federate.Service
 	customers map[ds.ProviderID]*dataloader.Loader[string, *ds.Customer]
 	// customerCache is each customer loader's cache, which preloadCustomers fills.
 	customerCache map[ds.ProviderID]dataloader.Cache[string, *ds.Customer]
-	// sourcesByExternal: CareCloud records whose external id is the key.
+	// sourcesByExternal: source records (svc.Sources) whose external id is the key.
 	sourcesByExternal *dataloader.Loader[string, []*ds.CustomerSource]
-	// sourcesByCustomer: CareCloud records of the CareCloud customer that is the key.
+	// sourcesByCustomer: the source records of the source provider's customer that is the key.
 	sourcesByCustomer *dataloader.Loader[string, []*ds.CustomerSource]
 	// index batches identity-index reads (nil without an index).
 	index  *indexLoaders
 	budget *budget
 
-	ccOnce    sync.Once
-	ccIndexed bool
+	sourcesOnce    sync.Once
+	sourcesIndexed bool
 	// complete memoizes, per request, which providers the index holds whole.
 	complete indexCompleteness
 
@@ -55,15 +60,29 @@ func NewLoaders(svc *federate.Service) *Loaders {
 	}
 	if src := svc.Sources; src != nil {
 		l.sourcesByExternal = dataloader.NewBatchedLoader(traced("sources by external id", providerAttr(src.ID().String()),
-			groupBatch(src.SourcesByExternalIDs, func(s *ds.CustomerSource) []string { return s.ExternalIDs })),
+			grouped(src.SourcesByExternalIDs, func(s *ds.CustomerSource) []string { return s.ExternalIDs })),
 			dataloader.WithWait[string, []*ds.CustomerSource](loaderWait),
 			dataloader.WithBatchCapacity[string, []*ds.CustomerSource](max(1, src.Capabilities().LoaderCap)))
 		l.sourcesByCustomer = dataloader.NewBatchedLoader(traced("sources by customer", providerAttr(src.ID().String()),
-			groupBatch(src.SourcesByCustomers, func(s *ds.CustomerSource) []string { return []string{s.CustomerID} })),
+			grouped(src.SourcesByCustomers, func(s *ds.CustomerSource) []string { return []string{s.CustomerID} })),
 			dataloader.WithWait[string, []*ds.CustomerSource](loaderWait),
 			dataloader.WithBatchCapacity[string, []*ds.CustomerSource](max(1, src.Capabilities().LoaderCap)))
 	}
 	return l
+}
+
+// Service is the federation service of this request's caller.
+func (l *Loaders) Service() *federate.Service { return l.svc }
+
+// Serves reports whether provider p's customers can be looked up here.
+func (l *Loaders) Serves(p ds.ProviderID) bool { return l.customers[p] != nil }
+
+// isSourceProvider reports whether p is the source provider: the one whose
+// records point at other providers' customers (svc.Sources).
+func (l *Loaders) isSourceProvider(p ds.ProviderID) bool { return isSourceProvider(l.svc, p) }
+
+func isSourceProvider(svc *federate.Service, p ds.ProviderID) bool {
+	return svc.Sources != nil && svc.Sources.ID() == p
 }
 
 // customerLookup is provider p's customer batch function, traced; the
@@ -92,19 +111,20 @@ func customerBatch(prov ds.CustomerProvider) dataloader.BatchFunc[string, *ds.Cu
 	}
 }
 
-// groupBatch turns a bulk lookup into one result list per key, in key order.
-func groupBatch(fetch func(context.Context, []string) ([]*ds.CustomerSource, error), keysOf func(*ds.CustomerSource) []string) dataloader.BatchFunc[string, []*ds.CustomerSource] {
-	return func(ctx context.Context, keys []string) []*dataloader.Result[[]*ds.CustomerSource] {
-		out := make([]*dataloader.Result[[]*ds.CustomerSource], len(keys))
+// grouped turns a bulk lookup (source records, index rows) into one result
+// list per key, in key order.
+func grouped[T any](fetch func(context.Context, []string) ([]T, error), keysOf func(T) []string) dataloader.BatchFunc[string, []T] {
+	return func(ctx context.Context, keys []string) []*dataloader.Result[[]T] {
 		got, err := fetch(ctx, keys)
-		byKey := map[string][]*ds.CustomerSource{}
-		for _, s := range got {
-			for _, k := range keysOf(s) {
-				byKey[k] = append(byKey[k], s)
+		byKey := map[string][]T{}
+		for _, v := range got {
+			for _, k := range keysOf(v) {
+				byKey[k] = append(byKey[k], v)
 			}
 		}
+		out := make([]*dataloader.Result[[]T], len(keys))
 		for i, k := range keys {
-			out[i] = &dataloader.Result[[]*ds.CustomerSource]{Data: byKey[k], Error: err}
+			out[i] = &dataloader.Result[[]T]{Data: byKey[k], Error: err}
 		}
 		return out
 	}
@@ -112,15 +132,22 @@ func groupBatch(fetch func(context.Context, []string) ([]*ds.CustomerSource, err
 
 type loadersKey struct{}
 
-// WithLoaders puts a request's loaders in its context.
-func WithLoaders(ctx context.Context, l *Loaders) context.Context {
+// With puts a request's loaders in its context.
+func With(ctx context.Context, l *Loaders) context.Context {
 	return context.WithValue(ctx, loadersKey{}, l)
 }
 
-func loadersFrom(ctx context.Context) *Loaders {
+// Of is the request's loaders, nil outside a request.
+func Of(ctx context.Context) *Loaders {
 	l, _ := ctx.Value(loadersKey{}).(*Loaders)
+	return l
+}
+
+// From is the request's loaders; the resolvers run only inside a request.
+func From(ctx context.Context) *Loaders {
+	l := Of(ctx)
 	if l == nil {
-		panic("resolvers: no loaders in context (the HTTP middleware must add them)")
+		panic("request: no loaders in context (the HTTP endpoint must add them)")
 	}
 	return l
 }
@@ -146,17 +173,17 @@ func (l *Loaders) CustomerThunk(ctx context.Context, k ds.CustomerKey) func() (*
 	return ld.Load(ctx, k.ProviderID)
 }
 
-// SourcesPointingAt returns CareCloud records whose external id is the
+// sourcesPointingAt returns the source records whose external id is the
 // customer's vendor id at its provider.
-func (l *Loaders) SourcesPointingAt(ctx context.Context, k ds.CustomerKey) ([]*ds.CustomerSource, error) {
+func (l *Loaders) sourcesPointingAt(ctx context.Context, k ds.CustomerKey) ([]*ds.CustomerSource, error) {
 	if l.sourcesByExternal == nil {
 		return nil, nil
 	}
-	if l.careCloudIndexed(ctx) {
-		// The index holds every CareCloud record: none pointing at k is an
+	if l.sourcesInIndex(ctx) {
+		// The index holds every source record: none pointing at k is an
 		// answer, with no call.
 		ids, err := l.index.ext.Load(ctx, k.ProviderID)()
-		if err == nil && !careCloudPointsAt(ids, k) {
+		if err == nil && !l.sourcePointsAt(ids, k) {
 			return nil, nil
 		}
 	}
@@ -173,10 +200,11 @@ func (l *Loaders) SourcesPointingAt(ctx context.Context, k ds.CustomerKey) ([]*d
 	return out, nil
 }
 
-// SourcesOfCustomer returns the CareCloud records of one CareCloud customer.
-func (l *Loaders) SourcesOfCustomer(ctx context.Context, careCloudID string) ([]*ds.CustomerSource, error) {
+// sourcesOfCustomer returns the source records of one of the source
+// provider's customers (none without a source provider).
+func (l *Loaders) sourcesOfCustomer(ctx context.Context, customerID string) ([]*ds.CustomerSource, error) {
 	if l.sourcesByCustomer == nil {
-		return nil, l.svc.Unavailable(ds.CareCloud)
+		return nil, nil
 	}
-	return l.sourcesByCustomer.Load(ctx, careCloudID)()
+	return l.sourcesByCustomer.Load(ctx, customerID)()
 }

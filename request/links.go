@@ -1,4 +1,4 @@
-package resolvers
+package request
 
 import (
 	"context"
@@ -37,11 +37,11 @@ func newIndexLoaders(idx ds.IdentityIndex, scopes []ds.Scope) *indexLoaders {
 		}
 		return out
 	}), dataloader.WithWait[ds.CustomerKey, *ds.Identity](loaderWait), dataloader.WithBatchCapacity[ds.CustomerKey, *ds.Identity](1000))
-	il.email = dataloader.NewBatchedLoader(traced("index by email", nil, groupIdentities(func(ctx context.Context, keys []string) ([]ds.Identity, error) {
+	il.email = dataloader.NewBatchedLoader(traced("index by email", nil, grouped(func(ctx context.Context, keys []string) ([]ds.Identity, error) {
 		return idx.ByEmail(ctx, scopes, keys)
 	}, func(id ds.Identity) []string { return []string{id.Email} })),
 		dataloader.WithWait[string, []ds.Identity](loaderWait), dataloader.WithBatchCapacity[string, []ds.Identity](1000))
-	il.ext = dataloader.NewBatchedLoader(traced("index by external id", nil, groupIdentities(func(ctx context.Context, keys []string) ([]ds.Identity, error) {
+	il.ext = dataloader.NewBatchedLoader(traced("index by external id", nil, grouped(func(ctx context.Context, keys []string) ([]ds.Identity, error) {
 		return idx.ByExternalID(ctx, scopes, keys)
 	}, func(id ds.Identity) []string {
 		var out []string
@@ -53,25 +53,8 @@ func newIndexLoaders(idx ds.IdentityIndex, scopes []ds.Scope) *indexLoaders {
 	return il
 }
 
-func groupIdentities(fetch func(context.Context, []string) ([]ds.Identity, error), keysOf func(ds.Identity) []string) dataloader.BatchFunc[string, []ds.Identity] {
-	return func(ctx context.Context, keys []string) []*dataloader.Result[[]ds.Identity] {
-		got, err := fetch(ctx, keys)
-		by := map[string][]ds.Identity{}
-		for _, id := range got {
-			for _, k := range keysOf(id) {
-				by[k] = append(by[k], id)
-			}
-		}
-		out := make([]*dataloader.Result[[]ds.Identity], len(keys))
-		for i, k := range keys {
-			out[i] = &dataloader.Result[[]ds.Identity]{Data: by[k], Error: err}
-		}
-		return out
-	}
-}
-
 // budget is the per-request lookup budget of links at providers without a
-// bulk lookup (and CareCloud's per-customer record lists).
+// bulk lookup (and the source provider's per-customer record lists).
 type budget struct {
 	mu    sync.Mutex
 	limit int
@@ -98,7 +81,7 @@ func (b *budget) take(k ds.CustomerKey) bool {
 // linkEnv backs link.Find with the request's loaders and the index.
 type linkEnv struct{ l *Loaders }
 
-func (e linkEnv) Serves(p ds.ProviderID) bool { return e.l.customers[p] != nil }
+func (e linkEnv) Serves(p ds.ProviderID) bool { return e.l.Serves(p) }
 
 func (e linkEnv) Refs(ctx context.Context, k ds.CustomerKey) ([]ds.Ref, bool, error) {
 	if il := e.l.index; il != nil {
@@ -121,7 +104,7 @@ func (e linkEnv) ByEmail(ctx context.Context, email string) ([]ds.Identity, erro
 	return e.l.index.email.Load(ctx, email)()
 }
 
-// ReferencedBy reads the index: records (not CareCloud's) whose references
+// ReferencedBy reads the index: records (not source records) whose references
 // carry k's vendor id, under k's provider or under a system that names no
 // provider.
 func (e linkEnv) ReferencedBy(ctx context.Context, k ds.CustomerKey) ([]ds.CustomerKey, error) {
@@ -135,7 +118,7 @@ func (e linkEnv) ReferencedBy(ctx context.Context, k ds.CustomerKey) ([]ds.Custo
 	}
 	var out []ds.CustomerKey
 	for _, id := range ids {
-		if id.Provider == ds.CareCloud || id.Provider == k.Provider {
+		if e.l.isSourceProvider(id.Provider) || id.Provider == k.Provider {
 			continue
 		}
 		for _, r := range id.Refs {
@@ -158,7 +141,7 @@ func (e linkEnv) Resolve(ctx context.Context, id string) ([]ds.CustomerKey, erro
 	}
 	var ths []func() (*ds.Identity, error)
 	for _, p := range ds.AllProviders {
-		if p != ds.CareCloud && e.Serves(p) {
+		if e.Serves(p) {
 			ths = append(ths, e.l.index.byKey.Load(ctx, ds.CustomerKey{Provider: p, ProviderID: id}))
 		}
 	}
@@ -175,28 +158,29 @@ func (e linkEnv) Resolve(ctx context.Context, id string) ([]ds.CustomerKey, erro
 	return out, nil
 }
 
-// SourceSiblings reads CareCloud's records from the index once a CareCloud
-// sync has completed, and from CareCloud (batched, then within the budget)
-// otherwise.
+// SourceSiblings reads the source provider's records from the index once
+// its sync has completed, and from the provider (batched, then within the
+// budget) otherwise.
 func (e linkEnv) SourceSiblings(ctx context.Context, k ds.CustomerKey) ([]ds.CustomerKey, error) {
 	l := e.l
 	if l.svc.Sources == nil {
 		return nil, nil
 	}
-	if l.careCloudIndexed(ctx) {
+	src := l.svc.Sources.ID()
+	if l.sourcesInIndex(ctx) {
 		ids, err := l.index.ext.Load(ctx, k.ProviderID)()
 		if err != nil {
 			return nil, err
 		}
 		var out []ds.CustomerKey
 		for _, id := range ids {
-			if id.Provider == ds.CareCloud && pointsAt(id.Refs, k) {
+			if id.Provider == src && pointsAt(id.Refs, k) {
 				out = append(out, refTargets(id.Refs)...)
 			}
 		}
 		return out, nil
 	}
-	recs, err := l.SourcesPointingAt(ctx, k)
+	recs, err := l.sourcesPointingAt(ctx, k)
 	if err != nil {
 		return nil, err
 	}
@@ -207,11 +191,11 @@ func (e linkEnv) SourceSiblings(ctx context.Context, k ds.CustomerKey) ([]ds.Cus
 			continue
 		}
 		seen[r.CustomerID] = true
-		if !l.budget.take(ds.CustomerKey{Provider: ds.CareCloud, ProviderID: r.CustomerID}) {
-			l.overBudget(ctx, ds.CareCloud)
+		if !l.budget.take(ds.CustomerKey{Provider: src, ProviderID: r.CustomerID}) {
+			l.overBudget(ctx, src)
 			continue
 		}
-		sib, err := l.SourcesOfCustomer(ctx, r.CustomerID)
+		sib, err := l.sourcesOfCustomer(ctx, r.CustomerID)
 		if err != nil {
 			return out, err
 		}
@@ -248,16 +232,16 @@ func (l *Loaders) overBudget(ctx context.Context, p ds.ProviderID) {
 		p, l.budget.limit, p)})
 }
 
-// careCloudIndexed reports, once per request, whether a CareCloud sync has
-// completed, so its records can be read from the index.
-func (l *Loaders) careCloudIndexed(ctx context.Context) bool {
-	l.ccOnce.Do(func() {
-		if l.index == nil || l.svc.SyncComplete == nil {
+// sourcesInIndex reports, once per request, whether a sync of the source
+// provider has completed, so its records can be read from the index.
+func (l *Loaders) sourcesInIndex(ctx context.Context) bool {
+	l.sourcesOnce.Do(func() {
+		if l.index == nil || l.svc.SyncComplete == nil || l.svc.Sources == nil {
 			return
 		}
-		l.ccIndexed = l.svc.SyncComplete(ctx, ds.CareCloud)
+		l.sourcesIndexed = l.svc.SyncComplete(ctx, l.svc.Sources.ID())
 	})
-	return l.ccIndexed
+	return l.sourcesIndexed
 }
 
 func pointsAt(refs []ds.Ref, k ds.CustomerKey) bool {
@@ -279,14 +263,16 @@ func refTargets(refs []ds.Ref) []ds.CustomerKey {
 	return out
 }
 
-// links is c's links, with the errors met (partial results).
-func (l *Loaders) links(ctx context.Context, c *ds.Customer) ([]link.Link, []error) {
+// Links is c's links, with the errors met (partial results).
+func (l *Loaders) Links(ctx context.Context, c *ds.Customer) ([]link.Link, []error) {
 	return link.Find(ctx, linkEnv{l}, c)
 }
 
-func careCloudPointsAt(ids []ds.Identity, k ds.CustomerKey) bool {
+// sourcePointsAt reports whether one of the source provider's records
+// among ids points at k.
+func (l *Loaders) sourcePointsAt(ids []ds.Identity, k ds.CustomerKey) bool {
 	for _, id := range ids {
-		if id.Provider == ds.CareCloud && pointsAt(id.Refs, k) {
+		if l.isSourceProvider(id.Provider) && pointsAt(id.Refs, k) {
 			return true
 		}
 	}
@@ -322,7 +308,7 @@ func (l *Loaders) indexed(ctx context.Context, p ds.ProviderID) bool {
 // finished; before that it holds only the records this gateway has read.
 func (l *Loaders) warnIndexGaps(ctx context.Context, reason string) {
 	for _, p := range ds.AllProviders {
-		if p == ds.CareCloud || l.customers[p] == nil || l.indexed(ctx, p) {
+		if l.customers[p] == nil || l.indexed(ctx, p) {
 			continue
 		}
 		pp := p

@@ -1,4 +1,4 @@
-package resolvers
+package request
 
 import (
 	"context"
@@ -10,15 +10,15 @@ import (
 	"github.com/federated-customers/gateway/datasource/link"
 )
 
-// prefetchLinks starts, for every customer of a page whose nodes select
+// PrefetchLinks starts, for every customer of a page whose nodes select
 // sources, linkedCustomers or links, the first lookups those fields make:
-// CareCloud's records naming the customer and the index reads by email and
+// the source provider's records naming the customer and the index reads by email and
 // by reference. Started together as soon as the page is known, they fall in
 // one batch per loader (one round of calls, however the node resolvers are
 // scheduled) instead of as many batches as the loaders' short window cuts
 // the nodes' goroutines into. The node resolvers then find the same loads in
 // the loaders' per-request cache.
-func prefetchLinks(ctx context.Context, conn *ds.CustomerConnection) {
+func PrefetchLinks(ctx context.Context, conn *ds.CustomerConnection) {
 	if conn == nil || len(conn.Edges) == 0 || !graphql.HasOperationContext(ctx) {
 		return
 	}
@@ -26,18 +26,18 @@ func prefetchLinks(ctx context.Context, conn *ds.CustomerConnection) {
 	if !sources && !links {
 		return
 	}
-	l := loadersFrom(ctx)
-	ccIndexed := l.careCloudIndexed(ctx)
+	l := From(ctx)
+	indexed := l.sourcesInIndex(ctx)
 	for _, e := range conn.Edges {
 		c := e.Node
-		if l.sourcesByExternal != nil && !ccIndexed {
+		if l.sourcesByExternal != nil && !indexed {
 			l.sourcesByExternal.Load(ctx, c.ProviderID)
 		}
 		if l.index == nil {
 			continue
 		}
-		if links || ccIndexed {
-			l.index.ext.Load(ctx, c.ProviderID) // references to c, and CareCloud's records once indexed
+		if links || indexed {
+			l.index.ext.Load(ctx, c.ProviderID) // references to c, and the source records once indexed
 		}
 		if links && c.Email != nil {
 			if email := ds.NormalizeEmail(*c.Email); link.Personal(email) {

@@ -1,4 +1,4 @@
-package resolvers
+package request
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 )
 
 // tracerName names the spans this package starts.
-const tracerName = "github.com/federated-customers/gateway/resolvers"
+const tracerName = "github.com/federated-customers/gateway/request"
 
 // traced makes each batch of a loader a span, child of the request's (the
 // upstream calls it makes are its children), when the request is traced.
