@@ -70,10 +70,7 @@ type Config struct {
 
 // Validate checks the block; messages name the key.
 func (c Config) Validate() error {
-	if strings.TrimSpace(c.BaseURL) == "" {
-		return errors.New("carecloud: base_url is required")
-	}
-	if _, err := rest.ParseBaseURL(ds.CareCloud, c.BaseURL); err != nil {
+	if err := rest.CheckBaseURL(ds.CareCloud, c.BaseURL, true); err != nil {
 		return err
 	}
 	loginSet := c.Login != "" || c.Password != "" || c.UserExternalApplicationID != ""

@@ -34,6 +34,23 @@ func counted(t *testing.T, cfg func(s *sim.Sim, url string) carecloud.Config) (*
 	return s, cnt, newClient(t, cfg(s, srv.URL), srv)
 }
 
+// served serves a simulator of people and builds a bearer-token client for it.
+func served(t *testing.T, people []demo.Person) (*sim.Sim, *carecloud.Client) {
+	t.Helper()
+	s := sim.New(people)
+	srv := resttest.Serve(t, s)
+	return s, newClient(t, s.ClientConfig(srv.URL), srv)
+}
+
+// spoiled is cfg with spoil applied (a credential the simulator refuses).
+func spoiled(cfg func(*sim.Sim, string) carecloud.Config, spoil func(*carecloud.Config)) func(*sim.Sim, string) carecloud.Config {
+	return func(s *sim.Sim, url string) carecloud.Config {
+		c := cfg(s, url)
+		spoil(&c)
+		return c
+	}
+}
+
 func newClient(t *testing.T, cfg carecloud.Config, srv *httptest.Server) *carecloud.Client {
 	t.Helper()
 	c, err := carecloud.New(cfg, srv.Client())
@@ -94,13 +111,7 @@ type envelope struct {
 		ValidTo     string `json:"valid_to"`
 		RecordID    string `json:"customer_source_record_id"`
 	} `json:"data"`
-	Error *struct {
-		Type      string          `json:"type"`
-		Exception string          `json:"exception"`
-		Title     string          `json:"title"`
-		Detail    string          `json:"detail"`
-		ErrorData json.RawMessage `json:"error_data"`
-	} `json:"error"`
+	carecloud.ErrorBody // the error object the client reads
 }
 
 func (e envelope) invalid() []string {
@@ -553,11 +564,7 @@ func TestAnUnavailableLoginIsRetriedByTheCallThatNeedsIt(t *testing.T) {
 }
 
 func TestBearerTokenIsNotRetriedOn401(t *testing.T) {
-	_, cnt, c := counted(t, func(s *sim.Sim, url string) carecloud.Config {
-		cfg := s.ClientConfig(url)
-		cfg.BearerToken = "revoked"
-		return cfg
-	})
+	_, cnt, c := counted(t, spoiled((*sim.Sim).ClientConfig, func(c *carecloud.Config) { c.BearerToken = "revoked" }))
 	_, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
 	if ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth || cnt.status401 != 1 || cnt.count(loginPath) != 0 {
 		t.Errorf("err %v, 401s %d, logins %d", err, cnt.status401, cnt.count(loginPath))
@@ -568,11 +575,7 @@ func TestBearerTokenIsNotRetriedOn401(t *testing.T) {
 }
 
 func TestARejectedLoginIsNotRepeatedOnEveryCall(t *testing.T) {
-	_, cnt, c := counted(t, func(s *sim.Sim, url string) carecloud.Config {
-		cfg := s.LoginConfig(url)
-		cfg.Password = "wrong-password"
-		return cfg
-	})
+	_, cnt, c := counted(t, spoiled((*sim.Sim).LoginConfig, func(c *carecloud.Config) { c.Password = "wrong-password" }))
 	for range 5 {
 		_, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
 		if ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth {
@@ -812,9 +815,7 @@ func TestCatalogueIsCachedAndRefreshed(t *testing.T) {
 }
 
 func TestFiltersArePushedDownInCareCloudSyntax(t *testing.T) {
-	s := sim.New(providertest.People())
-	srv := resttest.Serve(t, s)
-	c := newClient(t, s.ClientConfig(srv.URL), srv)
+	s, c := served(t, providertest.People())
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 1}) // warm the catalogue
 	for _, tc := range []struct {
 		name string
@@ -886,9 +887,7 @@ func TestFiltersArePushedDownInCareCloudSyntax(t *testing.T) {
 }
 
 func TestPageTokens(t *testing.T) {
-	s := sim.New(providertest.People())
-	srv := resttest.Serve(t, s)
-	c := newClient(t, s.ClientConfig(srv.URL), srv)
+	s, c := served(t, providertest.People())
 	first := list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 10})
 	if first.Next != "10" || first.Total == nil {
 		t.Fatalf("next %q total %v", first.Next, first.Total)
@@ -923,9 +922,7 @@ func TestPageTokens(t *testing.T) {
 
 func TestSourcesByExternalIDsBatchesOf100(t *testing.T) {
 	people := providertest.People()
-	s := sim.New(people)
-	srv := resttest.Serve(t, s)
-	c := newClient(t, s.ClientConfig(srv.URL), srv)
+	s, c := served(t, people)
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 1})
 	var ids []string
 	for _, p := range people {
@@ -1024,9 +1021,7 @@ func TestErrorMessage(t *testing.T) {
 }
 
 func TestForbiddenAndNotFoundAreTyped(t *testing.T) {
-	s := sim.New(providertest.People())
-	srv := resttest.Serve(t, s)
-	c := newClient(t, s.ClientConfig(srv.URL), srv)
+	s, c := served(t, providertest.People())
 	list(t, c, ds.ListRequest[ds.SourceFilter]{Limit: 1})
 	s.Kit().Inject(simkit.Fault{Status: 403, Message: "The resource is not allowed for this interface."})
 	_, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 5})
@@ -1261,9 +1256,7 @@ func TestAFilterNamingAnIDCareCloudDoesNotHaveMatchesNothing(t *testing.T) {
 // offset names one: the resource's id, ascending.
 func TestEveryListAsksForAnExplicitOrder(t *testing.T) {
 	people := providertest.People()
-	s := sim.New(people)
-	srv := resttest.Serve(t, s)
-	c := newClient(t, s.ClientConfig(srv.URL), srv)
+	s, c := served(t, people)
 	var cc string
 	for _, p := range people {
 		if p.At(ds.CareCloud) {
@@ -1307,20 +1300,11 @@ func TestEveryListAsksForAnExplicitOrder(t *testing.T) {
 func TestMalformedRecords(t *testing.T) {
 	const a, b = `{ "customer_source_record_id" : "r1",	"customer_source_id":"s1", "customer_id":"c1", "external_id":"x\u00e9" }`, `{"customer_source_id":"s2","external_id":null}`
 	const bad = "CARECLOUD: PROVIDER_UNAVAILABLE: the provider sent a record this gateway cannot read: "
-	providertest.RunRecordCases(t, func(items string) string {
+	providertest.RunSourceRecordCases(t, func(items string) string {
 		// the catalogue is read from the same answer: it has no sources
 		return `{"data":{"customer_source_records":` + items + `,"total_items":2}}`
-	}, func(t *testing.T, url string) ([]json.RawMessage, error) {
-		c, err := carecloud.New(carecloud.Config{BaseURL: url, BearerToken: "t", Timezone: "Europe/Prague"}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 10})
-		var raws []json.RawMessage
-		for _, s := range p.Items {
-			raws = append(raws, s.Raw)
-		}
-		return raws, err
+	}, func(url string) (ds.SourceProvider, error) {
+		return carecloud.New(carecloud.Config{BaseURL: url, BearerToken: "t", Timezone: "Europe/Prague"}, nil)
 	}, []providertest.RecordCase{
 		{Name: "records as sent", Items: "[ " + a + " ,\n" + b + "]", Raws: []string{a, b}},
 		{Name: "a number", Items: `[` + a + `,1]`, Err: bad + "json: cannot unmarshal number into Go value of type carecloud.wireRecord"},

@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// ErrorBody is CareCloud's error object, for tests that read the simulator raw.
+type ErrorBody = errorBody
+
 // LookupConcurrency bounds the per-customer lookups in flight.
 const LookupConcurrency = lookupConcurrency
 

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/rest"
@@ -67,10 +66,7 @@ func (c Config) Quota() rest.Quota { return rest.Quota{Rate: 2.5, Burst: 15} }
 
 // Validate checks the configuration, naming the offending key.
 func (c Config) Validate() error {
-	if strings.TrimSpace(c.BaseURL) == "" {
-		return errors.New("commercelayer: base_url is required")
-	}
-	if _, err := rest.ParseBaseURL(ds.CommerceLayer, c.BaseURL); err != nil {
+	if err := rest.CheckBaseURL(ds.CommerceLayer, c.BaseURL, true); err != nil {
 		return err
 	}
 	hasToken := c.AccessToken != ""
@@ -86,8 +82,8 @@ func (c Config) Validate() error {
 		return errors.New("commercelayer: client_secret is required with client_id")
 	}
 	for _, kv := range [][2]string{{"access_token", c.AccessToken}, {"client_id", c.ClientID}, {"client_secret", c.ClientSecret}} {
-		if strings.ContainsFunc(kv[1], func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-			return errors.New("commercelayer: " + kv[0] + " must not contain whitespace or control characters")
+		if err := rest.CheckHeaderValue(ds.CommerceLayer, kv[0], kv[1]); err != nil {
+			return err
 		}
 	}
 	if c.TokenURL != "" {

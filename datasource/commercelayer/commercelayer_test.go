@@ -36,29 +36,18 @@ var (
 )
 
 type fixture struct {
-	sim    *sim.Sim
-	srv    *httptest.Server
-	client *commercelayer.Client
-	people []demo.Person
+	*resttest.Fixture[*sim.Sim, *commercelayer.Client]
 }
 
 // start serves a simulator over real HTTP and builds a client with cfg.
 func start(t *testing.T, cfg configFor) *fixture {
 	t.Helper()
-	people := providertest.People()
-	s := sim.New(people)
-	c, srv := resttest.Start(t, s, func(u string) commercelayer.Config { return cfg(s, u) }, nil, commercelayer.New)
-	return &fixture{sim: s, srv: srv, client: c, people: people}
+	return &fixture{resttest.NewFixture(t, sim.New, cfg, nil, commercelayer.New)}
 }
 
 // clIDs are the demo world's Commerce Layer ids, in the simulator's default order (created_at).
 func (f *fixture) clIDs() []string {
-	var ps []demo.Person
-	for _, p := range f.people {
-		if p.At(ds.CommerceLayer) {
-			ps = append(ps, p)
-		}
-	}
+	ps := f.At(ds.CommerceLayer)
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].CreatedAt.Before(ps[j].CreatedAt) })
 	out := make([]string, len(ps))
 	for i, p := range ps {
@@ -118,7 +107,7 @@ func (f *fixture) raw(t *testing.T, method, path string, hdr map[string]string, 
 	if body != "" {
 		h["Content-Type"] = commercelayer.MediaType
 	}
-	r := resttest.Call(t, method, f.srv.URL+path, resttest.Headers(h, hdr), body)
+	r := resttest.Call(t, method, f.Srv.URL+path, resttest.Headers(h, hdr), body)
 	return rawResp{status: r.Status, header: r.Header, body: r.Object(t)}
 }
 
@@ -145,7 +134,7 @@ func TestSimRejects(t *testing.T) {
 	id := f.clIDs()[0]
 	// a token issued and then expired
 	tok := f.fetchToken(t)
-	f.sim.ExpireTokens()
+	f.Sim.ExpireTokens()
 	jsonCT := map[string]string{"Content-Type": commercelayer.MediaType}
 	for _, tc := range []struct {
 		name, method, path string
@@ -217,7 +206,7 @@ func TestSimRejects(t *testing.T) {
 }
 
 func (f *fixture) person(clID string) demo.Person {
-	for _, p := range f.people {
+	for _, p := range f.People {
 		if p.IDs[ds.CommerceLayer] == clID {
 			return p
 		}
@@ -230,7 +219,7 @@ func (f *fixture) person(clID string) demo.Person {
 func (f *fixture) fetchToken(t *testing.T) string {
 	t.Helper()
 	b, _ := json.Marshal(map[string]string{"grant_type": "client_credentials", "client_id": sim.ClientID, "client_secret": sim.ClientSecret})
-	resp, err := http.Post(f.srv.URL+sim.TokenPath, "application/json", strings.NewReader(string(b)))
+	resp, err := http.Post(f.Srv.URL+sim.TokenPath, "application/json", strings.NewReader(string(b)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +237,7 @@ func TestSimTokenEndpoint(t *testing.T) {
 	f := start(t, staticToken)
 	post := func(t *testing.T, ct, body string) (int, map[string]any) {
 		t.Helper()
-		resp, err := http.Post(f.srv.URL+sim.TokenPath, ct, strings.NewReader(body))
+		resp, err := http.Post(f.Srv.URL+sim.TokenPath, ct, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,11 +295,11 @@ func TestSimTokenEndpoint(t *testing.T) {
 		})
 	}
 	t.Run("token requests are counted apart from API calls", func(t *testing.T) {
-		f.sim.Kit().Reset()
-		f.sim.AuthKit().Reset()
+		f.Sim.Kit().Reset()
+		f.Sim.AuthKit().Reset()
 		f.fetchToken(t)
-		if f.sim.Kit().Count() != 0 || f.sim.AuthKit().Count() != 1 {
-			t.Errorf("api %d, auth %d", f.sim.Kit().Count(), f.sim.AuthKit().Count())
+		if f.Sim.Kit().Count() != 0 || f.Sim.AuthKit().Count() != 1 {
+			t.Errorf("api %d, auth %d", f.Sim.Kit().Count(), f.Sim.AuthKit().Count())
 		}
 	})
 }
@@ -468,7 +457,7 @@ func TestSimRendersDemoPeople(t *testing.T) {
 	f := start(t, staticToken)
 	idRE := regexp.MustCompile(`^[A-Za-z0-9]{10}$`)
 	seen := 0
-	for _, p := range f.people {
+	for _, p := range f.People {
 		id, ok := p.IDs[ds.CommerceLayer]
 		if !ok {
 			continue
@@ -513,7 +502,7 @@ func TestSimRendersDemoPeople(t *testing.T) {
 
 func TestSimRateLimitHeaders(t *testing.T) {
 	f := start(t, staticToken)
-	f.sim.Kit().Inject(simkit.Fault{Status: 429, Message: "Too many requests"})
+	f.Sim.Kit().Inject(simkit.Fault{Status: 429, Message: "Too many requests"})
 	r := f.raw(t, "GET", "/api/customers", nil, "")
 	code, _, _ := errInfo(r.body)
 	if r.status != 429 || code != "TOO_MANY_REQUESTS" {
@@ -535,22 +524,22 @@ func TestTokenRefreshAfterExpiry(t *testing.T) {
 	f := start(t, clientCredentials)
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
-		if _, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5}); err != nil {
+		if _, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := f.sim.AuthKit().Count(); n != 1 {
+	if n := f.Sim.AuthKit().Count(); n != 1 {
 		t.Fatalf("%d token requests for three calls, want 1 (cached)", n)
 	}
-	f.sim.ExpireTokens()
-	f.sim.Kit().Reset()
-	if _, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5}); err != nil {
+	f.Sim.ExpireTokens()
+	f.Sim.Kit().Reset()
+	if _, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5}); err != nil {
 		t.Fatalf("after expiry: %v", err)
 	}
-	if n := f.sim.AuthKit().Count(); n != 2 {
+	if n := f.Sim.AuthKit().Count(); n != 2 {
 		t.Errorf("%d token requests, want 2 (exactly one renewal)", n)
 	}
-	if n := f.sim.Kit().Count(); n != 2 {
+	if n := f.Sim.Kit().Count(); n != 2 {
 		t.Errorf("%d API requests, want 2 (the 401, then the retry with the new token)", n)
 	}
 }
@@ -558,10 +547,10 @@ func TestTokenRefreshAfterExpiry(t *testing.T) {
 func TestConcurrentCallsShareOneToken(t *testing.T) {
 	f := start(t, clientCredentials)
 	resttest.Concurrently(t, 16, func(int) error {
-		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 3})
+		_, err := f.Client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 3})
 		return err
 	})
-	if n := f.sim.AuthKit().Count(); n != 1 {
+	if n := f.Sim.AuthKit().Count(); n != 1 {
 		t.Errorf("%d token requests for 16 concurrent calls, want 1", n)
 	}
 }
@@ -573,25 +562,25 @@ func TestTokenEndpointFailures(t *testing.T) {
 	}{
 		{"token endpoint down is PROVIDER_UNAVAILABLE or RATE_LIMITED naming the provider", func(f *fixture) commercelayer.Config {
 			for i := 0; i < 4; i++ {
-				f.sim.AuthKit().Inject(simkit.Fault{Status: 503, Message: "down"})
+				f.Sim.AuthKit().Inject(simkit.Fault{Status: 503, Message: "down"})
 			}
-			return f.sim.ClientConfig(f.srv.URL)
+			return f.Sim.ClientConfig(f.Srv.URL)
 		}},
 		{"token endpoint rate limiting is PROVIDER_UNAVAILABLE or RATE_LIMITED naming the provider", func(f *fixture) commercelayer.Config {
 			for i := 0; i < 4; i++ {
-				f.sim.AuthKit().Inject(simkit.Fault{Status: 429, Message: "slow down"})
+				f.Sim.AuthKit().Inject(simkit.Fault{Status: 429, Message: "slow down"})
 			}
-			return f.sim.ClientConfig(f.srv.URL)
+			return f.Sim.ClientConfig(f.Srv.URL)
 		}},
 		{"refused client credentials are UNAUTHENTICATED naming the provider", func(f *fixture) commercelayer.Config {
-			cfg := f.sim.ClientConfig(f.srv.URL)
+			cfg := f.Sim.ClientConfig(f.Srv.URL)
 			cfg.ClientSecret = "wrong-secret-value"
 			return cfg
 		}},
 		{"an unreachable token endpoint is PROVIDER_UNAVAILABLE or RATE_LIMITED naming the provider", func(f *fixture) commercelayer.Config {
 			dead := httptest.NewServer(http.NotFoundHandler())
 			dead.Close()
-			cfg := f.sim.ClientConfig(f.srv.URL)
+			cfg := f.Sim.ClientConfig(f.Srv.URL)
 			cfg.TokenURL = dead.URL + "/oauth/token"
 			return cfg
 		}},
@@ -603,7 +592,7 @@ func TestTokenEndpointFailures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.sim.Kit().Reset()
+			f.Sim.Kit().Reset()
 			_, err = c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
 			// the gateway has no token: never the caller's UNAUTHENTICATED
 			if c := ds.ErrorCode(err); c != ds.CodeProviderUnavailable && c != ds.CodeProviderRateLimited {
@@ -615,7 +604,7 @@ func TestTokenEndpointFailures(t *testing.T) {
 			if strings.Contains(err.Error(), cfg.ClientSecret) {
 				t.Fatal("error leaks the client secret")
 			}
-			if n := f.sim.Kit().Count(); n != 0 {
+			if n := f.Sim.Kit().Count(); n != 0 {
 				t.Errorf("%d API calls without a token", n)
 			}
 		})
@@ -624,21 +613,21 @@ func TestTokenEndpointFailures(t *testing.T) {
 
 func TestStaticTokenIsNotRenewed(t *testing.T) {
 	f := start(t, staticToken)
-	cfg := f.sim.ClientConfigToken(f.srv.URL)
+	cfg := f.Sim.ClientConfigToken(f.Srv.URL)
 	cfg.AccessToken = "revoked-token"
 	c, err := commercelayer.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.sim.Kit().Reset()
+	f.Sim.Kit().Reset()
 	_, err = c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
 	if ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth || strings.Contains(err.Error(), "revoked-token") {
 		t.Fatalf("err = %v", err)
 	}
-	if n := f.sim.Kit().Count(); n != 1 {
+	if n := f.Sim.Kit().Count(); n != 1 {
 		t.Errorf("%d calls, want 1 (a static token cannot be renewed)", n)
 	}
-	if n := f.sim.AuthKit().Count(); n != 0 {
+	if n := f.Sim.AuthKit().Count(); n != 0 {
 		t.Errorf("%d token requests with a static token", n)
 	}
 }
@@ -719,12 +708,7 @@ func TestFilterPushDown(t *testing.T) {
 			map[string]string{"page[size]": "7", "page[number]": "4"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f.sim.Kit().Reset()
-			page, err := f.client.ListCustomers(context.Background(), tc.req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			calls := f.sim.Kit().Calls()
+			page, calls := resttest.ListCalls(t, f.Client, f.Sim.Kit(), tc.req)
 			if len(calls) != 1 || calls[0].Method != "GET" || calls[0].Path != "/api/customers" {
 				t.Fatalf("calls = %+v", calls)
 			}
@@ -745,31 +729,31 @@ func TestFilterPushDown(t *testing.T) {
 		})
 	}
 	t.Run("country cannot be filtered and costs no call", func(t *testing.T) {
-		if err := f.client.Capabilities().CanFilter(ds.Filter{Country: []string{"SE"}}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+		if err := f.Client.Capabilities().CanFilter(ds.Filter{Country: []string{"SE"}}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 			t.Fatalf("CanFilter = %v", err)
 		}
-		if p, ok := ds.ErrorProvider(f.client.Capabilities().CanFilter(ds.Filter{Country: []string{"SE"}})); !ok || p != ds.CommerceLayer {
+		if p, ok := ds.ErrorProvider(f.Client.Capabilities().CanFilter(ds.Filter{Country: []string{"SE"}})); !ok || p != ds.CommerceLayer {
 			t.Error("CanFilter does not name the provider")
 		}
-		f.sim.Kit().Reset()
-		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Country: []string{"SE"}}})
-		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.sim.Kit().Count() != 0 {
-			t.Fatalf("list with country: %v after %d calls", err, f.sim.Kit().Count())
+		f.Sim.Kit().Reset()
+		_, err := f.Client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Country: []string{"SE"}}})
+		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.Sim.Kit().Count() != 0 {
+			t.Fatalf("list with country: %v after %d calls", err, f.Sim.Kit().Count())
 		}
 	})
 	t.Run("email and search filters need no country", func(t *testing.T) {
-		if err := f.client.Capabilities().CanFilter(ds.Filter{Email: &email, Search: &search}); err != nil {
+		if err := f.Client.Capabilities().CanFilter(ds.Filter{Email: &email, Search: &search}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("ordering by name is unsupported", func(t *testing.T) {
-		f.sim.Kit().Reset()
-		if err := f.client.Capabilities().CanOrder(ds.Order{Field: ds.OrderName}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+		f.Sim.Kit().Reset()
+		if err := f.Client.Capabilities().CanOrder(ds.Order{Field: ds.OrderName}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 			t.Fatalf("CanOrder = %v", err)
 		}
-		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Order: &ds.Order{Field: ds.OrderName}})
-		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.sim.Kit().Count() != 0 {
-			t.Fatalf("list by name: %v after %d calls", err, f.sim.Kit().Count())
+		_, err := f.Client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Order: &ds.Order{Field: ds.OrderName}})
+		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.Sim.Kit().Count() != 0 {
+			t.Fatalf("list by name: %v after %d calls", err, f.Sim.Kit().Count())
 		}
 	})
 }
@@ -798,7 +782,7 @@ func TestPagingFromAnOffset(t *testing.T) {
 		{"an offset past the end is empty and final", strconv.Itoa(len(all) + 40), 25, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Token: tc.token, Limit: tc.limit})
+			page, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Token: tc.token, Limit: tc.limit})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -814,7 +798,7 @@ func TestPagingFromAnOffset(t *testing.T) {
 		var stamps []string // updated_at, as text that sorts like the time
 		tok := ""
 		for i := 0; ; i++ {
-			page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 7, Token: tok, Order: &ds.Order{Field: ds.OrderUpdatedAt, Descending: true}})
+			page, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 7, Token: tok, Order: &ds.Order{Field: ds.OrderUpdatedAt, Descending: true}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -839,18 +823,7 @@ func TestPagingFromAnOffset(t *testing.T) {
 
 func TestBadPageTokens(t *testing.T) {
 	f := start(t, staticToken)
-	for _, tok := range []string{"-1", "01", "+5", "x", "1e3", "5.0", " 5", "99999999999", "%00", strings.Repeat("9", 40)} {
-		t.Run(fmt.Sprintf("token %q is BAD_USER_INPUT with no call", tok), func(t *testing.T) {
-			f.sim.Kit().Reset()
-			_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tok, Limit: 5})
-			if ds.ErrorCode(err) != ds.CodeBadUserInput {
-				t.Errorf("err = %v", err)
-			}
-			if n := f.sim.Kit().Count(); n != 0 {
-				t.Errorf("%d upstream calls", n)
-			}
-		})
-	}
+	resttest.RefusesTokens(t, f.Client, f.Sim.Kit(), []string{"-1", "01", "+5", "x", "1e3", "5.0", " 5", "99999999999", "%00", strings.Repeat("9", 40)})
 }
 
 func TestGetCustomers(t *testing.T) {
@@ -862,15 +835,15 @@ func TestGetCustomers(t *testing.T) {
 		for i := 0; len(ids) < 60; i++ {
 			ids = append(ids, fmt.Sprintf("ZZZZZZZZ%02d", i)) // absent
 		}
-		f.sim.Kit().Reset()
-		got, err := f.client.GetCustomers(ctx, ids)
+		f.Sim.Kit().Reset()
+		got, err := f.Client.GetCustomers(ctx, ids)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != len(all) {
 			t.Errorf("got %d customers, want %d", len(got), len(all))
 		}
-		calls := f.sim.Kit().Calls()
+		calls := f.Sim.Kit().Calls()
 		if len(calls) != 3 {
 			t.Fatalf("%d calls, want 3", len(calls))
 		}
@@ -882,15 +855,15 @@ func TestGetCustomers(t *testing.T) {
 		}
 	})
 	t.Run("duplicates and impossible ids cost nothing", func(t *testing.T) {
-		f.sim.Kit().Reset()
-		got, err := f.client.GetCustomers(ctx, []string{all[0], all[0], "", "a,b", "a/b", strings.Repeat("x", 65)})
-		if err != nil || len(got) != 1 || got[0].ProviderID != all[0] || f.sim.Kit().Count() != 1 {
-			t.Errorf("got %d, err %v, %d calls", len(got), err, f.sim.Kit().Count())
+		f.Sim.Kit().Reset()
+		got, err := f.Client.GetCustomers(ctx, []string{all[0], all[0], "", "a,b", "a/b", strings.Repeat("x", 65)})
+		if err != nil || len(got) != 1 || got[0].ProviderID != all[0] || f.Sim.Kit().Count() != 1 {
+			t.Errorf("got %d, err %v, %d calls", len(got), err, f.Sim.Kit().Count())
 		}
-		f.sim.Kit().Reset()
-		got, err = f.client.GetCustomers(ctx, []string{"", "a,b"})
-		if err != nil || len(got) != 0 || f.sim.Kit().Count() != 0 {
-			t.Errorf("got %d, err %v, %d calls", len(got), err, f.sim.Kit().Count())
+		f.Sim.Kit().Reset()
+		got, err = f.Client.GetCustomers(ctx, []string{"", "a,b"})
+		if err != nil || len(got) != 0 || f.Sim.Kit().Count() != 0 {
+			t.Errorf("got %d, err %v, %d calls", len(got), err, f.Sim.Kit().Count())
 		}
 	})
 }
@@ -898,14 +871,14 @@ func TestGetCustomers(t *testing.T) {
 func TestMapping(t *testing.T) {
 	f := start(t, staticToken)
 	var p demo.Person
-	for _, q := range f.people {
+	for _, q := range f.People {
 		if _, _, ok := q.Other(ds.CommerceLayer); ok && q.At(ds.CommerceLayer) {
 			p = q
 			break
 		}
 	}
 	id := p.IDs[ds.CommerceLayer]
-	got, err := f.client.GetCustomers(context.Background(), []string{id})
+	got, err := f.Client.GetCustomers(context.Background(), []string{id})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("%v %v", got, err)
 	}
@@ -1092,12 +1065,12 @@ func TestWritesRoundTrip(t *testing.T) {
 	f := start(t, clientCredentials)
 	ctx := context.Background()
 	email := "New.Person@Example.com"
-	f.sim.Kit().Reset()
-	created, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: &email, Metadata: map[string]any{"tier": "gold"}})
+	f.Sim.Kit().Reset()
+	created, err := f.Client.CreateCustomer(ctx, ds.CustomerInput{Email: &email, Metadata: map[string]any{"tier": "gold"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if call := f.sim.Kit().Calls()[0]; call.Method != "POST" || call.Path != "/api/customers" {
+	if call := f.Sim.Kit().Calls()[0]; call.Method != "POST" || call.Path != "/api/customers" {
 		t.Errorf("create call = %+v", call)
 	}
 	if !regexp.MustCompile(`^[A-Za-z0-9]{10}$`).MatchString(created.ProviderID) || resttest.Deref(created.Email) != email ||
@@ -1106,7 +1079,7 @@ func TestWritesRoundTrip(t *testing.T) {
 	}
 	id := created.ProviderID
 
-	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: resttest.Ptr("NEW.PERSON@example.com")}})
+	page, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: resttest.Ptr("NEW.PERSON@example.com")}})
 	if err != nil || len(page.Items) == 0 || page.Items[0].ProviderID != id || page.Total != nil {
 		t.Fatalf("email filter after create: %v %v (a superset with no claimed total)", page.Items, err)
 	}
@@ -1121,7 +1094,7 @@ func TestWritesRoundTrip(t *testing.T) {
 		{"a bad email is BAD_USER_INPUT naming the attribute", ds.CustomerInput{Email: resttest.Ptr("nope")}, ds.CodeBadUserInput, "email - is invalid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := f.client.CreateCustomer(ctx, tc.in)
+			_, err := f.Client.CreateCustomer(ctx, tc.in)
 			if ds.ErrorCode(err) != tc.code || !strings.Contains(err.Error(), tc.msg) {
 				t.Fatalf("err = %v", err)
 			}
@@ -1134,59 +1107,59 @@ func TestWritesRoundTrip(t *testing.T) {
 			{Email: resttest.Ptr("x@example.com"), Type: &biz}, {Email: resttest.Ptr("x@example.com"), Locale: resttest.Ptr("en-US")},
 			{Email: resttest.Ptr("x@example.com"), Address: &ds.Address{Country: resttest.Ptr("SE")}},
 		} {
-			f.sim.Kit().Reset()
-			if _, err := f.client.CreateCustomer(ctx, in); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+			f.Sim.Kit().Reset()
+			if _, err := f.Client.CreateCustomer(ctx, in); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 				t.Errorf("create %+v: %v", in, err)
 			}
-			if _, err := f.client.UpdateCustomer(ctx, id, in); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+			if _, err := f.Client.UpdateCustomer(ctx, id, in); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 				t.Errorf("update %+v: %v", in, err)
 			}
-			if n := f.sim.Kit().Count(); n != 0 {
+			if n := f.Sim.Kit().Count(); n != 0 {
 				t.Errorf("%d calls", n)
 			}
 		}
 	})
 	t.Run("a create without an email is BAD_USER_INPUT with no call", func(t *testing.T) {
-		f.sim.Kit().Reset()
-		if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Metadata: map[string]any{"a": 1}}); ds.ErrorCode(err) != ds.CodeBadUserInput || f.sim.Kit().Count() != 0 {
-			t.Errorf("err %v after %d calls", err, f.sim.Kit().Count())
+		f.Sim.Kit().Reset()
+		if _, err := f.Client.CreateCustomer(ctx, ds.CustomerInput{Metadata: map[string]any{"a": 1}}); ds.ErrorCode(err) != ds.CodeBadUserInput || f.Sim.Kit().Count() != 0 {
+			t.Errorf("err %v after %d calls", err, f.Sim.Kit().Count())
 		}
 	})
 
 	changed := "changed@example.com"
-	f.sim.Kit().Reset()
-	updated, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Email: &changed})
+	f.Sim.Kit().Reset()
+	updated, err := f.Client.UpdateCustomer(ctx, id, ds.CustomerInput{Email: &changed})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if call := f.sim.Kit().Calls()[0]; call.Method != "PATCH" || call.Path != "/api/customers/"+id {
+	if call := f.Sim.Kit().Calls()[0]; call.Method != "PATCH" || call.Path != "/api/customers/"+id {
 		t.Errorf("update call = %+v", call)
 	}
 	if resttest.Deref(updated.Email) != changed || updated.Metadata["tier"] != "gold" || !updated.UpdatedAt.After(*created.CreatedAt) && !updated.UpdatedAt.Equal(*created.CreatedAt) {
 		t.Errorf("after the email update: %s", updated.Raw)
 	}
-	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Metadata: map[string]any{"tier": "silver"}})
+	updated, err = f.Client.UpdateCustomer(ctx, id, ds.CustomerInput{Metadata: map[string]any{"tier": "silver"}})
 	if err != nil || updated.Metadata["tier"] != "silver" || resttest.Deref(updated.Email) != changed {
 		t.Fatalf("after the metadata update: %v %v", updated, err)
 	}
-	got, err := f.client.GetCustomers(ctx, []string{id})
+	got, err := f.Client.GetCustomers(ctx, []string{id})
 	if err != nil || len(got) != 1 || resttest.Deref(got[0].Email) != changed || got[0].Metadata["tier"] != "silver" {
 		t.Fatalf("read after update: %+v %v", got, err)
 	}
 
-	if err := f.client.DeleteCustomer(ctx, id); err != nil {
+	if err := f.Client.DeleteCustomer(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := f.client.GetCustomers(ctx, []string{id}); len(got) != 0 {
+	if got, _ := f.Client.GetCustomers(ctx, []string{id}); len(got) != 0 {
 		t.Error("the deleted customer is still found")
 	}
-	if err := f.client.DeleteCustomer(ctx, id); ds.ErrorCode(err) != ds.CodeNotFound {
+	if err := f.Client.DeleteCustomer(ctx, id); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("second delete: %v", err)
 	}
-	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Email: &changed}); ds.ErrorCode(err) != ds.CodeNotFound {
+	if _, err := f.Client.UpdateCustomer(ctx, id, ds.CustomerInput{Email: &changed}); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("update after delete: %v", err)
 	}
-	resttest.RefusesIDs(t, f.client, f.sim.Kit().Count, []string{"", "a/b", "..", "a,b", strings.Repeat("x", 65)})
+	resttest.RefusesIDs(t, f.Client, f.Sim.Kit().Count, []string{"", "a/b", "..", "a,b", strings.Repeat("x", 65)})
 }
 
 func TestWriteRetries(t *testing.T) {
@@ -1201,21 +1174,21 @@ func TestWriteRetries(t *testing.T) {
 		// a lost create or delete is not retried but looked up (one GET):
 		// the 503 came before the write, so it is NOT_APPLIED
 		{"a create is not retried after a 503", func() error {
-			_, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("retry@example.com")})
+			_, err := f.Client.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("retry@example.com")})
 			return err
 		}, 1},
-		{"a delete is not retried after a 503", func() error { return f.client.DeleteCustomer(ctx, id) }, 1},
+		{"a delete is not retried after a 503", func() error { return f.Client.DeleteCustomer(ctx, id) }, 1},
 		{"an update (the same PATCH) is retried after a 503", func() error {
-			_, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Metadata: map[string]any{"k": "v"}})
+			_, err := f.Client.UpdateCustomer(ctx, id, ds.CustomerInput{Metadata: map[string]any{"k": "v"}})
 			return err
 		}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f.sim.Kit().Reset()
-			f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "down"})
+			f.Sim.Kit().Reset()
+			f.Sim.Kit().Inject(simkit.Fault{Status: 503, Message: "down"})
 			err := tc.do()
 			writes := 0
-			for _, c := range f.sim.Kit().Calls() {
+			for _, c := range f.Sim.Kit().Calls() {
 				if c.Method != http.MethodGet {
 					writes++
 				}
@@ -1233,15 +1206,15 @@ func TestWriteRetries(t *testing.T) {
 	}
 	t.Run("a write after an expired token is renewed and sent once more", func(t *testing.T) {
 		g := start(t, clientCredentials)
-		if _, err := g.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 1}); err != nil {
+		if _, err := g.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 1}); err != nil {
 			t.Fatal(err)
 		}
-		g.sim.ExpireTokens()
-		g.sim.Kit().Reset()
-		if _, err := g.client.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("after.expiry@example.com")}); err != nil {
+		g.Sim.ExpireTokens()
+		g.Sim.Kit().Reset()
+		if _, err := g.Client.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("after.expiry@example.com")}); err != nil {
 			t.Fatal(err)
 		}
-		if n := g.sim.Kit().Count(); n != 2 {
+		if n := g.Sim.Kit().Count(); n != 2 {
 			t.Errorf("%d calls, want 2 (401, then the create)", n)
 		}
 	})
@@ -1300,15 +1273,15 @@ func TestBaseURLWorksWithOrWithoutTheAPISuffix(t *testing.T) {
 			f := start(t, func(s *sim.Sim, base string) commercelayer.Config {
 				return commercelayer.Config{BaseURL: base + tc.suffix, AccessToken: sim.AccessToken}
 			})
-			page, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 2})
+			page, err := f.Client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 2})
 			if err != nil || len(page.Items) != 2 {
 				t.Fatalf("%d customers, %v", len(page.Items), err)
 			}
-			canonical, err := commercelayer.New(commercelayer.Config{BaseURL: f.srv.URL + "/api", AccessToken: sim.AccessToken}, nil)
+			canonical, err := commercelayer.New(commercelayer.Config{BaseURL: f.Srv.URL + "/api", AccessToken: sim.AccessToken}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.client.CredentialID() != canonical.CredentialID() {
+			if f.Client.CredentialID() != canonical.CredentialID() {
 				t.Error("two spellings of one base URL are two cache identities")
 			}
 		})
@@ -1318,7 +1291,7 @@ func TestBaseURLWorksWithOrWithoutTheAPISuffix(t *testing.T) {
 // Its email sort keeps case (customers' emails are stored as typed), so
 // the federated EMAIL order is left to the synced store.
 func TestEmailOrderIsNotServedNatively(t *testing.T) {
-	c := start(t, staticToken).client
+	c := start(t, staticToken).Client
 	if err := c.Capabilities().CanOrder(ds.Order{Field: ds.OrderEmail}); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 		t.Fatalf("CanOrder(EMAIL) = %v", err)
 	}

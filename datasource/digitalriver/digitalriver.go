@@ -6,10 +6,8 @@ package digitalriver
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
-	"unicode"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/rest"
@@ -51,18 +49,10 @@ func (c Config) Quota() rest.Quota {
 
 // Validate checks the configuration, naming the offending key.
 func (c Config) Validate() error {
-	if strings.TrimSpace(c.APIKey) == "" {
-		return errors.New("digitalriver: api_key is required")
+	if err := rest.RequireHeaderValue(ds.DigitalRiver, "api_key", c.APIKey); err != nil {
+		return err
 	}
-	if strings.ContainsFunc(c.APIKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		return errors.New("digitalriver: api_key must not contain whitespace or control characters")
-	}
-	if c.BaseURL != "" {
-		if _, err := rest.ParseBaseURL(ds.DigitalRiver, c.BaseURL); err != nil {
-			return err
-		}
-	}
-	return nil
+	return rest.CheckBaseURL(ds.DigitalRiver, c.BaseURL, false)
 }
 
 // Client is the Digital River customer provider.
@@ -79,12 +69,9 @@ var (
 
 // New builds a client; a nil hc is replaced by a client with a 30 s timeout.
 func New(cfg Config, hc *http.Client) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	key := cfg.APIKey
 	rc, err := rest.NewClient(rest.Options{
-		Provider: ds.DigitalRiver, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTP: hc,
+		Provider: ds.DigitalRiver, Validate: cfg.Validate, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTP: hc,
 		Credential: []string{key}, Secrets: []string{key},
 		Header: http.Header{"Authorization": {"Bearer " + key}},
 		Authorize: func(_ context.Context, r *http.Request) error {

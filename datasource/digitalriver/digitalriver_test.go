@@ -25,28 +25,18 @@ import (
 )
 
 type fixture struct {
-	sim    *sim.Sim
-	srv    *httptest.Server
-	client *digitalriver.Client
-	people []demo.Person
+	*resttest.Fixture[*sim.Sim, *digitalriver.Client]
 }
 
 func start(t *testing.T) *fixture {
 	t.Helper()
-	people := providertest.People()
-	s := sim.New(people)
-	c, srv := resttest.Start(t, s, s.ClientConfig, nil, digitalriver.New)
-	return &fixture{sim: s, srv: srv, client: c, people: people}
+	return &fixture{resttest.NewFixture(t, sim.New, (*sim.Sim).ClientConfig, nil, digitalriver.New)}
 }
 
 func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
-		Provider: ds.DigitalRiver,
-		Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
-			s := sim.New(people)
-			c, _ := resttest.Start(t, s, s.ClientConfig, resttest.Spoil(o, func(c *digitalriver.Config) { c.APIKey = "sk_test_wrong" }), digitalriver.New)
-			return c, s.Kit()
-		},
+		Provider:         ds.DigitalRiver,
+		Start:            resttest.ConformanceStart(sim.New, func(c *digitalriver.Config) { c.APIKey = "sk_test_wrong" }, digitalriver.New),
 		ValidationStatus: 400,
 		RetryAfterHeader: true,
 	})
@@ -63,7 +53,7 @@ type rawResp struct {
 func (f *fixture) raw(t *testing.T, method, path string, hdr map[string]string, body string) rawResp {
 	t.Helper()
 	good := map[string]string{"Authorization": "Bearer " + sim.APIKey, "Content-Type": "application/json"} // documented for every request
-	r := resttest.Call(t, method, f.srv.URL+path, resttest.Headers(good, hdr), body)
+	r := resttest.Call(t, method, f.Srv.URL+path, resttest.Headers(good, hdr), body)
 	return rawResp{status: r.Status, header: r.Header, body: r.Object(t)}
 }
 
@@ -90,7 +80,7 @@ func TestSimRejects(t *testing.T) {
 	f := start(t)
 	long := strings.Repeat("1", 41)
 	first := ids(f.raw(t, "GET", "/customers?limit=1", nil, "").body)[0]
-	srcFree := f.sim.FreeSources()[0]
+	srcFree := f.Sim.FreeSources()[0]
 	for _, tc := range []struct {
 		name, method, path string
 		hdr                map[string]string
@@ -248,7 +238,7 @@ func TestSimListing(t *testing.T) {
 func TestSimRendersDemoPeople(t *testing.T) {
 	f := start(t)
 	var p demo.Person
-	for _, q := range f.people {
+	for _, q := range f.People {
 		if _, _, ok := q.Other(ds.DigitalRiver); ok && q.At(ds.DigitalRiver) && q.PaymentSourceID != "" && q.Business {
 			p = q
 			break
@@ -323,7 +313,7 @@ func lastQuery(t *testing.T, kit *simkit.Kit) url.Values {
 func TestListQuery(t *testing.T) {
 	f := start(t)
 	ctx := context.Background()
-	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 3})
+	page, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,20 +336,20 @@ func TestListQuery(t *testing.T) {
 			IDs: []ds.CustomerKey{{Provider: ds.DigitalRiver, ProviderID: tok}}}}, url.Values{"limit": {"5"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := f.client.ListCustomers(ctx, tc.req); err != nil {
+			if _, err := f.Client.ListCustomers(ctx, tc.req); err != nil {
 				t.Fatal(err)
 			}
-			if got := lastQuery(t, f.sim.Kit()); got.Encode() != tc.want.Encode() {
+			if got := lastQuery(t, f.Sim.Kit()); got.Encode() != tc.want.Encode() {
 				t.Errorf("query = %s, want %s", got.Encode(), tc.want.Encode())
 			}
 		})
 	}
 	t.Run("the next page starts right after the token", func(t *testing.T) {
-		next, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 3, Token: tok})
+		next, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 3, Token: tok})
 		if err != nil {
 			t.Fatal(err)
 		}
-		all, _ := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 6})
+		all, _ := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 6})
 		for i := range next.Items {
 			if next.Items[i].ProviderID != all.Items[3+i].ProviderID {
 				t.Errorf("item %d = %s, want %s", i, next.Items[i].ProviderID, all.Items[3+i].ProviderID)
@@ -367,9 +357,9 @@ func TestListQuery(t *testing.T) {
 		}
 	})
 	t.Run("the last page has no next", func(t *testing.T) {
-		all, _ := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 100})
+		all, _ := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 100})
 		last := all.Items[len(all.Items)-2].ProviderID
-		p, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 100, Token: last})
+		p, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 100, Token: last})
 		if err != nil || len(p.Items) != 1 || p.Next != "" {
 			t.Errorf("items %d next %q err %v", len(p.Items), p.Next, err)
 		}
@@ -378,18 +368,9 @@ func TestListQuery(t *testing.T) {
 
 func TestBadTokens(t *testing.T) {
 	f := start(t)
-	for _, tok := range []string{strings.Repeat("1", 41), "58\x00", "58\n1", "\xff\xfe"} {
-		f.sim.Kit().Reset()
-		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tok, Limit: 5})
-		if ds.ErrorCode(err) != ds.CodeBadUserInput {
-			t.Errorf("token %q: %v, want BAD_USER_INPUT", tok, err)
-		}
-		if n := f.sim.Kit().Count(); n != 0 {
-			t.Errorf("token %q: %d calls, want none", tok, n)
-		}
-	}
+	resttest.RefusesTokens(t, f.Client, f.Sim.Kit(), []string{strings.Repeat("1", 41), "58\x00", "58\n1", "\xff\xfe"})
 	// an id the client cannot judge goes to Digital River, whose 400 is BAD_USER_INPUT
-	_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: "5899999999", Limit: 5})
+	_, err := f.Client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: "5899999999", Limit: 5})
 	if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "startingAfter") {
 		t.Errorf("unknown id: %v", err)
 	}
@@ -401,19 +382,19 @@ func TestBadTokens(t *testing.T) {
 func TestFilterAndOrderSupport(t *testing.T) {
 	f := start(t)
 	for _, fl := range []ds.Filter{{Email: resttest.Ptr("a@b.c")}, {Search: resttest.Ptr("x")}, {Country: []string{"SE"}}} {
-		if err := f.client.Capabilities().CanFilter(fl); err != nil {
+		if err := f.Client.Capabilities().CanFilter(fl); err != nil {
 			t.Errorf("CanFilter(%+v) = %v", fl, err)
 		}
 	}
 	for _, field := range []ds.OrderField{ds.OrderCreatedAt, ds.OrderUpdatedAt, ds.OrderEmail, ds.OrderName} {
 		o := ds.Order{Field: field, Descending: true}
-		if err := f.client.Capabilities().CanOrder(o); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
+		if err := f.Client.Capabilities().CanOrder(o); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider {
 			t.Errorf("CanOrder(%s) = %v", field, err)
 		}
-		f.sim.Kit().Reset()
-		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Order: &o})
-		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.sim.Kit().Count() != 0 {
-			t.Errorf("ListCustomers ordered by %s: %v after %d calls", field, err, f.sim.Kit().Count())
+		f.Sim.Kit().Reset()
+		_, err := f.Client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Order: &o})
+		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.Sim.Kit().Count() != 0 {
+			t.Errorf("ListCustomers ordered by %s: %v after %d calls", field, err, f.Sim.Kit().Count())
 		}
 	}
 }
@@ -422,22 +403,22 @@ func TestGetCustomers(t *testing.T) {
 	f := start(t)
 	ctx := context.Background()
 	var known []string
-	for _, p := range f.people {
+	for _, p := range f.People {
 		if id, ok := p.IDs[ds.DigitalRiver]; ok {
 			known = append(known, id)
 		}
 	}
 	t.Run("one bulk call, unknown and impossible ids absent", func(t *testing.T) {
-		f.sim.Kit().Reset()
+		f.Sim.Kit().Reset()
 		in := []string{known[0], known[1], known[0], "5899999999", strings.Repeat("9", 41), "", "a\x01b"}
-		got, err := f.client.GetCustomers(ctx, in)
+		got, err := f.Client.GetCustomers(ctx, in)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 2 {
 			t.Errorf("got %d customers, want 2", len(got))
 		}
-		calls := f.sim.Kit().Calls()
+		calls := f.Sim.Kit().Calls()
 		if len(calls) != 1 {
 			t.Fatalf("%d calls, want 1", len(calls))
 		}
@@ -452,8 +433,8 @@ func TestGetCustomers(t *testing.T) {
 			many = append(many, "59"+strings.Repeat("0", 7)+string(rune('0'+i%10))+strings.Repeat("x", i/10))
 		}
 		many = append(many, known...)
-		f.sim.Kit().Reset()
-		got, err := f.client.GetCustomers(ctx, many)
+		f.Sim.Kit().Reset()
+		got, err := f.Client.GetCustomers(ctx, many)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -461,26 +442,26 @@ func TestGetCustomers(t *testing.T) {
 			t.Errorf("got %d, want %d", len(got), len(known))
 		}
 		want := (len(many) + 99) / 100
-		if n := f.sim.Kit().Count(); n != want {
+		if n := f.Sim.Kit().Count(); n != want {
 			t.Errorf("%d calls, want %d", n, want)
 		}
 	})
 	t.Run("an id with a comma is looked up alone", func(t *testing.T) {
-		f.sim.Kit().Reset()
-		got, err := f.client.GetCustomers(ctx, []string{known[2], "a,b"})
+		f.Sim.Kit().Reset()
+		got, err := f.Client.GetCustomers(ctx, []string{known[2], "a,b"})
 		if err != nil || len(got) != 1 {
 			t.Fatalf("got %d, err %v", len(got), err)
 		}
-		calls := f.sim.Kit().Calls()
+		calls := f.Sim.Kit().Calls()
 		if len(calls) != 2 || calls[1].Path != "/customers/a,b" {
 			t.Errorf("calls = %+v", calls)
 		}
 	})
 	t.Run("nothing to look up is no call", func(t *testing.T) {
-		f.sim.Kit().Reset()
-		got, err := f.client.GetCustomers(ctx, []string{strings.Repeat("1", 41)})
-		if err != nil || len(got) != 0 || f.sim.Kit().Count() != 0 {
-			t.Errorf("got %d err %v calls %d", len(got), err, f.sim.Kit().Count())
+		f.Sim.Kit().Reset()
+		got, err := f.Client.GetCustomers(ctx, []string{strings.Repeat("1", 41)})
+		if err != nil || len(got) != 0 || f.Sim.Kit().Count() != 0 {
+			t.Errorf("got %d err %v calls %d", len(got), err, f.Sim.Kit().Count())
 		}
 	})
 }
@@ -488,7 +469,7 @@ func TestGetCustomers(t *testing.T) {
 func TestMapping(t *testing.T) {
 	f := start(t)
 	var p demo.Person
-	for _, q := range f.people {
+	for _, q := range f.People {
 		if q.At(ds.DigitalRiver) && q.PaymentSourceID != "" {
 			p = q
 			break
@@ -497,7 +478,7 @@ func TestMapping(t *testing.T) {
 	if p.IDs == nil {
 		t.Fatal("no Digital River customer with a payment source in the demo world")
 	}
-	got, err := f.client.GetCustomers(context.Background(), []string{p.IDs[ds.DigitalRiver]})
+	got, err := f.Client.GetCustomers(context.Background(), []string{p.IDs[ds.DigitalRiver]})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("got %d, err %v", len(got), err)
 	}
@@ -560,12 +541,12 @@ func TestWriteRoundTrip(t *testing.T) {
 		Address:  &ds.Address{Line1: resttest.Ptr("1 Storgatan"), City: resttest.Ptr("Stockholm"), PostalCode: resttest.Ptr("11122"), Country: resttest.Ptr("se"), County: resttest.Ptr("Stockholms län")},
 		Metadata: map[string]any{"crmId": "abc", "vip": true, "tier": 2},
 	}
-	f.sim.Kit().Reset()
-	created, err := f.client.CreateCustomer(ctx, in)
+	f.Sim.Kit().Reset()
+	created, err := f.Client.CreateCustomer(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := f.sim.Kit().Calls()[0]
+	call := f.Sim.Kit().Calls()[0]
 	if call.Method != "POST" || call.Path != "/customers" {
 		t.Errorf("create call = %+v", call)
 	}
@@ -581,16 +562,16 @@ func TestWriteRoundTrip(t *testing.T) {
 	}
 	id := created.ProviderID
 
-	got, err := f.client.GetCustomers(ctx, []string{id})
+	got, err := f.Client.GetCustomers(ctx, []string{id})
 	if err != nil || len(got) != 1 || resttest.Deref(got[0].Email) != "New.Person@Example.com" {
 		t.Fatalf("get after create: %v %v", got, err)
 	}
-	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 1})
+	page, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 1})
 	if err != nil || page.Items[0].ProviderID != id {
 		t.Errorf("the newest customer is not first: %v", err)
 	}
 	byEmail := ds.Filter{Email: resttest.Ptr("NEW.PERSON@example.com")}
-	page, err = f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: byEmail})
+	page, err = f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: byEmail})
 	var matched []string
 	for _, c := range page.Items {
 		if byEmail.Match(c) {
@@ -602,7 +583,7 @@ func TestWriteRoundTrip(t *testing.T) {
 	}
 
 	// update only the name: the address and the rest of shipping stay
-	updated, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("Renamed AB")})
+	updated, err := f.Client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("Renamed AB")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -611,20 +592,20 @@ func TestWriteRoundTrip(t *testing.T) {
 		t.Errorf("after name update: %s", updated.Raw)
 	}
 	// update the type and locale only: no read first, shipping untouched
-	f.sim.Kit().Reset()
+	f.Sim.Kit().Reset()
 	ind := ds.Individual
-	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Type: &ind, Locale: resttest.Ptr("en-us")})
+	updated, err = f.Client.UpdateCustomer(ctx, id, ds.CustomerInput{Type: &ind, Locale: resttest.Ptr("en-us")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := f.sim.Kit().Count(); n != 1 {
+	if n := f.Sim.Kit().Count(); n != 1 {
 		t.Errorf("%d calls for an update without shipping fields, want 1", n)
 	}
 	if *updated.Type != ds.Individual || resttest.Deref(updated.Locale) != "en_US" || resttest.Deref(updated.Name) != "Renamed AB" {
 		t.Errorf("after type update: %s", updated.Raw)
 	}
 	// a new address replaces the old one as a unit
-	updated, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Address: &ds.Address{City: resttest.Ptr("Brno"), Country: resttest.Ptr("CZ")}})
+	updated, err = f.Client.UpdateCustomer(ctx, id, ds.CustomerInput{Address: &ds.Address{City: resttest.Ptr("Brno"), Country: resttest.Ptr("CZ")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -632,34 +613,34 @@ func TestWriteRoundTrip(t *testing.T) {
 		t.Errorf("after address update: %s", updated.Raw)
 	}
 	// the vendor's validation message reaches the caller
-	_, err = f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: resttest.Ptr("swedish")})
+	_, err = f.Client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: resttest.Ptr("swedish")})
 	if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "not a valid locale") {
 		t.Errorf("bad locale: %v", err)
 	}
 
-	if err := f.client.DeleteCustomer(ctx, id); err != nil {
+	if err := f.Client.DeleteCustomer(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	got, err = f.client.GetCustomers(ctx, []string{id})
+	got, err = f.Client.GetCustomers(ctx, []string{id})
 	if err != nil || len(got) != 0 {
 		t.Errorf("after delete: %d customers, %v", len(got), err)
 	}
-	if err := f.client.DeleteCustomer(ctx, id); ds.ErrorCode(err) != ds.CodeNotFound {
+	if err := f.Client.DeleteCustomer(ctx, id); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("second delete: %v", err)
 	}
-	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("x")}); ds.ErrorCode(err) != ds.CodeNotFound {
+	if _, err := f.Client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("x")}); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("update after delete: %v", err)
 	}
-	if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: resttest.Ptr("en-US")}); ds.ErrorCode(err) != ds.CodeNotFound {
+	if _, err := f.Client.UpdateCustomer(ctx, id, ds.CustomerInput{Locale: resttest.Ptr("en-US")}); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("update without read after delete: %v", err)
 	}
-	resttest.RefusesIDs(t, f.client, f.sim.Kit().Count, []string{"", strings.Repeat("1", 41), "a/b", ".."})
+	resttest.RefusesIDs(t, f.Client, f.Sim.Kit().Count, []string{"", strings.Repeat("1", 41), "a/b", ".."})
 }
 
 func TestAttachDetach(t *testing.T) {
 	f := start(t)
 	ctx := context.Background()
-	page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 100})
+	page, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -674,10 +655,10 @@ func TestAttachDetach(t *testing.T) {
 		t.Fatal("no customer without sources")
 	}
 	const srcID = "0b9c8d7e-6f5a-4b3c-9d2e-1f0a9b8c7d6e"
-	if err := f.sim.AddSource(srcID, "payPal"); err != nil {
+	if err := f.Sim.AddSource(srcID, "payPal"); err != nil {
 		t.Fatal(err)
 	}
-	src, err := f.client.AttachSource(ctx, cust.ProviderID, srcID)
+	src, err := f.Client.AttachSource(ctx, cust.ProviderID, srcID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -690,7 +671,7 @@ func TestAttachDetach(t *testing.T) {
 	if err := json.Unmarshal(src.Raw, &raw); err != nil || raw["state"] != "chargeable" || raw["flow"] != "standard" {
 		t.Errorf("raw source = %s", src.Raw)
 	}
-	got, _ := f.client.GetCustomers(ctx, []string{cust.ProviderID})
+	got, _ := f.Client.GetCustomers(ctx, []string{cust.ProviderID})
 	refs := ds.RefSources(got[0])
 	if len(refs) != 1 || refs[0].NodeID() != src.NodeID() {
 		t.Errorf("after attach the customer's sources are %+v", refs)
@@ -700,38 +681,38 @@ func TestAttachDetach(t *testing.T) {
 	if other == cust.ProviderID {
 		other = page.Items[1].ProviderID
 	}
-	if _, err := f.client.AttachSource(ctx, other, srcID); ds.ErrorCode(err) != ds.CodeBadUserInput {
+	if _, err := f.Client.AttachSource(ctx, other, srcID); ds.ErrorCode(err) != ds.CodeBadUserInput {
 		t.Errorf("attach to a second customer: %v", err)
 	}
-	if err := f.client.DetachSource(ctx, cust.ProviderID, srcID); err != nil {
+	if err := f.Client.DetachSource(ctx, cust.ProviderID, srcID); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = f.client.GetCustomers(ctx, []string{cust.ProviderID})
+	got, _ = f.Client.GetCustomers(ctx, []string{cust.ProviderID})
 	if len(got[0].Refs) != 0 {
 		t.Errorf("after detach: refs %+v", got[0].Refs)
 	}
-	if err := f.client.DetachSource(ctx, cust.ProviderID, srcID); ds.ErrorCode(err) != ds.CodeNotFound {
+	if err := f.Client.DetachSource(ctx, cust.ProviderID, srcID); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("second detach: %v", err)
 	}
-	if _, err := f.client.AttachSource(ctx, cust.ProviderID, "00000000-0000-4000-a000-000000000000"); ds.ErrorCode(err) != ds.CodeNotFound {
+	if _, err := f.Client.AttachSource(ctx, cust.ProviderID, "00000000-0000-4000-a000-000000000000"); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("attach an unknown source: %v", err)
 	}
-	if _, err := f.client.AttachSource(ctx, "5899999999", srcID); ds.ErrorCode(err) != ds.CodeNotFound {
+	if _, err := f.Client.AttachSource(ctx, "5899999999", srcID); ds.ErrorCode(err) != ds.CodeNotFound {
 		t.Errorf("attach to an unknown customer: %v", err)
 	}
-	f.sim.Kit().Reset()
+	f.Sim.Kit().Reset()
 	for _, tc := range [][2]string{{cust.ProviderID, "not-a-uuid"}, {cust.ProviderID, ""}, {"", srcID}, {"a/b", srcID}} {
-		if _, err := f.client.AttachSource(ctx, tc[0], tc[1]); ds.ErrorCode(err) != ds.CodeBadUserInput {
+		if _, err := f.Client.AttachSource(ctx, tc[0], tc[1]); ds.ErrorCode(err) != ds.CodeBadUserInput {
 			t.Errorf("attach %q: %v", tc, err)
 		}
-		if err := f.client.DetachSource(ctx, tc[0], tc[1]); ds.ErrorCode(err) != ds.CodeBadUserInput {
+		if err := f.Client.DetachSource(ctx, tc[0], tc[1]); ds.ErrorCode(err) != ds.CodeBadUserInput {
 			t.Errorf("detach %q: %v", tc, err)
 		}
 	}
-	if n := f.sim.Kit().Count(); n != 0 {
+	if n := f.Sim.Kit().Count(); n != 0 {
 		t.Errorf("%d calls for ids rejected locally", n)
 	}
-	if err := f.sim.AddSource("nope", ""); err == nil {
+	if err := f.Sim.AddSource("nope", ""); err == nil {
 		t.Error("AddSource accepted a non-uuid")
 	}
 }
@@ -740,8 +721,8 @@ func TestVendorErrors(t *testing.T) {
 	f := start(t)
 	ctx := context.Background()
 	t.Run("messages are joined, never the whole body", func(t *testing.T) {
-		f.sim.Kit().Inject(simkit.Fault{Status: 400, Message: "Limit is wrong"})
-		_, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5})
+		f.Sim.Kit().Inject(simkit.Fault{Status: 400, Message: "Limit is wrong"})
+		_, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5})
 		if ds.ErrorCode(err) != ds.CodeInternal || !strings.Contains(err.Error(), "Limit is wrong") ||
 			strings.Contains(err.Error(), "bad_request") {
 			t.Errorf("err = %v", err)
@@ -750,7 +731,7 @@ func TestVendorErrors(t *testing.T) {
 	t.Run("the injected 429 carries the DR body and Retry-After", func(t *testing.T) {
 		hdr := http.Header{}
 		hdr.Set("Retry-After", "7")
-		f.sim.Kit().Inject(simkit.Fault{Status: 429, Message: "Too many requests", Header: hdr})
+		f.Sim.Kit().Inject(simkit.Fault{Status: 429, Message: "Too many requests", Header: hdr})
 		r := f.raw(t, "GET", "/customers", nil, "")
 		typ, code, _ := errInfo(r.body)
 		if r.status != 429 || typ != "too_many_requests" || code != "too_many_requests" || r.header.Get("Retry-After") != "7" {
@@ -758,7 +739,7 @@ func TestVendorErrors(t *testing.T) {
 		}
 	})
 	t.Run("bad gateway credentials are PROVIDER_UNAVAILABLE, reason PROVIDER_AUTH", func(t *testing.T) {
-		c, err := digitalriver.New(digitalriver.Config{BaseURL: f.srv.URL, APIKey: "sk_test_wrong"}, nil)
+		c, err := digitalriver.New(digitalriver.Config{BaseURL: f.Srv.URL, APIKey: "sk_test_wrong"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -768,14 +749,14 @@ func TestVendorErrors(t *testing.T) {
 		}
 	})
 	t.Run("a create carries the id it makes, so it is retried and made once", func(t *testing.T) {
-		f.sim.Kit().Reset()
-		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "down"})
-		cu, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("x@example.com")})
-		if err != nil || f.sim.Kit().Count() != 2 || !strings.HasPrefix(cu.ProviderID, "gw") {
-			t.Errorf("customer %+v, err %v after %d calls; want it made on the retry", cu, err, f.sim.Kit().Count())
+		f.Sim.Kit().Reset()
+		f.Sim.Kit().Inject(simkit.Fault{Status: 503, Message: "down"})
+		cu, err := f.Client.CreateCustomer(ctx, ds.CustomerInput{Email: resttest.Ptr("x@example.com")})
+		if err != nil || f.Sim.Kit().Count() != 2 || !strings.HasPrefix(cu.ProviderID, "gw") {
+			t.Errorf("customer %+v, err %v after %d calls; want it made on the retry", cu, err, f.Sim.Kit().Count())
 		}
 		n := 0
-		for _, e := range f.sim.Emails() {
+		for _, e := range f.Sim.Emails() {
 			if e == "x@example.com" {
 				n++
 			}
@@ -822,7 +803,7 @@ func TestListBeforeMatchesTheForwardWalk(t *testing.T) {
 	ctx := context.Background()
 	var all []string
 	for tok := ""; ; {
-		p, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 7, Token: tok})
+		p, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 7, Token: tok})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -846,8 +827,8 @@ func TestListBeforeMatchesTheForwardWalk(t *testing.T) {
 		{"from the start of the list", "", 6, 4, 6, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f.sim.Kit().Reset()
-			items, _, _, _, err := f.client.ListBefore(ctx, ds.Filter{}, tc.token, tc.skip, tc.limit)
+			f.Sim.Kit().Reset()
+			items, _, _, _, err := f.Client.ListBefore(ctx, ds.Filter{}, tc.token, tc.skip, tc.limit)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -858,13 +839,13 @@ func TestListBeforeMatchesTheForwardWalk(t *testing.T) {
 			if want := all[tc.end-tc.limit : tc.end]; strings.Join(got, ",") != strings.Join(want, ",") {
 				t.Errorf("got %v, want %v", got, want)
 			}
-			if n := f.sim.Kit().Count(); n != tc.calls {
+			if n := f.Sim.Kit().Count(); n != tc.calls {
 				t.Errorf("%d calls, want %d", n, tc.calls)
 			}
 		})
 	}
 	// A before cursor naming a customer that is gone is the caller's bad input.
-	_, _, _, _, err := f.client.ListBefore(ctx, ds.Filter{}, "5899999999", 2, 5)
+	_, _, _, _, err := f.Client.ListBefore(ctx, ds.Filter{}, "5899999999", 2, 5)
 	if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "startingAfter") {
 		t.Errorf("unknown token: %v, want BAD_USER_INPUT naming startingAfter", err)
 	}
@@ -910,7 +891,7 @@ func TestEmailFilterFindsARecordStoredInAnyCase(t *testing.T) {
 		{"as stored", stored},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := walkMatching(t, f.client, ds.Filter{Email: resttest.Ptr(tc.email)})
+			got := walkMatching(t, f.Client, ds.Filter{Email: resttest.Ptr(tc.email)})
 			if len(got) != 1 || got[0] != id {
 				t.Errorf("got %v, want [%s]", got, id)
 			}
@@ -924,15 +905,15 @@ func TestIDsAreSeparatedByLiteralCommas(t *testing.T) {
 	f := start(t)
 	every := ids(f.raw(t, "GET", "/customers?limit=3", nil, "").body)
 	t.Run("the client sends literal commas", func(t *testing.T) {
-		f.sim.Kit().Reset()
-		got, err := f.client.GetCustomers(context.Background(), every)
+		f.Sim.Kit().Reset()
+		got, err := f.Client.GetCustomers(context.Background(), every)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != len(every) {
 			t.Errorf("found %d of %d customers", len(got), len(every))
 		}
-		calls := f.sim.Kit().Calls()
+		calls := f.Sim.Kit().Calls()
 		if len(calls) != 1 || !strings.Contains(calls[0].Query, "ids="+strings.Join(every, ",")) {
 			t.Errorf("calls = %+v, want one with ids=%s", calls, strings.Join(every, ","))
 		}

@@ -5,10 +5,7 @@
 package kintsugi
 
 import (
-	"errors"
 	"net/http"
-	"strings"
-	"unicode"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/rest"
@@ -46,34 +43,19 @@ type Config struct {
 
 // Validate checks the configuration, naming the offending key.
 func (c Config) Validate() error {
-	if strings.TrimSpace(c.APIKey) == "" {
-		return errors.New("kintsugi: api_key is required")
+	if err := rest.RequireHeaderValue(ds.Kintsugi, "api_key", c.APIKey); err != nil {
+		return err
 	}
-	if !headerSafe(c.APIKey) {
-		return errors.New("kintsugi: api_key must not contain whitespace or control characters")
+	if err := rest.RequireHeaderValue(ds.Kintsugi, "organization_id", c.OrganizationID); err != nil {
+		return err
 	}
-	if strings.TrimSpace(c.OrganizationID) == "" {
-		return errors.New("kintsugi: organization_id is required")
-	}
-	if !headerSafe(c.OrganizationID) {
-		return errors.New("kintsugi: organization_id must not contain whitespace or control characters")
-	}
-	if c.BaseURL != "" {
-		if _, err := rest.ParseBaseURL(ds.Kintsugi, c.BaseURL); err != nil {
-			return err
-		}
-	}
-	return nil
+	return rest.CheckBaseURL(ds.Kintsugi, c.BaseURL, false)
 }
 
 // Quota is Kintsugi's documented limit, 10,000 requests per minute, as a
 // bucket that stays under it in any minute with headroom: 150/s with bursts
 // of 300 (<= 9,300 per minute).
 func (c Config) Quota() rest.Quota { return rest.Quota{Rate: 150, Burst: 300} }
-
-func headerSafe(s string) bool {
-	return !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
-}
 
 // Client is the Kintsugi customer provider.
 type Client struct {
@@ -88,12 +70,9 @@ var (
 
 // New builds a client; a nil hc is replaced by a client with a 30 s timeout.
 func New(cfg Config, hc *http.Client) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	key, org := cfg.APIKey, cfg.OrganizationID
 	rc, err := rest.NewClient(rest.Options{
-		Provider: ds.Kintsugi, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTP: hc,
+		Provider: ds.Kintsugi, Validate: cfg.Validate, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTP: hc,
 		Credential:   []string{org, key},
 		Secrets:      []string{key, org}, // the organization id is sent as a credential header too
 		Header:       http.Header{HeaderAPIKey: {key}, HeaderOrganization: {org}},

@@ -26,12 +26,8 @@ import (
 
 func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
-		Provider: ds.Kintsugi,
-		Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
-			s := sim.New(people)
-			c, _ := resttest.Start(t, s, s.ClientConfig, resttest.Spoil(o, func(c *kintsugi.Config) { c.APIKey = "sk_wrong" }), kintsugi.New)
-			return c, s.Kit()
-		},
+		Provider:         ds.Kintsugi,
+		Start:            resttest.ConformanceStart(sim.New, func(c *kintsugi.Config) { c.APIKey = "sk_wrong" }, kintsugi.New),
 		ValidationStatus: http.StatusUnprocessableEntity,
 		RetryAfterHeader: false,
 	})
@@ -39,30 +35,16 @@ func TestConformance(t *testing.T) {
 
 // fixture is a simulator, its server and a client with valid credentials.
 type fixture struct {
-	sim    *sim.Sim
-	srv    *httptest.Server
-	client *kintsugi.Client
-	people []demo.Person
+	*resttest.Fixture[*sim.Sim, *kintsugi.Client]
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	people := providertest.People()
-	s := sim.New(people)
-	c, srv := resttest.Start(t, s, s.ClientConfig, nil, kintsugi.New)
-	return &fixture{sim: s, srv: srv, client: c, people: people}
+	return &fixture{resttest.NewFixture(t, sim.New, (*sim.Sim).ClientConfig, nil, kintsugi.New)}
 }
 
 // kintsugiPeople are the people at Kintsugi, in native order.
-func (f *fixture) kintsugiPeople() []demo.Person {
-	var out []demo.Person
-	for _, p := range f.people {
-		if p.At(ds.Kintsugi) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
+func (f *fixture) kintsugiPeople() []demo.Person { return f.At(ds.Kintsugi) }
 
 type rawResponse struct {
 	status int
@@ -115,7 +97,7 @@ func raw(t *testing.T, method, u string, hdr map[string]string, body string) raw
 
 func TestSimulatorAuth(t *testing.T) {
 	f := newFixture(t)
-	u := f.srv.URL + "/v1/customers"
+	u := f.Srv.URL + "/v1/customers"
 	for _, tc := range []struct {
 		name       string
 		hdr        map[string]string
@@ -163,7 +145,7 @@ func TestSimulatorListValidation(t *testing.T) {
 		{"country=se", "enum", []any{"query", "country", float64(0)}, ""},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
-			r := raw(t, http.MethodGet, f.srv.URL+"/v1/customers?"+tc.query, nil, "")
+			r := raw(t, http.MethodGet, f.Srv.URL+"/v1/customers?"+tc.query, nil, "")
 			if r.status != 422 {
 				t.Fatalf("status = %d, want 422 (%s)", r.status, r.body)
 			}
@@ -181,14 +163,14 @@ func TestSimulatorListValidation(t *testing.T) {
 	}
 
 	t.Run("every invalid parameter is reported at once", func(t *testing.T) {
-		r := raw(t, http.MethodGet, f.srv.URL+"/v1/customers?page=0&size=101", nil, "")
+		r := raw(t, http.MethodGet, f.Srv.URL+"/v1/customers?page=0&size=101", nil, "")
 		arr, _ := r.json(t)["detail"].([]any)
 		if r.status != 422 || len(arr) != 2 {
 			t.Fatalf("status %d, %d errors: %s", r.status, len(arr), r.body)
 		}
 	})
 	t.Run("the example from the docs", func(t *testing.T) {
-		r := raw(t, http.MethodGet, f.srv.URL+"/v1/customers?page=0", nil, "")
+		r := raw(t, http.MethodGet, f.Srv.URL+"/v1/customers?page=0", nil, "")
 		e := r.firstError(t)
 		if e["input"] != "0" || !reflect.DeepEqual(e["ctx"], map[string]any{"ge": float64(1)}) {
 			t.Errorf("error = %v", e)
@@ -201,7 +183,7 @@ func TestSimulatorListEnvelope(t *testing.T) {
 	n := len(f.kintsugiPeople())
 	page := func(t *testing.T, q string) map[string]any {
 		t.Helper()
-		r := raw(t, http.MethodGet, f.srv.URL+"/v1/customers"+q, nil, "")
+		r := raw(t, http.MethodGet, f.Srv.URL+"/v1/customers"+q, nil, "")
 		if r.status != 200 {
 			t.Fatalf("status %d: %s", r.status, r.body)
 		}
@@ -319,7 +301,7 @@ func TestSimulatorRoutesAndBodies(t *testing.T) {
 		{"update validates before looking up", "PUT", "/v1/customers/cust_nope", `{"country":"XX"}`, nil, 422, "enum"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := raw(t, tc.method, f.srv.URL+tc.path, tc.hdr, tc.body)
+			r := raw(t, tc.method, f.Srv.URL+tc.path, tc.hdr, tc.body)
 			if r.status != tc.wantStatus {
 				t.Fatalf("status = %d, want %d (%s)", r.status, tc.wantStatus, r.body)
 			}
@@ -337,30 +319,30 @@ func TestSimulatorRoutesAndBodies(t *testing.T) {
 	}
 
 	t.Run("create answers 200 with a generated id and defaults", func(t *testing.T) {
-		r := raw(t, "POST", f.srv.URL+"/v1/customers", nil, `{"name":"Ada","country":"SE","street_1":"Storgatan 1","city":"Stockholm"}`)
+		r := raw(t, "POST", f.Srv.URL+"/v1/customers", nil, `{"name":"Ada","country":"SE","street_1":"Storgatan 1","city":"Stockholm"}`)
 		m := r.json(t)
 		if r.status != 200 || !strings.HasPrefix(m["id"].(string), "cust_") || m["organization_id"] != sim.OrganizationID ||
 			m["status"] != "ACTIVE" || m["address_status"] != "UNVERIFIED" || m["full_address"] != "Storgatan 1, Stockholm, SE" {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
-		got := raw(t, "GET", f.srv.URL+"/v1/customers/"+m["id"].(string), nil, "").json(t)
+		got := raw(t, "GET", f.Srv.URL+"/v1/customers/"+m["id"].(string), nil, "").json(t)
 		if got["name"] != "Ada" {
 			t.Errorf("read back %v", got)
 		}
 	})
 	t.Run("update sets what is sent, clears nulls and keeps the rest", func(t *testing.T) {
-		r := raw(t, "PUT", f.srv.URL+"/v1/customers/"+id, nil, `{"name":"Renamed","phone":null}`)
+		r := raw(t, "PUT", f.Srv.URL+"/v1/customers/"+id, nil, `{"name":"Renamed","phone":null}`)
 		m := r.json(t)
 		if r.status != 200 || m["name"] != "Renamed" || m["phone"] != nil || m["email"] != f.kintsugiPeople()[0].Email {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
 	})
 	t.Run("injected faults carry Kintsugi's bodies", func(t *testing.T) {
-		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "maintenance"}, simkit.Fault{Status: 422, Message: "Input should be sane"})
-		if r := raw(t, "GET", f.srv.URL+"/v1/customers", nil, ""); r.status != 503 || r.detail(t) != "maintenance" {
+		f.Sim.Kit().Inject(simkit.Fault{Status: 503, Message: "maintenance"}, simkit.Fault{Status: 422, Message: "Input should be sane"})
+		if r := raw(t, "GET", f.Srv.URL+"/v1/customers", nil, ""); r.status != 503 || r.detail(t) != "maintenance" {
 			t.Errorf("%d %s", r.status, r.body)
 		}
-		if r := raw(t, "GET", f.srv.URL+"/v1/customers", nil, ""); r.status != 422 || r.firstError(t)["msg"] != "Input should be sane" {
+		if r := raw(t, "GET", f.Srv.URL+"/v1/customers", nil, ""); r.status != 422 || r.firstError(t)["msg"] != "Input should be sane" {
 			t.Errorf("%d %s", r.status, r.body)
 		}
 	})
@@ -418,12 +400,7 @@ func TestListQueryBuilding(t *testing.T) {
 			url.Values{"page": {"1"}, "size": {"5"}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f.sim.Kit().Reset()
-			page, err := f.client.ListCustomers(context.Background(), tc.req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			calls := f.sim.Kit().Calls()
+			page, calls := resttest.ListCalls(t, f.Client, f.Sim.Kit(), tc.req)
 			if tc.want == nil {
 				if len(calls) != 0 || len(page.Items) != 0 || page.Next != "" || page.Total == nil || *page.Total != 0 {
 					t.Errorf("calls %v, page %+v", calls, page)
@@ -449,7 +426,7 @@ func TestListQueryBuilding(t *testing.T) {
 
 func TestListOffsets(t *testing.T) {
 	f := newFixture(t)
-	all, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 100})
+	all, err := f.Client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,7 +453,7 @@ func TestListOffsets(t *testing.T) {
 		{strconv.Itoa(n + 500), 10, n, n, ""},
 	} {
 		t.Run(tc.token+"/"+strconv.Itoa(tc.limit), func(t *testing.T) {
-			page, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tc.token, Limit: tc.limit})
+			page, err := f.Client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tc.token, Limit: tc.limit})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -492,33 +469,24 @@ func TestListOffsets(t *testing.T) {
 
 func TestBadTokensAreRejectedWithoutACall(t *testing.T) {
 	f := newFixture(t)
-	for _, tok := range []string{"-1", "zz", "%00", "007", "+5", " 5", "1e3", "0x10", strings.Repeat("9", 40), "99999999999999"} {
-		f.sim.Kit().Reset()
-		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tok, Limit: 5})
-		if ds.ErrorCode(err) != ds.CodeBadUserInput {
-			t.Errorf("token %q: %v, want BAD_USER_INPUT", tok, err)
-		}
-		if n := f.sim.Kit().Count(); n != 0 {
-			t.Errorf("token %q made %d calls", tok, n)
-		}
-	}
+	resttest.RefusesTokens(t, f.Client, f.Sim.Kit(), []string{"-1", "zz", "%00", "007", "+5", " 5", "1e3", "0x10", strings.Repeat("9", 40), "99999999999999"})
 }
 
 func TestOrderIsUnsupported(t *testing.T) {
 	f := newFixture(t)
 	for _, field := range []ds.OrderField{ds.OrderCreatedAt, ds.OrderUpdatedAt, ds.OrderEmail, ds.OrderName} {
 		o := ds.Order{Field: field}
-		if err := f.client.Capabilities().CanOrder(o); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || !strings.Contains(err.Error(), "created_at") {
+		if err := f.Client.Capabilities().CanOrder(o); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || !strings.Contains(err.Error(), "created_at") {
 			t.Errorf("CanOrder(%s) = %v", field, err)
 		}
-		f.sim.Kit().Reset()
-		_, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Order: &o})
-		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.sim.Kit().Count() != 0 {
-			t.Errorf("ListCustomers ordered by %s: %v after %d calls", field, err, f.sim.Kit().Count())
+		f.Sim.Kit().Reset()
+		_, err := f.Client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5, Order: &o})
+		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.Sim.Kit().Count() != 0 {
+			t.Errorf("ListCustomers ordered by %s: %v after %d calls", field, err, f.Sim.Kit().Count())
 		}
 	}
 	for _, flt := range []ds.Filter{{}, {Email: resttest.Ptr("a@b.c")}, {Search: resttest.Ptr("x")}, {Country: []string{"SE"}}} {
-		if err := f.client.Capabilities().CanFilter(flt); err != nil {
+		if err := f.Client.Capabilities().CanFilter(flt); err != nil {
 			t.Errorf("CanFilter(%+v) = %v", flt, err)
 		}
 	}
@@ -526,7 +494,7 @@ func TestOrderIsUnsupported(t *testing.T) {
 
 func TestMapping(t *testing.T) {
 	f := newFixture(t)
-	page, err := f.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 100})
+	page, err := f.Client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -658,7 +626,7 @@ func TestErrorsAreTyped(t *testing.T) {
 		{"server error", nil, &simkit.Fault{Status: 500, Message: "An unexpected error occurred."}, ds.CodeProviderUnavailable, "An unexpected error occurred."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := f.sim.ClientConfig(f.srv.URL)
+			cfg := f.Sim.ClientConfig(f.Srv.URL)
 			if tc.mutate != nil {
 				tc.mutate(&cfg)
 			}
@@ -668,8 +636,8 @@ func TestErrorsAreTyped(t *testing.T) {
 			}
 			if tc.fault != nil {
 				// a 5xx is retried twice: it must fail all three attempts
-				f.sim.Kit().Inject(*tc.fault, *tc.fault, *tc.fault)
-				t.Cleanup(f.sim.Kit().Reset)
+				f.Sim.Kit().Inject(*tc.fault, *tc.fault, *tc.fault)
+				t.Cleanup(f.Sim.Kit().Reset)
 			}
 			_, err = c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 5})
 			if err == nil {
@@ -692,8 +660,8 @@ func TestWrites(t *testing.T) {
 	ctx := context.Background()
 	t.Run("create answers the mapped record, which later reads return", func(t *testing.T) {
 		f := newFixture(t)
-		f.sim.Kit().Reset()
-		c, err := f.client.CreateCustomer(ctx, ds.CustomerInput{
+		f.Sim.Kit().Reset()
+		c, err := f.Client.CreateCustomer(ctx, ds.CustomerInput{
 			Name: resttest.Ptr("Ada Lovelace"), Email: resttest.Ptr("ada@example.com"), Phone: resttest.Ptr("+46700000000"),
 			Address: &ds.Address{Line1: resttest.Ptr("Storgatan 1"), City: resttest.Ptr("Stockholm"), PostalCode: resttest.Ptr("11122"), Country: resttest.Ptr("se")},
 		})
@@ -704,15 +672,15 @@ func TestWrites(t *testing.T) {
 			c.Address == nil || deref(c.Address.Country) != "SE" || deref(c.Status) != "ACTIVE" || len(c.Raw) == 0 {
 			t.Fatalf("created %+v", c)
 		}
-		calls := f.sim.Kit().Calls()
+		calls := f.Sim.Kit().Calls()
 		if len(calls) != 1 || calls[0].Method != "POST" || calls[0].Path != "/v1/customers" {
 			t.Errorf("calls %+v", calls)
 		}
-		got, err := f.client.GetCustomers(ctx, []string{c.ProviderID})
+		got, err := f.Client.GetCustomers(ctx, []string{c.ProviderID})
 		if err != nil || len(got) != 1 || deref(got[0].Email) != "ada@example.com" {
 			t.Fatalf("read back %v, %v", got, err)
 		}
-		page, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: resttest.Ptr("ada@example.com")}})
+		page, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 5, Filter: ds.Filter{Email: resttest.Ptr("ada@example.com")}})
 		if err != nil || len(page.Items) != 1 || page.Items[0].ProviderID != c.ProviderID {
 			t.Errorf("listed %v, %v", page.Items, err)
 		}
@@ -721,7 +689,7 @@ func TestWrites(t *testing.T) {
 		f := newFixture(t)
 		p := f.kintsugiPeople()[1]
 		id := p.IDs[ds.Kintsugi]
-		c, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("New Name"), Address: &ds.Address{City: resttest.Ptr("Brno"), Country: resttest.Ptr("CZ")}})
+		c, err := f.Client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("New Name"), Address: &ds.Address{City: resttest.Ptr("Brno"), Country: resttest.Ptr("CZ")}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -729,21 +697,21 @@ func TestWrites(t *testing.T) {
 			deref(c.Address.Country) != "CZ" || deref(c.Address.Line1) != p.Street1 {
 			t.Errorf("updated %+v", c)
 		}
-		got, _ := f.client.GetCustomers(ctx, []string{id})
+		got, _ := f.Client.GetCustomers(ctx, []string{id})
 		if len(got) != 1 || deref(got[0].Name) != "New Name" {
 			t.Errorf("read back %+v", got)
 		}
 	})
 	t.Run("update of an unknown customer is NOT_FOUND", func(t *testing.T) {
 		f := newFixture(t)
-		_, err := f.client.UpdateCustomer(ctx, "cust_nope", ds.CustomerInput{Name: resttest.Ptr("x")})
+		_, err := f.Client.UpdateCustomer(ctx, "cust_nope", ds.CustomerInput{Name: resttest.Ptr("x")})
 		if ds.ErrorCode(err) != ds.CodeNotFound {
 			t.Errorf("err = %v", err)
 		}
-		f.sim.Kit().Reset()
-		_, err = f.client.UpdateCustomer(ctx, "../customers", ds.CustomerInput{Name: resttest.Ptr("x")})
-		if ds.ErrorCode(err) != ds.CodeNotFound || f.sim.Kit().Count() != 0 {
-			t.Errorf("err = %v after %d calls", err, f.sim.Kit().Count())
+		f.Sim.Kit().Reset()
+		_, err = f.Client.UpdateCustomer(ctx, "../customers", ds.CustomerInput{Name: resttest.Ptr("x")})
+		if ds.ErrorCode(err) != ds.CodeNotFound || f.Sim.Kit().Count() != 0 {
+			t.Errorf("err = %v after %d calls", err, f.Sim.Kit().Count())
 		}
 	})
 	t.Run("inputs Kintsugi cannot hold are refused without a call", func(t *testing.T) {
@@ -759,24 +727,24 @@ func TestWrites(t *testing.T) {
 			{"metadata", ds.CustomerInput{Metadata: map[string]any{"a": 1}}, ds.CodeUnsupportedByProvider},
 			{"country outside the enum", ds.CustomerInput{Address: &ds.Address{Country: resttest.Ptr("XX")}}, ds.CodeBadUserInput},
 		} {
-			f.sim.Kit().Reset()
-			_, err := f.client.CreateCustomer(ctx, tc.in)
+			f.Sim.Kit().Reset()
+			_, err := f.Client.CreateCustomer(ctx, tc.in)
 			if ds.ErrorCode(err) != tc.code {
 				t.Errorf("create with %s: %v, want %s", tc.name, err, tc.code)
 			}
-			_, err = f.client.UpdateCustomer(ctx, f.kintsugiPeople()[0].IDs[ds.Kintsugi], tc.in)
+			_, err = f.Client.UpdateCustomer(ctx, f.kintsugiPeople()[0].IDs[ds.Kintsugi], tc.in)
 			if ds.ErrorCode(err) != tc.code {
 				t.Errorf("update with %s: %v, want %s", tc.name, err, tc.code)
 			}
-			if n := f.sim.Kit().Count(); n != 0 {
+			if n := f.Sim.Kit().Count(); n != 0 {
 				t.Errorf("%s: %d calls", tc.name, n)
 			}
 		}
 	})
 	t.Run("delete is unsupported", func(t *testing.T) {
 		f := newFixture(t)
-		err := f.client.DeleteCustomer(ctx, f.kintsugiPeople()[0].IDs[ds.Kintsugi])
-		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.sim.Kit().Count() != 0 {
+		err := f.Client.DeleteCustomer(ctx, f.kintsugiPeople()[0].IDs[ds.Kintsugi])
+		if ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || f.Sim.Kit().Count() != 0 {
 			t.Errorf("err = %v", err)
 		}
 		if p, ok := ds.ErrorProvider(err); !ok || p != ds.Kintsugi {
@@ -785,19 +753,19 @@ func TestWrites(t *testing.T) {
 	})
 	t.Run("create is not retried, update is", func(t *testing.T) {
 		f := newFixture(t)
-		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "maintenance"})
-		if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Name: resttest.Ptr("x")}); ds.ErrorCode(err) != ds.CodeProviderUnavailable {
+		f.Sim.Kit().Inject(simkit.Fault{Status: 503, Message: "maintenance"})
+		if _, err := f.Client.CreateCustomer(ctx, ds.CustomerInput{Name: resttest.Ptr("x")}); ds.ErrorCode(err) != ds.CodeProviderUnavailable {
 			t.Errorf("create after a 503: %v", err)
 		}
-		if n := f.sim.Kit().Count(); n != 1 {
+		if n := f.Sim.Kit().Count(); n != 1 {
 			t.Errorf("create made %d calls, want 1", n)
 		}
-		f.sim.Kit().Reset()
-		f.sim.Kit().Inject(simkit.Fault{Status: 503, Message: "maintenance"})
-		if _, err := f.client.UpdateCustomer(ctx, f.kintsugiPeople()[0].IDs[ds.Kintsugi], ds.CustomerInput{Name: resttest.Ptr("y")}); err != nil {
+		f.Sim.Kit().Reset()
+		f.Sim.Kit().Inject(simkit.Fault{Status: 503, Message: "maintenance"})
+		if _, err := f.Client.UpdateCustomer(ctx, f.kintsugiPeople()[0].IDs[ds.Kintsugi], ds.CustomerInput{Name: resttest.Ptr("y")}); err != nil {
 			t.Errorf("update after one 503: %v", err)
 		}
-		if n := f.sim.Kit().Count(); n != 2 {
+		if n := f.Sim.Kit().Count(); n != 2 {
 			t.Errorf("update made %d calls, want 2", n)
 		}
 	})
@@ -829,15 +797,15 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 			defer wg.Done()
 			switch i % 3 {
 			case 0:
-				if _, err := f.client.CreateCustomer(ctx, ds.CustomerInput{Name: resttest.Ptr("n" + strconv.Itoa(i))}); err != nil {
+				if _, err := f.Client.CreateCustomer(ctx, ds.CustomerInput{Name: resttest.Ptr("n" + strconv.Itoa(i))}); err != nil {
 					t.Error(err)
 				}
 			case 1:
-				if _, err := f.client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("n" + strconv.Itoa(i))}); err != nil {
+				if _, err := f.Client.UpdateCustomer(ctx, id, ds.CustomerInput{Name: resttest.Ptr("n" + strconv.Itoa(i))}); err != nil {
 					t.Error(err)
 				}
 			default:
-				if _, err := f.client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 100}); err != nil {
+				if _, err := f.Client.ListCustomers(ctx, ds.ListRequest[ds.Filter]{Limit: 100}); err != nil {
 					t.Error(err)
 				}
 			}

@@ -13,20 +13,14 @@ import (
 // are required; every other field may be absent or null. The schema has no
 // created_at/updated_at, type or locale.
 type CustomerRead struct {
-	ID                 string  `json:"id"`
-	OrganizationID     string  `json:"organization_id"`
-	Name               *string `json:"name,omitempty"`
-	ExternalID         *string `json:"external_id,omitempty"`
-	Status             *string `json:"status,omitempty"`
-	Email              *string `json:"email,omitempty"`
-	Phone              *string `json:"phone,omitempty"`
-	Street1            *string `json:"street_1,omitempty"`
-	Street2            *string `json:"street_2,omitempty"`
-	City               *string `json:"city,omitempty"`
-	County             *string `json:"county,omitempty"`
-	State              *string `json:"state,omitempty"`
-	PostalCode         *string `json:"postal_code,omitempty"`
-	Country            *string `json:"country,omitempty"`
+	ID             string  `json:"id"`
+	OrganizationID string  `json:"organization_id"`
+	Name           *string `json:"name,omitempty"`
+	ExternalID     *string `json:"external_id,omitempty"`
+	Status         *string `json:"status,omitempty"`
+	Email          *string `json:"email,omitempty"`
+	Phone          *string `json:"phone,omitempty"`
+	address
 	FullAddress        *string `json:"full_address,omitempty"`
 	Source             *string `json:"source,omitempty"`
 	ConnectionID       *string `json:"connection_id,omitempty"`
@@ -38,9 +32,15 @@ type CustomerRead struct {
 // customerWrite is the CustomerCreate / CustomerUpdate body this client
 // sends: only the fields the federated input can set, absent when unset.
 type customerWrite struct {
-	Name       *string `json:"name,omitempty"`
-	Email      *string `json:"email,omitempty"`
-	Phone      *string `json:"phone,omitempty"`
+	Name  *string `json:"name,omitempty"`
+	Email *string `json:"email,omitempty"`
+	Phone *string `json:"phone,omitempty"`
+	address
+}
+
+// address is the customer's address fields, the same in CustomerRead and
+// the write body.
+type address struct {
 	Street1    *string `json:"street_1,omitempty"`
 	Street2    *string `json:"street_2,omitempty"`
 	City       *string `json:"city,omitempty"`

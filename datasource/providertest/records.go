@@ -61,15 +61,33 @@ func RunRecordCases(t *testing.T, wrap func(items string) string, list func(t *t
 // one page (limit 10) with newClient's client for the fake's URL.
 func RunCustomerRecordCases(t *testing.T, wrap func(items string) string, newClient func(url string) (ds.CustomerProvider, error), cases []RecordCase) {
 	t.Helper()
+	runPageRecordCases(t, wrap, newClient, func(c ds.CustomerProvider) (ds.Page[*ds.Customer], error) {
+		return c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 10})
+	}, func(cu *ds.Customer) json.RawMessage { return cu.Raw }, cases)
+}
+
+// RunSourceRecordCases is RunRecordCases for a source provider: it lists
+// one page (limit 10) with newClient's client for the fake's URL.
+func RunSourceRecordCases(t *testing.T, wrap func(items string) string, newClient func(url string) (ds.SourceProvider, error), cases []RecordCase) {
+	t.Helper()
+	runPageRecordCases(t, wrap, newClient, func(c ds.SourceProvider) (ds.Page[*ds.CustomerSource], error) {
+		return c.ListSources(context.Background(), ds.ListRequest[ds.SourceFilter]{Limit: 10})
+	}, func(s *ds.CustomerSource) json.RawMessage { return s.Raw }, cases)
+}
+
+// runPageRecordCases is RunRecordCases over the page that list reads with
+// newClient's client; raw is an item's Raw.
+func runPageRecordCases[C, T any](t *testing.T, wrap func(items string) string, newClient func(url string) (C, error), list func(C) (ds.Page[T], error), raw func(T) json.RawMessage, cases []RecordCase) {
+	t.Helper()
 	RunRecordCases(t, wrap, func(t *testing.T, url string) ([]json.RawMessage, error) {
 		c, err := newClient(url)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := c.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 10})
+		p, err := list(c)
 		var raws []json.RawMessage
-		for _, cu := range p.Items {
-			raws = append(raws, cu.Raw)
+		for _, it := range p.Items {
+			raws = append(raws, raw(it))
 		}
 		return raws, err
 	}, cases)

@@ -117,10 +117,7 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 		switch p {
 		case ds.CareCloud:
 			var c *carecloud.Client
-			c, err = build(b, p, node, sim, tr, log, func() (http.Handler, func(string) carecloud.Config) {
-				s := ccsim.New(people)
-				return s, s.ClientConfig
-			}, carecloud.New)
+			c, err = build(b, p, node, sim, tr, log, simulator(ccsim.New, people), carecloud.New)
 			if err == nil {
 				svc.Sources = c
 				if layer != nil {
@@ -129,25 +126,13 @@ func Build(cfg *config.Config, people []demo.Person, layer *cache.Layer, log *sl
 				}
 			}
 		case ds.Kintsugi:
-			svc.Customers[p], err = build(b, p, node, sim, tr, log, func() (http.Handler, func(string) kintsugi.Config) {
-				s := kisim.New(people)
-				return s, s.ClientConfig
-			}, kintsugi.New)
+			svc.Customers[p], err = build(b, p, node, sim, tr, log, simulator(kisim.New, people), kintsugi.New)
 		case ds.DigitalRiver:
-			svc.Customers[p], err = build(b, p, node, sim, tr, log, func() (http.Handler, func(string) digitalriver.Config) {
-				s := drsim.New(people)
-				return s, s.ClientConfig
-			}, digitalriver.New)
+			svc.Customers[p], err = build(b, p, node, sim, tr, log, simulator(drsim.New, people), digitalriver.New)
 		case ds.Telness:
-			svc.Customers[p], err = build(b, p, node, sim, tr, log, func() (http.Handler, func(string) telness.Config) {
-				s := tesim.New(people)
-				return s, s.ClientConfig
-			}, telness.New)
+			svc.Customers[p], err = build(b, p, node, sim, tr, log, simulator(tesim.New, people), telness.New)
 		case ds.CommerceLayer:
-			svc.Customers[p], err = build(b, p, node, sim, tr, log, func() (http.Handler, func(string) commercelayer.Config) {
-				s := clsim.New(people)
-				return s, s.ClientConfig
-			}, commercelayer.New)
+			svc.Customers[p], err = build(b, p, node, sim, tr, log, simulator(clsim.New, people), commercelayer.New)
 		}
 		if err != nil {
 			_ = b.Close(context.Background())
@@ -178,6 +163,17 @@ type validator interface{ Validate() error }
 
 // build makes one provider's client: from its config block, or pointed at a
 // freshly started simulator on loopback when simulate is set.
+// simulator is build's newSim for a vendor simulator serving people.
+func simulator[C any, S interface {
+	http.Handler
+	ClientConfig(baseURL string) C
+}](newSim func([]demo.Person) S, people []demo.Person) func() (http.Handler, func(string) C) {
+	return func() (http.Handler, func(string) C) {
+		s := newSim(people)
+		return s, s.ClientConfig
+	}
+}
+
 func build[C validator, P any](b *Built, p ds.ProviderID, node yaml.Node, simulate bool, tr http.RoundTripper, log *slog.Logger,
 	newSim func() (http.Handler, func(string) C), newClient func(C, *http.Client) (P, error)) (P, error) {
 	var zero P

@@ -22,6 +22,8 @@ import (
 // vendor validates, defaults and names its credential alike.
 type Options struct {
 	Provider ds.ProviderID
+	// Validate is the vendor's Config.Validate, run before anything else.
+	Validate func() error
 	// BaseURL is the configured base; "" takes DefaultBaseURL.
 	BaseURL string
 	// DefaultBaseURL is the vendor's documented base; "" when it has none
@@ -53,6 +55,11 @@ type Options struct {
 // NewClient checks and parses the base URL once (after its default), fills
 // in the defaults and computes the credential id.
 func NewClient(o Options) (*Client, error) {
+	if o.Validate != nil {
+		if err := o.Validate(); err != nil {
+			return nil, err
+		}
+	}
 	base := o.BaseURL
 	if base == "" {
 		base = o.DefaultBaseURL

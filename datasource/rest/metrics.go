@@ -12,42 +12,44 @@ import (
 // Per-provider upstream metrics. They are process-wide (one set of
 // providers per process); Collectors hands them to the /metrics registry.
 var (
-	upstreamCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "gateway_upstream_calls_total", Help: "Upstream HTTP attempts by provider and outcome (2xx, 4xx, 5xx, error).",
-	}, []string{"provider", "outcome"})
-	upstreamDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "gateway_upstream_call_duration_seconds", Help: "Upstream HTTP attempt latency (to response headers) by provider.",
-		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-	}, []string{"provider"})
-	upstreamErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "gateway_upstream_errors_total", Help: "Failed upstream calls (after retries) and short-circuited ones by provider and gateway error code.",
-	}, []string{"provider", "code"})
-	upstreamRetries = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "gateway_upstream_retries_total", Help: "Upstream retries made, by provider.",
-	}, []string{"provider"})
-	upstreamRetriesDenied = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "gateway_upstream_retries_denied_total", Help: "Retries not made because the provider's retry or time budget was spent.",
-	}, []string{"provider"})
-	breakerStateGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "gateway_upstream_breaker_state", Help: "Circuit breaker state by provider: 0 closed, 1 half-open, 2 open.",
-	}, []string{"provider"})
-	breakerTransitions = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "gateway_upstream_breaker_transitions_total", Help: "Circuit breaker state changes by provider and new state.",
-	}, []string{"provider", "to"})
-	shortCircuits = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "gateway_upstream_short_circuits_total", Help: "Calls answered at once because the provider's circuit was open.",
-	}, []string{"provider"})
-	quotaWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "gateway_upstream_quota_wait_seconds", Help: "Time calls waited for an outbound quota token, by provider.",
-		Buckets: []float64{0, .001, .01, .05, .1, .25, .5, 1, 2.5, 5},
-	}, []string{"provider"})
-	quotaShare = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "gateway_upstream_quota_share", Help: "Replicas the provider credential's outbound quota is divided among.",
-	}, []string{"provider"})
-	quotaRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "gateway_upstream_quota_rejected_total", Help: "Calls not sent because no quota token would come within the request's deadline.",
-	}, []string{"provider"})
+	upstreamCalls = counter("gateway_upstream_calls_total",
+		"Upstream HTTP attempts by provider and outcome (2xx, 4xx, 5xx, error).", "outcome")
+	upstreamDuration = histogram("gateway_upstream_call_duration_seconds",
+		"Upstream HTTP attempt latency (to response headers) by provider.",
+		.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10)
+	upstreamErrors = counter("gateway_upstream_errors_total",
+		"Failed upstream calls (after retries) and short-circuited ones by provider and gateway error code.", "code")
+	upstreamRetries = counter("gateway_upstream_retries_total",
+		"Upstream retries made, by provider.")
+	upstreamRetriesDenied = counter("gateway_upstream_retries_denied_total",
+		"Retries not made because the provider's retry or time budget was spent.")
+	breakerStateGauge = gauge("gateway_upstream_breaker_state",
+		"Circuit breaker state by provider: 0 closed, 1 half-open, 2 open.")
+	breakerTransitions = counter("gateway_upstream_breaker_transitions_total",
+		"Circuit breaker state changes by provider and new state.", "to")
+	shortCircuits = counter("gateway_upstream_short_circuits_total",
+		"Calls answered at once because the provider's circuit was open.")
+	quotaWait = histogram("gateway_upstream_quota_wait_seconds",
+		"Time calls waited for an outbound quota token, by provider.",
+		0, .001, .01, .05, .1, .25, .5, 1, 2.5, 5)
+	quotaShare = gauge("gateway_upstream_quota_share",
+		"Replicas the provider credential's outbound quota is divided among.")
+	quotaRejected = counter("gateway_upstream_quota_rejected_total",
+		"Calls not sent because no quota token would come within the request's deadline.")
 )
+
+// counter, gauge and histogram make a metric labelled by provider, then by more.
+func counter(name, help string, more ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, append([]string{"provider"}, more...))
+}
+
+func gauge(name, help string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"provider"})
+}
+
+func histogram(name, help string, buckets ...float64) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, []string{"provider"})
+}
 
 // Collectors are the upstream metrics, for the /metrics registry.
 func Collectors() []prometheus.Collector {

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"unicode"
 
 	ds "github.com/federated-customers/gateway/datasource"
 	"github.com/federated-customers/gateway/datasource/rest"
@@ -51,16 +50,10 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.BaseURL) == "" {
 		return errors.New("telness: base_url is required (the Connect API host is not documented)")
 	}
-	if _, err := rest.ParseBaseURL(ds.Telness, c.BaseURL); err != nil {
+	if err := rest.CheckBaseURL(ds.Telness, c.BaseURL, true); err != nil {
 		return err
 	}
-	if strings.TrimSpace(c.APIKey) == "" {
-		return errors.New("telness: api_key is required")
-	}
-	if strings.ContainsFunc(c.APIKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		return errors.New("telness: api_key must not contain whitespace or control characters")
-	}
-	return nil
+	return rest.RequireHeaderValue(ds.Telness, "api_key", c.APIKey)
 }
 
 // Client is the Telness customer provider.
@@ -78,12 +71,9 @@ var (
 
 // New builds a client; a nil hc is replaced by a client with a 30 s timeout.
 func New(cfg Config, hc *http.Client) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	key := cfg.APIKey
 	rc, err := rest.NewClient(rest.Options{
-		Provider: ds.Telness, BaseURL: cfg.BaseURL, HTTP: hc,
+		Provider: ds.Telness, Validate: cfg.Validate, BaseURL: cfg.BaseURL, HTTP: hc,
 		Credential: []string{key}, Secrets: []string{key},
 		Header:       http.Header{"X-Api-Key": {key}},
 		ErrorMessage: errorMessage,

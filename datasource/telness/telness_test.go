@@ -28,12 +28,8 @@ import (
 
 func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
-		Provider: ds.Telness,
-		Start: func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
-			s := sim.New(people)
-			c, _ := resttest.Start(t, s, s.ClientConfig, resttest.Spoil(o, func(c *telness.Config) { c.APIKey = "not-the-right-key" }), telness.New)
-			return c, s.Kit()
-		},
+		Provider:         ds.Telness,
+		Start:            resttest.ConformanceStart(sim.New, func(c *telness.Config) { c.APIKey = "not-the-right-key" }, telness.New),
 		ValidationStatus: http.StatusBadRequest,
 		RetryAfterHeader: true,
 	})
@@ -41,39 +37,21 @@ func TestConformance(t *testing.T) {
 
 // env is a simulator behind a real HTTP server and a client for it.
 type env struct {
-	sim    *sim.Sim
-	srv    *httptest.Server
-	client *telness.Client
-	people []demo.Person
+	*resttest.Fixture[*sim.Sim, *telness.Client]
 }
 
 // start serves the simulator, optionally behind wrap (to observe or alter traffic).
 func start(t *testing.T, wrap func(http.Handler) http.Handler) *env {
 	t.Helper()
-	people := providertest.People()
-	s := sim.New(people)
-	var h http.Handler = s
-	if wrap != nil {
-		h = wrap(s)
-	}
-	c, srv := resttest.Start(t, h, s.ClientConfig, nil, telness.New)
-	return &env{sim: s, srv: srv, client: c, people: people}
+	return &env{resttest.NewFixture(t, sim.New, (*sim.Sim).ClientConfig, wrap, telness.New)}
 }
 
-func (e *env) telnessPeople() []demo.Person {
-	var out []demo.Person
-	for _, p := range e.people {
-		if p.At(ds.Telness) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
+func (e *env) telnessPeople() []demo.Person { return e.At(ds.Telness) }
 
 // raw calls the simulator directly.
 func (e *env) raw(t *testing.T, method, path string, hdr map[string]string, body string) (int, []byte, http.Header) {
 	t.Helper()
-	r := resttest.Call(t, method, e.srv.URL+path, hdr, body)
+	r := resttest.Call(t, method, e.Srv.URL+path, hdr, body)
 	return r.Status, r.Body, r.Header
 }
 
@@ -527,7 +505,7 @@ func TestClientErrorBodies(t *testing.T) {
 func TestClientVendorRejectsCursor(t *testing.T) {
 	e := start(t, nil)
 	for _, tok := range []string{"zz", base64.RawURLEncoding.EncodeToString([]byte("o:3:deadbeefdeadbeef"))} {
-		_, err := e.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tok, Limit: 5})
+		_, err := e.Client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tok, Limit: 5})
 		if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "cursor is invalid") {
 			t.Errorf("token %q: %v, want BAD_USER_INPUT with the vendor's message", tok, err)
 		}
@@ -549,7 +527,7 @@ func TestMapping(t *testing.T) {
 	if linked == nil || lone == nil {
 		t.Fatal("demo world lacks a linked or an unlinked Telness customer")
 	}
-	got, err := e.client.GetCustomers(context.Background(), []string{linked.IDs[ds.Telness], lone.IDs[ds.Telness]})
+	got, err := e.Client.GetCustomers(context.Background(), []string{linked.IDs[ds.Telness], lone.IDs[ds.Telness]})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("got %d, err %v", len(got), err)
 	}
@@ -625,14 +603,14 @@ func TestGetCustomersConcurrencyAndAbsence(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	})
-	e.sim.Kit().SetLatency(15 * time.Millisecond)
+	e.Sim.Kit().SetLatency(15 * time.Millisecond)
 	var ids []string
 	for _, p := range e.telnessPeople() {
 		ids = append(ids, p.IDs[ds.Telness])
 	}
 	ids = append(ids, ids[0], "00000000-0000-4000-a000-000000000000", "a/b", "", "..", "x\ny")
-	e.sim.Kit().Reset()
-	got, err := e.client.GetCustomers(context.Background(), ids)
+	e.Sim.Kit().Reset()
+	got, err := e.Client.GetCustomers(context.Background(), ids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -641,33 +619,33 @@ func TestGetCustomersConcurrencyAndAbsence(t *testing.T) {
 	}
 	// Many ids: one list page of 1000 finds them all (the list ended, so the
 	// unknown id is absent without a GET of its own).
-	if calls := e.sim.Kit().Count(); calls != 1 {
+	if calls := e.Sim.Kit().Count(); calls != 1 {
 		t.Errorf("%d calls for %d ids, want 1 list scan", calls, len(ids))
 	}
 	// A few ids: single GETs, a few at a time.
 	few := ids[:4]
-	e.sim.Kit().Reset()
+	e.Sim.Kit().Reset()
 	peak.Store(0)
-	got, err = e.client.GetCustomers(context.Background(), few)
+	got, err = e.Client.GetCustomers(context.Background(), few)
 	if err != nil || len(got) != 4 {
 		t.Fatalf("4 ids: %d customers, %v", len(got), err)
 	}
-	if calls := e.sim.Kit().Count(); calls != 4 {
+	if calls := e.Sim.Kit().Count(); calls != 4 {
 		t.Errorf("%d calls, want one per id (4)", calls)
 	}
 	if p := peak.Load(); p > 4 || p < 2 {
 		t.Errorf("peak concurrency %d, want 2..4", p)
 	}
-	e.sim.Kit().SetLatency(0)
-	e.sim.Kit().Inject(simkit.Fault{Status: 403, Message: "not yours", Path: "/customers/"})
-	if _, err := e.client.GetCustomers(context.Background(), ids[:3]); ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth {
+	e.Sim.Kit().SetLatency(0)
+	e.Sim.Kit().Inject(simkit.Fault{Status: 403, Message: "not yours", Path: "/customers/"})
+	if _, err := e.Client.GetCustomers(context.Background(), ids[:3]); ds.ErrorCode(err) != ds.CodeProviderUnavailable || ds.ErrorReason(err) != ds.ReasonProviderAuth {
 		t.Errorf("a 403 on one id: %v, want PROVIDER_UNAVAILABLE (PROVIDER_AUTH)", err)
 	}
 }
 
 func TestCreateCustomer(t *testing.T) {
 	e := start(t, nil)
-	before := e.sim.Len()
+	before := e.Sim.Len()
 	in := ds.CustomerInput{
 		Email:  resttest.Ptr("new.person@example.com"),
 		Name:   resttest.Ptr("New Person"),
@@ -678,7 +656,7 @@ func TestCreateCustomer(t *testing.T) {
 			PostalCode: resttest.Ptr("11122"), Country: resttest.Ptr("se")},
 		Metadata: map[string]any{"segment": "gold", "n": 3.0},
 	}
-	c, err := e.client.CreateCustomer(context.Background(), in)
+	c, err := e.Client.CreateCustomer(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -697,21 +675,21 @@ func TestCreateCustomer(t *testing.T) {
 	if err := json.Unmarshal(c.Raw, &rec); err != nil || rec.CustomerType != "CONSUMER" || rec.Shipping.Address.Region != "Stockholms län" || rec.Shipping.Address.Street1 != "Storgatan 1" {
 		t.Errorf("raw %s", c.Raw)
 	}
-	if e.sim.Len() != before+1 {
-		t.Errorf("%d customers, want %d", e.sim.Len(), before+1)
+	if e.Sim.Len() != before+1 {
+		t.Errorf("%d customers, want %d", e.Sim.Len(), before+1)
 	}
 	// a write changes what later reads return
-	got, err := e.client.GetCustomers(context.Background(), []string{c.ProviderID})
+	got, err := e.Client.GetCustomers(context.Background(), []string{c.ProviderID})
 	if err != nil || len(got) != 1 || resttest.Deref(got[0].Email) != "new.person@example.com" {
 		t.Fatalf("lookup after create: %v %v", got, err)
 	}
-	page, err := e.client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 1000, Filter: ds.Filter{Email: resttest.Ptr("new.person@example.com")}})
+	page, err := e.Client.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Limit: 1000, Filter: ds.Filter{Email: resttest.Ptr("new.person@example.com")}})
 	if err != nil || len(page.Items) != 1 || page.Items[0].ProviderID != c.ProviderID {
 		t.Fatalf("list after create: %+v %v", page, err)
 	}
 
 	// the vendor's validation reaches the caller as BAD_USER_INPUT
-	_, err = e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: resttest.Ptr("No Type")})
+	_, err = e.Client.CreateCustomer(context.Background(), ds.CustomerInput{Name: resttest.Ptr("No Type")})
 	if ds.ErrorCode(err) != ds.CodeBadUserInput || !strings.Contains(err.Error(), "customerType is required") {
 		t.Errorf("create without type: %v", err)
 	}
@@ -742,7 +720,7 @@ func TestCreateBodyHasNoBillingWithoutMethod(t *testing.T) {
 					h.ServeHTTP(w, r)
 				})
 			})
-			c, err := e.client.CreateCustomer(context.Background(), tc.in)
+			c, err := e.Client.CreateCustomer(context.Background(), tc.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -828,18 +806,18 @@ func TestCreateIsIdempotent(t *testing.T) {
 				h.ServeHTTP(w, r)
 			})
 		})
-		before := e.sim.Len()
-		c, err := e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: resttest.Ptr("Retry Me"), Type: resttest.Ptr(ds.Business)})
+		before := e.Sim.Len()
+		c, err := e.Client.CreateCustomer(context.Background(), ds.CustomerInput{Name: resttest.Ptr("Retry Me"), Type: resttest.Ptr(ds.Business)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(keys) != 2 || keys[0] == "" || keys[0] != keys[1] || len(keys[0]) > 256 {
 			t.Fatalf("idempotency keys %q, want the same key twice", keys)
 		}
-		if e.sim.Len() != before+1 || c.Type == nil || *c.Type != ds.Business {
-			t.Errorf("%d customers (want %d), created %+v", e.sim.Len(), before+1, c)
+		if e.Sim.Len() != before+1 || c.Type == nil || *c.Type != ds.Business {
+			t.Errorf("%d customers (want %d), created %+v", e.Sim.Len(), before+1, c)
 		}
-		if _, err := e.client.CreateCustomer(context.Background(), ds.CustomerInput{Name: resttest.Ptr("Retry Me"), Type: resttest.Ptr(ds.Business)}); err != nil {
+		if _, err := e.Client.CreateCustomer(context.Background(), ds.CustomerInput{Name: resttest.Ptr("Retry Me"), Type: resttest.Ptr(ds.Business)}); err != nil {
 			t.Fatal(err)
 		}
 		if len(keys) != 3 || keys[2] == keys[0] {
@@ -849,22 +827,22 @@ func TestCreateIsIdempotent(t *testing.T) {
 
 	t.Run("same key: identical body replays, modified body is 409", func(t *testing.T) {
 		e := start(t, nil)
-		telness.SetIdempotencyKeys(e.client, func() string { return "fixed-key-1" })
-		before := e.sim.Len()
+		telness.SetIdempotencyKeys(e.Client, func() string { return "fixed-key-1" })
+		before := e.Sim.Len()
 		in := ds.CustomerInput{Name: resttest.Ptr("Once Only"), Type: resttest.Ptr(ds.Individual), Email: resttest.Ptr("once@example.com")}
-		a, err := e.client.CreateCustomer(context.Background(), in)
+		a, err := e.Client.CreateCustomer(context.Background(), in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := e.client.CreateCustomer(context.Background(), in)
+		b, err := e.Client.CreateCustomer(context.Background(), in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.ProviderID != b.ProviderID || !bytes.Equal(a.Raw, b.Raw) || e.sim.Len() != before+1 {
-			t.Fatalf("replay made %s then %s (%d customers, want %d)", a.ProviderID, b.ProviderID, e.sim.Len(), before+1)
+		if a.ProviderID != b.ProviderID || !bytes.Equal(a.Raw, b.Raw) || e.Sim.Len() != before+1 {
+			t.Fatalf("replay made %s then %s (%d customers, want %d)", a.ProviderID, b.ProviderID, e.Sim.Len(), before+1)
 		}
 		in.Name = resttest.Ptr("Twice")
-		_, err = e.client.CreateCustomer(context.Background(), in)
+		_, err = e.Client.CreateCustomer(context.Background(), in)
 		if p, ok := ds.ErrorProvider(err); ds.ErrorCode(err) != ds.CodeBadUserInput || !ok || p != ds.Telness {
 			t.Fatalf("modified body under the same key: %v, want BAD_USER_INPUT from TELNESS", err)
 		}
@@ -872,8 +850,8 @@ func TestCreateIsIdempotent(t *testing.T) {
 		if asError(err, &de); de.Status != http.StatusConflict || !strings.Contains(de.Message, "X-Idempotency-Key") {
 			t.Errorf("error %+v, want the vendor's 409 message", de)
 		}
-		if e.sim.Len() != before+1 {
-			t.Errorf("%d customers after a conflict", e.sim.Len())
+		if e.Sim.Len() != before+1 {
+			t.Errorf("%d customers after a conflict", e.Sim.Len())
 		}
 	})
 
@@ -881,7 +859,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 		e := start(t, nil)
 		now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 		var mu sync.Mutex
-		e.sim.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+		e.Sim.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 		hdr := authed("Content-Type", "application/json", "X-Idempotency-Key", "k-1")
 		post := func(body string) (int, string) {
 			status, b, _ := e.raw(t, "POST", "/customers", hdr, body)
@@ -910,16 +888,16 @@ func TestCreateIsIdempotent(t *testing.T) {
 func TestUpdateAndDeleteAreUnsupported(t *testing.T) {
 	e := start(t, nil)
 	id := e.telnessPeople()[0].IDs[ds.Telness]
-	e.sim.Kit().Reset()
-	_, err := e.client.UpdateCustomer(context.Background(), id, ds.CustomerInput{Email: resttest.Ptr("x@example.com")})
+	e.Sim.Kit().Reset()
+	_, err := e.Client.UpdateCustomer(context.Background(), id, ds.CustomerInput{Email: resttest.Ptr("x@example.com")})
 	if p, ok := ds.ErrorProvider(err); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || !ok || p != ds.Telness || !strings.Contains(err.Error(), "billing") {
 		t.Errorf("update: %v", err)
 	}
-	err = e.client.DeleteCustomer(context.Background(), id)
+	err = e.Client.DeleteCustomer(context.Background(), id)
 	if p, ok := ds.ErrorProvider(err); ds.ErrorCode(err) != ds.CodeUnsupportedByProvider || !ok || p != ds.Telness {
 		t.Errorf("delete: %v", err)
 	}
-	if n := e.sim.Kit().Count(); n != 0 {
+	if n := e.Sim.Kit().Count(); n != 0 {
 		t.Errorf("%d upstream calls", n)
 	}
 }

@@ -16,8 +16,10 @@ import (
 	"testing"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/demo"
 	"github.com/federated-customers/gateway/datasource/providertest"
 	"github.com/federated-customers/gateway/datasource/rest"
+	"github.com/federated-customers/gateway/datasource/simkit"
 )
 
 // Simulator is a vendor simulator that hands out the client configuration
@@ -61,6 +63,58 @@ func Spoil[C any](o providertest.Options, bad func(*C)) func(*C) {
 		return bad
 	}
 	return nil
+}
+
+// Kitted is a Simulator with the simkit kit that counts its calls.
+type Kitted[C any] interface {
+	Simulator[C]
+	Kit() *simkit.Kit
+}
+
+// ConformanceStart is the Start of a providertest.Harness for a vendor
+// whose simulator newSim makes: its client from the simulator's
+// configuration, spoiled by bad when the suite asks for bad credentials.
+func ConformanceStart[C any, S Kitted[C], P ds.CustomerProvider](newSim func([]demo.Person) S, bad func(*C), newClient func(C, *http.Client) (P, error)) func(*testing.T, []demo.Person, providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
+	return func(t *testing.T, people []demo.Person, o providertest.Options) (ds.CustomerProvider, *simkit.Kit) {
+		s := newSim(people)
+		c, _ := Start(t, s, s.ClientConfig, Spoil(o, bad), newClient)
+		return c, s.Kit()
+	}
+}
+
+// Fixture is a simulator serving the shared test people behind a test
+// server, and a client for it with valid credentials.
+type Fixture[S, P any] struct {
+	Sim    S
+	Srv    *httptest.Server
+	Client P
+	People []demo.Person
+}
+
+// NewFixture starts a Fixture whose client has the configuration cfg gives
+// for the server's URL (e.g. (*sim.Sim).ClientConfig); wrap, when not nil,
+// stands between the server and the simulator (to observe or alter traffic).
+func NewFixture[S http.Handler, C, P any](t testing.TB, newSim func([]demo.Person) S, cfg func(s S, baseURL string) C, wrap func(http.Handler) http.Handler, newClient func(C, *http.Client) (P, error)) *Fixture[S, P] {
+	t.Helper()
+	people := providertest.People()
+	s := newSim(people)
+	var h http.Handler = s
+	if wrap != nil {
+		h = wrap(s)
+	}
+	c, srv := Start(t, h, func(u string) C { return cfg(s, u) }, nil, newClient)
+	return &Fixture[S, P]{Sim: s, Srv: srv, Client: c, People: people}
+}
+
+// At is the people that p holds, in the order of People (p's native order).
+func (f *Fixture[S, P]) At(p ds.ProviderID) []demo.Person {
+	var out []demo.Person
+	for _, person := range f.People {
+		if person.At(p) {
+			out = append(out, person)
+		}
+	}
+	return out
 }
 
 // Response is a raw answer.
@@ -246,6 +300,35 @@ func RefusesIDs(t *testing.T, w ds.CustomerWriter, calls func() int, bad []strin
 	}
 	if n := calls() - before; n != 0 {
 		t.Errorf("%d calls for impossible ids", n)
+	}
+}
+
+// ListCalls lists req with p and returns the page with the calls the
+// simulator counted (kit is reset first); an error fails the test.
+func ListCalls(t *testing.T, p ds.CustomerProvider, kit *simkit.Kit, req ds.ListRequest[ds.Filter]) (ds.Page[*ds.Customer], []simkit.Call) {
+	t.Helper()
+	kit.Reset()
+	page, err := p.ListCustomers(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page, kit.Calls()
+}
+
+// RefusesTokens checks that each page token the client cannot have issued
+// is the caller's bad input, answered without a call (kit counts the
+// simulator's calls).
+func RefusesTokens(t *testing.T, p ds.CustomerProvider, kit *simkit.Kit, bad []string) {
+	t.Helper()
+	for _, tok := range bad {
+		kit.Reset()
+		_, err := p.ListCustomers(context.Background(), ds.ListRequest[ds.Filter]{Token: tok, Limit: 5})
+		if ds.ErrorCode(err) != ds.CodeBadUserInput {
+			t.Errorf("token %q: %v, want BAD_USER_INPUT", tok, err)
+		}
+		if n := kit.Count(); n != 0 {
+			t.Errorf("token %q: %d upstream calls, want none", tok, n)
+		}
 	}
 }
 
