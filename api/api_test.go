@@ -2,6 +2,7 @@ package api
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	ds "github.com/federated-customers/gateway/datasource"
+	"github.com/federated-customers/gateway/datasource/cache"
+	"github.com/federated-customers/gateway/datasource/federate"
 )
 
 func TestGraphiQLIntrospectionPassesTheDepthLimitButDeepDataQueriesDoNot(t *testing.T) {
@@ -164,5 +167,27 @@ func TestProvidersOutsideTheKeyAreForbiddenNotDropped(t *testing.T) {
 				t.Errorf("message %q", msg)
 			}
 		})
+	}
+}
+
+// A provider that declares no writes shows writes: false, also behind the
+// cache (whose wrapper always has a write side, refusing when the vendor
+// has none).
+func TestProvidersWritesIsTheDeclaredCapabilityBehindTheCache(t *testing.T) {
+	layer := cache.New(cache.Options{Log: slog.New(slog.DiscardHandler)})
+	svc := &federate.Service{Customers: map[ds.ProviderID]ds.CustomerProvider{
+		ds.Kintsugi: layer.Wrap(&gatedProvider{}),
+	}}
+	srv := testGateway(t, svc, Options{})
+	_, out := post(t, srv.URL, `{ providers { provider writes } }`, nil)
+	provs, _ := out["data"].(map[string]any)["providers"].([]any)
+	for _, p := range provs {
+		p := p.(map[string]any)
+		if p["provider"] == "KINTSUGI" && p["writes"] != false {
+			t.Fatalf("KINTSUGI writes = %v, want false: it declares no writes", p["writes"])
+		}
+	}
+	if len(provs) == 0 {
+		t.Fatalf("no providers in %v", out)
 	}
 }

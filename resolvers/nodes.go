@@ -48,7 +48,9 @@ func providerStatuses(svc *federate.Service) []*model.ProviderStatus {
 	for _, p := range ds.AllProviders {
 		prov, isCustomer := svc.Customers[p]
 		isSource := svc.Sources != nil && svc.Sources.ID() == p
-		_, writes := prov.(ds.CustomerWriter)
+		// the declared capability, not the interface: the cache wrapper
+		// always has a write side (refusing when the vendor has none)
+		writes := isCustomer && prov.Capabilities().Writes
 		out = append(out, &model.ProviderStatus{
 			Provider:  p,
 			Enabled:   isCustomer || isSource,
