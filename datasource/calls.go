@@ -31,6 +31,11 @@ type CallModel struct {
 	Alone func(id string) bool
 }
 
+// Bulk reports whether one lookup call carries many ids (a bulk id
+// filter), as opposed to one call per id: what the link budget and the
+// estimate's lookups tell apart.
+func (m CallModel) Bulk() bool { return m.LookupBatch > 1 }
+
 // LookupIDs is the most calls a lookup of ids makes: LookupCalls for the
 // ids a batch can carry, one call for each id that must go alone.
 func (m CallModel) LookupIDs(ids []string, recordsPerID int) int {

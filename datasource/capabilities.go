@@ -93,7 +93,7 @@ type Pushdown struct {
 
 // BulkLookup reports whether one lookup call carries many ids, so a
 // lookup costs a call per batch, not per id.
-func (c Capabilities) BulkLookup() bool { return c.LookupBatch > 1 }
+func (c Capabilities) BulkLookup() bool { return c.CallModel().Bulk() }
 
 // CanFilter returns nil when the list returns f's records or a superset
 // of them, and UNSUPPORTED_BY_PROVIDER when the vendor's records cannot be

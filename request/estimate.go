@@ -160,7 +160,7 @@ func (e *estimator) links(n int) Estimate {
 	budget := e.svc.LinkLookupBudget()
 	for p := range e.svc.Customers {
 		calls := mul(link.MaxReferenceHops, e.model(p).LookupCalls(keys, 0))
-		if e.model(p).LookupBatch <= 1 {
+		if !e.model(p).Bulk() {
 			calls = budget
 		}
 		out.add(p, calls)

@@ -35,7 +35,7 @@ func (e *estimator) likelyCalls(p ds.ProviderID, k int) int {
 	}
 	m := e.model(p)
 	switch {
-	case m.LookupBatch > 1:
+	case m.Bulk():
 		return (k + m.LookupBatch - 1) / m.LookupBatch
 	case m.ScanAbove > 0 && k > m.ScanAbove:
 		return (k + m.ScanAbove - 1) / m.ScanAbove
@@ -53,7 +53,7 @@ func (e *estimator) likelySpread(k, limit int) Estimate {
 	share := (k + len(e.svc.Customers) - 1) / len(e.svc.Customers)
 	for p := range e.svc.Customers {
 		n := e.likelyCalls(p, share)
-		if limit > 0 && e.model(p).LookupBatch <= 1 {
+		if limit > 0 && !e.model(p).Bulk() {
 			n = min(n, limit)
 		}
 		out.add(p, n)

@@ -85,8 +85,6 @@ func (c *Provider) Capabilities() ds.Capabilities { return c.inner.Capabilities(
 func (c *Provider) ID() ds.ProviderID             { return c.inner.ID() }
 func (c *Provider) CredentialID() string          { return c.m.cred }
 func (c *Provider) recordKey(id string) string    { return entryKey(c.m.p, c.m.cred, KindRecord, id) }
-func (c *Provider) scope() ds.Scope               { return ds.Scope{Provider: c.m.p, Credential: c.m.cred} }
-func (c *Provider) layer() *Layer                 { return c.m.l }
 func (c *Provider) identity(cu *ds.Customer, at time.Time) ds.Identity {
 	return ds.IdentityOf(cu, c.m.cred, at)
 }

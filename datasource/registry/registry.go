@@ -220,16 +220,26 @@ func build[C validator, P any](b *Built, p ds.ProviderID, node yaml.Node, simula
 
 // serve starts a simulator on a loopback port.
 func (b *Built) serve(p ds.ProviderID, h http.Handler) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, url, err := serveLoopback(p, h)
 	if err != nil {
-		return "", fmt.Errorf("start %s simulator: %w", p.Key(), err)
+		return "", err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
 	b.Sims[p] = h
 	// The gateway has stopped by the time simulators close, so they close at
 	// once: Shutdown would wait up to 5 s for connections the HTTP client
 	// dialled but never used (net/http treats those as possibly active).
 	b.closers = append(b.closers, func(context.Context) error { return srv.Close() })
-	return "http://" + ln.Addr().String(), nil
+	return url, nil
+}
+
+// serveLoopback serves simulator h on a free loopback port: the one way
+// both the gateway's built-in simulators and ServeSimulators start one.
+func serveLoopback(p ds.ProviderID, h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", fmt.Errorf("serve the %s simulator: %w", p.Key(), err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, "http://" + ln.Addr().String(), nil
 }

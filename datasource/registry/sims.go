@@ -1,10 +1,7 @@
 package registry
 
 import (
-	"fmt"
-	"net"
 	"net/http"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -47,16 +44,12 @@ func ServeSimulators(people []demo.Person, providers ...ds.ProviderID) (Simulato
 	out := Simulators{}
 	for _, p := range providers {
 		h, clientConfig := newSimulator(p, people)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		srv, url, err := serveLoopback(p, h)
 		if err != nil {
 			out.Close()
-			return nil, fmt.Errorf("serve the %s simulator: %w", p.Key(), err)
+			return nil, err
 		}
-		s := &Simulator{Handler: h, Kit: h.Kit(), URL: "http://" + ln.Addr().String(),
-			srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}}
-		s.Config = clientConfig(s.URL)
-		go func() { _ = s.srv.Serve(ln) }()
-		out[p] = s
+		out[p] = &Simulator{Handler: h, Kit: h.Kit(), URL: url, Config: clientConfig(url), srv: srv}
 	}
 	return out, nil
 }
